@@ -1,0 +1,61 @@
+// Command calmctl is the operator's tool for calm-collector: it runs the Cloud ALM simulator, the
+// connection test and a collection from a terminal, with the same internals as the Lambdas.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// command is one calmctl subcommand. run returns the process exit code:
+// 0 success, 1 the work failed, 2 usage or settings.
+type command struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+}
+
+// commands is the one table of subcommands.
+var commands = []command{
+	{"sim", "run the Cloud ALM simulator on loopback", runSim},
+	{"test", "run the connection test against a connector", runTest},
+	{"collect", "collect Cloud ALM monitors into local or AWS sinks", runCollect},
+	{"console", "serve the local web console", runConsole},
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return c.run(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "calmctl: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: calmctl <command> [flags]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "commands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "run 'calmctl <command> -h' for the flags of a command")
+}

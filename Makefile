@@ -1,0 +1,73 @@
+# calm-collector — small phony targets; build output goes under build/, tools under .bin/.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export GOFLAGS ?= -mod=mod
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+BIN        := $(CURDIR)/.bin
+BUILD      := $(CURDIR)/build
+RIE        := $(BIN)/aws-lambda-rie
+RIE_MODULE := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+BENCHSTAT_MODULE := golang.org/x/perf/cmd/benchstat@latest
+LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+FUNCTIONS  := collect testconn
+TEST_TIMEOUT ?= 30m
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: tools
+tools: $(RIE) ## install the tools the tests use (Lambda RIE) into .bin/
+
+$(RIE):
+	GOBIN=$(BIN) go install $(RIE_MODULE)
+
+.PHONY: build
+build: $(addprefix $(BUILD)/lambda/,$(addsuffix /bootstrap,$(FUNCTIONS))) $(BUILD)/calmctl ## build the Lambda bootstraps (linux/arm64) and calmctl
+
+$(BUILD)/lambda/%/bootstrap: FORCE
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build $(LAMBDA_GOFLAGS) -o $@ ./functions/$*
+
+$(BUILD)/calmctl: FORCE
+	CGO_ENABLED=0 go build -trimpath -o $@ ./cmd/calmctl
+
+.PHONY: FORCE
+FORCE:
+
+.PHONY: run
+run: $(BUILD)/calmctl ## the main job: simulator, connection test, two collections into ./out
+	scripts/run.sh
+
+.PHONY: test
+test: tools ## the whole test suite (what CI runs)
+	CALM_RIE=$(RIE) go vet ./...
+	CALM_RIE=$(RIE) go test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) --no-print-directory fuzz-short
+
+FUZZTIME ?= 10s
+.PHONY: fuzz-short
+fuzz-short: ## a short run of every fuzz target (FUZZTIME, default 10s each)
+	scripts/fuzz.sh $(FUZZTIME)
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	go vet ./...
+
+.PHONY: bench
+bench: tools ## benchmarks behind BENCHMARKS.md
+	scripts/bench.sh
+
+.PHONY: invoke-%
+invoke-%: tools ## run a built function under the Lambda RIE with its events/ files (invoke-collect, invoke-testconn)
+	scripts/invoke.sh $*
+
+.PHONY: clean
+clean: ## remove build output
+	rm -rf $(BUILD) cdk.out out
+
+-include mk/*.mk

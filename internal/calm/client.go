@@ -1,0 +1,428 @@
+package calm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxRetries   = 4
+	DefaultBaseBackoff  = 500 * time.Millisecond
+	DefaultMaxBackoff   = 30 * time.Second
+	DefaultMaxBodyBytes = 64 << 20
+	DefaultPageSize     = 5000
+	DefaultUserAgent    = "calm-collector"
+)
+
+// maxErrorBody bounds what is read of an error answer.
+const maxErrorBody = 64 << 10
+
+// maxRetryAfter is the longest Retry-After the client waits for; a longer one is returned
+// to the caller at once (with APIError.RetryAfter) to schedule later.
+const maxRetryAfter = 15 * time.Minute
+
+// defaultMaxPages is the hard cap on pages of one paged call.
+const defaultMaxPages = 10000
+
+// Options tune a Client. The zero value is good for production.
+type Options struct {
+	HTTPClient   *http.Client  // nil: default (timeouts, proxy from environment)
+	Tokens       *TokenSource  // nil: built from settings
+	MaxRetries   int           // default 4 (429, 5xx, transport errors); negative: none
+	BaseBackoff  time.Duration // default 500ms, jittered exponential
+	MaxBackoff   time.Duration // default 30s
+	MaxBodyBytes int64         // default 64 MiB per response
+	PageSize     int           // default 5000 (limit)
+	UserAgent    string        // default "calm-collector"
+	Logger       *slog.Logger  // default slog.Default()
+}
+
+// Client calls the Cloud ALM API of one tenant. Build it once and reuse it: it keeps the
+// token between calls (and between warm Lambda invocations). It is safe for concurrent use.
+type Client struct {
+	settings Settings
+	base     *url.URL
+	hc       *http.Client
+	tokens   *TokenSource
+	opt      Options
+	logger   *slog.Logger
+	maxPages int
+
+	requests, retries, throttled, errs, bytesRead atomic.Int64
+}
+
+// Stats are cumulative counters since New.
+type Stats struct{ Requests, Retries, Throttled, Errors, BytesRead int64 }
+
+func defaultTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSHandshakeTimeout = 10 * time.Second
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	tr.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return tr
+}
+
+// New builds a client for s (checked with Validate).
+func New(s Settings, o Options) (*Client, error) {
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("new cloud alm client: %w", err)
+	}
+	base, err := url.Parse(s.APIBase() + "/")
+	if err != nil {
+		return nil, fmt.Errorf("new cloud alm client: url: %w", err)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 2 * time.Minute, Transport: defaultTransport()}
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = DefaultMaxRetries
+	} else if o.MaxRetries < 0 {
+		o.MaxRetries = 0
+	}
+	if o.BaseBackoff <= 0 {
+		o.BaseBackoff = DefaultBaseBackoff
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = DefaultMaxBackoff
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = DefaultPageSize
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = DefaultUserAgent
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Tokens == nil {
+		o.Tokens, err = NewTokenSource(s, o.HTTPClient)
+		if err != nil {
+			return nil, fmt.Errorf("new cloud alm client: %w", err)
+		}
+		o.Tokens.logger = o.Logger
+	}
+	return &Client{
+		settings: s, base: base, hc: o.HTTPClient, tokens: o.Tokens, opt: o,
+		logger: o.Logger, maxPages: defaultMaxPages,
+	}, nil
+}
+
+// Settings returns the settings the client was built with.
+func (c *Client) Settings() Settings { return c.settings }
+
+// Tokens returns the client's token source (for scope checks).
+func (c *Client) Tokens() *TokenSource { return c.tokens }
+
+// Stats returns the cumulative counters since New.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests: c.requests.Load(), Retries: c.retries.Load(), Throttled: c.throttled.Load(),
+		Errors: c.errs.Load(), BytesRead: c.bytesRead.Load(),
+	}
+}
+
+// request is one API call, rebuilt into an *http.Request for every attempt.
+type request struct {
+	ctx    context.Context
+	method string
+	path   string // relative to the API base, e.g. "calm-metrics/v1/metrics"
+	query  url.Values
+	body   []byte // JSON, nil for none
+}
+
+// response is a 2xx answer with its body read (bounded).
+type response struct {
+	header http.Header
+	body   []byte
+}
+
+// newRequest builds a call of a path relative to {url}/api; body (if not nil) is sent as JSON.
+func (c *Client) newRequest(ctx context.Context, method, path string, query url.Values, body any) (*request, error) {
+	if strings.HasPrefix(path, "/") {
+		return nil, fmt.Errorf("path %q must be relative to the API base", path)
+	}
+	r := &request{ctx: ctx, method: method, path: path, query: query}
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s %s body: %w", method, path, err)
+		}
+		r.body = b
+	}
+	return r, nil
+}
+
+// do sends r (with retries, token refresh on 401) and decodes a JSON answer into v (unless v
+// is nil). Non-2xx answers become *APIError.
+func (c *Client) do(r *request, v any) (*response, error) {
+	resp, err := c.send(r)
+	if err != nil {
+		return nil, err
+	}
+	if v != nil {
+		if err := json.Unmarshal(resp.body, v); err != nil {
+			return resp, fmt.Errorf("%s %s: decode answer: %w", r.method, c.apiPath(r), err)
+		}
+	}
+	return resp, nil
+}
+
+func (c *Client) apiPath(r *request) string {
+	return c.base.ResolveReference(&url.URL{Path: r.path}).Path
+}
+
+func (c *Client) send(r *request) (*response, error) {
+	ctx := r.ctx
+	u := c.base.ResolveReference(&url.URL{Path: r.path})
+	if len(r.query) > 0 {
+		u.RawQuery = r.query.Encode()
+	}
+	refreshed := false
+	for attempt := 0; ; attempt++ {
+		resp, err := c.attempt(ctx, r, u, refreshed)
+		if err == nil {
+			return resp, nil
+		}
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized && !refreshed {
+			// The token may have been revoked or expired early: one forced refresh, one retry.
+			refreshed = true
+			c.retries.Add(1)
+			c.logger.Info("cloud alm answered 401; refreshing the token and retrying once", "method", r.method, "path", u.Path)
+			if _, terr := c.tokens.Refresh(ctx); terr != nil {
+				c.errs.Add(1)
+				return nil, fmt.Errorf("%w (token refresh after 401 failed: %w)", err, terr)
+			}
+			attempt--
+			continue
+		}
+		if !retryable(err) || attempt >= c.opt.MaxRetries || ctx.Err() != nil {
+			c.errs.Add(1)
+			if attempt > 0 {
+				return nil, fmt.Errorf("after %d attempts: %w", attempt+1, err)
+			}
+			return nil, err
+		}
+		wait := c.backoff(attempt)
+		if apiErr != nil && apiErr.RetryAfter > 0 {
+			wait = apiErr.RetryAfter
+			if wait > maxRetryAfter {
+				c.errs.Add(1)
+				return nil, fmt.Errorf("server asks to retry after %s, longer than %s: %w", wait, maxRetryAfter, err)
+			}
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
+			c.errs.Add(1)
+			return nil, fmt.Errorf("not retrying (waiting %s would pass the deadline): %w", wait.Round(time.Millisecond), err)
+		}
+		c.retries.Add(1)
+		c.logger.Warn("cloud alm call failed; retrying", "method", r.method, "path", u.Path,
+			"attempt", attempt+1, "wait", wait.Round(time.Millisecond), "error", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			c.errs.Add(1)
+			return nil, fmt.Errorf("%s %s: %w (while waiting to retry after: %w)", r.method, u.Path, ctx.Err(), err)
+		case <-t.C:
+		}
+	}
+}
+
+// transportError marks an error of the HTTP round trip (retryable).
+type transportError struct{ err error }
+
+func (e *transportError) Error() string { return e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+func retryable(err error) bool {
+	var te *transportError
+	if errors.As(err, &te) {
+		return true
+	}
+	var ae *APIError
+	return errors.As(err, &ae) && (ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode >= 500)
+}
+
+// backoff is the jittered exponential wait before retry n+1: between half and all of
+// base*2^n, capped at MaxBackoff.
+func (c *Client) backoff(n int) time.Duration {
+	d := c.opt.BaseBackoff << min(n, 20)
+	if d <= 0 || d > c.opt.MaxBackoff {
+		d = c.opt.MaxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// attempt is one round trip.
+func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, forceFresh bool) (*response, error) {
+	tok, err := c.tokens.Token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", r.method, u.Path, err)
+	}
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", r.method, u.Path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.opt.UserAgent)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	c.requests.Add(1)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s %s: %w", r.method, u.Path, ctx.Err())
+		}
+		return nil, &transportError{fmt.Errorf("%s %s: %w", r.method, u.Path, stripURL(err))}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, c.checkResponse(r.method, u.Path, resp)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, c.opt.MaxBodyBytes+1))
+	c.bytesRead.Add(int64(len(b)))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%s %s: read answer: %w", r.method, u.Path, ctx.Err())
+		}
+		return nil, &transportError{fmt.Errorf("%s %s: read answer: %w", r.method, u.Path, err)}
+	}
+	if int64(len(b)) > c.opt.MaxBodyBytes {
+		return nil, fmt.Errorf("%s %s: answer is larger than %d bytes (MaxBodyBytes); ask for less (smaller limit or window)", r.method, u.Path, c.opt.MaxBodyBytes)
+	}
+	if looksHTML(resp.Header.Get("Content-Type"), b) {
+		return nil, &APIError{StatusCode: resp.StatusCode, Method: r.method, Path: u.Path, HTML: true,
+			CorrelationID: resp.Header.Get("X-Correlationid")}
+	}
+	return &response{header: resp.Header, body: b}, nil
+}
+
+// stripURL drops the full URL (with its query) from *url.Error: the caller already names the
+// path, and queries only add noise.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// checkResponse turns a non-2xx answer into an *APIError, reading a bounded part of the body.
+func (c *Client) checkResponse(method, path string, resp *http.Response) *APIError {
+	e := &APIError{
+		StatusCode:    resp.StatusCode,
+		Method:        method,
+		Path:          path,
+		CorrelationID: resp.Header.Get("X-Correlationid"),
+		SAPMessage:    resp.Header.Get("Sap-Message"),
+		RetryAfter:    parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		c.throttled.Add(1)
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	c.bytesRead.Add(int64(len(b)))
+	if looksHTML(resp.Header.Get("Content-Type"), b) {
+		e.HTML = true
+		return e
+	}
+	e.Message = errorMessage(b)
+	return e
+}
+
+// errorMessage reads SAP's message from {"error":"…","message":"…"}, OData
+// {"error":{"code":"…","message":"…"}} or OAuth {"error":"…","error_description":"…"};
+// any other body is shown short.
+func errorMessage(b []byte) string {
+	var body struct {
+		Error       json.RawMessage `json:"error"`
+		Message     any             `json:"message"`
+		Description string          `json:"error_description"`
+	}
+	if json.Unmarshal(b, &body) != nil {
+		return shortText(b)
+	}
+	msg := func(v any) string {
+		switch m := v.(type) {
+		case string:
+			return m
+		case map[string]any: // OData v2 {"lang":"en","value":"…"}
+			if s, ok := m["value"].(string); ok {
+				return s
+			}
+		}
+		return ""
+	}
+	var code string
+	var odata struct {
+		Code    string `json:"code"`
+		Message any    `json:"message"`
+	}
+	if json.Unmarshal(body.Error, &code) != nil && json.Unmarshal(body.Error, &odata) == nil {
+		return join(odata.Code, msg(odata.Message))
+	}
+	if m := msg(body.Message); m != "" {
+		return join(code, m)
+	}
+	if body.Description != "" {
+		return join(code, body.Description)
+	}
+	if code != "" {
+		return code
+	}
+	return shortText(b)
+}
+
+func join(code, msg string) string {
+	switch {
+	case code == "" || code == msg:
+		return msg
+	case msg == "":
+		return code
+	}
+	return code + ": " + msg
+}
+
+// parseRetryAfter reads Retry-After as seconds or an HTTP date; 0 when absent or unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}

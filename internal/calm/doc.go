@@ -1,0 +1,20 @@
+// Package calm is the only package that speaks HTTP and OAuth to SAP Cloud ALM.
+//
+// It owns:
+//   - the connector settings (both secret forms, see ParseSettings) and the redacting Secret type;
+//   - the OAuth token (client credentials against XSUAA, binding secret or x509 mutual TLS),
+//     cached across calls so that a warm Lambda reuses it;
+//   - a small API client (Client) with retries, bounded bodies and typed errors (*APIError,
+//     *TokenError, *SettingsError);
+//   - paging (limit/offset + x-total-count) in one place, as iterators guarded against servers
+//     that repeat themselves or never end;
+//   - the calls the collector needs: analytics discovery, raw-data metrics (OTLP JSON decoded
+//     with pdata), status events and landscape objects.
+//
+// Nothing in here logs or returns a client secret, a private key or a token.
+package calm
+
+// TimeLayout is the time format of the from/to (metrics) and startTime/endTime (events)
+// query parameters: yyyyMMddHHmmss in UTC. The format is unconfirmed for some APIs; this is
+// the one place it lives.
+const TimeLayout = "20060102150405"

@@ -1,0 +1,91 @@
+package calm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// LandscapeObject is one object of the Cloud ALM landscape; Raw holds every field as sent.
+type LandscapeObject struct {
+	LmsID, Name, ObjectType string
+	Raw                     map[string]any
+}
+
+// LandscapeObjects pages through GET /api/calm-landscape/v1/landscapeObjects (limit, offset,
+// objectType when set). Scope calm-api.landscape.read.
+func (c *Client) LandscapeObjects(ctx context.Context, objectType string) iter.Seq2[LandscapeObject, error] {
+	limit := c.opt.PageSize
+	what := "landscape objects"
+	fetch := func(ctx context.Context, offset int) (page[LandscapeObject], error) {
+		q := url.Values{"limit": {strconv.Itoa(limit)}, "offset": {strconv.Itoa(offset)}}
+		if objectType != "" {
+			q.Set("objectType", objectType)
+		}
+		req, err := c.newRequest(ctx, http.MethodGet, "calm-landscape/v1/landscapeObjects", q, nil)
+		if err != nil {
+			return page[LandscapeObject]{}, err
+		}
+		resp, err := c.do(req, nil)
+		if err != nil {
+			return page[LandscapeObject]{}, err
+		}
+		raws, err := decodeList(resp.body)
+		if err != nil {
+			return page[LandscapeObject]{}, fmt.Errorf("decode: %w", err)
+		}
+		p := page[LandscapeObject]{count: len(raws), total: totalCount(resp), hash: bodyHash(resp.body), bytes: len(resp.body)}
+		for _, m := range raws {
+			o := LandscapeObject{Raw: m}
+			o.LmsID, _ = m["lmsId"].(string)
+			o.Name, _ = m["name"].(string)
+			o.ObjectType, _ = m["objectType"].(string)
+			p.items = append(p.items, o)
+		}
+		return p, nil
+	}
+	return flatten(paginate(ctx, c.logger, what, limit, c.maxPages, fetch))
+}
+
+// decodeList decodes a JSON array of objects, or an OData-style {"value":[…]} wrapper.
+func decodeList(b []byte) ([]map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		var wrapped struct {
+			Value []map[string]any `json:"value"`
+		}
+		if err := dec.Decode(&wrapped); err != nil {
+			return nil, err
+		}
+		return wrapped.Value, nil
+	}
+	var list []map[string]any
+	if err := dec.Decode(&list); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// flatten turns an iterator of pages into an iterator of their items.
+func flatten[T any](pages iter.Seq2[page[T], error]) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for p, err := range pages {
+			if err != nil {
+				var zero T
+				yield(zero, err)
+				return
+			}
+			for _, it := range p.items {
+				if !yield(it, nil) {
+					return
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package conntest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Scope suffixes the connection test knows about. A granted scope looks like
+// `<xsappname>.calm-api.hm.read`; it is matched on the `calm-api.…` suffix.
+const (
+	ScopeMetrics   = "calm-api.metrics.read"   // every raw-data metrics call (DESIGN §1.3)
+	ScopeAnalytics = "calm-api.analytics.read" // providers and filters: the api check, service discovery
+)
+
+// Monitor is what the connection test needs to know about one monitor.
+type Monitor struct {
+	ID string
+	// Scope is the calm-api scope suffix the monitor needs ("" when not even a guess exists).
+	Scope string
+	// Confirmed is false when SAP has not published the scope: a missing unconfirmed scope never
+	// fails the scopes check, the monitor probe decides.
+	Confirmed bool
+	// Events marks the status-events monitor (BSM events API, not the metrics API).
+	Events bool
+}
+
+// Scopes is the one table of monitors and their scopes (DESIGN §1.3). Metrics monitors also need
+// ScopeMetrics. internal/collect keeps its own, richer table; this one holds only what the test uses.
+var Scopes = []Monitor{
+	{ID: "hm", Scope: "calm-api.hm.read", Confirmed: true},
+	{ID: "rum", Scope: "calm-api.hm.read", Confirmed: true},
+	{ID: "jam", Scope: "calm-api.jam.read", Confirmed: true},
+	{ID: "exm", Scope: "calm-api.exm.read", Confirmed: true},
+	{ID: "iep", Scope: "calm-api.iep.read", Confirmed: true},
+	{ID: "sum", Scope: "calm-api.sum.read"},
+	{ID: "bsm", Scope: "calm-api.bsm.read"},
+	{ID: "status", Scope: "calm-api.bsm.read", Events: true},
+	// Integration Monitoring, one provider per technology; no scope is published for them.
+	{ID: "cpi"}, {ID: "aif"}, {ID: "idoc"}, {ID: "ws"}, {ID: "sf"}, {ID: "c4c"}, {ID: "concur"},
+	{ID: "fg"}, {ID: "mdi"}, {ID: "mobsrv"}, {ID: "aribacig"}, {ID: "aribanet"}, {ID: "aribaproc"},
+	{ID: "aribasrc"},
+}
+
+// DefaultMonitors is the set tested when Options.Monitors is empty: the monitors whose scopes are
+// confirmed.
+var DefaultMonitors = []string{"hm", "rum", "jam", "exm", "iep"}
+
+// LookupMonitor returns the table entry of a monitor id.
+func LookupMonitor(id string) (Monitor, bool) {
+	i := slices.IndexFunc(Scopes, func(m Monitor) bool { return m.ID == id })
+	if i < 0 {
+		return Monitor{}, false
+	}
+	return Scopes[i], true
+}
+
+// MonitorIDs returns every monitor id of the table, in table order.
+func MonitorIDs() []string {
+	ids := make([]string, len(Scopes))
+	for i, m := range Scopes {
+		ids[i] = m.ID
+	}
+	return ids
+}
+
+// ParseMonitors splits a comma list of monitor ids ("" = DefaultMonitors) and rejects unknown
+// ids, naming them and the known ones.
+func ParseMonitors(list string) ([]string, error) {
+	if strings.TrimSpace(list) == "" {
+		return slices.Clone(DefaultMonitors), nil
+	}
+	var ids, unknown []string
+	for _, id := range strings.Split(list, ",") {
+		id = strings.TrimSpace(id)
+		if id == "" || slices.Contains(ids, id) {
+			continue
+		}
+		if _, ok := LookupMonitor(id); !ok {
+			unknown = append(unknown, id)
+			continue
+		}
+		ids = append(ids, id)
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("unknown monitor %s: use a comma list of %s",
+			strings.Join(unknown, ", "), strings.Join(MonitorIDs(), ","))
+	}
+	return ids, nil
+}
+
+// authority is the line to put into the service instance's "authorities" parameter for a scope.
+func authority(scope string) string { return "$XSMASTERAPPNAME." + scope }

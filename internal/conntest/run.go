@@ -1,0 +1,288 @@
+package conntest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/calm"
+)
+
+// DefaultTimeout bounds each check when Options.Timeout is zero.
+const DefaultTimeout = 15 * time.Second
+
+// Options tune one connection test. The zero value tests DefaultMonitors with no host limits.
+type Options struct {
+	// Monitors are the enabled monitor ids (see Scopes); empty means DefaultMonitors.
+	Monitors []string
+	// AllowHost, when set, is applied in the settings check to every host the settings name:
+	// a non-nil error fails the test before anything is contacted. Used for candidate settings
+	// sent to the testconn function URL (see Allowlist.Host).
+	AllowHost func(host string) error
+	// AllowAddr, when set, is applied to every address a host resolves to, in the reach check and
+	// in the dialer of the default HTTP client, so that an allowed name cannot lead to an
+	// internal address (see Allowlist.Addr).
+	AllowAddr func(ip netip.Addr) error
+	// HTTPClient is used for the token and API calls; nil builds one with Timeout (guarded by
+	// AllowAddr when set). Its *http.Transport TLS settings, if any, are used by the reach check.
+	HTTPClient *http.Client
+	// Timeout bounds each check; zero means DefaultTimeout.
+	Timeout time.Duration
+	// Now gives the clock for the monitor probes' windows; nil means time.Now.
+	Now func() time.Time
+}
+
+// Run tests connector settings (either secret form, as stored) and returns the report. It never
+// returns an error: every failure is a check in the report.
+func Run(ctx context.Context, raw []byte, opts Options) Report {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if len(opts.Monitors) == 0 {
+		opts.Monitors = DefaultMonitors
+	}
+	t := &tester{opts: opts, scrub: secretValues(raw)}
+	start := time.Now()
+	t.run(ctx, raw)
+	t.report.DurationMs = time.Since(start).Milliseconds()
+	t.report.OK = len(t.report.Failed()) == 0
+	scrub(&t.report, t.scrub)
+	return t.report
+}
+
+// tester holds one run's state: what the earlier checks established for the later ones.
+type tester struct {
+	opts   Options
+	report Report
+	scrub  []string // secret values that must never appear in the report
+
+	settings calm.Settings
+	hc       *http.Client
+	tokens   *calm.TokenSource
+	client   *calm.Client
+	granted  []string // granted calm-api.* scope suffixes
+
+	// Why a dependent check must be skipped; "" when the dependency holds.
+	noSettings, noAuthHost, noAPIHost, noToken, noAPI string
+}
+
+func (t *tester) run(ctx context.Context, raw []byte) {
+	t.check(ctx, "settings", func(context.Context) Check { return t.checkSettings(raw) })
+	t.check(ctx, "reach", t.checkReach)
+	t.check(ctx, "token", t.checkToken)
+	t.check(ctx, "scopes", t.checkScopes)
+	t.check(ctx, "api", t.checkAPI)
+	for _, id := range t.opts.Monitors {
+		t.check(ctx, "monitor:"+id, func(ctx context.Context) Check { return t.checkMonitor(ctx, id) })
+	}
+}
+
+// check runs one check with its own timeout and records it with its duration. A check whose
+// dependency failed returns a skip without contacting anything.
+func (t *tester) check(ctx context.Context, id string, fn func(context.Context) Check) {
+	start := time.Now()
+	var c Check
+	if err := ctx.Err(); err != nil {
+		c = Check{Status: Skip, Detail: "the test was cancelled before this check (" + err.Error() + ")"}
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
+		c = fn(cctx)
+		cancel()
+	}
+	c.ID = id
+	c.DurationMs = time.Since(start).Milliseconds()
+	t.report.Checks = append(t.report.Checks, c)
+}
+
+func skip(reason string) Check { return Check{Status: Skip, Detail: reason} }
+
+// ---- settings
+
+const settingsHint = "fix the fields named above with the values from the SAP BTP service key of the SAP Cloud ALM API instance: " +
+	"authenticationServer = uaa.url, clientId = uaa.clientid, clientSecret = uaa.clientsecret, url = endpoints.Api without /api " +
+	"(or store the service key JSON exactly as downloaded)"
+
+func (t *tester) checkSettings(raw []byte) Check {
+	if IsPlaceholder(raw) {
+		t.noSettings = "needs settings (the secret is not filled in yet)"
+		return Check{Status: Fail,
+			Detail: "the connector secret is not filled in yet (it still holds the placeholder written at deploy time)",
+			Hint: "put the connector settings into the secret: the BTP service key JSON of the SAP Cloud ALM API instance as downloaded, " +
+				"or the connector fields {\"authenticationServer\",\"clientId\",\"clientSecret\",\"url\"} " +
+				"(e.g. with `calmctl test --secret-file key.json --function-url URL --save`)"}
+	}
+	s, warnings, err := calm.ParseSettings(raw)
+	if err != nil {
+		t.noSettings = "needs valid settings"
+		var se *calm.SettingsError
+		if errors.As(err, &se) {
+			parts := make([]string, len(se.Problems))
+			for i, p := range se.Problems {
+				parts[i] = p.String()
+			}
+			return Check{Status: Fail, Detail: strings.Join(parts, "; "), Hint: settingsHint}
+		}
+		return Check{Status: Fail, Detail: err.Error(), Hint: settingsHint}
+	}
+	t.settings = s
+	t.report.Connector = s.Name
+	t.scrub = append(t.scrub, s.ClientSecret.Reveal(), s.Key.Reveal())
+
+	if t.opts.AllowHost != nil {
+		var bad []string
+		for _, h := range t.hosts() {
+			if err := t.opts.AllowHost(h.host); err != nil {
+				bad = append(bad, h.field+": "+err.Error())
+			}
+		}
+		if len(bad) > 0 {
+			t.noSettings = "needs settings that point at SAP hosts"
+			return Check{Status: Fail, Detail: strings.Join(bad, "; "),
+				Hint: "settings sent for testing may only point at SAP Cloud ALM and SAP BTP hosts over https " +
+					"(a tenant under *.alm.cloud.sap, an authentication server under *.hana.ondemand.com): " +
+					"use endpoints.Api (without /api) and uaa.url from the service key"}
+		}
+	}
+	t.hc = t.httpClient()
+	if len(warnings) > 0 {
+		return Check{Status: Warn, Detail: strings.Join(warnings, "; ")}
+	}
+	kind := "client secret"
+	if s.IsX509() {
+		kind = "x509 certificate"
+	}
+	return Check{Status: Pass, Detail: fmt.Sprintf("connector %s: tenant %s, token endpoint %s, credentials: %s", s.Name, s.URL, s.TokenURL(), kind)}
+}
+
+// placeholderWords are the values a secret holds before anyone filled it in (compared with
+// everything but letters removed, lower case): what the CDK stack and setup templates write, and
+// what people type.
+var placeholderWords = []string{"placeholder", "changeme", "replaceme", "todo", "tbd", "fillmein", "notset", "none", "null", "xxx", "yoursecret", "yourclientsecret"}
+
+// IsPlaceholder reports whether a stored secret was never filled in: empty, "{}", a bare
+// placeholder word, or settings whose client secret is a placeholder like "REPLACE_ME",
+// "<client secret>" or "TODO".
+func IsPlaceholder(raw []byte) bool {
+	v := strings.TrimSpace(string(raw))
+	if v == "" || v == "{}" {
+		return true
+	}
+	if !strings.HasPrefix(v, "{") {
+		return isPlaceholderValue(strings.Trim(v, `"`))
+	}
+	found := false
+	walkJSON(raw, func(key, val string) {
+		if k := strings.ToLower(key); (k == "clientsecret" || k == "placeholder") && isPlaceholderValue(val) {
+			found = true
+		}
+	})
+	return found
+}
+
+func isPlaceholderValue(v string) bool {
+	v = strings.TrimSpace(v)
+	if strings.HasPrefix(v, "<") && strings.HasSuffix(v, ">") || strings.HasPrefix(v, "${") {
+		return true
+	}
+	letters := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r | 0x20
+		}
+		return -1
+	}, v)
+	if letters == "" {
+		return false
+	}
+	for _, w := range placeholderWords {
+		if letters == w || letters == "your"+w || letters == w+"here" || strings.HasPrefix(letters, "replacewith") || strings.HasPrefix(letters, "paste") {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- HTTP client
+
+// httpClient returns the client for the token and API calls: the caller's, or one whose dialer
+// refuses addresses AllowAddr rejects and whose redirects must stay on allowed hosts.
+func (t *tester) httpClient() *http.Client {
+	if t.opts.HTTPClient != nil {
+		return t.opts.HTTPClient
+	}
+	dialer := &net.Dialer{Timeout: t.opts.Timeout, KeepAlive: 30 * time.Second}
+	if allow := t.opts.AllowAddr; allow != nil {
+		dialer.Control = func(_, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil {
+				return fmt.Errorf("refusing to dial %s: %w", address, err)
+			}
+			if err := allow(ap.Addr()); err != nil {
+				return fmt.Errorf("refusing to dial %s: %w", address, err)
+			}
+			return nil
+		}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = dialer.DialContext
+	if t.opts.AllowHost != nil || t.opts.AllowAddr != nil {
+		// A proxy would dial on our behalf and bypass the address guard.
+		tr.Proxy = nil
+	}
+	hc := &http.Client{Transport: tr, Timeout: t.opts.Timeout}
+	if allow := t.opts.AllowHost; allow != nil {
+		hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("stopped after 5 redirects")
+			}
+			return allow(req.URL.Hostname())
+		}
+	}
+	return hc
+}
+
+// secretValues digs the values of secret-named fields out of a settings JSON (either form), so
+// that they can be scrubbed from a report even when the settings do not parse.
+func secretValues(raw []byte) []string {
+	var out []string
+	walkJSON(raw, func(key, val string) {
+		switch strings.ToLower(key) {
+		case "clientsecret", "key", "access_token", "token", "password":
+			if len(val) >= 4 {
+				out = append(out, val)
+			}
+		}
+	})
+	return out
+}
+
+// scrub replaces every secret value that made it into a report: the last guard, never the first.
+func scrub(r *Report, secrets []string) {
+	secrets = slices.DeleteFunc(slices.Clone(secrets), func(s string) bool { return len(s) < 4 })
+	if len(secrets) == 0 {
+		return
+	}
+	clean := func(s string) string {
+		for _, sec := range secrets {
+			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+		}
+		return s
+	}
+	r.Connector = clean(r.Connector)
+	for i := range r.Checks {
+		c := &r.Checks[i]
+		c.Detail, c.Hint = clean(c.Detail), clean(c.Hint)
+		for j := range c.Missing {
+			c.Missing[j] = clean(c.Missing[j])
+		}
+	}
+}

@@ -1,0 +1,269 @@
+package record
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"slices"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+)
+
+// FromMetrics turns every data point of md into a Record of kind metric and calls fn with each,
+// in the order of md; it stops at and returns the first error of fn.
+//
+//   - Gauge and sum points become one record each, named after the metric, with the metric's
+//     unit and the point's int or double value. A point flagged "no recorded value" (or with no
+//     value at all) becomes a record with HasValue false.
+//   - Histogram, exponential histogram and summary points become a "<name>.count" record (no
+//     unit) and, when the point has a sum, a "<name>.sum" record (the metric's unit). Buckets,
+//     quantiles, min and max are not carried.
+//   - Time is the point's timestamp in UTC; Attributes are the resource attributes merged with
+//     the point's attributes (the point wins), every value as pcommon.Value.AsString; ID is
+//     PointID of the record. Scope attributes are not carried.
+//
+// Callers that collect a window drop the records whose Time falls outside it.
+func FromMetrics(tenant, monitor string, md pmetric.Metrics, fn func(Record) error) error {
+	c := converter{tenant: tenant, monitor: monitor, emit: fn}
+	return c.metrics(md)
+}
+
+// AppendFromMetrics appends the records of FromMetrics to dst and returns the extended slice.
+func AppendFromMetrics(dst []Record, tenant, monitor string, md pmetric.Metrics) []Record {
+	dst = slices.Grow(dst, PointCount(md))
+	_ = FromMetrics(tenant, monitor, md, func(r Record) error {
+		dst = append(dst, r)
+		return nil
+	})
+	return dst
+}
+
+// PointCount returns how many records FromMetrics makes of md.
+func PointCount(md pmetric.Metrics) int {
+	n := 0
+	rms := md.ResourceMetrics()
+	for i := range rms.Len() {
+		sms := rms.At(i).ScopeMetrics()
+		for j := range sms.Len() {
+			ms := sms.At(j).Metrics()
+			for k := range ms.Len() {
+				n += metricRecords(ms.At(k))
+			}
+		}
+	}
+	return n
+}
+
+func metricRecords(m pmetric.Metric) int {
+	n := 0
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		n = m.Gauge().DataPoints().Len()
+	case pmetric.MetricTypeSum:
+		n = m.Sum().DataPoints().Len()
+	case pmetric.MetricTypeHistogram:
+		dps := m.Histogram().DataPoints()
+		for i := range dps.Len() {
+			n += 1 + b2i(dps.At(i).HasSum())
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		dps := m.ExponentialHistogram().DataPoints()
+		for i := range dps.Len() {
+			n += 1 + b2i(dps.At(i).HasSum())
+		}
+	case pmetric.MetricTypeSummary:
+		n = 2 * m.Summary().DataPoints().Len()
+	}
+	return n
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// converter carries the scratch space reused for every point of one FromMetrics call.
+type converter struct {
+	tenant, monitor string
+	emit            func(Record) error
+	resource        []pair // attributes of the current resource, sorted by key
+	point, merged   []pair // scratch: the point's attributes, and both merged
+	idBuf           []byte // scratch: the bytes hashed into an id
+}
+
+// pair is one attribute with its value as a string.
+type pair struct{ k, v string }
+
+func (c *converter) metrics(md pmetric.Metrics) error {
+	rms := md.ResourceMetrics()
+	for i := range rms.Len() {
+		rm := rms.At(i)
+		c.resource = sortedPairs(c.resource[:0], rm.Resource().Attributes())
+		sms := rm.ScopeMetrics()
+		for j := range sms.Len() {
+			ms := sms.At(j).Metrics()
+			for k := range ms.Len() {
+				if err := c.metric(ms.At(k)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (c *converter) metric(m pmetric.Metric) error {
+	name, unit := m.Name(), m.Unit()
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return c.numbers(name, unit, m.Gauge().DataPoints())
+	case pmetric.MetricTypeSum:
+		return c.numbers(name, unit, m.Sum().DataPoints())
+	case pmetric.MetricTypeHistogram:
+		dps := m.Histogram().DataPoints()
+		for i := range dps.Len() {
+			dp := dps.At(i)
+			if err := c.countSum(name, unit, dp.Attributes(), dp.Timestamp(), dp.Flags(), dp.Count(), dp.HasSum(), dp.Sum()); err != nil {
+				return err
+			}
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		dps := m.ExponentialHistogram().DataPoints()
+		for i := range dps.Len() {
+			dp := dps.At(i)
+			if err := c.countSum(name, unit, dp.Attributes(), dp.Timestamp(), dp.Flags(), dp.Count(), dp.HasSum(), dp.Sum()); err != nil {
+				return err
+			}
+		}
+	case pmetric.MetricTypeSummary:
+		dps := m.Summary().DataPoints()
+		for i := range dps.Len() {
+			dp := dps.At(i)
+			if err := c.countSum(name, unit, dp.Attributes(), dp.Timestamp(), dp.Flags(), dp.Count(), true, dp.Sum()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *converter) numbers(name, unit string, dps pmetric.NumberDataPointSlice) error {
+	for i := range dps.Len() {
+		dp := dps.At(i)
+		c.mergeAttrs(dp.Attributes())
+		r := c.record(name, unit, c.attrMap(), dp.Timestamp())
+		if !dp.Flags().NoRecordedValue() {
+			switch dp.ValueType() {
+			case pmetric.NumberDataPointValueTypeDouble:
+				r.Value, r.HasValue = dp.DoubleValue(), true
+			case pmetric.NumberDataPointValueTypeInt:
+				r.Value, r.HasValue = float64(dp.IntValue()), true
+			}
+		}
+		if err := c.emit(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *converter) countSum(name, unit string, attrs pcommon.Map, ts pcommon.Timestamp, flags pmetric.DataPointFlags, count uint64, hasSum bool, sum float64) error {
+	c.mergeAttrs(attrs)
+	r := c.record(name+".count", "", c.attrMap(), ts)
+	r.Value, r.HasValue = float64(count), !flags.NoRecordedValue()
+	if err := c.emit(r); err != nil {
+		return err
+	}
+	if !hasSum {
+		return nil
+	}
+	// a record of its own owns its map: the caller may change one without touching the other
+	r = c.record(name+".sum", unit, c.attrMap(), ts)
+	r.Value, r.HasValue = sum, !flags.NoRecordedValue()
+	return c.emit(r)
+}
+
+// record builds the record of the attributes last merged.
+func (c *converter) record(name, unit string, attrs map[string]string, ts pcommon.Timestamp) Record {
+	t := time.Unix(0, int64(ts)).UTC()
+	c.idBuf = appendPointKey(c.idBuf[:0], c.tenant, c.monitor, name, c.merged, t)
+	sum := sha256.Sum256(c.idBuf)
+	return Record{
+		ID:     hex.EncodeToString(sum[:16]),
+		Tenant: c.tenant, Monitor: c.monitor, Kind: KindMetric, Name: name, Unit: unit,
+		Time: t, Attributes: attrs,
+	}
+}
+
+// mergeAttrs sets c.merged to the resource attributes overwritten by the point's, sorted by key.
+// Both lists are sorted, so this is a merge: no map, and only the point's few keys get sorted.
+func (c *converter) mergeAttrs(point pcommon.Map) {
+	c.point = sortedPairs(c.point[:0], point)
+	res, pt, out := c.resource, c.point, c.merged[:0]
+	for len(res) > 0 && len(pt) > 0 {
+		switch {
+		case res[0].k < pt[0].k:
+			out, res = append(out, res[0]), res[1:]
+		case res[0].k > pt[0].k:
+			out, pt = append(out, pt[0]), pt[1:]
+		default: // the point wins
+			out, res, pt = append(out, pt[0]), res[1:], pt[1:]
+		}
+	}
+	out = append(append(out, res...), pt...)
+	c.merged = out
+}
+
+// attrMap returns a new map of the attributes last merged.
+func (c *converter) attrMap() map[string]string {
+	m := make(map[string]string, len(c.merged))
+	for _, p := range c.merged {
+		m[p.k] = p.v
+	}
+	return m
+}
+
+// sortedPairs appends attrs to dst as strings, sorted by key; of repeated keys the last wins,
+// as it would when assigned to a map in order.
+func sortedPairs(dst []pair, attrs pcommon.Map) []pair {
+	for k, v := range attrs.All() {
+		dst = append(dst, pair{k, v.AsString()})
+	}
+	// insertion sort: attribute lists are short, and it is stable
+	for i := 1; i < len(dst); i++ {
+		for j := i; j > 0 && dst[j].k < dst[j-1].k; j-- {
+			dst[j], dst[j-1] = dst[j-1], dst[j]
+		}
+	}
+	out := dst[:0]
+	for i, p := range dst {
+		if i+1 < len(dst) && dst[i+1].k == p.k {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// appendPointKey appends the bytes PointID hashes, from attributes already sorted by key
+// (a test checks that the ids are equal to PointID's).
+func appendPointKey(b []byte, tenant, monitor, name string, sorted []pair, t time.Time) []byte {
+	b = appendField(b, tenant)
+	b = appendField(b, monitor)
+	b = appendField(b, name)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(sorted)))
+	for _, p := range sorted {
+		b = appendField(b, p.k)
+		b = appendField(b, p.v)
+	}
+	return binary.BigEndian.AppendUint64(b, uint64(t.UTC().UnixNano()))
+}
+
+func appendField(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+	return append(b, s...)
+}

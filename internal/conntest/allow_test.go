@@ -1,0 +1,131 @@
+package conntest
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestAllowlistHost(t *testing.T) {
+	a, err := ParseAllowlist("", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop, err := ParseAllowlist("*.alm.cloud.sap, *.hana.ondemand.com", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		list    Allowlist
+		host    string
+		wantErr string // "" = allowed
+	}{
+		{a, "t1.eu10.alm.cloud.sap", ""},
+		{a, "eu10.alm.cloud.sap", ""},
+		{a, "T1.EU10.ALM.CLOUD.SAP.", ""},
+		{a, "sub.authentication.eu10.hana.ondemand.com", ""},
+		{a, "alm.cloud.sap", "is not under"},
+		{a, "evil-alm.cloud.sap.example.com", "is not under"},
+		{a, "xalm.cloud.sap", "is not under"},
+		{a, "169.254.169.254", "is an IP address"},
+		{a, "10.0.0.1", "is an IP address"},
+		{a, "127.0.0.1", "loopback"},
+		{a, "localhost", "loopback"},
+		{a, "::1", "loopback"},
+		{loop, "127.0.0.1", ""},
+		{loop, "localhost", ""},
+		{loop, "internal.corp", "is not under"},
+	}
+	for _, c := range cases {
+		err := c.list.Host(c.host)
+		switch {
+		case c.wantErr == "" && err != nil:
+			t.Errorf("Host(%q) = %v, want allowed", c.host, err)
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("Host(%q) = %v, want error containing %q", c.host, err, c.wantErr)
+		}
+	}
+}
+
+func TestAllowlistAddr(t *testing.T) {
+	a := Allowlist{Patterns: []string{"*.alm.cloud.sap"}}
+	loop := Allowlist{Patterns: []string{"*.alm.cloud.sap"}, Loopback: true}
+	for _, c := range []struct {
+		list Allowlist
+		addr string
+		ok   bool
+	}{
+		{a, "52.28.1.1", true},
+		{a, "2a05:d014::1", true},
+		{a, "10.1.2.3", false},
+		{a, "172.16.0.1", false},
+		{a, "192.168.1.1", false},
+		{a, "169.254.169.254", false},
+		{a, "100.64.0.1", false},
+		{a, "0.0.0.0", false},
+		{a, "127.0.0.1", false},
+		{a, "::ffff:10.0.0.1", false},
+		{a, "fd00::1", false},
+		{loop, "127.0.0.1", true},
+		{loop, "::1", true},
+		{loop, "10.0.0.1", false},
+	} {
+		err := c.list.Addr(netip.MustParseAddr(c.addr))
+		if (err == nil) != c.ok {
+			t.Errorf("Addr(%s) loopback=%v = %v, want ok=%v", c.addr, c.list.Loopback, err, c.ok)
+		}
+	}
+}
+
+func TestParseAllowlistRejects(t *testing.T) {
+	for _, in := range []string{"*", "https://x.alm.cloud.sap", "a.b/c", "*.*.sap", "localhost"} {
+		if _, err := ParseAllowlist(in, false); err == nil || !strings.Contains(err.Error(), "host pattern") {
+			t.Errorf("ParseAllowlist(%q) = %v, want a host pattern error", in, err)
+		}
+	}
+}
+
+func TestParseMonitors(t *testing.T) {
+	got, err := ParseMonitors("")
+	if err != nil || strings.Join(got, ",") != "hm,rum,jam,exm,iep" {
+		t.Fatalf("default = %v, %v", got, err)
+	}
+	got, err = ParseMonitors(" hm, status ,hm")
+	if err != nil || strings.Join(got, ",") != "hm,status" {
+		t.Fatalf("hm,status = %v, %v", got, err)
+	}
+	if _, err := ParseMonitors("hm,nope,bad"); err == nil || !strings.Contains(err.Error(), "unknown monitor nope, bad") {
+		t.Fatalf("unknown = %v", err)
+	}
+}
+
+func TestIsPlaceholder(t *testing.T) {
+	for in, want := range map[string]bool{
+		``:   true,
+		`{}`: true,
+		`{"clientSecret":"REPLACE_ME","clientId":"x","url":"https://t.eu10.alm.cloud.sap","authenticationServer":"https://s.authentication.eu10.hana.ondemand.com"}`: true,
+		`{"clientSecret":"<client secret>"}`: true,
+		`{"uaa":{"clientsecret":"TODO"}}`:     true,
+		`{"placeholder":"fill me in"}`:        true,
+		`"CHANGE-ME"`:                         true,
+		`{"clientSecret":"sim-client-secret","clientId":"x"}`:                      false,
+		`{"uaa":{"clientsecret":"a1b2c3$todo+tbd/xyz=","clientid":"sb-x!b1"}}`:     false,
+		`{"clientSecret":"s3cr3t"}`:                                                false,
+	} {
+		if got := IsPlaceholder([]byte(in)); got != want {
+			t.Errorf("IsPlaceholder(%s) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestXSAppName(t *testing.T) {
+	for in, want := range map[string]string{
+		"sb-calm-collector!b123|sapcloudalm!b456": "calm-collector",
+		"sb-na-1234!t5":                           "na-1234",
+		"weird":                                   "calm-collector",
+	} {
+		if got := xsappname(in); got != want {
+			t.Errorf("xsappname(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

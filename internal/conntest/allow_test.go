@@ -104,13 +104,13 @@ func TestIsPlaceholder(t *testing.T) {
 		``:   true,
 		`{}`: true,
 		`{"clientSecret":"REPLACE_ME","clientId":"x","url":"https://t.eu10.alm.cloud.sap","authenticationServer":"https://s.authentication.eu10.hana.ondemand.com"}`: true,
-		`{"clientSecret":"<client secret>"}`: true,
-		`{"uaa":{"clientsecret":"TODO"}}`:     true,
-		`{"placeholder":"fill me in"}`:        true,
-		`"CHANGE-ME"`:                         true,
-		`{"clientSecret":"sim-client-secret","clientId":"x"}`:                      false,
-		`{"uaa":{"clientsecret":"a1b2c3$todo+tbd/xyz=","clientid":"sb-x!b1"}}`:     false,
-		`{"clientSecret":"s3cr3t"}`:                                                false,
+		`{"clientSecret":"<client secret>"}`:                                   true,
+		`{"uaa":{"clientsecret":"TODO"}}`:                                      true,
+		`{"placeholder":"fill me in"}`:                                         true,
+		`"CHANGE-ME"`:                                                          true,
+		`{"clientSecret":"sim-client-secret","clientId":"x"}`:                  false,
+		`{"uaa":{"clientsecret":"a1b2c3$todo+tbd/xyz=","clientid":"sb-x!b1"}}`: false,
+		`{"clientSecret":"s3cr3t"}`:                                            false,
 	} {
 		if got := IsPlaceholder([]byte(in)); got != want {
 			t.Errorf("IsPlaceholder(%s) = %v, want %v", in, got, want)
@@ -121,8 +121,8 @@ func TestIsPlaceholder(t *testing.T) {
 func TestXSAppName(t *testing.T) {
 	for in, want := range map[string]string{
 		"sb-calm-collector!b123|sapcloudalm!b456": "calm-collector",
-		"sb-na-1234!t5":                           "na-1234",
-		"weird":                                   "calm-collector",
+		"sb-na-1234!t5": "na-1234",
+		"weird":         "calm-collector",
 	} {
 		if got := xsappname(in); got != want {
 			t.Errorf("xsappname(%q) = %q, want %q", in, got, want)

@@ -1,0 +1,414 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Context keys read by the app. cdk.json lists every one with its default;
+// -c key=value on the CDK CLI overrides it.
+const (
+	keyStackName           = "stackName"
+	keyConnectors          = "connectors"
+	keySchedule            = "schedule"
+	keySchedulePeriod      = "schedulePeriodMinutes"
+	keyMonitors            = "monitors"
+	keySinks               = "sinks"
+	keyArchive             = "archive"
+	keyLogRetentionDays    = "logRetentionDays"
+	keyAlarmEmail          = "alarmEmail"
+	keyExistingSecretArns  = "existingSecretArns"
+	keyLagAlarmSeconds     = "lagAlarmSeconds"
+	keyBootstrapDir        = "bootstrapDir"
+	keyCollectConcurrency  = "collectConcurrency"
+	keyTestconnConcurrency = "testconnConcurrency"
+)
+
+// Config is the whole stack configuration, parsed from CDK context by
+// [ConfigFromContext]. Zero values are never used: every field has a default
+// (see [DefaultConfig]).
+type Config struct {
+	StackName  string   // CloudFormation stack name
+	Connectors []string // one secret + one schedule each; the first is CALM_SECRET_ID
+	Schedule   string   // EventBridge Scheduler expression: rate(...) or cron(...)
+	// SchedulePeriod is the time between two runs: derived from a rate()
+	// schedule, or given as schedulePeriodMinutes for cron(). The "no
+	// successful run" alarm looks at three of them.
+	SchedulePeriod time.Duration
+	Monitors       string   // CALM_MONITORS: "auto" or a comma list of monitor ids
+	Sinks          []string // sink specs besides the archive (which archive=true adds)
+	Archive        bool     // create the S3 archive bucket and the s3://<bucket>/records sink
+	// LogRetentionDays is the retention of both functions' log groups; one of
+	// the values CloudWatch Logs accepts (see retentionDays).
+	LogRetentionDays int
+	AlarmEmail       string            // optional e-mail subscription on the alarm topic
+	ExistingSecrets  map[string]string // connector name -> complete secret ARN, instead of a new secret
+	LagAlarmSeconds  int               // MaxLagSeconds threshold
+	BootstrapDir     string            // holds collect/bootstrap and testconn/bootstrap
+	// CollectConcurrency and TestconnConcurrency reserve concurrency for a
+	// function when > 0 (0: unreserved, the default; small accounts cannot
+	// reserve any).
+	CollectConcurrency  int
+	TestconnConcurrency int
+}
+
+// DefaultConfig is the configuration with no context at all. cdk.json repeats
+// these values (a test keeps the two equal), because `go run ./infra/cdk`
+// outside the CDK CLI never reads cdk.json.
+func DefaultConfig() Config {
+	return Config{
+		StackName:        "CalmCollector",
+		Connectors:       []string{"default"},
+		Schedule:         "rate(5 minutes)",
+		SchedulePeriod:   5 * time.Minute,
+		Monitors:         "auto",
+		Sinks:            []string{"stdout"},
+		Archive:          true,
+		LogRetentionDays: 30,
+		ExistingSecrets:  map[string]string{},
+		LagAlarmSeconds:  1800,
+		BootstrapDir:     "build/lambda",
+	}
+}
+
+// retentionDays are the retentions CloudWatch Logs accepts, in days.
+var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+var (
+	connectorRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$`)
+	monitorRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	stackNameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
+	rateRe      = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)
+	// A complete secret ARN ends in the 6-character suffix Secrets Manager
+	// adds; a partial ARN would force a "-??????" wildcard into every grant.
+	secretArnRe = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
+)
+
+// ConfigFromContext reads every context key through get (usually
+// app.Node().TryGetContext), applies defaults for the missing ones and
+// validates the result. All problems are reported at once, each naming its
+// context key. Values may come typed (cdk.json) or as strings (-c key=value).
+func ConfigFromContext(get func(key string) any) (Config, error) {
+	c := DefaultConfig()
+	p := parser{get: get}
+
+	c.StackName = p.str(keyStackName, c.StackName)
+	c.Connectors = p.list(keyConnectors, c.Connectors)
+	c.Schedule = p.str(keySchedule, c.Schedule)
+	c.Monitors = strings.Join(p.list(keyMonitors, []string{c.Monitors}), ",")
+	c.Sinks = p.list(keySinks, c.Sinks)
+	c.Archive = p.boolean(keyArchive, c.Archive)
+	c.LogRetentionDays = p.integer(keyLogRetentionDays, c.LogRetentionDays)
+	c.AlarmEmail = p.str(keyAlarmEmail, "")
+	c.ExistingSecrets = p.strMap(keyExistingSecretArns)
+	c.LagAlarmSeconds = p.integer(keyLagAlarmSeconds, c.LagAlarmSeconds)
+	c.BootstrapDir = p.str(keyBootstrapDir, c.BootstrapDir)
+	c.CollectConcurrency = p.integer(keyCollectConcurrency, 0)
+	c.TestconnConcurrency = p.integer(keyTestconnConcurrency, 0)
+	periodMinutes := p.integer(keySchedulePeriod, 0)
+
+	if err := errors.Join(p.errs...); err != nil {
+		return Config{}, err
+	}
+	c.SchedulePeriod = time.Duration(periodMinutes) * time.Minute
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Validate checks every field (and that the bootstrap binaries exist) and
+// returns all problems joined. For a rate() schedule it also sets
+// SchedulePeriod.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("context %q: %s", key, fmt.Sprintf(format, args...)))
+	}
+
+	if !stackNameRe.MatchString(c.StackName) {
+		bad(keyStackName, "%q is not a CloudFormation stack name; use letters, digits and '-', starting with a letter", c.StackName)
+	}
+
+	if len(c.Connectors) == 0 {
+		bad(keyConnectors, "no connector; name at least one, e.g. [\"default\"]")
+	}
+	seen := map[string]bool{}
+	for _, n := range c.Connectors {
+		switch {
+		case !connectorRe.MatchString(n):
+			bad(keyConnectors, "%q is not a connector name; use 1-32 lower-case letters, digits and '-' (not at either end)", n)
+		case seen[n]:
+			bad(keyConnectors, "%q is listed twice", n)
+		}
+		seen[n] = true
+	}
+
+	period, err := schedulePeriod(c.Schedule)
+	switch {
+	case err != nil:
+		bad(keySchedule, "%v", err)
+	case period == 0 && c.SchedulePeriod == 0:
+		bad(keySchedulePeriod, "a cron() schedule needs the time between runs in minutes, for the \"no successful run\" alarm")
+	case period == 0:
+		// cron(): keep the period that was given
+	case c.SchedulePeriod != 0 && c.SchedulePeriod != period:
+		bad(keySchedulePeriod, "%v disagrees with schedule %s; leave it out for rate() schedules", c.SchedulePeriod, c.Schedule)
+	default:
+		c.SchedulePeriod = period
+	}
+	if err == nil && c.SchedulePeriod != 0 && (c.SchedulePeriod < time.Minute || c.SchedulePeriod > 24*time.Hour) {
+		key := keySchedule
+		if period == 0 {
+			key = keySchedulePeriod
+		}
+		bad(key, "runs every %v; the alarms need between 1 minute and 1 day between runs", c.SchedulePeriod)
+	}
+
+	if c.Monitors != "auto" {
+		for _, m := range strings.Split(c.Monitors, ",") {
+			switch {
+			case m == "auto":
+				bad(keyMonitors, "\"auto\" cannot be combined with monitor ids")
+			case !monitorRe.MatchString(m):
+				bad(keyMonitors, "%q is not a monitor id; use \"auto\" or ids like [\"hm\",\"events\"]", m)
+			}
+		}
+	}
+
+	for _, s := range c.Sinks {
+		switch {
+		case s == "stdout" || s == "-" || strings.HasPrefix(s, "otlp+https://") || strings.HasPrefix(s, "otlp+http://"):
+		case strings.HasPrefix(s, "s3://"):
+			bad(keySinks, "%q: the stack grants the function only its own archive bucket; set archive to true instead", s)
+		default:
+			bad(keySinks, "%q is not usable in Lambda; use \"stdout\" or \"otlp+https://host[:port][/base]\" (files do not outlive a Lambda run)", s)
+		}
+	}
+	if len(c.Sinks) == 0 && !c.Archive {
+		bad(keySinks, "no sink: with archive false, name at least one, e.g. [\"stdout\"]")
+	}
+
+	if !slices.Contains(retentionDays, c.LogRetentionDays) {
+		bad(keyLogRetentionDays, "%d is not a CloudWatch Logs retention; use one of %s", c.LogRetentionDays, joinInts(retentionDays))
+	}
+
+	if c.AlarmEmail != "" {
+		if a, err := mail.ParseAddress(c.AlarmEmail); err != nil || a.Address != c.AlarmEmail {
+			bad(keyAlarmEmail, "%q is not a plain e-mail address like ops@example.com", c.AlarmEmail)
+		}
+	}
+
+	for _, name := range sortedKeys(c.ExistingSecrets) {
+		arn := c.ExistingSecrets[name]
+		if !seen[name] {
+			bad(keyExistingSecretArns, "%q is not one of the connectors %v; add it to %q or remove it here", name, c.Connectors, keyConnectors)
+		}
+		if !secretArnRe.MatchString(arn) {
+			bad(keyExistingSecretArns, "%s: %q is not a complete secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-abcdef, as shown in the console)", name, arn)
+		}
+	}
+
+	if c.LagAlarmSeconds < 60 {
+		bad(keyLagAlarmSeconds, "%d is below 60 seconds; collection runs lag by a few minutes by design", c.LagAlarmSeconds)
+	}
+
+	if c.CollectConcurrency < 0 {
+		bad(keyCollectConcurrency, "%d is negative; use 0 (unreserved) or a positive number", c.CollectConcurrency)
+	}
+	if c.TestconnConcurrency < 0 {
+		bad(keyTestconnConcurrency, "%d is negative; use 0 (unreserved) or a positive number", c.TestconnConcurrency)
+	}
+
+	if c.BootstrapDir == "" {
+		bad(keyBootstrapDir, "empty; name the directory holding collect/bootstrap and testconn/bootstrap")
+	} else {
+		for _, fn := range []string{"collect", "testconn"} {
+			p := filepath.Join(c.BootstrapDir, fn, "bootstrap")
+			if st, err := os.Stat(p); err != nil || st.IsDir() {
+				bad(keyBootstrapDir, "%s is missing; run `make build` first (it writes the Lambda binaries there)", p)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// schedulePeriod returns the period of a rate() expression, 0 for a cron()
+// expression (its period cannot be derived) and an error for anything else.
+func schedulePeriod(expr string) (time.Duration, error) {
+	if strings.HasPrefix(expr, "cron(") && strings.HasSuffix(expr, ")") {
+		return 0, nil
+	}
+	m := rateRe.FindStringSubmatch(expr)
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a schedule; use rate(N minutes|hours|days) or cron(...), e.g. \"rate(5 minutes)\"", expr)
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%q: the rate must be a positive number", expr)
+	}
+	unit := map[string]time.Duration{"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour}[strings.TrimSuffix(m[2], "s")]
+	if (n == 1) != !strings.HasSuffix(m[2], "s") {
+		return 0, fmt.Errorf("%q: EventBridge wants the singular unit for 1 and the plural otherwise, e.g. rate(1 minute), rate(5 minutes)", expr)
+	}
+	return time.Duration(n) * unit, nil
+}
+
+// parser converts context values, which are JSON-typed from cdk.json and
+// strings from -c, collecting one error per bad key.
+type parser struct {
+	get  func(string) any
+	errs []error
+}
+
+func (p *parser) fail(key, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("context %q: %s", key, fmt.Sprintf(format, args...)))
+}
+
+func (p *parser) str(key, def string) string {
+	switch v := p.get(key).(type) {
+	case nil:
+		return def
+	case string:
+		return strings.TrimSpace(v)
+	default:
+		p.fail(key, "want a string, got %v", v)
+		return def
+	}
+}
+
+// list accepts a JSON array, a string holding a JSON array, or a comma list.
+func (p *parser) list(key string, def []string) []string {
+	var out []string
+	switch v := p.get(key).(type) {
+	case nil:
+		return def
+	case []any:
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				p.fail(key, "want a list of strings, got element %v", e)
+				return def
+			}
+			out = append(out, strings.TrimSpace(s))
+		}
+	case string:
+		v = strings.TrimSpace(v)
+		if strings.HasPrefix(v, "[") {
+			if err := json.Unmarshal([]byte(v), &out); err != nil {
+				p.fail(key, "not a JSON list of strings: %v", err)
+				return def
+			}
+			break
+		}
+		for s := range strings.SplitSeq(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	default:
+		p.fail(key, "want a list of strings, got %v", v)
+		return def
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+func (p *parser) boolean(key string, def bool) bool {
+	switch v := p.get(key).(type) {
+	case nil:
+		return def
+	case bool:
+		return v
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			p.fail(key, "want true or false, got %q", v)
+			return def
+		}
+		return b
+	default:
+		p.fail(key, "want true or false, got %v", v)
+		return def
+	}
+}
+
+func (p *parser) integer(key string, def int) int {
+	switch v := p.get(key).(type) {
+	case nil:
+		return def
+	case float64:
+		if v != math.Trunc(v) || math.Abs(v) > 1e9 {
+			p.fail(key, "want a whole number, got %v", v)
+			return def
+		}
+		return int(v)
+	case string:
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			p.fail(key, "want a whole number, got %q", v)
+			return def
+		}
+		return n
+	default:
+		p.fail(key, "want a whole number, got %v", v)
+		return def
+	}
+}
+
+// strMap accepts a JSON object of strings or a string holding one.
+func (p *parser) strMap(key string) map[string]string {
+	out := map[string]string{}
+	switch v := p.get(key).(type) {
+	case nil:
+	case map[string]any:
+		for k, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				p.fail(key, "%s: want a string, got %v", k, e)
+				continue
+			}
+			out[k] = strings.TrimSpace(s)
+		}
+	case string:
+		if strings.TrimSpace(v) == "" {
+			break
+		}
+		if err := json.Unmarshal([]byte(v), &out); err != nil {
+			p.fail(key, "not a JSON object of connector name to secret ARN: %v", err)
+		}
+	default:
+		p.fail(key, "want an object of connector name to secret ARN, got %v", v)
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}

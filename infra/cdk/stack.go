@@ -1,0 +1,566 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Names shared with the Lambda code (see the project's contracts).
+const (
+	metricNamespace = "CalmCollector"
+	archivePrefix   = "records"
+	// Logical ids that docs/deploy.md and `sam local invoke` refer to; kept
+	// stable instead of CDK's hashed ids.
+	collectLogicalID  = "CollectFunction"
+	testconnLogicalID = "TestconnFunction"
+	bucketLogicalID   = "ArchiveBucket"
+)
+
+// placeholderSecret is the SecretString of a newly created connector secret.
+// The connection test reports a secret holding "placeholder" as "not filled
+// in yet". It holds nothing secret.
+func placeholderSecret(connector string) string {
+	return fmt.Sprintf(`{"name":%q,"placeholder":"fill in with the BTP service key or connector fields; see README"}`, connector)
+}
+
+// CollectorStack is the deployed collector with handles on the parts tests
+// and outputs refer to.
+type CollectorStack struct {
+	Stack    awscdk.Stack
+	Secrets  map[string]awssecretsmanager.ISecret // by connector
+	Table    awsdynamodb.Table
+	Bucket   awss3.Bucket // nil when the archive is off
+	Collect  awslambda.Function
+	Testconn awslambda.Function
+	URL      awslambda.FunctionUrl
+	DLQ      awssqs.Queue
+	Topic    awssns.Topic
+}
+
+// AddChecks applies the cdk-nag AWS Solutions rules to everything in app.
+// Their findings are errors: `cdk synth` and `cdk deploy` fail on them.
+func AddChecks(app awscdk.App) {
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+}
+
+// NewCollectorStack builds the whole stack from a validated Config.
+func NewCollectorStack(scope constructs.Construct, cfg Config) *CollectorStack {
+	stack := awscdk.NewStack(scope, jsii.String(cfg.StackName), &awscdk.StackProps{
+		Description: jsii.String("calm-collector: SAP Cloud ALM monitoring data into AWS (CloudWatch, S3)"),
+	})
+	s := &CollectorStack{Stack: stack, Secrets: map[string]awssecretsmanager.ISecret{}}
+
+	s.addSecrets(cfg)
+	s.addTable()
+	if cfg.Archive {
+		s.addBucket()
+	}
+	s.addFunctions(cfg)
+	s.addSchedules(cfg)
+	s.addAlarms(cfg)
+	dashboard := s.addDashboard(cfg)
+	s.addOutputs(cfg, dashboard)
+	return s
+}
+
+// addSecrets creates one placeholder secret per connector, or imports the
+// one named in existingSecretArns.
+func (s *CollectorStack) addSecrets(cfg Config) {
+	for _, name := range cfg.Connectors {
+		id := "Secret-" + name
+		if arn, ok := cfg.ExistingSecrets[name]; ok {
+			s.Secrets[name] = awssecretsmanager.Secret_FromSecretCompleteArn(s.Stack, jsii.String(id), jsii.String(arn))
+			continue
+		}
+		sec := awssecretsmanager.NewSecret(s.Stack, jsii.String(id), &awssecretsmanager.SecretProps{
+			Description: jsii.String(fmt.Sprintf("calm-collector connector %q: the SAP BTP service key of the Cloud ALM API (or the connector fields)", name)),
+			// The placeholder says "not filled in yet"; it is no secret.
+			SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(placeholderSecret(name))),
+		})
+		cdknag.NagSuppressions_AddResourceSuppressions(sec, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-SMG4"),
+			Reason: jsii.String("The secret holds an SAP BTP XSUAA client secret (service key) that is created and rotated in SAP BTP " +
+				"(new binding/service key), not by AWS; a rotation Lambda cannot mint BTP credentials. The operator stores the new key " +
+				"with `calmctl test --save` or PutSecretValue."),
+		}}, jsii.Bool(true))
+		s.Secrets[name] = sec
+	}
+}
+
+// addTable creates the checkpoint/lease table (contract: pk S, sk S, TTL expiresAt).
+func (s *CollectorStack) addTable() {
+	s.Table = awsdynamodb.NewTable(s.Stack, jsii.String("StateTable"), &awsdynamodb.TableProps{
+		PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String("pk"), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:             &awsdynamodb.Attribute{Name: jsii.String("sk"), Type: awsdynamodb.AttributeType_STRING},
+		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		Encryption:          awsdynamodb.TableEncryption_AWS_MANAGED,
+		TimeToLiveAttribute: jsii.String("expiresAt"),
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		// Checkpoints are what keeps a redeploy from re-collecting (and
+		// re-delivering) everything: they outlive the stack.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+}
+
+// addBucket creates the S3 archive the s3://<bucket>/records sink writes to.
+func (s *CollectorStack) addBucket() {
+	s.Bucket = awss3.NewBucket(s.Stack, jsii.String("Archive"), &awss3.BucketProps{
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:        jsii.Bool(true),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		// Versioning off: keys are deterministic per window and a
+		// re-delivery rewrites the same records, so versions would only
+		// double storage; the collector's role can put but never delete.
+		Versioned: jsii.Bool(false),
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                                  jsii.String("tiering"),
+			Enabled:                             jsii.Bool(true),
+			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+			// Objects under 128 KiB stay in Standard (the S3 default
+			// TransitionDefaultMinimumObjectSize): IA would bill them as 128 KiB.
+			Transitions: &[]*awss3.Transition{
+				{StorageClass: awss3.StorageClass_INFREQUENT_ACCESS(), TransitionAfter: awscdk.Duration_Days(jsii.Number(30))},
+				{StorageClass: awss3.StorageClass_GLACIER_INSTANT_RETRIEVAL(), TransitionAfter: awscdk.Duration_Days(jsii.Number(90))},
+			},
+		}},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	s.Bucket.Node().DefaultChild().(awscdk.CfnResource).OverrideLogicalId(jsii.String(bucketLogicalID))
+	cdknag.NagSuppressions_AddResourceSuppressions(s.Bucket, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-S1"),
+		Reason: jsii.String("Only the collect function's role writes here (PutObject under records/, no read, no delete) and the bucket " +
+			"is never public; a second bucket for access logs would cost more than the archive. Enable CloudTrail S3 data events " +
+			"for an audit trail if required."),
+	}}, jsii.Bool(true))
+}
+
+// addFunctions creates collect and testconn with their own roles and log
+// groups, and testconn's IAM-authenticated function URL.
+func (s *CollectorStack) addFunctions(cfg Config) {
+	// CALM_SECRET_IDS as JSON in connector order: built by hand (names and
+	// ARNs hold no characters JSON must escape; both are validated) so the
+	// template does not change with Go's map order.
+	var pairs []string
+	for _, name := range cfg.Connectors {
+		pairs = append(pairs, `"`+name+`":"`+*s.Secrets[name].SecretArn()+`"`)
+	}
+	secretIDs := jsii.String("{" + strings.Join(pairs, ",") + "}")
+	firstSecret := s.Secrets[cfg.Connectors[0]].SecretArn()
+
+	sinks := append([]string(nil), cfg.Sinks...)
+	if s.Bucket != nil {
+		sinks = append(sinks, "s3://"+*s.Bucket.BucketName()+"/"+archivePrefix)
+	}
+
+	// collect: one run per schedule per connector.
+	collectRole := s.lambdaRole("CollectRole", "calm-collector collect function")
+	s.Collect = s.function("Collect", collectLogicalID, cfg, functionSpec{
+		dir:         "collect",
+		description: "calm-collector: collects SAP Cloud ALM monitoring data (scheduled)",
+		memoryMB:    256,
+		// 5 minutes: the run stops CALM_DEADLINE_MARGIN (20s) before it and
+		// checkpoints; the next scheduled run continues.
+		timeout:     awscdk.Duration_Minutes(jsii.Number(5)),
+		concurrency: cfg.CollectConcurrency,
+		role:        collectRole,
+		env: map[string]string{
+			"CALM_SECRET_ID":   *firstSecret,
+			"CALM_SECRET_IDS":  *secretIDs,
+			"CALM_STATE_TABLE": *s.Table.TableName(),
+			"CALM_SINKS":       strings.Join(sinks, ","),
+			"CALM_MONITORS":    cfg.Monitors,
+		},
+	})
+	for _, name := range cfg.Connectors {
+		s.Secrets[name].GrantRead(collectRole, nil)
+	}
+	s.Table.GrantReadWriteData(collectRole)
+	if s.Bucket != nil {
+		// Own statement instead of Bucket.grantPut, which adds object ACL,
+		// tagging and retention actions the sink never uses.
+		collectRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("ArchivePut"),
+			Actions:   jsii.Strings("s3:PutObject", "s3:AbortMultipartUpload"),
+			Resources: jsii.Strings(*s.Bucket.ArnForObjects(jsii.String(archivePrefix + "/*"))),
+		}))
+		cdknag.NagSuppressions_AddResourceSuppressions(collectRole, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-IAM5"),
+			Reason: jsii.String("The S3 sink writes one object per tenant/monitor/window under records/ " +
+				"(records/tenant=T/monitor=M/dt=D/hour=H/FROM-TO.ndjson.gz); the keys are not known in advance, so the grant is the prefix."),
+			AppliesTo: &[]any{jsii.String("Resource::<" + bucketLogicalID + ".Arn>/" + archivePrefix + "/*")},
+		}}, jsii.Bool(true))
+	}
+
+	// testconn: the connection test behind an IAM-authenticated URL.
+	testconnRole := s.lambdaRole("TestconnRole", "calm-collector testconn function")
+	s.Testconn = s.function("Testconn", testconnLogicalID, cfg, functionSpec{
+		dir:         "testconn",
+		description: "calm-collector: tests a Cloud ALM connector (function URL, IAM auth)",
+		memoryMB:    128,
+		timeout:     awscdk.Duration_Seconds(jsii.Number(30)),
+		concurrency: cfg.TestconnConcurrency,
+		role:        testconnRole,
+		env: map[string]string{
+			"CALM_SECRET_ID":  *firstSecret,
+			"CALM_SECRET_IDS": *secretIDs,
+			"CALM_MONITORS":   cfg.Monitors,
+		},
+	})
+	var arns []*string
+	for _, name := range cfg.Connectors {
+		s.Secrets[name].GrantRead(testconnRole, nil)
+		arns = append(arns, s.Secrets[name].SecretArn())
+	}
+	// POST ?save=true stores a tested service key: PutSecretValue only, no
+	// UpdateSecret (which could change the key or description).
+	testconnRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("SaveTestedSecret"),
+		Actions:   jsii.Strings("secretsmanager:PutSecretValue"),
+		Resources: &arns,
+	}))
+	s.URL = s.Testconn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
+		AuthType:   awslambda.FunctionUrlAuthType_AWS_IAM,
+		InvokeMode: awslambda.InvokeMode_BUFFERED,
+	})
+}
+
+// functionSpec is what differs between the two functions.
+type functionSpec struct {
+	dir, description string
+	memoryMB         float64
+	timeout          awscdk.Duration
+	concurrency      int
+	role             awsiam.Role
+	env              map[string]string
+}
+
+// lambdaRole is a function role without the AWSLambdaBasicExecutionRole
+// managed policy (whose logs:* on "*" nag rightly flags): the function's own
+// log group is granted instead.
+func (s *CollectorStack) lambdaRole(id, description string) awsiam.Role {
+	return awsiam.NewRole(s.Stack, jsii.String(id), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String(description),
+	})
+}
+
+func (s *CollectorStack) function(id, logicalID string, cfg Config, spec functionSpec) awslambda.Function {
+	logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention: retention(cfg.LogRetentionDays),
+	})
+	logs.GrantWrite(spec.role)
+
+	env := map[string]*string{}
+	for k, v := range spec.env {
+		env[k] = jsii.String(v)
+	}
+	props := &awslambda.FunctionProps{
+		Description:   jsii.String(spec.description),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.BootstrapDir, spec.dir)), nil),
+		MemorySize:    jsii.Number(spec.memoryMB),
+		Timeout:       spec.timeout,
+		Role:          spec.role,
+		LogGroup:      logs,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Environment:   &env,
+		// A failed scheduled run is not retried by Lambda: the next run
+		// resumes from the checkpoint, and a retry would only compete for
+		// the lease.
+		RetryAttempts: jsii.Number(0),
+	}
+	if spec.concurrency > 0 {
+		props.ReservedConcurrentExecutions = jsii.Number(float64(spec.concurrency))
+	}
+	fn := awslambda.NewFunction(s.Stack, jsii.String(id), props)
+	fn.Node().DefaultChild().(awscdk.CfnResource).OverrideLogicalId(jsii.String(logicalID))
+	// The role's policy must exist before the function first runs.
+	fn.Node().AddDependency(spec.role)
+	return fn
+}
+
+// retention maps validated days to the CDK enum.
+func retention(days int) awslogs.RetentionDays {
+	return map[int]awslogs.RetentionDays{
+		1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+		7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+		60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+		150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+		400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+		1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+		2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+		3653: awslogs.RetentionDays_TEN_YEARS,
+	}[days]
+}
+
+// addSchedules creates the dead-letter queue, the scheduler's role and one
+// schedule per connector.
+func (s *CollectorStack) addSchedules(cfg Config) {
+	s.DLQ = awssqs.NewQueue(s.Stack, jsii.String("ScheduleDeadLetters"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(s.DLQ, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is itself the dead-letter queue of the EventBridge Scheduler schedules; " +
+			"nothing consumes it, an alarm fires on its first message."),
+	}}, jsii.Bool(true))
+
+	role := awsiam.NewRole(s.Stack, jsii.String("SchedulerRole"), &awsiam.RoleProps{
+		Description: jsii.String("calm-collector: EventBridge Scheduler invokes collect"),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("scheduler.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}},
+		}),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("InvokeCollect"),
+		Actions:   jsii.Strings("lambda:InvokeFunction"),
+		Resources: &[]*string{s.Collect.FunctionArn()},
+	}))
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("DeadLetter"),
+		Actions:   jsii.Strings("sqs:SendMessage"),
+		Resources: &[]*string{s.DLQ.QueueArn()},
+	}))
+
+	for _, name := range cfg.Connectors {
+		sched := awsscheduler.NewCfnSchedule(s.Stack, jsii.String("Schedule-"+name), &awsscheduler.CfnScheduleProps{
+			Description:        jsii.String(fmt.Sprintf("calm-collector: collect connector %q", name)),
+			ScheduleExpression: jsii.String(cfg.Schedule),
+			State:              jsii.String("ENABLED"),
+			FlexibleTimeWindow: &awsscheduler.CfnSchedule_FlexibleTimeWindowProperty{Mode: jsii.String("OFF")},
+			Target: &awsscheduler.CfnSchedule_TargetProperty{
+				Arn:     s.Collect.FunctionArn(),
+				RoleArn: role.RoleArn(),
+				Input:   jsii.String(fmt.Sprintf(`{"connector":%q}`, name)),
+				RetryPolicy: &awsscheduler.CfnSchedule_RetryPolicyProperty{
+					MaximumRetryAttempts: jsii.Number(2),
+					// An invocation older than one 5-minute period is
+					// pointless: the next run covers its windows.
+					MaximumEventAgeInSeconds: jsii.Number(300),
+				},
+				DeadLetterConfig: &awsscheduler.CfnSchedule_DeadLetterConfigProperty{Arn: s.DLQ.QueueArn()},
+			},
+		})
+		// The role's policy must be in place before the first invocation.
+		sched.Node().AddDependency(role)
+	}
+}
+
+// addAlarms creates the alarm topic (KMS-encrypted with a key CloudWatch may
+// use) and the alarms.
+func (s *CollectorStack) addAlarms(cfg Config) {
+	// Not alias/aws/sns: CloudWatch alarms cannot publish to a topic
+	// encrypted with that AWS managed key (its key policy cannot be changed).
+	key := awskms.NewKey(s.Stack, jsii.String("AlarmTopicKey"), &awskms.KeyProps{
+		Description:       jsii.String("calm-collector: encrypts the alarm topic"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
+	})
+	sourceAccount := &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": awscdk.Aws_ACCOUNT_ID()}}
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"), // in a key policy "*" means this key
+		Conditions: sourceAccount,
+	}), nil)
+
+	s.Topic = awssns.NewTopic(s.Stack, jsii.String("Alarms"), &awssns.TopicProps{
+		DisplayName: jsii.String("calm-collector alarms"),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	s.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  &[]*string{s.Topic.TopicArn()},
+		Conditions: sourceAccount,
+	}))
+	if cfg.AlarmEmail != "" {
+		s.Topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.AlarmEmail), nil))
+	}
+	action := awscloudwatchactions.NewSnsAction(s.Topic)
+	alarm := func(id string, props *awscloudwatch.AlarmProps) {
+		a := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), props)
+		a.AddAlarmAction(action)
+		a.AddOkAction(action)
+	}
+
+	period := awscdk.Duration_Seconds(jsii.Number(cfg.SchedulePeriod.Seconds()))
+	for _, name := range cfg.Connectors {
+		// Tenant = the connector's "name" (the placeholder secret sets it
+		// to the connector name; keep it so when filling in the secret).
+		dims := &map[string]*string{"tenant": jsii.String(name)}
+		metric := func(metricName, stat string) awscloudwatch.Metric {
+			return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace: jsii.String(metricNamespace), MetricName: jsii.String(metricName),
+				DimensionsMap: dims, Statistic: jsii.String(stat), Period: period,
+			})
+		}
+		alarm("Errors-"+name, &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(fmt.Sprintf("calm-collector %q: a collection run reported errors (see the collect function's logs)", name)),
+			Metric:             metric("Errors", "Sum"),
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		alarm("NoSuccess-"+name, &awscloudwatch.AlarmProps{
+			AlarmDescription: jsii.String(fmt.Sprintf("calm-collector %q: no successful collection run for 3 schedule periods "+
+				"(no data counts: the schedule, the function or the secret may be broken)", name)),
+			Metric:             metric("RunSuccess", "Sum"),
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(3),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
+		})
+		alarm("Lag-"+name, &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(fmt.Sprintf("calm-collector %q: collected data lags more than %d s behind (catch-up too slow or a monitor failing)", name, cfg.LagAlarmSeconds)),
+			Metric:             metric("MaxLagSeconds", "Maximum"),
+			Threshold:          jsii.Number(float64(cfg.LagAlarmSeconds)),
+			EvaluationPeriods:  jsii.Number(2),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+	}
+	alarm("DeadLetters", &awscloudwatch.AlarmProps{
+		AlarmDescription:   jsii.String("calm-collector: EventBridge Scheduler could not invoke collect (message in the dead-letter queue)"),
+		Metric:             s.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum")}),
+		Threshold:          jsii.Number(0),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	alarm("CollectFunctionErrors", &awscloudwatch.AlarmProps{
+		AlarmDescription:   jsii.String("calm-collector: the collect function failed (crash, timeout or bad settings at cold start)"),
+		Metric:             s.Collect.MetricErrors(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+}
+
+// addDashboard shows every tenant and monitor through SEARCH expressions, so
+// new monitors appear without a redeploy.
+func (s *CollectorStack) addDashboard(cfg Config) awscloudwatch.Dashboard {
+	p := int(cfg.SchedulePeriod.Seconds())
+	if p < 300 {
+		p = 300
+	}
+	period := awscdk.Duration_Seconds(jsii.Number(float64(p)))
+	search := func(dims, metricName, stat, label string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression:   jsii.String(fmt.Sprintf(`SEARCH('{%s,%s} MetricName="%s"', '%s', %d)`, metricNamespace, dims, metricName, stat, p)),
+			Label:        jsii.String(label),
+			Period:       period,
+			UsingMetrics: &map[string]awscloudwatch.IMetric{},
+		})
+	}
+	graph := func(title string, left []awscloudwatch.IMetric, right []awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String(title), Left: &left, Right: &right, Width: jsii.Number(12), Height: jsii.Number(6),
+		})
+	}
+	lagLine := &awscloudwatch.HorizontalAnnotation{Value: jsii.Number(float64(cfg.LagAlarmSeconds)), Label: jsii.String("lag alarm")}
+
+	d := awscloudwatch.NewDashboard(s.Stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName:   jsii.String(cfg.StackName),
+		DefaultInterval: awscdk.Duration_Hours(jsii.Number(24)),
+	})
+	lag := awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+		Title:           jsii.String("Lag per monitor (s)"),
+		Left:            &[]awscloudwatch.IMetric{search("tenant,monitor", "LagSeconds", "Maximum", "")},
+		LeftAnnotations: &[]*awscloudwatch.HorizontalAnnotation{lagLine},
+		Width:           jsii.Number(12),
+		Height:          jsii.Number(6),
+		LeftYAxis:       &awscloudwatch.YAxisProps{Min: jsii.Number(0)},
+		LegendPosition:  awscloudwatch.LegendPosition_RIGHT,
+	})
+	d.AddWidgets(
+		graph("Runs and failures",
+			[]awscloudwatch.IMetric{search("tenant", "RunSuccess", "Sum", "ok runs"), search("tenant", "Errors", "Sum", "errors")},
+			[]awscloudwatch.IMetric{s.Collect.MetricInvocations(nil), s.Collect.MetricErrors(nil)}),
+		graph("Points per monitor",
+			[]awscloudwatch.IMetric{search("tenant,monitor", "Points", "Sum", "")}, nil),
+	)
+	d.AddWidgets(
+		lag,
+		graph("API requests, retries and 429s",
+			[]awscloudwatch.IMetric{
+				search("tenant,monitor", "Requests", "Sum", "requests"),
+				search("tenant,monitor", "Retries", "Sum", "retries"),
+				search("tenant,monitor", "Throttled", "Sum", "429s"),
+			}, nil),
+	)
+	d.AddWidgets(
+		graph("Run duration (ms)",
+			[]awscloudwatch.IMetric{search("tenant", "RunDuration", "Maximum", "max"), search("tenant", "RunDuration", "Average", "avg")},
+			[]awscloudwatch.IMetric{s.Collect.MetricDuration(nil)}),
+		graph("Schedule dead letters and function errors",
+			[]awscloudwatch.IMetric{s.DLQ.MetricApproximateNumberOfMessagesVisible(nil)},
+			[]awscloudwatch.IMetric{s.Collect.MetricErrors(nil), s.Testconn.MetricErrors(nil)}),
+	)
+	return d
+}
+
+// addOutputs prints what the operator needs after `cdk deploy`.
+func (s *CollectorStack) addOutputs(cfg Config, d awscloudwatch.Dashboard) {
+	out := func(id, desc string, value *string) {
+		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(desc)})
+	}
+	out("FunctionUrl", "testconn function URL (IAM auth): calmctl test --function-url URL", s.URL.Url())
+	for _, name := range cfg.Connectors {
+		out("SecretArn"+outputID(name), fmt.Sprintf("secret of connector %q: put the BTP service key here", name), s.Secrets[name].SecretArn())
+	}
+	out("StateTableName", "DynamoDB checkpoint table", s.Table.TableName())
+	if s.Bucket != nil {
+		out("ArchiveBucketName", "S3 archive (records under records/)", s.Bucket.BucketName())
+	}
+	out("CollectFunctionName", "collect function (aws lambda invoke ... for a backfill)", s.Collect.FunctionName())
+	out("AlarmTopicArn", "SNS topic of the alarms: subscribe to it", s.Topic.TopicArn())
+	out("DashboardName", "CloudWatch dashboard", d.DashboardName())
+	out("DashboardUrl", "CloudWatch dashboard", jsii.String(fmt.Sprintf(
+		"https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#dashboards:name=%s",
+		*awscdk.Aws_REGION(), *awscdk.Aws_REGION(), cfg.StackName)))
+}
+
+// outputID turns a connector name into an alphanumeric CloudFormation
+// output id part: "prod-eu10" -> "ProdEu10".
+func outputID(name string) string {
+	var b strings.Builder
+	for part := range strings.SplitSeq(name, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}

@@ -318,15 +318,19 @@ func (p *parser) trimTokenPath(v, field string) string {
 	return u
 }
 
-// defaultName is the first label of the URL host (the whole host for an IP address).
+// defaultName is the first label of the URL host; an IPv4 address is kept whole, an IPv6
+// address becomes "ip6-" with its colons as dashes (e.g. ip6--1 for ::1).
 func defaultName(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Hostname() == "" {
 		return ""
 	}
 	h := u.Hostname()
-	if net.ParseIP(h) != nil {
-		return h
+	if ip := net.ParseIP(h); ip != nil {
+		if ip.To4() != nil {
+			return h
+		}
+		return "ip6-" + strings.ReplaceAll(h, ":", "-")
 	}
 	first, _, _ := strings.Cut(h, ".")
 	return first

@@ -1,0 +1,147 @@
+package sink
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// Namespace is the CloudWatch namespace of the collector's own metrics.
+const Namespace = "CalmCollector"
+
+// MonitorStats are one monitor's numbers of one run.
+type MonitorStats struct {
+	Tenant, Monitor                                       string
+	Points, Windows, Requests, Retries, Throttled, Errors int64
+	// Lag is how far the monitor's checkpoint is behind now (negative counts as 0).
+	Lag time.Duration
+}
+
+// RunStats are the numbers of one run of one tenant.
+type RunStats struct {
+	Tenant   string
+	Duration time.Duration
+	Success  bool
+	Errors   int64
+	MaxLag   time.Duration
+}
+
+// EMF writes the collector's metrics in CloudWatch Embedded Metric Format to a writer (in Lambda,
+// stdout: CloudWatch Logs turns the lines into metrics). It is safe for concurrent use.
+type EMF struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewEMF returns an EMF writer to w.
+func NewEMF(w io.Writer) *EMF { return &EMF{w: w} }
+
+// Write writes the metrics of one run; see WriteEMF.
+func (e *EMF) Write(ts time.Time, monitors []MonitorStats, run RunStats) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return WriteEMF(e.w, ts, monitors, run)
+}
+
+type emfMetric struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+type emfDirective struct {
+	Namespace  string      `json:"Namespace"`
+	Dimensions [][]string  `json:"Dimensions"`
+	Metrics    []emfMetric `json:"Metrics"`
+}
+
+type emfMeta struct {
+	Timestamp         int64          `json:"Timestamp"`
+	CloudWatchMetrics []emfDirective `json:"CloudWatchMetrics"`
+}
+
+// emfMonitorLine is one monitor's line: dimensions [tenant, monitor].
+type emfMonitorLine struct {
+	AWS        emfMeta `json:"_aws"`
+	Tenant     string  `json:"tenant"`
+	Monitor    string  `json:"monitor"`
+	Points     int64   `json:"Points"`
+	Windows    int64   `json:"Windows"`
+	Requests   int64   `json:"Requests"`
+	Retries    int64   `json:"Retries"`
+	Throttled  int64   `json:"Throttled"`
+	Errors     int64   `json:"Errors"`
+	LagSeconds float64 `json:"LagSeconds"`
+}
+
+// emfRunLine is the run's line: dimensions [tenant].
+type emfRunLine struct {
+	AWS           emfMeta `json:"_aws"`
+	Tenant        string  `json:"tenant"`
+	RunDuration   float64 `json:"RunDuration"`
+	RunSuccess    int64   `json:"RunSuccess"`
+	Errors        int64   `json:"Errors"`
+	MaxLagSeconds float64 `json:"MaxLagSeconds"`
+}
+
+var (
+	monitorMetrics = []emfMetric{
+		{"Points", "Count"}, {"Windows", "Count"}, {"Requests", "Count"}, {"Retries", "Count"},
+		{"Throttled", "Count"}, {"Errors", "Count"}, {"LagSeconds", "Seconds"},
+	}
+	runMetrics = []emfMetric{
+		{"RunDuration", "Milliseconds"}, {"RunSuccess", "Count"}, {"Errors", "Count"}, {"MaxLagSeconds", "Seconds"},
+	}
+)
+
+// WriteEMF writes one EMF line per monitor (namespace CalmCollector, dimensions [tenant, monitor]:
+// Points, Windows, Requests, Retries, Throttled, Errors in Count, LagSeconds in Seconds) and one
+// for the run (dimensions [tenant]: RunDuration in Milliseconds, RunSuccess 1 or 0, Errors,
+// MaxLagSeconds), all stamped ts, in one Write. CloudWatch drops a metric whose dimension value
+// is empty, so an empty tenant or monitor is an error and nothing is written.
+func WriteEMF(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) error {
+	if run.Tenant == "" {
+		return errors.New("emf: run without tenant")
+	}
+	meta := func(dims []string, metrics []emfMetric) emfMeta {
+		return emfMeta{Timestamp: ts.UnixMilli(), CloudWatchMetrics: []emfDirective{{Namespace: Namespace, Dimensions: [][]string{dims}, Metrics: metrics}}}
+	}
+	var buf []byte
+	for i, m := range monitors {
+		if m.Tenant == "" || m.Monitor == "" {
+			return fmt.Errorf("emf: monitor stats %d without tenant or monitor (tenant %q, monitor %q)", i, m.Tenant, m.Monitor)
+		}
+		line, err := json.Marshal(emfMonitorLine{
+			AWS: meta([]string{"tenant", "monitor"}, monitorMetrics), Tenant: m.Tenant, Monitor: m.Monitor,
+			Points: m.Points, Windows: m.Windows, Requests: m.Requests, Retries: m.Retries,
+			Throttled: m.Throttled, Errors: m.Errors, LagSeconds: seconds(m.Lag),
+		})
+		if err != nil {
+			return fmt.Errorf("emf: encode %s/%s: %w", m.Tenant, m.Monitor, err)
+		}
+		buf = append(append(buf, line...), '\n')
+	}
+	success := int64(0)
+	if run.Success {
+		success = 1
+	}
+	line, err := json.Marshal(emfRunLine{
+		AWS: meta([]string{"tenant"}, runMetrics), Tenant: run.Tenant,
+		RunDuration: float64(run.Duration) / float64(time.Millisecond), RunSuccess: success,
+		Errors: run.Errors, MaxLagSeconds: seconds(run.MaxLag),
+	})
+	if err != nil {
+		return fmt.Errorf("emf: encode run of %s: %w", run.Tenant, err)
+	}
+	buf = append(append(buf, line...), '\n')
+	if _, err := w.Write(buf); err != nil {
+		return fmt.Errorf("emf: write: %w", err)
+	}
+	return nil
+}
+
+func seconds(d time.Duration) float64 {
+	return max(d, 0).Seconds()
+}

@@ -1,0 +1,85 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// File appends each batch as NDJSON lines to a local file and fsyncs before Write returns.
+type File struct {
+	path string
+	mu   sync.Mutex
+	f    *os.File
+	buf  []byte
+}
+
+// OpenFile opens (creating with mode 0644, and its directory with 0755) the file at path for
+// appending.
+func OpenFile(path string) (*File, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("file sink %s: create directory: %w", path, err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("file sink %s: %w", path, err)
+	}
+	return &File{path: path, f: f}, nil
+}
+
+// Name returns "file:" and the path.
+func (s *File) Name() string { return "file:" + s.path }
+
+// Write appends the batch's records and returns nil only after fsync. When the write or the
+// fsync fails, the file is cut back to its size before the batch, so a retried batch does not
+// follow a half-written line. An empty batch writes nothing.
+func (s *File) Write(ctx context.Context, b Batch) error {
+	if len(b.Records) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", s.Name(), err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return fmt.Errorf("%s: write after close", s.Name())
+	}
+	fi, err := s.f.Stat()
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.Name(), err)
+	}
+	s.buf = appendNDJSON(s.buf[:0], b)
+	_, err = s.f.Write(s.buf)
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if err != nil {
+		err = fmt.Errorf("%s: append %s/%s window %s: %w", s.Name(), b.Tenant, b.Monitor, windowText(b), err)
+		if terr := s.f.Truncate(fi.Size()); terr != nil {
+			err = errors.Join(err, fmt.Errorf("%s: cut back the partial batch: %w", s.Name(), terr))
+		}
+		return err
+	}
+	return nil
+}
+
+// Close closes the file.
+func (s *File) Close(context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	if err != nil {
+		return fmt.Errorf("%s: close: %w", s.Name(), err)
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package sim
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// LogRecord is one simulated exception log record.
+type LogRecord struct {
+	ServiceID    string
+	Time         time.Time
+	CategoryID   string
+	CategoryName string
+	ExceptionID  string
+	Body         string
+}
+
+var logMessages = []string{
+	"Runtime error MESSAGE_TYPE_X in program SAPLV45A",
+	"Update task VB_ORDER_UPDATE terminated: DBSQL_DUPLICATE_KEY_ERROR",
+	"Application log: Billing document 90001234 could not be posted",
+	"Runtime error TSV_TNEW_PAGE_ALLOC_FAILED in program ZREPORT_SALES",
+}
+
+// logsIn returns the exception records of a service in [from, to): up to two per minute,
+// only for complete minutes (t + 1m <= now), in time order.
+func (s *Server) logsIn(si int, from, to, now time.Time) []LogRecord {
+	svc := s.services[si]
+	var out []LogRecord
+	first := from.Truncate(time.Minute)
+	for t := first; t.Before(to) && !t.Add(time.Minute).After(now); t = t.Add(time.Minute) {
+		h := hash("logs", svc.ID, t)
+		n := 0
+		switch h % 10 {
+		case 7, 8:
+			n = 1
+		case 9:
+			n = 2
+		}
+		for i := range n {
+			ts := t.Add(time.Duration((h>>(8+i*16))%60) * time.Second)
+			if ts.Before(from) || !ts.Before(to) {
+				continue
+			}
+			c := int((h >> (24 + i*8)) % 3)
+			out = append(out, LogRecord{
+				ServiceID: svc.ID, Time: ts, CategoryID: pools["categoryId"][c], CategoryName: pools["categoryName"][c],
+				ExceptionID: uuidFrom("exception", svc.ID, fmt.Sprint(t.Unix(), i)),
+				Body:        logMessages[int(h>>40)%len(logMessages)],
+			})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b LogRecord) int { return a.Time.Compare(b.Time) })
+	return out
+}
+
+// ExpectedLogs returns the records the logs API holds for the services in [from, to) as of
+// the simulator's clock, unpaged, in the API's order.
+func (s *Server) ExpectedLogs(serviceIDs []string, from, to time.Time) []LogRecord {
+	return s.logs(serviceIDs, from, to, s.now())
+}
+
+func (s *Server) logs(serviceIDs []string, from, to, now time.Time) []LogRecord {
+	var out []LogRecord
+	for i, svc := range s.services {
+		if slices.Contains(serviceIDs, svc.ID) {
+			out = append(out, s.logsIn(i, from, to, now)...)
+		}
+	}
+	return out
+}
+
+func (s *Server) buildLogs(recs []LogRecord) plog.Logs {
+	ld := plog.NewLogs()
+	var sl plog.ScopeLogs
+	last := ""
+	for _, rec := range recs {
+		if rec.ServiceID != last {
+			rl := ld.ResourceLogs().AppendEmpty()
+			i := slices.IndexFunc(s.services, func(svc service) bool { return svc.ID == rec.ServiceID })
+			svc := s.services[i]
+			rl.Resource().Attributes().PutStr("serviceId", svc.ID)
+			rl.Resource().Attributes().PutStr("serviceName", svc.Name)
+			rl.Resource().Attributes().PutStr("serviceType", svc.Type)
+			sl = rl.ScopeLogs().AppendEmpty()
+			sl.Scope().SetName("sap.calm.exm")
+			sl.Scope().SetVersion("v1")
+			last = rec.ServiceID
+		}
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(rec.Time))
+		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(rec.Time.Add(5 * time.Second)))
+		lr.SetSeverityNumber(plog.SeverityNumberError)
+		lr.SetSeverityText("ERROR")
+		lr.Body().SetStr(rec.Body)
+		lr.Attributes().PutStr("categoryId", rec.CategoryID)
+		lr.Attributes().PutStr("categoryName", rec.CategoryName)
+		lr.Attributes().PutStr("exceptionId", rec.ExceptionID)
+	}
+	return ld
+}
+
+// handleLogs serves OTLP protobuf whatever format says (as the real API does). serviceId is
+// required; limit and offset only apply with onLimit=truncate, otherwise a count above the
+// limit (or the server's cap) is refused with 403.
+func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
+	tok := tokenFrom(r.Context())
+	ids := listParam(r, "serviceId")
+	if len(ids) == 0 {
+		missingParam("serviceId").write(w)
+		return
+	}
+	now := s.now()
+	from, to, bad := parseWindow(r, "from", "to", now)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	if to.Sub(from) > 31*24*time.Hour {
+		badParam("the window from %s to %s is longer than 31 days", from.Format(TimeLayout), to.Format(TimeLayout)).write(w)
+		return
+	}
+	pg, bad := parsePage(r)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	recs := s.logs(ids, from, to, now)
+	limit := s.cfg.LogsCap
+	if pg.limit > 0 && pg.limit < limit {
+		limit = pg.limit
+	}
+	if !pg.truncate && len(recs) > limit {
+		w.Header().Set("x-total-count", fmt.Sprint(len(recs)))
+		writeError(w, http.StatusForbidden, "Forbidden", "Response total count is over the limit")
+		return
+	}
+	pg.limit = limit
+	idx, total := s.pageIndexes(pg, len(recs), tok.faults)
+	page := make([]LogRecord, len(idx))
+	for i, j := range idx {
+		page[i] = recs[j]
+	}
+	body, err := (&plog.ProtoMarshaler{}).MarshalLogs(s.buildLogs(page))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Internal Server Error", "encoding logs failed")
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	setTotal(w, total)
+	w.Write(body)
+}

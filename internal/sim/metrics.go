@@ -1,0 +1,449 @@
+package sim
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+)
+
+// TimeLayout is the yyyyMMddHHmmss UTC format of from, to, startTime and endTime
+// (unconfirmed for the real API, DESIGN §1.3).
+const TimeLayout = "20060102150405"
+
+// maxBuckets bounds the work of one metrics request.
+const maxBuckets = 20000
+
+var resolutions = []struct {
+	param string
+	d     time.Duration
+}{
+	{"1Mi", time.Minute}, {"5Mi", 5 * time.Minute}, {"10Mi", 10 * time.Minute}, {"15Mi", 15 * time.Minute},
+	{"30Mi", 30 * time.Minute}, {"H", time.Hour}, {"D", 24 * time.Hour},
+}
+
+// ResolutionParam returns the metrics API name of a bucket size ("5Mi" for 5m).
+func ResolutionParam(d time.Duration) (string, bool) {
+	for _, r := range resolutions {
+		if r.d == d {
+			return r.param, true
+		}
+	}
+	return "", false
+}
+
+func parseResolution(v string) (time.Duration, *badRequest) {
+	if v == "" {
+		return 5 * time.Minute, nil
+	}
+	for _, r := range resolutions {
+		if r.param == v {
+			return r.d, nil
+		}
+	}
+	return 0, badParam("parameter resolution %q is not one of 1Mi, 5Mi, 10Mi, 15Mi, 30Mi, H, D", v)
+}
+
+// Query selects simulated metrics, like the metrics API parameters do.
+type Query struct {
+	Provider    string
+	From, To    time.Time     // [From, To)
+	Resolution  time.Duration // default 5m
+	ServiceIDs  []string      // empty: every service
+	ServiceType string        // empty: every type
+	Measures    []string      // measure names ("value", not "measure:value"); empty: all
+	Dimensions  []string      // empty: all; else points are aggregated over the other dimensions
+	Prefix      string        // metric names become "<prefix>.<measure>" (unconfirmed)
+}
+
+// Point is one simulated data point.
+type Point struct {
+	Metric     string // OTLP metric name (the measure)
+	Unit       string
+	Sum        bool              // a delta, monotonic int sum (counts); else a double gauge
+	Resource   map[string]string // resource attributes
+	Attributes map[string]string // data-point attributes
+	Time       time.Time         // bucket start
+	Value      float64
+
+	svc, measure, series int
+}
+
+// Merged returns resource attributes overlaid with data-point attributes.
+func (p Point) Merged() map[string]string {
+	out := make(map[string]string, len(p.Resource)+len(p.Attributes))
+	for k, v := range p.Resource {
+		out[k] = v
+	}
+	for k, v := range p.Attributes {
+		out[k] = v
+	}
+	return out
+}
+
+// Expected returns every data point the metrics API serves for provider in [from, to) at
+// resolution, for all services, as of the simulator's clock now. Points of completed
+// buckets never change.
+func (s *Server) Expected(provider string, from, to time.Time, resolution time.Duration) []Point {
+	pts, err := s.ExpectedQuery(Query{Provider: provider, From: from, To: to, Resolution: resolution})
+	if err != nil {
+		panic(fmt.Sprintf("sim.Expected: %v", err))
+	}
+	return pts
+}
+
+// ExpectedQuery is Expected with the filters of the metrics API.
+func (s *Server) ExpectedQuery(q Query) ([]Point, error) {
+	pts, bad := s.points(q, s.now())
+	if bad != nil {
+		return nil, bad
+	}
+	return pts, nil
+}
+
+// ExpectedMetrics is ExpectedQuery as the OTLP metrics the API would send unpaged.
+func (s *Server) ExpectedMetrics(q Query) (pmetric.Metrics, error) {
+	pts, err := s.ExpectedQuery(q)
+	if err != nil {
+		return pmetric.NewMetrics(), err
+	}
+	return buildMetrics(lookupProvider(q.Provider), pts), nil
+}
+
+// points generates the ordered, flat list of data points of a query: by service, measure,
+// series, time. Only complete buckets (t + resolution <= now) exist.
+func (s *Server) points(q Query, now time.Time) ([]Point, *badRequest) {
+	p := lookupProvider(q.Provider)
+	if p == nil {
+		return nil, badParam("unknown provider %q; known providers: %s", q.Provider, strings.Join(ProviderIDs(), ", "))
+	}
+	res := q.Resolution
+	if res == 0 {
+		res = 5 * time.Minute
+	}
+	if _, ok := ResolutionParam(res); !ok {
+		return nil, badParam("resolution %s is not one of 1m, 5m, 10m, 15m, 30m, 1h, 24h", res)
+	}
+	if !q.From.Before(q.To) {
+		return nil, badParam("from (%s) must be before to (%s)", q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout))
+	}
+	if q.To.Sub(q.From)/res > maxBuckets {
+		return nil, badParam("the window from %s to %s has more than %d buckets of %s; ask for a shorter window",
+			q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout), maxBuckets, res)
+	}
+	ids := slices.Compact(slices.Sorted(slices.Values(q.ServiceIDs)))
+	if p.id == "rum" && len(ids) > rumMaxServices {
+		return nil, badParam("at most %d serviceId values are allowed for provider rum, got %d", rumMaxServices, len(ids))
+	}
+	measures := make([]int, 0, len(p.measures))
+	if len(q.Measures) == 0 {
+		for i := range p.measures {
+			measures = append(measures, i)
+		}
+	}
+	for _, name := range q.Measures {
+		i := p.measure(name)
+		if i < 0 {
+			return nil, badParam("unknown measure %q for provider %s", name, p.id)
+		}
+		if !slices.Contains(measures, i) {
+			measures = append(measures, i)
+		}
+	}
+	for _, d := range q.Dimensions {
+		if !slices.Contains(p.dimensions(), d) {
+			return nil, badParam("unknown dimension %q for provider %s; known: %s", d, p.id, strings.Join(p.dimensions(), ", "))
+		}
+	}
+	var svcs []int
+	for i, svc := range s.services {
+		if len(ids) > 0 && !slices.Contains(ids, svc.ID) || q.ServiceType != "" && q.ServiceType != svc.Type {
+			continue
+		}
+		svcs = append(svcs, i)
+	}
+	first := q.From.UTC().Truncate(res)
+	if first.Before(q.From) {
+		first = first.Add(res)
+	}
+	var pts []Point
+	if p.id == "bsm" {
+		pts = s.bsmPoints(p, svcs, measures, first, q.To, res, now)
+	} else {
+		for _, si := range svcs {
+			svc := s.services[si]
+			resource := map[string]string{}
+			for _, d := range p.resourceDims {
+				resource[d] = serviceValue(svc, d)
+			}
+			for v := range p.variants {
+				attrs := map[string]string{}
+				for _, d := range p.pointDims {
+					attrs[d] = pointValue(p, svc, d, v)
+				}
+				for t := first; t.Before(q.To) && !t.Add(res).After(now); t = t.Add(res) {
+					row := hash(p.id, svc.ID, v, t, res)
+					if row%100 >= p.presence {
+						continue
+					}
+					for _, mi := range measures {
+						m := p.measures[mi]
+						pts = append(pts, Point{
+							Metric: m.name, Unit: m.unit, Sum: m.kind == count, Resource: resource, Attributes: attrs,
+							Time: t, Value: m.gen(row, hash(row, m.name)), svc: si, measure: mi, series: v,
+						})
+					}
+				}
+			}
+		}
+	}
+	sort.SliceStable(pts, func(i, j int) bool {
+		a, b := pts[i], pts[j]
+		if a.svc != b.svc {
+			return a.svc < b.svc
+		}
+		if a.measure != b.measure {
+			return slices.Index(measures, a.measure) < slices.Index(measures, b.measure)
+		}
+		if a.series != b.series {
+			return a.series < b.series
+		}
+		return a.Time.Before(b.Time)
+	})
+	if len(q.Dimensions) > 0 {
+		pts = aggregate(pts, q.Dimensions)
+	}
+	if q.Prefix != "" {
+		for i := range pts {
+			pts[i].Metric = q.Prefix + "." + pts[i].Metric
+		}
+	}
+	return pts, nil
+}
+
+// aggregate keeps only the dimensions asked for: points that become equal are summed
+// (counts) or averaged (gauges), in the order of their first occurrence.
+func aggregate(pts []Point, dims []string) []Point {
+	project := func(m map[string]string) map[string]string {
+		out := map[string]string{}
+		for _, d := range dims {
+			if v, ok := m[d]; ok {
+				out[d] = v
+			}
+		}
+		return out
+	}
+	type acc struct {
+		i int
+		n float64
+	}
+	index := map[string]*acc{}
+	var out []Point
+	for _, p := range pts {
+		res, attrs := project(p.Resource), project(p.Attributes)
+		key := fmt.Sprint(p.Metric, res, attrs, p.Time.UnixNano())
+		if a, ok := index[key]; ok {
+			out[a.i].Value += p.Value
+			a.n++
+			continue
+		}
+		index[key] = &acc{i: len(out), n: 1}
+		p.Resource, p.Attributes = res, attrs
+		out = append(out, p)
+	}
+	for _, a := range index {
+		if !out[a.i].Sum {
+			out[a.i].Value = float64(int64(out[a.i].Value/a.n*100)) / 100
+		}
+	}
+	return out
+}
+
+// buildMetrics turns ordered points into OTLP: one ResourceMetrics per run of points with
+// the same resource, one Metric per run of the same measure.
+func buildMetrics(p *provider, pts []Point) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	var (
+		sm        pmetric.ScopeMetrics
+		m         pmetric.Metric
+		lastRes   string
+		lastM     string
+		haveScope bool
+	)
+	for _, pt := range pts {
+		rk := fmt.Sprint(pt.Resource)
+		if !haveScope || rk != lastRes {
+			rm := md.ResourceMetrics().AppendEmpty()
+			putAttrs(rm.Resource().Attributes(), p.resourceDims, pt.Resource)
+			sm = rm.ScopeMetrics().AppendEmpty()
+			sm.Scope().SetName("sap.calm." + p.id)
+			sm.Scope().SetVersion("v1")
+			haveScope, lastRes, lastM = true, rk, ""
+		}
+		if pt.Metric != lastM {
+			m = sm.Metrics().AppendEmpty()
+			m.SetName(pt.Metric)
+			m.SetUnit(pt.Unit)
+			if pt.Sum {
+				sum := m.SetEmptySum()
+				sum.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+				sum.SetIsMonotonic(true)
+			} else {
+				m.SetEmptyGauge()
+			}
+			lastM = pt.Metric
+		}
+		ts := pcommon.NewTimestampFromTime(pt.Time)
+		var dp pmetric.NumberDataPoint
+		if pt.Sum {
+			dp = m.Sum().DataPoints().AppendEmpty()
+			dp.SetStartTimestamp(ts)
+			dp.SetIntValue(int64(pt.Value))
+		} else {
+			dp = m.Gauge().DataPoints().AppendEmpty()
+			dp.SetDoubleValue(pt.Value)
+		}
+		dp.SetTimestamp(ts)
+		putAttrs(dp.Attributes(), p.pointDims, pt.Attributes)
+	}
+	return md
+}
+
+// putAttrs puts attributes in the provider's dimension order, so bytes are deterministic.
+func putAttrs(dst pcommon.Map, order []string, m map[string]string) {
+	for _, k := range order {
+		if v, ok := m[k]; ok {
+			dst.PutStr(k, v)
+		}
+	}
+}
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	tok := tokenFrom(r.Context())
+	q := r.URL.Query()
+	if v := q.Get("version"); v != "" && !strings.EqualFold(v, "v1") {
+		badParam("parameter version %q is not supported; use V1", v).write(w)
+		return
+	}
+	id := q.Get("provider")
+	if id == "" {
+		missingParam("provider").write(w)
+		return
+	}
+	p := lookupProvider(id)
+	if p == nil {
+		badParam("unknown provider %q; known providers: %s", id, strings.Join(ProviderIDs(), ", ")).write(w)
+		return
+	}
+	if !s.hasScope(tok.claims, p.scope, tok.faults) {
+		writeError(w, http.StatusForbidden, "Forbidden", "Missing scope "+p.scope)
+		return
+	}
+	res, bad := parseResolution(q.Get("resolution"))
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	now := s.now()
+	from, to, bad := parseWindow(r, "from", "to", now)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	var measures []string
+	for _, m := range listParam(r, "metrics") {
+		measures = append(measures, strings.TrimPrefix(m, "measure:"))
+	}
+	pg, bad := parsePage(r)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	binary := false
+	switch f := q.Get("format"); f {
+	case "", "protobuf-json":
+	case "protobuf-binary":
+		binary = true
+	default:
+		badParam("parameter format %q is not supported by the simulator; use protobuf-json or protobuf-binary", f).write(w)
+		return
+	}
+	pts, bad := s.points(Query{
+		Provider: id, From: from, To: to, Resolution: res, ServiceIDs: listParam(r, "serviceId"),
+		ServiceType: q.Get("serviceType"), Measures: measures, Dimensions: listParam(r, "dimensions"),
+		Prefix: q.Get("prefix"),
+	}, now)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	idx, total := s.pageIndexes(pg, len(pts), tok.faults)
+	page := make([]Point, len(idx))
+	for i, j := range idx {
+		page[i] = pts[j]
+	}
+	md := buildMetrics(p, page)
+	var body []byte
+	var err error
+	if binary {
+		body, err = (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	} else {
+		body, err = (&pmetric.JSONMarshaler{}).MarshalMetrics(md)
+		w.Header().Set("Content-Type", "application/json")
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Internal Server Error", "encoding metrics failed")
+		return
+	}
+	setTotal(w, total)
+	w.Write(body)
+}
+
+var periodRE = regexp.MustCompile(`^[LC]?(\d+)(Mi|M|H|D)$`)
+
+// parseWindow reads [from, to) from yyyyMMddHHmmss parameters, or from period (L1H, C24H,
+// 30M, …) counted back from now; the default is the last hour.
+func parseWindow(r *http.Request, fromName, toName string, now time.Time) (time.Time, time.Time, *badRequest) {
+	q := r.URL.Query()
+	fv, tv := q.Get(fromName), q.Get(toName)
+	if fv == "" && tv == "" {
+		span := time.Hour
+		if pv := q.Get("period"); pv != "" {
+			m := periodRE.FindStringSubmatch(pv)
+			if m == nil {
+				return time.Time{}, time.Time{}, badParam("parameter period %q is not like L1H, C24H, L7D or 30M", pv)
+			}
+			n, _ := strconv.Atoi(m[1])
+			unit := map[string]time.Duration{"Mi": time.Minute, "M": time.Minute, "H": time.Hour, "D": 24 * time.Hour}[m[2]]
+			span = time.Duration(n) * unit
+		}
+		return now.Add(-span), now, nil
+	}
+	if fv == "" || tv == "" {
+		missing := fromName
+		if tv == "" {
+			missing = toName
+		}
+		return time.Time{}, time.Time{}, badParam("parameter %s is missing; give both %s and %s (yyyyMMddHHmmss, UTC)", missing, fromName, toName)
+	}
+	from, err := time.ParseInLocation(TimeLayout, fv, time.UTC)
+	if err != nil {
+		return time.Time{}, time.Time{}, badParam("parameter %s %q is not a yyyyMMddHHmmss UTC time", fromName, fv)
+	}
+	to, err := time.ParseInLocation(TimeLayout, tv, time.UTC)
+	if err != nil {
+		return time.Time{}, time.Time{}, badParam("parameter %s %q is not a yyyyMMddHHmmss UTC time", toName, tv)
+	}
+	if !from.Before(to) {
+		return time.Time{}, time.Time{}, badParam("parameter %s (%s) must be before %s (%s)", fromName, fv, toName, tv)
+	}
+	return from, to, nil
+}

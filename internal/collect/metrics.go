@@ -1,0 +1,73 @@
+package collect
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/record"
+)
+
+// metrics is a monitor read from the raw-data metrics API: one paged request series per Fetch.
+type metrics struct {
+	info     Info
+	dims     string // comma list of dimensions asked for
+	measures string // comma list of measures, without the "measure:" prefix
+}
+
+func (m metrics) Info() Info { return m.info }
+
+func (m metrics) query(q Query) calm.MetricsQuery {
+	mq := calm.MetricsQuery{
+		Provider:   m.info.ID,
+		From:       q.From,
+		To:         q.To,
+		Resolution: q.Resolution,
+		Dimensions: strings.Split(m.dims, ","),
+	}
+	for _, v := range strings.Split(m.measures, ",") {
+		mq.Metrics = append(mq.Metrics, "measure:"+v)
+	}
+	return mq
+}
+
+func (m metrics) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
+	return fetchMetrics(ctx, c, m.query(q), q.Tenant, m.info.ID, emit)
+}
+
+// fetchMetrics runs one paged series and converts every data point into a record.
+func fetchMetrics(ctx context.Context, c Client, mq calm.MetricsQuery, tenant, monitor string, emit func(record.Record)) error {
+	for page, err := range c.Metrics(ctx, mq) {
+		if err != nil {
+			return err
+		}
+		_ = record.FromMetrics(tenant, monitor, page.Metrics, func(r record.Record) error { emit(r); return nil })
+	}
+	return nil
+}
+
+// rumServicesPerQuery is the API's limit on service ids per RUM query (DESIGN §1.3).
+const rumServicesPerQuery = 5
+
+// rum is Real User Monitoring: the API answers at most 5 services per query, so Fetch discovers
+// the services first and queries them in batches, all for the same range.
+type rum struct{ metrics }
+
+func (m rum) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
+	services, err := c.Services(ctx, m.info.Provider)
+	if err != nil {
+		return fmt.Errorf("discover %s services: %w", m.info.Provider, err)
+	}
+	for start := 0; start < len(services); start += rumServicesPerQuery {
+		batch := services[start:min(start+rumServicesPerQuery, len(services))]
+		mq := m.query(q)
+		for _, s := range batch {
+			mq.ServiceIDs = append(mq.ServiceIDs, s.ID)
+		}
+		if err := fetchMetrics(ctx, c, mq, q.Tenant, m.info.ID, emit); err != nil {
+			return fmt.Errorf("services %d-%d of %d: %w", start+1, start+len(batch), len(services), err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,491 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/calm-collector/calm-collector/internal/record"
+	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/state"
+)
+
+// Store is what a run needs from the state store; internal/state's stores satisfy it.
+type Store interface {
+	Get(ctx context.Context, tenant, monitor string) (state.Checkpoint, bool, error)
+	Put(ctx context.Context, cp state.Checkpoint) error
+	Acquire(ctx context.Context, tenant, owner string, ttl time.Duration) (state.Lease, error)
+	Renew(ctx context.Context, l state.Lease, ttl time.Duration) (state.Lease, error)
+	Release(ctx context.Context, l state.Lease) error
+	Marks(ctx context.Context, tenant, monitor string) (map[string]state.Mark, error)
+	PutMarks(ctx context.Context, tenant, monitor string, marks map[string]state.Mark) error
+}
+
+// Sink is what a run needs from a sink; internal/sink's sinks satisfy it.
+type Sink interface {
+	Name() string
+	Write(ctx context.Context, b sink.Batch) error
+}
+
+// Runner collects the monitors of one tenant. Build one per run (or reuse it: Run keeps no
+// state between calls).
+type Runner struct {
+	Config Config
+	Tenant string
+	Client Client
+	// Scopes answers which scopes the token grants (for "auto"); *calm.TokenSource. When it
+	// also has Token(ctx), Run fetches a token first so that the scopes are known.
+	Scopes Scopes
+	Store  Store
+	Sinks  []Sink
+	// Owner names this run in the lease (default host name and process id).
+	Owner string
+	// Now is the clock the windows are computed from (default time.Now).
+	Now func() time.Time
+	// Progress, when set, is called after every span a monitor has delivered.
+	Progress func(p Progress)
+	Logger   *slog.Logger
+
+	// wall is the clock the deadline is checked against (default time.Now); tests move it.
+	wall func() time.Time
+}
+
+// Progress reports how far a monitor is.
+type Progress struct {
+	Monitor        string
+	Done, Total    time.Duration // delivered and planned time
+	Windows, Points int
+}
+
+// Request says what one run does.
+type Request struct {
+	// Monitors overrides Config.Monitors when not empty.
+	Monitors []string
+	// Backfill, when set, collects this range and leaves checkpoints and marks alone.
+	Backfill *Range
+}
+
+// eventMarkMargin keeps a status event's mark a little longer than the lookback that can see it.
+const eventMarkMargin = time.Hour
+
+// Run takes the tenant's lease, collects every selected monitor and returns the summary. It never
+// panics on a failing monitor: failures are in the summary, the other monitors go on.
+func (r *Runner) Run(ctx context.Context, req Request) Summary {
+	log := r.logger()
+	now := r.now()
+	started := r.wallNow()
+	sum := Summary{Tenant: r.Tenant, Mode: ModeScheduled, Started: started, Monitors: []MonitorSummary{}}
+	if req.Backfill != nil {
+		sum.Mode = ModeBackfill
+	}
+	finish := func() Summary {
+		sum.DurationMs = r.wallNow().Sub(started).Milliseconds()
+		sum.OK = sum.Error == "" && sum.Skipped == "" && !slices.ContainsFunc(sum.Monitors, func(m MonitorSummary) bool { return m.Error != "" })
+		return sum
+	}
+
+	names := req.Monitors
+	if len(names) == 0 {
+		names = r.Config.Monitors
+	}
+	if len(names) == 1 && names[0] == AutoMonitors {
+		if t, ok := r.Scopes.(interface {
+			Token(context.Context) (*oauth2.Token, error)
+		}); ok {
+			if _, err := t.Token(ctx); err != nil {
+				sum.Error = fmt.Sprintf("get a token to see the granted scopes: %v", err)
+				return finish()
+			}
+		}
+	}
+	selected, skipped, err := Select(names, r.Scopes)
+	sum.NotSelected = skipped
+	if err != nil {
+		sum.Error = err.Error()
+		return finish()
+	}
+	if len(selected) == 0 {
+		sum.Error = "no monitor selected: the token grants none of the confirmed monitor scopes; name monitors explicitly or add scopes to the service instance"
+		return finish()
+	}
+
+	owner := r.Owner
+	if owner == "" {
+		owner = defaultOwner()
+	}
+	sum.Owner = owner
+	ttl := r.leaseTTL(ctx)
+	lease, err := r.Store.Acquire(ctx, r.Tenant, owner, ttl)
+	if held := (*state.HeldError)(nil); errors.As(err, &held) {
+		sum.Skipped = err.Error()
+		log.Warn("collection skipped: lease held", "holder", held.Owner, "until", held.Expires)
+		return finish()
+	}
+	if err != nil {
+		sum.Error = fmt.Sprintf("acquire the lease of tenant %q: %v", r.Tenant, err)
+		return finish()
+	}
+	runCtx, cancel := context.WithCancelCause(ctx)
+	renewDone := r.keepLease(runCtx, cancel, lease, ttl)
+	defer func() {
+		cancel(nil)
+		l := <-renewDone
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer rcancel()
+		if err := r.Store.Release(rctx, l); err != nil {
+			log.Warn("release lease", "err", err)
+		}
+	}()
+
+	stopAt := time.Time{}
+	if d, ok := ctx.Deadline(); ok {
+		stopAt = d.Add(-r.Config.DeadlineMargin)
+	}
+	results := make([]MonitorSummary, len(selected))
+	sem := make(chan struct{}, r.Config.Concurrency)
+	var wg sync.WaitGroup
+	for i, m := range selected {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = r.runMonitor(runCtx, m, req, now, stopAt)
+		}()
+	}
+	wg.Wait()
+	sum.Monitors = results
+	if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) {
+		sum.Error = cause.Error()
+	}
+	return finish()
+}
+
+// keepLease renews the lease every third of its ttl until ctx ends; losing it cancels the run.
+// The returned channel yields the last lease held once renewal has stopped.
+func (r *Runner) keepLease(ctx context.Context, cancel context.CancelCauseFunc, l state.Lease, ttl time.Duration) <-chan state.Lease {
+	out := make(chan state.Lease, 1)
+	go func() {
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				out <- l
+				return
+			case <-t.C:
+				nl, err := r.Store.Renew(ctx, l, ttl)
+				if err != nil {
+					if ctx.Err() == nil {
+						cancel(fmt.Errorf("lost the lease of tenant %q: %w", r.Tenant, err))
+					}
+					out <- l
+					return
+				}
+				l = nl
+			}
+		}
+	}()
+	return out
+}
+
+func (r *Runner) leaseTTL(ctx context.Context) time.Duration {
+	if r.Config.LeaseTTL > 0 {
+		return r.Config.LeaseTTL
+	}
+	if d, ok := ctx.Deadline(); ok {
+		return time.Until(d) + time.Minute
+	}
+	return 10 * time.Minute
+}
+
+func defaultOwner() string {
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("%s pid %d", host, os.Getpid())
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (r *Runner) wallNow() time.Time {
+	if r.wall != nil {
+		return r.wall()
+	}
+	return time.Now()
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
+}
+
+// monitorRun is one monitor's part of a run.
+type monitorRun struct {
+	*Runner
+	m      Monitor
+	id     string
+	log    *slog.Logger
+	cnt    *counters
+	stopAt time.Time
+	sum    MonitorSummary
+}
+
+func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, stopAt time.Time) MonitorSummary {
+	start := r.wallNow()
+	mr := &monitorRun{Runner: r, m: m, id: m.Info().ID, cnt: &counters{}, stopAt: stopAt}
+	mr.log = r.logger().With("monitor", mr.id, "tenant", r.Tenant)
+	mr.sum.Monitor = mr.id
+	ctx = withCounters(ctx, mr.cnt)
+	var err error
+	switch {
+	case m.Info().Events && req.Backfill != nil:
+		err = mr.backfillEvents(ctx, *req.Backfill)
+	case m.Info().Events:
+		err = mr.scheduledEvents(ctx, now)
+	case req.Backfill != nil:
+		err = mr.backfill(ctx, planBackfill(*req.Backfill, r.Config.Resolution))
+	default:
+		err = mr.scheduled(ctx, now)
+	}
+	if err != nil {
+		mr.sum.Error = err.Error()
+		mr.log.Error("monitor failed", "err", err, "windows", mr.sum.Windows)
+	}
+	mr.sum.Requests = mr.cnt.requests.Load()
+	mr.sum.Retries = mr.cnt.retries.Load()
+	mr.sum.Throttled = mr.cnt.throttled.Load()
+	if !mr.sum.To.IsZero() {
+		mr.sum.LagSeconds = max(0, now.Sub(mr.sum.To).Seconds())
+	}
+	mr.sum.DurationMs = r.wallNow().Sub(start).Milliseconds()
+	return mr.sum
+}
+
+// nearDeadline reports whether new work must not start any more.
+func (mr *monitorRun) nearDeadline() bool {
+	return !mr.stopAt.IsZero() && !mr.wallNow().Before(mr.stopAt)
+}
+
+// scheduled collects a windowed monitor from its checkpoint up to floor(now−lag).
+func (mr *monitorRun) scheduled(ctx context.Context, now time.Time) (err error) {
+	cp, ok, err := mr.Store.Get(ctx, mr.Tenant, mr.id)
+	if err != nil {
+		return fmt.Errorf("read checkpoint: %w", err)
+	}
+	plan := planScheduled(cp.Next, ok, now, mr.Config)
+	mr.sum.Pending = plan.Limited
+	if !ok {
+		cp = state.Checkpoint{Tenant: mr.Tenant, Monitor: mr.id, Next: plan.From}
+	}
+	cp.LastRunAt = now
+	defer func() {
+		// Record how the run went, whatever happened; Next stays where the windows left it.
+		cp.UpdatedAt = mr.wallNow().UTC()
+		cp.LastPoints, cp.LastWindows = mr.sum.Points, mr.sum.Windows
+		cp.LastError = ""
+		if err != nil {
+			cp.LastError = err.Error()
+		} else {
+			cp.LastSuccess = now
+		}
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if perr := mr.Store.Put(pctx, cp); perr != nil {
+			err = errors.Join(err, fmt.Errorf("save checkpoint: %w", perr))
+		}
+	}()
+	mr.sum.From, mr.sum.To = plan.From, plan.From
+	if plan.Empty() {
+		mr.sum.To = cp.Next
+		return nil
+	}
+	return mr.windowsWith(ctx, plan.Range, func(w Range) error {
+		cp.Next = w.To
+		cp.UpdatedAt = mr.wallNow().UTC()
+		if err := mr.Store.Put(ctx, cp); err != nil {
+			return fmt.Errorf("save checkpoint %s: %w", w.To.Format(time.RFC3339), err)
+		}
+		return nil
+	})
+}
+
+// backfill collects rng window by window and saves no checkpoint.
+func (mr *monitorRun) backfill(ctx context.Context, rng Range) error {
+	mr.sum.From, mr.sum.To = rng.From, rng.From
+	return mr.windowsWith(ctx, rng, func(Range) error { return nil })
+}
+
+// windowsWith fetches rng span by span (one request series each), splits the records into
+// windows and delivers each window to every sink, then calls accepted(window).
+func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(Range) error) error {
+	res := mr.Config.Resolution
+	total := rng.To.Sub(rng.From)
+	for _, span := range split(rng, mr.Config.Span) {
+		if mr.nearDeadline() {
+			mr.sum.Stopped = "deadline"
+			mr.log.Warn("deadline near: stopping; the rest follows next run", "next", span.From)
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("stopped before %s: %w", span.From.Format(time.RFC3339), context.Cause(ctx))
+		}
+		byWindow, err := mr.fetchSpan(ctx, span)
+		if err != nil {
+			return fmt.Errorf("collect %s %s: %w", mr.id, fmtRange(span), err)
+		}
+		for i, w := range split(span, res) {
+			b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: w.From, To: w.To, Records: byWindow[i]}
+			if err := mr.deliver(ctx, b); err != nil {
+				return fmt.Errorf("deliver %s %s: %w", mr.id, fmtRange(w), err)
+			}
+			if err := accepted(w); err != nil {
+				return err
+			}
+			mr.sum.Windows++
+			mr.sum.Points += len(b.Records)
+			mr.sum.To = w.To
+		}
+		if mr.Progress != nil {
+			mr.Progress(Progress{Monitor: mr.id, Done: mr.sum.To.Sub(rng.From), Total: total, Windows: mr.sum.Windows, Points: mr.sum.Points})
+		}
+	}
+	return nil
+}
+
+// fetchSpan runs the monitor's request series for span and returns the records per window
+// (index i holds [from+i·res, from+(i+1)·res)). Points outside the span are dropped: they
+// belong to another window, which delivers them (or already did).
+func (mr *monitorRun) fetchSpan(ctx context.Context, span Range) ([][]record.Record, error) {
+	res := mr.Config.Resolution
+	n := int(span.To.Sub(span.From) / res)
+	if span.To.Sub(span.From)%res != 0 {
+		n++
+	}
+	out := make([][]record.Record, n)
+	dropped := 0
+	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam()}
+	err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) {
+		if rec.Time.Before(span.From) || !rec.Time.Before(span.To) {
+			dropped++
+			return
+		}
+		i := int(rec.Time.Sub(span.From) / res)
+		out[i] = append(out[i], rec)
+	})
+	if dropped > 0 {
+		mr.sum.Dropped += dropped
+		mr.log.Debug("dropped points outside the requested range", "count", dropped, "from", span.From, "to", span.To)
+	}
+	return out, err
+}
+
+// deliver writes the batch to every sink; it succeeds only when every sink accepted it.
+func (mr *monitorRun) deliver(ctx context.Context, b sink.Batch) error {
+	for _, s := range mr.Sinks {
+		if err := s.Write(ctx, b); err != nil {
+			return fmt.Errorf("sink %s: %w", s.Name(), err)
+		}
+	}
+	return nil
+}
+
+// scheduledEvents asks for the status events of the lookback and delivers the new or changed
+// ones, then remembers what it delivered (marks expire after lookback + margin).
+func (mr *monitorRun) scheduledEvents(ctx context.Context, now time.Time) (err error) {
+	rng := Range{From: now.Add(-mr.Config.EventLookback).Truncate(time.Second), To: now.Truncate(time.Second)}
+	mr.sum.From, mr.sum.To = rng.From, rng.From
+	marks, err := mr.Store.Marks(ctx, mr.Tenant, mr.id)
+	if err != nil {
+		return fmt.Errorf("read event marks: %w", err)
+	}
+	if mr.nearDeadline() {
+		mr.sum.Stopped = "deadline"
+		return nil
+	}
+	events, err := mr.fetchEvents(ctx, rng)
+	if err != nil {
+		return err
+	}
+	expires := now.Add(mr.Config.EventLookback + eventMarkMargin)
+	seen := make(map[string]state.Mark, len(events))
+	var fresh []record.Record
+	for _, key := range sortedKeys(events) {
+		rec := events[key]
+		seen[key] = state.Mark{Hash: rec.ID, Expires: expires}
+		if marks[key].Hash != rec.ID {
+			fresh = append(fresh, rec)
+		}
+	}
+	b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: rng.From, To: rng.To, Records: fresh}
+	if err := mr.deliver(ctx, b); err != nil {
+		return fmt.Errorf("deliver %s %s: %w", mr.id, fmtRange(rng), err)
+	}
+	if err := mr.Store.PutMarks(ctx, mr.Tenant, mr.id, seen); err != nil {
+		// The events were delivered; without marks they come again next run (same ids).
+		return fmt.Errorf("save event marks: %w", err)
+	}
+	cp := state.Checkpoint{Tenant: mr.Tenant, Monitor: mr.id, Next: rng.To, UpdatedAt: mr.wallNow().UTC(),
+		LastRunAt: now, LastSuccess: now, LastPoints: len(fresh), LastWindows: 1}
+	if err := mr.Store.Put(ctx, cp); err != nil && !errors.Is(err, state.ErrStale) {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	mr.sum.Windows, mr.sum.Points, mr.sum.To = 1, len(fresh), rng.To
+	return nil
+}
+
+// backfillEvents delivers every status event of rng, without reading or writing marks.
+func (mr *monitorRun) backfillEvents(ctx context.Context, rng Range) error {
+	mr.sum.From, mr.sum.To = rng.From, rng.From
+	events, err := mr.fetchEvents(ctx, rng)
+	if err != nil {
+		return err
+	}
+	var recs []record.Record
+	for _, key := range sortedKeys(events) {
+		recs = append(recs, events[key])
+	}
+	if err := mr.deliver(ctx, sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: rng.From, To: rng.To, Records: recs}); err != nil {
+		return fmt.Errorf("deliver %s %s: %w", mr.id, fmtRange(rng), err)
+	}
+	mr.sum.Windows, mr.sum.Points, mr.sum.To = 1, len(recs), rng.To
+	return nil
+}
+
+// fetchEvents returns the events of rng by event key (a repeated event: the last answer wins).
+func (mr *monitorRun) fetchEvents(ctx context.Context, rng Range) (map[string]record.Record, error) {
+	events := map[string]record.Record{}
+	q := Query{Tenant: mr.Tenant, From: rng.From, To: rng.To, Resolution: mr.Config.resolutionParam()}
+	if err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) { events[eventKey(rec)] = rec }); err != nil {
+		return nil, fmt.Errorf("collect %s %s: %w", mr.id, fmtRange(rng), err)
+	}
+	return events, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func fmtRange(r Range) string {
+	return r.From.UTC().Format("2006-01-02T15:04Z") + "–" + r.To.UTC().Format("2006-01-02T15:04Z")
+}

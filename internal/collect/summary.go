@@ -1,0 +1,125 @@
+package collect
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Run modes.
+const (
+	ModeScheduled = "scheduled"
+	ModeBackfill  = "backfill"
+)
+
+// Summary is the outcome of one run: the Lambda's answer and calmctl's report.
+type Summary struct {
+	Tenant string `json:"tenant"`
+	Mode   string `json:"mode"` // scheduled or backfill
+	Owner  string `json:"owner,omitempty"`
+	// OK is true when the run was done and every monitor succeeded.
+	OK         bool      `json:"ok"`
+	Started    time.Time `json:"started"`
+	DurationMs int64     `json:"durationMs"`
+	// Skipped says why the run did nothing (another run holds the tenant's lease).
+	Skipped string `json:"skipped,omitempty"`
+	// Error is a failure of the whole run (no token, unknown monitor, state store down, lease lost).
+	Error    string           `json:"error,omitempty"`
+	Monitors []MonitorSummary `json:"monitors"`
+	// NotSelected lists the monitors "auto" left out, with the reason.
+	NotSelected []string `json:"notSelected,omitempty"`
+}
+
+// MonitorSummary is one monitor's part of a run.
+type MonitorSummary struct {
+	Monitor   string `json:"monitor"`
+	Windows   int    `json:"windows"`
+	Points    int    `json:"points"`
+	Requests  int64  `json:"requests"`
+	Retries   int64  `json:"retries"`
+	Throttled int64  `json:"throttled"`
+	// LagSeconds is how far the delivered data ends behind now (the run's clock).
+	LagSeconds float64 `json:"lagSeconds"`
+	// Error is why the monitor stopped; its undelivered windows come again next run.
+	Error string `json:"error,omitempty"`
+	// From and To bound what this run delivered: [From, To). To is the new checkpoint.
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// Pending is true when the catch-up limit left windows for the next run.
+	Pending bool `json:"pending,omitempty"`
+	// Stopped is "deadline" when the run stopped early to finish in time.
+	Stopped string `json:"stopped,omitempty"`
+	// Dropped counts points the API returned outside the asked range (not delivered).
+	Dropped    int   `json:"dropped,omitempty"`
+	DurationMs int64 `json:"durationMs"`
+}
+
+// Failed counts the monitors that failed.
+func (s Summary) Failed() int {
+	n := 0
+	for _, m := range s.Monitors {
+		if m.Error != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// NothingDone reports a run that achieved nothing: a run error, or every monitor failed.
+// A skipped run (lease held) is not a failure: another run is doing the work.
+func (s Summary) NothingDone() bool {
+	if s.Skipped != "" {
+		return false
+	}
+	return s.Error != "" || (len(s.Monitors) > 0 && s.Failed() == len(s.Monitors))
+}
+
+// MaxLagSeconds is the largest lag of the monitors.
+func (s Summary) MaxLagSeconds() float64 {
+	lag := 0.0
+	for _, m := range s.Monitors {
+		lag = max(lag, m.LagSeconds)
+	}
+	return lag
+}
+
+// WriteTable writes the summary as a human table (calmctl's report).
+func (s Summary) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "tenant %s, %s run, %s\n", s.Tenant, s.Mode, time.Duration(s.DurationMs)*time.Millisecond)
+	if s.Skipped != "" {
+		fmt.Fprintf(tw, "skipped: %s\n", s.Skipped)
+	}
+	if s.Error != "" {
+		fmt.Fprintf(tw, "error: %s\n", s.Error)
+	}
+	if len(s.Monitors) > 0 {
+		fmt.Fprintln(tw, "MONITOR\tWINDOWS\tPOINTS\tREQUESTS\tRETRIES\tTHROTTLED\tLAG\tFROM\tTO\tSTATUS")
+		for _, m := range s.Monitors {
+			st := "ok"
+			switch {
+			case m.Error != "":
+				st = "FAILED: " + m.Error
+			case m.Stopped != "":
+				st = "stopped (" + m.Stopped + ")"
+			case m.Pending:
+				st = "ok, more next run"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", m.Monitor, m.Windows, m.Points, m.Requests, m.Retries,
+				m.Throttled, time.Duration(m.LagSeconds*float64(time.Second)).Round(time.Second), fmtTime(m.From), fmtTime(m.To), st)
+		}
+	}
+	if len(s.NotSelected) > 0 {
+		fmt.Fprintf(tw, "not selected: %s\n", strings.Join(s.NotSelected, "; "))
+	}
+	return tw.Flush()
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02T15:04Z")
+}

@@ -67,7 +67,7 @@ var monitors = []Monitor{
 	metrics{info: Info{ID: "iep", Title: "Intelligent Event Processing", Scope: "calm-api.iep.read", ScopeConfirmed: true},
 		dims: "serviceId,serviceName,useCase", measures: "events,event_situations,alerts,tickets,mails"},
 	metrics{info: Info{ID: "sum", Title: "Synthetic User Monitoring", Scope: "calm-api.sum.read"},
-		dims: "scenarioId,scenarioName,runnerId,runnerName,businessServiceId,businessServiceName",
+		dims:     "scenarioId,scenarioName,runnerId,runnerName,businessServiceId,businessServiceName",
 		measures: "notAvailable,available,availabilityNotRated,executions,criticalPerformance,poorPerformance,goodPerformance,performanceNotRated,responseTime"},
 	metrics{info: Info{ID: "bsm", Title: "Business Service Management (event counts)", Scope: "calm-api.bsm.read"},
 		dims: "type,serviceType,serviceName,serviceDescription,serviceID,eventType,eventStatus,eventName,eventDescription,eventSource,eventStartTime,eventEndTime", measures: "counter,duration"},

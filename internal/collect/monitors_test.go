@@ -42,7 +42,9 @@ func (c *cannedClient) Metrics(_ context.Context, q calm.MetricsQuery) iter.Seq2
 	}
 }
 
-func (c *cannedClient) Services(context.Context, string) ([]calm.Service, error) { return c.services, nil }
+func (c *cannedClient) Services(context.Context, string) ([]calm.Service, error) {
+	return c.services, nil
+}
 
 func (c *cannedClient) StatusEvents(_ context.Context, q calm.EventsQuery) iter.Seq2[calm.StatusEvent, error] {
 	c.eventQs = append(c.eventQs, q)

@@ -59,8 +59,8 @@ type Runner struct {
 
 // Progress reports how far a monitor is.
 type Progress struct {
-	Monitor        string
-	Done, Total    time.Duration // delivered and planned time
+	Monitor         string
+	Done, Total     time.Duration // delivered and planned time
 	Windows, Points int
 }
 

@@ -196,7 +196,7 @@ func (c *Client) send(r *request) (*response, error) {
 	}
 	refreshed := false
 	for attempt := 0; ; attempt++ {
-		resp, err := c.attempt(ctx, r, u, refreshed)
+		resp, err := c.attempt(ctx, r, u)
 		if err == nil {
 			return resp, nil
 		}
@@ -212,6 +212,10 @@ func (c *Client) send(r *request) (*response, error) {
 			}
 			attempt--
 			continue
+		}
+		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			c.errs.Add(1)
+			return nil, fmt.Errorf("%s %s: %w (before retrying after: %w)", r.method, u.Path, ctx.Err(), err)
 		}
 		if !retryable(err) || attempt >= c.opt.MaxRetries || ctx.Err() != nil {
 			c.errs.Add(1)
@@ -272,7 +276,7 @@ func (c *Client) backoff(n int) time.Duration {
 }
 
 // attempt is one round trip.
-func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, forceFresh bool) (*response, error) {
+func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response, error) {
 	tok, err := c.tokens.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", r.method, u.Path, err)

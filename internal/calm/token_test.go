@@ -12,6 +12,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -346,6 +348,7 @@ func TestTokenX509MutualTLS(t *testing.T) {
 		json.NewEncoder(w).Encode(map[string]any{"access_token": "x509-token", "token_type": "bearer", "expires_in": 3600, "scope": "a.calm-api.hm.read"})
 	}))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.serverCert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.pool}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below is expected
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 

@@ -79,6 +79,8 @@ func Open(ctx context.Context, spec string, deps Deps) (Sink, error) {
 			return nil, fmt.Errorf("sink %q: needs an AWS configuration, and the caller gave none", spec)
 		}
 		return NewS3(NewS3Client(*deps.AWS), bucket, prefix, logger)
+	case strings.HasPrefix(spec, "otlp+"):
+		return openOTLP(ctx, spec, deps)
 	case strings.Contains(spec, "://"):
 		return nil, fmt.Errorf("sink %q: unknown scheme; %s", spec, acceptedForms)
 	default:

@@ -210,8 +210,11 @@ func (t *tester) checkScopes(context.Context) Check {
 
 // scopeHint says how to grant the missing scopes: the service instance parameters (with every
 // authority the collector needs, since an update replaces the list), then a new key.
-func (t *tester) scopeHint(granted []string) string {
+func (t *tester) scopeHint(granted []string, extra ...string) string {
 	var auths []string
+	for _, e := range extra {
+		auths = append(auths, authority(e))
+	}
 	for _, n := range t.needs() {
 		if n.confirmed || slices.Contains(granted, n.scope) {
 			auths = append(auths, authority(n.scope))
@@ -318,7 +321,7 @@ func (t *tester) apiFailure(err error, scope, who string) Check {
 		c.Hint = hintAPI401
 	case ae.StatusCode == http.StatusForbidden && scope != "":
 		c.Missing = []string{authority(scope)}
-		c.Hint = fmt.Sprintf("the service instance lacks the authority %s (needed by %s): ", authority(scope), who) + t.scopeHint(t.granted)
+		c.Hint = fmt.Sprintf("the service instance lacks the authority %s (needed by %s): ", authority(scope), who) + t.scopeHint(t.granted, scope)
 	case ae.StatusCode == http.StatusForbidden:
 		c.Hint = fmt.Sprintf("Cloud ALM refused %s (HTTP 403): the service instance may lack the authority this monitor needs; "+
 			"no scope is published for it, so check the monitor's setup guide and the instance's authorities", who)

@@ -1,7 +1,9 @@
 package conntest
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -60,6 +62,22 @@ func Run(ctx context.Context, raw []byte, opts Options) Report {
 	return t.report
 }
 
+// Unavailable returns the report of a test that could not get at its settings (an unreadable
+// secret, say): the settings check fails with detail and hint, every later check is skipped.
+func Unavailable(connector, detail, hint string, opts Options) Report {
+	if len(opts.Monitors) == 0 {
+		opts.Monitors = DefaultMonitors
+	}
+	opts.Timeout = cmp.Or(opts.Timeout, DefaultTimeout)
+	t := &tester{opts: opts, noSettings: "needs settings"}
+	t.report.Connector = connector
+	t.check(context.Background(), "settings", func(context.Context) Check {
+		return Check{Status: Fail, Detail: detail, Hint: hint}
+	})
+	t.runAfterSettings(context.Background())
+	return t.report
+}
+
 // tester holds one run's state: what the earlier checks established for the later ones.
 type tester struct {
 	opts   Options
@@ -72,12 +90,18 @@ type tester struct {
 	client   *calm.Client
 	granted  []string // granted calm-api.* scope suffixes
 
+	cancelled bool // a check found the context done
+
 	// Why a dependent check must be skipped; "" when the dependency holds.
 	noSettings, noAuthHost, noAPIHost, noToken, noAPI string
 }
 
 func (t *tester) run(ctx context.Context, raw []byte) {
 	t.check(ctx, "settings", func(context.Context) Check { return t.checkSettings(raw) })
+	t.runAfterSettings(ctx)
+}
+
+func (t *tester) runAfterSettings(ctx context.Context) {
 	t.check(ctx, "reach", t.checkReach)
 	t.check(ctx, "token", t.checkToken)
 	t.check(ctx, "scopes", t.checkScopes)
@@ -93,7 +117,15 @@ func (t *tester) check(ctx context.Context, id string, fn func(context.Context) 
 	start := time.Now()
 	var c Check
 	if err := ctx.Err(); err != nil {
-		c = Check{Status: Skip, Detail: "the test was cancelled before this check (" + err.Error() + ")"}
+		// The first check that cannot run fails (so that a cut-short test never reads as passed);
+		// the later ones are skipped.
+		if t.cancelled {
+			c = skip("the test was cancelled")
+		} else {
+			t.cancelled = true
+			c = Check{Status: Fail, Detail: "the test was cancelled before this check (" + err.Error() + ")",
+				Hint: "the whole test ran out of time or was stopped: run it again, and look at the durations above for the slow step"}
+		}
 	} else {
 		cctx, cancel := context.WithTimeout(ctx, t.opts.Timeout)
 		c = fn(cctx)
@@ -170,7 +202,7 @@ func (t *tester) checkSettings(raw []byte) Check {
 var placeholderWords = []string{"placeholder", "changeme", "replaceme", "todo", "tbd", "fillmein", "notset", "none", "null", "xxx", "yoursecret", "yourclientsecret"}
 
 // IsPlaceholder reports whether a stored secret was never filled in: empty, "{}", a bare
-// placeholder word, or settings whose client secret is a placeholder like "REPLACE_ME",
+// placeholder word, an object with a "placeholder" field (what the CDK stack writes), or settings whose client secret is a placeholder like "REPLACE_ME",
 // "<client secret>" or "TODO".
 func IsPlaceholder(raw []byte) bool {
 	v := strings.TrimSpace(string(raw))
@@ -180,9 +212,16 @@ func IsPlaceholder(raw []byte) bool {
 	if !strings.HasPrefix(v, "{") {
 		return isPlaceholderValue(strings.Trim(v, `"`))
 	}
+	// The CDK stack writes {"name":…,"placeholder":"fill in with …"}.
+	var top map[string]json.RawMessage
+	if json.Unmarshal(raw, &top) == nil {
+		if _, ok := top["placeholder"]; ok {
+			return true
+		}
+	}
 	found := false
 	walkJSON(raw, func(key, val string) {
-		if k := strings.ToLower(key); (k == "clientsecret" || k == "placeholder") && isPlaceholderValue(val) {
+		if strings.EqualFold(key, "clientsecret") && isPlaceholderValue(val) {
 			found = true
 		}
 	})

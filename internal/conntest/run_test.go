@@ -1,0 +1,353 @@
+package conntest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/calm-collector/calm-collector/internal/sim"
+)
+
+func startSim(t *testing.T, cfg sim.Config) *sim.Server {
+	t.Helper()
+	s := sim.New(cfg)
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// connector returns the simulator's connector JSON with fields replaced.
+func connector(t *testing.T, s *sim.Server, set map[string]string) []byte {
+	t.Helper()
+	var m map[string]string
+	if err := json.Unmarshal(s.ConnectorJSON(), &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range set {
+		m[k] = v
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// statuses renders "id=status" for every check, for compact comparisons.
+func statuses(r Report) string {
+	var parts []string
+	for _, c := range r.Checks {
+		parts = append(parts, c.ID+"="+string(c.Status))
+	}
+	return strings.Join(parts, " ")
+}
+
+func wantStatuses(t *testing.T, r Report, want string) {
+	t.Helper()
+	if got := statuses(r); got != want {
+		var buf bytes.Buffer
+		Render(&buf, r)
+		t.Fatalf("checks:\n got %s\nwant %s\n%s", got, want, buf.String())
+	}
+}
+
+const allPass = "settings=pass reach=pass token=pass scopes=pass api=pass monitor:hm=pass monitor:rum=pass monitor:jam=pass monitor:exm=pass monitor:iep=pass"
+
+func TestRunPass(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	r := Run(context.Background(), s.ConnectorJSON(), Options{})
+	wantStatuses(t, r, allPass)
+	if !r.OK || r.Connector != "sim" {
+		t.Fatalf("ok=%v connector=%q", r.OK, r.Connector)
+	}
+	reach, _ := r.Check("reach")
+	if !strings.Contains(reach.Detail, "no TLS (plain http, allowed on loopback only)") || !strings.Contains(reach.Detail, "same host as auth") {
+		t.Errorf("reach detail = %q", reach.Detail)
+	}
+	for _, c := range r.Checks {
+		if c.Hint != "" || c.Detail == "" {
+			t.Errorf("check %s: hint %q detail %q", c.ID, c.Hint, c.Detail)
+		}
+	}
+}
+
+func TestRunServiceKeyWithAPISuffix(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	// The service key's endpoints.Api ends with /api: removed with a warning, then everything passes.
+	r := Run(context.Background(), s.ServiceKeyJSON(), Options{})
+	wantStatuses(t, r, strings.Replace(allPass, "settings=pass", "settings=warn", 1))
+	if set, _ := r.Check("settings"); !strings.Contains(set.Detail, "removed the trailing /api") {
+		t.Errorf("settings detail = %q", set.Detail)
+	}
+	if !r.OK {
+		t.Error("a warning must not fail the report")
+	}
+	// The connector form with url ending in /api/ behaves the same.
+	r = Run(context.Background(), connector(t, s, map[string]string{"url": s.URL() + "/api/"}), Options{})
+	wantStatuses(t, r, strings.Replace(allPass, "settings=pass", "settings=warn", 1))
+}
+
+func TestRunWrongCredentials(t *testing.T) {
+	s := startSim(t, sim.Config{ClientSecret: "the-right-secret-value"})
+	r := Run(context.Background(), connector(t, s, map[string]string{"clientSecret": "a-wrong-secret-value"}), Options{})
+	wantStatuses(t, r, "settings=pass reach=pass token=fail scopes=skip api=skip monitor:hm=skip monitor:rum=skip monitor:jam=skip monitor:exm=skip monitor:iep=skip")
+	tok, _ := r.Check("token")
+	if tok.Hint != hintBadClient || !strings.Contains(tok.Detail, "HTTP 401") {
+		t.Errorf("token = %+v", tok)
+	}
+	for _, id := range []string{"scopes", "api", "monitor:hm"} {
+		if c, _ := r.Check(id); c.Detail != "needs a token" {
+			t.Errorf("%s detail = %q, want needs a token", id, c.Detail)
+		}
+	}
+
+	// The fault switch gives the same answer for the right secret.
+	s.SetFaults(sim.Faults{WrongCredentials: true})
+	r = Run(context.Background(), s.ConnectorJSON(), Options{})
+	if tok, _ := r.Check("token"); tok.Status != Fail || tok.Hint != hintBadClient {
+		t.Errorf("token with WrongCredentials = %+v", tok)
+	}
+}
+
+func TestRunMissingScope(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	s.SetFaults(sim.Faults{MissingScopes: []string{"calm-api.jam.read"}})
+	r := Run(context.Background(), s.ConnectorJSON(), Options{})
+	sc, _ := r.Check("scopes")
+	if sc.Status != Fail || r.OK {
+		t.Fatalf("scopes = %+v", sc)
+	}
+	if !slices.Equal(sc.Missing, []string{"$XSMASTERAPPNAME.calm-api.jam.read"}) {
+		t.Errorf("missing = %q", sc.Missing)
+	}
+	if !strings.Contains(sc.Detail, "missing calm-api.jam.read (jam)") {
+		t.Errorf("detail = %q", sc.Detail)
+	}
+	// The hint carries the parameters to paste, with every authority the monitors need.
+	_, params, ok := strings.Cut(sc.Hint, "Parameters: ")
+	if !ok {
+		t.Fatalf("hint has no parameters: %q", sc.Hint)
+	}
+	var p struct {
+		XS struct {
+			XSAppName   string   `json:"xsappname"`
+			Authorities []string `json:"authorities"`
+		} `json:"xs-security"`
+	}
+	if err := json.Unmarshal([]byte(params), &p); err != nil {
+		t.Fatalf("parameters %q: %v", params, err)
+	}
+	if p.XS.XSAppName != "calm-sim" {
+		t.Errorf("xsappname = %q", p.XS.XSAppName)
+	}
+	for _, want := range []string{"$XSMASTERAPPNAME.calm-api.jam.read", "$XSMASTERAPPNAME.calm-api.hm.read",
+		"$XSMASTERAPPNAME.calm-api.metrics.read", "$XSMASTERAPPNAME.calm-api.analytics.read"} {
+		if !slices.Contains(p.XS.Authorities, want) {
+			t.Errorf("authorities %q lack %s", p.XS.Authorities, want)
+		}
+	}
+}
+
+func TestRunMissingMetricsScope(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	s.SetFaults(sim.Faults{MissingScopes: []string{sim.ScopeMetrics}})
+	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=fail api=pass monitor:hm=fail")
+	hm, _ := r.Check("monitor:hm")
+	if !slices.Equal(hm.Missing, []string{"$XSMASTERAPPNAME.calm-api.metrics.read"}) || !strings.Contains(hm.Detail, "HTTP 403") {
+		t.Errorf("monitor:hm = %+v", hm)
+	}
+}
+
+func TestRunUnconfirmedScopesWarn(t *testing.T) {
+	scopes := slices.DeleteFunc(slices.Clone(sim.AllScopes), func(s string) bool { return s == sim.ScopeSUM || s == sim.ScopeBSM })
+	s := startSim(t, sim.Config{Scopes: scopes})
+	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "sum", "status", "cpi"}})
+	sc, _ := r.Check("scopes")
+	if sc.Status != Warn || !strings.Contains(sc.Detail, "calm-api.sum.read (sum)") || !strings.Contains(sc.Detail, "the monitor probe decides") ||
+		!strings.Contains(sc.Detail, "no published scope for cpi") {
+		t.Fatalf("scopes = %+v", sc)
+	}
+	// The probes decide: the simulator refuses both without their scopes.
+	if st, _ := r.Check("monitor:status"); st.Status != Fail || !strings.Contains(st.Detail, "403") {
+		t.Errorf("monitor:status = %+v", st)
+	}
+	sum, _ := r.Check("monitor:sum")
+	if sum.Status != Fail || !slices.Equal(sum.Missing, []string{"$XSMASTERAPPNAME.calm-api.sum.read"}) ||
+		!strings.Contains(sum.Hint, `"$XSMASTERAPPNAME.calm-api.sum.read"`) {
+		t.Errorf("monitor:sum = %+v", sum)
+	}
+	if hm, _ := r.Check("monitor:hm"); hm.Status != Pass {
+		t.Errorf("monitor:hm = %+v", hm)
+	}
+}
+
+func TestRunHTMLPage(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	s.SetFaults(sim.Faults{HTMLPage: true})
+	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=fail monitor:hm=skip")
+	if api, _ := r.Check("api"); api.Hint != hintAPIHTML {
+		t.Errorf("api = %+v", api)
+	}
+}
+
+func TestRunAPINotFound(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	r := Run(context.Background(), connector(t, s, map[string]string{"url": s.URL() + "/api/v2"}), Options{Monitors: []string{"hm"}})
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=fail monitor:hm=skip")
+	if api, _ := r.Check("api"); api.Hint != hintAPI404 || !strings.Contains(api.Detail, "404") {
+		t.Errorf("api = %+v", api)
+	}
+}
+
+func TestRunUnreachable(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	closed := closedPort(t)
+	// The API host refuses connections: reach fails, the token still works, the API is skipped.
+	r := Run(context.Background(), connector(t, s, map[string]string{"url": "http://" + closed}), Options{Monitors: []string{"hm"}})
+	wantStatuses(t, r, "settings=pass reach=fail token=pass scopes=pass api=skip monitor:hm=skip")
+	reach, _ := r.Check("reach")
+	if !strings.Contains(reach.Detail, "api "+closed+": tcp failed") || !strings.Contains(reach.Hint, "cannot connect to "+closed) {
+		t.Errorf("reach = %+v", reach)
+	}
+	// The authentication server refuses connections: no token, nothing after it.
+	r = Run(context.Background(), connector(t, s, map[string]string{"authenticationServer": "http://" + closed}), Options{Monitors: []string{"hm"}})
+	wantStatuses(t, r, "settings=pass reach=fail token=skip scopes=skip api=skip monitor:hm=skip")
+	if tok, _ := r.Check("token"); tok.Detail != "needs the authentication server to be reachable" {
+		t.Errorf("token = %+v", tok)
+	}
+}
+
+func TestRunTokenHTML(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	// An authentication server URL with a path answers the simulator's HTML 404 page.
+	r := Run(context.Background(), connector(t, s, map[string]string{"authenticationServer": s.URL() + "/login"}), Options{Monitors: []string{"hm"}})
+	tok, _ := r.Check("token")
+	if tok.Status != Fail || tok.Hint != hintTokenHTML {
+		t.Fatalf("token = %+v", tok)
+	}
+}
+
+func TestRunLoopbackRefusedByAddrGuard(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	noLoop := Allowlist{Patterns: []string{"*.alm.cloud.sap"}}
+	// AllowHost passes (as if the name were allowed), but the address guard stops the dial.
+	r := Run(context.Background(), s.ConnectorJSON(), Options{
+		Monitors: []string{"hm"}, AllowHost: func(string) error { return nil }, AllowAddr: noLoop.Addr})
+	wantStatuses(t, r, "settings=pass reach=fail token=skip scopes=skip api=skip monitor:hm=skip")
+	if reach, _ := r.Check("reach"); !strings.Contains(reach.Detail, "address check failed") {
+		t.Errorf("reach = %+v", reach)
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := Run(ctx, s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
+	wantStatuses(t, r, "settings=fail reach=skip token=skip scopes=skip api=skip monitor:hm=skip")
+	if r.OK || !strings.Contains(r.Checks[0].Detail, "cancelled") {
+		t.Fatalf("report = %+v", r)
+	}
+}
+
+// tokenRecorder remembers every access token the token endpoint issued.
+type tokenRecorder struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (rec *tokenRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil || !strings.HasSuffix(req.URL.Path, "/oauth/token") {
+		return resp, err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if json.Unmarshal(body, &tok) == nil && tok.AccessToken != "" {
+		rec.mu.Lock()
+		rec.tokens = append(rec.tokens, tok.AccessToken)
+		rec.mu.Unlock()
+	}
+	return resp, nil
+}
+
+// No secret and no token reaches the report, its JSON or its table, whether the test passes or
+// the credentials are wrong.
+func TestReportHoldsNoSecret(t *testing.T) {
+	const secret = "Sup3r-Secret/Value+xyz="
+	s := startSim(t, sim.Config{ClientSecret: secret})
+	for _, c := range []struct {
+		name string
+		raw  []byte
+		ok   bool
+	}{
+		{"correct secret", s.ConnectorJSON(), true},
+		{"wrong secret", connector(t, s, map[string]string{"clientSecret": secret + "-wrong"}), false},
+		{"service key", s.ServiceKeyJSON(), true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &tokenRecorder{}
+			r := Run(context.Background(), c.raw, Options{HTTPClient: &http.Client{Transport: rec}})
+			if r.OK != c.ok {
+				t.Fatalf("ok = %v, want %v: %s", r.OK, c.ok, statuses(r))
+			}
+			if c.ok && len(rec.tokens) == 0 {
+				t.Fatal("no token was issued: the test cannot see a leak")
+			}
+			js, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var table bytes.Buffer
+			if err := Render(&table, r); err != nil {
+				t.Fatal(err)
+			}
+			for _, out := range []string{string(js), table.String()} {
+				if strings.Contains(out, secret) {
+					t.Errorf("the client secret appears in:\n%s", out)
+				}
+				for _, tok := range rec.tokens {
+					if strings.Contains(out, tok) {
+						t.Errorf("an issued token appears in:\n%s", out)
+					}
+				}
+			}
+		})
+	}
+}
+
+// scrub is the last guard: a secret that somehow reached a detail is replaced.
+func TestScrub(t *testing.T) {
+	r := Report{Connector: "c", Checks: []Check{{ID: "x", Detail: "echo: hunter22!", Hint: "hunter22!", Missing: []string{"hunter22!"}}}}
+	scrub(&r, []string{"hunter22!", "", "ab"})
+	js, _ := json.Marshal(r)
+	if strings.Contains(string(js), "hunter22") {
+		t.Fatalf("scrub left the secret: %s", js)
+	}
+}
+
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}

@@ -58,10 +58,10 @@ func TestConfigValidateJoinsProblems(t *testing.T) {
 	}
 }
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestConfigFromEnv(t *testing.T) {
-	c, err := ConfigFromEnv(env(map[string]string{
+	c, err := ConfigFromEnv(envOf(map[string]string{
 		"CALM_MONITORS": " hm, jam ,hm,", "CALM_RESOLUTION": "1m", "CALM_LAG": "30s", "CALM_LOOKBACK": "2h",
 		"CALM_MAX_CATCHUP": "6h", "CALM_SPAN": "30m", "CALM_EVENT_LOOKBACK": "12h", "CALM_DEADLINE_MARGIN": "5s",
 		"CALM_CONCURRENCY": "2",
@@ -74,14 +74,14 @@ func TestConfigFromEnv(t *testing.T) {
 	if !equalConfig(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
 	}
-	d, err := ConfigFromEnv(env(nil))
+	d, err := ConfigFromEnv(envOf(nil))
 	if err != nil || !equalConfig(d, DefaultConfig()) {
 		t.Errorf("empty env = %+v, %v; want the defaults", d, err)
 	}
 }
 
 func TestConfigFromEnvNamesEveryVariable(t *testing.T) {
-	_, err := ConfigFromEnv(env(map[string]string{
+	_, err := ConfigFromEnv(envOf(map[string]string{
 		"CALM_RESOLUTION": "5 minutes", "CALM_LAG": "-1m", "CALM_MONITORS": "hm,nope", "CALM_CONCURRENCY": "four",
 	}))
 	want := `CALM_RESOLUTION: "5 minutes" is not a duration; write it like 5m, 2m30s or 1h` + "\n" +

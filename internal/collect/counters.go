@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync/atomic"
 )
 
@@ -19,9 +20,9 @@ func withCounters(ctx context.Context, c *counters) context.Context {
 }
 
 // Transport wraps base (nil: http.DefaultTransport) so that the requests a monitor makes are
-// counted in its summary: requests (every attempt), throttled (429 answers) and retries (attempts
-// that follow a failed one: 401, 429, 5xx or a transport error). Requests made outside a run
-// (the token endpoint) pass through uncounted. Give the calm client an HTTP client using it.
+// counted in its summary: API requests (every attempt), throttled (429 answers) and retries
+// (attempts that follow a failed one: 401, 429, 5xx or a transport error). Requests outside a
+// run and token requests (no /api/ in the path) pass through uncounted. Give the calm client an HTTP client using it.
 func Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -33,7 +34,7 @@ type countingTransport struct{ base http.RoundTripper }
 
 func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	c, _ := req.Context().Value(countersKey{}).(*counters)
-	if c == nil {
+	if c == nil || !strings.Contains(req.URL.Path, "/api/") {
 		return t.base.RoundTrip(req)
 	}
 	c.requests.Add(1)

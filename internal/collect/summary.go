@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/calm-collector/calm-collector/internal/sink"
 )
 
 // Run modes.
@@ -123,3 +125,32 @@ func fmtTime(t time.Time) string {
 	}
 	return t.UTC().Format("2006-01-02T15:04Z")
 }
+
+// WriteEMF writes the run's self-metrics in CloudWatch Embedded Metric Format (namespace
+// CalmCollector): one line per monitor and one for the run. A skipped run writes nothing: the
+// run holding the lease reports.
+func (s Summary) WriteEMF(w io.Writer) error {
+	if s.Skipped != "" {
+		return nil
+	}
+	stats := make([]sink.MonitorStats, 0, len(s.Monitors))
+	var errs int64
+	for _, m := range s.Monitors {
+		e := int64(0)
+		if m.Error != "" {
+			e = 1
+		}
+		errs += e
+		stats = append(stats, sink.MonitorStats{Tenant: s.Tenant, Monitor: m.Monitor, Points: int64(m.Points),
+			Windows: int64(m.Windows), Requests: m.Requests, Retries: m.Retries, Throttled: m.Throttled, Errors: e,
+			Lag: seconds(m.LagSeconds)})
+	}
+	if s.Error != "" {
+		errs++
+	}
+	run := sink.RunStats{Tenant: s.Tenant, Duration: time.Duration(s.DurationMs) * time.Millisecond, Success: s.OK,
+		Errors: errs, MaxLag: seconds(s.MaxLagSeconds())}
+	return sink.WriteEMF(w, s.Started.Add(time.Duration(s.DurationMs)*time.Millisecond), stats, run)
+}
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }

@@ -1,0 +1,393 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/record"
+	"github.com/calm-collector/calm-collector/internal/sim"
+	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/state"
+)
+
+// clock is a settable clock shared by the simulator and the runner.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time)         { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// memSink keeps every batch; fail, when set, decides which batches it refuses.
+type memSink struct {
+	mu      sync.Mutex
+	batches []sink.Batch
+	fail    func(sink.Batch) bool
+}
+
+func (s *memSink) Name() string { return "mem" }
+func (s *memSink) Write(_ context.Context, b sink.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil && s.fail(b) {
+		return errors.New("disk full")
+	}
+	s.batches = append(s.batches, b)
+	return nil
+}
+
+func (s *memSink) records(monitor string) []record.Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []record.Record
+	for _, b := range s.batches {
+		if monitor == "" || b.Monitor == monitor {
+			out = append(out, b.Records...)
+		}
+	}
+	return out
+}
+
+type env struct {
+	clock *clock
+	sim   *sim.Server
+	store *state.FileStore
+	sink  *memSink
+	r     *Runner
+}
+
+var t0 = ts("2026-11-25T10:07:00Z")
+
+func newEnv(t *testing.T, monitors ...string) *env {
+	t.Helper()
+	e := &env{clock: &clock{t: t0}, sink: &memSink{}}
+	e.sim = sim.New(sim.Config{Now: e.clock.Now})
+	if err := e.sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.sim.Close() })
+	settings, _, err := calm.ParseSettings(e.sim.ConnectorJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: Transport(nil)},
+		BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxRetries: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.store, err = state.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Monitors = monitors
+	e.r = &Runner{Config: cfg, Tenant: settings.Name, Client: client, Scopes: client.Tokens(), Store: e.store,
+		Sinks: []Sink{e.sink}, Owner: "test-run", Now: e.clock.Now}
+	return e
+}
+
+// expectedIDs are the ids of every point the simulator holds for a monitor in [from, to).
+func (e *env) expectedIDs(monitor string, from, to time.Time) map[string]bool {
+	ids := map[string]bool{}
+	for _, p := range e.sim.Expected(monitor, from, to, 5*time.Minute) {
+		ids[record.PointID(e.r.Tenant, monitor, p.Metric, p.Merged(), p.Time)] = true
+	}
+	return ids
+}
+
+func mustOK(t *testing.T, s Summary) {
+	t.Helper()
+	if !s.OK {
+		t.Fatalf("run not ok: %+v", s)
+	}
+}
+
+func TestTwoScheduledRunsDeliverEveryPointExactlyOnce(t *testing.T) {
+	monitors := []string{"hm", "rum", "jam", "exm", "cpi", "idoc"}
+	e := newEnv(t, monitors...)
+	s1 := e.r.Run(context.Background(), Request{})
+	mustOK(t, s1)
+	e.clock.Advance(23 * time.Minute) // 10:30 → due up to 10:25
+	s2 := e.r.Run(context.Background(), Request{})
+	mustOK(t, s2)
+
+	for i, m := range monitors {
+		if s1.Monitors[i].Windows != 12 || s2.Monitors[i].Windows != 4 {
+			t.Errorf("%s: windows %d then %d, want 12 then 4", m, s1.Monitors[i].Windows, s2.Monitors[i].Windows)
+		}
+		want := e.expectedIDs(m, ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:25:00Z"))
+		got := map[string]bool{}
+		for _, r := range e.sink.records(m) {
+			if got[r.ID] {
+				t.Errorf("%s: record %s delivered twice", m, r.ID)
+			}
+			got[r.ID] = true
+			if !want[r.ID] {
+				t.Errorf("%s: record %s %s %v is not a point of the simulator", m, r.Name, r.Time, r.Attributes)
+			}
+		}
+		if len(want) == 0 || len(got) != len(want) {
+			t.Errorf("%s: delivered %d points, the simulator holds %d", m, len(got), len(want))
+		}
+		cp, ok, err := e.store.Get(context.Background(), e.r.Tenant, m)
+		if err != nil || !ok || !cp.Next.Equal(ts("2026-11-25T10:25:00Z")) || cp.LastError != "" {
+			t.Errorf("%s: checkpoint %+v %v %v", m, cp, ok, err)
+		}
+		if s2.Monitors[i].LagSeconds != 300 {
+			t.Errorf("%s: lag %vs, want 300s (now 10:30, data to 10:25)", m, s2.Monitors[i].LagSeconds)
+		}
+	}
+	// Steady state: one request series per monitor per run (rum: a discovery call + one batch).
+	if got := s2.Monitors[0].Requests; got != 1 {
+		t.Errorf("hm made %d requests in steady state, want 1", got)
+	}
+}
+
+func TestBackfillDeliversExactlyTheSimulatorsPointsAndLeavesCheckpoints(t *testing.T) {
+	e := newEnv(t, "hm", "jam")
+	rng := Range{From: ts("2026-11-25T06:00:00Z"), To: ts("2026-11-25T09:30:00Z")}
+	s := e.r.Run(context.Background(), Request{Backfill: &rng})
+	mustOK(t, s)
+	if s.Mode != ModeBackfill {
+		t.Errorf("mode = %s", s.Mode)
+	}
+	for _, m := range []string{"hm", "jam"} {
+		want := e.expectedIDs(m, rng.From, rng.To)
+		got := e.sink.records(m)
+		ids := map[string]bool{}
+		for _, r := range got {
+			ids[r.ID] = true
+			if !want[r.ID] {
+				t.Errorf("%s: unexpected record %s at %s", m, r.ID, r.Time)
+			}
+		}
+		if len(ids) != len(got) || len(ids) != len(want) {
+			t.Errorf("%s: %d records (%d distinct), want %d", m, len(got), len(ids), len(want))
+		}
+		if _, ok, _ := e.store.Get(context.Background(), e.r.Tenant, m); ok {
+			t.Errorf("%s: a backfill wrote a checkpoint", m)
+		}
+	}
+	if s.Monitors[0].Windows != 42 {
+		t.Errorf("windows = %d, want 42 (3.5h of 5m)", s.Monitors[0].Windows)
+	}
+}
+
+func TestFailingSinkKeepsTheCheckpointAndTheWindowComesAgain(t *testing.T) {
+	e := newEnv(t, "hm")
+	bad := ts("2026-11-25T09:35:00Z")
+	e.sink.fail = func(b sink.Batch) bool { return b.From.Equal(bad) }
+	s1 := e.r.Run(context.Background(), Request{})
+	if s1.OK || s1.Monitors[0].Error == "" || !strings.Contains(s1.Monitors[0].Error, "disk full") {
+		t.Fatalf("first run: %+v", s1.Monitors[0])
+	}
+	if s1.Monitors[0].Windows != 6 || !s1.Monitors[0].To.Equal(bad) {
+		t.Errorf("first run delivered %d windows up to %s, want 6 up to %s", s1.Monitors[0].Windows, s1.Monitors[0].To, bad)
+	}
+	cp, _, _ := e.store.Get(context.Background(), e.r.Tenant, "hm")
+	if !cp.Next.Equal(bad) || !strings.Contains(cp.LastError, "disk full") {
+		t.Errorf("checkpoint after the failure = %+v, want Next %s and the error", cp, bad)
+	}
+	e.sink.fail = nil
+	s2 := e.r.Run(context.Background(), Request{})
+	mustOK(t, s2)
+	if !s2.Monitors[0].From.Equal(bad) {
+		t.Errorf("second run started at %s, want the failed window %s", s2.Monitors[0].From, bad)
+	}
+	want := e.expectedIDs("hm", ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:05:00Z"))
+	got := map[string]int{}
+	for _, r := range e.sink.records("hm") {
+		got[r.ID]++
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d distinct points delivered, want %d", len(got), len(want))
+	}
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("point %s delivered %d times", id, n)
+		}
+	}
+	if cp, _, _ := e.store.Get(context.Background(), e.r.Tenant, "hm"); cp.LastError != "" {
+		t.Errorf("LastError not cleared: %q", cp.LastError)
+	}
+}
+
+func TestFailingMonitorDoesNotStopTheOthers(t *testing.T) {
+	e := newEnv(t, "hm", "sum", "jam")
+	e.sim.SetFaults(sim.Faults{MissingScopes: []string{sim.ScopeSUM}})
+	s := e.r.Run(context.Background(), Request{})
+	if s.OK || s.NothingDone() {
+		t.Errorf("ok=%v nothingDone=%v, want a partial run", s.OK, s.NothingDone())
+	}
+	for _, m := range s.Monitors {
+		switch m.Monitor {
+		case "sum":
+			if !strings.Contains(m.Error, "403") && !strings.Contains(strings.ToLower(m.Error), "scope") {
+				t.Errorf("sum error = %q", m.Error)
+			}
+			if m.Windows != 0 {
+				t.Errorf("sum delivered %d windows", m.Windows)
+			}
+		default:
+			if m.Error != "" || m.Windows != 12 {
+				t.Errorf("%s: %+v", m.Monitor, m)
+			}
+		}
+	}
+	if cp, ok, _ := e.store.Get(context.Background(), e.r.Tenant, "sum"); !ok || cp.LastError == "" || !cp.Next.Equal(ts("2026-11-25T09:05:00Z")) {
+		t.Errorf("sum checkpoint = %+v, want the first window and the error", cp)
+	}
+}
+
+func TestNearDeadlineStopsAndSavesWhatIsComplete(t *testing.T) {
+	e := newEnv(t, "hm")
+	e.r.Config.Lookback = 3 * time.Hour // three spans of 1h
+	wall := &clock{t: time.Now()}
+	e.r.wall = wall.Now
+	deadline := wall.Now().Add(time.Hour)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	// After the first span the (fake) wall clock jumps into the margin before the deadline.
+	e.r.Progress = func(Progress) { wall.Set(deadline.Add(-time.Second)) }
+	s := e.r.Run(ctx, Request{})
+	m := s.Monitors[0]
+	if m.Error != "" || m.Stopped != "deadline" || m.Windows != 12 {
+		t.Fatalf("summary = %+v, want 12 windows then a stop for the deadline", m)
+	}
+	cp, _, _ := e.store.Get(context.Background(), e.r.Tenant, "hm")
+	if !cp.Next.Equal(ts("2026-11-25T08:05:00Z")) {
+		t.Errorf("checkpoint = %s, want 08:05 (end of the first span)", cp.Next)
+	}
+	// The next run goes on from there.
+	e.r.wall, e.r.Progress = nil, nil
+	s2 := e.r.Run(context.Background(), Request{})
+	if s2.Monitors[0].Windows != 24 || !s2.Monitors[0].From.Equal(ts("2026-11-25T08:05:00Z")) {
+		t.Errorf("next run = %+v", s2.Monitors[0])
+	}
+}
+
+func TestHeldLeaseSkipsTheRunAndNamesTheHolder(t *testing.T) {
+	e := newEnv(t, "hm")
+	if _, err := e.store.Acquire(context.Background(), e.r.Tenant, "lambda 1234-req", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	before := e.sim.Requests()
+	s := e.r.Run(context.Background(), Request{})
+	if s.OK || !strings.Contains(s.Skipped, "lambda 1234-req") || len(s.Monitors) != 0 || s.NothingDone() {
+		t.Fatalf("summary = %+v", s)
+	}
+	after := e.sim.Requests()
+	for k, v := range after {
+		if strings.Contains(k, "metrics") && v != before[k] {
+			t.Errorf("a skipped run called %s", k)
+		}
+	}
+}
+
+func TestLeaseIsReleasedAfterTheRun(t *testing.T) {
+	e := newEnv(t, "hm")
+	mustOK(t, e.r.Run(context.Background(), Request{}))
+	if _, err := e.store.Acquire(context.Background(), e.r.Tenant, "someone else", time.Minute); err != nil {
+		t.Errorf("lease still held after the run: %v", err)
+	}
+}
+
+func TestStatusEventsEmittedOnceAndAgainWhenChanged(t *testing.T) {
+	e := newEnv(t, "status")
+	s1 := e.r.Run(context.Background(), Request{})
+	mustOK(t, s1)
+	first := e.sink.records("status")
+	want := e.sim.ExpectedEvents(t0.Add(-24*time.Hour), t0)
+	if len(first) == 0 || len(first) != len(want) {
+		t.Fatalf("first run emitted %d events, the simulator has %d", len(first), len(want))
+	}
+	s2 := e.r.Run(context.Background(), Request{})
+	mustOK(t, s2)
+	if n := len(e.sink.records("status")) - len(first); n != 0 {
+		t.Errorf("an unchanged second run emitted %d events", n)
+	}
+	byKey := map[string]string{}
+	for _, r := range first {
+		byKey[eventKey(r)] = r.ID
+	}
+	// Six hours later events have started, changed status or ended.
+	e.clock.Advance(6 * time.Hour)
+	mustOK(t, e.r.Run(context.Background(), Request{}))
+	third := e.sink.records("status")[len(first):]
+	if len(third) == 0 {
+		t.Fatal("no event changed in six hours of simulated time")
+	}
+	changed := 0
+	for _, r := range third {
+		if old, ok := byKey[eventKey(r)]; ok {
+			if old == r.ID {
+				t.Errorf("event %s re-emitted unchanged", eventKey(r))
+			}
+			changed++
+		}
+	}
+	t.Logf("third run: %d events, %d of them changed", len(third), changed)
+	marks, _ := e.store.Marks(context.Background(), e.r.Tenant, "status")
+	if len(marks) == 0 {
+		t.Error("no marks stored")
+	}
+}
+
+func TestAutoSelectsGrantedConfirmedMonitors(t *testing.T) {
+	e := newEnv(t, AutoMonitors)
+	e.r.Config.Lookback = 5 * time.Minute
+	s := e.r.Run(context.Background(), Request{})
+	mustOK(t, s)
+	var ids []string
+	for _, m := range s.Monitors {
+		ids = append(ids, m.Monitor)
+	}
+	if strings.Join(ids, ",") != "hm,rum,jam,exm,iep" {
+		t.Errorf("auto ran %v", ids)
+	}
+	if !slices.ContainsFunc(s.NotSelected, func(s string) bool { return strings.HasPrefix(s, "cpi:") }) {
+		t.Errorf("notSelected = %v", s.NotSelected)
+	}
+}
+
+func TestRetriesAndThrottlingAreCounted(t *testing.T) {
+	e := newEnv(t, "hm")
+	e.sim.SetFaults(sim.Faults{RateLimit: 2, RetryAfter: "0"})
+	s := e.r.Run(context.Background(), Request{})
+	mustOK(t, s)
+	m := s.Monitors[0]
+	if m.Throttled != 2 || m.Retries != 2 || m.Requests != 3 {
+		t.Errorf("requests=%d retries=%d throttled=%d, want 3, 2, 2", m.Requests, m.Retries, m.Throttled)
+	}
+}
+
+func TestPointsOutsideTheRangeAreDropped(t *testing.T) {
+	// A client that answers with a point before and after the asked range as well.
+	c := &cannedClient{payload: loadOTLP(t, "testdata/hm.otlp.json")}
+	store, _ := state.NewFileStore(t.TempDir())
+	s := &memSink{}
+	cfg := DefaultConfig()
+	cfg.Monitors, cfg.Lookback = []string{"hm"}, 5*time.Minute
+	// Canned points are at 10:00 and 10:05; the window due at 10:12 is [10:05, 10:10).
+	r := &Runner{Config: cfg, Tenant: "t", Client: c, Scopes: scopeSet{}, Store: store, Sinks: []Sink{s},
+		Now: func() time.Time { return ts("2025-11-25T10:12:00Z") }}
+	sum := r.Run(context.Background(), Request{})
+	mustOK(t, sum)
+	for _, rec := range s.records("") {
+		if !rec.Time.Equal(ts("2025-11-25T10:05:00Z")) {
+			t.Errorf("record at %s delivered for window 10:05–10:10", rec.Time)
+		}
+	}
+	if sum.Monitors[0].Dropped == 0 || sum.Monitors[0].Points == 0 {
+		t.Errorf("summary = %+v", sum.Monitors[0])
+	}
+}

@@ -35,7 +35,9 @@ func TestIsCount(t *testing.T) {
 
 func TestBucketStep(t *testing.T) {
 	five := 5 * time.Minute
-	at := func(m int) record.Record { return metricRec("x", "", otlpFrom.Add(time.Duration(m)*time.Minute), 1, nil) }
+	at := func(m int) record.Record {
+		return metricRec("x", "", otlpFrom.Add(time.Duration(m)*time.Minute), 1, nil)
+	}
 	tests := []struct {
 		name string
 		b    Batch

@@ -176,47 +176,48 @@ func (s *Server) points(q Query, now time.Time) ([]Point, *badRequest) {
 	var pts []Point
 	if p.id == "bsm" {
 		pts = s.bsmPoints(p, svcs, measures, first, q.To, res, now)
+		sortPoints(pts, measures)
 	} else {
+		// Emitted directly in API order: service, measure, series, time.
 		for _, si := range svcs {
 			svc := s.services[si]
 			resource := map[string]string{}
 			for _, d := range p.resourceDims {
 				resource[d] = serviceValue(svc, d)
 			}
-			for v := range p.variants {
-				attrs := map[string]string{}
+			series := make([]map[string]string, p.variants)
+			for v := range series {
+				series[v] = map[string]string{}
 				for _, d := range p.pointDims {
-					attrs[d] = pointValue(p, svc, d, v)
+					series[v][d] = pointValue(p, svc, d, v)
 				}
+			}
+			// The rows (buckets in which a series has data) are shared by all measures.
+			type row struct {
+				t time.Time
+				h uint64
+			}
+			rows := make([][]row, p.variants)
+			for v := range rows {
 				for t := first; t.Before(q.To) && !t.Add(res).After(now); t = t.Add(res) {
-					row := hash(p.id, svc.ID, v, t, res)
-					if row%100 >= p.presence {
-						continue
+					if h := hash(p.id, svc.ID, v, t, res); h%100 < p.presence {
+						rows[v] = append(rows[v], row{t, h})
 					}
-					for _, mi := range measures {
-						m := p.measures[mi]
+				}
+			}
+			for _, mi := range measures {
+				m := p.measures[mi]
+				for v, attrs := range series {
+					for _, r := range rows[v] {
 						pts = append(pts, Point{
 							Metric: m.name, Unit: m.unit, Sum: m.kind == count, Resource: resource, Attributes: attrs,
-							Time: t, Value: m.gen(row, hash(row, m.name)), svc: si, measure: mi, series: v,
+							Time: r.t, Value: m.gen(r.h, hash(r.h, m.name)), svc: si, measure: mi, series: v,
 						})
 					}
 				}
 			}
 		}
 	}
-	sort.SliceStable(pts, func(i, j int) bool {
-		a, b := pts[i], pts[j]
-		if a.svc != b.svc {
-			return a.svc < b.svc
-		}
-		if a.measure != b.measure {
-			return slices.Index(measures, a.measure) < slices.Index(measures, b.measure)
-		}
-		if a.series != b.series {
-			return a.series < b.series
-		}
-		return a.Time.Before(b.Time)
-	})
 	if len(q.Dimensions) > 0 {
 		pts = aggregate(pts, q.Dimensions)
 	}
@@ -446,4 +447,21 @@ func parseWindow(r *http.Request, fromName, toName string, now time.Time) (time.
 		return time.Time{}, time.Time{}, badParam("parameter %s (%s) must be before %s (%s)", fromName, fv, toName, tv)
 	}
 	return from, to, nil
+}
+
+// sortPoints puts points in API order: service, measure (in the order asked for), series, time.
+func sortPoints(pts []Point, measures []int) {
+	sort.SliceStable(pts, func(i, j int) bool {
+		a, b := pts[i], pts[j]
+		if a.svc != b.svc {
+			return a.svc < b.svc
+		}
+		if a.measure != b.measure {
+			return slices.Index(measures, a.measure) < slices.Index(measures, b.measure)
+		}
+		if a.series != b.series {
+			return a.series < b.series
+		}
+		return a.Time.Before(b.Time)
+	})
 }

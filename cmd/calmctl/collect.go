@@ -2,11 +2,246 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/state"
 )
 
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+const collectUsage = `usage: calmctl collect (--secret-file F | --secret-id ID) [--state DIR | --state dynamodb://TABLE]
+        [--out FILE | --out -] [--sink s3://BUCKET/PREFIX]... [--monitors auto | hm,jam,...]
+        [--from RFC3339 --to RFC3339] [--resolution 5m --lag 2m --lookback 1h]
+
+Without --from/--to: a scheduled run that goes on from the checkpoints in --state.
+With them: a backfill of that range; checkpoints are left alone.
+Exit status: 0 every monitor ok, 1 a monitor failed or another run holds the lease, 2 usage or settings.
+
+flags:
+`
+
+// runCollect is `calmctl collect`: one collection run, like the Lambda's, from a terminal.
 func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "calmctl collect: not implemented yet")
-	return 2
+	fs := flag.NewFlagSet("collect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, collectUsage); fs.PrintDefaults() }
+	def := collect.DefaultConfig()
+	var (
+		secretFile = fs.String("secret-file", "", "connector secret file (connector fields or a BTP service key)")
+		secretID   = fs.String("secret-id", "", "AWS Secrets Manager secret id or ARN holding the connector")
+		stateSpec  = fs.String("state", ".calm-state", "state store: a directory or dynamodb://TABLE")
+		out        = fs.String("out", "", `append NDJSON records to FILE ("-": stdout)`)
+		monitors   = fs.String("monitors", "auto", "auto, or a comma list of monitor ids: "+strings.Join(collect.MonitorIDs(), ","))
+		from       = fs.String("from", "", "backfill start (RFC 3339)")
+		to         = fs.String("to", "", "backfill end (RFC 3339)")
+		verbose    = fs.Bool("v", false, "log progress and debug details to stderr")
+		sinks      listFlag
+	)
+	fs.Var(&sinks, "sink", "extra sink, repeatable: s3://BUCKET/PREFIX, file:PATH, stdout")
+	fs.DurationVar(&def.Resolution, "resolution", def.Resolution, "window size: 1m, 5m, 10m, 15m, 30m, 1h or 24h")
+	fs.DurationVar(&def.Lag, "lag", def.Lag, "leave the newest data this long for late points")
+	fs.DurationVar(&def.Lookback, "lookback", def.Lookback, "how far back the first run of a monitor starts")
+	fs.DurationVar(&def.MaxCatchUp, "max-catchup", def.MaxCatchUp, "most time one run catches up after an outage")
+	fs.DurationVar(&def.Span, "span", def.Span, "time covered by one request series")
+	fs.DurationVar(&def.EventLookback, "event-lookback", def.EventLookback, "status events: how far back each run asks")
+	fs.IntVar(&def.Concurrency, "concurrency", def.Concurrency, "monitors collected at the same time")
+	fs.DurationVar(&def.LeaseTTL, "lease-ttl", 2*time.Minute, "tenant lease duration (renewed while the run lasts)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "calmctl collect: "+format+"\n", a...)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected arguments %q; see calmctl collect -h", fs.Args())
+	}
+
+	var problems []error
+	if (*secretFile == "") == (*secretID == "") {
+		problems = append(problems, errors.New("give exactly one of --secret-file and --secret-id"))
+	}
+	def.Monitors = collect.SplitList(*monitors)
+	if err := def.Validate(); err != nil {
+		problems = append(problems, err)
+	}
+	var backfill *collect.Range
+	if *from != "" || *to != "" {
+		r, err := parseRange(*from, *to)
+		if err != nil {
+			problems = append(problems, err)
+		}
+		backfill = &r
+	}
+	if len(problems) > 0 {
+		return usageErr("%v", errors.Join(problems...))
+	}
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	specs := []string(sinks)
+	switch {
+	case *out == "-":
+		specs = append([]string{"stdout"}, specs...)
+	case *out != "":
+		specs = append([]string{"file:" + *out}, specs...)
+	case len(specs) == 0:
+		specs = []string{"stdout"}
+	}
+
+	// AWS only when something needs it.
+	var awsCfg *aws.Config
+	needAWS := *secretID != "" || strings.HasPrefix(*stateSpec, state.DynamoPrefix) ||
+		strings.Contains(strings.Join(specs, ","), "s3://")
+	if needAWS {
+		c, err := loadAWS(ctx)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		awsCfg = &c
+	}
+
+	secret, err := readSecret(ctx, *secretFile, *secretID, awsCfg)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	settings, warnings, err := calm.ParseSettings(secret)
+	if err != nil {
+		return usageErr("connector settings: %v", err)
+	}
+	for _, w := range warnings {
+		logger.Warn("connector settings", "warning", w)
+	}
+	client, err := calm.New(settings, calm.Options{
+		HTTPClient: &http.Client{Transport: collect.Transport(nil), Timeout: 2 * time.Minute},
+		Logger:     logger, UserAgent: "calm-collector calmctl",
+	})
+	if err != nil {
+		return usageErr("build the Cloud ALM client: %v", err)
+	}
+	store, err := state.Open(ctx, *stateSpec, awsCfg)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	opened, err := sink.OpenAll(ctx, specs, sink.Deps{AWS: awsCfg, Stdout: stdout, Logger: logger})
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	runSinks := make([]collect.Sink, len(opened))
+	for i, s := range opened {
+		runSinks[i] = s
+	}
+	defer func() {
+		for _, s := range opened {
+			if err := s.Close(context.WithoutCancel(ctx)); err != nil {
+				fmt.Fprintf(stderr, "calmctl collect: close %s: %v\n", s.Name(), err)
+			}
+		}
+	}()
+
+	r := &collect.Runner{
+		Config: def, Tenant: settings.Name, Client: client, Scopes: client.Tokens(), Store: store,
+		Sinks: runSinks, Owner: owner(), Logger: logger,
+		Progress: func(p collect.Progress) {
+			if p.Total > def.Span { // long runs only: one line per span
+				fmt.Fprintf(stderr, "%-9s %5.1f%%  %s of %s  %d windows  %d points\n", p.Monitor,
+					100*float64(p.Done)/float64(p.Total), p.Done, p.Total, p.Windows, p.Points)
+			}
+		},
+	}
+	sum := r.Run(ctx, collect.Request{Backfill: backfill})
+	_ = sum.WriteTable(stderr)
+	if !sum.OK {
+		return 1
+	}
+	return 0
+}
+
+// parseRange reads --from and --to.
+func parseRange(from, to string) (collect.Range, error) {
+	var errs []error
+	parse := func(name, v string) time.Time {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("--%s is missing: a backfill needs both --from and --to", name))
+			return time.Time{}
+		}
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--%s %q is not an RFC 3339 time like 2026-11-25T10:00:00Z", name, v))
+		}
+		return t.UTC()
+	}
+	r := collect.Range{From: parse("from", from), To: parse("to", to)}
+	if len(errs) == 0 && !r.From.Before(r.To) {
+		errs = append(errs, fmt.Errorf("--from %s is not before --to %s", from, to))
+	}
+	return r, errors.Join(errs...)
+}
+
+// loadAWS loads the SDK configuration; CALM_ENDPOINT_URL (or AWS_ENDPOINT_URL) points it at moto.
+func loadAWS(ctx context.Context) (aws.Config, error) {
+	c, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load the AWS configuration: %w", err)
+	}
+	if ep := os.Getenv("CALM_ENDPOINT_URL"); ep != "" {
+		c.BaseEndpoint = aws.String(ep)
+	}
+	return c, nil
+}
+
+// readSecret returns the connector secret from a file or from Secrets Manager.
+func readSecret(ctx context.Context, file, id string, awsCfg *aws.Config) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read the secret file: %w", err)
+		}
+		return b, nil
+	}
+	out, err := secretsmanager.NewFromConfig(*awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", id, err)
+	}
+	if out.SecretString == nil {
+		return nil, fmt.Errorf("secret %s has no string value: store the connector JSON as the secret string", id)
+	}
+	return []byte(*out.SecretString), nil
+}
+
+// owner names this process in the tenant lease.
+func owner() string {
+	host, _ := os.Hostname()
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return fmt.Sprintf("calmctl %s@%s pid %d", name, host, os.Getpid())
 }

@@ -130,7 +130,7 @@ func Select(names []string, scopes Scopes) (selected []Monitor, skipped []string
 			in := m.Info()
 			switch {
 			case !in.ScopeConfirmed:
-				skipped = append(skipped, fmt.Sprintf("%s: scope %s is unconfirmed; name the monitor to collect it", in.ID, in.Scope))
+				skipped = append(skipped, fmt.Sprintf("%s: unconfirmed scope %s; name the monitor to collect it", in.ID, in.Scope))
 			case !scopes.HasScope(in.Scope):
 				skipped = append(skipped, fmt.Sprintf("%s: the token lacks scope %s", in.ID, in.Scope))
 			case !in.Events && !scopes.HasScope(MetricsScope):

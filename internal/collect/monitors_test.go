@@ -229,7 +229,7 @@ func TestSelect(t *testing.T) {
 		t.Errorf("auto selected %v, want hm,rum,jam (unconfirmed scopes only when named)", ids)
 	}
 	if !slices.Contains(skipped, "exm: the token lacks scope calm-api.exm.read") ||
-		!slices.Contains(skipped, "status: scope calm-api.bsm.read is unconfirmed; name the monitor to collect it") {
+		!slices.Contains(skipped, "status: unconfirmed scope calm-api.bsm.read; name the monitor to collect it") {
 		t.Errorf("skipped = %q", skipped)
 	}
 	sel, _, err = Select([]string{"status", "cpi", "status"}, scopeSet{})

@@ -270,7 +270,7 @@ func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, st
 	mr.sum.Requests = mr.cnt.requests.Load()
 	mr.sum.Retries = mr.cnt.retries.Load()
 	mr.sum.Throttled = mr.cnt.throttled.Load()
-	if !mr.sum.To.IsZero() {
+	if req.Backfill == nil && !mr.sum.To.IsZero() {
 		mr.sum.LagSeconds = max(0, now.Sub(mr.sum.To).Seconds())
 	}
 	mr.sum.DurationMs = r.wallNow().Sub(start).Milliseconds()

@@ -113,8 +113,18 @@ func (s Summary) WriteTable(w io.Writer) error {
 				m.Throttled, time.Duration(m.LagSeconds*float64(time.Second)).Round(time.Second), fmtTime(m.From), fmtTime(m.To), st)
 		}
 	}
-	if len(s.NotSelected) > 0 {
-		fmt.Fprintf(tw, "not selected: %s\n", strings.Join(s.NotSelected, "; "))
+	// Group the monitors "auto" left out by reason: one line per reason.
+	var reasons []string
+	byReason := map[string][]string{}
+	for _, n := range s.NotSelected {
+		id, why, _ := strings.Cut(n, ": ")
+		if _, ok := byReason[why]; !ok {
+			reasons = append(reasons, why)
+		}
+		byReason[why] = append(byReason[why], id)
+	}
+	for _, why := range reasons {
+		fmt.Fprintf(tw, "not selected (%s): %s\n", why, strings.Join(byReason[why], ","))
 	}
 	return tw.Flush()
 }

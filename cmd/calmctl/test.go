@@ -1,12 +1,297 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/calm-collector/calm-collector/internal/conntest"
 )
 
+const testUsage = `usage:
+  calmctl test --secret-file FILE | --secret-id ID [--monitors hm,rum] [--json] [--timeout 15s]
+  calmctl test --function-url URL [--secret-file FILE [--save]] [--connector NAME] [--json]
+
+Runs the connection test (settings, reach, token, scopes, api, one probe per monitor) and prints
+a table, or the report JSON with --json. With --function-url it asks the deployed testconn
+function instead (signed with your AWS credentials): GET tests the stored secret, a
+--secret-file is POSTed and tested, --save stores it when the test passes.
+
+exit status: 0 nothing failed (warnings allowed), 1 a check failed, 2 usage or settings problem
+`
+
+// runTest is `calmctl test`.
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "calmctl test: not implemented yet")
-	return 2
+	fs := flag.NewFlagSet("calmctl test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	secretFile := fs.String("secret-file", "", "connector settings file (connector fields or the BTP service key JSON)")
+	secretID := fs.String("secret-id", "", "Secrets Manager secret id or ARN holding the connector settings")
+	functionURL := fs.String("function-url", "", "URL of the deployed testconn function; the test runs there")
+	save := fs.Bool("save", false, "with --function-url and --secret-file: store the settings when the test passes")
+	connector := fs.String("connector", "", "with --function-url: the connector name (from CALM_SECRET_IDS) to test or save")
+	monitors := fs.String("monitors", "", "comma list of monitors to probe (default "+strings.Join(conntest.DefaultMonitors, ",")+")")
+	asJSON := fs.Bool("json", false, "print the report as JSON (DESIGN §3)")
+	timeout := fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, testUsage)
+		fmt.Fprintln(stderr, "\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "calmctl test: "+format+"\n", a...)
+		fmt.Fprintln(stderr, "run 'calmctl test -h' for the usage")
+		return 2
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	if *timeout <= 0 {
+		return usageErr("--timeout must be positive")
+	}
+
+	if *functionURL != "" {
+		switch {
+		case *secretID != "":
+			return usageErr("--secret-id does not go with --function-url: the function reads its own secret (GET), or tests a --secret-file (POST)")
+		case *save && *secretFile == "":
+			return usageErr("--save needs --secret-file: the settings to test and store")
+		case *monitors != "":
+			return usageErr("--monitors does not go with --function-url: the function tests its configured monitors (CALM_MONITORS)")
+		}
+		return testFunctionURL(ctx, *functionURL, *secretFile, *connector, *save, *asJSON, stdout, stderr)
+	}
+	switch {
+	case *save || *connector != "":
+		return usageErr("--save and --connector need --function-url")
+	case (*secretFile == "") == (*secretID == ""):
+		return usageErr("give exactly one of --secret-file and --secret-id (or --function-url)")
+	}
+	ids, err := conntest.ParseMonitors(*monitors)
+	if err != nil {
+		return usageErr("--monitors: %v", err)
+	}
+	raw, err := loadSettings(ctx, *secretFile, *secretID)
+	if err != nil {
+		fmt.Fprintf(stderr, "calmctl test: %v\n", err)
+		return 2
+	}
+	report := conntest.Run(ctx, raw, conntest.Options{Monitors: ids, Timeout: *timeout})
+	if err := printReport(stdout, report, nil, *asJSON); err != nil {
+		fmt.Fprintf(stderr, "calmctl test: %v\n", err)
+		return 1
+	}
+	return exitCode(report)
+}
+
+// exitCode is 0 when nothing failed, 2 when the settings are at fault, else 1.
+func exitCode(r conntest.Report) int {
+	switch {
+	case r.OK:
+		return 0
+	case len(r.Failed()) > 0 && r.Failed()[0] == "settings":
+		return 2
+	}
+	return 1
+}
+
+// reportBody is a report as the function returns it.
+type reportBody struct {
+	conntest.Report
+	Saved *bool  `json:"saved,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+func printReport(w io.Writer, r conntest.Report, saved *bool, asJSON bool) error {
+	if asJSON {
+		b, err := json.MarshalIndent(reportBody{Report: r, Saved: saved}, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode the report: %w", err)
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	if err := conntest.Render(w, r); err != nil {
+		return err
+	}
+	if saved != nil {
+		if *saved {
+			_, err := fmt.Fprintln(w, "\nsaved: the settings are stored in the connector secret")
+			return err
+		}
+		_, err := fmt.Fprintln(w, "\nnot saved: the stored secret is unchanged")
+		return err
+	}
+	return nil
+}
+
+// testFunctionURL asks the deployed testconn function to run the test, with a SigV4-signed
+// request (the function URL uses IAM auth).
+func testFunctionURL(ctx context.Context, rawURL, file, connector string, save, asJSON bool, stdout, stderr io.Writer) int {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		fmt.Fprintf(stderr, "calmctl test: --function-url %q is not a URL like https://<id>.lambda-url.<region>.on.aws/\n", rawURL)
+		return 2
+	}
+	method, body := http.MethodGet, []byte(nil)
+	if file != "" {
+		method = http.MethodPost
+		if body, err = os.ReadFile(file); err != nil {
+			fmt.Fprintf(stderr, "calmctl test: read the settings: %v\n", err)
+			return 2
+		}
+	}
+	q := u.Query()
+	if connector != "" {
+		q.Set("connector", connector)
+	}
+	if save {
+		q.Set("save", "true")
+	}
+	u.RawQuery = q.Encode()
+
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "calmctl test: load AWS configuration: %v\n", err)
+		return 2
+	}
+	region := functionURLRegion(u.Hostname())
+	if region == "" {
+		region = cfg.Region
+	}
+	if region == "" {
+		fmt.Fprintln(stderr, "calmctl test: no AWS region: the function URL does not name one; set AWS_REGION")
+		return 2
+	}
+	resp, err := signedRequest(ctx, cfg, region, method, u.String(), body)
+	if err != nil {
+		fmt.Fprintf(stderr, "calmctl test: %v\n", err)
+		return 1
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		fmt.Fprintf(stderr, "calmctl test: read the answer of %s: %v\n", u.Redacted(), err)
+		return 1
+	}
+	var rb reportBody
+	if json.Unmarshal(data, &rb) != nil || rb.Checks == nil {
+		msg := strings.TrimSpace(string(data))
+		if rb.Error != "" {
+			msg = rb.Error
+		} else {
+			var aws struct{ Message string }
+			if json.Unmarshal(data, &aws) == nil && aws.Message != "" {
+				msg = aws.Message
+			}
+		}
+		if len(msg) > 500 {
+			msg = msg[:500] + "…"
+		}
+		hint := ""
+		if resp.StatusCode == http.StatusForbidden {
+			hint = " (the function URL uses IAM auth: your credentials need lambda:InvokeFunctionUrl on the function)"
+		}
+		fmt.Fprintf(stderr, "calmctl test: %s %s: HTTP %d: %s%s\n", method, u.Redacted(), resp.StatusCode, msg, hint)
+		if resp.StatusCode >= 400 && resp.StatusCode < 500 {
+			return 2
+		}
+		return 1
+	}
+	if err := printReport(stdout, rb.Report, rb.Saved, asJSON); err != nil {
+		fmt.Fprintf(stderr, "calmctl test: %v\n", err)
+		return 1
+	}
+	if rb.Error != "" && !asJSON {
+		fmt.Fprintln(stdout, rb.Error)
+	}
+	if rb.Saved != nil && !*rb.Saved && rb.Report.OK {
+		return 1 // the test passed but the function could not store the settings
+	}
+	return exitCode(rb.Report)
+}
+
+// signedRequest sends a request signed with SigV4 for the service "lambda".
+func signedRequest(ctx context.Context, cfg aws.Config, region, method, target string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("build the request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("get AWS credentials to sign the request: %w", err)
+	}
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	req.Header.Set("X-Amz-Content-Sha256", hash)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hash, "lambda", region, time.Now()); err != nil {
+		return nil, fmt.Errorf("sign the request: %w", err)
+	}
+	// The test itself has per-check limits; this bounds a function that never answers.
+	hc := &http.Client{Timeout: 2 * time.Minute}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, req.URL.Redacted(), err)
+	}
+	return resp, nil
+}
+
+// functionURLRegion reads the region from "<id>.lambda-url.<region>.on.aws".
+func functionURLRegion(host string) string {
+	parts := strings.Split(host, ".")
+	if len(parts) == 5 && parts[1] == "lambda-url" && parts[3] == "on" && parts[4] == "aws" {
+		return parts[2]
+	}
+	return ""
+}
+
+// loadSettings reads the connector settings from a file or a Secrets Manager secret.
+func loadSettings(ctx context.Context, file, secretID string) ([]byte, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("read the settings: %w", err)
+		}
+		return b, nil
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if ep := os.Getenv("CALM_ENDPOINT_URL"); ep != "" {
+		cfg.BaseEndpoint = aws.String(ep)
+	}
+	out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
+	if err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", secretID, err)
+	}
+	if out.SecretString == nil {
+		return nil, fmt.Errorf("read secret %s: it holds binary data, not the connector settings JSON", secretID)
+	}
+	return []byte(*out.SecretString), nil
 }

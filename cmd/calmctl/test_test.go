@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/calm-collector/calm-collector/internal/sim"
+)
+
+func startTestSim(t *testing.T, cfg sim.Config) *sim.Server {
+	t.Helper()
+	s := sim.New(cfg)
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func writeFile(t *testing.T, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "connector.json")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runTestCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = runTest(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCalmctlTestAgainstSim(t *testing.T) {
+	s := startTestSim(t, sim.Config{ClientSecret: "cli-test-secret-value"})
+	good := writeFile(t, s.ConnectorJSON())
+	var wrong map[string]string
+	json.Unmarshal(s.ConnectorJSON(), &wrong)
+	wrong["clientSecret"] = "not-the-secret"
+	wrongJSON, _ := json.Marshal(wrong)
+	bad := writeFile(t, wrongJSON)
+	broken := writeFile(t, []byte(`{"url":"ftp://x","clientId":"c","clientSecret":"s3cr3t-value","authenticationServer":"https://a.hana.ondemand.com"}`))
+
+	cases := []struct {
+		name     string
+		args     []string
+		code     int
+		inStdout []string
+		inStderr string
+	}{
+		{"pass", []string{"--secret-file", good}, 0, []string{"connection test of sim: passed", "ok    monitor:hm"}, ""},
+		{"pass with two monitors", []string{"--secret-file", good, "--monitors", "hm,status"}, 0, []string{"monitor:status"}, ""},
+		{"wrong secret", []string{"--secret-file", bad}, 1, []string{"FAILED", "FAIL  token", "hint: the client ID or client secret is wrong"}, ""},
+		{"bad settings", []string{"--secret-file", broken}, 2, []string{"FAIL  settings", "url:"}, ""},
+		{"no source", nil, 2, nil, "give exactly one of --secret-file and --secret-id"},
+		{"two sources", []string{"--secret-file", good, "--secret-id", "x"}, 2, nil, "give exactly one"},
+		{"missing file", []string{"--secret-file", filepath.Join(t.TempDir(), "nope.json")}, 2, nil, "read the settings"},
+		{"unknown monitor", []string{"--secret-file", good, "--monitors", "hm,bogus"}, 2, nil, "unknown monitor bogus"},
+		{"save without function url", []string{"--secret-file", good, "--save"}, 2, nil, "need --function-url"},
+		{"stray argument", []string{"--secret-file", good, "extra"}, 2, nil, `unexpected argument "extra"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := runTestCmd(c.args...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, c.code, stdout, stderr)
+			}
+			for _, want := range c.inStdout {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout)
+				}
+			}
+			if !strings.Contains(stderr, c.inStderr) {
+				t.Errorf("stderr lacks %q:\n%s", c.inStderr, stderr)
+			}
+			if strings.Contains(stdout+stderr, "cli-test-secret-value") {
+				t.Error("the client secret was printed")
+			}
+		})
+	}
+}
+
+func TestCalmctlTestJSON(t *testing.T) {
+	s := startTestSim(t, sim.Config{})
+	code, stdout, stderr := runTestCmd("--secret-file", writeFile(t, s.ConnectorJSON()), "--json", "--monitors", "hm")
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
+	}
+	var r map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	for _, k := range []string{"ok", "connector", "durationMs", "checks"} {
+		if _, ok := r[k]; !ok {
+			t.Errorf("report lacks %q", k)
+		}
+	}
+	if len(r) != 4 {
+		t.Errorf("report has keys beyond DESIGN §3: %s", stdout)
+	}
+	var checks []map[string]any
+	json.Unmarshal(r["checks"], &checks)
+	var ids []string
+	for _, c := range checks {
+		ids = append(ids, c["id"].(string))
+		for _, k := range []string{"id", "status", "detail", "durationMs"} {
+			if _, ok := c[k]; !ok {
+				t.Errorf("check %v lacks %q", c["id"], k)
+			}
+		}
+	}
+	if got := strings.Join(ids, ","); got != "settings,reach,token,scopes,api,monitor:hm" {
+		t.Errorf("check ids = %s", got)
+	}
+}
+
+// fakeFunction is a testconn function URL stand-in that verifies the SigV4 signature.
+type fakeFunction struct {
+	t      *testing.T
+	status int
+	body   string
+
+	mu   sync.Mutex
+	seen []*http.Request
+	errs []string
+}
+
+func (f *fakeFunction) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.seen = append(f.seen, r)
+	if msg := verifySigV4(r, body); msg != "" {
+		f.errs = append(f.errs, msg)
+	}
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(f.status)
+	io.WriteString(w, f.body)
+}
+
+// verifySigV4 re-signs the request with the test credentials and compares the signature.
+func verifySigV4(r *http.Request, body []byte) string {
+	auth := r.Header.Get("Authorization")
+	if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDCALMTEST/") || !strings.Contains(auth, "/us-east-1/lambda/aws4_request") {
+		return "authorization header is not a SigV4 signature for lambda in us-east-1: " + auth
+	}
+	sum := sha256.Sum256(body)
+	if got := r.Header.Get("X-Amz-Content-Sha256"); got != hex.EncodeToString(sum[:]) {
+		return "x-amz-content-sha256 does not match the body"
+	}
+	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil {
+		return "no x-amz-date"
+	}
+	_, signed, _ := strings.Cut(auth, "SignedHeaders=")
+	signed, _, _ = strings.Cut(signed, ",")
+	again, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
+	for _, h := range strings.Split(signed, ";") {
+		if h != "host" {
+			again.Header.Set(h, r.Header.Get(h))
+		}
+	}
+	creds := aws.Credentials{AccessKeyID: "AKIDCALMTEST", SecretAccessKey: "calm-test-secret-key"}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), "lambda", "us-east-1", when); err != nil {
+		return err.Error()
+	}
+	if again.Header.Get("Authorization") != auth {
+		return "signature does not verify:\n got " + auth + "\nwant " + again.Header.Get("Authorization")
+	}
+	return ""
+}
+
+func TestCalmctlTestFunctionURL(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDCALMTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "calm-test-secret-key")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_PROFILE", "")
+
+	passed := `{"ok":true,"connector":"prod","durationMs":12,"checks":[{"id":"settings","status":"pass","detail":"fine","durationMs":0}]}`
+	failed := `{"ok":false,"connector":"prod","durationMs":12,"checks":[{"id":"token","status":"fail","detail":"HTTP 401","hint":"copy again","durationMs":3}],"saved":false,"error":"not saved"}`
+	settings := writeFile(t, []byte(`{"name":"prod","clientSecret":"x"}`))
+	cases := []struct {
+		name       string
+		status     int
+		body       string
+		args       []string
+		code       int
+		method     string
+		query      string
+		wantStdout string
+	}{
+		{"get", 200, passed, nil, 0, "GET", "", "connection test of prod: passed"},
+		{"get connector", 200, passed, []string{"--connector", "eu"}, 0, "GET", "connector=eu", "passed"},
+		{"post", 200, passed, []string{"--secret-file", settings}, 0, "POST", "", "passed"},
+		{"post save", 200, strings.TrimSuffix(passed, "}") + `,"saved":true}`, []string{"--secret-file", settings, "--save"}, 0, "POST", "save=true", "saved: the settings are stored"},
+		{"post save fails", 422, failed, []string{"--secret-file", settings, "--save"}, 1, "POST", "save=true", "not saved"},
+		{"json", 200, passed, []string{"--json"}, 0, "GET", "", `"ok": true`},
+		{"refused", 403, `{"Message":"Forbidden"}`, nil, 2, "GET", "", ""},
+		{"bad request", 400, `{"error":"the body is not valid JSON"}`, []string{"--secret-file", settings}, 2, "POST", "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fakeFunction{t: t, status: c.status, body: c.body}
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			code, stdout, stderr := runTestCmd(append([]string{"--function-url", srv.URL + "/"}, c.args...)...)
+			if code != c.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, c.code, stdout, stderr)
+			}
+			if !strings.Contains(stdout, c.wantStdout) {
+				t.Errorf("stdout lacks %q:\n%s", c.wantStdout, stdout)
+			}
+			if len(f.seen) != 1 {
+				t.Fatalf("function saw %d requests", len(f.seen))
+			}
+			if r := f.seen[0]; r.Method != c.method || r.URL.RawQuery != c.query {
+				t.Errorf("request %s ?%s, want %s ?%s", r.Method, r.URL.RawQuery, c.method, c.query)
+			}
+			for _, e := range f.errs {
+				t.Error(e)
+			}
+			if c.status == 403 && !strings.Contains(stderr, "lambda:InvokeFunctionUrl") {
+				t.Errorf("stderr lacks the IAM hint: %s", stderr)
+			}
+		})
+	}
+
+	// Usage errors never contact the function.
+	for _, args := range [][]string{
+		{"--function-url", "http://127.0.0.1:1/", "--save"},
+		{"--function-url", "http://127.0.0.1:1/", "--secret-id", "x"},
+		{"--function-url", "not a url"},
+	} {
+		if code, _, stderr := runTestCmd(args...); code != 2 {
+			t.Errorf("%v: exit %d (%s), want 2", args, code, stderr)
+		}
+	}
+}
+
+func TestFunctionURLRegion(t *testing.T) {
+	for host, want := range map[string]string{
+		"abc123.lambda-url.eu-central-1.on.aws": "eu-central-1",
+		"127.0.0.1":                             "",
+		"example.com":                           "",
+	} {
+		if got := functionURLRegion(host); got != want {
+			t.Errorf("functionURLRegion(%q) = %q, want %q", host, got, want)
+		}
+	}
+}

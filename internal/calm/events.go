@@ -1,6 +1,7 @@
 package calm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -97,11 +98,9 @@ func fieldString(v json.RawMessage) string {
 	if string(v) == "null" {
 		return ""
 	}
-	var buf []byte
-	if b, err := json.Marshal(json.RawMessage(v)); err == nil {
-		buf = b
-	} else {
-		buf = v
+	var buf bytes.Buffer
+	if json.Compact(&buf, v) != nil {
+		return string(v)
 	}
-	return string(buf)
+	return buf.String()
 }

@@ -40,6 +40,17 @@ func TestSecretRedactedEverywhere(t *testing.T) {
 			t.Errorf("secret leaked: %s", o)
 		}
 	}
+	settings.Certificate = "-----BEGIN CERTIFICATE-----\nMIIBcertificatebody\n-----END CERTIFICATE-----\n"
+	for _, o := range []string{fmt.Sprintf("%v", settings), fmt.Sprintf("%#v", settings)} {
+		if strings.Contains(o, "MIIBcertificatebody") || !strings.Contains(o, "Certificate:[PEM, 74 bytes]") {
+			t.Errorf("certificate printed in full or not at all: %s", o)
+		}
+	}
+	buf.Reset()
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("s", "settings", settings)
+	if strings.Contains(buf.String(), "MIIBcertificatebody") || !strings.Contains(buf.String(), "settings.clientSecret=[REDACTED]") {
+		t.Errorf("slog: %s", buf.String())
+	}
 	if !strings.Contains(fmt.Sprintf("%+v", settings), "ClientSecret:[REDACTED]") {
 		t.Errorf("%%+v = %+v, want ClientSecret:[REDACTED]", settings)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"regexp"
@@ -57,6 +58,38 @@ func (s Settings) TokenURL() string {
 
 // APIBase is URL + "/api", the base every API path is relative to.
 func (s Settings) APIBase() string { return s.URL + "/api" }
+
+// Format prints the settings with the client secret and the private key redacted and the
+// certificate shortened, for every verb (%v, %+v, %#v, %s, …).
+func (s Settings) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, "calm.Settings")
+	}
+	fmt.Fprintf(f, "{Name:%s AuthenticationServer:%s ClientID:%s ClientSecret:%s URL:%s CredentialType:%s Certificate:%s Key:%s CertURL:%s}",
+		s.Name, s.AuthenticationServer, s.ClientID, s.ClientSecret, s.URL, s.CredentialType, shortPEM(s.Certificate), s.Key, s.CertURL)
+}
+
+// LogValue implements slog.LogValuer: secrets redacted, the certificate shortened.
+func (s Settings) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("name", s.Name),
+		slog.String("authenticationServer", s.AuthenticationServer),
+		slog.String("clientId", s.ClientID),
+		slog.Any("clientSecret", s.ClientSecret),
+		slog.String("url", s.URL),
+		slog.String("credentialType", s.CredentialType),
+		slog.String("certificate", shortPEM(s.Certificate)),
+		slog.Any("key", s.Key),
+		slog.String("certUrl", s.CertURL),
+	)
+}
+
+func shortPEM(p string) string {
+	if p == "" {
+		return ""
+	}
+	return fmt.Sprintf("[PEM, %d bytes]", len(p))
+}
 
 // IsX509 reports whether the credentials are an x509 certificate and key (mutual TLS).
 func (s Settings) IsX509() bool { return s.CredentialType == CredentialX509 }

@@ -22,7 +22,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 var t0 = time.Date(2026, 11, 25, 10, 2, 30, 0, time.UTC)
@@ -220,4 +220,3 @@ func equalFlat(t *testing.T, what string, got, want []flat) {
 		}
 	}
 }
-

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestCheckLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"127.0.0.1:8787": true, "[::1]:80": true, "localhost:1": true,
+		"0.0.0.0:8787": false, ":8787": false, "10.0.0.1:80": false, "example.com:80": false, "nohost": false,
+	} {
+		if err := checkLoopback(addr); (err == nil) != ok {
+			t.Errorf("checkLoopback(%q) = %v, want ok %v", addr, err, ok)
+		}
+	}
+}
+
+func TestRunSimRefusesNonLoopback(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := runSim(context.Background(), []string{"--addr", "0.0.0.0:0"}, &out, &errb); code != 2 {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	if !strings.Contains(errb.String(), "--force") {
+		t.Errorf("stderr %q does not name --force", errb.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reading test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestRunSimServesAndWritesSecret(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	secret := filepath.Join(t.TempDir(), "connector.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- runSim(ctx, []string{"--addr", addr, "--client-id", "cid", "--client-secret", "top-secret", "--write-secret", secret}, &out, &errb)
+	}()
+	// Wait for the listener (the secret file is written once it is up).
+	for i := 0; ; i++ {
+		if _, err := os.Stat(secret); err == nil && strings.Contains(out.String(), "listening") {
+			break
+		}
+		if i == 500 {
+			cancel()
+			t.Fatalf("simulator did not come up: %s %s", out.String(), errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	st, err := os.Stat(secret)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file: %v %v", st.Mode(), err)
+	}
+	b, _ := os.ReadFile(secret)
+	var c map[string]string
+	if err := json.Unmarshal(b, &c); err != nil || c["url"] != "http://"+addr || c["clientSecret"] != "top-secret" || c["clientId"] != "cid" {
+		t.Errorf("secret %s: %v", b, err)
+	}
+	if strings.Contains(out.String()+errb.String(), "top-secret") {
+		t.Error("the client secret was printed")
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d: %s", code, errb.String())
+	}
+}

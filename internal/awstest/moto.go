@@ -88,8 +88,8 @@ func StopAll() {
 	motoMu.Lock()
 	defer motoMu.Unlock()
 	if motoShared != nil {
-		killGroup(motoShared.cmd)
-		<-motoShared.exited
+		_ = syscall.Kill(-motoShared.cmd.Process.Pid, syscall.SIGKILL)
+		<-motoShared.exited // the goroutine started with the process reaps it
 		motoShared = nil
 	}
 }

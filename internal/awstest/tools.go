@@ -2,9 +2,7 @@ package awstest
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 )
 
@@ -34,13 +32,4 @@ func moduleRoot() (string, bool) {
 		}
 		dir = parent
 	}
-}
-
-// killGroup kills the process group led by cmd and reaps cmd.
-func killGroup(cmd *exec.Cmd) {
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	_ = cmd.Wait()
 }

@@ -19,7 +19,7 @@ import (
 // tenant is a fake XSUAA + Cloud ALM pair on loopback. The token endpoint checks the exact
 // request; API handlers are registered on mux and get the current token checked first.
 type tenant struct {
-	t        *testing.T
+	t        testing.TB
 	uaa, api *httptest.Server
 	mux      *http.ServeMux
 	settings Settings
@@ -33,7 +33,7 @@ type tenant struct {
 	current    string // the last token handed out
 }
 
-func newTenant(t *testing.T) *tenant {
+func newTenant(t testing.TB) *tenant {
 	t.Helper()
 	tn := &tenant{t: t, mux: http.NewServeMux(), logs: new(bytes.Buffer)}
 	tn.expiresIn.Store(43199)
@@ -138,7 +138,7 @@ func (tn *tenant) client(edit func(o *Options)) *Client {
 	return c
 }
 
-func readTestdata(t *testing.T, name string) []byte {
+func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile("testdata/" + name)
 	if err != nil {

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/sim"
+	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/state"
+)
+
+func TestParseInputAcceptsEveryForm(t *testing.T) {
+	for _, f := range []string{"../../events/collect-schedule.json", "../../events/collect-backfill.json", "../../events/collect-scheduled-event.json"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, rng, err := ParseInput(b)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if strings.Contains(f, "backfill") != (rng != nil) {
+			t.Errorf("%s: backfill range %v", f, rng)
+		}
+		if rng != nil && (strings.Join(in.Backfill.Monitors, ",") != "hm,jam" || !rng.From.Equal(time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC))) {
+			t.Errorf("%s: %+v %v", f, in.Backfill, rng)
+		}
+	}
+	in, _, err := ParseInput([]byte(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{"monitors":["hm"],"connector":"prod"}}`))
+	if err != nil || in.Connector != "prod" || in.Monitors[0] != "hm" {
+		t.Errorf("envelope with detail: %+v %v", in, err)
+	}
+	if _, _, err := ParseInput(nil); err != nil {
+		t.Errorf("empty input: %v", err)
+	}
+}
+
+func TestParseInputNamesTheField(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"monitor":["hm"]}`, `input: json: unknown field "monitor"; accepted:`},
+		{`{"monitors":["hm","xx"]}`, `monitors: unknown monitor "xx"; known: hm,`},
+		{`{"backfill":{"from":"yesterday","to":"2026-11-25T08:00:00Z"}}`, `backfill.from: "yesterday" is not an RFC 3339 time like 2026-11-25T10:00:00Z`},
+		{`{"backfill":{"from":"2026-11-25T08:00:00Z"}}`, `backfill.to: missing; give an RFC 3339 time like 2026-11-25T10:00:00Z`},
+		{`{"backfill":{"from":"2026-11-25T08:00:00Z","to":"2026-11-25T07:00:00Z"}}`, `backfill.to: 2026-11-25T07:00:00Z is not after backfill.from 2026-11-25T08:00:00Z`},
+		{`{"backfill":{"from":"2026-11-25T06:00:00Z","to":"2026-11-25T07:00:00Z","monitors":["nope"]}}`, `backfill.monitors: unknown monitor "nope"`},
+		{`{"monitors":["hm"],"backfill":{"from":"2026-11-25T06:00:00Z","to":"2026-11-25T07:00:00Z"}}`, `monitors: give the monitors of a backfill in "backfill.monitors"`},
+		{`{"detail-type":"Scheduled Event","detail":{"monitors":"hm"}}`, `detail: input: json: cannot unmarshal string into Go struct field Input.monitors of type []string`},
+		{`[1]`, `input: not a JSON object`},
+	}
+	for _, tt := range tests {
+		_, _, err := ParseInput([]byte(tt.in))
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("ParseInput(%s) = %v\nwant prefix %s", tt.in, err, tt.want)
+		}
+	}
+}
+
+func TestEnvFromNamesEveryProblem(t *testing.T) {
+	_, err := envFrom(func(k string) string {
+		return map[string]string{"CALM_SINKS": "stdout,file:/tmp/x", "CALM_SECRET_TTL": "soon", "CALM_LAG": "x"}[k]
+	})
+	for _, want := range []string{
+		`CALM_LAG: "x" is not a duration`,
+		"CALM_SECRET_ID: missing; set it to the connector secret's ARN (or set CALM_SECRET_IDS)",
+		"CALM_STATE_TABLE: missing; set it to the DynamoDB state table's name",
+		`CALM_SINKS: "file:/tmp/x" is not usable in Lambda; use stdout or s3://BUCKET/PREFIX`,
+		`CALM_SECRET_TTL: "soon" is not a duration of 0 or more, like 5m`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("envFrom error = %v\nwant it to contain %s", err, want)
+		}
+	}
+	s, err := envFrom(func(k string) string {
+		return map[string]string{"CALM_SECRET_ID": "arn:x", "CALM_STATE_TABLE": "calm-state"}[k]
+	})
+	if err != nil || s.sinks[0] != "stdout" || s.secretTTL != 5*time.Minute || s.collect.Resolution != 5*time.Minute {
+		t.Errorf("defaults: %+v %v", s, err)
+	}
+}
+
+// fakeSecrets serves secrets from memory and counts reads.
+type fakeSecrets struct {
+	mu     sync.Mutex
+	values map[string][]byte
+}
+
+func (f *fakeSecrets) Secret(_ context.Context, id string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.values[id], nil
+}
+
+type memSink struct {
+	mu      sync.Mutex
+	batches []sink.Batch
+}
+
+func (s *memSink) Name() string { return "mem" }
+func (s *memSink) Write(_ context.Context, b sink.Batch) error {
+	s.mu.Lock()
+	s.batches = append(s.batches, b)
+	s.mu.Unlock()
+	return nil
+}
+
+func TestHandleAgainstTheSimulator(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
+	srv := sim.New(sim.Config{Now: func() time.Time { return now }})
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	store, _ := state.NewFileStore(t.TempDir())
+	ms := &memSink{}
+	var emf bytes.Buffer
+	cfg := collect.DefaultConfig()
+	h := &Handler{Config: cfg, SecretID: "arn:secret", Secrets: &fakeSecrets{values: map[string][]byte{"arn:secret": srv.ConnectorJSON()}},
+		Store: store, Sinks: []collect.Sink{ms}, EMF: &emf, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+
+	sum, err := h.Handle(context.Background(), json.RawMessage(`{"monitors":["hm","status"]}`))
+	if err != nil || !sum.OK || len(sum.Monitors) != 2 || sum.Monitors[0].Windows != 12 {
+		t.Fatalf("summary %+v, %v", sum, err)
+	}
+	if !strings.Contains(emf.String(), `"CalmCollector"`) || strings.Count(emf.String(), "\n") != 3 {
+		t.Errorf("EMF lines:\n%s", emf.String())
+	}
+	c1, _ := h.client(context.Background(), "arn:secret")
+
+	// A backfill leaves the checkpoints alone.
+	cpBefore, _, _ := store.Get(context.Background(), "sim", "hm")
+	sum, err = h.Handle(context.Background(), json.RawMessage(`{"backfill":{"from":"2026-11-25T06:00:00Z","to":"2026-11-25T07:00:00Z","monitors":["hm"]}}`))
+	if err != nil || !sum.OK || sum.Mode != collect.ModeBackfill || sum.Monitors[0].Windows != 12 {
+		t.Fatalf("backfill summary %+v, %v", sum, err)
+	}
+	if cp, _, _ := store.Get(context.Background(), "sim", "hm"); !cp.Next.Equal(cpBefore.Next) || !cp.UpdatedAt.Equal(cpBefore.UpdatedAt) {
+		t.Errorf("backfill changed the checkpoint: %+v → %+v", cpBefore, cp)
+	}
+	if c2, _ := h.client(context.Background(), "arn:secret"); c2 != c1 {
+		t.Error("the client was rebuilt although the secret did not change")
+	}
+
+	// A held lease: the summary says who holds it, and it is not an error.
+	if _, err := store.Acquire(context.Background(), "sim", "another invocation", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = h.Handle(context.Background(), json.RawMessage(`{}`))
+	if err != nil || !strings.Contains(sum.Skipped, "another invocation") {
+		t.Errorf("held lease: %+v, %v", sum, err)
+	}
+
+	// A rotated secret builds a new client; when everything fails, Handle returns an error.
+	h.Secrets.(*fakeSecrets).values["arn:secret"] = bytes.Replace(srv.ConnectorJSON(), []byte(sim.DefaultClientSecret), []byte("wrong"), 1)
+	if c3, err := h.client(context.Background(), "arn:secret"); err != nil || c3 == c1 {
+		t.Errorf("rotated secret: same client or %v", err)
+	}
+	store2, _ := state.NewFileStore(t.TempDir())
+	h.Store = store2
+	if _, err := h.Handle(context.Background(), json.RawMessage(`{"monitors":["hm"]}`)); err == nil {
+		t.Error("a run where every monitor failed returned no error")
+	} else if strings.Contains(err.Error(), "wrong") {
+		t.Errorf("the error shows the secret: %v", err)
+	}
+}
+
+func TestUnknownConnector(t *testing.T) {
+	h := &Handler{SecretIDs: map[string]string{"a": "1", "b": "2"}}
+	_, err := h.Handle(context.Background(), json.RawMessage(`{"connector":"c"}`))
+	if err == nil || err.Error() != `connector: unknown connector "c"; CALM_SECRET_IDS has: a, b` {
+		t.Errorf("err = %v", err)
+	}
+	_, err = h.Handle(context.Background(), json.RawMessage(`{}`))
+	if err == nil || err.Error() != `connector: missing; CALM_SECRET_ID is not set, so name one of: a, b` {
+		t.Errorf("err = %v", err)
+	}
+}

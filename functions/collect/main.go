@@ -1,0 +1,126 @@
+// Command collect is the scheduled Lambda: it collects every enabled Cloud ALM monitor of a
+// connector window by window into the configured sinks (see internal/collect).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/state"
+)
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	logger := lambdacontext.NewLogger()
+	slog.SetDefault(logger)
+	ctx := context.Background()
+
+	env, err := envFrom(os.Getenv)
+	if err != nil {
+		logger.Error("bad settings: fix the function's environment", "err", err)
+		return 1
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		logger.Error("load the AWS configuration", "err", err)
+		return 1
+	}
+	if env.endpoint != "" {
+		awsCfg.BaseEndpoint = aws.String(env.endpoint)
+	}
+	store, err := state.Open(ctx, state.DynamoPrefix+env.table, &awsCfg)
+	if err != nil {
+		logger.Error("open the state store", "err", err)
+		return 1
+	}
+	opened, err := sink.OpenAll(ctx, env.sinks, sink.Deps{AWS: &awsCfg, Stdout: os.Stdout, Logger: logger})
+	if err != nil {
+		logger.Error("open the sinks", "err", err)
+		return 1
+	}
+	sinks := make([]collect.Sink, len(opened))
+	for i, s := range opened {
+		sinks[i] = s
+	}
+	h := &Handler{
+		Config: env.collect, SecretID: env.secretID, SecretIDs: env.secretIDs,
+		Secrets: newSecretReader(awsCfg, env.secretTTL), Store: store, Sinks: sinks,
+		EMF: os.Stdout, Logger: logger,
+	}
+	lambda.Start(h.Handle)
+	return 0
+}
+
+// settings are the function's environment (CONTRACTS.md), checked at cold start.
+type settings struct {
+	collect   collect.Config
+	secretID  string
+	secretIDs map[string]string
+	table     string
+	sinks     []string
+	secretTTL time.Duration
+	endpoint  string
+}
+
+// envFrom reads and checks the environment, naming every problem at once.
+func envFrom(getenv func(string) string) (settings, error) {
+	var s settings
+	var errs []error
+	c, err := collect.ConfigFromEnv(getenv)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	s.collect = c
+	s.secretID = strings.TrimSpace(getenv("CALM_SECRET_ID"))
+	if v := strings.TrimSpace(getenv("CALM_SECRET_IDS")); v != "" {
+		if err := json.Unmarshal([]byte(v), &s.secretIDs); err != nil {
+			errs = append(errs, fmt.Errorf(`CALM_SECRET_IDS: not a JSON object like {"prod":"arn:aws:secretsmanager:..."}: %v`, err))
+		}
+		for name, id := range s.secretIDs {
+			if strings.TrimSpace(name) == "" || strings.TrimSpace(id) == "" {
+				errs = append(errs, fmt.Errorf("CALM_SECRET_IDS: connector %q has an empty name or secret id", name))
+			}
+		}
+	}
+	if s.secretID == "" && len(s.secretIDs) == 0 {
+		errs = append(errs, errors.New("CALM_SECRET_ID: missing; set it to the connector secret's ARN (or set CALM_SECRET_IDS)"))
+	}
+	s.table = strings.TrimSpace(getenv("CALM_STATE_TABLE"))
+	if s.table == "" {
+		errs = append(errs, errors.New("CALM_STATE_TABLE: missing; set it to the DynamoDB state table's name"))
+	}
+	s.sinks = collect.SplitList(getenv("CALM_SINKS"))
+	if len(s.sinks) == 0 {
+		s.sinks = []string{"stdout"}
+	}
+	for _, spec := range s.sinks {
+		if !strings.HasPrefix(spec, "s3://") && spec != "stdout" && spec != "-" {
+			errs = append(errs, fmt.Errorf("CALM_SINKS: %q is not usable in Lambda; use stdout or s3://BUCKET/PREFIX", spec))
+		}
+	}
+	s.secretTTL = 5 * time.Minute
+	if v := strings.TrimSpace(getenv("CALM_SECRET_TTL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("CALM_SECRET_TTL: %q is not a duration of 0 or more, like 5m", v))
+		} else {
+			s.secretTTL = d
+		}
+	}
+	s.endpoint = strings.TrimSpace(getenv("CALM_ENDPOINT_URL"))
+	return s, errors.Join(errs...)
+}

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -26,6 +28,7 @@ import (
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/otlptest"
 	"github.com/calm-collector/calm-collector/internal/record"
 )
@@ -697,5 +700,39 @@ func TestOTLPHonoursProxyEnvironment(t *testing.T) {
 	}
 	if !strings.Contains(out, "child error: ") || strings.Contains(out, "child error: <nil>") {
 		t.Errorf("child without a reachable backend did not fail: %s", out)
+	}
+}
+
+// TestOTLPHeadersFromSecretsManager reads the headers secret from moto; its headers override those
+// of CALM_OTLP_HEADERS with the same name.
+func TestOTLPHeadersFromSecretsManager(t *testing.T) {
+	moto := awstest.Moto(t)
+	ctx := context.Background()
+	cfg := moto.AWSConfig(ctx)
+	name := fmt.Sprintf("otlp-headers-%d", time.Now().UnixNano())
+	if _, err := moto.SecretsClient().CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String(name), SecretString: aws.String(`{"Authorization":"Api-Token dt0c01.SECRET","X-From-Secret":"1"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{EnvOTLPHeaders: "Authorization=overridden,X-Plain=p", EnvOTLPHeadersSecret: name, EnvOTLPAllowPartial: "true"}
+	o, err := OTLPOptionsFromEnv(ctx, func(k string) string { return env[k] }, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := OTLPHeaders{"Authorization": "Api-Token dt0c01.SECRET", "X-From-Secret": "1", "X-Plain": "p"}
+	if len(o.Headers) != len(want) || !o.AllowPartial {
+		t.Fatalf("options = %+v (%d headers), want %d headers and AllowPartial", o, len(o.Headers), len(want))
+	}
+	for k, v := range want {
+		if o.Headers[k] != v {
+			t.Errorf("header %s: got the wrong value", k)
+		}
+	}
+
+	env[EnvOTLPHeadersSecret] = name + "-missing"
+	_, err = OTLPOptionsFromEnv(ctx, func(k string) string { return env[k] }, &cfg)
+	if err == nil || !strings.Contains(err.Error(), `CALM_OTLP_HEADERS_SECRET: read secret "`+name+`-missing": `) {
+		t.Errorf("missing secret: err = %v", err)
 	}
 }

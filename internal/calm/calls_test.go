@@ -320,8 +320,11 @@ func TestMetricsBadBody(t *testing.T) {
 	if r.err == nil || !strings.HasPrefix(r.err.Error(), "metrics hm 20261125100000–20261125100500 at offset 0: decode OTLP JSON: ") {
 		t.Errorf("err = %v", r.err)
 	}
-	if r = collectMetrics(tn.client(nil), MetricsQuery{From: winFrom, To: winTo}); r.err == nil || !strings.Contains(r.err.Error(), "provider is empty") {
+	if r = collectMetrics(tn.client(nil), MetricsQuery{From: winFrom, To: winTo}); r.err == nil || !strings.Contains(r.err.Error(), "provider must be set") {
 		t.Errorf("empty provider: err = %v", r.err)
+	}
+	if r = collectMetrics(tn.client(nil), MetricsQuery{Provider: "hm", From: winTo, To: winFrom}); r.err == nil || !strings.Contains(r.err.Error(), "to after from") {
+		t.Errorf("reversed window: err = %v", r.err)
 	}
 }
 

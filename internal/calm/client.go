@@ -262,7 +262,15 @@ func retryable(err error) bool {
 		return true
 	}
 	var ae *APIError
-	return errors.As(err, &ae) && (ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode >= 500)
+	if errors.As(err, &ae) {
+		return ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode >= 500
+	}
+	// A token endpoint that is briefly away is retried like the API; a refused client is not.
+	var tk *TokenError
+	if errors.As(err, &tk) {
+		return (tk.Err != nil && tk.StatusCode == 0) || tk.StatusCode == http.StatusTooManyRequests || tk.StatusCode >= 500
+	}
+	return false
 }
 
 // backoff is the jittered exponential wait before retry n+1: between half and all of

@@ -311,8 +311,28 @@ func TestTokenFailureReachesCaller(t *testing.T) {
 	if !errors.As(err, &te) || te.Code != "invalid_client" {
 		t.Fatalf("err = %v, want *TokenError invalid_client", err)
 	}
-	if tn.tokenCalls.Load() != 0 || c.Stats().Requests != 0 {
-		t.Errorf("an API request was sent without a token")
+	if tn.tokenCalls.Load() != 0 || c.Stats().Requests != 0 || c.Stats().Retries != 0 {
+		t.Errorf("an API request was sent without a token, or a refused client was retried")
+	}
+}
+
+func TestTokenEndpointOutageIsRetried(t *testing.T) {
+	tn := newTenant(t)
+	var n atomic.Int32
+	tn.tokenFail.Store(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		tn.writeToken(w)
+	}))
+	tn.mux.Handle("GET "+providersPath, providersOK(t))
+	c := tn.client(nil)
+	if _, err := c.Providers(context.Background()); err != nil {
+		t.Fatalf("Providers: %v", err)
+	}
+	if s := c.Stats(); n.Load() != 2 || s.Retries != 1 || s.Requests != 1 {
+		t.Errorf("token calls %d, stats %+v", n.Load(), s)
 	}
 }
 

@@ -54,9 +54,9 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		res = DefaultResolution
 	}
 	what := fmt.Sprintf("metrics %s %s–%s", q.Provider, q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout))
-	if q.Provider == "" {
+	if q.Provider == "" || !q.To.After(q.From) {
 		return func(yield func(MetricsPage, error) bool) {
-			yield(MetricsPage{}, fmt.Errorf("%s: provider is empty", what))
+			yield(MetricsPage{}, fmt.Errorf("%s: provider must be set and to after from", what))
 		}
 	}
 	var unmarshaler pmetric.JSONUnmarshaler

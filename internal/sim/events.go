@@ -47,6 +47,7 @@ func planned(typ string) bool { return typ == "Maintenance" || typ == "Planned A
 // eventsIn returns the events of the services that overlap [from, to), in start order.
 func (s *Server) eventsIn(svcs []int, from, to time.Time) []simEvent {
 	var out []simEvent
+	from, to = from.UTC(), to.UTC() // ids and RFC 3339 times must not depend on the caller's zone
 	first := from.Add(-eventSlot - eventMaxDuration).Truncate(eventSlot)
 	for slot := first; slot.Before(to); slot = slot.Add(eventSlot) {
 		for _, si := range svcs {

@@ -97,6 +97,18 @@ func TestFaultTokenExpiresEarly(t *testing.T) {
 	}
 }
 
+func TestFaultRevokeTokens(t *testing.T) {
+	s, _ := start(t, Config{})
+	old := token(t, s)
+	s.SetFaults(Faults{RevokeTokens: true})
+	if r := get(t, s, old, providersPath, nil); r.status != 401 {
+		t.Errorf("revoked token: %v", r)
+	}
+	if r := get(t, s, token(t, s), providersPath, nil); r.status != 200 {
+		t.Errorf("token issued after the revocation: %v", r)
+	}
+}
+
 func TestFaultResetConnections(t *testing.T) {
 	s, _ := start(t, Config{})
 	tok := token(t, s)

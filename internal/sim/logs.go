@@ -32,6 +32,7 @@ var logMessages = []string{
 func (s *Server) logsIn(si int, from, to, now time.Time) []LogRecord {
 	svc := s.services[si]
 	var out []LogRecord
+	from, to = from.UTC(), to.UTC()
 	first := from.Truncate(time.Minute)
 	for t := first; t.Before(to) && !t.Add(time.Minute).After(now); t = t.Add(time.Minute) {
 		h := hash("logs", svc.ID, t)

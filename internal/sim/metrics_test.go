@@ -124,6 +124,17 @@ func TestMetricsDeterministicAndImmutable(t *testing.T) {
 	}
 }
 
+func TestExpectedIgnoresTheCallersZone(t *testing.T) {
+	s, _ := start(t, Config{})
+	zone := time.FixedZone("X", 5*3600+1800)
+	equalFlat(t, "zoned", flattenPoints(s.Expected("iep", wFrom.In(zone), wTo.In(zone), 5*time.Minute)),
+		flattenPoints(s.Expected("iep", wFrom, wTo, 5*time.Minute)))
+	a, b := s.ExpectedEvents(wFrom.Add(-48*time.Hour).In(zone), wTo.In(zone)), s.ExpectedEvents(wFrom.Add(-48*time.Hour), wTo)
+	if len(a) == 0 || !slices.Equal(a, b) {
+		t.Errorf("events depend on the zone of the window (%d, %d)", len(a), len(b))
+	}
+}
+
 func TestMetricsFutureWindowIsEmpty(t *testing.T) {
 	s, _ := start(t, Config{})
 	r := get(t, s, token(t, s), metricsPath, metricsQuery("hm", t0.Truncate(5*time.Minute), t0.Add(time.Hour)))

@@ -49,7 +49,8 @@ type Faults struct {
 	ServerErrors      int           // next N API requests get 503
 	Slow              time.Duration // every API request waits this long first
 	HTMLPage          bool          // the API answers 200 with an HTML login page
-	TokenExpiresAfter time.Duration // tokens issued from now on are refused after this, whatever expires_in says
+	TokenExpiresAfter time.Duration // tokens issued from now on are refused after this (on Config.Now), whatever expires_in says
+	RevokeTokens      bool          // every token issued so far is refused from now on (works with a frozen clock)
 	ResetConnections  int           // next N API requests get their connection closed without an answer
 	RepeatPage        bool          // paged APIs ignore offset: always the first page
 	IgnoreLimit       bool          // paged APIs ignore limit and offset: always everything
@@ -70,6 +71,7 @@ type Server struct {
 	faults   Faults
 	requests map[string]int
 	revoked  map[string]time.Time // jti → instant after which the API refuses the token
+	issued   []string             // jtis of tokens issued since the last RevokeTokens
 	growth   int
 
 	bytes atomic.Int64
@@ -169,6 +171,12 @@ func (s *Server) SetFaults(f Faults) {
 	defer s.mu.Unlock()
 	s.faults = f
 	s.growth = 0
+	if f.RevokeTokens {
+		for _, jti := range s.issued {
+			s.revoked[jti] = time.Time{}
+		}
+		s.issued = nil
+	}
 }
 
 // Faults returns the active faults, with counted faults as far as they are used up.

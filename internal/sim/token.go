@@ -74,11 +74,12 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		IAT: now.Unix(), EXP: now.Add(s.cfg.TokenTTL).Unix(),
 		ExtAttr: map[string]any{"enhancer": "XSUAA", "subaccountid": "sim-zone"},
 	}
+	s.mu.Lock()
+	s.issued = append(s.issued, c.JTI)
 	if f.TokenExpiresAfter > 0 {
-		s.mu.Lock()
 		s.revoked[c.JTI] = now.Add(f.TokenExpiresAfter)
-		s.mu.Unlock()
 	}
+	s.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": s.sign(c), "token_type": "bearer", "expires_in": int64(s.cfg.TokenTTL / time.Second),

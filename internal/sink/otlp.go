@@ -671,6 +671,9 @@ func errorMessage(ctype string, data []byte) string {
 	if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
 		return ""
 	}
+	if ctype == "text/html" || bytes.HasPrefix(bytes.TrimSpace(data), []byte("<")) {
+		return "the answer is an HTML page, not an OTLP response: check the host and base path of the sink spec"
+	}
 	return oneLine(string(data))
 }
 

@@ -384,6 +384,15 @@ func TestOTLPPermanentErrorIsNotRetried(t *testing.T) {
 	}
 }
 
+func TestOTLPHTMLAnswerPointsAtTheURL(t *testing.T) {
+	be := newBackend(t, answer{status: 404, header: map[string]string{"Content-Type": "text/html; charset=utf-8"}, body: []byte("<html><body>Not Found</body></html>")})
+	s := newTestOTLP(t, be.srv.URL+"/wrong", OTLPOptions{})
+	err := s.Write(context.Background(), metricsOnly())
+	if err == nil || !strings.HasSuffix(err.Error(), "/wrong/v1/metrics: HTTP 404 Not Found: the answer is an HTML page, not an OTLP response: check the host and base path of the sink spec") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
 func TestOTLPRedirectIsNotFollowed(t *testing.T) {
 	be := newBackend(t, answer{status: 308, header: map[string]string{"Location": "https://elsewhere.example.com/otlp/v1/metrics?x=1"}})
 	s := newTestOTLP(t, be.srv.URL, OTLPOptions{Headers: OTLPHeaders{"Authorization": otlpSecret}})

@@ -90,7 +90,8 @@ func (p Point) Merged() map[string]string {
 
 // Expected returns every data point the metrics API serves for provider in [from, to) at
 // resolution, for all services, as of the simulator's clock now. Points of completed
-// buckets never change.
+// buckets never change. It panics on a query the API would refuse (unknown provider, bad
+// resolution, empty window): use ExpectedQuery to get the error.
 func (s *Server) Expected(provider string, from, to time.Time, resolution time.Duration) []Point {
 	pts, err := s.ExpectedQuery(Query{Provider: provider, From: from, To: to, Resolution: resolution})
 	if err != nil {

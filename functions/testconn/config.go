@@ -1,0 +1,101 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/conntest"
+)
+
+// Config is the function's environment, read and checked once at cold start.
+type Config struct {
+	// SecretID is the default connector's secret (CALM_SECRET_ID); "" when only SecretIDs is set.
+	SecretID string
+	// SecretIDs are named connectors (CALM_SECRET_IDS, a JSON object name → secret id/ARN).
+	SecretIDs map[string]string
+	// SecretTTL is how long a read secret is cached (CALM_SECRET_TTL, default 5m).
+	SecretTTL time.Duration
+	// Allow limits the hosts POSTed settings may point at (CALM_TESTCONN_ALLOWED_HOSTS,
+	// CALM_TESTCONN_ALLOW_LOOPBACK).
+	Allow conntest.Allowlist
+	// Monitors are the monitors tested (CALM_MONITORS: "auto" = the confirmed set, or a list).
+	Monitors []string
+	// EndpointURL overrides the AWS endpoint (CALM_ENDPOINT_URL; moto in tests).
+	EndpointURL string
+}
+
+// DefaultSecretTTL is how long a secret read from Secrets Manager is reused.
+const DefaultSecretTTL = 5 * time.Minute
+
+// LoadConfig reads the environment through getenv and reports every problem at once, each
+// naming its variable and what to do.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var errs []error
+	c := Config{
+		SecretID:    strings.TrimSpace(getenv("CALM_SECRET_ID")),
+		SecretTTL:   DefaultSecretTTL,
+		EndpointURL: strings.TrimSpace(getenv("CALM_ENDPOINT_URL")),
+	}
+	if v := strings.TrimSpace(getenv("CALM_SECRET_IDS")); v != "" {
+		if err := json.Unmarshal([]byte(v), &c.SecretIDs); err != nil {
+			errs = append(errs, errors.New(`CALM_SECRET_IDS: must be a JSON object {"connectorName":"secret id or ARN",...}`))
+		}
+		for name, id := range c.SecretIDs {
+			if strings.TrimSpace(name) == "" || strings.TrimSpace(id) == "" {
+				errs = append(errs, fmt.Errorf("CALM_SECRET_IDS: connector %q: name and secret id must not be empty", name))
+			}
+		}
+	}
+	if c.SecretID == "" && len(c.SecretIDs) == 0 {
+		errs = append(errs, errors.New("CALM_SECRET_ID: is not set; set it to the connector secret's id or ARN (or set CALM_SECRET_IDS)"))
+	}
+	if v := strings.TrimSpace(getenv("CALM_SECRET_TTL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("CALM_SECRET_TTL: %q is not a duration like 5m (0 disables the cache)", v))
+		} else {
+			c.SecretTTL = d
+		}
+	}
+	loopback := false
+	switch v := strings.ToLower(strings.TrimSpace(getenv("CALM_TESTCONN_ALLOW_LOOPBACK"))); v {
+	case "", "false", "0":
+	case "true", "1":
+		loopback = true
+	default:
+		errs = append(errs, fmt.Errorf("CALM_TESTCONN_ALLOW_LOOPBACK: %q must be true or false (true only for tests)", v))
+	}
+	allow, err := conntest.ParseAllowlist(getenv("CALM_TESTCONN_ALLOWED_HOSTS"), loopback)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("CALM_TESTCONN_ALLOWED_HOSTS: %w", err))
+	}
+	c.Allow = allow
+	switch v := strings.TrimSpace(getenv("CALM_MONITORS")); strings.ToLower(v) {
+	case "", "auto":
+		c.Monitors = slices.Clone(conntest.DefaultMonitors)
+	default:
+		ms, err := conntest.ParseMonitors(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("CALM_MONITORS: %w (or auto)", err))
+		}
+		c.Monitors = ms
+	}
+	return c, errors.Join(errs...)
+}
+
+// connectorNames returns the names of the configured connectors, sorted, "" (the default) first.
+func (c Config) connectorNames() []string {
+	var names []string
+	if c.SecretID != "" {
+		names = append(names, "")
+	}
+	for n := range c.SecretIDs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}

@@ -500,15 +500,10 @@ func retryableStatus(code int) bool {
 
 // send posts one export request, retrying what may go away by itself.
 func (s *OTLP) send(ctx context.Context, signal, target string, payload []byte, items int) error {
-	var zipped bytes.Buffer
-	zw := gzip.NewWriter(&zipped)
-	if _, err := zw.Write(payload); err != nil {
+	body, err := s.gzip(payload)
+	if err != nil {
 		return fmt.Errorf("compress %s: %w", signal, err)
 	}
-	if err := zw.Close(); err != nil {
-		return fmt.Errorf("compress %s: %w", signal, err)
-	}
-	body := zipped.Bytes()
 	for attempt := 1; ; attempt++ {
 		retryAfter, err := s.post(ctx, signal, target, body, items)
 		var oe *OTLPError
@@ -539,6 +534,19 @@ func (s *OTLP) send(ctx context.Context, signal, target string, payload []byte, 
 		case <-t.C:
 		}
 	}
+}
+
+// gzip compresses an export request.
+func (s *OTLP) gzip(payload []byte) ([]byte, error) {
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	if _, err := zw.Write(payload); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return zipped.Bytes(), nil
 }
 
 // backoff is the jittered exponential wait before retry n (n >= 1): between half and all of

@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 
 	"github.com/calm-collector/calm-collector/internal/record"
 )
@@ -191,4 +192,34 @@ func mapsEqual(a, b map[string]any) bool {
 		}
 	}
 	return true
+}
+
+// BenchmarkOTLPEncode maps, encodes and compresses one window of 2000 points (one request).
+func BenchmarkOTLPEncode(b *testing.B) {
+	batch := Batch{Tenant: "t1", Monitor: "jam", From: otlpFrom, To: otlpFrom.Add(5 * time.Minute)}
+	for i := range 2000 {
+		name := "runTime"
+		if i%2 == 0 {
+			name = "executions"
+		}
+		batch.Records = append(batch.Records, metricRec(name, "ms", otlpFrom, float64(i), map[string]string{
+			"serviceId": "3f2a6c1e-0000-4000-8000-00000000000" + string(rune('0'+i%10)), "serviceName": "S4H.100",
+			"jobName": "JOB_" + string(rune('A'+i%26)), "jobId": string(rune('a'+i%26)) + "-id",
+		}))
+	}
+	s := &OTLP{}
+	b.ReportAllocs()
+	for b.Loop() {
+		md, err := newOTLPMapper(batch, otlpFrom).metrics(batch.Records)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.gzip(body); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -43,13 +43,14 @@ type Deps struct {
 }
 
 // acceptedForms is the tail of every bad-spec error.
-const acceptedForms = `accepted forms: "stdout", "-", "file:PATH", a plain file path, "s3://BUCKET[/PREFIX]"`
+const acceptedForms = `accepted forms: "stdout", "-", "file:PATH", a plain file path, "s3://BUCKET[/PREFIX]", "otlp+https://HOST[:PORT][/BASE]"`
 
 // Open opens the sink a spec names:
 //
 //	"stdout" or "-"        NDJSON lines to Deps.Stdout
 //	"file:PATH" or PATH    NDJSON appended to PATH (created 0644 with its directory), fsync per batch
 //	"s3://BUCKET[/PREFIX]" one gzip NDJSON object per window (see S3)
+//	"otlp+https://HOST[:PORT][/BASE]" OTLP/HTTP export (see otlp.go)
 func Open(ctx context.Context, spec string, deps Deps) (Sink, error) {
 	logger := deps.Logger
 	if logger == nil {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,17 +19,14 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/conntest"
+	"github.com/calm-collector/calm-collector/internal/secrets"
 )
 
 // MaxBody is the largest settings body accepted (a service key is about 4 KiB; x509 ones 8 KiB).
 const MaxBody = 64 << 10
 
-// Store is what the handler needs of one connector secret (internal/secrets provides it).
-type Store interface {
-	Load(ctx context.Context) ([]byte, error)
-	Save(ctx context.Context, data []byte) error
-	Name() string
-}
+// Store is what the handler needs of one connector secret (secrets.Source).
+type Store = secrets.Source
 
 // invalidator is implemented by cached stores: the next Load reads the secret again.
 type invalidator interface{ Invalidate() }
@@ -152,6 +151,12 @@ func (h *Handler) testStored(ctx context.Context, log *slog.Logger, name string,
 
 func (h *Handler) runStored(ctx context.Context, name string, store Store, opts conntest.Options) conntest.Report {
 	raw, err := store.Load(ctx)
+	if errors.Is(err, secrets.ErrPlaceholder) {
+		// The test itself says "not filled in yet" and what to put there.
+		report := conntest.Run(ctx, nil, opts)
+		report.Connector = cmp.Or(report.Connector, name)
+		return report
+	}
 	if err != nil {
 		return conntest.Unavailable(name, fmt.Sprintf("read the connector secret %s: %v", store.Name(), err),
 			"check that the secret exists and that the function may read it (secretsmanager:GetSecretValue, and kms:Decrypt "+

@@ -18,6 +18,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/conntest"
+	"github.com/calm-collector/calm-collector/internal/secrets"
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
@@ -59,7 +60,7 @@ func newEnv(t *testing.T, stored []byte, allow conntest.Allowlist) *env {
 	}
 	logs := &bytes.Buffer{}
 	h := &Handler{
-		Stores:   map[string]Store{"": newSMStore(sm, id, DefaultSecretTTL)},
+		Stores:   map[string]Store{"": secrets.SecretsManager(sm, id, DefaultSecretTTL)},
 		Allow:    allow,
 		Monitors: []string{"hm", "jam"},
 		Timeout:  10 * time.Second,
@@ -127,7 +128,9 @@ func TestHandle(t *testing.T) {
 				}
 			}},
 		{name: "POST pass", stored: placeholder,
-			req:    func(e *env) events.LambdaFunctionURLRequest { return request("POST", "", string(e.sim.ConnectorJSON()), false) },
+			req: func(e *env) events.LambdaFunctionURLRequest {
+				return request("POST", "", string(e.sim.ConnectorJSON()), false)
+			},
 			status: 200, ok: true,
 			check: func(t *testing.T, e *env, a answer) {
 				if e.stored(t) != placeholder {
@@ -140,7 +143,9 @@ func TestHandle(t *testing.T) {
 			},
 			status: 200, ok: true},
 		{name: "POST save pass", stored: placeholder,
-			req:    func(e *env) events.LambdaFunctionURLRequest { return request("POST", "save=true", string(e.sim.ServiceKeyJSON()), false) },
+			req: func(e *env) events.LambdaFunctionURLRequest {
+				return request("POST", "save=true", string(e.sim.ServiceKeyJSON()), false)
+			},
 			status: 200, ok: true, saved: "true",
 			check: func(t *testing.T, e *env, a answer) {
 				// The service key is stored in connector form, normalised, with the real secret.
@@ -157,7 +162,9 @@ func TestHandle(t *testing.T) {
 				}
 			}},
 		{name: "POST save failing", stored: placeholder,
-			req:    func(e *env) events.LambdaFunctionURLRequest { return request("POST", "save=true", wrongSecret(e), false) },
+			req: func(e *env) events.LambdaFunctionURLRequest {
+				return request("POST", "save=true", wrongSecret(e), false)
+			},
 			status: 422, ok: false, saved: "false", errPart: "not saved",
 			check: func(t *testing.T, e *env, a answer) {
 				if e.stored(t) != placeholder {
@@ -182,7 +189,9 @@ func TestHandle(t *testing.T) {
 			return request("POST", "", base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 1<<20)), true)
 		}, status: 413, errPart: "larger than 64 KiB"},
 		{name: "disallowed host", allow: noLoopback,
-			req:    func(e *env) events.LambdaFunctionURLRequest { return request("POST", "", string(e.sim.ConnectorJSON()), false) },
+			req: func(e *env) events.LambdaFunctionURLRequest {
+				return request("POST", "", string(e.sim.ConnectorJSON()), false)
+			},
 			status: 200, ok: false,
 			check: func(t *testing.T, e *env, a answer) {
 				s, _ := a.Check("settings")
@@ -197,7 +206,9 @@ func TestHandle(t *testing.T) {
 				}
 			}},
 		{name: "disallowed host save", allow: noLoopback, stored: placeholder,
-			req:    func(e *env) events.LambdaFunctionURLRequest { return request("POST", "save=true", string(e.sim.ConnectorJSON()), false) },
+			req: func(e *env) events.LambdaFunctionURLRequest {
+				return request("POST", "save=true", string(e.sim.ConnectorJSON()), false)
+			},
 			status: 422, ok: false, saved: "false", errPart: "not saved"},
 		{name: "GET save", req: func(e *env) events.LambdaFunctionURLRequest { return request("GET", "save=true", "", false) },
 			status: 400, errPart: "needs a POST"},
@@ -269,16 +280,23 @@ func TestHandle(t *testing.T) {
 
 // A token failure may be a rotated secret: the cache is dropped and the test runs once more.
 func TestHandleRereadsRotatedSecret(t *testing.T) {
-	e := newEnv(t, nil, loopbackAllowed())
-	// Warm the cache with credentials that have since been rotated away.
 	var m map[string]string
+	e := newEnv(t, []byte(`{}`), loopbackAllowed())
 	json.Unmarshal(e.sim.ConnectorJSON(), &m)
 	m["clientSecret"] = "the-old-rotated-secret"
 	old, _ := json.Marshal(m)
-	st := e.h.Stores[""].(*smStore)
-	st.mu.Lock()
-	st.value, st.readAt, st.hasRead = old, time.Now(), true
-	st.mu.Unlock()
+	put := func(v []byte) {
+		if _, err := e.sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{
+			SecretId: aws.String(e.secretID), SecretString: aws.String(string(v))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The function read the old secret (and caches it for the TTL); then the secret is rotated.
+	put(old)
+	if _, err := e.h.Stores[""].Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	put(e.sim.ConnectorJSON())
 
 	resp, _ := e.h.Handle(context.Background(), request("GET", "", "", false))
 	var a answer
@@ -291,6 +309,22 @@ func TestHandleRereadsRotatedSecret(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), "re-reading the secret") {
 		t.Errorf("logs do not say the secret was re-read:\n%s", e.logs)
+	}
+}
+
+func TestHandleUnreadableSecret(t *testing.T) {
+	e := newEnv(t, nil, loopbackAllowed())
+	e.h.Stores[""] = secrets.SecretsManager(e.sm, "calm/does-not-exist", time.Minute)
+	resp, _ := e.h.Handle(context.Background(), request("GET", "", "", false))
+	var a answer
+	json.Unmarshal([]byte(resp.Body), &a)
+	s, _ := a.Check("settings")
+	if resp.StatusCode != 200 || a.OK || s.Status != conntest.Fail || !strings.Contains(s.Detail, "calm/does-not-exist") ||
+		!strings.Contains(s.Hint, "secretsmanager:GetSecretValue") {
+		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+	}
+	if r, _ := a.Check("reach"); r.Status != conntest.Skip {
+		t.Errorf("reach = %+v", r)
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/calm-collector/calm-collector/internal/secrets"
 )
 
 func main() { os.Exit(run()) }
@@ -36,10 +38,10 @@ func run() int {
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	stores := map[string]Store{}
 	if cfg.SecretID != "" {
-		stores[""] = newSMStore(sm, cfg.SecretID, cfg.SecretTTL)
+		stores[""] = secrets.SecretsManager(sm, cfg.SecretID, cfg.SecretTTL)
 	}
 	for name, id := range cfg.SecretIDs {
-		stores[name] = newSMStore(sm, id, cfg.SecretTTL)
+		stores[name] = secrets.SecretsManager(sm, id, cfg.SecretTTL)
 	}
 	h := &Handler{Stores: stores, Allow: cfg.Allow, Monitors: cfg.Monitors, Logger: log}
 	log.Info("testconn ready", "connectors", cfg.connectorNames(), "monitors", cfg.Monitors,

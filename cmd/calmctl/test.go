@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/calm-collector/calm-collector/internal/conntest"
+	"github.com/calm-collector/calm-collector/internal/secrets"
 )
 
 const testUsage = `usage:
@@ -270,28 +271,29 @@ func functionURLRegion(host string) string {
 	return ""
 }
 
-// loadSettings reads the connector settings from a file or a Secrets Manager secret.
+// loadSettings reads the connector settings from a file or a Secrets Manager secret. A secret
+// that still holds the deploy-time placeholder reads as nothing: the test then says "not filled
+// in yet" and what to put there.
 func loadSettings(ctx context.Context, file, secretID string) ([]byte, error) {
+	var src secrets.Source
 	if file != "" {
-		b, err := os.ReadFile(file)
+		src = secrets.File(file)
+	} else {
+		cfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("read the settings: %w", err)
+			return nil, fmt.Errorf("load AWS configuration: %w", err)
 		}
-		return b, nil
+		if ep := os.Getenv("CALM_ENDPOINT_URL"); ep != "" {
+			cfg.BaseEndpoint = aws.String(ep)
+		}
+		src = secrets.SecretsManager(secretsmanager.NewFromConfig(cfg), secretID, 0)
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	raw, err := src.Load(ctx)
+	if errors.Is(err, secrets.ErrPlaceholder) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, fmt.Errorf("read the settings: %w", err)
 	}
-	if ep := os.Getenv("CALM_ENDPOINT_URL"); ep != "" {
-		cfg.BaseEndpoint = aws.String(ep)
-	}
-	out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretID)})
-	if err != nil {
-		return nil, fmt.Errorf("read secret %s: %w", secretID, err)
-	}
-	if out.SecretString == nil {
-		return nil, fmt.Errorf("read secret %s: it holds binary data, not the connector settings JSON", secretID)
-	}
-	return []byte(*out.SecretString), nil
+	return raw, nil
 }

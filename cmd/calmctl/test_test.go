@@ -18,7 +18,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
@@ -265,5 +267,38 @@ func TestFunctionURLRegion(t *testing.T) {
 		if got := functionURLRegion(host); got != want {
 			t.Errorf("functionURLRegion(%q) = %q, want %q", host, got, want)
 		}
+	}
+}
+
+func TestCalmctlTestPlaceholder(t *testing.T) {
+	f := writeFile(t, []byte(`{"name":"prod","placeholder":"fill in with the BTP service key or connector fields; see README"}`))
+	code, stdout, stderr := runTestCmd("--secret-file", f)
+	if code != 2 || !strings.Contains(stdout, "not filled in yet") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+func TestCalmctlTestSecretID(t *testing.T) {
+	moto := awstest.Moto(t)
+	s := startTestSim(t, sim.Config{})
+	id := "calm/calmctl-test-" + time.Now().Format("150405.000000")
+	if _, err := moto.SecretsClient().CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
+		Name: aws.String(id), SecretString: aws.String(string(s.ConnectorJSON()))}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", awstest.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", awstest.SecretKey)
+	t.Setenv("AWS_REGION", awstest.Region)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("CALM_ENDPOINT_URL", moto.Endpoint())
+
+	code, stdout, stderr := runTestCmd("--secret-id", id, "--monitors", "hm")
+	if code != 0 || !strings.Contains(stdout, "passed") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = runTestCmd("--secret-id", "calm/no-such-secret")
+	if code != 2 || !strings.Contains(stderr, "calm/no-such-secret") {
+		t.Fatalf("missing secret: exit %d, stderr %s", code, stderr)
 	}
 }

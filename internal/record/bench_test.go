@@ -196,3 +196,32 @@ func asSlice(v any) []any {
 	s, _ := v.([]any)
 	return s
 }
+
+// BenchmarkAppendJSON is the encoder alone, on a record with 8 attributes.
+func BenchmarkAppendJSON(b *testing.B) {
+	r := goldenRecords()[0]
+	for i := range 4 {
+		r.Attributes[fmt.Sprintf("extra%d", i)] = "value with \"quotes\" and <tags>"
+	}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendJSON(buf[:0], &r)
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
+// BenchmarkMarshalReference is encoding/json on the equivalent struct, for comparison.
+func BenchmarkMarshalReference(b *testing.B) {
+	r := goldenRecords()[0]
+	for i := range 4 {
+		r.Attributes[fmt.Sprintf("extra%d", i)] = "value with \"quotes\" and <tags>"
+	}
+	m := mirrorOf(&r)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := json.Marshal(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

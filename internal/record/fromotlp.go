@@ -192,8 +192,10 @@ func (c *converter) record(name, unit string, attrs map[string]string, ts pcommo
 	t := time.Unix(0, int64(ts)).UTC()
 	c.idBuf = appendPointKey(c.idBuf[:0], c.tenant, c.monitor, name, c.merged, t)
 	sum := sha256.Sum256(c.idBuf)
+	var id [32]byte
+	hex.Encode(id[:], sum[:16])
 	return Record{
-		ID:     hex.EncodeToString(sum[:16]),
+		ID:     string(id[:]),
 		Tenant: c.tenant, Monitor: c.monitor, Kind: KindMetric, Name: name, Unit: unit,
 		Time: t, Attributes: attrs,
 	}

@@ -354,3 +354,23 @@ func TestLoadConfig(t *testing.T) {
 		}
 	}
 }
+
+// A test that runs into the invocation's deadline still answers, with the cut-short check failed.
+func TestHandleDeadline(t *testing.T) {
+	e := newEnv(t, nil, loopbackAllowed())
+	e.sim.SetFaults(sim.Faults{Slow: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), deadlineMargin+500*time.Millisecond)
+	defer cancel()
+	resp, err := e.h.Handle(ctx, request("GET", "", "", false))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status %d, err %v", resp.StatusCode, err)
+	}
+	var a answer
+	json.Unmarshal([]byte(resp.Body), &a)
+	if a.OK {
+		t.Fatalf("a cut-short test passed: %s", resp.Body)
+	}
+	if api, _ := a.Check("api"); api.Status != conntest.Fail {
+		t.Errorf("api = %+v, want fail (cut short by the deadline)", api)
+	}
+}

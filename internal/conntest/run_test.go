@@ -3,6 +3,7 @@ package conntest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net"
@@ -350,4 +351,35 @@ func closedPort(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// Over https the reach check shakes hands with the host, and an x509 service key gets its token
+// over mutual TLS.
+func TestRunTLSAndX509(t *testing.T) {
+	pki, err := sim.NewTestPKI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sim.New(sim.Config{})
+	if err := s.StartTLS("127.0.0.1:0", pki); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.CAPool()}}}
+
+	r := Run(context.Background(), s.ServiceKeyJSON(), Options{HTTPClient: hc, Monitors: []string{"hm"}})
+	wantStatuses(t, r, "settings=warn reach=pass token=pass scopes=pass api=pass monitor:hm=pass")
+	if set, _ := r.Check("settings"); !strings.Contains(set.Detail, "/api") {
+		t.Errorf("settings = %+v", set)
+	}
+	if reach, _ := r.Check("reach"); !strings.Contains(reach.Detail, "tls") || !strings.Contains(reach.Detail, "TLS 1.3") {
+		t.Errorf("reach = %+v", reach)
+	}
+
+	// Without the test CA the handshake fails, and the reach check says so.
+	r = Run(context.Background(), s.ServiceKeyJSON(), Options{Monitors: []string{"hm"}})
+	reach, _ := r.Check("reach")
+	if reach.Status != Fail || !strings.Contains(reach.Detail, "tls failed") || !strings.Contains(reach.Hint, "TLS handshake") {
+		t.Errorf("reach without the CA = %+v", reach)
+	}
 }

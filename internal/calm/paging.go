@@ -26,20 +26,31 @@ type fetchPage[T any] func(ctx context.Context, offset int) (page[T], error)
 // paginate walks a limit/offset collection page by page. It stops when offset reaches the
 // (latest) total, on an empty page, on a short page when there is no total, and after a page
 // that holds everything at once (a server that ignores limit). It fails with ErrRepeatedPage
-// when a page repeats the previous one, and with ErrTooManyPages past ceil(total/limit)+2
-// pages or the hard cap. what names the collection in errors.
+// when a page repeats the previous one, and with ErrTooManyPages past ceil(first/limit)+2
+// pages, where first is the total count of the first page that had one, or past the hard cap.
+// The bound uses the first total, not the latest: a server whose total grows with every page
+// would otherwise be followed to the hard cap. what names the collection in errors.
 func paginate[T any](ctx context.Context, logger *slog.Logger, what string, limit, maxPages int, fetch fetchPage[T]) iter.Seq2[page[T], error] {
 	return func(yield func(page[T], error) bool) {
 		var zero page[T]
-		offset, total := 0, -1
+		offset, total, first := 0, -1, -1
 		var prev [32]byte
 		for n := 1; ; n++ {
 			if err := ctx.Err(); err != nil {
 				yield(zero, fmt.Errorf("%s at offset %d: %w", what, offset, err))
 				return
 			}
-			if n > maxPages || (total >= 0 && n > ceilDiv(total, limit)+2) {
+			if first >= 0 && n > ceilDiv(first, limit)+2 {
+				if total > first {
+					yield(zero, fmt.Errorf("%s: page %d at offset %d: x-total-count grew from %d to %d while paging (limit %d); stopped after ceil(%d/%d)+2 pages: %w",
+						what, n, offset, first, total, limit, first, limit, ErrTooManyPages))
+					return
+				}
 				yield(zero, fmt.Errorf("%s: page %d at offset %d (total %d, limit %d): %w", what, n, offset, total, limit, ErrTooManyPages))
+				return
+			}
+			if n > maxPages {
+				yield(zero, fmt.Errorf("%s: page %d at offset %d (total %d, limit %d, at most %d pages): %w", what, n, offset, total, limit, maxPages, ErrTooManyPages))
 				return
 			}
 			p, err := fetch(ctx, offset)
@@ -57,6 +68,9 @@ func paginate[T any](ctx context.Context, logger *slog.Logger, what string, limi
 					logger.Info("total count changed while paging; going on to the latest total", "what", what, "offset", offset, "was", total, "now", p.total)
 				}
 				total = p.total
+				if first < 0 {
+					first = total
+				}
 			}
 			p.offset = offset
 			if !yield(p, nil) {

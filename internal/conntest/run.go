@@ -148,7 +148,7 @@ func (t *tester) checkSettings(raw []byte) Check {
 	if IsPlaceholder(raw) {
 		t.noSettings = "needs settings (the secret is not filled in yet)"
 		return Check{Status: Fail,
-			Detail: "the connector secret is not filled in yet (it still holds the placeholder written at deploy time)",
+			Detail: "the connector settings are not filled in yet (empty, or still the placeholder written at deploy time)",
 			Hint: "put the connector settings into the secret: the BTP service key JSON of the SAP Cloud ALM API instance as downloaded, " +
 				"or the connector fields {\"authenticationServer\",\"clientId\",\"clientSecret\",\"url\"} " +
 				"(e.g. with `calmctl test --secret-file key.json --function-url URL --save`)"}

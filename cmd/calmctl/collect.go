@@ -19,6 +19,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/secrets"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
@@ -219,21 +220,17 @@ func loadAWS(ctx context.Context) (aws.Config, error) {
 
 // readSecret returns the connector secret from a file or from Secrets Manager.
 func readSecret(ctx context.Context, file, id string, awsCfg *aws.Config) ([]byte, error) {
+	var src secrets.Source
 	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("read the secret file: %w", err)
-		}
-		return b, nil
+		src = secrets.File(file)
+	} else {
+		src = secrets.SecretsManager(secretsmanager.NewFromConfig(*awsCfg), id, 0)
 	}
-	out, err := secretsmanager.NewFromConfig(*awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	b, err := src.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read secret %s: %w", id, err)
+		return nil, fmt.Errorf("read the connector secret: %w", err)
 	}
-	if out.SecretString == nil {
-		return nil, fmt.Errorf("secret %s has no string value: store the connector JSON as the secret string", id)
-	}
-	return []byte(*out.SecretString), nil
+	return b, nil
 }
 
 // owner names this process in the tenant lease.

@@ -28,7 +28,7 @@ func TestCollectUsageErrorsExit2(t *testing.T) {
 		{[]string{"--secret-file", "x", "--monitors", "hm,nope"}, `monitors: unknown monitor "nope"`},
 		{[]string{"--secret-file", "x", "--from", "2026-11-25T10:00:00Z"}, "--to is missing: a backfill needs both --from and --to"},
 		{[]string{"--secret-file", "x", "--resolution", "7m"}, "resolution: 7m0s is not supported"},
-		{[]string{"--secret-file", "/does/not/exist"}, "read the secret file"},
+		{[]string{"--secret-file", "/does/not/exist"}, "read the connector secret: secret file /does/not/exist does not exist"},
 		{[]string{"extra"}, `unexpected arguments ["extra"]`},
 	}
 	for _, tt := range tests {

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,7 +60,8 @@ func run() int {
 	}
 	h := &Handler{
 		Config: env.collect, SecretID: env.secretID, SecretIDs: env.secretIDs,
-		Secrets: newSecretReader(awsCfg, env.secretTTL), Store: store, Sinks: sinks,
+		Secrets: newSecretReader(awsCfg, env.secretTTL, append([]string{env.secretID}, slices.Collect(maps.Values(env.secretIDs))...)...),
+		Store:   store, Sinks: sinks,
 		EMF: os.Stdout, Logger: logger,
 	}
 	lambda.Start(h.Handle)

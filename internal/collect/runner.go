@@ -105,7 +105,11 @@ func (r *Runner) Run(ctx context.Context, req Request) Summary {
 			}
 		}
 	}
-	selected, skipped, err := Select(names, r.Scopes)
+	var scopes Scopes = noScopes{}
+	if r.Scopes != nil {
+		scopes = r.Scopes
+	}
+	selected, skipped, err := Select(names, scopes)
 	sum.NotSelected = skipped
 	if err != nil {
 		sum.Error = err.Error()
@@ -167,6 +171,11 @@ func (r *Runner) Run(ctx context.Context, req Request) Summary {
 	}
 	return finish()
 }
+
+// noScopes grants nothing: without a token source "auto" selects no monitor.
+type noScopes struct{}
+
+func (noScopes) HasScope(string) bool { return false }
 
 // keepLease renews the lease every third of its ttl until ctx ends; losing it cancels the run.
 // The returned channel yields the last lease held once renewal has stopped.

@@ -3,6 +3,8 @@ package collect
 import (
 	"context"
 	"errors"
+	"iter"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -67,6 +69,8 @@ type env struct {
 
 var t0 = ts("2026-11-25T10:07:00Z")
 
+var quiet = slog.New(slog.DiscardHandler)
+
 func newEnv(t *testing.T, monitors ...string) *env {
 	t.Helper()
 	e := &env{clock: &clock{t: t0}, sink: &memSink{}}
@@ -79,7 +83,7 @@ func newEnv(t *testing.T, monitors ...string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: Transport(nil)},
+	client, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: Transport(nil)}, Logger: quiet,
 		BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxRetries: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +95,7 @@ func newEnv(t *testing.T, monitors ...string) *env {
 	cfg := DefaultConfig()
 	cfg.Monitors = monitors
 	e.r = &Runner{Config: cfg, Tenant: settings.Name, Client: client, Scopes: client.Tokens(), Store: e.store,
-		Sinks: []Sink{e.sink}, Owner: "test-run", Now: e.clock.Now}
+		Sinks: []Sink{e.sink}, Owner: "test-run", Now: e.clock.Now, Logger: quiet}
 	return e
 }
 
@@ -389,5 +393,37 @@ func TestPointsOutsideTheRangeAreDropped(t *testing.T) {
 	}
 	if sum.Monitors[0].Dropped == 0 || sum.Monitors[0].Points == 0 {
 		t.Errorf("summary = %+v", sum.Monitors[0])
+	}
+}
+
+// blockingClient answers nothing until the request is cancelled.
+type blockingClient struct{ cannedClient }
+
+func (c *blockingClient) Metrics(ctx context.Context, _ calm.MetricsQuery) iter.Seq2[calm.MetricsPage, error] {
+	return func(yield func(calm.MetricsPage, error) bool) {
+		<-ctx.Done()
+		yield(calm.MetricsPage{}, ctx.Err())
+	}
+}
+
+// stealingStore loses the lease at the first renewal.
+type stealingStore struct{ *state.FileStore }
+
+func (s stealingStore) Renew(_ context.Context, l state.Lease, _ time.Duration) (state.Lease, error) {
+	return state.Lease{}, &state.HeldError{Tenant: l.Tenant, Owner: "a faster run", Expires: time.Now().Add(time.Hour)}
+}
+
+func TestLostLeaseStopsTheRun(t *testing.T) {
+	fs, _ := state.NewFileStore(t.TempDir())
+	cfg := DefaultConfig()
+	cfg.Monitors, cfg.LeaseTTL = []string{"hm"}, 30*time.Millisecond
+	r := &Runner{Config: cfg, Tenant: "t", Client: &blockingClient{}, Store: stealingStore{fs}, Sinks: []Sink{&memSink{}},
+		Now: func() time.Time { return t0 }, Logger: quiet}
+	s := r.Run(context.Background(), Request{})
+	if s.OK || !strings.Contains(s.Error, "lost the lease") || !strings.Contains(s.Error, "a faster run") {
+		t.Errorf("summary = %+v", s)
+	}
+	if cp, _, _ := fs.Get(context.Background(), "t", "hm"); !cp.Next.Equal(ts("2026-11-25T09:05:00Z")) || cp.LastError == "" {
+		t.Errorf("checkpoint = %+v, want unmoved with the error", cp)
 	}
 }

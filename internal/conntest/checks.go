@@ -135,9 +135,7 @@ func (t *tester) needs() []need {
 		if !m.Events {
 			add(ScopeMetrics, true, id)
 		}
-		if m.Scope != "" {
-			add(m.Scope, m.Confirmed, id)
-		}
+		add(m.Scope, m.Confirmed, id)
 	}
 	slices.SortStableFunc(ns, func(a, b need) int {
 		switch {
@@ -165,7 +163,7 @@ func (t *tester) checkScopes(context.Context) Check {
 	granted = slices.Compact(granted)
 	t.granted = granted
 
-	var missing, missingLines, unconfirmed, noScope []string
+	var missing, missingLines, unconfirmed []string
 	for _, n := range t.needs() {
 		if slices.Contains(granted, n.scope) {
 			continue
@@ -178,11 +176,6 @@ func (t *tester) checkScopes(context.Context) Check {
 			unconfirmed = append(unconfirmed, label)
 		}
 	}
-	for _, id := range t.opts.Monitors {
-		if m, ok := LookupMonitor(id); ok && m.Scope == "" {
-			noScope = append(noScope, id)
-		}
-	}
 
 	grantedText := "granted: none"
 	if len(granted) > 0 {
@@ -191,9 +184,6 @@ func (t *tester) checkScopes(context.Context) Check {
 	var notes []string
 	if len(unconfirmed) > 0 {
 		notes = append(notes, "not granted, but unconfirmed (the monitor probe decides): "+strings.Join(unconfirmed, ", "))
-	}
-	if len(noScope) > 0 {
-		notes = append(notes, "no published scope for "+strings.Join(noScope, ", ")+" (the monitor probe decides)")
 	}
 	if len(missing) > 0 {
 		detail := "missing " + strings.Join(missing, ", ") + "; " + grantedText

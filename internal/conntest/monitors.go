@@ -11,12 +11,14 @@ import (
 const (
 	ScopeMetrics   = "calm-api.metrics.read"   // every raw-data metrics call (DESIGN §1.3)
 	ScopeAnalytics = "calm-api.analytics.read" // providers and filters: the api check, service discovery
+	// ScopeIntegration is the unconfirmed scope of the Integration Monitoring providers.
+	ScopeIntegration = "calm-api.imm.read"
 )
 
 // Monitor is what the connection test needs to know about one monitor.
 type Monitor struct {
 	ID string
-	// Scope is the calm-api scope suffix the monitor needs ("" when not even a guess exists).
+	// Scope is the calm-api scope suffix the monitor needs.
 	Scope string
 	// Confirmed is false when SAP has not published the scope: a missing unconfirmed scope never
 	// fails the scopes check, the monitor probe decides.
@@ -36,10 +38,12 @@ var Scopes = []Monitor{
 	{ID: "sum", Scope: "calm-api.sum.read"},
 	{ID: "bsm", Scope: "calm-api.bsm.read"},
 	{ID: "status", Scope: "calm-api.bsm.read", Events: true},
-	// Integration Monitoring, one provider per technology; no scope is published for them.
-	{ID: "cpi"}, {ID: "aif"}, {ID: "idoc"}, {ID: "ws"}, {ID: "sf"}, {ID: "c4c"}, {ID: "concur"},
-	{ID: "fg"}, {ID: "mdi"}, {ID: "mobsrv"}, {ID: "aribacig"}, {ID: "aribanet"}, {ID: "aribaproc"},
-	{ID: "aribasrc"},
+	// Integration Monitoring, one provider per technology; their scope name is a guess.
+	{ID: "cpi", Scope: ScopeIntegration}, {ID: "aif", Scope: ScopeIntegration}, {ID: "idoc", Scope: ScopeIntegration},
+	{ID: "ws", Scope: ScopeIntegration}, {ID: "sf", Scope: ScopeIntegration}, {ID: "c4c", Scope: ScopeIntegration},
+	{ID: "concur", Scope: ScopeIntegration}, {ID: "fg", Scope: ScopeIntegration}, {ID: "mdi", Scope: ScopeIntegration},
+	{ID: "mobsrv", Scope: ScopeIntegration}, {ID: "aribacig", Scope: ScopeIntegration}, {ID: "aribanet", Scope: ScopeIntegration},
+	{ID: "aribaproc", Scope: ScopeIntegration}, {ID: "aribasrc", Scope: ScopeIntegration},
 }
 
 // DefaultMonitors is the set tested when Options.Monitors is empty: the monitors whose scopes are

@@ -170,12 +170,14 @@ func TestRunMissingMetricsScope(t *testing.T) {
 }
 
 func TestRunUnconfirmedScopesWarn(t *testing.T) {
-	scopes := slices.DeleteFunc(slices.Clone(sim.AllScopes), func(s string) bool { return s == sim.ScopeSUM || s == sim.ScopeBSM })
+	scopes := slices.DeleteFunc(slices.Clone(sim.AllScopes), func(s string) bool {
+		return s == sim.ScopeSUM || s == sim.ScopeBSM || s == sim.ScopeIMM
+	})
 	s := startSim(t, sim.Config{Scopes: scopes})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "sum", "status", "cpi"}})
 	sc, _ := r.Check("scopes")
 	if sc.Status != Warn || !strings.Contains(sc.Detail, "calm-api.sum.read (sum)") || !strings.Contains(sc.Detail, "the monitor probe decides") ||
-		!strings.Contains(sc.Detail, "no published scope for cpi") {
+		!strings.Contains(sc.Detail, "calm-api.imm.read (cpi)") {
 		t.Fatalf("scopes = %+v", sc)
 	}
 	// The probes decide: the simulator refuses both without their scopes.
@@ -186,6 +188,9 @@ func TestRunUnconfirmedScopesWarn(t *testing.T) {
 	if sum.Status != Fail || !slices.Equal(sum.Missing, []string{"$XSMASTERAPPNAME.calm-api.sum.read"}) ||
 		!strings.Contains(sum.Hint, `"$XSMASTERAPPNAME.calm-api.sum.read"`) {
 		t.Errorf("monitor:sum = %+v", sum)
+	}
+	if cpi, _ := r.Check("monitor:cpi"); cpi.Status != Fail || !slices.Equal(cpi.Missing, []string{"$XSMASTERAPPNAME.calm-api.imm.read"}) {
+		t.Errorf("monitor:cpi = %+v", cpi)
 	}
 	if hm, _ := r.Check("monitor:hm"); hm.Status != Pass {
 		t.Errorf("monitor:hm = %+v", hm)

@@ -347,8 +347,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"dur": fmtDuration,
+	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"dur":   fmtDuration,
 	"deref": func(b *bool) bool { return b != nil && *b },
 }
 

@@ -95,6 +95,9 @@ func (s *CollectorStack) addSecrets(cfg Config) {
 			Description: jsii.String(fmt.Sprintf("calm-collector connector %q: the SAP BTP service key of the Cloud ALM API (or the connector fields)", name)),
 			// The placeholder says "not filled in yet"; it is no secret.
 			SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(placeholderSecret(name))),
+			// The filled-in service key outlives `cdk destroy`: a BTP key can
+			// take an admin to re-create. Re-attach with existingSecretArns.
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 		})
 		cdknag.NagSuppressions_AddResourceSuppressions(sec, &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-SMG4"),

@@ -169,6 +169,9 @@ func TestSecretPerConnectorWithPlaceholder(t *testing.T) {
 			}))
 		})
 	}
+	check(t, "secrets outlive the stack", func() {
+		s.template.AllResources(jsii.String("AWS::SecretsManager::Secret"), obj(map[string]any{"DeletionPolicy": "Retain"}))
+	})
 	var ph map[string]string
 	if err := json.Unmarshal([]byte(placeholderSecret("x")), &ph); err != nil || ph["name"] != "x" || ph["placeholder"] == "" {
 		t.Errorf("placeholder is not the agreed JSON: %v %v", ph, err)

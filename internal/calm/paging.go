@@ -24,7 +24,7 @@ type page[T any] struct {
 type fetchPage[T any] func(ctx context.Context, offset int) (page[T], error)
 
 // paginate walks a limit/offset collection page by page. It stops when offset reaches the
-// (latest) total, on an empty page, on a short page when there is no total, and after a page
+// (largest) total, on an empty page, on a short page when there is no total, and after a page
 // that holds everything at once (a server that ignores limit). It fails with ErrRepeatedPage
 // when a page repeats the previous one, and with ErrTooManyPages past ceil(first/limit)+2
 // pages, where first is the total count of the first page that had one, or past the hard cap.
@@ -65,9 +65,11 @@ func paginate[T any](ctx context.Context, logger *slog.Logger, what string, limi
 			prev = p.hash
 			if p.total >= 0 {
 				if total >= 0 && p.total != total {
-					logger.Info("total count changed while paging; going on to the latest total", "what", what, "offset", offset, "was", total, "now", p.total)
+					logger.Info("total count changed while paging; going on to the largest total", "what", what, "offset", offset, "was", total, "now", p.total)
 				}
-				total = p.total
+				// A total that shrinks must not end paging early: rows the server counted
+				// before are fetched until a page comes back short or empty.
+				total = max(total, p.total)
 				if first < 0 {
 					first = total
 				}

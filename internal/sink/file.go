@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,7 +19,8 @@ type File struct {
 }
 
 // OpenFile opens (creating with mode 0644, and its directory with 0755) the file at path for
-// appending.
+// appending. A last line without its newline — left by a process killed in the middle of a
+// write — is cut off first: its window was not checkpointed, so it is delivered again whole.
 func OpenFile(path string) (*File, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -29,7 +31,55 @@ func OpenFile(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("file sink %s: %w", path, err)
 	}
+	if err := cutTornLine(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("file sink %s: %w", path, err)
+	}
 	return &File{path: path, f: f}, nil
+}
+
+// cutTornLine truncates f after its last newline when it does not end with one.
+func cutTornLine(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil || fi.Size() == 0 || !fi.Mode().IsRegular() {
+		return err
+	}
+	r, err := os.Open(f.Name())
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	size := fi.Size()
+	var last [1]byte
+	if _, err := r.ReadAt(last[:], size-1); err != nil {
+		return fmt.Errorf("read the last byte: %w", err)
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	// Scan back in blocks for the last newline; no newline at all means the whole file is torn.
+	const block = 64 << 10
+	buf := make([]byte, block)
+	end := size
+	for end > 0 {
+		start := max(end-block, 0)
+		n, err := r.ReadAt(buf[:end-start], start)
+		if err != nil && n < int(end-start) {
+			return fmt.Errorf("find the last complete line: %w", err)
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return truncate(f, start+int64(i)+1, size)
+		}
+		end = start
+	}
+	return truncate(f, 0, size)
+}
+
+func truncate(f *os.File, to, from int64) error {
+	if err := f.Truncate(to); err != nil {
+		return fmt.Errorf("cut a torn last line (%d bytes): %w", from-to, err)
+	}
+	return f.Sync()
 }
 
 // Name returns "file:" and the path.

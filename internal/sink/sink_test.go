@@ -259,3 +259,63 @@ func TestOpenAll(t *testing.T) {
 		t.Errorf("OpenAll with a repeated spec = %v", err)
 	}
 }
+
+// A process killed in the middle of a write leaves a line without its newline; the window was not
+// checkpointed, so the next open cuts the torn line and the re-delivered window follows whole lines.
+func TestFileCutsATornLastLineOnOpen(t *testing.T) {
+	ctx := context.Background()
+	a, b := batch("prod", "hm", 3, 0), batch("prod", "hm", 2, 10)
+	for _, tc := range []struct {
+		name string
+		torn string
+	}{
+		{"half a record", `{"id":"abc","tenant":"pro`},
+		{"a record without its newline", `{"id":"abc"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.ndjson")
+			s, err := OpenFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Write(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+			s.Close(ctx)
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString(tc.torn)
+			f.Close()
+
+			s, err = OpenFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close(ctx)
+			if err := s.Write(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertRecords(t, decodeLines(t, data), a, b)
+		})
+	}
+	t.Run("only a torn line", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "out.ndjson")
+		if err := os.WriteFile(path, []byte(`{"id":`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close(ctx)
+		if fi, _ := os.Stat(path); fi.Size() != 0 {
+			t.Errorf("size after open = %d, want 0", fi.Size())
+		}
+	})
+}

@@ -21,7 +21,7 @@ echo "== connection test (calmctl test --secret-file $out/sim-secret.json)"
 
 collect() {
   "$calmctl" collect --secret-file "$out/sim-secret.json" --state "$out/state" \
-    --out "$out/records.ndjson" --monitors "${CALM_RUN_MONITORS:-auto}"
+    --out "$out/records.ndjson" --monitors "${CALM_RUN_MONITORS:-all}"
 }
 echo
 echo "== first collection: the last hour, into $out/records.ndjson"

@@ -31,7 +31,7 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 const collectUsage = `usage: calmctl collect (--secret-file F | --secret-id ID) [--state DIR | --state dynamodb://TABLE]
-        [--out FILE | --out -] [--sink s3://BUCKET/PREFIX]... [--monitors auto | hm,jam,...]
+        [--out FILE | --out -] [--sink s3://BUCKET/PREFIX]... [--monitors auto | all | hm,jam,...]
         [--from RFC3339 --to RFC3339] [--resolution 5m --lag 2m --lookback 1h]
 
 Without --from/--to: a scheduled run that goes on from the checkpoints in --state.
@@ -52,7 +52,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		secretID   = fs.String("secret-id", "", "AWS Secrets Manager secret id or ARN holding the connector")
 		stateSpec  = fs.String("state", ".calm-state", "state store: a directory or dynamodb://TABLE")
 		out        = fs.String("out", "", `append NDJSON records to FILE ("-": stdout)`)
-		monitors   = fs.String("monitors", "auto", "auto, or a comma list of monitor ids: "+strings.Join(collect.MonitorIDs(), ","))
+		monitors   = fs.String("monitors", "auto", "auto (confirmed scopes the token grants), all, or a comma list of monitor ids: "+strings.Join(collect.MonitorIDs(), ","))
 		from       = fs.String("from", "", "backfill start (RFC 3339)")
 		to         = fs.String("to", "", "backfill end (RFC 3339)")
 		verbose    = fs.Bool("v", false, "log progress and debug details to stderr")

@@ -37,6 +37,10 @@ type Config struct {
 // AutoMonitors selects every monitor whose confirmed scope the token grants.
 const AutoMonitors = "auto"
 
+// AllMonitors selects every monitor of the table, unconfirmed scopes included: the API's answer
+// tells which ones the tenant serves.
+const AllMonitors = "all"
+
 // Resolutions maps the allowed window sizes to the metrics API's resolution parameter.
 var resolutions = map[time.Duration]string{
 	time.Minute:      "1Mi",
@@ -81,13 +85,13 @@ func (c Config) problems() []problem {
 		ps = append(ps, problem{field, env, fmt.Sprintf(format, args...)})
 	}
 	if len(c.Monitors) == 0 {
-		bad("monitors", "CALM_MONITORS", `empty; use "auto" or a comma list of monitor ids (%s)`, strings.Join(MonitorIDs(), ","))
+		bad("monitors", "CALM_MONITORS", `empty; use "auto", "all" or a comma list of monitor ids (%s)`, strings.Join(MonitorIDs(), ","))
 	}
 	for _, m := range c.Monitors {
 		switch {
-		case m == AutoMonitors && len(c.Monitors) > 1:
-			bad("monitors", "CALM_MONITORS", `"auto" cannot be combined with monitor ids`)
-		case m == AutoMonitors:
+		case (m == AutoMonitors || m == AllMonitors) && len(c.Monitors) > 1:
+			bad("monitors", "CALM_MONITORS", `%q cannot be combined with monitor ids`, m)
+		case m == AutoMonitors || m == AllMonitors:
 		case Lookup(m) == nil:
 			bad("monitors", "CALM_MONITORS", "unknown monitor %q; known: %s", m, strings.Join(MonitorIDs(), ","))
 		}

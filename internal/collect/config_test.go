@@ -19,9 +19,11 @@ func TestConfigValidateNamesEveryProblem(t *testing.T) {
 		want   string
 	}{
 		{"no monitors", func(c *Config) { c.Monitors = nil },
-			`monitors: empty; use "auto" or a comma list of monitor ids (` + strings.Join(MonitorIDs(), ",") + ")"},
+			`monitors: empty; use "auto", "all" or a comma list of monitor ids (` + strings.Join(MonitorIDs(), ",") + ")"},
 		{"auto with ids", func(c *Config) { c.Monitors = []string{"auto", "hm"} },
 			`monitors: "auto" cannot be combined with monitor ids`},
+		{"all with ids", func(c *Config) { c.Monitors = []string{"hm", "all"} },
+			`monitors: "all" cannot be combined with monitor ids`},
 		{"unknown monitor", func(c *Config) { c.Monitors = []string{"hm", "xyz"} },
 			`monitors: unknown monitor "xyz"; known: ` + strings.Join(MonitorIDs(), ",")},
 		{"resolution", func(c *Config) { c.Resolution = 7 * time.Minute },

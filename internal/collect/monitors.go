@@ -123,8 +123,11 @@ type Scopes interface{ HasScope(suffix string) bool }
 
 // Select resolves monitor names to monitors. ["auto"] picks every monitor whose scope is
 // confirmed and granted (with the metrics scope); names pick exactly those monitors, whatever
-// their scope (the API's answer tells). skipped lists the monitors "auto" left out and why.
+// their scope (the API's answer tells); ["all"] names every monitor. skipped lists the monitors "auto" left out and why.
 func Select(names []string, scopes Scopes) (selected []Monitor, skipped []string, err error) {
+	if len(names) == 1 && names[0] == AllMonitors {
+		names = MonitorIDs()
+	}
 	if len(names) == 1 && names[0] == AutoMonitors {
 		for _, m := range monitors {
 			in := m.Info()

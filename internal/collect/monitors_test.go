@@ -236,6 +236,10 @@ func TestSelect(t *testing.T) {
 	if err != nil || len(sel) != 2 {
 		t.Errorf("named = %v, %v; want status and cpi", sel, err)
 	}
+	sel, _, err = Select([]string{"all"}, scopeSet{})
+	if err != nil || len(sel) != len(MonitorIDs()) {
+		t.Errorf("all = %d monitors, %v; want every one of %d", len(sel), err, len(MonitorIDs()))
+	}
 	_, _, err = Select([]string{"hm", "nope", "x"}, grant)
 	if err == nil || err.Error() != `monitors: unknown "nope", "x"; known: `+strings.Join(MonitorIDs(), ",") {
 		t.Errorf("unknown = %v", err)

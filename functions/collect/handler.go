@@ -26,6 +26,10 @@ type SecretReader interface {
 	Secret(ctx context.Context, id string) ([]byte, error)
 }
 
+// invalidator is a SecretReader with a cache that can be dropped: after the token endpoint
+// refused the credentials, the secret is read again (it may have been rotated within the TTL).
+type invalidator interface{ Invalidate(id string) }
+
 // Handler runs one collection per invocation. Long-lived parts (store, sinks, Cloud ALM clients)
 // are built once and reused across warm invocations.
 type Handler struct {
@@ -180,6 +184,9 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (collect.Su
 		return collect.Summary{}, err
 	}
 	client, err := h.client(ctx, secretID)
+	if err == nil {
+		client, err = h.afterRotation(ctx, secretID, client)
+	}
 	if err != nil {
 		h.logger().Error("connector", "err", err)
 		return collect.Summary{}, err
@@ -207,6 +214,25 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (collect.Su
 		return sum, fmt.Errorf("collect %s: %s", sum.Tenant, msg)
 	}
 	return sum, nil
+}
+
+// afterRotation gets a token and, when the token endpoint refuses the credentials (HTTP 401, or
+// 400 invalid_client), drops the cached secret and reads it again: a secret rotated within the
+// cache's TTL needs no redeploy and no wait. Other token failures are left to the run, which
+// reports them per monitor.
+func (h *Handler) afterRotation(ctx context.Context, secretID string, client *calm.Client) (*calm.Client, error) {
+	inv, ok := h.Secrets.(invalidator)
+	if !ok {
+		return client, nil
+	}
+	_, err := client.Tokens().Token(ctx)
+	var te *calm.TokenError
+	if err == nil || !errors.As(err, &te) || (te.StatusCode != http.StatusUnauthorized && te.Code != "invalid_client") {
+		return client, nil
+	}
+	h.logger().Warn("the token endpoint refused the credentials; reading the connector secret again", "secret", secretID, "status", te.StatusCode)
+	inv.Invalidate(secretID)
+	return h.client(ctx, secretID)
 }
 
 // secretID picks the connector's secret.

@@ -182,3 +182,69 @@ func TestUnknownConnector(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// cachedSecrets serves a stale cached value until Invalidate, like the Secrets Manager TTL cache
+// right after a rotation.
+type cachedSecrets struct {
+	mu            sync.Mutex
+	cached, store []byte
+	invalidations int
+}
+
+func (c *cachedSecrets) Secret(context.Context, string) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cached == nil {
+		c.cached = c.store
+	}
+	return c.cached, nil
+}
+
+func (c *cachedSecrets) Invalidate(string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cached = nil
+	c.invalidations++
+}
+
+// The client secret was rotated in BTP and in Secrets Manager, but the warm Lambda still has the
+// old secret cached: the refused token makes the handler read the secret again, and the run
+// succeeds without waiting for the cache's TTL.
+func TestHandleRereadsTheSecretAfterARotation(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
+	srv := sim.New(sim.Config{ClientSecret: "new-secret", Now: func() time.Time { return now }})
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	current := srv.ConnectorJSON()
+	old := bytes.Replace(current, []byte("new-secret"), []byte("old-secret"), 1)
+	if bytes.Equal(old, current) {
+		t.Fatal("the simulator's connector JSON does not hold its client secret")
+	}
+	secretsCache := &cachedSecrets{cached: old, store: current}
+	store, _ := state.NewFileStore(t.TempDir())
+	var logs bytes.Buffer
+	h := &Handler{Config: collect.DefaultConfig(), SecretID: "arn:secret", Secrets: secretsCache,
+		Store: store, Sinks: []collect.Sink{&memSink{}}, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return now }}
+
+	sum, err := h.Handle(context.Background(), json.RawMessage(`{"monitors":["hm"]}`))
+	if err != nil || !sum.OK {
+		t.Fatalf("after a rotation: %+v, %v", sum, err)
+	}
+	if secretsCache.invalidations != 1 {
+		t.Errorf("invalidations = %d, want 1", secretsCache.invalidations)
+	}
+	for _, secret := range []string{"old-secret", "new-secret"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log shows a client secret:\n%s", logs.String())
+		}
+	}
+	// A second run uses the new secret from the cache: no further invalidation.
+	if _, err := h.Handle(context.Background(), json.RawMessage(`{"monitors":["hm"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if secretsCache.invalidations != 1 {
+		t.Errorf("invalidations after a good run = %d, want 1", secretsCache.invalidations)
+	}
+}

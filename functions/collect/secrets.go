@@ -34,3 +34,10 @@ func (s smSources) Secret(ctx context.Context, id string) ([]byte, error) {
 	}
 	return src.Load(ctx)
 }
+
+// Invalidate drops the cached value of the secret, so that the next read asks Secrets Manager.
+func (s smSources) Invalidate(id string) {
+	if src, ok := s[id]; ok {
+		src.Invalidate()
+	}
+}

@@ -3,9 +3,9 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"

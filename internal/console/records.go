@@ -160,13 +160,43 @@ type lineRecord struct {
 	Time    time.Time `json:"time"`
 }
 
+// scanRecord is the fast path for the lines the sinks write: it picks the first "tenant",
+// "monitor" and "time" string values without decoding the rest. Inside a JSON string a quote
+// is escaped, so the first match of `"tenant":"` is the top-level field. Values with escapes
+// (or anything unexpected) return false and take the full decoder.
+func scanRecord(line []byte) (lineRecord, bool) {
+	str := func(key string) (string, bool) {
+		i := bytes.Index(line, []byte(key))
+		if i < 0 {
+			return "", false
+		}
+		rest := line[i+len(key):]
+		j := bytes.IndexByte(rest, '"')
+		if j <= 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+			return "", false
+		}
+		return string(rest[:j]), true
+	}
+	tenant, ok1 := str(`"tenant":"`)
+	monitor, ok2 := str(`"monitor":"`)
+	ts, ok3 := str(`"time":"`)
+	if !ok1 || !ok2 || !ok3 {
+		return lineRecord{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return lineRecord{}, false
+	}
+	return lineRecord{Tenant: tenant, Monitor: monitor, Time: t}, true
+}
+
 func (a *recordCounts) add(line []byte, cutoff time.Time) {
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
 		return
 	}
-	var r lineRecord
-	if json.Unmarshal(line, &r) != nil || r.Tenant == "" || r.Monitor == "" || r.Time.IsZero() {
+	r, ok := scanRecord(line)
+	if !ok && (json.Unmarshal(line, &r) != nil || r.Tenant == "" || r.Monitor == "" || r.Time.IsZero()) {
 		a.skipped++
 		return
 	}

@@ -354,7 +354,12 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("stopped before %s: %w", span.From.Format(time.RFC3339), context.Cause(ctx))
 		}
-		byWindow, err := mr.fetchSpan(ctx, span)
+		byWindow, err := mr.fetchSpanInTime(ctx, span)
+		if errors.Is(err, errFetchCut) {
+			mr.sum.Stopped = "deadline"
+			mr.log.Warn("deadline near: a request series was cut short; its windows follow next run", "next", span.From)
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("collect %s %s: %w", mr.id, fmtRange(span), err)
 		}
@@ -375,6 +380,25 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 		}
 	}
 	return nil
+}
+
+// errFetchCut: a request series was cut short so that the run can still save and report.
+var errFetchCut = errors.New("request series cut short by the deadline margin")
+
+// fetchSpanInTime is fetchSpan with a deadline halfway into the deadline margin: a slow request
+// series started before the margin cannot run into the end of the invocation, so the run still
+// has time to save its checkpoints and report. Nothing of the cut span is delivered.
+func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range) ([][]record.Record, error) {
+	if mr.stopAt.IsZero() {
+		return mr.fetchSpan(ctx, span)
+	}
+	fctx, cancel := context.WithDeadlineCause(ctx, mr.stopAt.Add(mr.Config.DeadlineMargin/2), errFetchCut)
+	defer cancel()
+	out, err := mr.fetchSpan(fctx, span)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(fctx), errFetchCut) {
+		return nil, errFetchCut
+	}
+	return out, err
 }
 
 // fetchSpan runs the monitor's request series for span and returns the records per window

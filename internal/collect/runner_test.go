@@ -279,6 +279,34 @@ func TestNearDeadlineStopsAndSavesWhatIsComplete(t *testing.T) {
 	}
 }
 
+// A request series that is still running when the deadline margin is half used up is cut short:
+// the run saves what is complete and reports a stop for the deadline, not an error, before the
+// invocation ends; the cut span follows next run.
+func TestSlowRequestSeriesIsCutBeforeTheDeadline(t *testing.T) {
+	e := newEnv(t, "hm")
+	e.r.Config.DeadlineMargin = 1500 * time.Millisecond
+	e.sim.SetFaults(sim.Faults{Slow: 5 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s := e.r.Run(ctx, Request{})
+	if len(s.Monitors) != 1 {
+		t.Fatalf("summary = %+v", s)
+	}
+	m := s.Monitors[0]
+	if m.Error != "" || m.Stopped != "deadline" || m.Windows != 0 {
+		t.Fatalf("monitor summary = %+v, want a stop for the deadline without an error", m)
+	}
+	if ctx.Err() != nil {
+		t.Error("the run returned after its context's deadline")
+	}
+	e.sim.SetFaults(sim.Faults{})
+	s2 := e.r.Run(context.Background(), Request{})
+	mustOK(t, s2)
+	if s2.Monitors[0].Windows != 12 {
+		t.Errorf("next run delivered %d windows, want the 12 of the lookback", s2.Monitors[0].Windows)
+	}
+}
+
 func TestHeldLeaseSkipsTheRunAndNamesTheHolder(t *testing.T) {
 	e := newEnv(t, "hm")
 	if _, err := e.store.Acquire(context.Background(), e.r.Tenant, "lambda 1234-req", time.Hour); err != nil {

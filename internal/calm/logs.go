@@ -1,0 +1,190 @@
+package calm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+)
+
+// ErrOverLimit means the logs API refused a request because the time range holds more log
+// records than it answers at once (HTTP 403 "Response total count is over the limit"). The
+// caller asks again for smaller time ranges. The error wraps the *APIError.
+var ErrOverLimit = errors.New("the logs API holds more records for this range than it answers at once; ask for a shorter time range")
+
+// overLimitMessage is how the logs API words its count cap (DESIGN §1.6), matched case-insensitively.
+const overLimitMessage = "response total count is over the limit"
+
+// LogsQuery is one service's raw exception logs of a time range.
+type LogsQuery struct {
+	ServiceID string    // required: the API answers 428 without it
+	From, To  time.Time // [from, to) UTC
+	PageSize  int       // 0 = client default
+	Provider  string    // optional
+}
+
+// LogsPage is one page of a logs series; Records counts the log records in it. Total is
+// x-total-count, -1 when the server did not send it. Bytes is the size of the page's body.
+type LogsPage struct {
+	Logs    plog.Logs
+	Offset  int
+	Records int
+	Total   int
+	Bytes   int
+}
+
+// Logs pages through GET /api/calm-logs/v1/logs (version=V1, serviceId, from, to,
+// format=protobuf-json, preserveTimeStamp=true, observedTimestamp=true, limit, offset,
+// onLimit=truncate, and provider when set) with the same limit/offset pager as Metrics.
+//
+// The API answers OTLP protobuf whatever format says; a JSON answer (by its Content-Type) is
+// read as OTLP JSON. A 403 "Response total count is over the limit" ends the series with an
+// error matching ErrOverLimit. A server that serves fewer records per request than asked
+// (its own cap) while the total says there are more is paged by the size it serves: the
+// first page is kept, not fetched again.
+func (c *Client) Logs(ctx context.Context, q LogsQuery) iter.Seq2[LogsPage, error] {
+	s := &logsSeries{c: c, q: q, limit: q.PageSize}
+	if s.limit <= 0 {
+		s.limit = c.opt.PageSize
+	}
+	what := fmt.Sprintf("logs of service %s %s–%s", q.ServiceID, q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout))
+	switch {
+	case q.ServiceID == "":
+		return failed[LogsPage](fmt.Errorf("%s: serviceId must be set (the logs API answers 428 without it)", what))
+	case !q.To.After(q.From):
+		return failed[LogsPage](fmt.Errorf("%s: to must be after from", what))
+	}
+	return func(yield func(LogsPage, error) bool) {
+		for run := 0; ; run++ {
+			resized := false
+			for p, err := range paginate(ctx, c.logger, what, s.limit, c.maxPages, s.fetch) {
+				if errors.Is(err, errServerPageCap) && run == 0 {
+					resized = true
+					break
+				}
+				if err != nil {
+					yield(LogsPage{}, err)
+					return
+				}
+				for _, lp := range p.items {
+					if !yield(lp, nil) {
+						return
+					}
+				}
+			}
+			if !resized {
+				return
+			}
+			c.logger.Info("the logs API serves fewer records per request than asked; paging by its size",
+				"what", what, "asked", s.limit, "served", s.served, "total", s.first.total)
+			s.limit = s.served
+		}
+	}
+}
+
+// errServerPageCap stops the first run of a logs series whose first page was cut short by the
+// server: the pager's bounds assume pages of the asked limit, so the series starts again with
+// the limit the server serves.
+var errServerPageCap = errors.New("the server serves fewer records per request than asked")
+
+// logsSeries is the state of one Logs call.
+type logsSeries struct {
+	c      *Client
+	q      LogsQuery
+	limit  int
+	served int             // records per request the server serves, when below the asked limit
+	first  *page[LogsPage] // first page, kept for the second run after errServerPageCap
+}
+
+func (s *logsSeries) fetch(ctx context.Context, offset int) (page[LogsPage], error) {
+	if offset == 0 && s.first != nil && s.served > 0 && s.limit == s.served {
+		return *s.first, nil
+	}
+	p, err := s.get(ctx, offset)
+	if err != nil {
+		return p, err
+	}
+	if offset == 0 && s.served == 0 && p.count > 0 && p.count < s.limit && p.total > p.count {
+		s.served, s.first = p.count, &p
+		return page[LogsPage]{}, errServerPageCap
+	}
+	return p, nil
+}
+
+// get fetches and decodes the page at offset.
+func (s *logsSeries) get(ctx context.Context, offset int) (page[LogsPage], error) {
+	q := s.q
+	qv := url.Values{
+		"version":           {"V1"},
+		"serviceId":         {q.ServiceID},
+		"from":              {q.From.UTC().Format(TimeLayout)},
+		"to":                {q.To.UTC().Format(TimeLayout)},
+		"format":            {"protobuf-json"},
+		"preserveTimeStamp": {"true"},
+		"observedTimestamp": {"true"},
+		"limit":             {strconv.Itoa(s.limit)},
+		"offset":            {strconv.Itoa(offset)},
+		"onLimit":           {"truncate"}, // limit and offset only work with it (DESIGN §1.6)
+	}
+	if q.Provider != "" {
+		qv.Set("provider", q.Provider)
+	}
+	req, err := s.c.newRequest(ctx, http.MethodGet, "calm-logs/v1/logs", qv, nil)
+	if err != nil {
+		return page[LogsPage]{}, err
+	}
+	resp, err := s.c.do(req, nil)
+	if err != nil {
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden &&
+			strings.Contains(strings.ToLower(apiErr.Message+" "+apiErr.SAPMessage), overLimitMessage) {
+			return page[LogsPage]{}, fmt.Errorf("%w: %w", ErrOverLimit, err)
+		}
+		return page[LogsPage]{}, err
+	}
+	ld, err := decodeLogs(resp.header.Get("Content-Type"), resp.body)
+	if err != nil {
+		return page[LogsPage]{}, err
+	}
+	n := ld.LogRecordCount()
+	lp := LogsPage{Logs: ld, Offset: offset, Records: n, Total: totalCount(resp), Bytes: len(resp.body)}
+	return page[LogsPage]{items: []LogsPage{lp}, count: n, total: lp.Total, hash: bodyHash(resp.body), bytes: len(resp.body)}, nil
+}
+
+// decodeLogs reads an OTLP ExportLogsServiceRequest: JSON when the Content-Type says so,
+// protobuf otherwise (what the API sends whatever format asks for). An empty body is no logs.
+func decodeLogs(contentType string, body []byte) (plog.Logs, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return plog.NewLogs(), nil
+	}
+	req := plogotlp.NewExportRequest()
+	mt, _, _ := mime.ParseMediaType(contentType)
+	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
+		if err := req.UnmarshalJSON(body); err != nil {
+			return plog.Logs{}, fmt.Errorf("decode OTLP JSON logs (Content-Type %s): %w", contentType, err)
+		}
+		return req.Logs(), nil
+	}
+	if err := req.UnmarshalProto(body); err != nil {
+		return plog.Logs{}, fmt.Errorf("decode OTLP protobuf logs (Content-Type %q): %w", contentType, err)
+	}
+	return req.Logs(), nil
+}
+
+// failed is a sequence yielding only err.
+func failed[T any](err error) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		yield(zero, err)
+	}
+}

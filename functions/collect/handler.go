@@ -235,6 +235,26 @@ func (h *Handler) afterRotation(ctx context.Context, secretID string, client *ca
 	return h.client(ctx, secretID)
 }
 
+// connectorOf returns the connector name (CALM_SECRET_IDS) of a secret, or "".
+func (h *Handler) connectorOf(secretID string) string {
+	for name, id := range h.SecretIDs {
+		if id == secretID {
+			return name
+		}
+	}
+	return ""
+}
+
+// namesItself reports whether a connector secret has a top-level "name".
+func namesItself(raw []byte) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(raw, &top) != nil {
+		return false
+	}
+	_, ok := top["name"]
+	return ok
+}
+
 // secretID picks the connector's secret.
 func (h *Handler) secretID(connector string) (string, error) {
 	if connector == "" {
@@ -282,6 +302,11 @@ func (h *Handler) client(ctx context.Context, secretID string) (*calm.Client, er
 	}
 	for _, w := range warnings {
 		h.logger().Warn("connector settings", "secret", secretID, "warning", w)
+	}
+	if name := h.connectorOf(secretID); name != "" && !namesItself(raw) {
+		// A service key pasted as downloaded has no "name": the tenant is then the connector's
+		// name from the stack, so that records, state and the stack's alarms agree on it.
+		settings.Name = name
 	}
 	hc := h.HTTPClient
 	if hc == nil {

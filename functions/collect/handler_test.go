@@ -248,3 +248,30 @@ func TestHandleRereadsTheSecretAfterARotation(t *testing.T) {
 		t.Errorf("invalidations after a good run = %d, want 1", secretsCache.invalidations)
 	}
 }
+
+// A service key stored as downloaded has no "name": the tenant is the connector's name from
+// CALM_SECRET_IDS (the one the stack's alarms and dashboard use), not the host's first label.
+func TestTenantIsTheConnectorNameWhenTheSecretHasNone(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
+	srv := sim.New(sim.Config{Now: func() time.Time { return now }})
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if namesItself(srv.ServiceKeyJSON()) {
+		t.Fatal("the simulator's service key has a name; the test needs one without")
+	}
+	store, _ := state.NewFileStore(t.TempDir())
+	secrets := &fakeSecrets{values: map[string][]byte{"arn:a": srv.ServiceKeyJSON(), "arn:b": srv.ConnectorJSON()}}
+	h := &Handler{Config: collect.DefaultConfig(), SecretIDs: map[string]string{"prod-eu10": "arn:a", "named": "arn:b"},
+		Secrets: secrets, Store: store, Sinks: []collect.Sink{&memSink{}}, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+	sum, err := h.Handle(context.Background(), json.RawMessage(`{"connector":"prod-eu10","monitors":["hm"]}`))
+	if err != nil || sum.Tenant != "prod-eu10" {
+		t.Errorf("tenant = %q (%v), want the connector name prod-eu10", sum.Tenant, err)
+	}
+	// A secret that names itself keeps its name.
+	sum, err = h.Handle(context.Background(), json.RawMessage(`{"connector":"named","monitors":["hm"]}`))
+	if err != nil || sum.Tenant != "sim" {
+		t.Errorf("tenant = %q (%v), want the secret's own name sim", sum.Tenant, err)
+	}
+}

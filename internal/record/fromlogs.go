@@ -1,0 +1,84 @@
+package record
+
+import (
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// Attribute names FromLogs gives a log record's severity fields (the OTLP sink maps them back).
+const (
+	AttrSeverityText   = "severityText"
+	AttrSeverityNumber = "severityNumber"
+)
+
+// DefaultLogName names a log record that has neither an event name nor a scope name.
+const DefaultLogName = "log"
+
+// FromLogs turns every log record of ld into a Record of kind log and calls fn with each, in the
+// order of ld; it stops at and returns the first error of fn.
+//
+//   - Name is the log record's event name; without one, the name of its instrumentation scope
+//     (the Cloud ALM logs API names the producer there, e.g. "sap.calm.exm"); without either,
+//     DefaultLogName. The name says what kind of log line it is; the line itself is the body.
+//   - Time is the log record's timestamp in UTC, or its observed timestamp when the timestamp is
+//     zero (a record with neither has the zero Unix time, and a collector's window drops it).
+//   - Body is the body as pcommon.Value.AsString (maps and slices as JSON).
+//   - Attributes are the resource attributes merged with the log record's (the log record
+//     wins), every value as AsString, plus severityText and severityNumber (the number in
+//     decimal) when set; those two win over attributes of the same name. Scope attributes,
+//     trace and span ids and flags are not carried.
+//   - ID is ContentID over tenant, monitor, name, attributes, time and body: a log line the
+//     API serves again, unchanged, gets the same id; any change gives a new one.
+func FromLogs(tenant, monitor string, ld plog.Logs, fn func(Record) error) error {
+	rls := ld.ResourceLogs()
+	for i := range rls.Len() {
+		rl := rls.At(i)
+		res := rl.Resource().Attributes()
+		sls := rl.ScopeLogs()
+		for j := range sls.Len() {
+			sl := sls.At(j)
+			scope := sl.Scope().Name()
+			lrs := sl.LogRecords()
+			for k := range lrs.Len() {
+				lr := lrs.At(k)
+				attrs := make(map[string]string, res.Len()+lr.Attributes().Len()+2)
+				for key, v := range res.All() {
+					attrs[key] = v.AsString()
+				}
+				for key, v := range lr.Attributes().All() {
+					attrs[key] = v.AsString()
+				}
+				if s := lr.SeverityText(); s != "" {
+					attrs[AttrSeverityText] = s
+				}
+				if n := lr.SeverityNumber(); n != plog.SeverityNumberUnspecified {
+					attrs[AttrSeverityNumber] = strconv.Itoa(int(n))
+				}
+				name := lr.EventName()
+				if name == "" {
+					name = scope
+				}
+				if name == "" {
+					name = DefaultLogName
+				}
+				ts := lr.Timestamp()
+				if ts == 0 {
+					ts = lr.ObservedTimestamp()
+				}
+				t := time.Unix(0, int64(ts)).UTC()
+				body := lr.Body().AsString()
+				r := Record{
+					ID:     ContentID(tenant, monitor, name, attrs, t, body),
+					Tenant: tenant, Monitor: monitor, Kind: KindLog, Name: name,
+					Time: t, Body: body, Attributes: attrs,
+				}
+				if err := fn(r); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -39,6 +39,8 @@ type invalidator interface{ Invalidate() }
 type Handler struct {
 	// Stores are the connectors' secrets by name; "" is the default (CALM_SECRET_ID).
 	Stores map[string]Store
+	// DefaultConnector is the connector name of the default secret ("" when it has none).
+	DefaultConnector string
 	// Allow limits the hosts POSTed settings may point at.
 	Allow conntest.Allowlist
 	// Monitors are the monitors tested.
@@ -127,7 +129,7 @@ func (h *Handler) Handle(ctx context.Context, req events.LambdaFunctionURLReques
 			return jsonResponse(http.StatusUnprocessableEntity, response{Report: report, Saved: &saved,
 				Error: "not saved: the connection test failed; the stored secret is unchanged"}), nil
 		}
-		if err := h.save(ctx, store, body); err != nil {
+		if err := h.save(ctx, store, name, body); err != nil {
 			log.ErrorContext(ctx, "save the connector secret", "secret", store.Name(), "err", err)
 			return jsonResponse(http.StatusBadGateway, response{Report: report, Saved: &saved,
 				Error: "the test passed but saving failed: " + err.Error()}), nil
@@ -175,10 +177,18 @@ func (h *Handler) runStored(ctx context.Context, name string, store Store, opts 
 }
 
 // save stores tested settings in connector-fields form (normalised, with the real secret).
-func (h *Handler) save(ctx context.Context, store Store, body []byte) error {
+// Settings without a "name" of their own (a service key as downloaded) are stored under the
+// connector's name, which is the tenant the stack's alarms and dashboard watch.
+func (h *Handler) save(ctx context.Context, store Store, connector string, body []byte) error {
 	s, _, err := calm.ParseSettings(body)
 	if err != nil {
 		return fmt.Errorf("parse the tested settings: %w", err)
+	}
+	if connector == "" {
+		connector = h.DefaultConnector
+	}
+	if connector != "" && !namesItself(body) {
+		s.Name = connector
 	}
 	data, err := s.MarshalConnector()
 	if err != nil {
@@ -191,6 +201,16 @@ func (h *Handler) save(ctx context.Context, store Store, body []byte) error {
 		inv.Invalidate()
 	}
 	return nil
+}
+
+// namesItself reports whether connector settings have a top-level "name".
+func namesItself(body []byte) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return false
+	}
+	_, ok := top["name"]
+	return ok
 }
 
 // store picks the connector: ?connector=name from CALM_SECRET_IDS, else the default.

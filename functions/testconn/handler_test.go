@@ -374,3 +374,30 @@ func TestHandleDeadline(t *testing.T) {
 		t.Errorf("api = %+v, want fail (cut short by the deadline)", api)
 	}
 }
+
+// "Save and test" of a service key as downloaded (no "name") stores it under the connector's
+// name — the tenant the stack's alarms watch — whether the connector is named in the query or is
+// the default one; settings that name themselves keep their name.
+func TestSaveNamesTheTenantAfterTheConnector(t *testing.T) {
+	e := newEnv(t, []byte(`{"name":"prod-eu10","placeholder":"fill me"}`), loopbackAllowed())
+	e.h.Stores["prod-eu10"] = e.h.Stores[""]
+	e.h.DefaultConnector = "prod-eu10"
+	for _, tc := range []struct {
+		query string
+		body  []byte
+		want  string
+	}{
+		{"save=true&connector=prod-eu10", e.sim.ServiceKeyJSON(), "prod-eu10"},
+		{"save=true", e.sim.ServiceKeyJSON(), "prod-eu10"},
+		{"save=true", e.sim.ConnectorJSON(), "sim"},
+	} {
+		resp, err := e.h.Handle(context.Background(), request("POST", tc.query, string(tc.body), false))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d, %v: %s", tc.query, resp.StatusCode, err, resp.Body)
+		}
+		s, _, err := calm.ParseSettings([]byte(e.stored(t)))
+		if err != nil || s.Name != tc.want {
+			t.Errorf("%s: stored name %q (%v), want %q", tc.query, s.Name, err, tc.want)
+		}
+	}
+}

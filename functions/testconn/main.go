@@ -44,6 +44,11 @@ func run() int {
 		stores[name] = secrets.SecretsManager(sm, id, cfg.SecretTTL)
 	}
 	h := &Handler{Stores: stores, Allow: cfg.Allow, Monitors: cfg.Monitors, Logger: log}
+	for name, id := range cfg.SecretIDs {
+		if id == cfg.SecretID {
+			h.DefaultConnector = name
+		}
+	}
 	log.Info("testconn ready", "connectors", cfg.connectorNames(), "monitors", cfg.Monitors,
 		"allowed_hosts", cfg.Allow.Patterns, "allow_loopback", cfg.Allow.Loopback)
 	lambda.Start(h.Handle)

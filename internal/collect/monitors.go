@@ -17,6 +17,7 @@ type Client interface {
 	Metrics(ctx context.Context, q calm.MetricsQuery) iter.Seq2[calm.MetricsPage, error]
 	Services(ctx context.Context, provider string) ([]calm.Service, error)
 	StatusEvents(ctx context.Context, q calm.EventsQuery) iter.Seq2[calm.StatusEvent, error]
+	Logs(ctx context.Context, q calm.LogsQuery) iter.Seq2[calm.LogsPage, error]
 }
 
 // Monitor is one Cloud ALM source. Fetch emits every record of [q.From, q.To) with one paged
@@ -86,6 +87,7 @@ var monitors = []Monitor{
 	integration("aribaproc", "Ariba Procurement", "ServiceName,ComponentName,EventName,Direction,StatusGroup,Status,serviceId"),
 	integration("aribasrc", "Ariba Sourcing", "ServiceName,ComponentName,EventName,Direction,StatusGroup,Status,serviceId"),
 	status{info: Info{ID: "status", Title: "Business service status events", Scope: "calm-api.bsm.read", Events: true}},
+	logs{info: Info{ID: "logs", Title: "Raw exception logs", Scope: "calm-api.logs.read", Provider: "EXM_DATAPROVIDER"}}, // scope unconfirmed: collected only when named
 }
 
 // IntegrationScope is the (unconfirmed) scope of the Integration Monitoring providers.

@@ -1,0 +1,135 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/record"
+)
+
+// minLogsRange is the shortest time range the logs monitor asks for: a range this short that
+// is still over the API's count cap fails the span (never skipped).
+const minLogsRange = time.Minute
+
+// logs is the raw exception logs monitor (GET /api/calm-logs/v1/logs, DESIGN §1.6). It is
+// windowed like the metrics monitors: the runner hands it spans, delivers windows and moves
+// checkpoints. The API wants one serviceId per call, so Fetch discovers the services first and
+// asks for each service's logs of the whole range.
+//
+// When the API refuses a range because it holds more records than it answers at once
+// (calm.ErrOverLimit), the range is cut in two and each half asked for, recursively: at
+// resolution boundaries while the range is longer than the resolution, then at minute
+// boundaries, down to one minute. A one-minute range still over the cap is an error naming
+// the service and the range: the span is not delivered and its checkpoint stays.
+//
+// A range's records are held until its whole series has been read, so a series cut short by
+// the cap emits nothing twice; a log line served twice within a span (same content id) is
+// emitted once.
+type logs struct{ info Info }
+
+func (m logs) Info() Info { return m.info }
+
+func (m logs) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
+	services, err := c.Services(ctx, m.info.Provider)
+	if err != nil {
+		return fmt.Errorf("discover %s services: %w", m.info.Provider, err)
+	}
+	seen := map[string]bool{}
+	f := logsFetch{c: c, tenant: q.Tenant, monitor: m.info.ID, res: resolutionOf(q.Resolution), emit: func(r record.Record) {
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			emit(r)
+		}
+	}}
+	for _, s := range services {
+		if err := f.rangeOf(ctx, s, Range{From: q.From, To: q.To}); err != nil {
+			return fmt.Errorf("service %s (%s): %w", s.Name, s.ID, err)
+		}
+	}
+	return nil
+}
+
+// logsFetch is one Fetch of the logs monitor.
+type logsFetch struct {
+	c               Client
+	tenant, monitor string
+	res             time.Duration // window size, 0 when unknown
+	emit            func(record.Record)
+}
+
+// rangeOf emits the service's records of r, splitting r while the API answers ErrOverLimit.
+func (f logsFetch) rangeOf(ctx context.Context, s calm.Service, r Range) error {
+	recs, err := f.series(ctx, s, r)
+	if err == nil {
+		for _, rec := range recs {
+			f.emit(rec)
+		}
+		return nil
+	}
+	if !errors.Is(err, calm.ErrOverLimit) {
+		return err
+	}
+	a, b, ok := halves(r, f.res)
+	if !ok {
+		return fmt.Errorf("logs %s: the API holds more records for this range than it answers at once, even for a range of %s, the shortest asked for; nothing of the span is delivered: %w",
+			fmtRangeSeconds(r), r.To.Sub(r.From), err)
+	}
+	slog.DebugContext(ctx, "logs range over the API's count cap; asking for its halves", "service", s.ID, "range", fmtRangeSeconds(r), "split", a.To)
+	if err := f.rangeOf(ctx, s, a); err != nil {
+		return err
+	}
+	return f.rangeOf(ctx, s, b)
+}
+
+// series reads one paged request series and converts its records.
+func (f logsFetch) series(ctx context.Context, s calm.Service, r Range) ([]record.Record, error) {
+	var recs []record.Record
+	for page, err := range f.c.Logs(ctx, calm.LogsQuery{ServiceID: s.ID, From: r.From, To: r.To}) {
+		if err != nil {
+			return nil, err
+		}
+		_ = record.FromLogs(f.tenant, f.monitor, page.Logs, func(rec record.Record) error {
+			recs = append(recs, rec)
+			return nil
+		})
+	}
+	return recs, nil
+}
+
+// halves cuts r in two near its middle: at a resolution boundary when r is longer than the
+// resolution, else at a minute boundary, else (ranges not on whole minutes) at a second, the
+// API's precision. ok is false when r is minLogsRange or shorter.
+func halves(r Range, res time.Duration) (a, b Range, ok bool) {
+	d := r.To.Sub(r.From)
+	if d <= minLogsRange {
+		return Range{}, Range{}, false
+	}
+	mid := r.From.Add(d / 2)
+	for _, unit := range []time.Duration{res, time.Minute, time.Second} {
+		if unit <= 0 || d <= unit {
+			continue
+		}
+		if m := mid.Truncate(unit); m.After(r.From) && m.Before(r.To) {
+			return Range{From: r.From, To: m}, Range{From: m, To: r.To}, true
+		}
+	}
+	return Range{}, Range{}, false
+}
+
+// resolutionOf is the window size of a metrics API resolution parameter ("5Mi"), 0 if unknown.
+func resolutionOf(param string) time.Duration {
+	for d, p := range resolutions {
+		if p == param {
+			return d
+		}
+	}
+	return 0
+}
+
+func fmtRangeSeconds(r Range) string {
+	return r.From.UTC().Format("2006-01-02T15:04:05Z") + "–" + r.To.UTC().Format("2006-01-02T15:04:05Z")
+}

@@ -258,3 +258,28 @@ func TestLogsBadBody(t *testing.T) {
 		t.Errorf("err = %v, want it to start with %s", r.err, want)
 	}
 }
+
+// A protobuf page whose bytes happen to start like an HTML page ('<' once leading newline bytes
+// are skipped: a first resource of 60 bytes) is read as logs, not taken for an HTML answer.
+func TestLogsProtobufStartingWithAngleBracket(t *testing.T) {
+	var body []byte
+	for n := 0; n < 60 && body == nil; n++ {
+		ld := plog.NewLogs()
+		ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(strings.Repeat("x", n))
+		if b := logsProto(t, ld); b[0] == '\n' && b[1] == '<' {
+			body = b
+		}
+	}
+	if body == nil {
+		t.Fatal("found no payload starting with \"\\n<\"")
+	}
+	tn := newTenant(t)
+	logsServer(t, tn, logsQuery("5000"), func(w http.ResponseWriter, _, _ int) {
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.Write(body)
+	})
+	r := collectLogs(tn.client(nil), LogsQuery{ServiceID: logService, From: winFrom, To: winTo})
+	if r.err != nil || len(r.bodies) != 1 {
+		t.Errorf("bodies %d, err %v; want the one log record", len(r.bodies), r.err)
+	}
+}

@@ -274,10 +274,14 @@ func peek(br *bufio.Reader) []byte {
 	return b
 }
 
-// looksHTML reports whether a response is an HTML page (by type, or by its first byte).
+// looksHTML reports whether a response is an HTML page (by type, or by its first byte). A body
+// declared protobuf is never sniffed: its bytes may start with '<' (the logs API's pages).
 func looksHTML(contentType string, head []byte) bool {
-	if mt, _, _ := mime.ParseMediaType(contentType); mt == "text/html" || mt == "application/xhtml+xml" {
+	switch mt, _, _ := mime.ParseMediaType(contentType); mt {
+	case "text/html", "application/xhtml+xml":
 		return true
+	case "application/x-protobuf", "application/protobuf":
+		return false
 	}
 	head = bytes.TrimLeft(head, " \t\r\n\ufeff")
 	return len(head) > 0 && head[0] == '<'

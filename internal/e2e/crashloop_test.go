@@ -1,0 +1,315 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
+
+	"github.com/calm-collector/calm-collector/internal/awstest"
+	"github.com/calm-collector/calm-collector/internal/record"
+	"github.com/calm-collector/calm-collector/internal/sim"
+	"github.com/calm-collector/calm-collector/internal/state"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	awstest.StopAll()
+	os.Exit(code)
+}
+
+// buildCalmctl builds cmd/calmctl into a temporary directory.
+func buildCalmctl(t *testing.T) string {
+	t.Helper()
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		goBin = "go"
+	}
+	out := filepath.Join(t.TempDir(), "calmctl")
+	cmd := exec.Command(goBin, "build", "-o", out, "github.com/calm-collector/calm-collector/cmd/calmctl")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build calmctl: %v\n%s", err, b)
+	}
+	return out
+}
+
+const (
+	crashKills    = 20
+	crashRes      = time.Minute
+	crashLookback = 6 * time.Hour
+	crashLeaseTTL = 500 * time.Millisecond
+)
+
+var crashMonitors = []string{"hm", "jam"}
+
+// TestCrashLoop runs calmctl's scheduled catch-up of crashLookback in 1-minute windows, kills it
+// with SIGKILL at crashKills random moments (seeded: CALM_CRASH_SEED repeats a run) and resumes
+// each time. The output file must end up holding every point the simulator serves up to the
+// final checkpoints, with duplicates only as whole re-delivered windows; the S3 sink (on moto)
+// must hold every point exactly once, its keys being deterministic.
+func TestCrashLoop(t *testing.T) {
+	calmctl := buildCalmctl(t)
+	s := sim.StartTest(t, sim.Config{})
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "secret.json")
+	if err := os.WriteFile(secretFile, s.ConnectorJSON(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stateDir, outFile := filepath.Join(dir, "state"), filepath.Join(dir, "records.ndjson")
+	store, err := state.NewFileStore(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pin where the catch-up starts, so that the expected range is exact.
+	from := time.Now().UTC().Add(-2 * time.Minute).Truncate(crashRes).Add(-crashLookback)
+	for _, m := range crashMonitors {
+		if err := store.Put(context.Background(), state.Checkpoint{Tenant: "sim", Monitor: m, Next: from}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	args := []string{"collect", "--secret-file", secretFile, "--state", stateDir, "--out", outFile,
+		"--monitors", strings.Join(crashMonitors, ","), "--resolution", crashRes.String(), "--span", "30m",
+		"--lookback", crashLookback.String(), "--lease-ttl", crashLeaseTTL.String()}
+	env := os.Environ()
+	var s3c *s3.Client
+	const bucket = "crash-loop"
+	if moto := motoOrSkip(t); moto != nil {
+		s3c = moto.S3Client()
+		if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			t.Fatalf("create bucket: %v", err)
+		}
+		args = append(args, "--sink", "s3://"+bucket+"/records")
+		env = append(env, "CALM_ENDPOINT_URL="+moto.Endpoint(), "AWS_ACCESS_KEY_ID="+awstest.AccessKey,
+			"AWS_SECRET_ACCESS_KEY="+awstest.SecretKey, "AWS_REGION="+awstest.Region, "AWS_EC2_METADATA_DISABLED=true")
+	}
+
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("CALM_CRASH_SEED"); v != "" {
+		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
+			t.Fatalf("CALM_CRASH_SEED: %v", err)
+		}
+	}
+	t.Logf("crash loop seed %d (CALM_CRASH_SEED=%d repeats it)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
+
+	start := func() (*exec.Cmd, *bytes.Buffer) {
+		cmd := exec.Command(calmctl, args...)
+		cmd.Env = env
+		var stderr bytes.Buffer
+		cmd.Stderr, cmd.Stdout = &stderr, io.Discard
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, &stderr
+	}
+	kills, finished := 0, 0
+	for kills < crashKills {
+		cmd, stderr := start()
+		delay := time.Duration(30+rng.IntN(700)) * time.Millisecond
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			finished++
+			t.Logf("run finished before its kill at %s: %v\n%s", delay, err, lastLines(stderr.String(), 4))
+		case <-time.After(delay):
+			cmd.Process.Kill() // SIGKILL
+			<-done
+			kills++
+		}
+		// A killed run leaves its lease behind: the next run may take it once it has expired.
+		time.Sleep(crashLeaseTTL + 50*time.Millisecond)
+	}
+	// Resume until a run completes.
+	for attempt := 0; ; attempt++ {
+		cmd, stderr := start()
+		err := cmd.Wait()
+		if err == nil {
+			t.Logf("final run:\n%s", stderr)
+			break
+		}
+		if attempt >= 3 {
+			t.Fatalf("resuming after %d kills failed: %v\n%s", kills, err, stderr)
+		}
+		time.Sleep(crashLeaseTTL + 50*time.Millisecond)
+	}
+	t.Logf("%d kills, %d runs finished on their own", kills, finished)
+
+	// What the simulator serves up to each final checkpoint.
+	want := map[string]string{} // id → monitor
+	windowOf := map[string]string{}
+	for _, m := range crashMonitors {
+		cp, ok, err := store.Get(context.Background(), "sim", m)
+		if err != nil || !ok || cp.LastError != "" {
+			t.Fatalf("%s: final checkpoint %+v %v %v", m, cp, ok, err)
+		}
+		if !cp.Next.After(from.Add(crashLookback - crashRes)) {
+			t.Fatalf("%s: the final checkpoint %s did not reach the end of the catch-up", m, cp.Next)
+		}
+		for _, p := range s.Expected(m, from, cp.Next, crashRes) {
+			id := record.PointID("sim", m, p.Metric, p.Merged(), p.Time)
+			want[id] = m
+			windowOf[id] = m + " " + p.Time.Truncate(crashRes).Format(time.RFC3339)
+		}
+	}
+
+	// The file: every point, duplicates only as whole re-delivered windows.
+	count, torn := readNDJSON(t, outFile)
+	if torn > 0 {
+		t.Errorf("the output file has %d torn lines (a killed write followed by an append)", torn)
+	}
+	checkUnion(t, "file", count, want)
+	perWindow := map[string][]int{}
+	for id, n := range count {
+		perWindow[windowOf[id]] = append(perWindow[windowOf[id]], n)
+	}
+	redelivered := 0
+	for w, ns := range perWindow {
+		for _, n := range ns {
+			if n != ns[0] {
+				t.Errorf("window %s is partly duplicated (counts %v): duplicates must be whole re-delivered windows", w, ns)
+				break
+			}
+		}
+		if ns[0] > 1 {
+			redelivered += ns[0] - 1
+		}
+	}
+	t.Logf("file: %d points, %d windows re-delivered", len(count), redelivered)
+	if redelivered > (kills+1)*len(crashMonitors) {
+		t.Errorf("%d windows re-delivered after %d kills: more than one per kill and monitor", redelivered, kills)
+	}
+
+	if s3c != nil {
+		count := readS3(t, s3c, bucket, "records/")
+		checkUnion(t, "s3", count, want)
+		dups := 0
+		for _, n := range count {
+			if n > 1 {
+				dups++
+			}
+		}
+		if dups > 0 {
+			t.Errorf("s3: %d points stored more than once", dups)
+		}
+		t.Logf("s3: %d points, no duplicates", len(count))
+	}
+}
+
+// motoOrSkip returns the shared moto_server, or nil when it is missing and CI is not set (the
+// file part of a test still runs); awstest.Moto fails the test under CI=true.
+func motoOrSkip(t *testing.T) *awstest.MotoServer {
+	if _, err := exec.LookPath("moto_server"); err != nil && os.Getenv("CI") != "true" {
+		t.Logf("moto_server is not on PATH: the S3 part is left out")
+		return nil
+	}
+	return awstest.Moto(t)
+}
+
+func checkUnion(t *testing.T, where string, count map[string]int, want map[string]string) {
+	t.Helper()
+	missing := 0
+	for id := range want {
+		if count[id] == 0 {
+			missing++
+		}
+	}
+	extra := 0
+	for id := range count {
+		if _, ok := want[id]; !ok {
+			extra++
+		}
+	}
+	if missing > 0 || extra > 0 {
+		t.Errorf("%s: %d of %d expected points missing, %d points not served by the simulator", where, missing, len(want), extra)
+	}
+}
+
+// readNDJSON counts the ids of the records in an NDJSON file; torn counts lines that do not decode.
+func readNDJSON(t *testing.T, path string) (map[string]int, int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	count, torn := map[string]int{}, 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		r, err := record.Decode(sc.Bytes())
+		if err != nil {
+			torn++
+			continue
+		}
+		count[r.ID]++
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return count, torn
+}
+
+// readS3 counts the ids of every record under prefix in the bucket (gzip NDJSON objects).
+func readS3(t *testing.T, c *s3.Client, bucket, prefix string) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	count := map[string]int{}
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("list s3: %v", err)
+		}
+		for _, o := range page.Contents {
+			obj, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: o.Key},
+				func(o *s3.Options) { o.Logger = logging.Nop{} }) // moto sends no checksum: no warning per object
+			if err != nil {
+				t.Fatalf("get %s: %v", *o.Key, err)
+			}
+			zr, err := gzip.NewReader(obj.Body)
+			if err != nil {
+				t.Fatalf("%s: %v", *o.Key, err)
+			}
+			sc := bufio.NewScanner(zr)
+			sc.Buffer(make([]byte, 1<<20), 16<<20)
+			for sc.Scan() {
+				r, err := record.Decode(sc.Bytes())
+				if err != nil {
+					t.Errorf("%s: bad line: %v", *o.Key, err)
+					continue
+				}
+				count[r.ID]++
+			}
+			if err := errors.Join(sc.Err(), obj.Body.Close()); err != nil {
+				t.Fatalf("%s: %v", *o.Key, err)
+			}
+		}
+	}
+	return count
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -42,6 +42,8 @@ type Info struct {
 	// Events marks a monitor of status events: a lookback each run and content marks, instead
 	// of windows and checkpoints.
 	Events bool
+	// Logs marks the raw logs monitor (the logs API, not the metrics API).
+	Logs bool
 }
 
 // Query is the time range and settings of one Fetch.
@@ -87,7 +89,7 @@ var monitors = []Monitor{
 	integration("aribaproc", "Ariba Procurement", "ServiceName,ComponentName,EventName,Direction,StatusGroup,Status,serviceId"),
 	integration("aribasrc", "Ariba Sourcing", "ServiceName,ComponentName,EventName,Direction,StatusGroup,Status,serviceId"),
 	status{info: Info{ID: "status", Title: "Business service status events", Scope: "calm-api.bsm.read", Events: true}},
-	logs{info: Info{ID: "logs", Title: "Raw exception logs", Scope: "calm-api.logs.read", Provider: "EXM_DATAPROVIDER"}}, // scope unconfirmed: collected only when named
+	logs{info: Info{ID: "logs", Title: "Raw exception logs", Scope: "calm-api.logs.read", Provider: "EXM_DATAPROVIDER", Logs: true}}, // scope unconfirmed: collected only when named
 }
 
 // IntegrationScope is the (unconfirmed) scope of the Integration Monitoring providers.
@@ -138,7 +140,7 @@ func Select(names []string, scopes Scopes) (selected []Monitor, skipped []string
 				skipped = append(skipped, fmt.Sprintf("%s: unconfirmed scope %s; name the monitor to collect it", in.ID, in.Scope))
 			case !scopes.HasScope(in.Scope):
 				skipped = append(skipped, fmt.Sprintf("%s: the token lacks scope %s", in.ID, in.Scope))
-			case !in.Events && !scopes.HasScope(MetricsScope):
+			case !in.Events && !in.Logs && !scopes.HasScope(MetricsScope):
 				skipped = append(skipped, fmt.Sprintf("%s: the token lacks scope %s", in.ID, MetricsScope))
 			default:
 				selected = append(selected, m)

@@ -132,7 +132,7 @@ func (t *tester) needs() []need {
 		if !ok {
 			continue
 		}
-		if !m.Events {
+		if !m.Events && !m.Logs {
 			add(ScopeMetrics, true, id)
 		}
 		add(m.Scope, m.Confirmed, id)
@@ -352,8 +352,11 @@ func (t *tester) checkMonitor(ctx context.Context, id string) Check {
 	case t.client == nil:
 		return skip("needs an API client")
 	}
-	if m.Events {
+	switch {
+	case m.Events:
 		return t.probeEvents(ctx, m)
+	case m.Logs:
+		return t.probeLogs(ctx, m)
 	}
 	return t.probeMetrics(ctx, m)
 }
@@ -388,10 +391,33 @@ func (t *tester) probeEvents(ctx context.Context, m Monitor) Check {
 	return Check{Status: Pass, Detail: "status events answered: no events in the last 24 h"}
 }
 
+// probeLogs asks for the last window's log lines of the first service the provider lists: the
+// logs API needs a service id.
+func (t *tester) probeLogs(ctx context.Context, m Monitor) Check {
+	services, err := t.client.Services(ctx, m.Provider)
+	if err != nil {
+		return t.apiFailure(err, ScopeAnalytics, "monitor "+m.ID+" service discovery")
+	}
+	if len(services) == 0 {
+		return Check{Status: Pass, Detail: fmt.Sprintf("no services listed by %s: no logs to probe", m.Provider)}
+	}
+	to := t.opts.Now().UTC().Add(-probeLag).Truncate(probeResolution)
+	from := to.Add(-probeResolution)
+	window := from.Format("2006-01-02 15:04") + "–" + to.Format("15:04") + " UTC"
+	s := services[0]
+	for page, err := range t.client.Logs(ctx, calm.LogsQuery{ServiceID: s.ID, From: from, To: to, PageSize: 1}) {
+		if err != nil {
+			return t.monitorFailure(err, m)
+		}
+		return Check{Status: Pass, Detail: fmt.Sprintf("%d log records of %s in %s", max(page.Total, page.Records), s.Name, window)}
+	}
+	return Check{Status: Pass, Detail: fmt.Sprintf("no log records of %s in %s (the API answered)", s.Name, window)}
+}
+
 func (t *tester) monitorFailure(err error, m Monitor) Check {
 	scope := m.Scope
 	var ae *calm.APIError
-	if errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden && !m.Events && t.tokens != nil && !t.tokens.HasScope(ScopeMetrics) {
+	if errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden && !m.Events && !m.Logs && t.tokens != nil && !t.tokens.HasScope(ScopeMetrics) {
 		scope = ScopeMetrics
 	}
 	c := t.apiFailure(err, scope, "monitor "+m.ID)

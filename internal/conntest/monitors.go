@@ -2,6 +2,7 @@ package conntest
 
 import (
 	"fmt"
+	"github.com/calm-collector/calm-collector/internal/collect"
 	"slices"
 	"strings"
 )
@@ -9,10 +10,10 @@ import (
 // Scope suffixes the connection test knows about. A granted scope looks like
 // `<xsappname>.calm-api.hm.read`; it is matched on the `calm-api.…` suffix.
 const (
-	ScopeMetrics   = "calm-api.metrics.read"   // every raw-data metrics call (DESIGN §1.3)
+	ScopeMetrics   = collect.MetricsScope      // every raw-data metrics call (DESIGN §1.3)
 	ScopeAnalytics = "calm-api.analytics.read" // providers and filters: the api check, service discovery
 	// ScopeIntegration is the unconfirmed scope of the Integration Monitoring providers.
-	ScopeIntegration = "calm-api.imm.read"
+	ScopeIntegration = collect.IntegrationScope
 )
 
 // Monitor is what the connection test needs to know about one monitor.
@@ -25,26 +26,22 @@ type Monitor struct {
 	Confirmed bool
 	// Events marks the status-events monitor (BSM events API, not the metrics API).
 	Events bool
+	// Logs marks the raw logs monitor (logs API); Provider names its service discovery.
+	Logs     bool
+	Provider string
 }
 
-// Scopes is the one table of monitors and their scopes (DESIGN §1.3). Metrics monitors also need
-// ScopeMetrics. internal/collect keeps its own, richer table; this one holds only what the test uses.
-var Scopes = []Monitor{
-	{ID: "hm", Scope: "calm-api.hm.read", Confirmed: true},
-	{ID: "rum", Scope: "calm-api.hm.read", Confirmed: true},
-	{ID: "jam", Scope: "calm-api.jam.read", Confirmed: true},
-	{ID: "exm", Scope: "calm-api.exm.read", Confirmed: true},
-	{ID: "iep", Scope: "calm-api.iep.read", Confirmed: true},
-	{ID: "sum", Scope: "calm-api.sum.read"},
-	{ID: "bsm", Scope: "calm-api.bsm.read"},
-	{ID: "status", Scope: "calm-api.bsm.read", Events: true},
-	// Integration Monitoring, one provider per technology; their scope name is a guess.
-	{ID: "cpi", Scope: ScopeIntegration}, {ID: "aif", Scope: ScopeIntegration}, {ID: "idoc", Scope: ScopeIntegration},
-	{ID: "ws", Scope: ScopeIntegration}, {ID: "sf", Scope: ScopeIntegration}, {ID: "c4c", Scope: ScopeIntegration},
-	{ID: "concur", Scope: ScopeIntegration}, {ID: "fg", Scope: ScopeIntegration}, {ID: "mdi", Scope: ScopeIntegration},
-	{ID: "mobsrv", Scope: ScopeIntegration}, {ID: "aribacig", Scope: ScopeIntegration}, {ID: "aribanet", Scope: ScopeIntegration},
-	{ID: "aribaproc", Scope: ScopeIntegration}, {ID: "aribasrc", Scope: ScopeIntegration},
-}
+// Scopes lists every monitor the collector has, with its scope: taken from the one monitor
+// table in internal/collect, so that the test and the collection never disagree. Metrics
+// monitors also need ScopeMetrics.
+var Scopes = func() []Monitor {
+	var ms []Monitor
+	for _, m := range collect.Monitors() {
+		in := m.Info()
+		ms = append(ms, Monitor{ID: in.ID, Scope: in.Scope, Confirmed: in.ScopeConfirmed, Events: in.Events, Logs: in.Logs, Provider: in.Provider})
+	}
+	return ms
+}()
 
 // DefaultMonitors is the set tested when Options.Monitors is empty: the monitors whose scopes are
 // confirmed.

@@ -388,3 +388,25 @@ func TestRunTLSAndX509(t *testing.T) {
 		t.Errorf("reach without the CA = %+v", reach)
 	}
 }
+
+// The logs monitor is probed through the logs API (a service id from its provider's filters),
+// and needs its own scope but not the metrics scope.
+func TestRunLogsMonitor(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"logs"}})
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass monitor:logs=pass")
+	if c, _ := r.Check("monitor:logs"); !strings.Contains(c.Detail, "log records of") {
+		t.Errorf("monitor:logs = %+v", c)
+	}
+	if c, _ := r.Check("scopes"); strings.Contains(c.Detail, "calm-api.metrics.read (logs)") {
+		t.Errorf("the logs monitor asked for the metrics scope: %+v", c)
+	}
+
+	// Without its (unconfirmed) scope the probe decides, and names the authority line.
+	scopes := slices.DeleteFunc(slices.Clone(sim.AllScopes), func(sc string) bool { return strings.HasSuffix(sc, "calm-api.logs.read") })
+	s = startSim(t, sim.Config{Scopes: scopes})
+	r = Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"logs"}})
+	if c, _ := r.Check("monitor:logs"); c.Status != Fail || !slices.Equal(c.Missing, []string{"$XSMASTERAPPNAME.calm-api.logs.read"}) {
+		t.Errorf("monitor:logs without its scope = %+v", c)
+	}
+}

@@ -245,7 +245,9 @@ func (p *parser) parseServiceKey(top map[string]json.RawMessage) Settings {
 	endpoints := p.object(top, "endpoints", "url", whereURL)
 	uaa := p.object(top, "uaa", "uaa", "uaa")
 	if endpoints != nil {
-		s.URL = p.str(endpoints, "Api", "url", whereURL)
+		// endpoints.Api always ends in /api: the connector url is that value without it. Only
+		// what is left after that one /api (a doubled /api/api) is warned about.
+		s.URL = strings.TrimSuffix(strings.TrimRight(p.str(endpoints, "Api", "url", whereURL), "/"), "/api")
 	}
 	if uaa != nil {
 		p.warnUnknown("uaa.", uaa, uaaFields)
@@ -286,7 +288,10 @@ func (p *parser) str(m map[string]json.RawMessage, key, field, where string) str
 		return ""
 	}
 	if t := strings.TrimSpace(v); t != v {
-		p.warnings = append(p.warnings, fmt.Sprintf("%s: removed spaces or line breaks around the value", field))
+		// A PEM block ends with a line break by definition: trimming it is not worth a warning.
+		if field != "certificate" && field != "key" {
+			p.warnings = append(p.warnings, fmt.Sprintf("%s: removed spaces or line breaks around the value", field))
+		}
 		v = t
 	}
 	return v

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -45,15 +46,18 @@ func placeholderSecret(connector string) string {
 // CollectorStack is the deployed collector with handles on the parts tests
 // and outputs refer to.
 type CollectorStack struct {
-	Stack    awscdk.Stack
-	Secrets  map[string]awssecretsmanager.ISecret // by connector
-	Table    awsdynamodb.Table
-	Bucket   awss3.Bucket // nil when the archive is off
-	Collect  awslambda.Function
-	Testconn awslambda.Function
-	URL      awslambda.FunctionUrl
-	DLQ      awssqs.Queue
-	Topic    awssns.Topic
+	Stack   awscdk.Stack
+	Secrets map[string]awssecretsmanager.ISecret // by connector
+	// OTLPHeaders holds the OTLP backend's headers (e.g. Authorization) when a sink is
+	// otlp+…; nil otherwise.
+	OTLPHeaders awssecretsmanager.Secret
+	Table       awsdynamodb.Table
+	Bucket      awss3.Bucket // nil when the archive is off
+	Collect     awslambda.Function
+	Testconn    awslambda.Function
+	URL         awslambda.FunctionUrl
+	DLQ         awssqs.Queue
+	Topic       awssns.Topic
 }
 
 // AddChecks applies the cdk-nag AWS Solutions rules to everything in app.
@@ -107,6 +111,22 @@ func (s *CollectorStack) addSecrets(cfg Config) {
 		}}, jsii.Bool(true))
 		s.Secrets[name] = sec
 	}
+}
+
+// addOTLPHeaders creates the secret that holds the OTLP backend's headers as a JSON object
+// (CALM_OTLP_HEADERS_SECRET); it starts empty: "{}" sends no header.
+func (s *CollectorStack) addOTLPHeaders() {
+	s.OTLPHeaders = awssecretsmanager.NewSecret(s.Stack, jsii.String("OtlpHeaders"), &awssecretsmanager.SecretProps{
+		Description: jsii.String(`calm-collector: headers of the OTLP backend as a JSON object, e.g. {"Authorization":"Api-Token dt0c01…"} (see docs/otlp.md)`),
+		// "{}" is no secret: the operator puts the backend's credentials in.
+		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String("{}")),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(s.OTLPHeaders, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SMG4"),
+		Reason: jsii.String("The secret holds an API token of a third-party observability backend (Grafana Cloud, Datadog, Dynatrace, ...) " +
+			"that is issued and rotated in that backend; AWS cannot rotate it. The operator stores a new token with PutSecretValue."),
+	}}, jsii.Bool(true))
 }
 
 // addTable creates the checkpoint/lease table (contract: pk S, sk S, TTL expiresAt).
@@ -177,6 +197,18 @@ func (s *CollectorStack) addFunctions(cfg Config) {
 		sinks = append(sinks, "s3://"+*s.Bucket.BucketName()+"/"+archivePrefix)
 	}
 
+	collectEnv := map[string]string{
+		"CALM_SECRET_ID":   *firstSecret,
+		"CALM_SECRET_IDS":  *secretIDs,
+		"CALM_STATE_TABLE": *s.Table.TableName(),
+		"CALM_SINKS":       strings.Join(sinks, ","),
+		"CALM_MONITORS":    cfg.Monitors,
+	}
+	if slices.ContainsFunc(cfg.Sinks, func(spec string) bool { return strings.HasPrefix(spec, "otlp+") }) {
+		s.addOTLPHeaders()
+		collectEnv["CALM_OTLP_HEADERS_SECRET"] = *s.OTLPHeaders.SecretArn()
+	}
+
 	// collect: one run per schedule per connector.
 	collectRole := s.lambdaRole("CollectRole", "calm-collector collect function")
 	s.Collect = s.function("Collect", collectLogicalID, cfg, functionSpec{
@@ -188,16 +220,13 @@ func (s *CollectorStack) addFunctions(cfg Config) {
 		timeout:     awscdk.Duration_Minutes(jsii.Number(5)),
 		concurrency: cfg.CollectConcurrency,
 		role:        collectRole,
-		env: map[string]string{
-			"CALM_SECRET_ID":   *firstSecret,
-			"CALM_SECRET_IDS":  *secretIDs,
-			"CALM_STATE_TABLE": *s.Table.TableName(),
-			"CALM_SINKS":       strings.Join(sinks, ","),
-			"CALM_MONITORS":    cfg.Monitors,
-		},
+		env:         collectEnv,
 	})
 	for _, name := range cfg.Connectors {
 		s.Secrets[name].GrantRead(collectRole, nil)
+	}
+	if s.OTLPHeaders != nil {
+		s.OTLPHeaders.GrantRead(collectRole, nil)
 	}
 	s.Table.GrantReadWriteData(collectRole)
 	if s.Bucket != nil {
@@ -543,6 +572,9 @@ func (s *CollectorStack) addOutputs(cfg Config, d awscloudwatch.Dashboard) {
 	out("FunctionUrl", "testconn function URL (IAM auth): calmctl test --function-url URL", s.URL.Url())
 	for _, name := range cfg.Connectors {
 		out("SecretArn"+outputID(name), fmt.Sprintf("secret of connector %q: put the BTP service key here", name), s.Secrets[name].SecretArn())
+	}
+	if s.OTLPHeaders != nil {
+		out("OtlpHeadersSecretArn", "headers of the OTLP backend: put a JSON object of headers here", s.OTLPHeaders.SecretArn())
 	}
 	out("StateTableName", "DynamoDB checkpoint table", s.Table.TableName())
 	if s.Bucket != nil {

@@ -277,6 +277,45 @@ func TestArchiveOff(t *testing.T) {
 	}
 }
 
+// An OTLP sink gets a headers secret (starting as "{}"), named to collect in
+// CALM_OTLP_HEADERS_SECRET and readable by collect only; without one there is none.
+func TestOTLPHeadersSecret(t *testing.T) {
+	s := synth(t, map[string]any{keySinks: "stdout,otlp+https://otel.example.com"})
+	headers := s.logicalID(t, "AWS::SecretsManager::Secret", "OtlpHeaders")
+	check(t, "secret", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj(map[string]any{"SecretString": "{}"}))
+	})
+	check(t, "collect env", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(obj(map[string]any{
+				"CALM_OTLP_HEADERS_SECRET": ref(headers),
+			}))},
+		}))
+	})
+	readsHeaders := func(stmts []any) bool {
+		for _, st := range stmts {
+			b, _ := json.Marshal(st)
+			if strings.Contains(string(b), headers) {
+				return true
+			}
+		}
+		return false
+	}
+	if !readsHeaders(s.policyStatements(t, "CollectRole")) {
+		t.Error("collect cannot read the OTLP headers secret")
+	}
+	if readsHeaders(s.policyStatements(t, "TestconnRole")) {
+		t.Error("testconn can read the OTLP headers secret")
+	}
+	if _, ok := s.json["Outputs"].(map[string]any)["OtlpHeadersSecretArn"]; !ok {
+		t.Error("no OtlpHeadersSecretArn output")
+	}
+	d := defaults(t)
+	check(t, "none without an OTLP sink", func() {
+		d.template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(1))
+	})
+}
+
 func TestFunctions(t *testing.T) {
 	s := defaults(t)
 	secret := s.logicalID(t, "AWS::SecretsManager::Secret", "Secretdefault")
@@ -615,6 +654,9 @@ func TestNagAwsSolutions(t *testing.T) {
 			keyCollectConcurrency: 1,
 		}))
 	})
+	t.Run("OTLP sink", func(t *testing.T) {
+		nagClean(t, synth(t, map[string]any{keySinks: "stdout,otlp+https://otel.example.com"}))
+	})
 }
 
 // TestNagCatchesFindings proves the gate can fail: a queue without
@@ -702,6 +744,7 @@ func TestCfnLint(t *testing.T) {
 	for name, ctx := range map[string]map[string]any{
 		"defaults":            nil,
 		"two connectors, off": {keyConnectors: []any{"prod", "test"}, keyArchive: false, keyAlarmEmail: "ops@example.com"},
+		"OTLP sink":           {keySinks: "stdout,otlp+https://otel.example.com"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := synth(t, ctx)

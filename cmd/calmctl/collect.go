@@ -31,7 +31,7 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 const collectUsage = `usage: calmctl collect (--secret-file F | --secret-id ID) [--state DIR | --state dynamodb://TABLE]
-        [--out FILE | --out -] [--sink s3://BUCKET/PREFIX]... [--monitors auto | all | hm,jam,...]
+        [--out FILE | --out -] [--sink s3://BUCKET/PREFIX | otlp+https://HOST]... [--monitors auto | all | hm,jam,...]
         [--from RFC3339 --to RFC3339] [--resolution 5m --lag 2m --lookback 1h]
 
 Without --from/--to: a scheduled run that goes on from the checkpoints in --state.
@@ -58,7 +58,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		verbose    = fs.Bool("v", false, "log progress and debug details to stderr")
 		sinks      listFlag
 	)
-	fs.Var(&sinks, "sink", "extra sink, repeatable: s3://BUCKET/PREFIX, file:PATH, stdout")
+	fs.Var(&sinks, "sink", "extra sink, repeatable: s3://BUCKET/PREFIX, otlp+https://HOST[:PORT][/BASE] (headers from CALM_OTLP_HEADERS), file:PATH, stdout")
 	fs.DurationVar(&def.Resolution, "resolution", def.Resolution, "window size: 1m, 5m, 10m, 15m, 30m, 1h or 24h")
 	fs.DurationVar(&def.Lag, "lag", def.Lag, "leave the newest data this long for late points")
 	fs.DurationVar(&def.Lookback, "lookback", def.Lookback, "how far back the first run of a monitor starts")

@@ -1,0 +1,59 @@
+package record
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pmetric"
+)
+
+// FuzzFromMetrics: any OTLP JSON that pdata decodes becomes exactly PointCount records, each
+// with an id, encoded as one valid JSON line that decodes back to the same record.
+func FuzzFromMetrics(f *testing.F) {
+	md := testMetrics()
+	seed, err := (&pmetric.JSONMarshaler{}).MarshalMetrics(md)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"x","sum":{"dataPoints":[{"timeUnixNano":"1","asInt":"-9"}]}}]}]}]}`))
+	f.Add([]byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"h","histogram":{"dataPoints":[{"timeUnixNano":"1795687200000000000","count":"3","sum":1e308,"bucketCounts":["1","2"],"explicitBounds":[0.5]}]}}]}]}]}`))
+	f.Add([]byte(`{"resourceMetrics":[{"resource":{"attributes":[{"key":"k","value":{"kvlistValue":{"values":[{"key":"a","value":{"doubleValue":"NaN"}}]}}}]},"scopeMetrics":[{"metrics":[{"name":"g","gauge":{"dataPoints":[{"asDouble":"Infinity","attributes":[{"key":"k","value":{"bytesValue":"AAE="}}]}]}}]}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		md, err := (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(data)
+		if err != nil {
+			return
+		}
+		recs := AppendFromMetrics(nil, "tenant", "hm", md)
+		if len(recs) != PointCount(md) {
+			t.Fatalf("%d records, PointCount %d", len(recs), PointCount(md))
+		}
+		for i := range recs {
+			r := &recs[i]
+			if r.ID == "" || r.Kind != KindMetric || r.Tenant != "tenant" || r.Monitor != "hm" {
+				t.Fatalf("record %d: %+v", i, r)
+			}
+			line := AppendJSON(nil, r)
+			if !json.Valid(line) {
+				t.Fatalf("record %d encodes to invalid JSON: %s", i, line)
+			}
+			back, err := Decode(line)
+			if err != nil {
+				t.Fatalf("record %d: decode %s: %v", i, line, err)
+			}
+			if back.ID != r.ID || back.Name != r.Name || !back.Time.Equal(r.Time) || back.HasValue != r.HasValue ||
+				len(back.Attributes) != len(r.Attributes) {
+				t.Fatalf("record %d does not round-trip:\n %+v\n %+v", i, *r, back)
+			}
+			if r.HasValue && back.Value != r.Value && !(math.IsNaN(r.Value) && math.IsNaN(back.Value)) {
+				t.Fatalf("record %d value %v came back as %v", i, r.Value, back.Value)
+			}
+			for k, v := range r.Attributes {
+				if back.Attributes[k] != v {
+					t.Fatalf("record %d attribute %q = %q came back as %q", i, k, v, back.Attributes[k])
+				}
+			}
+		}
+	})
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/calm-collector/calm-collector/internal/fsutil"
 )
 
 // FileStore keeps state in a directory, one subdirectory per tenant:
@@ -183,7 +185,7 @@ func (s *FileStore) Release(_ context.Context, l Lease) error {
 		if err := os.Remove(path); err != nil {
 			return err
 		}
-		return syncDir(dir)
+		return fsutil.SyncDir(dir)
 	})
 	if err != nil {
 		return fmt.Errorf("release lease of %s for %s: %w", l.Tenant, l.Owner, err)
@@ -319,50 +321,5 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(data, '\n'), 0o600)
-}
-
-// writeFileAtomic replaces path with data: it writes a temp file in the same directory, syncs it,
-// renames it over path and syncs the directory, so readers and crashes see the old or the new
-// content, never a part. Temp files are named ".<base>.tmp-*".
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return fsutil.WriteFileAtomic(path, append(data, '\n'), 0o600)
 }

@@ -1,27 +1,22 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/calm-collector/calm-collector/internal/conntest"
+	"github.com/calm-collector/calm-collector/internal/funcurl"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 )
 
@@ -150,9 +145,9 @@ func printReport(w io.Writer, r conntest.Report, saved *bool, asJSON bool) error
 // testFunctionURL asks the deployed testconn function to run the test, with a SigV4-signed
 // request (the function URL uses IAM auth).
 func testFunctionURL(ctx context.Context, rawURL, file, connector string, save, asJSON bool, stdout, stderr io.Writer) int {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		fmt.Fprintf(stderr, "calmctl test: --function-url %q is not a URL like https://<id>.lambda-url.<region>.on.aws/\n", rawURL)
+	u, err := funcurl.Parse(rawURL)
+	if err != nil {
+		fmt.Fprintf(stderr, "calmctl test: --function-url: %v\n", err)
 		return 2
 	}
 	method, body := http.MethodGet, []byte(nil)
@@ -177,15 +172,11 @@ func testFunctionURL(ctx context.Context, rawURL, file, connector string, save, 
 		fmt.Fprintf(stderr, "calmctl test: load AWS configuration: %v\n", err)
 		return 2
 	}
-	region := functionURLRegion(u.Hostname())
-	if region == "" {
-		region = cfg.Region
-	}
-	if region == "" {
+	if funcurl.Region(u.Hostname()) == "" && cfg.Region == "" {
 		fmt.Fprintln(stderr, "calmctl test: no AWS region: the function URL does not name one; set AWS_REGION")
 		return 2
 	}
-	resp, err := signedRequest(ctx, cfg, region, method, u.String(), body)
+	resp, err := (&funcurl.Caller{AWS: cfg}).Do(ctx, method, u.String(), body)
 	if err != nil {
 		fmt.Fprintf(stderr, "calmctl test: %v\n", err)
 		return 1
@@ -231,44 +222,6 @@ func testFunctionURL(ctx context.Context, rawURL, file, connector string, save, 
 		return 1 // the test passed but the function could not store the settings
 	}
 	return exitCode(rb.Report)
-}
-
-// signedRequest sends a request signed with SigV4 for the service "lambda".
-func signedRequest(ctx context.Context, cfg aws.Config, region, method, target string, body []byte) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("build the request: %w", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("get AWS credentials to sign the request: %w", err)
-	}
-	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:])
-	req.Header.Set("X-Amz-Content-Sha256", hash)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hash, "lambda", region, time.Now()); err != nil {
-		return nil, fmt.Errorf("sign the request: %w", err)
-	}
-	// The test itself has per-check limits; this bounds a function that never answers.
-	hc := &http.Client{Timeout: 2 * time.Minute}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, req.URL.Redacted(), err)
-	}
-	return resp, nil
-}
-
-// functionURLRegion reads the region from "<id>.lambda-url.<region>.on.aws".
-func functionURLRegion(host string) string {
-	parts := strings.Split(host, ".")
-	if len(parts) == 5 && parts[1] == "lambda-url" && parts[3] == "on" && parts[4] == "aws" {
-		return parts[2]
-	}
-	return ""
 }
 
 // loadSettings reads the connector settings from a file or a Secrets Manager secret. A secret

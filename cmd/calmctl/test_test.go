@@ -258,18 +258,6 @@ func TestCalmctlTestFunctionURL(t *testing.T) {
 	}
 }
 
-func TestFunctionURLRegion(t *testing.T) {
-	for host, want := range map[string]string{
-		"abc123.lambda-url.eu-central-1.on.aws": "eu-central-1",
-		"127.0.0.1":                             "",
-		"example.com":                           "",
-	} {
-		if got := functionURLRegion(host); got != want {
-			t.Errorf("functionURLRegion(%q) = %q, want %q", host, got, want)
-		}
-	}
-}
-
 func TestCalmctlTestPlaceholder(t *testing.T) {
 	f := writeFile(t, []byte(`{"name":"prod","placeholder":"fill in with the BTP service key or connector fields; see README"}`))
 	code, stdout, stderr := runTestCmd("--secret-file", f)

@@ -1,0 +1,327 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/sim"
+	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/state"
+)
+
+// Benchmark settings: a landscape large enough for more than a million points a day, and the
+// round-trip latency of a far-away Cloud ALM region.
+const (
+	benchServices = 240
+	benchLatency  = 40 * time.Millisecond
+	benchPageSize = calm.DefaultPageSize
+)
+
+var benchMonitors = []string{"hm", "jam"}
+
+// replayFront answers API requests from a cache filled on first use by the simulator, after
+// an injected latency. The cache keeps the simulator's CPU (it builds every point of a series
+// for each page) out of what is measured: the collector meets a server that only waits.
+type replayFront struct {
+	sim     *sim.Server
+	latency atomic.Int64
+
+	mu    sync.Mutex
+	cache map[string]cachedAnswer
+
+	requests, bytes atomic.Int64
+	// minRequests is Σ ceil(x-total-count/limit) over the first pages (offset 0) seen.
+	minRequests atomic.Int64
+}
+
+type cachedAnswer struct {
+	header http.Header
+	code   int
+	body   []byte
+}
+
+func (f *replayFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/oauth/token" {
+		f.sim.ServeHTTP(w, r)
+		return
+	}
+	f.requests.Add(1)
+	if d := time.Duration(f.latency.Load()); d > 0 {
+		time.Sleep(d)
+	}
+	key := r.URL.Path + "?" + r.URL.RawQuery
+	f.mu.Lock()
+	a, ok := f.cache[key]
+	f.mu.Unlock()
+	if !ok {
+		rec := httptest.NewRecorder()
+		f.sim.ServeHTTP(rec, r)
+		a = cachedAnswer{header: rec.Header().Clone(), code: rec.Code, body: rec.Body.Bytes()}
+		if a.code == http.StatusOK {
+			f.mu.Lock()
+			f.cache[key] = a
+			f.mu.Unlock()
+		}
+	}
+	q := r.URL.Query()
+	if q.Get("offset") == "0" {
+		total, _ := strconv.Atoi(a.header.Get("X-Total-Count"))
+		limit, _ := strconv.Atoi(q.Get("limit"))
+		if limit > 0 {
+			f.minRequests.Add(int64(max(1, (total+limit-1)/limit)))
+		}
+	}
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(a.code)
+	w.Write(a.body)
+	f.bytes.Add(int64(len(a.body)))
+}
+
+func (f *replayFront) reset() {
+	f.requests.Store(0)
+	f.bytes.Store(0)
+	f.minRequests.Store(0)
+}
+
+// countingWriter counts what the collector delivers.
+type countingWriter struct{ n atomic.Int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) { c.n.Add(int64(len(p))); return len(p), nil }
+
+var (
+	backfillOnce sync.Once
+	backfillEnv  struct {
+		calmctl, secret string
+		front           *replayFront
+		from, to        time.Time
+		err             error
+	}
+)
+
+// BenchmarkBackfill24h runs `calmctl collect --from --to` (a subprocess, as the Lambda runs
+// alone in its sandbox) over 24 h of a 240-service landscape with 40 ms per API answer, and
+// reports wall time against the network bound of its concurrency, requests against the
+// minimum, bytes fetched and delivered, and the peak RSS of the process.
+func BenchmarkBackfill24h(b *testing.B) {
+	backfillOnce.Do(func() { setupBackfill(b) })
+	e := &backfillEnv
+	if e.err != nil {
+		b.Fatal(e.err)
+	}
+	concurrency := collect.DefaultConfig().Concurrency
+	var wall time.Duration
+	var rss int64
+	var delivered int64
+	b.ResetTimer()
+	for b.Loop() {
+		e.front.reset()
+		out := &countingWriter{}
+		cmd := exec.Command(e.calmctl, "collect", "--secret-file", e.secret, "--state", b.TempDir(), "--out", "-",
+			"--monitors", strings.Join(benchMonitors, ","), "--from", e.from.Format(time.RFC3339), "--to", e.to.Format(time.RFC3339))
+		cmd.Stdout, cmd.Stderr = out, io.Discard
+		start := time.Now()
+		if err := cmd.Start(); err != nil {
+			b.Fatalf("backfill: %v", err)
+		}
+		// Peak RSS from VmHWM, read while the process runs. (wait4's ru_maxrss is no use
+		// here: a child started with vfork+exec inherits the parent's high-water mark.)
+		stop := make(chan struct{})
+		peak := make(chan int64, 1)
+		go func() { peak <- pollVmHWM(cmd.Process.Pid, stop) }()
+		err := cmd.Wait()
+		wall = time.Since(start)
+		close(stop)
+		rss = <-peak
+		if err != nil {
+			b.Fatalf("backfill: %v", err)
+		}
+		delivered = out.n.Load()
+	}
+	b.StopTimer()
+	reqs, minReqs := e.front.requests.Load(), e.front.minRequests.Load()
+	bound := networkBound(e.front, concurrency)
+	b.ReportMetric(wall.Seconds(), "wall-s")
+	b.ReportMetric(bound.Seconds(), "bound-s")
+	b.ReportMetric(wall.Seconds()/bound.Seconds(), "wall/bound")
+	b.ReportMetric(float64(reqs), "requests")
+	b.ReportMetric(float64(minReqs), "min-requests")
+	b.ReportMetric(float64(e.front.bytes.Load())/1e6, "MB-fetched")
+	b.ReportMetric(float64(delivered)/1e6, "MB-delivered")
+	b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+}
+
+// pollVmHWM returns the largest VmHWM (bytes) of the process seen until stop is closed.
+func pollVmHWM(pid int, stop <-chan struct{}) int64 {
+	var peak int64
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	tk := time.NewTicker(10 * time.Millisecond)
+	defer tk.Stop()
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+					if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
+						peak = max(peak, kb*1024)
+					}
+				}
+			}
+		}
+		select {
+		case <-stop:
+			return peak
+		case <-tk.C:
+		}
+	}
+}
+
+// networkBound is the least wall time the request pattern allows: every monitor's requests
+// one after the other, monitors side by side up to the concurrency, each answer taking the
+// injected latency.
+func networkBound(f *replayFront, concurrency int) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	perMonitor := map[string]int64{}
+	var total int64
+	for key, a := range f.cache {
+		u, _ := url.ParseQuery(key[strings.IndexByte(key, '?')+1:])
+		if u.Get("offset") != "0" {
+			continue
+		}
+		total2, _ := strconv.Atoi(a.header.Get("X-Total-Count"))
+		limit, _ := strconv.Atoi(u.Get("limit"))
+		n := int64(max(1, (total2+limit-1)/max(limit, 1)))
+		perMonitor[u.Get("provider")] += n
+		total += n
+	}
+	var longest int64
+	for _, n := range perMonitor {
+		longest = max(longest, n)
+	}
+	crit := max(longest, (total+int64(concurrency)-1)/int64(concurrency))
+	return time.Duration(crit) * time.Duration(f.latency.Load())
+}
+
+func setupBackfill(b *testing.B) {
+	e := &backfillEnv
+	dir, err := os.MkdirTemp("", "calm-bench-")
+	if err != nil {
+		e.err = err
+		return
+	}
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	e.calmctl = filepath.Join(dir, "calmctl")
+	cmd := exec.Command(goBin, "build", "-trimpath", "-o", e.calmctl, "github.com/calm-collector/calm-collector/cmd/calmctl")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		e.err = fmt.Errorf("build calmctl: %v\n%s", err, out)
+		return
+	}
+	s := sim.New(sim.Config{Services: benchServices})
+	e.front = &replayFront{sim: s, cache: map[string]cachedAnswer{}}
+	srv := httptest.NewServer(e.front)
+	// The server lives as long as the benchmark binary.
+	e.secret = filepath.Join(dir, "secret.json")
+	conn := fmt.Sprintf(`{"name":"bench","authenticationServer":%q,"clientId":%q,"clientSecret":%q,"url":%q}`,
+		srv.URL, sim.DefaultClientID, sim.DefaultClientSecret, srv.URL)
+	if err := os.WriteFile(e.secret, []byte(conn), 0o600); err != nil {
+		e.err = err
+		return
+	}
+	e.to = time.Now().UTC().Add(-time.Hour).Truncate(time.Hour)
+	e.from = e.to.Add(-24 * time.Hour)
+	// Warm the cache (the simulator builds the pages; no latency), and count the points.
+	warm := exec.Command(e.calmctl, "collect", "--secret-file", e.secret, "--state", filepath.Join(dir, "warm-state"), "--out", "-",
+		"--monitors", strings.Join(benchMonitors, ","), "--from", e.from.Format(time.RFC3339), "--to", e.to.Format(time.RFC3339))
+	warm.Stdout, warm.Stderr = io.Discard, io.Discard
+	if err := warm.Run(); err != nil {
+		e.err = fmt.Errorf("warm-up backfill: %v", err)
+		return
+	}
+	points := 0
+	for _, m := range benchMonitors {
+		points += len(s.Expected(m, e.from, e.to, 5*time.Minute))
+	}
+	b.Logf("landscape: %d services, %d points in 24 h (%v)", benchServices, points, benchMonitors)
+	if points < 1_000_000 {
+		e.err = fmt.Errorf("only %d points in 24 h; raise benchServices", points)
+	}
+	e.front.latency.Store(int64(benchLatency))
+}
+
+// BenchmarkSteadyStateRun is one scheduled run of the default configuration (every monitor
+// "auto" selects) on the simulator's default landscape with 40 ms per answer, after the first
+// run has caught up: the run the schedule repeats 8640 times a month. It reports its duration,
+// the API bytes it fetches and what that makes a month.
+func BenchmarkSteadyStateRun(b *testing.B) {
+	now := t0
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := sim.New(sim.Config{Now: clock})
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	settings, _, err := calm.ParseSettings(s.ConnectorJSON())
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: collect.Transport(nil)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := state.NewFileStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := &countingWriter{}
+	r := &collect.Runner{Config: collect.DefaultConfig(), Tenant: settings.Name, Client: c, Scopes: c.Tokens(),
+		Store: store, Sinks: []collect.Sink{sink.NewWriter("count", out)}, Owner: "bench", Now: clock}
+	if sum := r.Run(context.Background(), collect.Request{}); !sum.OK {
+		b.Fatalf("catch-up run failed: %+v", sum)
+	}
+	s.SetFaults(sim.Faults{Slow: benchLatency})
+	var bytes, reqs int64
+	var monitors int
+	b.ResetTimer()
+	for b.Loop() {
+		mu.Lock()
+		now = now.Add(5 * time.Minute)
+		mu.Unlock()
+		before, stats := s.BytesServed(), c.Stats()
+		sum := r.Run(context.Background(), collect.Request{})
+		if !sum.OK {
+			b.Fatalf("run failed: %+v", sum)
+		}
+		bytes += s.BytesServed() - before
+		reqs += c.Stats().Requests - stats.Requests
+		monitors = len(sum.Monitors)
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	perRun := b.Elapsed().Seconds() / n
+	b.ReportMetric(perRun*1000, "ms/run")
+	b.ReportMetric(float64(bytes)/n, "API-bytes/run")
+	b.ReportMetric(float64(reqs)/n, "requests/run")
+	b.ReportMetric(float64(monitors), "monitors")
+	const runsPerMonth = 8640 // every 5 minutes, 30 days
+	b.ReportMetric(perRun*0.25*runsPerMonth, "GB-s/month@256MB")
+	b.ReportMetric(float64(bytes)/n*runsPerMonth/24e9*100, "%-of-24GB-quota")
+}

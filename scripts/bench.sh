@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# make bench: the measurements behind BENCHMARKS.md. Every benchmark runs beside its named
+# reference in the same run; results (raw, benchstat, sizes, cold start) go to build/bench/.
+#   BENCH_COUNT   repetitions of the micro-benchmarks (default 6)
+#   BENCH_E2E_COUNT repetitions of the end-to-end benchmarks (default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS=${GOFLAGS:--mod=mod}
+out=build/bench
+mkdir -p "$out" .bin
+count=${BENCH_COUNT:-6}
+e2e_count=${BENCH_E2E_COUNT:-3}
+
+benchstat=.bin/benchstat
+if [ ! -x "$benchstat" ]; then
+  GOBIN="$PWD/.bin" go install golang.org/x/perf/cmd/benchstat@latest
+fi
+
+{
+  echo "date: $(date -u +%FT%TZ)"
+  echo "go: $(go version)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc)"
+  echo "mem: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+  echo "commit: $(git rev-parse --short HEAD)"
+} | tee "$out/machine.txt"
+
+echo "== decode -> record -> encode vs encoding/json into maps (count $count)"
+go test -run '^$' -bench '^(BenchmarkDecodeMapEncode|BenchmarkReferenceMaps|BenchmarkAppendJSON|BenchmarkMarshalReference)$' \
+  -benchmem -count "$count" ./internal/record/ | tee "$out/record.txt"
+# One table per pair: ours vs the reference, with the ratio.
+sed -e 's/BenchmarkDecodeMapEncode/BenchmarkPipeline/;/BenchmarkReferenceMaps/d' "$out/record.txt" >"$out/record-ours.txt"
+sed -e 's/BenchmarkReferenceMaps/BenchmarkPipeline/;/BenchmarkDecodeMapEncode/d' "$out/record.txt" >"$out/record-ref.txt"
+"$benchstat" ref="$out/record-ref.txt" ours="$out/record-ours.txt" | tee "$out/record-benchstat.txt"
+
+echo "== end to end: steady-state run (cost) and 24 h backfill of >= 1 M points with 40 ms latency (count $e2e_count)"
+go test -run '^$' -bench '^(BenchmarkSteadyStateRun)$' -benchtime 50x -count "$e2e_count" -timeout 30m ./internal/e2e/ | tee "$out/steady.txt"
+go test -run '^$' -bench '^(BenchmarkBackfill24h)$' -benchtime 1x -count "$e2e_count" -timeout 60m ./internal/e2e/ | tee "$out/backfill.txt"
+"$benchstat" "$out/steady.txt" "$out/backfill.txt" | tee "$out/e2e-benchstat.txt"
+
+echo "== bootstrap sizes (linux/arm64, Makefile flags)"
+for fn in collect testconn; do
+  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' \
+    -o "$out/arm64/$fn/bootstrap" "./functions/$fn"
+  bytes=$(stat -c %s "$out/arm64/$fn/bootstrap")
+  zipped=$( (cd "$out/arm64/$fn" && rm -f ../$fn.zip && zip -q -9 ../$fn.zip bootstrap && stat -c %s ../$fn.zip) )
+  printf '%-9s bootstrap %6.2f MB (%d bytes), zipped %6.2f MB\n' "$fn" "$(echo "$bytes/1000000" | bc -l)" "$bytes" "$(echo "$zipped/1000000" | bc -l)"
+done | tee "$out/sizes.txt"
+
+echo "== cold start under the RIE (native linux/$(go env GOARCH) build: this host cannot run arm64)"
+rie=.bin/aws-lambda-rie
+if [ ! -x "$rie" ]; then
+  echo "the RIE is missing: run make tools" >&2
+  exit 1
+fi
+: >"$out/coldstart.txt"
+for fn in collect testconn; do
+  CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$out/native/$fn/bootstrap" "./functions/$fn"
+  for i in $(seq 1 "$e2e_count"); do
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    api=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    log="$out/native/$fn/rie-$i.log"
+    # Settings that pass the cold-start checks; AWS points at a closed port (no call leaves the host).
+    env -i PATH="$PATH" HOME="$HOME" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+      CALM_SECRET_ID=calm/bench CALM_STATE_TABLE=calm-bench CALM_ENDPOINT_URL=http://127.0.0.1:9 \
+      "$rie" --runtime-interface-emulator-address "127.0.0.1:$port" --runtime-api-address "127.0.0.1:$api" \
+      "$out/native/$fn/bootstrap" >"$log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+    event=events/collect-schedule.json
+    [ "$fn" = testconn ] && event=events/testconn-get.json
+    curl -s -o /dev/null -m 60 -XPOST "http://127.0.0.1:$port/2015-03-31/functions/function/invocations" -d @"$event" || true
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    init=$(grep -o 'Init Duration: [0-9.]* ms' "$log" | head -1 || true)
+    echo "$fn run $i: ${init:-no Init Duration in the RIE log (see $log)}" | tee -a "$out/coldstart.txt"
+  done
+done
+echo "results in $out/"

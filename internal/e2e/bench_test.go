@@ -137,6 +137,9 @@ func BenchmarkBackfill24h(b *testing.B) {
 		cmd := exec.Command(e.calmctl, "collect", "--secret-file", e.secret, "--state", b.TempDir(), "--out", "-",
 			"--monitors", strings.Join(benchMonitors, ","), "--from", e.from.Format(time.RFC3339), "--to", e.to.Format(time.RFC3339))
 		cmd.Stdout, cmd.Stderr = out, io.Discard
+		if v := os.Getenv("CALM_BENCH_GOMEMLIMIT"); v != "" {
+			cmd.Env = append(os.Environ(), "GOMEMLIMIT="+v) // what a Lambda setting would do
+		}
 		start := time.Now()
 		if err := cmd.Start(); err != nil {
 			b.Fatalf("backfill: %v", err)

@@ -28,9 +28,14 @@ echo "== decode -> record -> encode vs encoding/json into maps (count $count)"
 go test -run '^$' -bench '^(BenchmarkDecodeMapEncode|BenchmarkReferenceMaps|BenchmarkAppendJSON|BenchmarkMarshalReference)$' \
   -benchmem -count "$count" ./internal/record/ | tee "$out/record.txt"
 # One table per pair: ours vs the reference, with the ratio.
-sed -e 's/BenchmarkDecodeMapEncode/BenchmarkPipeline/;/BenchmarkReferenceMaps/d' "$out/record.txt" >"$out/record-ours.txt"
-sed -e 's/BenchmarkReferenceMaps/BenchmarkPipeline/;/BenchmarkDecodeMapEncode/d' "$out/record.txt" >"$out/record-ref.txt"
-"$benchstat" ref="$out/record-ref.txt" ours="$out/record-ours.txt" | tee "$out/record-benchstat.txt"
+pair() { # pair OURS REF NAME: benchstat of our benchmark against its reference under one name
+  grep -v '^Benchmark' "$out/record.txt" >"$out/$3-ours.txt"; cp "$out/$3-ours.txt" "$out/$3-ref.txt"
+  grep "^Benchmark$1-" "$out/record.txt" | sed "s/^Benchmark$1-/Benchmark$3-/" >>"$out/$3-ours.txt"
+  grep "^Benchmark$2-" "$out/record.txt" | sed "s/^Benchmark$2-/Benchmark$3-/" >>"$out/$3-ref.txt"
+  "$benchstat" ref="$out/$3-ref.txt" ours="$out/$3-ours.txt" | tee "$out/$3-benchstat.txt"
+}
+pair DecodeMapEncode ReferenceMaps Pipeline
+pair AppendJSON MarshalReference Encode
 
 echo "== end to end: steady-state run (cost) and 24 h backfill of >= 1 M points with 40 ms latency (count $e2e_count)"
 go test -run '^$' -bench '^(BenchmarkSteadyStateRun)$' -benchtime 50x -count "$e2e_count" -timeout 30m ./internal/e2e/ | tee "$out/steady.txt"
@@ -74,8 +79,11 @@ for fn in collect testconn; do
     curl -s -o /dev/null -m 60 -XPOST "http://127.0.0.1:$port/2015-03-31/functions/function/invocations" -d @"$event" || true
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    init=$(grep -o 'Init Duration: [0-9.]* ms' "$log" | head -1 || true)
-    echo "$fn run $i: ${init:-no Init Duration in the RIE log (see $log)}" | tee -a "$out/coldstart.txt"
+    # The RIE's REPORT line says "Init Duration: 0.03 ms" whatever happens; its rapid log has
+    # the init phase (process start to the runtime's first /next): INIT REPORT(durationMs: …).
+    init=$(grep -o 'INIT REPORT(durationMs: [0-9.]*' "$log" | head -1 | grep -o '[0-9.]*$' || true)
+    invoke=$(grep -o 'INVOKE RTDONE([^)]*duration: [0-9.]*ms' "$log" | head -1 | grep -o '[0-9.]*ms$' || true)
+    echo "$fn run $i: init ${init:-?} ms (first invoke ${invoke:-?}; see $log)" | tee -a "$out/coldstart.txt"
   done
 done
 echo "results in $out/"

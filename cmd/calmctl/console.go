@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/console"
 	"github.com/calm-collector/calm-collector/internal/funcurl"
@@ -28,6 +29,10 @@ const consoleUsage = `usage: calmctl console [--addr 127.0.0.1:PORT] [--connecto
 Serves the local web console: add a connector (the fields of "+ Add Connector → Web Service", or
 the BTP service key pasted whole), test it, save it when the test passes, and watch collection
 (last completed window, lag, records per window over the last day, last error).
+
+"Collect now" on a stored connector runs one scheduled collection, like calmctl collect: the
+--monitors given (default auto), checkpoints in --state, records appended to --records. It is the
+only way the console writes state. (Not with --function-url alone: the deployed function collects.)
 
 Connectors live in --connectors-dir (one <name>.json per connector, mode 0600), or are the
 --secret-file / --secret-id secrets given (repeatable). With --function-url the tests and saves
@@ -46,10 +51,10 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		addr        = fs.String("addr", "127.0.0.1:8070", "listen address (loopback)")
 		dir         = fs.String("connectors-dir", ".calm-connectors", "directory of connector secret files <name>.json")
 		functionURL = fs.String("function-url", "", "URL of the deployed testconn function: tests and saves run there")
-		stateSpec   = fs.String("state", ".calm-state", "state store for the status view: a directory or dynamodb://TABLE")
-		records     = fs.String("records", "out/records.ndjson", "collected records NDJSON file for the status charts")
+		stateSpec   = fs.String("state", ".calm-state", "state store for the status view and Collect now: a directory or dynamodb://TABLE")
+		records     = fs.String("records", "out/records.ndjson", "collected records NDJSON file for the status charts; Collect now appends to it")
 		force       = fs.Bool("force-listen", false, "listen on a non-loopback address (the console has no login)")
-		monitors    = fs.String("monitors", "", "comma list of monitors the test probes (default "+strings.Join(conntest.DefaultMonitors, ",")+")")
+		monitors    = fs.String("monitors", "", "comma list of monitors the test probes (default "+strings.Join(conntest.DefaultMonitors, ",")+") and \"Collect now\" collects (default auto)")
 		timeout     = fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
 		verbose     = fs.Bool("v", false, "log every request to stderr")
 		files, ids  listFlag
@@ -72,9 +77,12 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *timeout <= 0 {
 		return usageErr("--timeout must be positive")
 	}
-	ids2, err := conntest.ParseMonitors(*monitors)
-	if err != nil {
-		return usageErr("--monitors: %v", err)
+	var ids2 []string // empty: the test probes its defaults, "Collect now" takes "auto"
+	if strings.TrimSpace(*monitors) != "" {
+		var err error
+		if ids2, err = conntest.ParseMonitors(*monitors); err != nil {
+			return usageErr("--monitors: %v", err)
+		}
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -137,8 +145,10 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		cfg.Remote = &console.Remote{URL: *functionURL, Caller: &funcurl.Caller{AWS: *awsCfg}}
 	}
 	if *stateSpec != "" {
-		cfg.State = &lazyState{spec: *stateSpec, aws: awsCfg}
-		cfg.StateName = *stateSpec
+		st := &lazyState{spec: *stateSpec, aws: awsCfg}
+		cfg.State, cfg.StateName = st, *stateSpec
+		cfg.OpenStore = func(ctx context.Context) (collect.Store, error) { return st.open(ctx) }
+		cfg.Owner = "calmctl console " + strings.TrimPrefix(owner(), "calmctl ")
 	}
 
 	c, err := console.New(cfg)
@@ -154,7 +164,8 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 }
 
 // lazyState opens the state store on first use, and reads a missing state directory as "no
-// checkpoints yet" instead of creating it: the console only looks.
+// checkpoints yet" instead of creating it: the status view only looks. "Collect now" opens it for
+// writing (creating the directory).
 type lazyState struct {
 	spec string
 	aws  *aws.Config
@@ -164,19 +175,28 @@ type lazyState struct {
 }
 
 func (l *lazyState) List(ctx context.Context, tenant string) ([]state.Checkpoint, error) {
+	if !strings.HasPrefix(l.spec, state.DynamoPrefix) {
+		if _, err := os.Stat(l.spec); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	s, err := l.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.List(ctx, tenant)
+}
+
+// open opens the store once (a state directory is created).
+func (l *lazyState) open(ctx context.Context) (state.Store, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.store == nil {
-		if !strings.HasPrefix(l.spec, state.DynamoPrefix) {
-			if _, err := os.Stat(l.spec); errors.Is(err, fs.ErrNotExist) {
-				return nil, nil
-			}
-		}
 		s, err := state.Open(ctx, l.spec, l.aws)
 		if err != nil {
 			return nil, err
 		}
 		l.store = s
 	}
-	return l.store.List(ctx, tenant)
+	return l.store, nil
 }

@@ -4,12 +4,17 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/calm-collector/calm-collector/internal/state"
 )
 
 func TestRunConsoleUsageErrors(t *testing.T) {
@@ -37,26 +42,34 @@ func TestRunConsoleUsageErrors(t *testing.T) {
 	}
 }
 
-func TestRunConsoleServesUntilCancelled(t *testing.T) {
-	dir := t.TempDir()
+// startConsole runs `calmctl console` with args until the test ends and returns its URL.
+func startConsole(t *testing.T, args ...string) (string, *syncBuffer, func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	var out, errb syncBuffer
-	done := make(chan int)
-	go func() {
-		done <- runConsole(ctx, []string{"--addr", "127.0.0.1:0", "--connectors-dir", filepath.Join(dir, "c"),
-			"--state", filepath.Join(dir, "state"), "--records", filepath.Join(dir, "r.ndjson")}, &out, &errb)
-	}()
+	done := make(chan int, 1)
+	go func() { done <- runConsole(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), &out, &errb) }()
+	var once sync.Once
+	code := 0
+	stop := func() int { once.Do(func() { cancel(); code = <-done }); return code }
 	re := regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
 	var url string
 	for i := 0; url == ""; i++ {
 		url = re.FindString(out.String())
 		if i == 500 {
-			cancel()
+			stop()
 			t.Fatalf("console did not come up: %q %q", out.String(), errb.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	t.Cleanup(func() { stop() })
+	return url, &errb, stop
+}
+
+func TestRunConsoleServesUntilCancelled(t *testing.T) {
+	dir := t.TempDir()
+	url, errb, stop := startConsole(t, "--connectors-dir", filepath.Join(dir, "c"),
+		"--state", filepath.Join(dir, "state"), "--records", filepath.Join(dir, "r.ndjson"))
 	for _, path := range []string{"", "status"} {
 		resp, err := http.Get(url + path)
 		if err != nil {
@@ -68,12 +81,62 @@ func TestRunConsoleServesUntilCancelled(t *testing.T) {
 			t.Errorf("GET /%s = %d", path, resp.StatusCode)
 		}
 	}
-	cancel()
-	if code := <-done; code != 0 {
+	if code := stop(); code != 0 {
 		t.Errorf("exit %d: %s", code, errb.String())
 	}
 	// The console only looks: a missing state directory is not created.
 	if _, err := os.Stat(filepath.Join(dir, "state")); !os.IsNotExist(err) {
 		t.Errorf("the status view created the state directory (stat: %v)", err)
+	}
+}
+
+// "Collect now" in the console calmctl builds: the connector of --secret-file, the monitors of
+// --monitors, checkpoints into --state (created now) and records appended to --records, under
+// a lease naming the console.
+func TestRunConsoleCollectNow(t *testing.T) {
+	_, secret := startSim(t)
+	dir := t.TempDir()
+	stateDir, records := filepath.Join(dir, "state"), filepath.Join(dir, "out", "records.ndjson")
+	base, errb, _ := startConsole(t, "--secret-file", secret, "--state", stateDir, "--records", records, "--monitors", "hm,jam")
+
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(base + "?c=secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil || !strings.Contains(string(page), `id="btn-collect"`) {
+		t.Fatalf("no Collect now on the connector page:\n%s", page)
+	}
+	form := url.Values{"csrf": {string(m[1])}, "connector": {"secret"}}
+	req, _ := http.NewRequest(http.MethodPost, base+"collect", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Console-Fragment", "1")
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `data-state="ok"`) {
+		t.Fatalf("POST /collect = %d:\n%s\nstderr: %s", resp.StatusCode, body, errb.String())
+	}
+	store, err := state.NewFileStore(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cps, err := store.List(context.Background(), "sim")
+	if err != nil || len(cps) != 2 || cps[0].Monitor != "hm" || cps[1].Monitor != "jam" {
+		t.Errorf("checkpoints %+v (%v), want hm and jam", cps, err)
+	}
+	data, err := os.ReadFile(records)
+	if err != nil || !strings.Contains(string(data), `"monitor":"hm"`) || !strings.Contains(string(data), `"monitor":"jam"`) {
+		t.Errorf("records file (%v): %d bytes without hm and jam", err, len(data))
+	}
+	if !strings.Contains(errb.String(), "collect now") || strings.Contains(errb.String(), "sim-client-secret") {
+		t.Errorf("stderr %q: want the run logged, without the secret", errb.String())
 	}
 }

@@ -15,8 +15,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
@@ -45,15 +47,24 @@ type Config struct {
 	// Tenants are shown in the status view besides the stored connectors' names and the tenants
 	// found in Records (a DynamoDB store cannot list its tenants).
 	Tenants []string
-	// Monitors are the monitors the connection test probes (empty: conntest.DefaultMonitors).
+	// Monitors are the monitors the connection test probes (empty: conntest.DefaultMonitors) and
+	// "Collect now" collects (empty: "auto", every monitor whose scope the token grants).
 	Monitors []string
+	// OpenStore opens the state store "Collect now" writes checkpoints and the tenant lease to
+	// (nil: no "Collect now"). It is called for each run; the console writes state through that
+	// action only. "Collect now" also needs Connectors and Records (appended to as NDJSON).
+	OpenStore func(ctx context.Context) (collect.Store, error)
+	// CollectTimeout bounds one "Collect now" run (0: DefaultCollectTimeout).
+	CollectTimeout time.Duration
+	// Owner names the console's runs in the tenant lease ("": DefaultOwner).
+	Owner string
 	// Resolution is the window of the status charts (default 5m, the collector's default).
 	Resolution time.Duration
 	// TestTimeout bounds each check (0: conntest.DefaultTimeout).
 	TestTimeout time.Duration
 	// HTTPClient is used by local connection tests (nil: conntest builds one).
 	HTTPClient *http.Client
-	// Now is the status view's clock (nil: time.Now).
+	// Now is the clock of the status view and of "Collect now"'s windows (nil: time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -65,6 +76,9 @@ type Console struct {
 	pages   *template.Template
 	records *recordCounts
 	static  http.Handler
+
+	mu         sync.Mutex
+	collecting map[string]bool // tenants a "Collect now" run is collecting
 }
 
 // New builds a console from cfg.
@@ -81,6 +95,12 @@ func New(cfg Config) (*Console, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.CollectTimeout <= 0 {
+		cfg.CollectTimeout = DefaultCollectTimeout
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = DefaultOwner
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -92,7 +112,8 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: static assets: %w", err)
 	}
-	c := &Console{cfg: cfg, log: cfg.Logger, pages: pages, static: http.StripPrefix("/static/", http.FileServerFS(static))}
+	c := &Console{cfg: cfg, log: cfg.Logger, pages: pages, static: http.StripPrefix("/static/", http.FileServerFS(static)),
+		collecting: map[string]bool{}}
 	if cfg.Records != "" {
 		c.records = newRecordCounts(cfg.Records, cfg.Resolution)
 	}
@@ -106,6 +127,7 @@ func (c *Console) Handler(hosts ...string) http.Handler {
 	mux.HandleFunc("GET /{$}", c.handleIndex)
 	mux.HandleFunc("POST /test", c.handleTest)
 	mux.HandleFunc("POST /save", c.handleSave)
+	mux.HandleFunc("POST /collect", c.handleCollect)
 	mux.HandleFunc("GET /status", c.handleStatus)
 	mux.Handle("GET /static/", c.static)
 	return c.guard(hosts, c.logRequests(mux))
@@ -167,6 +189,8 @@ type page struct {
 	Form       formView
 	Result     *resultView
 	Status     *statusView
+	// Collect is the "Collect now" box of the open connector (nil: none).
+	Collect *collectBox
 }
 
 // formView is the form as shown: never the client secret, only whether one is stored.
@@ -202,6 +226,7 @@ func (c *Console) handleIndex(w http.ResponseWriter, r *http.Request) {
 		s := c.summary(r.Context(), key)
 		p.Form = formView{Key: key, Name: s.Settings.Name, AuthenticationServer: s.Settings.AuthenticationServer,
 			ClientID: s.Settings.ClientID, URL: s.Settings.URL, SecretSet: s.SecretSet, Where: s.Where, Problem: s.Problem}
+		p.Collect = c.collectBox(p.CSRF, key)
 	}
 	c.render(w, http.StatusOK, "index", p, nil)
 }
@@ -222,6 +247,10 @@ func (c *Console) run(w http.ResponseWriter, r *http.Request, do func(context.Co
 			"saved", o.Saved != nil && *o.Saved, "ms", o.Report.DurationMs)
 	}
 	if r.Header.Get("X-Console-Fragment") != "" {
+		// A new connector just saved gets its "Collect now" here: the page has none yet.
+		if f.Key == "" && o.Key != "" {
+			rv.Collect = c.collectBox(session(w, r), o.Key)
+		}
 		c.render(w, http.StatusOK, "result", rv, scrub)
 		return
 	}
@@ -235,6 +264,7 @@ func (c *Console) run(w http.ResponseWriter, r *http.Request, do func(context.Co
 	if key != "" && c.cfg.Connectors != nil {
 		s := c.summary(r.Context(), key)
 		p.Form.SecretSet, p.Form.Where = s.SecretSet, s.Where
+		p.Collect = c.collectBox(p.CSRF, key)
 	}
 	p.Result = &rv
 	c.render(w, http.StatusOK, "index", p, scrub)
@@ -282,6 +312,7 @@ type resultView struct {
 	Saved   *bool
 	Message string
 	Key     string
+	Collect *collectBox // "Collect now" for the connector just saved
 }
 
 type checkView struct {

@@ -248,6 +248,111 @@ func TestBrowserAddTestSaveAndBreak(t *testing.T) {
 	updateDocs(t, "console.png", shot)
 }
 
+// TestBrowserServiceKeyToStatus is the new user's path, all in the browser against the
+// simulator: paste the service key, "Save and test" (every check passes), "Collect now" (the
+// run summary appears), then the status view shows a row with bars per collected monitor. The
+// test writes no file itself: the console stores the connector, the checkpoints and the records.
+func TestBrowserServiceKeyToStatus(t *testing.T) {
+	ctx := browser(t)
+	s := startSim(t, sim.Config{})
+	dir := t.TempDir()
+	store, err := state.NewFileStore(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	records := filepath.Join(dir, "out", "records.ndjson")
+	tc := startConsole(t, Config{Connectors: Dir(filepath.Join(dir, "connectors")), State: store, StateName: "state",
+		Records: records, OpenStore: func(context.Context) (collect.Store, error) { return store, nil }})
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(tc.URL+"/"),
+		chromedp.WaitVisible("#connector-form"),
+		chromedp.SendKeys("#f-name", "sim"),
+		setValue("#f-key", string(s.ServiceKeyJSON())),
+		chromedp.Click("#btn-save"),
+		chromedp.WaitVisible("#saved.yes"),
+	)
+	if err != nil {
+		t.Fatalf("paste the service key, save and test: %v", err)
+	}
+	if v, _ := chromedp.Run(ctx, chromedp.Value("#f-key")); v != "" {
+		t.Error("the service key box still holds the key (and its secret) after the save")
+	}
+	checks, err := allChecks(ctx)
+	if err != nil || len(checks) < 6 {
+		t.Fatalf("checklist %v (%v)", checks, err)
+	}
+	for _, c := range checks {
+		if !strings.HasSuffix(c, "=pass") {
+			t.Errorf("save and test: check %s, want pass", c)
+		}
+	}
+
+	err = chromedp.Do(ctx,
+		chromedp.Click("#btn-collect"),
+		chromedp.WaitVisible(`#run[data-state]`),
+	)
+	if err != nil {
+		t.Fatalf("collect now: %v", err)
+	}
+	if st, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#run").dataset.state`)); st != "ok" {
+		text, _ := chromedp.Run(ctx, chromedp.Text("#run"))
+		t.Fatalf("collect now: state %q, want ok:\n%s", st, text)
+	}
+	// monitor=windows for every monitor of the summary.
+	collected, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll("#run tr[data-monitor]")).map(tr => tr.dataset.monitor + "=" + tr.children[1].textContent + "=" + tr.children[2].textContent)`))
+	if err != nil || len(collected) < 3 {
+		t.Fatalf("run summary rows %v (%v), want the monitors auto selects", collected, err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifact(t, "console-collect.png", shot)
+	updateDocs(t, "console-collect.png", shot)
+
+	err = chromedp.Do(ctx,
+		chromedp.Click("#run-status"),
+		chromedp.WaitVisible(`table.monitors`),
+	)
+	if err != nil {
+		t.Fatalf("open the status view: %v", err)
+	}
+	for _, c := range collected {
+		var m string
+		var windows, points int
+		if _, err := fmt.Sscanf(strings.ReplaceAll(c, "=", " "), "%s %d %d", &m, &windows, &points); err != nil {
+			t.Fatalf("summary row %q: %v", c, err)
+		}
+		if points == 0 {
+			t.Errorf("%s: collected no records", m)
+			continue
+		}
+		sel := fmt.Sprintf(`tr[data-tenant="sim"][data-monitor=%q]`, m)
+		bars, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll('%s svg.chart rect').length`, sel)))
+		if err != nil || bars == 0 || bars > windows {
+			t.Errorf("%s: %d bars (%v), want one per window with records (%d windows collected)", m, bars, err, windows)
+		}
+		if m == "hm" && bars != windows {
+			t.Errorf("hm: %d bars, want one per collected window (%d)", bars, windows)
+		}
+		row, _ := chromedp.Run(ctx, chromedp.Text(sel))
+		if !strings.Contains(row, "up to ") || !strings.Contains(row, "none") {
+			t.Errorf("%s row = %q, want the last window and no error", m, row)
+		}
+	}
+	html, _ := chromedp.Run(ctx, chromedp.OuterHTML("html"))
+	if strings.Contains(html, simSecret) || strings.Contains(html, "s1m-S3cret") {
+		t.Error("the status page holds the client secret")
+	}
+	shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifact(t, "console-status-after-collect-now.png", shot)
+}
+
 // TestBrowserStatusAfterCollection runs a collection against the simulator into a state
 // directory and a records file, then reads the status view in the browser.
 func TestBrowserStatusAfterCollection(t *testing.T) {

@@ -56,6 +56,12 @@
     try { key = JSON.parse(v); } catch (e) {
       return "Not valid JSON yet: paste the whole service key, from the first { to the last }.";
     }
+    if (key && typeof key === "object" && !key.uaa && key.authenticationServer && key.url) {
+      if (!key.clientSecret && !key.key) {
+        return "These connector settings have no clientSecret: paste them exactly as written.";
+      }
+      return "Connector settings recognised: tenant " + key.url + ", client " + (key.clientId || "?") + ".";
+    }
     if (!key || typeof key !== "object" || !key.uaa) {
       return "This JSON has no \"uaa\" section: paste the service key of the SAP Cloud ALM API instance.";
     }
@@ -107,10 +113,16 @@
           // The fragment is rendered by html/template on the server.
           result.innerHTML = text;
           var secret = document.getElementById("f-secret");
+          var key = document.getElementById("f-key");
           var saved = document.getElementById("saved");
           if (secret && saved && saved.classList.contains("yes")) {
+            // Stored: the page lets go of the secret (the pasted key holds it too).
             secret.value = "";
             secret.placeholder = "set — leave empty to keep it";
+            if (key && key.value !== "") {
+              key.value = "";
+              key.dispatchEvent(new Event("input"));
+            }
           }
         });
       }).catch(function (err) {
@@ -122,6 +134,50 @@
       }).finally(function () {
         buttons.forEach(function (b) { b.disabled = false; });
         show("busy", "");
+        result.removeAttribute("aria-busy");
+      });
+    });
+  }
+
+  // "Collect now": the run summary replaces the box's result, without a page reload. The box
+  // can arrive later inside a result fragment, so the listener sits on the document.
+  function wireCollect() {
+    if (!window.fetch) { return; }
+    document.addEventListener("submit", function (ev) {
+      var form = ev.target;
+      if (!form.classList || !form.classList.contains("collect-form")) { return; }
+      ev.preventDefault();
+      var box = form.closest("section.collect");
+      var result = box && box.querySelector(".run-result");
+      if (!result) { return; }
+      var btn = form.querySelector("button");
+      var busy = form.querySelector(".busy");
+      btn.disabled = true;
+      if (busy) { busy.hidden = false; }
+      result.setAttribute("aria-busy", "true");
+      var fail = function (text) {
+        var p = document.createElement("p");
+        p.className = "error";
+        p.id = "run-error";
+        p.textContent = text;
+        result.replaceChildren(p);
+      };
+      fetch(form.getAttribute("action"), {
+        method: "POST",
+        body: new URLSearchParams(new FormData(form)),
+        credentials: "same-origin",
+        headers: { "X-CSRF-Token": form.querySelector("input[name=csrf]").value, "X-Console-Fragment": "1" }
+      }).then(function (resp) {
+        return resp.text().then(function (text) {
+          if (!resp.ok) { fail("HTTP " + resp.status + ": " + text); return; }
+          // The fragment is rendered by html/template on the server.
+          result.innerHTML = text;
+        });
+      }).catch(function (err) {
+        fail("The console did not answer: " + err);
+      }).finally(function () {
+        btn.disabled = false;
+        if (busy) { busy.hidden = true; }
         result.removeAttribute("aria-busy");
       });
     });
@@ -155,6 +211,7 @@
     wireHint("f-auth", "hint-auth", authHint);
     wireHint("f-key", "hint-key", keyHint);
     wireForm();
+    wireCollect();
     wireCopy();
   });
 })();

@@ -1,0 +1,220 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/sink"
+)
+
+// DefaultCollectTimeout bounds one "Collect now" run.
+const DefaultCollectTimeout = 2 * time.Minute
+
+// DefaultOwner names the console's runs in the tenant lease.
+const DefaultOwner = "calmctl console"
+
+// collectBox is the "Collect now" button of one stored connector, with the last run's summary.
+type collectBox struct {
+	CSRF, Key string
+	Run       *runView
+}
+
+// runView is one "Collect now" run as the page shows it.
+type runView struct {
+	Key string
+	// State is "ok", "failed" (a monitor or the run failed), "held" (another run holds the
+	// tenant's lease) or "error" (no run started).
+	State       string
+	Error       string
+	Held        string
+	Summary     *collect.Summary
+	Monitors    []runMonitor
+	NotSelected []notSelected // grouped by reason
+	Left        int           // monitors "auto" left out
+}
+
+// notSelected is the monitors "auto" left out for one reason.
+type notSelected struct{ Reason, IDs string }
+
+// runMonitor is one monitor's line of the run summary.
+type runMonitor struct {
+	collect.MonitorSummary
+	Status, Class string
+}
+
+// canCollect reports whether "Collect now" is on: the console reads the connectors' secrets
+// itself, and has a state store and a records file to write to.
+func (c *Console) canCollect() bool {
+	return c.cfg.Connectors != nil && c.cfg.OpenStore != nil && c.cfg.Records != ""
+}
+
+func (c *Console) collectBox(csrf, key string) *collectBox {
+	if key == "" || !c.canCollect() {
+		return nil
+	}
+	if _, ok := c.cfg.Connectors.Source(key); !ok {
+		return nil
+	}
+	return &collectBox{CSRF: csrf, Key: key}
+}
+
+// handleCollect is "Collect now": one scheduled collection of a stored connector, answered with
+// the run summary (a fragment for the page's script, or the whole page for a plain form post).
+func (c *Console) handleCollect(w http.ResponseWriter, r *http.Request) {
+	key := strings.TrimSpace(r.PostFormValue("connector"))
+	rv, scrub := c.collectNow(r.Context(), key)
+	if r.Header.Get("X-Console-Fragment") != "" {
+		c.render(w, http.StatusOK, "run", rv, scrub)
+		return
+	}
+	p := c.basePage(w, r, "connectors")
+	if c.cfg.Connectors != nil {
+		if _, ok := c.cfg.Connectors.Source(key); ok {
+			s := c.summary(r.Context(), key)
+			p.Form = formView{Key: key, Name: s.Settings.Name, AuthenticationServer: s.Settings.AuthenticationServer,
+				ClientID: s.Settings.ClientID, URL: s.Settings.URL, SecretSet: s.SecretSet, Where: s.Where, Problem: s.Problem}
+		}
+	}
+	p.Collect = &collectBox{CSRF: p.CSRF, Key: key, Run: &rv}
+	c.render(w, http.StatusOK, "index", p, scrub)
+}
+
+// collectNow runs one scheduled collection of the stored connector key, the way `calmctl
+// collect` does: the console's state store and records file, the default settings, and the
+// console's monitors ("auto" when none are given). It returns the view and the secret values
+// to keep off the page.
+func (c *Console) collectNow(ctx context.Context, key string) (runView, []string) {
+	rv := runView{Key: key, State: "error"}
+	fail := func(format string, a ...any) runView {
+		rv.Error = fmt.Sprintf(format, a...)
+		return rv
+	}
+	if !c.canCollect() {
+		if c.cfg.Connectors == nil {
+			return fail("collect now needs the connector's secret on this machine: start the console with --connectors-dir, --secret-file or --secret-id; the deployed function collects on its schedule"), nil
+		}
+		return fail("collect now needs a state store and a records file: start the console with --state and --records"), nil
+	}
+	src, ok := c.cfg.Connectors.Source(key)
+	if !ok {
+		return fail("no connector %q is stored: choose one from the list", key), nil
+	}
+	raw, err := src.Load(ctx)
+	if err != nil {
+		return fail("read the secret of connector %s: %v", key, err), nil // secrets errors never hold the content
+	}
+	scrub := secretValues(raw)
+	settings, _, err := calm.ParseSettings(raw)
+	if err != nil {
+		return fail("the stored settings of connector %s do not parse: open it, fix it and save it again (%v)", key, err), scrub
+	}
+
+	// Runs of this console share its lease owner, which the state store lets in again: keep
+	// them to one per tenant here; other processes meet the lease.
+	c.mu.Lock()
+	busy := c.collecting[settings.Name]
+	if !busy {
+		c.collecting[settings.Name] = true
+	}
+	c.mu.Unlock()
+	if busy {
+		rv.State, rv.Held = "held", fmt.Sprintf("a collection of tenant %q is already running in this console; wait for its summary", settings.Name)
+		return rv, scrub
+	}
+	defer func() {
+		c.mu.Lock()
+		delete(c.collecting, settings.Name)
+		c.mu.Unlock()
+	}()
+
+	cfg := collect.DefaultConfig()
+	cfg.Resolution = c.cfg.Resolution
+	if len(c.cfg.Monitors) > 0 {
+		cfg.Monitors = c.cfg.Monitors
+	}
+	if err := cfg.Validate(); err != nil {
+		return fail("collection settings: %v", err), scrub
+	}
+	store, err := c.cfg.OpenStore(ctx)
+	if err != nil {
+		return fail("open the state store %s: %v", c.cfg.StateName, err), scrub
+	}
+	base := http.DefaultTransport
+	if c.cfg.HTTPClient != nil && c.cfg.HTTPClient.Transport != nil {
+		base = c.cfg.HTTPClient.Transport
+	}
+	client, err := calm.New(settings, calm.Options{
+		HTTPClient: &http.Client{Transport: collect.Transport(base), Timeout: c.cfg.CollectTimeout},
+		Logger:     c.log, UserAgent: "calm-collector console",
+	})
+	if err != nil {
+		return fail("build the Cloud ALM client: %v", err), scrub
+	}
+	out, err := sink.OpenFile(c.cfg.Records)
+	if err != nil {
+		return fail("open the records file: %v", err), scrub
+	}
+	defer func() {
+		if err := out.Close(context.WithoutCancel(ctx)); err != nil {
+			c.log.Error("close the records file", "err", err)
+		}
+	}()
+
+	runCtx, cancel := context.WithTimeout(ctx, c.cfg.CollectTimeout)
+	defer cancel()
+	r := &collect.Runner{
+		Config: cfg, Tenant: settings.Name, Client: client, Scopes: client.Tokens(), Store: store,
+		Sinks: []collect.Sink{out}, Owner: c.cfg.Owner, Now: c.cfg.Now, Logger: c.log.With("connector", key),
+	}
+	sum := r.Run(runCtx, collect.Request{})
+	points := 0
+	for _, m := range sum.Monitors {
+		points += m.Points
+	}
+	c.log.Info("collect now", "connector", key, "tenant", sum.Tenant, "ok", sum.OK, "skipped", sum.Skipped != "",
+		"failed", sum.Failed(), "points", points, "ms", sum.DurationMs)
+	return newRunView(key, sum), scrub
+}
+
+func newRunView(key string, sum collect.Summary) runView {
+	rv := runView{Key: key, Summary: &sum, Left: len(sum.NotSelected)}
+	byReason := map[string]int{}
+	for _, n := range sum.NotSelected {
+		id, why, _ := strings.Cut(n, ": ")
+		i, ok := byReason[why]
+		if !ok {
+			i = len(rv.NotSelected)
+			byReason[why] = i
+			rv.NotSelected = append(rv.NotSelected, notSelected{Reason: why})
+		} else {
+			rv.NotSelected[i].IDs += ", "
+		}
+		rv.NotSelected[i].IDs += id
+	}
+	switch {
+	case sum.Skipped != "":
+		rv.State, rv.Held = "held", sum.Skipped
+	case sum.OK:
+		rv.State = "ok"
+	default:
+		rv.State, rv.Error = "failed", sum.Error
+	}
+	for _, m := range sum.Monitors {
+		rm := runMonitor{MonitorSummary: m, Status: "ok", Class: "good"}
+		switch {
+		case m.Error != "":
+			rm.Status, rm.Class = "failed: "+m.Error, "bad"
+		case m.Stopped != "":
+			rm.Status, rm.Class = "stopped early ("+m.Stopped+"): the rest comes next run", "late"
+		case m.Pending:
+			rm.Status = "ok, more next run"
+		}
+		rv.Monitors = append(rv.Monitors, rm)
+	}
+	return rv
+}

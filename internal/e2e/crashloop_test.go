@@ -52,7 +52,10 @@ func buildCalmctl(t *testing.T) string {
 const (
 	crashKills    = 20
 	crashRes      = time.Minute
-	crashLookback = 6 * time.Hour
+	crashLookback = 12 * time.Hour
+	// crashSlice is what one run catches up while kills happen (--max-catchup): every run is
+	// short and alike, so the kills land all over a run and the catch-up outlasts them.
+	crashSlice    = 30 * time.Minute
 	crashLeaseTTL = 500 * time.Millisecond
 )
 
@@ -85,7 +88,7 @@ func TestCrashLoop(t *testing.T) {
 	}
 
 	args := []string{"collect", "--secret-file", secretFile, "--state", stateDir, "--out", outFile,
-		"--monitors", strings.Join(crashMonitors, ","), "--resolution", crashRes.String(), "--span", "30m",
+		"--monitors", strings.Join(crashMonitors, ","), "--resolution", crashRes.String(), "--span", "15m",
 		"--lookback", crashLookback.String(), "--lease-ttl", crashLeaseTTL.String()}
 	env := os.Environ()
 	var s3c *s3.Client
@@ -109,8 +112,8 @@ func TestCrashLoop(t *testing.T) {
 	t.Logf("crash loop seed %d (CALM_CRASH_SEED=%d repeats it)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
 
-	start := func() (*exec.Cmd, *bytes.Buffer) {
-		cmd := exec.Command(calmctl, args...)
+	start := func(maxCatchUp time.Duration) (*exec.Cmd, *bytes.Buffer) {
+		cmd := exec.Command(calmctl, append(args, "--max-catchup", maxCatchUp.String())...)
 		cmd.Env = env
 		var stderr bytes.Buffer
 		cmd.Stderr, cmd.Stdout = &stderr, io.Discard
@@ -120,26 +123,31 @@ func TestCrashLoop(t *testing.T) {
 		return cmd, &stderr
 	}
 	kills, finished := 0, 0
-	for kills < crashKills {
-		cmd, stderr := start()
-		delay := time.Duration(30+rng.IntN(700)) * time.Millisecond
+	for run := 0; kills < crashKills; run++ {
+		if run >= 4*crashKills {
+			t.Fatalf("only %d kills in %d runs: the runs end before their kill; make them longer", kills, run)
+		}
+		cmd, stderr := start(crashSlice)
+		delay := time.Duration(20+rng.IntN(400)) * time.Millisecond
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
 		case err := <-done:
 			finished++
-			t.Logf("run finished before its kill at %s: %v\n%s", delay, err, lastLines(stderr.String(), 4))
+			if err != nil {
+				t.Fatalf("run %d failed: %v\n%s", run, err, stderr)
+			}
 		case <-time.After(delay):
 			cmd.Process.Kill() // SIGKILL
 			<-done
 			kills++
+			// A killed run leaves its lease behind: the next run may take it once it has expired.
+			time.Sleep(crashLeaseTTL + 50*time.Millisecond)
 		}
-		// A killed run leaves its lease behind: the next run may take it once it has expired.
-		time.Sleep(crashLeaseTTL + 50*time.Millisecond)
 	}
-	// Resume until a run completes.
+	// Resume: one run catches up everything that is left.
 	for attempt := 0; ; attempt++ {
-		cmd, stderr := start()
+		cmd, stderr := start(2 * crashLookback)
 		err := cmd.Wait()
 		if err == nil {
 			t.Logf("final run:\n%s", stderr)

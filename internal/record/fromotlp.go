@@ -120,9 +120,10 @@ func (c *converter) metric(m pmetric.Metric) error {
 	name, unit := m.Name(), m.Unit()
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
-		return c.numbers(name, unit, m.Gauge().DataPoints())
+		return c.numbers(name, unit, m.Gauge().DataPoints(), false)
 	case pmetric.MetricTypeSum:
-		return c.numbers(name, unit, m.Sum().DataPoints())
+		// A delta sum counts what happened in its bucket: exported again as one (Record.Count).
+		return c.numbers(name, unit, m.Sum().DataPoints(), m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityDelta)
 	case pmetric.MetricTypeHistogram:
 		dps := m.Histogram().DataPoints()
 		for i := range dps.Len() {
@@ -151,11 +152,12 @@ func (c *converter) metric(m pmetric.Metric) error {
 	return nil
 }
 
-func (c *converter) numbers(name, unit string, dps pmetric.NumberDataPointSlice) error {
+func (c *converter) numbers(name, unit string, dps pmetric.NumberDataPointSlice, count bool) error {
 	for i := range dps.Len() {
 		dp := dps.At(i)
 		c.mergeAttrs(dp.Attributes())
 		r := c.record(name, unit, c.attrMap(), dp.Timestamp())
+		r.Count = count
 		if !dp.Flags().NoRecordedValue() {
 			switch dp.ValueType() {
 			case pmetric.NumberDataPointValueTypeDouble:

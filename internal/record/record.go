@@ -28,6 +28,10 @@ type Record struct {
 	Value    float64
 	HasValue bool
 	Unit     string
+	// Count is true when the source metric was an OTLP delta sum: a count of what happened in
+	// the point's bucket. The OTLP sink sends such points as delta sums again. It is not part of
+	// the NDJSON record (DESIGN §4) and reads back false.
+	Count bool
 	// Body is the log line of a KindLog record (empty otherwise).
 	Body string
 	// Attributes are resource attributes merged with data-point attributes (the data point wins).

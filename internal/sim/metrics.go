@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
@@ -262,7 +263,10 @@ func aggregate(pts []Point, dims []string) []Point {
 	}
 	for _, a := range index {
 		if !out[a.i].Sum {
-			out[a.i].Value = float64(int64(out[a.i].Value/a.n*100)) / 100
+			// An average of merged gauges, to two decimals; a single point stays as it is.
+			if a.n > 1 {
+				out[a.i].Value = math.Round(out[a.i].Value/a.n*100) / 100
+			}
 		}
 	}
 	return out

@@ -21,7 +21,9 @@ import (
 //     resource attributes merged with the point's, DESIGN §4) becomes a data-point attribute.
 //   - The resource carries service.name=sap-cloud-alm, calm.tenant and calm.monitor; the scope is
 //     the collector's.
-//   - A count-like measure (countMeasures) becomes a monotonic DELTA sum, everything else a gauge.
+//   - A point that Cloud ALM served as a delta sum (Record.Count), or a count-like measure
+//     (countMeasures, for sources that serve counts as gauges), becomes a monotonic DELTA sum;
+//     everything else a gauge.
 //     Cloud ALM stamps a bucket's point at the bucket's start (the collector's windows [From, To)
 //     rely on that too), so the point counts what happened in [t, t+resolution): the delta point
 //     gets StartTimestamp = t (the record time, unchanged) and Timestamp = t+resolution, capped at
@@ -159,7 +161,7 @@ func (m otlpMapper) metrics(recs []record.Record) (pmetric.Metrics, error) {
 		if r.Kind != record.KindMetric {
 			continue
 		}
-		key := metricKey{name: r.Name, unit: r.Unit, count: isCount(r.Name)}
+		key := metricKey{name: r.Name, unit: r.Unit, count: r.Count || isCount(r.Name)}
 		dps, ok := byKey[key]
 		if !ok {
 			om := ms.AppendEmpty()

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 )
 
 // ErrOverLimit means the logs API refused a request because the time range holds more log
@@ -163,22 +162,33 @@ func (s *logsSeries) get(ctx context.Context, offset int) (page[LogsPage], error
 
 // decodeLogs reads an OTLP ExportLogsServiceRequest: JSON when the Content-Type says so,
 // protobuf otherwise (what the API sends whatever format asks for). An empty body is no logs.
+//
+// The request has the wire format of plog's LogsData, so plog's unmarshalers read it; not
+// plogotlp's ExportRequest, whose package registers the gRPC service and links all of gRPC
+// into the Lambdas. promoteScopeLogs keeps plogotlp's handling of deprecated scope logs.
 func decodeLogs(contentType string, body []byte) (plog.Logs, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return plog.NewLogs(), nil
 	}
-	req := plogotlp.NewExportRequest()
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
-		if err := req.UnmarshalJSON(body); err != nil {
+		var u plog.JSONUnmarshaler
+		ld, err := u.UnmarshalLogs(body)
+		if err != nil {
 			return plog.Logs{}, fmt.Errorf("decode OTLP JSON logs (Content-Type %s): %w", contentType, err)
 		}
-		return req.Logs(), nil
+		return ld, nil
 	}
-	if err := req.UnmarshalProto(body); err != nil {
+	var u plog.ProtoUnmarshaler
+	promoted, dropped := promoteScopeLogs(body)
+	ld, err := u.UnmarshalLogs(promoted)
+	if err == nil && dropped != nil {
+		_, err = u.UnmarshalLogs(dropped)
+	}
+	if err != nil {
 		return plog.Logs{}, fmt.Errorf("decode OTLP protobuf logs (Content-Type %q): %w", contentType, err)
 	}
-	return req.Logs(), nil
+	return ld, nil
 }
 
 // failed is a sequence yielding only err.

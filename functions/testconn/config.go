@@ -22,7 +22,7 @@ type Config struct {
 	// Allow limits the hosts POSTed settings may point at (CALM_TESTCONN_ALLOWED_HOSTS,
 	// CALM_TESTCONN_ALLOW_LOOPBACK).
 	Allow conntest.Allowlist
-	// Monitors are the monitors tested (CALM_MONITORS: "auto" = the confirmed set, or a list).
+	// Monitors are the monitors tested (CALM_MONITORS: "auto" = the confirmed set, "all", or a list).
 	Monitors []string
 	// EndpointURL overrides the AWS endpoint (CALM_ENDPOINT_URL; moto in tests).
 	EndpointURL string
@@ -77,10 +77,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	switch v := strings.TrimSpace(getenv("CALM_MONITORS")); strings.ToLower(v) {
 	case "", "auto":
 		c.Monitors = slices.Clone(conntest.DefaultMonitors)
+	case "all":
+		c.Monitors = conntest.MonitorIDs()
 	default:
 		ms, err := conntest.ParseMonitors(v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("CALM_MONITORS: %w (or auto)", err))
+			errs = append(errs, fmt.Errorf("CALM_MONITORS: %w (or auto, or all)", err))
 		}
 		c.Monitors = ms
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -337,6 +338,10 @@ func TestLoadConfig(t *testing.T) {
 	if c.SecretTTL != 5*time.Minute || c.Allow.Loopback || strings.Join(c.Allow.Patterns, ",") != "*.alm.cloud.sap,*.hana.ondemand.com" ||
 		strings.Join(c.Monitors, ",") != "hm,rum,jam,exm,iep" {
 		t.Errorf("defaults = %+v", c)
+	}
+	c, err = LoadConfig(env(map[string]string{"CALM_SECRET_ID": "arn:x", "CALM_MONITORS": "all"}))
+	if err != nil || !slices.Equal(c.Monitors, conntest.MonitorIDs()) {
+		t.Errorf("CALM_MONITORS=all: %v, %v; want every monitor", c.Monitors, err)
 	}
 	_, err = LoadConfig(env(map[string]string{
 		"CALM_SECRET_IDS":              `{"a":`,

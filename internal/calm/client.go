@@ -207,18 +207,18 @@ func (c *Client) send(r *request) (*response, error) {
 			c.retries.Add(1)
 			c.logger.Info("cloud alm answered 401; refreshing the token and retrying once", "method", r.method, "path", u.Path)
 			if _, terr := c.tokens.Refresh(ctx); terr != nil {
-				c.errs.Add(1)
+				c.failed(ctx)
 				return nil, fmt.Errorf("%w (token refresh after 401 failed: %w)", err, terr)
 			}
 			attempt--
 			continue
 		}
 		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-			c.errs.Add(1)
+			c.failed(ctx)
 			return nil, fmt.Errorf("%s %s: %w (before retrying after: %w)", r.method, u.Path, ctx.Err(), err)
 		}
 		if !retryable(err) || attempt >= c.opt.MaxRetries || ctx.Err() != nil {
-			c.errs.Add(1)
+			c.failed(ctx)
 			if attempt > 0 {
 				return nil, fmt.Errorf("after %d attempts: %w", attempt+1, err)
 			}
@@ -228,12 +228,12 @@ func (c *Client) send(r *request) (*response, error) {
 		if apiErr != nil && apiErr.RetryAfter > 0 {
 			wait = apiErr.RetryAfter
 			if wait > maxRetryAfter {
-				c.errs.Add(1)
+				c.failed(ctx)
 				return nil, fmt.Errorf("server asks to retry after %s, longer than %s: %w", wait, maxRetryAfter, err)
 			}
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
-			c.errs.Add(1)
+			c.failed(ctx)
 			return nil, fmt.Errorf("not retrying (waiting %s would pass the deadline): %w", wait.Round(time.Millisecond), err)
 		}
 		c.retries.Add(1)
@@ -243,10 +243,18 @@ func (c *Client) send(r *request) (*response, error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			c.errs.Add(1)
+			c.failed(ctx)
 			return nil, fmt.Errorf("%s %s: %w (while waiting to retry after: %w)", r.method, u.Path, ctx.Err(), err)
 		case <-t.C:
 		}
+	}
+}
+
+// failed counts a call that ended in an error, unless the pager cancelled it because it had
+// asked for a page ahead that it then did not need (the request itself is counted).
+func (c *Client) failed(ctx context.Context) {
+	if !errors.Is(context.Cause(ctx), errPrefetchDiscarded) {
+		c.errs.Add(1)
 	}
 }
 

@@ -1,6 +1,7 @@
 package calm
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"iter"
@@ -59,8 +60,7 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 			yield(MetricsPage{}, fmt.Errorf("%s: provider must be set and to after from", what))
 		}
 	}
-	var unmarshaler pmetric.JSONUnmarshaler
-	fetch := func(ctx context.Context, offset int) (page[MetricsPage], error) {
+	fetch := func(ctx context.Context, offset int) (answer[MetricsPage], error) {
 		qv := url.Values{
 			"version":           {"V1"},
 			"provider":          {q.Provider},
@@ -87,22 +87,87 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		}
 		req, err := c.newRequest(ctx, http.MethodGet, "calm-metrics/v1/metrics", qv, nil)
 		if err != nil {
-			return page[MetricsPage]{}, err
+			return answer[MetricsPage]{}, err
 		}
 		resp, err := c.do(req, nil)
 		if err != nil {
-			return page[MetricsPage]{}, err
+			return answer[MetricsPage]{}, err
 		}
-		md := pmetric.NewMetrics()
-		if len(strings.TrimSpace(string(resp.body))) > 0 {
-			md, err = unmarshaler.UnmarshalMetrics(resp.body)
-			if err != nil {
-				return page[MetricsPage]{}, fmt.Errorf("decode OTLP JSON: %w", err)
+		total := totalCount(resp)
+		// Decoding (pdata builds the whole tree) takes about as long as a far-away answer: the
+		// pager runs it while the next page is on its way.
+		decode := func() ([]MetricsPage, int, error) {
+			md := pmetric.NewMetrics()
+			if len(bytes.TrimSpace(resp.body)) > 0 {
+				var unmarshaler pmetric.JSONUnmarshaler
+				md, err = unmarshaler.UnmarshalMetrics(resp.body)
+				if err != nil {
+					return nil, 0, fmt.Errorf("decode OTLP JSON: %w", err)
+				}
 			}
+			n := md.DataPointCount()
+			return []MetricsPage{{Metrics: md, Offset: offset, Points: n, Total: total, Bytes: len(resp.body)}}, n, nil
 		}
-		n := md.DataPointCount()
-		mp := MetricsPage{Metrics: md, Offset: offset, Points: n, Total: totalCount(resp), Bytes: len(resp.body)}
-		return page[MetricsPage]{items: []MetricsPage{mp}, count: n, total: mp.Total, hash: bodyHash(resp.body), bytes: len(resp.body)}, nil
+		return answer[MetricsPage]{total: total, hash: bodyHash(resp.body), bytes: len(resp.body),
+			rows: countDataPoints(resp.body), decode: decode}, nil
 	}
-	return flatten(paginate(ctx, c.logger, what, limit, c.maxPages, fetch))
+	return flatten(pages(ctx, c.logger, what, limit, c.maxPages, fetch))
+}
+
+// countDataPoints counts the elements of every "dataPoints" (or "data_points") array of an OTLP
+// JSON body without decoding it: for a well-formed body what DataPointCount says once decoded,
+// in a fraction of the time. Only the pager's guess of a page's rows comes from it.
+func countDataPoints(b []byte) int {
+	n, depth, in := 0, 0, -1 // in: depth of the data points array being counted, -1 outside
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '"':
+			j := i + 1
+			for {
+				k := bytes.IndexAny(b[j:], `"\`)
+				if k < 0 {
+					return n
+				}
+				j += k
+				if b[j] == '"' {
+					break
+				}
+				j += 2 // an escaped character
+				if j >= len(b) {
+					return n
+				}
+			}
+			key := b[i+1 : j]
+			i = j
+			if in >= 0 || (string(key) != "dataPoints" && string(key) != "data_points") {
+				continue
+			}
+			k := skipSpace(b, j+1)
+			if k >= len(b) || b[k] != ':' {
+				continue
+			}
+			if k = skipSpace(b, k+1); k < len(b) && b[k] == '[' {
+				depth++
+				in, i = depth, k
+			}
+		case '{', '[':
+			depth++
+			if c == '{' && depth == in+1 {
+				n++
+			}
+		case '}', ']':
+			if depth == in {
+				in = -1
+			}
+			depth--
+		}
+	}
+	return n
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }

@@ -24,11 +24,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"golang.org/x/net/http/httpguts"
-	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/calm-collector/calm-collector/internal/record"
 )
@@ -407,7 +405,9 @@ func (s *OTLP) Write(ctx context.Context, b Batch) error {
 		if err != nil {
 			return fail(err)
 		}
-		body, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+		// MetricsData has the wire format of ExportMetricsServiceRequest (and LogsData that of
+		// ExportLogsServiceRequest); pmetricotlp and plogotlp would link all of gRPC.
+		body, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
 		if err != nil {
 			return fail(fmt.Errorf("encode metrics: %w", err))
 		}
@@ -416,7 +416,7 @@ func (s *OTLP) Write(ctx context.Context, b Batch) error {
 		}
 	}
 	for chunk := range slices.Chunk(logs, s.opts.MaxPerRequest) {
-		body, err := plogotlp.NewExportRequestFromLogs(m.logs(chunk)).MarshalProto()
+		body, err := (&plog.ProtoMarshaler{}).MarshalLogs(m.logs(chunk))
 		if err != nil {
 			return fail(fmt.Errorf("encode logs: %w", err))
 		}
@@ -608,25 +608,13 @@ func (s *OTLP) partial(ctx context.Context, signal, target, ctype string, data [
 	if len(data) == 0 {
 		return nil
 	}
-	var rejected int64
-	var msg string
-	var err error
-	switch signal {
-	case signalMetrics:
-		r := pmetricotlp.NewExportResponse()
-		err = unmarshalResponse(ctype, data, r.UnmarshalProto, r.UnmarshalJSON)
-		rejected, msg = r.PartialSuccess().RejectedDataPoints(), r.PartialSuccess().ErrorMessage()
-	default:
-		r := plogotlp.NewExportResponse()
-		err = unmarshalResponse(ctype, data, r.UnmarshalProto, r.UnmarshalJSON)
-		rejected, msg = r.PartialSuccess().RejectedLogRecords(), r.PartialSuccess().ErrorMessage()
-	}
+	r, err := parseExportResponse(signal, ctype, data)
 	if err != nil {
 		// A 2xx is the acceptance; some gateways answer with a body of their own.
 		s.logger.DebugContext(ctx, "otlp response is not an export response", "sink", s.name, "signal", signal, "contentType", ctype)
 		return nil
 	}
-	msg = s.scrub(oneLine(msg))
+	rejected, msg := r.Rejected, s.scrub(oneLine(r.ErrorMessage))
 	switch {
 	case rejected > 0 && !s.opts.AllowPartial:
 		return &OTLPPartialError{Signal: signal, URL: target, Sent: items, Rejected: rejected, Message: msg}
@@ -639,21 +627,13 @@ func (s *OTLP) partial(ctx context.Context, signal, target, ctype string, data [
 	return nil
 }
 
-func unmarshalResponse(ctype string, data []byte, fromProto, fromJSON func([]byte) error) error {
-	if ctype == "application/json" {
-		return fromJSON(data)
-	}
-	return fromProto(data)
-}
-
 // errorMessage extracts the backend's message from an error answer: a google.rpc.Status in
 // protobuf (what OTLP/HTTP prescribes), a JSON object with "message" or "error", else the text.
 func errorMessage(ctype string, data []byte) string {
 	switch ctype {
 	case "application/x-protobuf", "application/protobuf":
-		var st rpcstatus.Status
-		if proto.Unmarshal(data, &st) == nil && st.GetMessage() != "" {
-			return oneLine(st.GetMessage())
+		if msg, ok := rpcStatusMessage(data); ok && msg != "" {
+			return oneLine(msg)
 		}
 	case "application/json":
 		var v struct {

@@ -28,7 +28,8 @@ type Store interface {
 	PutMarks(ctx context.Context, tenant, monitor string, marks map[string]state.Mark) error
 }
 
-// Sink is what a run needs from a sink; internal/sink's sinks satisfy it.
+// Sink is what a run needs from a sink; internal/sink's sinks satisfy it. Write must not
+// change the batch's records: records of one series share their attribute map.
 type Sink interface {
 	Name() string
 	Write(ctx context.Context, b sink.Batch) error
@@ -354,7 +355,7 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("stopped before %s: %w", span.From.Format(time.RFC3339), context.Cause(ctx))
 		}
-		byWindow, err := mr.fetchSpanInTime(ctx, span)
+		recs, err := mr.fetchSpanInTime(ctx, span)
 		if errors.Is(err, errFetchCut) {
 			mr.sum.Stopped = "deadline"
 			mr.log.Warn("deadline near: a request series was cut short; its windows follow next run", "next", span.From)
@@ -364,7 +365,7 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 			return fmt.Errorf("collect %s %s: %w", mr.id, fmtRange(span), err)
 		}
 		for i, w := range split(span, res) {
-			b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: w.From, To: w.To, Records: byWindow[i]}
+			b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: w.From, To: w.To, Records: recs.batch(i)}
 			if err := mr.deliver(ctx, b); err != nil {
 				return fmt.Errorf("deliver %s %s: %w", mr.id, fmtRange(w), err)
 			}
@@ -388,7 +389,7 @@ var errFetchCut = errors.New("request series cut short by the deadline margin")
 // fetchSpanInTime is fetchSpan with a deadline halfway into the deadline margin: a slow request
 // series started before the margin cannot run into the end of the invocation, so the run still
 // has time to save its checkpoints and report. Nothing of the cut span is delivered.
-func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range) ([][]record.Record, error) {
+func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range) (*spanRecords, error) {
 	if mr.stopAt.IsZero() {
 		return mr.fetchSpan(ctx, span)
 	}
@@ -401,16 +402,12 @@ func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range) ([][]reco
 	return out, err
 }
 
-// fetchSpan runs the monitor's request series for span and returns the records per window
-// (index i holds [from+i·res, from+(i+1)·res)). Points outside the span are dropped: they
+// fetchSpan runs the monitor's request series for span and returns its records by window
+// (window i is [from+i·res, from+(i+1)·res)). Points outside the span are dropped: they
 // belong to another window, which delivers them (or already did).
-func (mr *monitorRun) fetchSpan(ctx context.Context, span Range) ([][]record.Record, error) {
+func (mr *monitorRun) fetchSpan(ctx context.Context, span Range) (*spanRecords, error) {
 	res := mr.Config.Resolution
-	n := int(span.To.Sub(span.From) / res)
-	if span.To.Sub(span.From)%res != 0 {
-		n++
-	}
-	out := make([][]record.Record, n)
+	out := newSpanRecords(span, res)
 	dropped := 0
 	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam()}
 	err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) {
@@ -418,8 +415,7 @@ func (mr *monitorRun) fetchSpan(ctx context.Context, span Range) ([][]record.Rec
 			dropped++
 			return
 		}
-		i := int(rec.Time.Sub(span.From) / res)
-		out[i] = append(out[i], rec)
+		out.add(int(rec.Time.Sub(span.From)/res), rec)
 	})
 	if dropped > 0 {
 		mr.sum.Dropped += dropped

@@ -343,10 +343,25 @@ func (mr *monitorRun) backfill(ctx context.Context, rng Range) error {
 
 // windowsWith fetches rng span by span (one request series each), splits the records into
 // windows and delivers each window to every sink, then calls accepted(window).
+//
+// While a span is delivered, the next span's request series runs (in a goroutine): the
+// windows' delivery is off the critical path of the requests. At most two spans are held;
+// spans are delivered in order, each only after the one before it was accepted; the deadline
+// is checked before a span's series starts, as before delivering a span fetched ahead; every
+// return cancels the series running ahead and waits for it.
 func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(Range) error) error {
 	res := mr.Config.Resolution
 	total := rng.To.Sub(rng.From)
-	for _, span := range split(rng, mr.Config.Span) {
+	spans := split(rng, mr.Config.Span)
+	fctx, cancel := context.WithCancel(ctx)
+	var ahead *spanFetch
+	defer func() {
+		cancel()
+		if ahead != nil {
+			<-ahead.done
+		}
+	}()
+	for k, span := range spans {
 		if mr.nearDeadline() {
 			mr.sum.Stopped = "deadline"
 			mr.log.Warn("deadline near: stopping; the rest follows next run", "next", span.From)
@@ -355,7 +370,16 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("stopped before %s: %w", span.From.Format(time.RFC3339), context.Cause(ctx))
 		}
-		recs, err := mr.fetchSpanInTime(ctx, span)
+		f := ahead
+		if f == nil {
+			f = mr.startSpan(fctx, span)
+		}
+		<-f.done
+		ahead = nil
+		recs, err := f.recs, f.err
+		if recs != nil && recs.dropped > 0 {
+			mr.sum.Dropped += recs.dropped
+		}
 		if errors.Is(err, errFetchCut) {
 			mr.sum.Stopped = "deadline"
 			mr.log.Warn("deadline near: a request series was cut short; its windows follow next run", "next", span.From)
@@ -363,6 +387,9 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 		}
 		if err != nil {
 			return fmt.Errorf("collect %s %s: %w", mr.id, fmtRange(span), err)
+		}
+		if k+1 < len(spans) && !mr.nearDeadline() {
+			ahead = mr.startSpan(fctx, spans[k+1])
 		}
 		for i, w := range split(span, res) {
 			b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: w.From, To: w.To, Records: recs.batch(i)}
@@ -381,6 +408,23 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 		}
 	}
 	return nil
+}
+
+// spanFetch is one span's request series running in its own goroutine; done closes when
+// recs and err are set.
+type spanFetch struct {
+	done chan struct{}
+	recs *spanRecords
+	err  error
+}
+
+func (mr *monitorRun) startSpan(ctx context.Context, span Range) *spanFetch {
+	f := &spanFetch{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.recs, f.err = mr.fetchSpanInTime(ctx, span)
+	}()
+	return f
 }
 
 // errFetchCut: a request series was cut short so that the run can still save and report.
@@ -408,18 +452,16 @@ func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range) (*spanRec
 func (mr *monitorRun) fetchSpan(ctx context.Context, span Range) (*spanRecords, error) {
 	res := mr.Config.Resolution
 	out := newSpanRecords(span, res)
-	dropped := 0
 	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam()}
 	err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) {
 		if rec.Time.Before(span.From) || !rec.Time.Before(span.To) {
-			dropped++
+			out.dropped++
 			return
 		}
 		out.add(int(rec.Time.Sub(span.From)/res), rec)
 	})
-	if dropped > 0 {
-		mr.sum.Dropped += dropped
-		mr.log.Debug("dropped points outside the requested range", "count", dropped, "from", span.From, "to", span.To)
+	if out.dropped > 0 {
+		mr.log.Debug("dropped points outside the requested range", "count", out.dropped, "from", span.From, "to", span.To)
 	}
 	return out, err
 }

@@ -22,7 +22,7 @@ type spanRecords struct {
 	res     time.Duration
 	series  []series
 	windows [][]point
-	n       int // records held
+	dropped int // points of the series outside the span
 }
 
 // series is what the records of one series have in common.
@@ -59,7 +59,6 @@ func (s *spanRecords) add(i int, rec record.Record) {
 		id: rec.ID, body: rec.Body, t: rec.Time, value: rec.Value, hasValue: rec.HasValue,
 		series: s.seriesOf(&rec),
 	})
-	s.n++
 }
 
 // seriesOf returns the index of rec's series: one of the latest when it matches, a new one

@@ -1,12 +1,22 @@
 package collect
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"iter"
 	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/record"
+	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/state"
 )
 
 // Every field of a record comes back from spanRecords as it went in: a field added to
@@ -96,6 +106,124 @@ func TestSpanRecordsShareAttributesPerSeries(t *testing.T) {
 	for _, r := range out {
 		if !reflect.DeepEqual(r, byID[r.ID]) {
 			t.Errorf("record %s =\n%#v\nwant\n%#v", r.ID, r, byID[r.ID])
+		}
+	}
+}
+
+// spanClient answers every metrics query with no points; it reports each query's start on
+// asked and, for the spans hold selects, answers only once the query's context is done.
+type spanClient struct {
+	cannedClient
+	asked   chan time.Time
+	hold    func(from time.Time) bool
+	running atomic.Int32
+	ended   chan error // causes of the held queries, as they end
+}
+
+func (c *spanClient) Metrics(ctx context.Context, q calm.MetricsQuery) iter.Seq2[calm.MetricsPage, error] {
+	return func(yield func(calm.MetricsPage, error) bool) {
+		c.running.Add(1)
+		defer c.running.Add(-1)
+		c.asked <- q.From
+		if c.hold != nil && c.hold(q.From) {
+			<-ctx.Done()
+			c.ended <- ctx.Err()
+			yield(calm.MetricsPage{}, ctx.Err())
+			return
+		}
+		yield(calm.MetricsPage{Metrics: pmetric.NewMetrics()}, nil)
+	}
+}
+
+func spanRunner(t *testing.T, c Client, s Sink) *Runner {
+	store, err := state.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Monitors = []string{"hm"}
+	return &Runner{Config: cfg, Tenant: "t", Client: c, Scopes: scopeSet{}, Store: store, Sinks: []Sink{s},
+		Now: func() time.Time { return t0 }, Logger: quiet}
+}
+
+// While a span's windows are delivered, the next span's request series is already running.
+func TestNextSpanIsFetchedWhileASpanIsDelivered(t *testing.T) {
+	from := ts("2026-11-25T06:00:00Z")
+	c := &spanClient{asked: make(chan time.Time, 10)}
+	var asked []time.Time
+	s := &memSink{fail: func(b sink.Batch) bool {
+		if b.From.Equal(from) { // the first window of the first span: wait for the second span's series
+			deadline := time.After(10 * time.Second)
+			for {
+				select {
+				case f := <-c.asked:
+					asked = append(asked, f)
+					if f.Equal(from.Add(time.Hour)) {
+						return false
+					}
+				case <-deadline:
+					t.Errorf("the next span was not asked for while the first was delivered (asked %v)", asked)
+					return false
+				}
+			}
+		}
+		return false
+	}}
+	sum := spanRunner(t, c, s).Run(context.Background(), Request{Backfill: &Range{From: from, To: from.Add(3 * time.Hour)}})
+	mustOK(t, sum)
+	if m := sum.Monitors[0]; m.Windows != 36 {
+		t.Errorf("%d windows delivered, want 36", m.Windows)
+	}
+	var last time.Time
+	for _, b := range s.batches {
+		if !b.From.After(last) && !last.IsZero() {
+			t.Errorf("window %s delivered after %s: out of order", b.From, last)
+		}
+		last = b.From
+	}
+}
+
+// A delivery that fails ends the run with its error; the span fetched ahead is cancelled and
+// its series has ended when Run returns. Nothing of it is delivered.
+func TestFailedDeliveryCancelsTheSpanFetchedAhead(t *testing.T) {
+	from := ts("2026-11-25T06:00:00Z")
+	c := &spanClient{asked: make(chan time.Time, 10), ended: make(chan error, 10),
+		hold: func(f time.Time) bool { return f.Equal(from.Add(time.Hour)) }}
+	s := &memSink{fail: func(b sink.Batch) bool {
+		if b.From.Equal(from.Add(5 * time.Minute)) {
+			deadline := time.After(10 * time.Second)
+			for { // fail only once the next span's series is running
+				select {
+				case f := <-c.asked:
+					if f.Equal(from.Add(time.Hour)) {
+						return true
+					}
+				case <-deadline:
+					t.Error("the next span was not asked for while the first was delivered")
+					return true
+				}
+			}
+		}
+		return false
+	}}
+	sum := spanRunner(t, c, s).Run(context.Background(), Request{Backfill: &Range{From: from, To: from.Add(3 * time.Hour)}})
+	if m := sum.Monitors[0]; !strings.Contains(m.Error, "disk full") || m.Windows != 1 {
+		t.Errorf("summary %+v, want the sink's error after 1 window", m)
+	}
+	if n := c.running.Load(); n != 0 {
+		t.Errorf("%d request series still running after Run returned", n)
+	}
+	select {
+	case err := <-c.ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the span fetched ahead ended with %v, want context.Canceled", err)
+		}
+	default:
+		t.Error("the span fetched ahead did not end before Run returned")
+	}
+	for _, b := range s.batches {
+		if !b.From.Before(from.Add(time.Hour)) {
+			t.Errorf("window %s of the span fetched ahead was delivered", b.From)
 		}
 	}
 }

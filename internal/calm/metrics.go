@@ -27,6 +27,10 @@ type MetricsQuery struct {
 	ServiceIDs  []string  // optional (rum: at most 5, comma-separated)
 	ServiceType string    // optional
 	PageSize    int       // 0 = client default
+	// AllPages says the caller reads every page: the pager may then ask for the second page
+	// while the first is decoded, as it does for every later page. Leave it false for a probe
+	// that reads one page (it would cost a request more).
+	AllPages bool
 }
 
 // MetricsPage is one page of the paged series; Points counts the data points in it (gauge,
@@ -111,7 +115,7 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		return answer[MetricsPage]{total: total, hash: bodyHash(resp.body), bytes: len(resp.body),
 			rows: countDataPoints(resp.body), decode: decode}, nil
 	}
-	return flatten(pages(ctx, c.logger, what, limit, c.maxPages, fetch))
+	return flatten(pages(ctx, c.logger, what, limit, c.maxPages, q.AllPages, fetch))
 }
 
 // countDataPoints counts the elements of every "dataPoints" (or "data_points") array of an OTLP
@@ -123,19 +127,20 @@ func countDataPoints(b []byte) int {
 		switch c := b[i]; c {
 		case '"':
 			j := i + 1
-			for {
-				k := bytes.IndexAny(b[j:], `"\`)
+			for { // to the closing quote: one not escaped by an odd number of backslashes
+				k := bytes.IndexByte(b[j:], '"')
 				if k < 0 {
 					return n
 				}
 				j += k
-				if b[j] == '"' {
+				e := j
+				for e > i+1 && b[e-1] == '\\' {
+					e--
+				}
+				if (j-e)%2 == 0 {
 					break
 				}
-				j += 2 // an escaped character
-				if j >= len(b) {
-					return n
-				}
+				j++
 			}
 			key := b[i+1 : j]
 			i = j

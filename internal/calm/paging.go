@@ -49,7 +49,7 @@ var errPrefetchDiscarded = errors.New("page requested ahead is not needed")
 // paginate is pages for a fetch that decodes as it fetches: the exact row count is known before
 // the page is used, and the next page is asked for while the caller uses this one.
 func paginate[T any](ctx context.Context, logger *slog.Logger, what string, limit, maxPages int, fetch fetchPage[T]) iter.Seq2[page[T], error] {
-	return pages(ctx, logger, what, limit, maxPages, func(ctx context.Context, offset int) (answer[T], error) {
+	return pages(ctx, logger, what, limit, maxPages, false, func(ctx context.Context, offset int) (answer[T], error) {
 		p, err := fetch(ctx, offset)
 		if err != nil {
 			return answer[T]{}, err
@@ -72,10 +72,11 @@ func paginate[T any](ctx context.Context, logger *slog.Logger, what string, limi
 // goes out at once, in a goroutine, while this page is decoded and yielded. It is used only
 // when the decoded page turns out full as well, so that paging goes on at exactly that offset;
 // otherwise (a short, empty or over-full page, a changed total) it is cancelled and waited for,
-// and paging goes on exactly as without it. The first page never sends one ahead: a caller that
-// reads one page (a probe) makes one request. Every return waits for the request sent ahead,
+// and paging goes on exactly as without it. The first page sends none ahead unless allPages
+// says the caller reads every page: a caller that reads one page (a probe) makes one request.
+// Every return waits for the request sent ahead,
 // so no goroutine outlives the iteration; a cancelled ctx cancels it.
-func pages[T any](ctx context.Context, logger *slog.Logger, what string, limit, maxPages int, fetch fetchAnswer[T]) iter.Seq2[page[T], error] {
+func pages[T any](ctx context.Context, logger *slog.Logger, what string, limit, maxPages int, allPages bool, fetch fetchAnswer[T]) iter.Seq2[page[T], error] {
 	return func(yield func(page[T], error) bool) {
 		var zero page[T]
 		offset, total, first := 0, -1, -1
@@ -131,7 +132,7 @@ func pages[T any](ctx context.Context, logger *slog.Logger, what string, limit, 
 			}
 			// The next page, when this one is full, is at offset+limit and is page n+1: ask for
 			// it now if the checks at the top of the loop will let it be fetched.
-			if n > 1 && a.rows == limit && total >= 0 && offset+limit < total &&
+			if (n > 1 || allPages) && a.rows == limit && total >= 0 && offset+limit < total &&
 				n+1 <= ceilDiv(first, limit)+2 && n+1 <= maxPages {
 				ahead = startPrefetch(ctx, offset+limit, fetch)
 			}

@@ -163,31 +163,36 @@ func noGoroutineLeak(t *testing.T, before int) {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// From the second page on, the request for the next page goes out while a full page is used;
-// the first page never asks ahead, and no page is asked for that paging does not need.
+// From the second page on (from the first with allPages), the request for the next page goes
+// out while a full page is used; without allPages the first page does not ask ahead, and no
+// page is asked for that paging does not need.
 func TestPagesAsksForTheNextPageWhileAPageIsUsed(t *testing.T) {
-	f := newFakeCollection(3, 11) // pages at 0, 3, 6, 9 (short)
-	var got, offsets []int
-	for p, err := range pages(context.Background(), quietLogger(), "rows", 3, 100, f.fetch) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		offsets = append(offsets, p.offset)
-		switch p.offset {
-		case 0:
-			if a := f.askedOffsets(); !slices.Equal(a, []int{0}) {
-				t.Errorf("while the first page is used, asked %v; want only [0]", a)
+	for _, allPages := range []bool{false, true} {
+		t.Run(fmt.Sprint("allPages=", allPages), func(t *testing.T) {
+			f := newFakeCollection(3, 11) // pages at 0, 3, 6, 9 (short)
+			var got, offsets []int
+			for p, err := range pages(context.Background(), quietLogger(), "rows", 3, 100, allPages, f.fetch) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				offsets = append(offsets, p.offset)
+				switch {
+				case p.offset == 0 && !allPages:
+					if a := f.askedOffsets(); !slices.Equal(a, []int{0}) {
+						t.Errorf("while the first page is used, asked %v; want only [0]", a)
+					}
+				case p.offset < 9:
+					f.waitAsked(t, p.offset+3) // blocks (and fails) unless the next page was asked for already
+				}
+				got = append(got, p.items...)
 			}
-		case 3, 6:
-			f.waitAsked(t, p.offset+3) // blocks (and fails) unless the next page was asked for already
-		}
-		got = append(got, p.items...)
-	}
-	if want := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}; !slices.Equal(got, want) {
-		t.Errorf("rows %v, want %v", got, want)
-	}
-	if a := f.askedOffsets(); !slices.Equal(a, []int{0, 3, 6, 9}) || !slices.Equal(offsets, a) {
-		t.Errorf("asked %v, yielded %v; want [0 3 6 9] both", a, offsets)
+			if want := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}; !slices.Equal(got, want) {
+				t.Errorf("rows %v, want %v", got, want)
+			}
+			if a := f.askedOffsets(); !slices.Equal(a, []int{0, 3, 6, 9}) || !slices.Equal(offsets, a) {
+				t.Errorf("asked %v, yielded %v; want [0 3 6 9] both", a, offsets)
+			}
+		})
 	}
 }
 
@@ -212,7 +217,7 @@ func TestPagesDiscardsThePageAskedAheadWhenAPageIsShort(t *testing.T) {
 	}
 	before := runtime.NumGoroutine()
 	var got, offsets []int
-	for p, err := range pages(context.Background(), quietLogger(), "rows", 3, 100, f.fetch) {
+	for p, err := range pages(context.Background(), quietLogger(), "rows", 3, 100, false, f.fetch) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +256,7 @@ func TestPagesStopsTheRequestAheadWithTheIteration(t *testing.T) {
 		f := newFakeCollection(3, 30)
 		f.hold = hold
 		before := runtime.NumGoroutine()
-		for p, err := range pages(context.Background(), quietLogger(), "rows", 3, 100, f.fetch) {
+		for p, err := range pages(context.Background(), quietLogger(), "rows", 3, 100, false, f.fetch) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -275,7 +280,7 @@ func TestPagesStopsTheRequestAheadWithTheIteration(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		var last error
-		for p, err := range pages(ctx, quietLogger(), "rows", 3, 100, f.fetch) {
+		for p, err := range pages(ctx, quietLogger(), "rows", 3, 100, false, f.fetch) {
 			if err != nil {
 				last = err
 				break
@@ -307,7 +312,7 @@ func TestPagesReportsTheErrorOfThePageAskedAhead(t *testing.T) {
 	}
 	var offsets []int
 	var last error
-	for p, err := range pages(context.Background(), quietLogger(), "rows", 3, 100, f.fetch) {
+	for p, err := range pages(context.Background(), quietLogger(), "rows", 3, 100, false, f.fetch) {
 		if err != nil {
 			last = err
 			break
@@ -380,6 +385,7 @@ func TestCountDataPoints(t *testing.T) {
 		`{"dataPoints":[{"exemplars":[{"timeUnixNano":"1"}],"s":"}]\"}]\\"},{}]}`: 2,
 		`{"dataPoints":[{`: 1,
 		`{"dataPoints`:     0,
+		`{"k":"\\\\","dataPoints":[{"k":"\\"},{}]}`: 2,
 	} {
 		if got := countDataPoints([]byte(body)); got != want {
 			t.Errorf("countDataPoints(%s) = %d, want %d", body, got, want)

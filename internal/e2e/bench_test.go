@@ -130,6 +130,7 @@ func BenchmarkBackfill24h(b *testing.B) {
 	var wall time.Duration
 	var rss int64
 	var delivered int64
+	var cpu time.Duration
 	b.ResetTimer()
 	for b.Loop() {
 		e.front.reset()
@@ -157,6 +158,7 @@ func BenchmarkBackfill24h(b *testing.B) {
 			b.Fatalf("backfill: %v", err)
 		}
 		delivered = out.n.Load()
+		cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	b.StopTimer()
 	reqs, minReqs := e.front.requests.Load(), e.front.minRequests.Load()
@@ -169,6 +171,7 @@ func BenchmarkBackfill24h(b *testing.B) {
 	b.ReportMetric(float64(e.front.bytes.Load())/1e6, "MB-fetched")
 	b.ReportMetric(float64(delivered)/1e6, "MB-delivered")
 	b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(cpu.Seconds(), "cpu-s") // user + system time of the calmctl process
 }
 
 // pollVmHWM returns the largest VmHWM (bytes) of the process seen until stop is closed.

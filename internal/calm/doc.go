@@ -7,7 +7,8 @@
 //   - a small API client (Client) with retries, bounded bodies and typed errors (*APIError,
 //     *TokenError, *SettingsError);
 //   - paging (limit/offset + x-total-count) in one place, as iterators guarded against servers
-//     that repeat themselves or never end;
+//     that repeat themselves or never end, pipelined: the next full page is requested while one
+//     is decoded;
 //   - the calls the collector needs: analytics discovery, raw-data metrics (OTLP JSON decoded
 //     with pdata), status events and landscape objects.
 //

@@ -13,7 +13,7 @@ sim=$!
 trap 'kill "$sim" 2>/dev/null || true; wait "$sim" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do [ -s "$out/sim-secret.json" ] && break; sleep 0.1; done
 [ -s "$out/sim-secret.json" ] || { echo "run: the simulator did not start; see $out/sim.log" >&2; exit 1; }
-echo "== Cloud ALM simulator: $(head -n 1 "$out/sim.log")"
+echo "== Cloud ALM simulator listening at $(awk '/url:/ {print $2; exit}' "$out/sim.log")"
 
 echo
 echo "== connection test (calmctl test --secret-file $out/sim-secret.json)"
@@ -34,7 +34,7 @@ total=$(wc -l <"$out/records.ndjson")
 
 echo
 echo "== summary"
-echo "records after the first run: $first; added by the second run: $((total - first)); in all: $total"
+echo "records after the first run: $first; added by the second run: $((total - first)) (only windows closed since the first run); in all: $total"
 echo "records per monitor:"
 grep -o '"monitor":"[^"]*"' "$out/records.ndjson" | cut -d'"' -f4 | sort | uniq -c | awk '{printf "  %-10s %8d\n", $2, $1}'
 dups=$(grep -o '"id":"[^"]*"' "$out/records.ndjson" | sort | uniq -d | wc -l)

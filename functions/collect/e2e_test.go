@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,18 +66,6 @@ func objects(t *testing.T, m *awstest.MotoServer, prefix string) []string {
 	return keys
 }
 
-// buildBootstrap builds the function the way the Makefile does, for this machine.
-func buildBootstrap(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build bootstrap: %v\n%s", err, b)
-	}
-	return out
-}
-
 // The built bootstrap under the Lambda RIE, with moto for Secrets Manager, DynamoDB and S3 and
 // the simulator (on the real clock: the function reads time.Now) for Cloud ALM.
 func TestBootstrapUnderRIEWithMotoAndSimulator(t *testing.T) {
@@ -89,7 +76,7 @@ func TestBootstrapUnderRIEWithMotoAndSimulator(t *testing.T) {
 	}
 	defer srv.Close()
 	awsFixture(t, m, srv.ConnectorJSON())
-	url := awstest.StartRIE(t, buildBootstrap(t), []string{
+	url := awstest.StartRIE(t, awstest.BuildBootstrap(t), []string{
 		"AWS_REGION=" + awstest.Region, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"CALM_ENDPOINT_URL=" + m.Endpoint(), "CALM_SECRET_ID=" + testSecret, "CALM_STATE_TABLE=" + testTable,
 		"CALM_SINKS=s3://" + testBucket + "/records", "CALM_MONITORS=hm,jam,status",

@@ -42,7 +42,7 @@ func TestRIE(t *testing.T) {
 		t.Fatalf("create secret in moto: %v", err)
 	}
 
-	bootstrap := buildBootstrap(t)
+	bootstrap := awstest.BuildBootstrap(t)
 	invoke := awstest.StartRIE(t, bootstrap, []string{
 		"AWS_ENDPOINT_URL=" + moto.Endpoint(),
 		"AWS_ACCESS_KEY_ID=" + awstest.AccessKey,
@@ -104,21 +104,9 @@ func TestRIE(t *testing.T) {
 	}
 }
 
-// buildBootstrap builds this function for the host, as the Makefile does for Lambda.
-func buildBootstrap(t *testing.T) string {
-	t.Helper()
-	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bootstrap, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the bootstrap: %v\n%s", err, out)
-	}
-	return bootstrap
-}
-
 // A bad environment stops the cold start with exit status 1 and a log line naming every problem.
 func TestBootstrapBadEnvironment(t *testing.T) {
-	cmd := exec.Command(buildBootstrap(t))
+	cmd := exec.Command(awstest.BuildBootstrap(t))
 	cmd.Env = []string{"AWS_LAMBDA_LOG_FORMAT=JSON", "CALM_SECRET_TTL=soon", "PATH=" + os.Getenv("PATH")}
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError

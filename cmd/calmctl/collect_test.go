@@ -44,11 +44,7 @@ func TestCollectUsageErrorsExit2(t *testing.T) {
 // connector secret file.
 func startSim(t *testing.T) (*sim.Server, string) {
 	t.Helper()
-	srv := sim.New(sim.Config{})
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := sim.StartTest(t, sim.Config{})
 	secret := filepath.Join(t.TempDir(), "secret.json")
 	if err := os.WriteFile(secret, srv.ConnectorJSON(), 0o600); err != nil {
 		t.Fatal(err)

@@ -24,16 +24,6 @@ import (
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
-func startTestSim(t *testing.T, cfg sim.Config) *sim.Server {
-	t.Helper()
-	s := sim.New(cfg)
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 func writeFile(t *testing.T, data []byte) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "connector.json")
@@ -50,7 +40,7 @@ func runTestCmd(args ...string) (code int, stdout, stderr string) {
 }
 
 func TestCalmctlTestAgainstSim(t *testing.T) {
-	s := startTestSim(t, sim.Config{ClientSecret: "cli-test-secret-value"})
+	s := sim.StartTest(t, sim.Config{ClientSecret: "cli-test-secret-value"})
 	good := writeFile(t, s.ConnectorJSON())
 	var wrong map[string]string
 	json.Unmarshal(s.ConnectorJSON(), &wrong)
@@ -99,7 +89,7 @@ func TestCalmctlTestAgainstSim(t *testing.T) {
 }
 
 func TestCalmctlTestJSON(t *testing.T) {
-	s := startTestSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	code, stdout, stderr := runTestCmd("--secret-file", writeFile(t, s.ConnectorJSON()), "--json", "--monitors", "hm")
 	if code != 0 {
 		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
@@ -268,7 +258,7 @@ func TestCalmctlTestPlaceholder(t *testing.T) {
 
 func TestCalmctlTestSecretID(t *testing.T) {
 	moto := awstest.Moto(t)
-	s := startTestSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	id := "calm/calmctl-test-" + time.Now().Format("150405.000000")
 	if _, err := moto.SecretsClient().CreateSecret(context.Background(), &secretsmanager.CreateSecretInput{
 		Name: aws.String(id), SecretString: aws.String(string(s.ConnectorJSON()))}); err != nil {

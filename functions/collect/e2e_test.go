@@ -70,11 +70,7 @@ func objects(t *testing.T, m *awstest.MotoServer, prefix string) []string {
 // the simulator (on the real clock: the function reads time.Now) for Cloud ALM.
 func TestBootstrapUnderRIEWithMotoAndSimulator(t *testing.T) {
 	m := awstest.Moto(t)
-	srv := sim.New(sim.Config{})
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := sim.StartTest(t, sim.Config{})
 	awsFixture(t, m, srv.ConnectorJSON())
 	url := awstest.StartRIE(t, awstest.BuildBootstrap(t), []string{
 		"AWS_REGION=" + awstest.Region, "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",

@@ -114,11 +114,7 @@ func (s *memSink) Write(_ context.Context, b sink.Batch) error {
 
 func TestHandleAgainstTheSimulator(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
-	srv := sim.New(sim.Config{Now: func() time.Time { return now }})
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return now }})
 	store, _ := state.NewFileStore(t.TempDir())
 	ms := &memSink{}
 	var emf bytes.Buffer
@@ -212,11 +208,7 @@ func (c *cachedSecrets) Invalidate(string) {
 // succeeds without waiting for the cache's TTL.
 func TestHandleRereadsTheSecretAfterARotation(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
-	srv := sim.New(sim.Config{ClientSecret: "new-secret", Now: func() time.Time { return now }})
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := sim.StartTest(t, sim.Config{ClientSecret: "new-secret", Now: func() time.Time { return now }})
 	current := srv.ConnectorJSON()
 	old := bytes.Replace(current, []byte("new-secret"), []byte("old-secret"), 1)
 	if bytes.Equal(old, current) {
@@ -253,11 +245,7 @@ func TestHandleRereadsTheSecretAfterARotation(t *testing.T) {
 // CALM_SECRET_IDS (the one the stack's alarms and dashboard use), not the host's first label.
 func TestTenantIsTheConnectorNameWhenTheSecretHasNone(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
-	srv := sim.New(sim.Config{Now: func() time.Time { return now }})
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return now }})
 	if namesItself(srv.ServiceKeyJSON()) {
 		t.Fatal("the simulator's service key has a name; the test needs one without")
 	}

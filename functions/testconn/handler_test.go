@@ -45,11 +45,7 @@ type env struct {
 func newEnv(t *testing.T, stored []byte, allow conntest.Allowlist) *env {
 	t.Helper()
 	moto := awstest.Moto(t)
-	s := sim.New(sim.Config{ClientSecret: simSecret})
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := sim.StartTest(t, sim.Config{ClientSecret: simSecret})
 	if stored == nil {
 		stored = s.ConnectorJSON()
 	}

@@ -16,16 +16,6 @@ import (
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
-func startSim(t *testing.T, cfg sim.Config) *sim.Server {
-	t.Helper()
-	s := sim.New(cfg)
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // connector returns the simulator's connector JSON with fields replaced.
 func connector(t *testing.T, s *sim.Server, set map[string]string) []byte {
 	t.Helper()
@@ -64,7 +54,7 @@ func wantStatuses(t *testing.T, r Report, want string) {
 const allPass = "settings=pass reach=pass token=pass scopes=pass api=pass monitor:hm=pass monitor:rum=pass monitor:jam=pass monitor:exm=pass monitor:iep=pass"
 
 func TestRunPass(t *testing.T) {
-	s := startSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{})
 	wantStatuses(t, r, allPass)
 	if !r.OK || r.Connector != "sim" {
@@ -82,7 +72,7 @@ func TestRunPass(t *testing.T) {
 }
 
 func TestRunServiceKeyWithAPISuffix(t *testing.T) {
-	s := startSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	// The service key's endpoints.Api ends with /api, as it always does: taken off silently.
 	r := Run(context.Background(), s.ServiceKeyJSON(), Options{})
 	wantStatuses(t, r, allPass)
@@ -98,7 +88,7 @@ func TestRunServiceKeyWithAPISuffix(t *testing.T) {
 }
 
 func TestRunWrongCredentials(t *testing.T) {
-	s := startSim(t, sim.Config{ClientSecret: "the-right-secret-value"})
+	s := sim.StartTest(t, sim.Config{ClientSecret: "the-right-secret-value"})
 	r := Run(context.Background(), connector(t, s, map[string]string{"clientSecret": "a-wrong-secret-value"}), Options{})
 	wantStatuses(t, r, "settings=pass reach=pass token=fail scopes=skip api=skip monitor:hm=skip monitor:rum=skip monitor:jam=skip monitor:exm=skip monitor:iep=skip")
 	tok, _ := r.Check("token")
@@ -120,7 +110,7 @@ func TestRunWrongCredentials(t *testing.T) {
 }
 
 func TestRunMissingScope(t *testing.T) {
-	s := startSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	s.SetFaults(sim.Faults{MissingScopes: []string{"calm-api.jam.read"}})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{})
 	sc, _ := r.Check("scopes")
@@ -159,7 +149,7 @@ func TestRunMissingScope(t *testing.T) {
 }
 
 func TestRunMissingMetricsScope(t *testing.T) {
-	s := startSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	s.SetFaults(sim.Faults{MissingScopes: []string{sim.ScopeMetrics}})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
 	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=fail api=pass monitor:hm=fail")
@@ -173,7 +163,7 @@ func TestRunUnconfirmedScopesWarn(t *testing.T) {
 	scopes := slices.DeleteFunc(slices.Clone(sim.AllScopes), func(s string) bool {
 		return s == sim.ScopeSUM || s == sim.ScopeBSM || s == sim.ScopeIMM
 	})
-	s := startSim(t, sim.Config{Scopes: scopes})
+	s := sim.StartTest(t, sim.Config{Scopes: scopes})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "sum", "status", "cpi"}})
 	sc, _ := r.Check("scopes")
 	if sc.Status != Warn || !strings.Contains(sc.Detail, "calm-api.sum.read (sum)") || !strings.Contains(sc.Detail, "the monitor probe decides") ||
@@ -198,7 +188,7 @@ func TestRunUnconfirmedScopesWarn(t *testing.T) {
 }
 
 func TestRunHTMLPage(t *testing.T) {
-	s := startSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	s.SetFaults(sim.Faults{HTMLPage: true})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
 	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=fail monitor:hm=skip")
@@ -208,7 +198,7 @@ func TestRunHTMLPage(t *testing.T) {
 }
 
 func TestRunAPINotFound(t *testing.T) {
-	s := startSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	r := Run(context.Background(), connector(t, s, map[string]string{"url": s.URL() + "/api/v2"}), Options{Monitors: []string{"hm"}})
 	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=fail monitor:hm=skip")
 	if api, _ := r.Check("api"); api.Hint != hintAPI404 || !strings.Contains(api.Detail, "404") {
@@ -217,7 +207,7 @@ func TestRunAPINotFound(t *testing.T) {
 }
 
 func TestRunUnreachable(t *testing.T) {
-	s := startSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	closed := closedPort(t)
 	// The API host refuses connections: reach fails, the token still works, the API is skipped.
 	r := Run(context.Background(), connector(t, s, map[string]string{"url": "http://" + closed}), Options{Monitors: []string{"hm"}})
@@ -235,7 +225,7 @@ func TestRunUnreachable(t *testing.T) {
 }
 
 func TestRunTokenHTML(t *testing.T) {
-	s := startSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	// An authentication server URL with a path answers the simulator's HTML 404 page.
 	r := Run(context.Background(), connector(t, s, map[string]string{"authenticationServer": s.URL() + "/login"}), Options{Monitors: []string{"hm"}})
 	tok, _ := r.Check("token")
@@ -245,7 +235,7 @@ func TestRunTokenHTML(t *testing.T) {
 }
 
 func TestRunLoopbackRefusedByAddrGuard(t *testing.T) {
-	s := startSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	noLoop := Allowlist{Patterns: []string{"*.alm.cloud.sap"}}
 	// AllowHost passes (as if the name were allowed), but the address guard stops the dial.
 	r := Run(context.Background(), s.ConnectorJSON(), Options{
@@ -257,7 +247,7 @@ func TestRunLoopbackRefusedByAddrGuard(t *testing.T) {
 }
 
 func TestRunCancelled(t *testing.T) {
-	s := startSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	r := Run(ctx, s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
@@ -296,7 +286,7 @@ func (rec *tokenRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // the credentials are wrong.
 func TestReportHoldsNoSecret(t *testing.T) {
 	const secret = "Sup3r-Secret/Value+xyz="
-	s := startSim(t, sim.Config{ClientSecret: secret})
+	s := sim.StartTest(t, sim.Config{ClientSecret: secret})
 	for _, c := range []struct {
 		name string
 		raw  []byte
@@ -389,7 +379,7 @@ func TestRunTLSAndX509(t *testing.T) {
 // The logs monitor is probed through the logs API (a service id from its provider's filters),
 // and needs its own scope but not the metrics scope.
 func TestRunLogsMonitor(t *testing.T) {
-	s := startSim(t, sim.Config{})
+	s := sim.StartTest(t, sim.Config{})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"logs"}})
 	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass monitor:logs=pass")
 	if c, _ := r.Check("monitor:logs"); !strings.Contains(c.Detail, "log records of") {
@@ -401,7 +391,7 @@ func TestRunLogsMonitor(t *testing.T) {
 
 	// Without its (unconfirmed) scope the probe decides, and names the authority line.
 	scopes := slices.DeleteFunc(slices.Clone(sim.AllScopes), func(sc string) bool { return strings.HasSuffix(sc, "calm-api.logs.read") })
-	s = startSim(t, sim.Config{Scopes: scopes})
+	s = sim.StartTest(t, sim.Config{Scopes: scopes})
 	r = Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"logs"}})
 	if c, _ := r.Check("monitor:logs"); c.Status != Fail || !slices.Equal(c.Missing, []string{"$XSMASTERAPPNAME.calm-api.logs.read"}) {
 		t.Errorf("monitor:logs without its scope = %+v", c)

@@ -151,9 +151,16 @@ func (c *Console) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-done:
 		return fmt.Errorf("console: serve: %w", err)
 	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		// Requests in flight get a grace period. A browser's preconnected socket that never sent
+		// a request counts as active for up to 5 s in net/http: what is still open after the
+		// grace period is closed, which is no error for a console that is asked to stop.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 		defer cancel()
 		err := srv.Shutdown(sctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			c.log.Debug("closing connections still open after the shutdown grace period")
+			err = srv.Close()
+		}
 		<-done
 		return err
 	}

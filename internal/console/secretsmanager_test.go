@@ -25,7 +25,9 @@ func TestMain(m *testing.M) {
 // "Save and test" only when the test passes, and the page shows the stored connector.
 func TestSecretsManagerConnector(t *testing.T) {
 	ctx := context.Background()
-	sm := awstest.Moto(t).SecretsClient()
+	moto := awstest.Moto(t)
+	moto.Reset(t)
+	sm := moto.SecretsClient()
 	id := "calm/console-" + strings.ReplaceAll(t.Name(), "/", "-")
 	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(id),
 		SecretString: aws.String(`{"name":"prod","placeholder":"fill in with the service key"}`)}); err != nil {

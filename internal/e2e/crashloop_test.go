@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,7 +179,11 @@ func TestCrashLoop(t *testing.T) {
 		}
 	}
 
-	// The file: every point, duplicates only as whole re-delivered windows.
+	// The file: every point, duplicates only in re-delivered windows. A kill in the middle of a
+	// batch's write leaves the lines written so far (the kernel cuts a write short on SIGKILL; the
+	// torn last line is cut when the file is opened again); the window was not checkpointed and is
+	// delivered again whole, so such a window holds some of its points twice. A window counts as
+	// re-delivered once per extra copy of its most duplicated point.
 	count, torn := readNDJSON(t, outFile)
 	if torn > 0 {
 		t.Errorf("the output file has %d torn lines (a killed write followed by an append)", torn)
@@ -188,21 +193,20 @@ func TestCrashLoop(t *testing.T) {
 	for id, n := range count {
 		perWindow[windowOf[id]] = append(perWindow[windowOf[id]], n)
 	}
-	redelivered := 0
-	for w, ns := range perWindow {
-		for _, n := range ns {
-			if n != ns[0] {
-				t.Errorf("window %s is partly duplicated (counts %v): duplicates must be whole re-delivered windows", w, ns)
-				break
-			}
-		}
-		if ns[0] > 1 {
-			redelivered += ns[0] - 1
+	redelivered, partly := 0, 0
+	for _, ns := range perWindow {
+		most := slices.Max(ns)
+		redelivered += most - 1
+		if slices.Min(ns) != most {
+			partly++
 		}
 	}
-	t.Logf("file: %d points, %d windows re-delivered", len(count), redelivered)
+	t.Logf("file: %d points, %d windows re-delivered (%d of them after a write cut short by a kill)", len(count), redelivered, partly)
 	if redelivered > (kills+1)*len(crashMonitors) {
 		t.Errorf("%d windows re-delivered after %d kills: more than one per kill and monitor", redelivered, kills)
+	}
+	if partly > kills {
+		t.Errorf("%d windows partly duplicated after %d kills: at most one write can be cut short per kill", partly, kills)
 	}
 
 	if s3c != nil {

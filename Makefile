@@ -53,6 +53,10 @@ FUZZTIME ?= 10s
 fuzz-short: ## a short run of every fuzz target (FUZZTIME, default 10s each)
 	scripts/fuzz.sh $(FUZZTIME)
 
+.PHONY: fuzz-wire
+fuzz-wire: ## the differential fuzzers of the protobuf wire readers against pdata (FUZZTIME each)
+	FUZZ_WIRE=1 scripts/fuzz.sh $(FUZZTIME)
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -206,7 +206,7 @@ func TestCollectSurvivesSIGKILL(t *testing.T) {
 		count[r.ID]++
 	}
 	store, _ := state.NewFileStore(filepath.Join(dir, "state"))
-	redelivered := 0
+	redelivered, partly := 0, 0
 	for _, m := range []string{"hm", "jam"} {
 		cp, ok, err := store.Get(context.Background(), "sim", m)
 		if !ok || err != nil {
@@ -221,7 +221,9 @@ func TestCollectSurvivesSIGKILL(t *testing.T) {
 				t.Errorf("%s: point %s missing", m, id)
 			}
 		}
-		// Per window, every point appears the same number of times: whole windows only.
+		// Per window, every point appears the same number of times (a whole window re-delivered),
+		// except in a window whose write a kill cut short: its complete lines stay, and the window,
+		// not yet checkpointed, comes again whole. At most one such window per kill.
 		perWindow := map[time.Time]map[int]bool{}
 		for id, r := range recs {
 			if r.Monitor != m {
@@ -238,14 +240,19 @@ func TestCollectSurvivesSIGKILL(t *testing.T) {
 		}
 		for w, counts := range perWindow {
 			if len(counts) != 1 {
-				t.Errorf("%s: window %s was delivered partly more than once: %v", m, w, counts)
+				partly++
+				t.Logf("%s: window %s was partly delivered again after a write cut short: %v", m, w, counts)
 			}
 			for n := range counts {
 				if n > 1 {
 					redelivered++
+					break
 				}
 			}
 		}
 	}
-	t.Logf("%d distinct records, %d windows re-delivered", len(recs), redelivered)
+	if partly > killed {
+		t.Errorf("%d windows partly delivered more than once after %d kills: at most one write can be cut short per kill", partly, killed)
+	}
+	t.Logf("%d distinct records, %d windows re-delivered (%d after a write cut short)", len(recs), redelivered, partly)
 }

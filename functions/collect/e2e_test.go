@@ -18,6 +18,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sim"
+	"github.com/calm-collector/calm-collector/internal/state"
 )
 
 const (
@@ -35,16 +36,7 @@ func awsFixture(t *testing.T, m *awstest.MotoServer, connector []byte) {
 		Name: aws.String(testSecret), SecretString: aws.String(string(connector))}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.DynamoClient().CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(testTable),
-		BillingMode: dtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []dtypes.AttributeDefinition{
-			{AttributeName: aws.String("pk"), AttributeType: dtypes.ScalarAttributeTypeS},
-			{AttributeName: aws.String("sk"), AttributeType: dtypes.ScalarAttributeTypeS}},
-		KeySchema: []dtypes.KeySchemaElement{
-			{AttributeName: aws.String("pk"), KeyType: dtypes.KeyTypeHash},
-			{AttributeName: aws.String("sk"), KeyType: dtypes.KeyTypeRange}},
-	}); err != nil {
+	if err := state.CreateTable(ctx, m.DynamoClient(), testTable); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.S3Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(testBucket)}); err != nil {

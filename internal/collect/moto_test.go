@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/calm-collector/calm-collector/internal/awstest"
@@ -22,15 +20,7 @@ func TestScheduledRunsWithDynamoDBStateAndS3Sink(t *testing.T) {
 	m := awstest.Moto(t)
 	m.Reset(t)
 	ctx := context.Background()
-	if _, err := m.DynamoClient().CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName: aws.String("state"), BillingMode: dtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []dtypes.AttributeDefinition{
-			{AttributeName: aws.String("pk"), AttributeType: dtypes.ScalarAttributeTypeS},
-			{AttributeName: aws.String("sk"), AttributeType: dtypes.ScalarAttributeTypeS}},
-		KeySchema: []dtypes.KeySchemaElement{
-			{AttributeName: aws.String("pk"), KeyType: dtypes.KeyTypeHash},
-			{AttributeName: aws.String("sk"), KeyType: dtypes.KeyTypeRange}},
-	}); err != nil {
+	if err := state.CreateTable(ctx, m.DynamoClient(), "state"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.S3Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("records")}); err != nil {

@@ -118,6 +118,8 @@ func New(s Settings, o Options) (*Client, error) {
 		}
 		o.Tokens.logger = o.Logger
 	}
+	// The bearer token goes only to the API's own origin (docs/security.md).
+	o.HTTPClient = sameOriginRedirects(o.HTTPClient)
 	return &Client{
 		settings: s, base: base, hc: o.HTTPClient, tokens: o.Tokens, opt: o,
 		logger: o.Logger, maxPages: defaultMaxPages,
@@ -265,6 +267,9 @@ func (e *transportError) Error() string { return e.err.Error() }
 func (e *transportError) Unwrap() error { return e.err }
 
 func retryable(err error) bool {
+	if isRedirectRefused(err) {
+		return false
+	}
 	var te *transportError
 	if errors.As(err, &te) {
 		return true
@@ -316,6 +321,9 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s %s: %w", r.method, u.Path, ctx.Err())
+		}
+		if isRedirectRefused(err) {
+			return nil, fmt.Errorf("%s %s: %w", r.method, u.Path, stripURL(err))
 		}
 		return nil, &transportError{fmt.Errorf("%s %s: %w", r.method, u.Path, stripURL(err))}
 	}

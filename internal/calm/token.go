@@ -91,7 +91,8 @@ func NewTokenSource(s Settings, hc *http.Client) (*TokenSource, error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	tc := &http.Client{Transport: htmlGuard{next: rt}, Timeout: timeout, CheckRedirect: hc.CheckRedirect, Jar: hc.Jar}
+	// The token form carries the client secret: no redirect is followed (docs/security.md).
+	tc := &http.Client{Transport: htmlGuard{next: rt}, Timeout: timeout, CheckRedirect: refuseTokenRedirect, Jar: hc.Jar}
 	secret := s.ClientSecret
 	if s.IsX509() {
 		secret = s.Key

@@ -42,7 +42,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	save := fs.Bool("save", false, "with --function-url and --secret-file: store the settings when the test passes")
 	connector := fs.String("connector", "", "with --function-url: the connector name (from CALM_SECRET_IDS) to test or save")
 	monitors := fs.String("monitors", "", "comma list of monitors to probe (default "+strings.Join(conntest.DefaultMonitors, ",")+")")
-	asJSON := fs.Bool("json", false, "print the report as JSON (DESIGN §3)")
+	asJSON := fs.Bool("json", false, "print the report as JSON (docs/design.md §3)")
 	timeout := fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, testUsage)

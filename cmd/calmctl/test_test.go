@@ -104,7 +104,7 @@ func TestCalmctlTestJSON(t *testing.T) {
 		}
 	}
 	if len(r) != 4 {
-		t.Errorf("report has keys beyond DESIGN §3: %s", stdout)
+		t.Errorf("report has keys beyond docs/design.md §3: %s", stdout)
 	}
 	var checks []map[string]any
 	json.Unmarshal(r["checks"], &checks)

@@ -87,7 +87,7 @@ func run() int {
 	return 0
 }
 
-// settings are the function's environment (CONTRACTS.md), checked at cold start.
+// settings are the function's environment (docs/architecture.md, "Lambda environment"), checked at cold start.
 type settings struct {
 	collect   collect.Config
 	secretID  string

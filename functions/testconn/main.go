@@ -1,4 +1,4 @@
-// Command testconn is the connection-test Lambda behind a function URL (DESIGN §3): GET tests
+// Command testconn is the connection-test Lambda behind a function URL (docs/design.md §3): GET tests
 // the stored connector secret, POST tests settings from the body, POST ?save=true also stores
 // them when the test passes.
 package main

@@ -21,7 +21,7 @@ import (
 // caller asks again for smaller time ranges. The error wraps the *APIError.
 var ErrOverLimit = errors.New("the logs API holds more records for this range than it answers at once; ask for a shorter time range")
 
-// overLimitMessage is how the logs API words its count cap (DESIGN §1.6), matched case-insensitively.
+// overLimitMessage is how the logs API words its count cap (docs/design.md §1.4), matched case-insensitively.
 const overLimitMessage = "response total count is over the limit"
 
 // LogsQuery is one service's raw exception logs of a time range.
@@ -133,7 +133,7 @@ func (s *logsSeries) get(ctx context.Context, offset int) (page[LogsPage], error
 		"observedTimestamp": {"true"},
 		"limit":             {strconv.Itoa(s.limit)},
 		"offset":            {strconv.Itoa(offset)},
-		"onLimit":           {"truncate"}, // limit and offset only work with it (DESIGN §1.6)
+		"onLimit":           {"truncate"}, // limit and offset only work with it (docs/design.md §1.4)
 	}
 	if q.Provider != "" {
 		qv.Set("provider", q.Provider)

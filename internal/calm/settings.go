@@ -94,7 +94,7 @@ func shortPEM(p string) string {
 // IsX509 reports whether the credentials are an x509 certificate and key (mutual TLS).
 func (s Settings) IsX509() bool { return s.CredentialType == CredentialX509 }
 
-// connector is the connector-fields form of the secret (DESIGN §2a). The x509 fields are an
+// connector is the connector-fields form of the secret (docs/design.md §2a). The x509 fields are an
 // extension for keys of credential type x509; they are written only for such keys.
 type connector struct {
 	Name                 string `json:"name,omitempty"`
@@ -108,7 +108,7 @@ type connector struct {
 	CertURL              string `json:"certUrl,omitempty"`
 }
 
-// MarshalConnector returns the connector-fields JSON (DESIGN §2a) WITH the real secret, for
+// MarshalConnector returns the connector-fields JSON (docs/design.md §2a) WITH the real secret, for
 // storing in the secret store. Never log its result.
 func (s Settings) MarshalConnector() ([]byte, error) {
 	c := connector{

@@ -52,7 +52,7 @@ var resolutions = map[time.Duration]string{
 	24 * time.Hour:   "D",
 }
 
-// DefaultConfig returns the defaults of DESIGN §4 and CONTRACTS.md.
+// DefaultConfig returns the defaults of docs/design.md §5 and docs/architecture.md.
 func DefaultConfig() Config {
 	return Config{
 		Monitors:       []string{AutoMonitors},
@@ -134,7 +134,7 @@ func (c Config) problems() []problem {
 // resolutionParam is the metrics API's name for the configured resolution.
 func (c Config) resolutionParam() string { return resolutions[c.Resolution] }
 
-// ConfigFromEnv reads the collection settings from CALM_* environment variables (CONTRACTS.md):
+// ConfigFromEnv reads the collection settings from CALM_* environment variables (docs/architecture.md, "Lambda environment"):
 // CALM_MONITORS, CALM_RESOLUTION, CALM_LAG, CALM_LOOKBACK, CALM_MAX_CATCHUP, CALM_SPAN,
 // CALM_EVENT_LOOKBACK, CALM_DEADLINE_MARGIN, CALM_CONCURRENCY. Unset variables keep the defaults.
 // Every problem is reported at once, each naming its variable.

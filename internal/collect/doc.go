@@ -1,5 +1,5 @@
 // Package collect owns the collection run: the table of Cloud ALM monitors, the window arithmetic
-// of DESIGN §4 ([from,to) aligned to the resolution, to = floor(now−lag)), and the runner that
+// of docs/design.md §5 ([from,to) aligned to the resolution, to = floor(now−lag)), and the runner that
 // takes a tenant's lease, walks every monitor from its checkpoint window by window, writes each
 // window to every sink and only then advances the checkpoint, and reports what it did as a
 // Summary (and as CloudWatch EMF self-metrics).

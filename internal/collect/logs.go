@@ -15,7 +15,7 @@ import (
 // is still over the API's count cap fails the span (never skipped).
 const minLogsRange = time.Minute
 
-// logs is the raw exception logs monitor (GET /api/calm-logs/v1/logs, DESIGN §1.6). It is
+// logs is the raw exception logs monitor (GET /api/calm-logs/v1/logs, docs/design.md §1.4). It is
 // windowed like the metrics monitors: the runner hands it spans, delivers windows and moves
 // checkpoints. The API wants one serviceId per call, so Fetch discovers the services first and
 // asks for each service's logs of the whole range.

@@ -48,7 +48,7 @@ func fetchMetrics(ctx context.Context, c Client, mq calm.MetricsQuery, tenant, m
 	return nil
 }
 
-// rumServicesPerQuery is the API's limit on service ids per RUM query (DESIGN §1.3).
+// rumServicesPerQuery is the API's limit on service ids per RUM query (docs/design.md §1.3).
 const rumServicesPerQuery = 5
 
 // rum is Real User Monitoring: the API answers at most 5 services per query, so Fetch discovers

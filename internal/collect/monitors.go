@@ -34,7 +34,7 @@ type Info struct {
 	Title string
 	// Scope is the calm-api scope suffix the monitor needs, e.g. "calm-api.hm.read".
 	Scope string
-	// ScopeConfirmed is false where the scope name is not known for sure (DESIGN §1.3): such a
+	// ScopeConfirmed is false where the scope name is not known for sure (docs/design.md §1.3): such a
 	// monitor is collected only when named, never by "auto".
 	ScopeConfirmed bool
 	// Provider is the analytics provider used for service discovery ("" when none).
@@ -56,7 +56,7 @@ type Query struct {
 // MetricsScope is needed by every call to the metrics API, in addition to the monitor's scope.
 const MetricsScope = "calm-api.metrics.read"
 
-// monitors is the one table of monitors (DESIGN §1.3, dimensions and measures from SAP's Postman
+// monitors is the one table of monitors (docs/design.md §1.3, dimensions and measures from SAP's Postman
 // collection). Ask only for what identifies a series: dimensions left out would merge series.
 var monitors = []Monitor{
 	metrics{info: Info{ID: "hm", Title: "Health Monitoring", Scope: "calm-api.hm.read", ScopeConfirmed: true},

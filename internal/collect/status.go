@@ -75,7 +75,7 @@ func eventKey(r record.Record) string {
 }
 
 // parseEventTime reads the event time formats seen or plausible: RFC 3339, yyyyMMddHHmmss (UTC)
-// and epoch milliseconds. The format is unconfirmed (DESIGN §1.5), so all are accepted here.
+// and epoch milliseconds. The format is unconfirmed (docs/design.md §1.4), so all are accepted here.
 func parseEventTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {

@@ -1,4 +1,4 @@
-// Package conntest owns the connection test (DESIGN §3): the one implementation behind the
+// Package conntest owns the connection test (docs/design.md §3): the one implementation behind the
 // testconn Lambda and `calmctl test`. Run takes connector settings (either secret form), walks the
 // checks settings → reach → token → scopes → api → monitor:<id>, and returns a Report that says,
 // for every check, what happened and, for every failure, what to do in the words of the BTP and

@@ -10,7 +10,7 @@ import (
 // Scope suffixes the connection test knows about. A granted scope looks like
 // `<xsappname>.calm-api.hm.read`; it is matched on the `calm-api.…` suffix.
 const (
-	ScopeMetrics   = collect.MetricsScope      // every raw-data metrics call (DESIGN §1.3)
+	ScopeMetrics   = collect.MetricsScope      // every raw-data metrics call (docs/design.md §1.3)
 	ScopeAnalytics = "calm-api.analytics.read" // providers and filters: the api check, service discovery
 	// ScopeIntegration is the unconfirmed scope of the Integration Monitoring providers.
 	ScopeIntegration = collect.IntegrationScope

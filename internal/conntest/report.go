@@ -18,7 +18,7 @@ const (
 	Skip Status = "skip"
 )
 
-// Report is the connection test result in the JSON shape of DESIGN §3.
+// Report is the connection test result in the JSON shape of docs/design.md §3.
 type Report struct {
 	OK         bool    `json:"ok"`
 	Connector  string  `json:"connector"`

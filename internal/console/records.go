@@ -153,7 +153,7 @@ func (a *recordCounts) update(now time.Time) error {
 	return nil
 }
 
-// lineRecord is the part of a record (DESIGN §4) the status view needs.
+// lineRecord is the part of a record (docs/design.md §4) the status view needs.
 type lineRecord struct {
 	Tenant  string    `json:"tenant"`
 	Monitor string    `json:"monitor"`

@@ -1,3 +1,3 @@
-// Package record owns the collected record, the output contract of DESIGN §4: one JSON object per
+// Package record owns the collected record, the output contract of docs/design.md §4: one JSON object per
 // data point, event or log line, with an id that is stable across runs and machines.
 package record

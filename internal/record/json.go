@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-// The NDJSON encoding of a Record (DESIGN §4), one object per line:
+// The NDJSON encoding of a Record (docs/design.md §4), one object per line:
 //
 //	{"id":"…","tenant":"…","monitor":"…","kind":"metric","name":"…","time":"2026-11-25T10:05:00Z",
 //	 "value":12.5,"unit":"%","body":"…","attributes":{"a":"…","b":"…"}}

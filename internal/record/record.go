@@ -16,7 +16,7 @@ const (
 	KindLog    = "log"
 )
 
-// Record is one collected data point, status event or log line (DESIGN §4).
+// Record is one collected data point, status event or log line (docs/design.md §4).
 type Record struct {
 	ID      string
 	Tenant  string
@@ -30,7 +30,7 @@ type Record struct {
 	Unit     string
 	// Count is true when the source metric was an OTLP delta sum: a count of what happened in
 	// the point's bucket. The OTLP sink sends such points as delta sums again. It is not part of
-	// the NDJSON record (DESIGN §4) and reads back false.
+	// the NDJSON record (docs/design.md §4) and reads back false.
 	Count bool
 	// Body is the log line of a KindLog record (empty otherwise).
 	Body string

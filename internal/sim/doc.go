@@ -19,6 +19,6 @@
 //
 // Faults (wrong credentials, missing scopes, 429, 503, slow answers, HTML pages, reset
 // connections, pagers that repeat or never end, garbled JSON) are switched with
-// [Server.SetFaults]. The shapes follow DESIGN §1; choices about things SAP does not document
+// [Server.SetFaults]. The shapes follow docs/design.md §1; choices about things SAP does not document
 // are marked "unconfirmed" beside the code that makes them.
 package sim

@@ -16,7 +16,7 @@ import (
 )
 
 // TimeLayout is the yyyyMMddHHmmss UTC format of from, to, startTime and endTime
-// (unconfirmed for the real API, DESIGN §1.3).
+// (unconfirmed for the real API, docs/design.md §1.3).
 const TimeLayout = "20060102150405"
 
 // maxBuckets bounds the work of one metrics request.

@@ -14,8 +14,8 @@ const (
 	ScopeJAM       = "calm-api.jam.read"
 	ScopeEXM       = "calm-api.exm.read"
 	ScopeIEP       = "calm-api.iep.read"
-	ScopeSUM       = "calm-api.sum.read" // unconfirmed (DESIGN §1.3)
-	ScopeBSM       = "calm-api.bsm.read" // unconfirmed (DESIGN §1.3)
+	ScopeSUM       = "calm-api.sum.read" // unconfirmed (docs/design.md §1.3)
+	ScopeBSM       = "calm-api.bsm.read" // unconfirmed (docs/design.md §1.3)
 	ScopeIMM       = "calm-api.imm.read" // unconfirmed: integration monitoring scope name is a guess
 	ScopeLandscape = "calm-api.landscape.read"
 	ScopeLogs      = "calm-api.logs.read" // unconfirmed: by analogy with calm-api.metrics.read
@@ -27,7 +27,7 @@ var AllScopes = []string{
 	ScopeSUM, ScopeBSM, ScopeIMM, ScopeLandscape, ScopeLogs,
 }
 
-// rumMaxServices is the real per-query limit of the rum provider (DESIGN §1.3).
+// rumMaxServices is the real per-query limit of the rum provider (docs/design.md §1.3).
 const rumMaxServices = 5
 
 // measureKind says how a measure is encoded in OTLP.
@@ -116,7 +116,7 @@ func integration(id, analytics, description string, dims ...string) provider {
 }
 
 // providers is the one table of simulated metrics providers: ids, dimensions and measures
-// as in SAP's Postman collection (DESIGN §1.3).
+// as in SAP's Postman collection (docs/design.md §1.3).
 var providers = []provider{
 	{
 		id: "hm", analytics: "HM_ANALYTICS_DP", description: "Health Monitoring", domain: "Health Monitoring",

@@ -5,7 +5,7 @@ import (
 	"net/url"
 )
 
-// ConnectorJSON is a connector secret (DESIGN §2a) pointing at this simulator, with its
+// ConnectorJSON is a connector secret (docs/design.md §2a) pointing at this simulator, with its
 // real client secret. Call it after Start.
 func (s *Server) ConnectorJSON() []byte {
 	b, _ := json.MarshalIndent(map[string]string{
@@ -18,7 +18,7 @@ func (s *Server) ConnectorJSON() []byte {
 	return b
 }
 
-// ServiceKeyJSON is a BTP service key (DESIGN §2b) for this simulator: binding-secret, or
+// ServiceKeyJSON is a BTP service key (docs/design.md §2b) for this simulator: binding-secret, or
 // x509 with the test PKI's client certificate when the server runs with StartTLS.
 func (s *Server) ServiceKeyJSON() []byte {
 	host := ""

@@ -18,7 +18,7 @@ import (
 //
 // Metrics (kind "metric"):
 //   - name, unit, value and attributes pass through unchanged; every record attribute (Cloud ALM's
-//     resource attributes merged with the point's, DESIGN §4) becomes a data-point attribute.
+//     resource attributes merged with the point's, docs/design.md §4) becomes a data-point attribute.
 //   - The resource carries service.name=sap-cloud-alm, calm.tenant and calm.monitor; the scope is
 //     the collector's.
 //   - A point that Cloud ALM served as a delta sum (Record.Count), or a count-like measure
@@ -57,7 +57,7 @@ const (
 	attrSeverityNumber = "severityNumber"
 )
 
-// countMeasures are the Cloud ALM measures that count things per bucket (DESIGN §1.3): they are
+// countMeasures are the Cloud ALM measures that count things per bucket (docs/design.md §1.3): they are
 // exported as monotonic delta sums. The match is on the metric name or on its last segment after
 // '.', ':' or '/' ("jam.executions", "measure:executions"), case-insensitive. "count" also takes
 // the "<name>.count" records made of histograms and summaries.
@@ -268,7 +268,7 @@ func eventBody(r *record.Record) string {
 	}
 }
 
-// eventSeverity maps a Cloud ALM status event type (DESIGN §1.5) to an OTLP severity; an unknown
+// eventSeverity maps a Cloud ALM status event type (docs/design.md §1.4) to an OTLP severity; an unknown
 // type has no severity.
 func eventSeverity(eventType string) (plog.SeverityNumber, string) {
 	switch strings.ToLower(strings.TrimSpace(eventType)) {

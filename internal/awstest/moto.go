@@ -30,7 +30,7 @@ const (
 )
 
 // motoStartTimeout bounds how long Moto waits for a fresh moto_server to answer.
-const motoStartTimeout = 20 * time.Second
+const motoStartTimeout = 60 * time.Second // a busy 2-core machine starts Python slowly
 
 // MotoServer is a moto_server process on loopback, shared by every test of one test binary.
 // Tests that share it should use names of their own (or call Reset when they run sequentially).

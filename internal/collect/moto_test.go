@@ -58,7 +58,7 @@ func TestScheduledRunsWithDynamoDBStateAndS3Sink(t *testing.T) {
 	if err != nil || !ok || !cp.Next.Equal(ts("2026-11-25T10:25:00Z")) {
 		t.Errorf("checkpoint = %+v %v %v", cp, ok, err)
 	}
-	marks, err := store.Marks(ctx, "sim", "status")
+	marks, err := store.Marks(ctx, "sim", "status", e.r.Now())
 	if err != nil || len(marks) == 0 {
 		t.Errorf("marks = %d, %v", len(marks), err)
 	}

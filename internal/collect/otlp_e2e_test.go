@@ -770,7 +770,7 @@ func TestOTLPBackendFailuresKeepTheCheckpointAndLoseNothing(t *testing.T) {
 				}
 			}
 			st := summaryOf(t, s1, "status")
-			marks, err := e.store.Marks(ctx, e.r.Tenant, "status")
+			marks, err := e.store.Marks(ctx, e.r.Tenant, "status", e.r.Now())
 			if err != nil {
 				t.Fatal(err)
 			}

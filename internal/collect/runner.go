@@ -24,8 +24,8 @@ type Store interface {
 	Acquire(ctx context.Context, tenant, owner string, ttl time.Duration) (state.Lease, error)
 	Renew(ctx context.Context, l state.Lease, ttl time.Duration) (state.Lease, error)
 	Release(ctx context.Context, l state.Lease) error
-	Marks(ctx context.Context, tenant, monitor string) (map[string]state.Mark, error)
-	PutMarks(ctx context.Context, tenant, monitor string, marks map[string]state.Mark) error
+	Marks(ctx context.Context, tenant, monitor string, now time.Time) (map[string]state.Mark, error)
+	PutMarks(ctx context.Context, tenant, monitor string, now time.Time, marks map[string]state.Mark) error
 }
 
 // Sink is what a run needs from a sink; internal/sink's sinks satisfy it. Write must not
@@ -481,7 +481,7 @@ func (mr *monitorRun) deliver(ctx context.Context, b sink.Batch) error {
 func (mr *monitorRun) scheduledEvents(ctx context.Context, now time.Time) (err error) {
 	rng := Range{From: now.Add(-mr.Config.EventLookback).Truncate(time.Second), To: now.Truncate(time.Second)}
 	mr.sum.From, mr.sum.To = rng.From, rng.From
-	marks, err := mr.Store.Marks(ctx, mr.Tenant, mr.id)
+	marks, err := mr.Store.Marks(ctx, mr.Tenant, mr.id, now)
 	if err != nil {
 		return fmt.Errorf("read event marks: %w", err)
 	}
@@ -507,7 +507,7 @@ func (mr *monitorRun) scheduledEvents(ctx context.Context, now time.Time) (err e
 	if err := mr.deliver(ctx, b); err != nil {
 		return fmt.Errorf("deliver %s %s: %w", mr.id, fmtRange(rng), err)
 	}
-	if err := mr.Store.PutMarks(ctx, mr.Tenant, mr.id, seen); err != nil {
+	if err := mr.Store.PutMarks(ctx, mr.Tenant, mr.id, now, seen); err != nil {
 		// The events were delivered; without marks they come again next run (same ids).
 		return fmt.Errorf("save event marks: %w", err)
 	}

@@ -368,7 +368,7 @@ func TestStatusEventsEmittedOnceAndAgainWhenChanged(t *testing.T) {
 		}
 	}
 	t.Logf("third run: %d events, %d of them changed", len(third), changed)
-	marks, _ := e.store.Marks(context.Background(), e.r.Tenant, "status")
+	marks, _ := e.store.Marks(context.Background(), e.r.Tenant, "status", e.r.Now())
 	if len(marks) == 0 {
 		t.Error("no marks stored")
 	}

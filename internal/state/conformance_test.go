@@ -259,27 +259,27 @@ func testConformance(t *testing.T, open storeFactory) {
 	t.Run("Marks", func(t *testing.T) {
 		c := newClock()
 		s := open(t, c)
-		if m, err := s.Marks(ctx, "t1", "bsm"); err != nil || len(m) != 0 {
+		if m, err := s.Marks(ctx, "t1", "bsm", c.Now()); err != nil || len(m) != 0 {
 			t.Fatalf("Marks on empty store = %v, %v", m, err)
 		}
 		now := c.Now()
-		if err := s.PutMarks(ctx, "t1", "bsm", map[string]Mark{
+		if err := s.PutMarks(ctx, "t1", "bsm", c.Now(), map[string]Mark{
 			"ev-1": {Hash: "h1", Expires: now.Add(time.Hour)},
 			"ev-2": {Hash: "h2", Expires: now.Add(2 * time.Hour)},
 		}); err != nil {
 			t.Fatalf("PutMarks: %v", err)
 		}
-		if err := s.PutMarks(ctx, "t1", "other", map[string]Mark{"ev-9": {Hash: "x", Expires: now.Add(time.Hour)}}); err != nil {
+		if err := s.PutMarks(ctx, "t1", "other", c.Now(), map[string]Mark{"ev-9": {Hash: "x", Expires: now.Add(time.Hour)}}); err != nil {
 			t.Fatal(err)
 		}
 		// Upsert: ev-2 changes, ev-3 is new, ev-1 stays.
-		if err := s.PutMarks(ctx, "t1", "bsm", map[string]Mark{
+		if err := s.PutMarks(ctx, "t1", "bsm", c.Now(), map[string]Mark{
 			"ev-2": {Hash: "h2b", Expires: now.Add(2 * time.Hour)},
 			"ev-3": {Hash: "h3", Expires: now.Add(3 * time.Hour)},
 		}); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Marks(ctx, "t1", "bsm")
+		got, err := s.Marks(ctx, "t1", "bsm", c.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,7 +289,7 @@ func testConformance(t *testing.T, open storeFactory) {
 			"ev-3": {Hash: "h3", Expires: now.Add(3 * time.Hour)},
 		})
 		c.Advance(90 * time.Minute)
-		got, err = s.Marks(ctx, "t1", "bsm")
+		got, err = s.Marks(ctx, "t1", "bsm", c.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -306,10 +306,10 @@ func testConformance(t *testing.T, open storeFactory) {
 		for i := range 60 {
 			want[fmt.Sprintf("ev-%03d", i)] = Mark{Hash: fmt.Sprint(i), Expires: c.Now().Add(time.Hour)}
 		}
-		if err := s.PutMarks(ctx, "t1", "bsm", want); err != nil {
+		if err := s.PutMarks(ctx, "t1", "bsm", c.Now(), want); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Marks(ctx, "t1", "bsm")
+		got, err := s.Marks(ctx, "t1", "bsm", c.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -276,12 +276,12 @@ func (s *DynamoStore) leaseConflict(ctx context.Context, err error, l Lease, now
 }
 
 // Marks implements Store.
-func (s *DynamoStore) Marks(ctx context.Context, tenant, monitor string) (map[string]Mark, error) {
+func (s *DynamoStore) Marks(ctx context.Context, tenant, monitor string, now time.Time) (map[string]Mark, error) {
 	if err := checkNames(tenant, monitor, true); err != nil {
 		return nil, fmt.Errorf("get marks: %w", err)
 	}
 	prefix := skMark + monitor + "#"
-	nowMs := s.now().UnixMilli()
+	nowMs := now.UnixMilli()
 	marks := map[string]Mark{}
 	err := s.query(ctx, tenant, prefix, func(item map[string]types.AttributeValue) error {
 		sk, _ := getS(item, attrSK)
@@ -303,7 +303,7 @@ func (s *DynamoStore) Marks(ctx context.Context, tenant, monitor string) (map[st
 }
 
 // PutMarks implements Store.
-func (s *DynamoStore) PutMarks(ctx context.Context, tenant, monitor string, marks map[string]Mark) error {
+func (s *DynamoStore) PutMarks(ctx context.Context, tenant, monitor string, _ time.Time, marks map[string]Mark) error {
 	if err := checkNames(tenant, monitor, true); err != nil {
 		return fmt.Errorf("put marks: %w", err)
 	}

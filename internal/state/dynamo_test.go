@@ -75,7 +75,7 @@ func TestDynamoMarkItemLayout(t *testing.T) {
 	client, table := newTable(t)
 	s := NewDynamoStore(client, table)
 	exp := time.Date(2026, 11, 25, 10, 0, 0, 500_000_000, time.UTC)
-	if err := s.PutMarks(ctx, "t1", "bsm", map[string]Mark{"ev-1": {Hash: "h", Expires: exp}}); err != nil {
+	if err := s.PutMarks(ctx, "t1", "bsm", exp.Add(-time.Hour), map[string]Mark{"ev-1": {Hash: "h", Expires: exp}}); err != nil {
 		t.Fatal(err)
 	}
 	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key("t1", "mark#bsm#ev-1")})

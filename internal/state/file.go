@@ -206,7 +206,7 @@ func stillOurs(l, cur Lease, ok bool, now time.Time) error {
 }
 
 // Marks implements Store.
-func (s *FileStore) Marks(_ context.Context, tenant, monitor string) (map[string]Mark, error) {
+func (s *FileStore) Marks(_ context.Context, tenant, monitor string, now time.Time) (map[string]Mark, error) {
 	if err := checkNames(tenant, monitor, true); err != nil {
 		return nil, fmt.Errorf("get marks: %w", err)
 	}
@@ -214,11 +214,11 @@ func (s *FileStore) Marks(_ context.Context, tenant, monitor string) (map[string
 	if _, err := readJSON(filepath.Join(s.tenantDir(tenant), "marks."+escape(monitor)+".json"), &stored); err != nil {
 		return nil, fmt.Errorf("get marks %s/%s: %w", tenant, monitor, err)
 	}
-	return unexpired(stored, s.now()), nil
+	return unexpired(stored, now), nil
 }
 
 // PutMarks implements Store.
-func (s *FileStore) PutMarks(_ context.Context, tenant, monitor string, marks map[string]Mark) error {
+func (s *FileStore) PutMarks(_ context.Context, tenant, monitor string, now time.Time, marks map[string]Mark) error {
 	if err := checkNames(tenant, monitor, true); err != nil {
 		return fmt.Errorf("put marks: %w", err)
 	}
@@ -231,7 +231,7 @@ func (s *FileStore) PutMarks(_ context.Context, tenant, monitor string, marks ma
 		if _, err := readJSON(path, &stored); err != nil {
 			return fmt.Errorf("put marks %s/%s: %w", tenant, monitor, err)
 		}
-		merged := unexpired(stored, s.now()) // expired marks are dropped here, on the next write
+		merged := unexpired(stored, now) // expired marks are dropped here, on the next write
 		for k, m := range marks {
 			merged[k] = m
 		}

@@ -74,10 +74,13 @@ type Store interface {
 	Renew(ctx context.Context, l Lease, ttl time.Duration) (Lease, error)
 	// Release gives a lease up, only if it is still the caller's (ErrNotHeld otherwise).
 	Release(ctx context.Context, l Lease) error
-	// Marks returns the unexpired marks of a monitor, by event key.
-	Marks(ctx context.Context, tenant, monitor string) (map[string]Mark, error)
-	// PutMarks inserts or replaces marks by event key; expired ones are dropped in time.
-	PutMarks(ctx context.Context, tenant, monitor string, marks map[string]Mark) error
+	// Marks returns the marks of a monitor that are unexpired at now, by event key. now is the
+	// caller's clock (the run's), not the store's: a mark's expiry is computed from the run's
+	// clock, so it must be compared with the same clock.
+	Marks(ctx context.Context, tenant, monitor string, now time.Time) (map[string]Mark, error)
+	// PutMarks inserts or replaces marks by event key; marks expired at now (the caller's clock)
+	// are dropped in time.
+	PutMarks(ctx context.Context, tenant, monitor string, now time.Time, marks map[string]Mark) error
 }
 
 // Option changes how a store is built.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/sink/spec"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
 
@@ -89,6 +91,20 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := def.Validate(); err != nil {
 		problems = append(problems, err)
 	}
+	specs := []string(sinks)
+	switch {
+	case *out == "-":
+		specs = append([]string{"stdout"}, specs...)
+	case *out != "":
+		specs = append([]string{"file:" + *out}, specs...)
+	case len(specs) == 0:
+		specs = []string{"stdout"}
+	}
+
+	parsedSinks, err := spec.ParseList(specs)
+	if err != nil {
+		problems = append(problems, err)
+	}
 	var backfill *collect.Range
 	if *from != "" || *to != "" {
 		r, err := parseRange(*from, *to)
@@ -107,20 +123,12 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	specs := []string(sinks)
-	switch {
-	case *out == "-":
-		specs = append([]string{"stdout"}, specs...)
-	case *out != "":
-		specs = append([]string{"file:" + *out}, specs...)
-	case len(specs) == 0:
-		specs = []string{"stdout"}
-	}
-
 	// AWS only when something needs it.
 	var awsCfg *aws.Config
 	needAWS := *secretID != "" || strings.HasPrefix(*stateSpec, state.DynamoPrefix) ||
-		strings.Contains(strings.Join(specs, ","), "s3://")
+		slices.ContainsFunc(parsedSinks, func(s spec.Spec) bool {
+			return s.Kind == spec.S3 || s.Kind == spec.OTLP && os.Getenv(sink.EnvOTLPHeadersSecret) != ""
+		})
 	if needAWS {
 		c, err := loadAWS(ctx)
 		if err != nil {

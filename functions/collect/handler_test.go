@@ -14,6 +14,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/sink/spec"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
 
@@ -72,7 +73,7 @@ func TestEnvFromNamesEveryProblem(t *testing.T) {
 		`CALM_LAG: "x" is not a duration`,
 		"CALM_SECRET_ID: missing; set it to the connector secret's ARN (or set CALM_SECRET_IDS)",
 		"CALM_STATE_TABLE: missing; set it to the DynamoDB state table's name",
-		`CALM_SINKS: "file:/tmp/x" is not usable in Lambda; use stdout or s3://BUCKET/PREFIX`,
+		`CALM_SINKS: sink "file:/tmp/x" is not usable in Lambda; ` + spec.LambdaForms,
 		`CALM_SECRET_TTL: "soon" is not a duration of 0 or more, like 5m`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -84,6 +85,14 @@ func TestEnvFromNamesEveryProblem(t *testing.T) {
 	})
 	if err != nil || s.sinks[0] != "stdout" || s.secretTTL != 5*time.Minute || s.collect.Resolution != 5*time.Minute {
 		t.Errorf("defaults: %+v %v", s, err)
+	}
+	// What the stack writes for an OTLP sink and the archive is accepted.
+	s, err = envFrom(func(k string) string {
+		return map[string]string{"CALM_SECRET_ID": "arn:x", "CALM_STATE_TABLE": "calm-state",
+			"CALM_SINKS": "stdout,otlp+https://otlp.example.com/otlp,s3://archive/records"}[k]
+	})
+	if err != nil || len(s.sinks) != 3 {
+		t.Errorf("stdout, otlp and s3 sinks: %+v %v", s.sinks, err)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/sink/spec"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
 
@@ -129,10 +130,9 @@ func envFrom(getenv func(string) string) (settings, error) {
 	if len(s.sinks) == 0 {
 		s.sinks = []string{"stdout"}
 	}
-	for _, spec := range s.sinks {
-		if !strings.HasPrefix(spec, "s3://") && spec != "stdout" && spec != "-" {
-			errs = append(errs, fmt.Errorf("CALM_SINKS: %q is not usable in Lambda; use stdout or s3://BUCKET/PREFIX", spec))
-		}
+	_, err = spec.ForLambda(s.sinks)
+	for _, p := range spec.Problems(err) {
+		errs = append(errs, fmt.Errorf("CALM_SINKS: %w", p))
 	}
 	s.secretTTL = 5 * time.Minute
 	if v := strings.TrimSpace(getenv("CALM_SECRET_TTL")); v != "" {

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
 
 // Context keys read by the app. cdk.json lists every one with its default;
@@ -187,13 +189,15 @@ func (c *Config) Validate() error {
 		}
 	}
 
-	for _, s := range c.Sinks {
-		switch {
-		case s == "stdout" || s == "-" || strings.HasPrefix(s, "otlp+https://") || strings.HasPrefix(s, "otlp+http://"):
-		case strings.HasPrefix(s, "s3://"):
-			bad(keySinks, "%q: the stack grants the function only its own archive bucket; set archive to true instead", s)
-		default:
-			bad(keySinks, "%q is not usable in Lambda; use \"stdout\" or \"otlp+https://host[:port][/base]\" (files do not outlive a Lambda run)", s)
+	// The collect function's own rule (spec.ForLambda on CALM_SINKS), so the stack never
+	// writes sinks its function refuses at start.
+	specs, err := spec.ForLambda(c.Sinks)
+	for _, p := range spec.Problems(err) {
+		bad(keySinks, "%v", p)
+	}
+	for _, sp := range specs {
+		if sp.Kind == spec.S3 {
+			bad(keySinks, "%q: the stack grants the function only its own archive bucket; set archive to true instead", sp.Raw)
 		}
 	}
 	if len(c.Sinks) == 0 && !c.Archive {

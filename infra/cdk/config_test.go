@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
 
 // ctxOf builds a context getter; the dummy bootstraps are added unless ctx
@@ -103,9 +105,11 @@ func TestConfigErrors(t *testing.T) {
 			`context "monitors": "auto" cannot be combined with monitor ids`,
 			`context "monitors": "bad id" is not a monitor id; use "auto" or ids like ["hm","events"]`,
 		}},
-		"sinks": {map[string]any{keySinks: []any{"s3://other/x", "file:/tmp/x"}}, []string{
+		"sinks": {map[string]any{keySinks: []any{"s3://other/x", "file:/tmp/x", "otlp+http://otel.example.com"}}, []string{
+			// the collect function's own words (spec.ForLambda), after the key
+			`context "sinks": sink "file:/tmp/x" is not usable in Lambda; ` + spec.LambdaForms,
+			`context "sinks": sink "otlp+http://otel.example.com": plain http is allowed only for loopback hosts; use otlp+https://`,
 			`context "sinks": "s3://other/x": the stack grants the function only its own archive bucket; set archive to true instead`,
-			`context "sinks": "file:/tmp/x" is not usable in Lambda; use "stdout" or "otlp+https://host[:port][/base]" (files do not outlive a Lambda run)`,
 		}},
 		"no sink at all": {map[string]any{keySinks: []any{}, keyArchive: false},
 			[]string{`context "sinks": no sink: with archive false, name at least one, e.g. ["stdout"]`}},

@@ -12,7 +12,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -29,6 +28,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/calm-collector/calm-collector/internal/record"
+	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
 
 // Environment variables read by the OTLP sink when it is opened through Open.
@@ -253,13 +253,13 @@ func headersFromSecret(ctx context.Context, id string, awsCfg *aws.Config) (OTLP
 }
 
 // openOTLP is Open's entry for "otlp+..." specs: options from the environment.
-func openOTLP(ctx context.Context, spec string, deps Deps) (Sink, error) {
+func openOTLP(ctx context.Context, sp spec.Spec, deps Deps) (Sink, error) {
 	o, err := OTLPOptionsFromEnv(ctx, os.Getenv, deps.AWS)
 	if err != nil {
-		return nil, fmt.Errorf("sink %q: %w", redactSpec(spec), err)
+		return nil, fmt.Errorf("sink %q: %w", spec.Redact(sp.Raw), err)
 	}
 	o.Logger = deps.Logger
-	return NewOTLP(spec, o)
+	return newOTLP(sp.Base, o), nil
 }
 
 // OTLP sends records to an OpenTelemetry backend over OTLP/HTTP: metrics to {base}/v1/metrics,
@@ -277,11 +277,19 @@ type OTLP struct {
 
 // NewOTLP returns the sink a spec "otlp+https://host[:port][/base]" names ("otlp+http://" only
 // for loopback hosts, for tests and local collectors).
-func NewOTLP(spec string, opts OTLPOptions) (*OTLP, error) {
-	base, err := parseOTLPSpec(spec)
+func NewOTLP(raw string, opts OTLPOptions) (*OTLP, error) {
+	sp, err := spec.Parse(raw)
+	if err == nil && sp.Kind != spec.OTLP {
+		err = fmt.Errorf("sink %q: not an OTLP spec; write otlp+https://HOST[:PORT][/BASE-PATH]", sp.Raw)
+	}
 	if err != nil {
 		return nil, err
 	}
+	return newOTLP(sp.Base, opts), nil
+}
+
+// newOTLP is NewOTLP for a base URL spec.Parse has checked.
+func newOTLP(base string, opts OTLPOptions) *OTLP {
 	s := &OTLP{
 		name:       "otlp+" + base,
 		metricsURL: base + "/v1/metrics",
@@ -314,52 +322,7 @@ func NewOTLP(spec string, opts OTLPOptions) (*OTLP, error) {
 		s.ownClient = true
 	}
 	s.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return s, nil
-}
-
-// otlpSpecForms is the tail of every bad OTLP spec error.
-const otlpSpecForms = `write otlp+https://HOST[:PORT][/BASE-PATH], e.g. otlp+https://collector.example.com:4318`
-
-func parseOTLPSpec(spec string) (string, error) {
-	shown := redactSpec(spec)
-	rest, ok := strings.CutPrefix(spec, "otlp+")
-	if !ok {
-		return "", fmt.Errorf("sink %q: not an OTLP spec; %s", shown, otlpSpecForms)
-	}
-	u, err := url.Parse(rest)
-	if err != nil {
-		return "", fmt.Errorf("sink %q: not a URL; %s", shown, otlpSpecForms)
-	}
-	switch {
-	case u.User != nil:
-		return "", fmt.Errorf("sink %q: credentials do not belong in the URL; put them in %s or %s", shown, EnvOTLPHeaders, EnvOTLPHeadersSecret)
-	case u.Scheme != "https" && u.Scheme != "http":
-		return "", fmt.Errorf("sink %q: scheme %q is not supported; %s", shown, u.Scheme, otlpSpecForms)
-	case u.Host == "" || u.Hostname() == "":
-		return "", fmt.Errorf("sink %q: no host; %s", shown, otlpSpecForms)
-	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		return "", fmt.Errorf("sink %q: a query or fragment is not allowed; %s", shown, otlpSpecForms)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return "", fmt.Errorf("sink %q: plain http is allowed only for loopback hosts; use otlp+https://", shown)
-	}
-	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// redactSpec hides a password put into a spec by mistake.
-func redactSpec(spec string) string {
-	rest, ok := strings.CutPrefix(spec, "otlp+")
-	if u, err := url.Parse(rest); ok && err == nil && u.User != nil {
-		return "otlp+" + u.Redacted()
-	}
-	return spec
+	return s
 }
 
 // Name returns "otlp+" and the base URL, e.g. "otlp+https://collector.example.com:4318".

@@ -530,36 +530,6 @@ func TestOTLPNeverLeaksHeaders(t *testing.T) {
 	}
 }
 
-func TestParseOTLPSpec(t *testing.T) {
-	for spec, want := range map[string]string{
-		"otlp+https://otlp-gateway-prod-eu-west-2.grafana.net/otlp": "https://otlp-gateway-prod-eu-west-2.grafana.net/otlp",
-		"otlp+https://abc12345.live.dynatrace.com/api/v2/otlp/":     "https://abc12345.live.dynatrace.com/api/v2/otlp",
-		"otlp+https://collector.example.com:4318":                   "https://collector.example.com:4318",
-		"otlp+http://127.0.0.1:4318/":                               "http://127.0.0.1:4318",
-		"otlp+http://localhost:4318":                                "http://localhost:4318",
-		"otlp+http://[::1]:4318/base":                               "http://[::1]:4318/base",
-	} {
-		got, err := parseOTLPSpec(spec)
-		if err != nil || got != want {
-			t.Errorf("parseOTLPSpec(%q) = %q, %v; want %q", spec, got, err, want)
-		}
-	}
-	const forms = "write otlp+https://HOST[:PORT][/BASE-PATH], e.g. otlp+https://collector.example.com:4318"
-	for spec, want := range map[string]string{
-		"otlp+http://collector.example.com:4318":   `sink "otlp+http://collector.example.com:4318": plain http is allowed only for loopback hosts; use otlp+https://`,
-		"otlp+grpc://collector.example.com:4317":   `sink "otlp+grpc://collector.example.com:4317": scheme "grpc" is not supported; ` + forms,
-		"otlp+https://":                            `sink "otlp+https://": no host; ` + forms,
-		"otlp+https://c.example.com/otlp?token=x":  `sink "otlp+https://c.example.com/otlp?token=x": a query or fragment is not allowed; ` + forms,
-		"otlp+https://user:hunter2@c.example.com/": `sink "otlp+https://user:xxxxx@c.example.com/": credentials do not belong in the URL; put them in CALM_OTLP_HEADERS or CALM_OTLP_HEADERS_SECRET`,
-		"https://c.example.com":                    `sink "https://c.example.com": not an OTLP spec; ` + forms,
-	} {
-		_, err := parseOTLPSpec(spec)
-		if err == nil || err.Error() != want {
-			t.Errorf("parseOTLPSpec(%q) error =\n%v\nwant\n%s", spec, err, want)
-		}
-	}
-}
-
 func TestParseOTLPHeaders(t *testing.T) {
 	h, err := ParseOTLPHeaders(" Authorization=Basic%20MTIzOmFiYys%2F%3D , x-scope-orgid = tenant-a,DD-API-KEY=k+1,, ")
 	if err != nil {

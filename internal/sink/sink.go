@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/calm-collector/calm-collector/internal/record"
+	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
 
 // Batch is one window of one monitor: all records with From <= Time < To, delivered together.
@@ -42,50 +43,37 @@ type Deps struct {
 	Logger *slog.Logger
 }
 
-// acceptedForms is the tail of every bad-spec error.
-const acceptedForms = `accepted forms: "stdout", "-", "file:PATH", a plain file path, "s3://BUCKET[/PREFIX]", "otlp+https://HOST[:PORT][/BASE]"`
-
-// Open opens the sink a spec names:
+// Open opens the sink a spec names (the forms are those of spec.Parse):
 //
 //	"stdout" or "-"        NDJSON lines to Deps.Stdout
 //	"file:PATH" or PATH    NDJSON appended to PATH (created 0644 with its directory), fsync per batch
 //	"s3://BUCKET[/PREFIX]" one gzip NDJSON object per window (see S3)
 //	"otlp+https://HOST[:PORT][/BASE]" OTLP/HTTP export (see otlp.go)
-func Open(ctx context.Context, spec string, deps Deps) (Sink, error) {
+func Open(ctx context.Context, raw string, deps Deps) (Sink, error) {
 	logger := deps.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	switch {
-	case spec == "":
-		return nil, fmt.Errorf("empty sink spec; %s", acceptedForms)
-	case spec == "stdout" || spec == "-":
+	sp, err := spec.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch sp.Kind {
+	case spec.Stdout:
 		w := deps.Stdout
 		if w == nil {
 			w = os.Stdout
 		}
 		return NewWriter("stdout", w), nil
-	case strings.HasPrefix(spec, "file:"):
-		path := strings.TrimPrefix(spec, "file:")
-		if path == "" {
-			return nil, fmt.Errorf("sink %q: no path after \"file:\"; %s", spec, acceptedForms)
-		}
-		return OpenFile(path)
-	case strings.HasPrefix(spec, "s3://"):
-		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(spec, "s3://"), "/")
-		if bucket == "" {
-			return nil, fmt.Errorf("sink %q: no bucket name after \"s3://\"; %s", spec, acceptedForms)
-		}
+	case spec.S3:
 		if deps.AWS == nil {
-			return nil, fmt.Errorf("sink %q: needs an AWS configuration, and the caller gave none", spec)
+			return nil, fmt.Errorf("sink %q: needs an AWS configuration, and the caller gave none", sp.Raw)
 		}
-		return NewS3(NewS3Client(*deps.AWS), bucket, prefix, logger)
-	case strings.HasPrefix(spec, "otlp+"):
-		return openOTLP(ctx, spec, deps)
-	case strings.Contains(spec, "://"):
-		return nil, fmt.Errorf("sink %q: unknown scheme; %s", spec, acceptedForms)
+		return NewS3(NewS3Client(*deps.AWS), sp.Bucket, sp.Prefix, logger)
+	case spec.OTLP:
+		return openOTLP(ctx, sp, deps)
 	default:
-		return OpenFile(spec)
+		return OpenFile(sp.Path)
 	}
 }
 

@@ -58,6 +58,7 @@ type CollectorStack struct {
 	URL         awslambda.FunctionUrl
 	DLQ         awssqs.Queue
 	Topic       awssns.Topic
+	Analytics   *Analytics
 }
 
 // AddChecks applies the cdk-nag AWS Solutions rules to everything in app.
@@ -82,6 +83,7 @@ func NewCollectorStack(scope constructs.Construct, cfg Config) *CollectorStack {
 	s.addSchedules(cfg)
 	s.addAlarms(cfg)
 	dashboard := s.addDashboard(cfg)
+	s.Analytics = NewAnalytics(stack, "Analytics", AnalyticsProps{Name: cfg.StackName, Archive: s.Bucket, Prefix: archivePrefix, Tenants: cfg.Connectors, CollectLogs: s.Collect.LogGroup()})
 	s.addOutputs(cfg, dashboard)
 	return s
 }

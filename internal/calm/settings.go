@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Credential types of a BTP service key.
@@ -287,6 +290,11 @@ func (p *parser) str(m map[string]json.RawMessage, key, field, where string) str
 		p.problem(field, where, "must be a JSON string")
 		return ""
 	}
+	// encoding/json turns invalid UTF-8 (and lone surrogate escapes) into U+FFFD silently.
+	if !utf8.Valid(raw) || strings.ContainsRune(v, utf8.RuneError) {
+		p.problem(field, where, "is not valid UTF-8; copy the value from the service key again")
+		return ""
+	}
 	if t := strings.TrimSpace(v); t != v {
 		// A PEM block ends with a line break by definition: trimming it is not worth a warning.
 		if field != "certificate" && field != "key" {
@@ -453,6 +461,40 @@ func checkURL(raw string) string {
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		return "must use https (http is allowed only for the loopback hosts 127.0.0.1, ::1 and localhost)"
+	}
+	return checkHost(u)
+}
+
+// hostLabelRE is one label of a DNS host name (underscores occur in real names and are let through).
+var hostLabelRE = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?$`)
+
+// checkHost returns what is wrong with the port or host name of a URL setting, or "".
+func checkHost(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			if len(p) > 10 {
+				p = p[:10] + "…"
+			}
+			return fmt.Sprintf("has port %s; a port is a number from 1 to 65535", p)
+		}
+	}
+	h := u.Hostname()
+	if _, err := netip.ParseAddr(h); err == nil {
+		return ""
+	}
+	if !utf8.ValidString(h) {
+		return "has a host name that is not valid UTF-8; copy the value from the service key again"
+	}
+	if len(h) > 253 {
+		return fmt.Sprintf("has a host name of %d characters; a DNS name has at most 253", len(h))
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		switch {
+		case label == "" || len(label) > 63:
+			return "has a host name with an empty label or a label longer than 63 characters; copy the host from the service key"
+		case !hostLabelRE.MatchString(label):
+			return "has a host name with characters other than letters, digits, '-' and '.'; copy the host from the service key"
+		}
 	}
 	return ""
 }

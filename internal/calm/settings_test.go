@@ -240,6 +240,25 @@ func TestParseSettingsBadInput(t *testing.T) {
 			"url: must not contain a user name or password (in the service key: endpoints.Api without /api)"},
 		{"bad name", string(connectorJSON(t, func(m map[string]any) { m["name"] = "prod eu10/x" })),
 			`name: must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (in the service key: top-level "name" (optional; defaults to the first label of the URL host))`},
+		{"port out of range", string(connectorJSON(t, func(m map[string]any) {
+			m["url"] = "https://t.eu10.alm.cloud.sap:99999"
+			m["authenticationServer"] = "https://sub.authentication.eu10.hana.ondemand.com:0"
+		})), "url: has port 99999; a port is a number from 1 to 65535 (in the service key: endpoints.Api without /api); " +
+			"authenticationServer: has port 0; a port is a number from 1 to 65535 (in the service key: uaa.url)"},
+		{"host name over 253 characters", string(connectorJSON(t, func(m map[string]any) {
+			m["url"] = "https://" + strings.Repeat("a.", 1250) + "alm.cloud.sap"
+			m["name"] = "t"
+		})), "url: has a host name of 2513 characters; a DNS name has at most 253 (in the service key: endpoints.Api without /api)"},
+		{"host label over 63 characters", string(connectorJSON(t, func(m map[string]any) {
+			m["authenticationServer"] = "https://" + strings.Repeat("s", 64) + ".authentication.eu10.hana.ondemand.com"
+		})), "authenticationServer: has a host name with an empty label or a label longer than 63 characters; copy the host from the service key (in the service key: uaa.url)"},
+		{"host with odd characters", string(connectorJSON(t, func(m map[string]any) {
+			m["authenticationServer"] = "https://sub!x.authentication.eu10.hana.ondemand.com"
+		})), "authenticationServer: has a host name with characters other than letters, digits, '-' and '.'; copy the host from the service key (in the service key: uaa.url)"},
+		{"invalid UTF-8 in every kind of field", `{"name":"prod","url":"https://t.eu10.alm.cloud.sap` + "\xff" + `","authenticationServer":"https://s.authentication.eu10.hana.ondemand.com","clientId":"c` + `\ud800` + `","clientSecret":"` + skSecret + "\xfe" + `"}`,
+			"clientId: is not valid UTF-8; copy the value from the service key again (in the service key: uaa.clientid); " +
+				"clientSecret: is not valid UTF-8; copy the value from the service key again (in the service key: uaa.clientsecret (shown only once, when the binding or service key is created)); " +
+				"url: is not valid UTF-8; copy the value from the service key again (in the service key: endpoints.Api without /api)"},
 		{"wrong type", string(connectorJSON(t, func(m map[string]any) { m["clientId"] = 42 })),
 			"clientId: must be a JSON string (in the service key: uaa.clientid)"},
 		{"service key without uaa", `{"endpoints":{"Api":"https://t.eu10.alm.cloud.sap/api"}}`, strings.Join([]string{

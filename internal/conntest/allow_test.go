@@ -11,7 +11,7 @@ func TestAllowlistHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loop, err := ParseAllowlist("*.alm.cloud.sap, *.hana.ondemand.com", true)
+	loop, err := ParseAllowlist("*.*.alm.cloud.sap, *.authentication.*.hana.ondemand.com", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,6 +24,15 @@ func TestAllowlistHost(t *testing.T) {
 		{a, "eu10.alm.cloud.sap", ""},
 		{a, "T1.EU10.ALM.CLOUD.SAP.", ""},
 		{a, "sub.authentication.eu10.hana.ondemand.com", ""},
+		{a, "sub.authentication.cert.eu10.hana.ondemand.com", ""},
+		{a, "t1.eu10-004.alm.cloud.sap", ""},
+		// Customer applications on SAP BTP are not token endpoints.
+		{a, "myapp.cfapps.eu10.hana.ondemand.com", "is not under"},
+		{a, "evil.authentication.eu10.hana.ondemand.com.attacker.example", "is not under"},
+		{a, "x.sub.authentication.eu10.hana.ondemand.com", "is not under"},
+		{a, "authentication.eu10.hana.ondemand.com", "is not under"},
+		{a, "a.b.t1.eu10.alm.cloud.sap", "is not under"},
+		{a, ".eu10.alm.cloud.sap", "is not under"},
 		{a, "alm.cloud.sap", "is not under"},
 		{a, "evil-alm.cloud.sap.example.com", "is not under"},
 		{a, "xalm.cloud.sap", "is not under"},
@@ -66,6 +75,37 @@ func TestAllowlistAddr(t *testing.T) {
 		{a, "127.0.0.1", false},
 		{a, "::ffff:10.0.0.1", false},
 		{a, "fd00::1", false},
+		// Every IANA special-purpose range that is not globally reachable.
+		{a, "0.1.2.3", false},
+		{a, "192.0.0.8", false},
+		{a, "192.0.0.170", false},
+		{a, "192.0.2.1", false},
+		{a, "192.88.99.1", false},
+		{a, "198.18.0.1", false},
+		{a, "198.19.255.254", false},
+		{a, "198.51.100.7", false},
+		{a, "203.0.113.9", false},
+		{a, "224.0.0.251", false},
+		{a, "240.0.0.1", false},
+		{a, "255.255.255.255", false},
+		{a, "::", false},
+		{a, "::a9fe:a9fe", false},        // IPv4-compatible 169.254.169.254
+		{a, "64:ff9b::a9fe:a9fe", false}, // NAT64 of the metadata address
+		{a, "64:ff9b:1::a00:1", false},   // local-use NAT64
+		{a, "100::1", false},             // discard-only
+		{a, "2001::a9fe:a9fe", false},    // Teredo
+		{a, "2001:2::1", false},          // benchmarking
+		{a, "2001:db8::1", false},        // documentation
+		{a, "2002:a9fe:a9fe::1", false},  // 6to4 of the metadata address
+		{a, "3fff::1", false},            // documentation
+		{a, "5f00::1", false},            // SRv6 SIDs
+		{a, "fe80::1", false},            // link local
+		{a, "ff02::1", false},            // multicast
+		{a, "4000::1", false},            // not allocated for global unicast
+		{a, "::ffff:198.18.0.1", false},  // mapped benchmarking
+		{a, "198.20.0.1", true},          // just past 198.18.0.0/15
+		{a, "2a01:111:f100::1", true},    // a public IPv6 address
+		{a, "192.0.1.1", true},           // just past 192.0.0.0/24
 		{loop, "127.0.0.1", true},
 		{loop, "::1", true},
 		{loop, "10.0.0.1", false},
@@ -78,10 +118,23 @@ func TestAllowlistAddr(t *testing.T) {
 }
 
 func TestParseAllowlistRejects(t *testing.T) {
-	for _, in := range []string{"*", "https://x.alm.cloud.sap", "a.b/c", "*.*.sap", "localhost"} {
+	for _, in := range []string{"*", "https://x.alm.cloud.sap", "a.b/c", "*.*.sap", "localhost", "x*.alm.cloud.sap", "*.alm.*", "alm.*.sap"} {
 		if _, err := ParseAllowlist(in, false); err == nil || !strings.Contains(err.Error(), "host pattern") {
 			t.Errorf("ParseAllowlist(%q) = %v, want a host pattern error", in, err)
 		}
+	}
+}
+
+func TestParseAllowlistAcceptsPrecisePatterns(t *testing.T) {
+	a, err := ParseAllowlist("eu10.alm.cloud.sap, *.authentication.*.hana.ondemand.com", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Host("eu10.alm.cloud.sap") != nil || a.Host("s.authentication.us10.hana.ondemand.com") != nil {
+		t.Errorf("exact and mid-label patterns do not match: %v", a.Patterns)
+	}
+	if a.Host("t.eu10.alm.cloud.sap") == nil {
+		t.Errorf("an exact pattern matched a subdomain")
 	}
 }
 

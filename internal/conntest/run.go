@@ -181,7 +181,7 @@ func (t *tester) checkSettings(raw []byte) Check {
 			t.noSettings = "needs settings that point at SAP hosts"
 			return Check{Status: Fail, Detail: strings.Join(bad, "; "),
 				Hint: "settings sent for testing may only point at SAP Cloud ALM and SAP BTP hosts over https " +
-					"(a tenant under *.alm.cloud.sap, an authentication server under *.hana.ondemand.com): " +
+					"(a tenant <tenant>.<region>.alm.cloud.sap, a token endpoint <subdomain>.authentication.<region>.hana.ondemand.com): " +
 					"use endpoints.Api (without /api) and uaa.url from the service key"}
 		}
 	}

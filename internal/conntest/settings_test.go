@@ -77,7 +77,7 @@ func TestRunDisallowedHost(t *testing.T) {
 	s := r.Checks[0]
 	if s.Status != Fail || !strings.Contains(s.Detail, "url: host intranet.corp.example is not under") ||
 		!strings.Contains(s.Detail, "authenticationServer: host 127.0.0.1 is a loopback address") ||
-		!strings.Contains(s.Hint, "*.alm.cloud.sap") {
+		!strings.Contains(s.Hint, "<region>.alm.cloud.sap") {
 		t.Fatalf("settings = %+v", s)
 	}
 	if reach, _ := r.Check("reach"); reach.Status != Skip {

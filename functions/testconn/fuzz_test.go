@@ -57,7 +57,7 @@ func FuzzHandle(f *testing.F) {
 	if err := os.WriteFile(stored, []byte(`{"name":"stored","authenticationServer":"http://127.0.0.1:1","clientId":"sb-x!b1|calm!b2","clientSecret":"`+fuzzStoredSecret+`","url":"http://127.0.0.1:1"}`), 0o600); err != nil {
 		f.Fatal(err)
 	}
-	allow, err := conntest.ParseAllowlist("*.alm.cloud.sap,*.hana.ondemand.com", false)
+	allow, err := conntest.ParseAllowlist("", false)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/console"
 	"github.com/calm-collector/calm-collector/internal/funcurl"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
@@ -54,7 +55,7 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		stateSpec   = fs.String("state", ".calm-state", "state store for the status view and Collect now: a directory or dynamodb://TABLE")
 		records     = fs.String("records", "out/records.ndjson", "collected records NDJSON file for the status charts; Collect now appends to it")
 		force       = fs.Bool("force-listen", false, "listen on a non-loopback address (the console has no login)")
-		monitors    = fs.String("monitors", "", "comma list of monitors the test probes (default "+strings.Join(conntest.DefaultMonitors, ",")+") and \"Collect now\" collects (default auto)")
+		monitors    = fs.String("monitors", "", "comma list of monitors the test probes (default "+strings.Join(monitor.Defaults(), ",")+") and \"Collect now\" collects (default auto)")
 		timeout     = fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
 		verbose     = fs.Bool("v", false, "log every request to stderr")
 		files, ids  listFlag
@@ -80,7 +81,7 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var ids2 []string // empty: the test probes its defaults, "Collect now" takes "auto"
 	if strings.TrimSpace(*monitors) != "" {
 		var err error
-		if ids2, err = conntest.ParseMonitors(*monitors); err != nil {
+		if ids2, err = monitor.Parse(*monitors); err != nil {
 			return usageErr("--monitors: %v", err)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/funcurl"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 )
 
@@ -41,7 +42,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	functionURL := fs.String("function-url", "", "URL of the deployed testconn function; the test runs there")
 	save := fs.Bool("save", false, "with --function-url and --secret-file: store the settings when the test passes")
 	connector := fs.String("connector", "", "with --function-url: the connector name (from CALM_SECRET_IDS) to test or save")
-	monitors := fs.String("monitors", "", "comma list of monitors to probe (default "+strings.Join(conntest.DefaultMonitors, ",")+")")
+	monitors := fs.String("monitors", "", "comma list of monitors to probe (default "+strings.Join(monitor.Defaults(), ",")+")")
 	asJSON := fs.Bool("json", false, "print the report as JSON (docs/design.md §3)")
 	timeout := fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
 	fs.Usage = func() {
@@ -84,7 +85,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case (*secretFile == "") == (*secretID == ""):
 		return usageErr("give exactly one of --secret-file and --secret-id (or --function-url)")
 	}
-	ids, err := conntest.ParseMonitors(*monitors)
+	ids, err := monitor.Parse(*monitors)
 	if err != nil {
 		return usageErr("--monitors: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/conntest"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 )
 
 // Config is the function's environment, read and checked once at cold start.
@@ -76,11 +77,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Allow = allow
 	switch v := strings.TrimSpace(getenv("CALM_MONITORS")); strings.ToLower(v) {
 	case "", "auto":
-		c.Monitors = slices.Clone(conntest.DefaultMonitors)
+		c.Monitors = monitor.Defaults()
 	case "all":
-		c.Monitors = conntest.MonitorIDs()
+		c.Monitors = monitor.IDs()
 	default:
-		ms, err := conntest.ParseMonitors(v)
+		ms, err := monitor.Parse(v)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("CALM_MONITORS: %w (or auto, or all)", err))
 		}

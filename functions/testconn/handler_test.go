@@ -19,6 +19,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/conntest"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
@@ -336,7 +337,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Errorf("defaults = %+v", c)
 	}
 	c, err = LoadConfig(env(map[string]string{"CALM_SECRET_ID": "arn:x", "CALM_MONITORS": "all"}))
-	if err != nil || !slices.Equal(c.Monitors, conntest.MonitorIDs()) {
+	if err != nil || !slices.Equal(c.Monitors, monitor.IDs()) {
 		t.Errorf("CALM_MONITORS=all: %v, %v; want every monitor", c.Monitors, err)
 	}
 	_, err = LoadConfig(env(map[string]string{

@@ -3,18 +3,14 @@ package collect
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/record"
 )
 
-// metrics is a monitor read from the raw-data metrics API: one paged request series per Fetch.
-type metrics struct {
-	info     Info
-	dims     string // comma list of dimensions asked for
-	measures string // comma list of measures, without the "measure:" prefix
-}
+// metrics is a monitor read from the raw-data metrics API: one paged request series per Fetch,
+// asking for the table's dimensions and measures.
+type metrics struct{ info Info }
 
 func (m metrics) Info() Info { return m.info }
 
@@ -24,11 +20,8 @@ func (m metrics) query(q Query) calm.MetricsQuery {
 		From:       q.From,
 		To:         q.To,
 		Resolution: q.Resolution,
-		Dimensions: strings.Split(m.dims, ","),
 	}
-	for _, v := range strings.Split(m.measures, ",") {
-		mq.Metrics = append(mq.Metrics, "measure:"+v)
-	}
+	mq.Dimensions, mq.Metrics = m.info.Columns()
 	return mq
 }
 
@@ -48,20 +41,18 @@ func fetchMetrics(ctx context.Context, c Client, mq calm.MetricsQuery, tenant, m
 	return nil
 }
 
-// rumServicesPerQuery is the API's limit on service ids per RUM query (docs/design.md §1.3).
-const rumServicesPerQuery = 5
+// batched is a metrics monitor whose queries name at most MaxServices services (Real User
+// Monitoring: 5): Fetch discovers the services first and queries them in batches, all for the
+// same range.
+type batched struct{ metrics }
 
-// rum is Real User Monitoring: the API answers at most 5 services per query, so Fetch discovers
-// the services first and queries them in batches, all for the same range.
-type rum struct{ metrics }
-
-func (m rum) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
+func (m batched) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
 	services, err := c.Services(ctx, m.info.Provider)
 	if err != nil {
 		return fmt.Errorf("discover %s services: %w", m.info.Provider, err)
 	}
-	for start := 0; start < len(services); start += rumServicesPerQuery {
-		batch := services[start:min(start+rumServicesPerQuery, len(services))]
+	for start := 0; start < len(services); start += m.info.MaxServices {
+		batch := services[start:min(start+m.info.MaxServices, len(services))]
 		mq := m.query(q)
 		for _, s := range batch {
 			mq.ServiceIDs = append(mq.ServiceIDs, s.ID)

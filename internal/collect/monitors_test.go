@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/record"
 )
 
@@ -119,7 +120,7 @@ func TestMonitorMappingGolden(t *testing.T) {
 		}
 		t.Run(in.ID, func(t *testing.T) {
 			c := &cannedClient{}
-			if in.Events {
+			if in.API == monitor.Events {
 				c.events = loadEvents(t)
 			} else {
 				c.payload = loadOTLP(t, filepath.Join("testdata", in.ID+".otlp.json"))
@@ -133,7 +134,7 @@ func TestMonitorMappingGolden(t *testing.T) {
 				t.Fatal("no records")
 			}
 			golden(t, filepath.Join("testdata", in.ID+".golden.ndjson"), recs)
-			if in.Events {
+			if in.API == monitor.Events {
 				return
 			}
 			if len(c.queries) != 1 {
@@ -154,9 +155,15 @@ func TestMonitorMappingGolden(t *testing.T) {
 					t.Errorf("record %+v", r)
 				}
 			}
-			for _, me := range mq.Metrics {
-				if !strings.HasPrefix(me, "measure:") {
-					t.Errorf("metric %q lacks the measure: prefix", me)
+			// The query asks for exactly the table's dimensions and measures, and every measure
+			// the canned payload carries is one of them.
+			dims, mets := in.Columns()
+			if !slices.Equal(mq.Dimensions, dims) || !slices.Equal(mq.Metrics, mets) {
+				t.Errorf("query asks dimensions %v metrics %v, want the table's %v %v", mq.Dimensions, mq.Metrics, dims, mets)
+			}
+			for _, r := range recs {
+				if !slices.Contains(in.Measures, r.Name) {
+					t.Errorf("record %s: %q is not one of the monitor's measures %v", r.ID, r.Name, in.Measures)
 				}
 			}
 		})
@@ -253,9 +260,31 @@ type scopeSet map[string]bool
 
 func (s scopeSet) HasScope(suffix string) bool { return s[suffix] }
 
-func TestTableIsComplete(t *testing.T) {
-	want := "hm,rum,jam,exm,iep,sum,bsm,cpi,aif,idoc,ws,sf,c4c,concur,fg,mdi,mobsrv,aribacig,aribanet,aribaproc,aribasrc,status,logs"
-	if got := strings.Join(MonitorIDs(), ","); got != want {
-		t.Errorf("monitor table = %s\nwant %s", got, want)
+// TestEveryTableMonitorIsCollected: each row of the monitor table has a collector of its API,
+// in table order, and Lookup finds it by id.
+func TestEveryTableMonitorIsCollected(t *testing.T) {
+	ms := Monitors()
+	if len(ms) != len(monitor.IDs()) {
+		t.Fatalf("%d monitors, the table has %d", len(ms), len(monitor.IDs()))
+	}
+	for i, id := range monitor.IDs() {
+		m := ms[i]
+		if m.Info().ID != id || Lookup(id) == nil || Lookup(id).Info().ID != id {
+			t.Errorf("monitor %d is %q, want %q found by Lookup", i, m.Info().ID, id)
+		}
+		var want bool
+		switch m.(type) {
+		case status:
+			want = m.Info().API == monitor.Events
+		case logs:
+			want = m.Info().API == monitor.Logs
+		case batched:
+			want = m.Info().API == monitor.Metrics && m.Info().MaxServices > 0
+		case metrics:
+			want = m.Info().API == monitor.Metrics && m.Info().MaxServices == 0
+		}
+		if !want {
+			t.Errorf("%s: collected by a %T, which does not read its API %s", id, m, m.Info().API)
+		}
 	}
 }

@@ -31,19 +31,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/otlptest"
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
 )
-
-// otlpDeltaSums are the measures the OTLP sink exports as monotonic delta sums even when they are
-// served as gauges (its count table in internal/sink/otlpmap.go). What the simulator serves as a
-// delta sum must arrive as one too; every other measure must arrive as a gauge.
-var otlpDeltaSums = map[string]bool{
-	"counter": true, "count": true, "executions": true, "requests": true, "events": true,
-	"event_situations": true, "alerts": true, "tickets": true, "mails": true,
-}
 
 // otlpEventSeverity is the severity the OTLP sink gives a status event of each type.
 var otlpEventSeverity = map[string]struct {
@@ -277,7 +270,7 @@ func checkPoints(t *testing.T, tenant string, got []gotPoint, want map[string]wa
 		if want := sinkResource(tenant, w.monitor); !equalMaps(g.resource, want) {
 			errs.Errorf("resource", "%s: resource attributes %v, want %v", g, g.resource, want)
 		}
-		isSum := w.p.Sum || otlpDeltaSums[strings.ToLower(w.p.Metric)]
+		isSum := w.p.Sum || monitor.IsCountName(w.p.Metric)
 		switch {
 		case isSum && (!g.sum || !g.delta || !g.monotonic):
 			errs.Errorf("type", "%s: arrived as sum=%v delta=%v monotonic=%v, want a monotonic delta sum", g, g.sum, g.delta, g.monotonic)
@@ -451,7 +444,7 @@ func TestOTLPRunDeliversEverythingToARealReceiver(t *testing.T) {
 	perMonitor, sums, gauges := map[string]int{}, 0, 0
 	for _, w := range want {
 		perMonitor[w.monitor]++
-		if otlpDeltaSums[strings.ToLower(w.p.Metric)] {
+		if monitor.IsCountName(w.p.Metric) {
 			sums++
 		} else {
 			gauges++

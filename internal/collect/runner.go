@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
@@ -264,9 +265,9 @@ func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, st
 	ctx = withCounters(ctx, mr.cnt)
 	var err error
 	switch {
-	case m.Info().Events && req.Backfill != nil:
+	case m.Info().API == monitor.Events && req.Backfill != nil:
 		err = mr.backfillEvents(ctx, *req.Backfill)
-	case m.Info().Events:
+	case m.Info().API == monitor.Events:
 		err = mr.scheduledEvents(ctx, now)
 	case req.Backfill != nil:
 		err = mr.backfill(ctx, planBackfill(*req.Backfill, r.Config.Resolution))

@@ -138,20 +138,6 @@ func TestParseAllowlistAcceptsPrecisePatterns(t *testing.T) {
 	}
 }
 
-func TestParseMonitors(t *testing.T) {
-	got, err := ParseMonitors("")
-	if err != nil || strings.Join(got, ",") != "hm,rum,jam,exm,iep" {
-		t.Fatalf("default = %v, %v", got, err)
-	}
-	got, err = ParseMonitors(" hm, status ,hm")
-	if err != nil || strings.Join(got, ",") != "hm,status" {
-		t.Fatalf("hm,status = %v, %v", got, err)
-	}
-	if _, err := ParseMonitors("hm,nope,bad"); err == nil || !strings.Contains(err.Error(), "unknown monitor nope, bad") {
-		t.Fatalf("unknown = %v", err)
-	}
-}
-
 func TestIsPlaceholder(t *testing.T) {
 	for in, want := range map[string]bool{
 		``:   true,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 )
 
 // ---- token
@@ -126,16 +127,16 @@ func (t *tester) needs() []need {
 		}
 		ns = append(ns, need{scope: scope, confirmed: confirmed, by: []string{by}})
 	}
-	add(ScopeAnalytics, true, "api check and service discovery")
+	add(monitor.AnalyticsScope, true, "api check and service discovery")
 	for _, id := range t.opts.Monitors {
-		m, ok := LookupMonitor(id)
+		m, ok := monitor.Lookup(id)
 		if !ok {
 			continue
 		}
-		if !m.Events && !m.Logs {
-			add(ScopeMetrics, true, id)
+		if m.IsMetrics() {
+			add(monitor.MetricsScope, true, id)
 		}
-		add(m.Scope, m.Confirmed, id)
+		add(m.Scope, m.ScopeConfirmed, id)
 	}
 	slices.SortStableFunc(ns, func(a, b need) int {
 		switch {
@@ -271,7 +272,7 @@ func (t *tester) checkAPI(ctx context.Context) Check {
 	t.client = c
 	providers, err := c.Providers(ctx)
 	if err != nil {
-		check := t.apiFailure(err, ScopeAnalytics, "api")
+		check := t.apiFailure(err, monitor.AnalyticsScope, "api")
 		// A missing analytics scope does not stop the monitor probes: they use other scopes.
 		if len(check.Missing) == 0 {
 			t.noAPI = "needs a working API (the api check failed)"
@@ -340,9 +341,9 @@ const (
 )
 
 func (t *tester) checkMonitor(ctx context.Context, id string) Check {
-	m, ok := LookupMonitor(id)
+	m, ok := monitor.Lookup(id)
 	if !ok {
-		return Check{Status: Fail, Detail: "unknown monitor " + id, Hint: "enable only known monitors: " + strings.Join(MonitorIDs(), ", ")}
+		return Check{Status: Fail, Detail: "unknown monitor " + id, Hint: "enable only known monitors: " + strings.Join(monitor.IDs(), ", ")}
 	}
 	switch {
 	case t.noToken != "":
@@ -353,19 +354,20 @@ func (t *tester) checkMonitor(ctx context.Context, id string) Check {
 		return skip("needs an API client")
 	}
 	switch {
-	case m.Events:
+	case m.API == monitor.Events:
 		return t.probeEvents(ctx, m)
-	case m.Logs:
+	case m.API == monitor.Logs:
 		return t.probeLogs(ctx, m)
 	}
 	return t.probeMetrics(ctx, m)
 }
 
-func (t *tester) probeMetrics(ctx context.Context, m Monitor) Check {
+func (t *tester) probeMetrics(ctx context.Context, m monitor.Monitor) Check {
 	to := t.opts.Now().UTC().Add(-probeLag).Truncate(probeResolution)
 	from := to.Add(-probeResolution)
 	window := from.Format("2006-01-02 15:04") + "–" + to.Format("15:04") + " UTC"
 	q := calm.MetricsQuery{Provider: m.ID, From: from, To: to, Resolution: "5Mi", PageSize: 1}
+	q.Dimensions, q.Metrics = m.Columns() // calm-metrics may require both: ask as the collector does
 	for page, err := range t.client.Metrics(ctx, q) {
 		if err != nil {
 			return t.monitorFailure(err, m)
@@ -378,7 +380,7 @@ func (t *tester) probeMetrics(ctx context.Context, m Monitor) Check {
 	return Check{Status: Pass, Detail: fmt.Sprintf("no data points in %s (the API answered; the monitor may not be active for any service)", window)}
 }
 
-func (t *tester) probeEvents(ctx context.Context, m Monitor) Check {
+func (t *tester) probeEvents(ctx context.Context, m monitor.Monitor) Check {
 	to := t.opts.Now().UTC()
 	from := to.Add(-eventsLookback)
 	q := calm.EventsQuery{From: from, To: to, PageSize: 1}
@@ -393,10 +395,10 @@ func (t *tester) probeEvents(ctx context.Context, m Monitor) Check {
 
 // probeLogs asks for the last window's log lines of the first service the provider lists: the
 // logs API needs a service id.
-func (t *tester) probeLogs(ctx context.Context, m Monitor) Check {
+func (t *tester) probeLogs(ctx context.Context, m monitor.Monitor) Check {
 	services, err := t.client.Services(ctx, m.Provider)
 	if err != nil {
-		return t.apiFailure(err, ScopeAnalytics, "monitor "+m.ID+" service discovery")
+		return t.apiFailure(err, monitor.AnalyticsScope, "monitor "+m.ID+" service discovery")
 	}
 	if len(services) == 0 {
 		return Check{Status: Pass, Detail: fmt.Sprintf("no services listed by %s: no logs to probe", m.Provider)}
@@ -414,14 +416,14 @@ func (t *tester) probeLogs(ctx context.Context, m Monitor) Check {
 	return Check{Status: Pass, Detail: fmt.Sprintf("no log records of %s in %s (the API answered)", s.Name, window)}
 }
 
-func (t *tester) monitorFailure(err error, m Monitor) Check {
+func (t *tester) monitorFailure(err error, m monitor.Monitor) Check {
 	scope := m.Scope
 	var ae *calm.APIError
-	if errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden && !m.Events && !m.Logs && t.tokens != nil && !t.tokens.HasScope(ScopeMetrics) {
-		scope = ScopeMetrics
+	if errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden && m.IsMetrics() && t.tokens != nil && !t.tokens.HasScope(monitor.MetricsScope) {
+		scope = monitor.MetricsScope
 	}
 	c := t.apiFailure(err, scope, "monitor "+m.ID)
-	if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && !m.Confirmed {
+	if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && !m.ScopeConfirmed {
 		c.Hint = "this tenant does not offer the " + m.ID + " data (HTTP 404 for an unconfirmed monitor): disable it, or " + hintAPI404
 	}
 	return c

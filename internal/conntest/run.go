@@ -15,14 +15,15 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 )
 
 // DefaultTimeout bounds each check when Options.Timeout is zero.
 const DefaultTimeout = 15 * time.Second
 
-// Options tune one connection test. The zero value tests DefaultMonitors with no host limits.
+// Options tune one connection test. The zero value tests monitor.Defaults() with no host limits.
 type Options struct {
-	// Monitors are the enabled monitor ids (see Scopes); empty means DefaultMonitors.
+	// Monitors are the enabled monitor ids (see internal/monitor); empty means monitor.Defaults().
 	Monitors []string
 	// AllowHost, when set, is applied in the settings check to every host the settings name:
 	// a non-nil error fails the test before anything is contacted. Used for candidate settings
@@ -51,7 +52,7 @@ func Run(ctx context.Context, raw []byte, opts Options) Report {
 		opts.Now = time.Now
 	}
 	if len(opts.Monitors) == 0 {
-		opts.Monitors = DefaultMonitors
+		opts.Monitors = monitor.Defaults()
 	}
 	t := &tester{opts: opts, scrub: secretValues(raw)}
 	start := time.Now()
@@ -66,7 +67,7 @@ func Run(ctx context.Context, raw []byte, opts Options) Report {
 // secret, say): the settings check fails with detail and hint, every later check is skipped.
 func Unavailable(connector, detail, hint string, opts Options) Report {
 	if len(opts.Monitors) == 0 {
-		opts.Monitors = DefaultMonitors
+		opts.Monitors = monitor.Defaults()
 	}
 	opts.Timeout = cmp.Or(opts.Timeout, DefaultTimeout)
 	t := &tester{opts: opts, noSettings: "needs settings"}

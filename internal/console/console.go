@@ -47,7 +47,7 @@ type Config struct {
 	// Tenants are shown in the status view besides the stored connectors' names and the tenants
 	// found in Records (a DynamoDB store cannot list its tenants).
 	Tenants []string
-	// Monitors are the monitors the connection test probes (empty: conntest.DefaultMonitors) and
+	// Monitors are the monitors the connection test probes (empty: monitor.Defaults()) and
 	// "Collect now" collects (empty: "auto", every monitor whose scope the token grants).
 	Monitors []string
 	// OpenStore opens the state store "Collect now" writes checkpoints and the tenant lease to

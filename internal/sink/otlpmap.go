@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/record"
 )
 
@@ -22,7 +23,7 @@ import (
 //   - The resource carries service.name=sap-cloud-alm, calm.tenant and calm.monitor; the scope is
 //     the collector's.
 //   - A point that Cloud ALM served as a delta sum (Record.Count), or a count-like measure
-//     (countMeasures, for sources that serve counts as gauges), becomes a monotonic DELTA sum;
+//     (the monitor table's counts, for sources that serve counts as gauges), becomes a monotonic DELTA sum;
 //     everything else a gauge.
 //     Cloud ALM stamps a bucket's point at the bucket's start (the collector's windows [From, To)
 //     rely on that too), so the point counts what happened in [t, t+resolution): the delta point
@@ -57,38 +58,11 @@ const (
 	attrSeverityNumber = "severityNumber"
 )
 
-// countMeasures are the Cloud ALM measures that count things per bucket (docs/design.md §1.3): they are
-// exported as monotonic delta sums. The match is on the metric name or on its last segment after
-// '.', ':' or '/' ("jam.executions", "measure:executions"), case-insensitive. "count" also takes
-// the "<name>.count" records made of histograms and summaries.
-//
-// Only measures that are counts for sure are listed: a gauge sent as a sum would be added up by
-// the backend, a count sent as a gauge is merely less convenient. Left out on purpose: users (a
-// distinct count, not additive), okStatus/warningStatus/criticalStatus and available/notAvailable
-// (ratings whose meaning per bucket is not documented), duration, runTime, responseTime.
-var countMeasures = map[string]bool{
-	"counter":          true, // exm, bsm
-	"count":            true, // integration monitoring ("Count"); histogram and summary counts
-	"executions":       true, // jam, sum
-	"requests":         true, // rum
-	"events":           true, // iep
-	"event_situations": true, // iep
-	"alerts":           true, // iep
-	"tickets":          true, // iep
-	"mails":            true, // iep
-}
-
-// isCount reports whether the metric name is one of countMeasures.
-func isCount(name string) bool {
-	n := strings.ToLower(name)
-	if countMeasures[n] {
-		return true
-	}
-	if i := strings.LastIndexAny(n, ".:/"); i >= 0 {
-		return countMeasures[n[i+1:]]
-	}
-	return false
-}
+// isCount reports whether the metric name is a measure that counts things per bucket: one of the
+// Counts of the monitor table (internal/monitor), matched on the name or its last segment, or a
+// "<name>.count" of a histogram or summary. Only sure counts are listed there: a gauge sent as a
+// sum would be added up by the backend, a count sent as a gauge is merely less convenient.
+func isCount(name string) bool { return monitor.IsCountName(name) }
 
 // otlpMapper maps the records of one batch; it is built once per batch so that every request of
 // the batch uses the same bucket width.
@@ -268,7 +242,7 @@ func eventBody(r *record.Record) string {
 	}
 }
 
-// eventSeverity maps a Cloud ALM status event type (docs/design.md §1.4) to an OTLP severity; an unknown
+// eventSeverity maps a Cloud ALM status event type (docs/design.md §1.5) to an OTLP severity; an unknown
 // type has no severity.
 func eventSeverity(eventType string) (plog.SeverityNumber, string) {
 	switch strings.ToLower(strings.TrimSpace(eventType)) {

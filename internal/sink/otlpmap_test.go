@@ -23,7 +23,7 @@ func metricRec(name, unit string, at time.Time, v float64, attrs map[string]stri
 func TestIsCount(t *testing.T) {
 	for name, want := range map[string]bool{
 		"executions": true, "jam.executions": true, "measure:executions": true, "Count": true, "counter": true,
-		"requests": true, "event_situations": true, "alerts": true, "tickets": true, "mails": true, "events": true,
+		"requests": true, "eventSituations": true, "iep.chatMessages": true, "totalDuration": false, "alerts": true, "tickets": true, "mails": true, "events": true,
 		"runTime.count": true, "a/b/requests": true,
 		"runTime": false, "responseTime": false, "users": false, "okStatus": false, "value": false,
 		"available": false, "runTime.sum": false, "executionsPerMinute": false, "": false,

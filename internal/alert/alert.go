@@ -1,0 +1,313 @@
+package alert
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+
+	"github.com/calm-collector/calm-collector/internal/record"
+	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/state"
+)
+
+// Source is the "source" of every event; the detail types are below (docs/alerts.md).
+const Source = "calm-collector"
+
+// Detail types of the events.
+const (
+	TypeStatusOpened  = "Cloud ALM Status Event Opened"
+	TypeStatusChanged = "Cloud ALM Status Event Changed"
+	TypeStatusClosed  = "Cloud ALM Status Event Closed"
+	TypeRuleFiring    = "Cloud ALM Alert Firing"
+	TypeRuleCleared   = "Cloud ALM Alert Cleared"
+)
+
+// stateTTL is how long the alert state of a series or status event is kept after it was last
+// seen: a series silent for longer starts afresh.
+const stateTTL = 30 * 24 * time.Hour
+
+// putEventsLimit is the most entries one PutEvents call takes; putAttempts bounds the retries of
+// entries EventBridge refused.
+const (
+	putEventsLimit = 10
+	putAttempts    = 3
+)
+
+// EventsAPI is the part of the EventBridge client the sink uses.
+type EventsAPI interface {
+	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
+}
+
+// Store keeps the alert state with the checkpoints; internal/state's stores satisfy it.
+type Store interface {
+	Marks(ctx context.Context, tenant, monitor string, now time.Time) (map[string]state.Mark, error)
+	PutMarks(ctx context.Context, tenant, monitor string, now time.Time, marks map[string]state.Mark) error
+}
+
+// Sink puts the events of each window on an EventBridge bus.
+type Sink struct {
+	Bus    string // bus name or ARN
+	Events EventsAPI
+	Store  Store
+	Rules  []Rule
+	Now    func() time.Time // the run's clock (mark expiry); time.Now when nil
+	Logger *slog.Logger
+}
+
+// Name returns "eventbridge:BUS".
+func (s *Sink) Name() string { return "eventbridge:" + s.Bus }
+
+// Close does nothing: the client needs no closing.
+func (s *Sink) Close(context.Context) error { return nil }
+
+// stateMonitor is the marks' monitor name of a monitor's alert state, beside its checkpoint.
+func stateMonitor(monitor string) string { return "alert." + monitor }
+
+// Write puts one event per change the batch brings and then saves the new state. It returns an
+// error (and the window is retried) when an event was refused or the state could not be saved;
+// the retry sends the same events again, with the same detail ids.
+func (s *Sink) Write(ctx context.Context, b sink.Batch) error {
+	if !s.interested(b.Monitor) || len(b.Records) == 0 {
+		return nil
+	}
+	now := s.now()
+	marks, err := s.Store.Marks(ctx, b.Tenant, stateMonitor(b.Monitor), now)
+	if err != nil {
+		return fmt.Errorf("%s: read the alert state of %s/%s: %w", s.Name(), b.Tenant, b.Monitor, err)
+	}
+	changed := map[string]state.Mark{}
+	var events []event
+	if b.Monitor == StatusMonitor {
+		events = s.statusChanges(b, marks, changed, now)
+	}
+	events = append(events, s.ruleChanges(b, marks, changed, now)...)
+	if err := s.put(ctx, events); err != nil {
+		return err
+	}
+	if len(changed) == 0 {
+		return nil
+	}
+	if err := s.Store.PutMarks(ctx, b.Tenant, stateMonitor(b.Monitor), now, changed); err != nil {
+		return fmt.Errorf("%s: save the alert state of %s/%s (the %d events were put and will be put again, same ids): %w",
+			s.Name(), b.Tenant, b.Monitor, len(events), err)
+	}
+	if len(events) > 0 {
+		s.logger().Info("alert events put", "bus", s.Bus, "tenant", b.Tenant, "monitor", b.Monitor, "events", len(events))
+	}
+	return nil
+}
+
+// StatusMonitor is the monitor id of the business-service status events.
+const StatusMonitor = "status"
+
+func (s *Sink) interested(monitor string) bool {
+	return monitor == StatusMonitor || slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Monitor == monitor })
+}
+
+// event is one entry for PutEvents.
+type event struct {
+	detailType string
+	time       time.Time
+	detail     map[string]any
+}
+
+// closedStatuses are the status-event states that end an event.
+var closedStatuses = []string{"resolved", "closed", "completed", "canceled", "cancelled"}
+
+func isClosed(attrs map[string]string) bool {
+	return slices.Contains(closedStatuses, strings.ToLower(attrs["eventStatus"]))
+}
+
+// statusChanges: an event seen for the first time is opened (or closed, when it is already over);
+// one whose content changed is changed, or closed when it has just ended.
+func (s *Sink) statusChanges(b sink.Batch, marks, changed map[string]state.Mark, now time.Time) []event {
+	var out []event
+	for _, r := range b.Records {
+		if r.Kind != record.KindEvent {
+			continue
+		}
+		key := "event:" + statusKey(r)
+		prev, seen := marks[key]
+		hash := r.ID
+		if isClosed(r.Attributes) {
+			hash = "closed:" + r.ID
+		}
+		if seen && prev.Hash == hash {
+			continue // the same content: the state holds
+		}
+		var typ string
+		switch {
+		case isClosed(r.Attributes) && (!seen || !strings.HasPrefix(prev.Hash, "closed:")):
+			typ = TypeStatusClosed
+		case !seen:
+			typ = TypeStatusOpened
+		default:
+			typ = TypeStatusChanged
+		}
+		changed[key] = state.Mark{Hash: hash, Expires: now.Add(stateTTL)}
+		marks[key] = changed[key]
+		out = append(out, event{detailType: typ, time: r.Time, detail: map[string]any{
+			"id":     eventID(b.Tenant, key, typ, r.ID),
+			"tenant": b.Tenant, "change": strings.ToLower(strings.TrimPrefix(typ, "Cloud ALM Status Event ")),
+			"eventId": r.Attributes["eventId"], "eventType": r.Attributes["eventType"], "eventStatus": r.Attributes["eventStatus"],
+			"eventName": r.Attributes["eventName"], "serviceName": r.Attributes["serviceName"],
+			"eventStartTime": r.Attributes["eventStartTime"], "eventEndTime": r.Attributes["eventEndTime"],
+			"recordId": r.ID, "attributes": r.Attributes,
+		}})
+	}
+	return out
+}
+
+// statusKey identifies a status event across its changes: its id, else its type, service and start.
+func statusKey(r record.Record) string {
+	if id := r.Attributes["eventId"]; id != "" {
+		return id
+	}
+	return record.PointID(r.Tenant, r.Monitor, r.Name, map[string]string{
+		"eventType": r.Attributes["eventType"], "serviceName": r.Attributes["serviceName"], "eventName": r.Attributes["eventName"],
+	}, r.Time)
+}
+
+// ruleChanges evaluates every rule of the batch's monitor on the latest point of each matching
+// series in the window. Points not later than the series' last evaluated point (a re-delivered or
+// back-filled window) change nothing.
+func (s *Sink) ruleChanges(b sink.Batch, marks, changed map[string]state.Mark, now time.Time) []event {
+	var out []event
+	for _, rule := range s.Rules {
+		if rule.Monitor != b.Monitor {
+			continue
+		}
+		latest := map[string]record.Record{}
+		for _, r := range b.Records {
+			if r.Kind != record.KindMetric || r.Name != rule.Metric || !r.HasValue || !rule.Matches(r.Attributes) {
+				continue
+			}
+			series := record.PointID(b.Tenant, b.Monitor, r.Name, r.Attributes, time.Time{})
+			if cur, ok := latest[series]; !ok || r.Time.After(cur.Time) {
+				latest[series] = r
+			}
+		}
+		for _, series := range slices.Sorted(maps.Keys(latest)) {
+			r := latest[series]
+			key := "rule:" + rule.Name + ":" + series
+			prevFiring, prevAt := parseRuleMark(marks[key])
+			if !r.Time.After(prevAt) {
+				continue
+			}
+			firing := rule.Holds(r.Value)
+			hash := ruleMark(firing, r.Time)
+			changed[key] = state.Mark{Hash: hash, Expires: now.Add(stateTTL)}
+			if firing == prevFiring {
+				continue
+			}
+			typ, st := TypeRuleCleared, "cleared"
+			if firing {
+				typ, st = TypeRuleFiring, "firing"
+			}
+			out = append(out, event{detailType: typ, time: r.Time, detail: map[string]any{
+				"id":     eventID(b.Tenant, key, typ, r.Time.UTC().Format(time.RFC3339Nano)),
+				"tenant": b.Tenant, "rule": rule.Name, "state": st, "monitor": b.Monitor, "metric": r.Name,
+				"op": rule.Op, "threshold": *rule.Threshold, "value": r.Value, "unit": r.Unit,
+				"time": r.Time.UTC().Format(time.RFC3339Nano), "attributes": r.Attributes,
+				"window": map[string]string{"from": b.From.UTC().Format(time.RFC3339), "to": b.To.UTC().Format(time.RFC3339)},
+			}})
+		}
+	}
+	return out
+}
+
+// ruleMark encodes a series' state: "firing|time" or "ok|time" of the last evaluated point.
+func ruleMark(firing bool, at time.Time) string {
+	st := "ok"
+	if firing {
+		st = "firing"
+	}
+	return st + "|" + at.UTC().Format(time.RFC3339Nano)
+}
+
+func parseRuleMark(m state.Mark) (firing bool, at time.Time) {
+	st, ts, ok := strings.Cut(m.Hash, "|")
+	if !ok {
+		return false, time.Time{}
+	}
+	at, _ = time.Parse(time.RFC3339Nano, ts)
+	return st == "firing", at
+}
+
+// eventID is the stable id of one change: the same change always has the same id, so a consumer
+// can drop the copy a retried window may send.
+func eventID(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// put sends the events in order, at most putEventsLimit per call, retrying refused entries.
+func (s *Sink) put(ctx context.Context, events []event) error {
+	slices.SortStableFunc(events, func(a, b event) int { return a.time.Compare(b.time) })
+	for chunk := range slices.Chunk(events, putEventsLimit) {
+		entries := make([]types.PutEventsRequestEntry, len(chunk))
+		for i, e := range chunk {
+			detail, err := json.Marshal(e.detail)
+			if err != nil {
+				return fmt.Errorf("%s: encode event detail: %w", s.Name(), err)
+			}
+			entries[i] = types.PutEventsRequestEntry{
+				EventBusName: aws.String(s.Bus), Source: aws.String(Source), DetailType: aws.String(e.detailType),
+				Detail: aws.String(string(detail)), Time: aws.Time(e.time),
+			}
+		}
+		if err := s.putEntries(ctx, entries); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Sink) putEntries(ctx context.Context, entries []types.PutEventsRequestEntry) error {
+	for attempt := 1; ; attempt++ {
+		out, err := s.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
+		if err != nil {
+			return fmt.Errorf("%s: put %d events: %w", s.Name(), len(entries), err)
+		}
+		if out.FailedEntryCount == 0 {
+			return nil
+		}
+		var failed []types.PutEventsRequestEntry
+		var reasons []error
+		for i, res := range out.Entries {
+			if res.ErrorCode != nil && i < len(entries) {
+				failed = append(failed, entries[i])
+				reasons = append(reasons, fmt.Errorf("%s: %s", aws.ToString(res.ErrorCode), aws.ToString(res.ErrorMessage)))
+			}
+		}
+		if len(failed) == 0 || attempt == putAttempts {
+			return fmt.Errorf("%s: EventBridge refused %d of %d events after %d attempts: %w", s.Name(), out.FailedEntryCount, len(entries), attempt, errors.Join(reasons...))
+		}
+		entries = failed
+	}
+}
+
+func (s *Sink) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Sink) logger() *slog.Logger { return cmp.Or(s.Logger, slog.Default()) }

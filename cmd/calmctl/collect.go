@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/user"
 	"slices"
@@ -18,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 	"github.com/calm-collector/calm-collector/internal/sink"
@@ -141,19 +139,9 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	settings, warnings, err := calm.ParseSettings(secret)
+	client, err := collect.Connect(secret, "", collect.ClientOptions{Logger: logger, UserAgent: "calm-collector calmctl"})
 	if err != nil {
 		return usageErr("connector settings: %v", err)
-	}
-	for _, w := range warnings {
-		logger.Warn("connector settings", "warning", w)
-	}
-	client, err := calm.New(settings, calm.Options{
-		HTTPClient: &http.Client{Transport: collect.Transport(nil), Timeout: 2 * time.Minute},
-		Logger:     logger, UserAgent: "calm-collector calmctl",
-	})
-	if err != nil {
-		return usageErr("build the Cloud ALM client: %v", err)
 	}
 	store, err := state.Open(ctx, *stateSpec, awsCfg)
 	if err != nil {
@@ -175,16 +163,15 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}()
 
-	r := &collect.Runner{
-		Config: def, Tenant: settings.Name, Client: client, Scopes: client.Tokens(), Store: store,
-		Sinks: runSinks, Owner: owner(), Logger: logger,
+	r := (&collect.Runner{
+		Config: def, Store: store, Sinks: runSinks, Owner: owner(), Logger: logger,
 		Progress: func(p collect.Progress) {
 			if p.Total > def.Span { // long runs only: one line per span
 				fmt.Fprintf(stderr, "%-9s %5.1f%%  %s of %s  %d windows  %d points\n", p.Monitor,
 					100*float64(p.Done)/float64(p.Total), p.Done, p.Total, p.Windows, p.Points)
 			}
 		},
-	}
+	}).For(client)
 	sum := r.Run(ctx, collect.Request{Backfill: backfill})
 	_ = sum.WriteTable(stderr)
 	if !sum.OK {

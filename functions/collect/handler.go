@@ -44,7 +44,8 @@ type Handler struct {
 	// EMF receives the run's self-metrics (stdout in Lambda); nil writes none.
 	EMF    io.Writer
 	Logger *slog.Logger
-	// HTTPClient is the base client for Cloud ALM (nil: one with timeouts and request counting).
+	// HTTPClient's transport carries the Cloud ALM requests (nil: http.DefaultTransport); the
+	// requests are counted and timed out as collect.Connect does for every caller.
 	HTTPClient *http.Client
 	// Now is the clock of the windows (nil: time.Now).
 	Now func() time.Time
@@ -196,8 +197,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (collect.Su
 		monitors = in.Backfill.Monitors
 	}
 	log := h.logger().With("tenant", client.Settings().Name)
-	r := &collect.Runner{Config: h.Config, Tenant: client.Settings().Name, Client: client, Scopes: client.Tokens(),
-		Store: h.Store, Sinks: h.Sinks, Owner: owner(ctx), Now: h.Now, Logger: log}
+	r := (&collect.Runner{Config: h.Config, Store: h.Store, Sinks: h.Sinks, Owner: owner(ctx), Now: h.Now, Logger: log}).For(client)
 	sum := r.Run(ctx, collect.Request{Monitors: monitors, Backfill: backfill})
 	if h.EMF != nil {
 		if err := sum.WriteEMF(h.EMF); err != nil {
@@ -245,16 +245,6 @@ func (h *Handler) connectorOf(secretID string) string {
 	return ""
 }
 
-// namesItself reports whether a connector secret has a top-level "name".
-func namesItself(raw []byte) bool {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(raw, &top) != nil {
-		return false
-	}
-	_, ok := top["name"]
-	return ok
-}
-
 // secretID picks the connector's secret.
 func (h *Handler) secretID(connector string) (string, error) {
 	if connector == "" {
@@ -296,25 +286,13 @@ func (h *Handler) client(ctx context.Context, secretID string) (*calm.Client, er
 	if c, ok := h.clients[secretID]; ok && c.hash == sum {
 		return c.client, nil
 	}
-	settings, warnings, err := calm.ParseSettings(raw)
+	var base http.RoundTripper
+	if h.HTTPClient != nil {
+		base = h.HTTPClient.Transport
+	}
+	c, err := collect.Connect(raw, h.connectorOf(secretID), collect.ClientOptions{Base: base, Logger: h.logger(), UserAgent: "calm-collector lambda"})
 	if err != nil {
 		return nil, fmt.Errorf("connector secret %s: %w", secretID, err)
-	}
-	for _, w := range warnings {
-		h.logger().Warn("connector settings", "secret", secretID, "warning", w)
-	}
-	if name := h.connectorOf(secretID); name != "" && !namesItself(raw) {
-		// A service key pasted as downloaded has no "name": the tenant is then the connector's
-		// name from the stack, so that records, state and the stack's alarms agree on it.
-		settings.Name = name
-	}
-	hc := h.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Transport: collect.Transport(nil), Timeout: 2 * time.Minute}
-	}
-	c, err := calm.New(settings, calm.Options{HTTPClient: hc, Logger: h.logger(), UserAgent: "calm-collector lambda"})
-	if err != nil {
-		return nil, fmt.Errorf("connector secret %s: build the client: %w", secretID, err)
 	}
 	if h.clients == nil {
 		h.clients = map[string]cachedClient{}

@@ -4,17 +4,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"os"
 	"runtime/debug"
 	"slices"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -23,7 +18,6 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sink"
-	"github.com/calm-collector/calm-collector/internal/sink/spec"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
 
@@ -86,63 +80,4 @@ func run() int {
 	}
 	lambda.Start(h.Handle)
 	return 0
-}
-
-// settings are the function's environment (docs/architecture.md, "Lambda environment"), checked at cold start.
-type settings struct {
-	collect   collect.Config
-	secretID  string
-	secretIDs map[string]string
-	table     string
-	sinks     []string
-	secretTTL time.Duration
-	endpoint  string
-}
-
-// envFrom reads and checks the environment, naming every problem at once.
-func envFrom(getenv func(string) string) (settings, error) {
-	var s settings
-	var errs []error
-	c, err := collect.ConfigFromEnv(getenv)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	s.collect = c
-	s.secretID = strings.TrimSpace(getenv("CALM_SECRET_ID"))
-	if v := strings.TrimSpace(getenv("CALM_SECRET_IDS")); v != "" {
-		if err := json.Unmarshal([]byte(v), &s.secretIDs); err != nil {
-			errs = append(errs, fmt.Errorf(`CALM_SECRET_IDS: not a JSON object like {"prod":"arn:aws:secretsmanager:..."}: %v`, err))
-		}
-		for name, id := range s.secretIDs {
-			if strings.TrimSpace(name) == "" || strings.TrimSpace(id) == "" {
-				errs = append(errs, fmt.Errorf("CALM_SECRET_IDS: connector %q has an empty name or secret id", name))
-			}
-		}
-	}
-	if s.secretID == "" && len(s.secretIDs) == 0 {
-		errs = append(errs, errors.New("CALM_SECRET_ID: missing; set it to the connector secret's ARN (or set CALM_SECRET_IDS)"))
-	}
-	s.table = strings.TrimSpace(getenv("CALM_STATE_TABLE"))
-	if s.table == "" {
-		errs = append(errs, errors.New("CALM_STATE_TABLE: missing; set it to the DynamoDB state table's name"))
-	}
-	s.sinks = collect.SplitList(getenv("CALM_SINKS"))
-	if len(s.sinks) == 0 {
-		s.sinks = []string{"stdout"}
-	}
-	_, err = spec.ForLambda(s.sinks)
-	for _, p := range spec.Problems(err) {
-		errs = append(errs, fmt.Errorf("CALM_SINKS: %w", p))
-	}
-	s.secretTTL = 5 * time.Minute
-	if v := strings.TrimSpace(getenv("CALM_SECRET_TTL")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			errs = append(errs, fmt.Errorf("CALM_SECRET_TTL: %q is not a duration of 0 or more, like 5m", v))
-		} else {
-			s.secretTTL = d
-		}
-	}
-	s.endpoint = strings.TrimSpace(getenv("CALM_ENDPOINT_URL"))
-	return s, errors.Join(errs...)
 }

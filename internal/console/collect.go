@@ -144,14 +144,11 @@ func (c *Console) collectNow(ctx context.Context, key string) (runView, []string
 	if err != nil {
 		return fail("open the state store %s: %v", c.cfg.StateName, err), scrub
 	}
-	base := http.DefaultTransport
-	if c.cfg.HTTPClient != nil && c.cfg.HTTPClient.Transport != nil {
+	var base http.RoundTripper
+	if c.cfg.HTTPClient != nil {
 		base = c.cfg.HTTPClient.Transport
 	}
-	client, err := calm.New(settings, calm.Options{
-		HTTPClient: &http.Client{Transport: collect.Transport(base), Timeout: c.cfg.CollectTimeout},
-		Logger:     c.log, UserAgent: "calm-collector console",
-	})
+	client, err := collect.Connect(raw, "", collect.ClientOptions{Base: base, Timeout: c.cfg.CollectTimeout, Logger: c.log, UserAgent: "calm-collector console"})
 	if err != nil {
 		return fail("build the Cloud ALM client: %v", err), scrub
 	}
@@ -167,10 +164,10 @@ func (c *Console) collectNow(ctx context.Context, key string) (runView, []string
 
 	runCtx, cancel := context.WithTimeout(ctx, c.cfg.CollectTimeout)
 	defer cancel()
-	r := &collect.Runner{
-		Config: cfg, Tenant: settings.Name, Client: client, Scopes: client.Tokens(), Store: store,
-		Sinks: []collect.Sink{out}, Owner: c.cfg.Owner, Now: c.cfg.Now, Logger: c.log.With("connector", key),
-	}
+	r := (&collect.Runner{
+		Config: cfg, Store: store, Sinks: []collect.Sink{out}, Owner: c.cfg.Owner, Now: c.cfg.Now,
+		Logger: c.log.With("connector", key),
+	}).For(client)
 	sum := r.Run(runCtx, collect.Request{})
 	points := 0
 	for _, m := range sum.Monitors {

@@ -1,0 +1,74 @@
+package collect
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/calm"
+)
+
+// ClientOptions are what differs between the callers that turn a connector secret into a Cloud
+// ALM client: the collect function, `calmctl collect` and the console's "Collect now".
+type ClientOptions struct {
+	// Base is the transport under the request counting (nil: http.DefaultTransport).
+	Base http.RoundTripper
+	// Timeout bounds one HTTP exchange with Cloud ALM (0: 2 minutes).
+	Timeout time.Duration
+	// UserAgent names the caller, e.g. "calm-collector lambda".
+	UserAgent string
+	// Logger receives the settings' warnings and the client's retries (nil: slog.Default()).
+	Logger *slog.Logger
+}
+
+// Connect is the one way from a connector secret to a Cloud ALM client ready for a [Runner]:
+// the settings are parsed (both secret forms, every problem at once), their warnings logged, and
+// requests counted per monitor (see Transport). connector, when not "", names the tenant of a
+// secret without a top-level "name" (a service key as downloaded), so that records, state and
+// the stack's metrics agree on the connector's name. Errors never hold the secret's values.
+func Connect(raw []byte, connector string, o ClientOptions) (*calm.Client, error) {
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	settings, warnings, err := calm.ParseSettings(raw)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		logger.Warn("connector settings", "connector", connector, "warning", w)
+	}
+	if connector != "" && !namesItself(raw) {
+		settings.Name = connector
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	c, err := calm.New(settings, calm.Options{
+		HTTPClient: &http.Client{Transport: Transport(o.Base), Timeout: timeout},
+		Logger:     logger, UserAgent: o.UserAgent,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build the Cloud ALM client: %w", err)
+	}
+	return c, nil
+}
+
+// For sets the runner's tenant, client and scopes from a client Connect built, and returns r.
+func (r *Runner) For(c *calm.Client) *Runner {
+	r.Tenant, r.Client, r.Scopes = c.Settings().Name, c, c.Tokens()
+	return r
+}
+
+// namesItself reports whether a connector secret has a top-level "name".
+func namesItself(raw []byte) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(raw, &top) != nil {
+		return false
+	}
+	_, ok := top["name"]
+	return ok
+}

@@ -256,3 +256,46 @@ func TestCollectSurvivesSIGKILL(t *testing.T) {
 	}
 	t.Logf("%d distinct records, %d windows re-delivered (%d after a write cut short)", len(recs), redelivered, partly)
 }
+
+// A scheduled run against a server slower than --timeout stops at its deadline: it saves what is
+// complete, says it is incomplete and exits 3; it never runs past the timeout.
+func TestCollectTimeoutStopsIncomplete(t *testing.T) {
+	srv, secret := startSim(t)
+	srv.SetFaults(sim.Faults{Slow: 30 * time.Second})
+	dir := t.TempDir()
+	args := []string{"--secret-file", secret, "--state", filepath.Join(dir, "state"), "--out", filepath.Join(dir, "out.ndjson"),
+		"--monitors", "hm", "--timeout", "2s"}
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := runCollect(context.Background(), args, &stdout, &stderr)
+	took := time.Since(start)
+	if code != 3 || !strings.Contains(stderr.String(), "incomplete: the run stopped at its deadline") {
+		t.Errorf("exit %d, want 3 and the run reported incomplete\n%s", code, stderr.String())
+	}
+	// The bound is the timeout itself (plus closing the sinks), not a speed target.
+	if took > 2*time.Second+time.Second {
+		t.Errorf("the run took %s with --timeout 2s", took)
+	}
+	st, err := state.NewFileStore(filepath.Join(dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing was delivered: the checkpoint may not pass the first window of the lookback.
+	firstWindow := start.UTC().Add(-2 * time.Minute).Truncate(5 * time.Minute).Add(-time.Hour)
+	if cp, ok, _ := st.Get(context.Background(), "sim", "hm"); ok && cp.Next.After(firstWindow) {
+		t.Errorf("checkpoint moved to %s (past %s) though nothing was delivered", cp.Next, firstWindow)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "out.ndjson")); len(b) != 0 {
+		t.Errorf("records delivered from a server that never answered: %.200s", b)
+	}
+}
+
+func TestCollectTimeoutFlagsChecked(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := runCollect(context.Background(), []string{"--secret-file", "x", "--timeout", "-1s", "--interval", "0s"}, &stdout, &stderr)
+	for _, want := range []string{"--interval 0s: use a positive duration", "--timeout -1s is negative"} {
+		if code != 2 || !strings.Contains(stderr.String(), want) {
+			t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr.String(), want)
+		}
+	}
+}

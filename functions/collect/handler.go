@@ -204,7 +204,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (collect.Su
 			log.Warn("write self-metrics", "err", err)
 		}
 	}
-	log.Info("collection done", "ok", sum.OK, "monitors", len(sum.Monitors), "failed", sum.Failed(),
+	log.Info("collection done", "ok", sum.OK, "incomplete", sum.Incomplete, "monitors", len(sum.Monitors), "failed", sum.Failed(),
 		"skipped", sum.Skipped, "durationMs", sum.DurationMs)
 	if sum.NothingDone() {
 		msg := sum.Error

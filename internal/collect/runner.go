@@ -89,7 +89,11 @@ func (r *Runner) Run(ctx context.Context, req Request) Summary {
 	}
 	finish := func() Summary {
 		sum.DurationMs = r.wallNow().Sub(started).Milliseconds()
-		sum.OK = sum.Error == "" && sum.Skipped == "" && !slices.ContainsFunc(sum.Monitors, func(m MonitorSummary) bool { return m.Error != "" })
+		// A run cut short by its deadline is not ok: only the lag alarm would notice otherwise.
+		sum.Incomplete = sum.Skipped == "" && (errors.Is(ctx.Err(), context.DeadlineExceeded) ||
+			slices.ContainsFunc(sum.Monitors, func(m MonitorSummary) bool { return m.Stopped != "" }))
+		sum.OK = sum.Error == "" && sum.Skipped == "" && !sum.Incomplete &&
+			!slices.ContainsFunc(sum.Monitors, func(m MonitorSummary) bool { return m.Error != "" })
 		return sum
 	}
 

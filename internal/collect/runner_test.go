@@ -267,6 +267,19 @@ func TestNearDeadlineStopsAndSavesWhatIsComplete(t *testing.T) {
 	if m.Error != "" || m.Stopped != "deadline" || m.Windows != 12 {
 		t.Fatalf("summary = %+v, want 12 windows then a stop for the deadline", m)
 	}
+	// A run stopped at its deadline is incomplete, not ok: in the summary, its table and EMF.
+	if s.OK || !s.Incomplete {
+		t.Errorf("run ok=%v incomplete=%v, want not ok and incomplete", s.OK, s.Incomplete)
+	}
+	var table, emf strings.Builder
+	s.WriteTable(&table)
+	s.WriteEMF(&emf)
+	if !strings.Contains(table.String(), "incomplete: the run stopped at its deadline") {
+		t.Errorf("table does not say the run is incomplete:\n%s", table.String())
+	}
+	if !strings.Contains(emf.String(), `"RunSuccess":0,"RunIncomplete":1`) {
+		t.Errorf("EMF does not report an incomplete, unsuccessful run:\n%s", emf.String())
+	}
 	cp, _, _ := e.store.Get(context.Background(), e.r.Tenant, "hm")
 	if !cp.Next.Equal(ts("2026-11-25T08:05:00Z")) {
 		t.Errorf("checkpoint = %s, want 08:05 (end of the first span)", cp.Next)
@@ -276,6 +289,9 @@ func TestNearDeadlineStopsAndSavesWhatIsComplete(t *testing.T) {
 	s2 := e.r.Run(context.Background(), Request{})
 	if s2.Monitors[0].Windows != 24 || !s2.Monitors[0].From.Equal(ts("2026-11-25T08:05:00Z")) {
 		t.Errorf("next run = %+v", s2.Monitors[0])
+	}
+	if !s2.OK || s2.Incomplete {
+		t.Errorf("next run ok=%v incomplete=%v, want ok and complete", s2.OK, s2.Incomplete)
 	}
 }
 
@@ -295,6 +311,9 @@ func TestSlowRequestSeriesIsCutBeforeTheDeadline(t *testing.T) {
 	m := s.Monitors[0]
 	if m.Error != "" || m.Stopped != "deadline" || m.Windows != 0 {
 		t.Fatalf("monitor summary = %+v, want a stop for the deadline without an error", m)
+	}
+	if s.OK || !s.Incomplete {
+		t.Errorf("run ok=%v incomplete=%v, want not ok and incomplete", s.OK, s.Incomplete)
 	}
 	if ctx.Err() != nil {
 		t.Error("the run returned after its context's deadline")

@@ -21,8 +21,12 @@ type Summary struct {
 	Tenant string `json:"tenant"`
 	Mode   string `json:"mode"` // scheduled or backfill
 	Owner  string `json:"owner,omitempty"`
-	// OK is true when the run was done and every monitor succeeded.
-	OK         bool      `json:"ok"`
+	// OK is true when the run was done and every monitor succeeded, with nothing left undone
+	// by the deadline.
+	OK bool `json:"ok"`
+	// Incomplete is true when the run stopped at its deadline with work left: nothing is lost
+	// (the rest comes next run from the checkpoints), but the run is not ok.
+	Incomplete bool      `json:"incomplete,omitempty"`
 	Started    time.Time `json:"started"`
 	DurationMs int64     `json:"durationMs"`
 	// Skipped says why the run did nothing (another run holds the tenant's lease).
@@ -97,6 +101,9 @@ func (s Summary) WriteTable(w io.Writer) error {
 	if s.Error != "" {
 		fmt.Fprintf(tw, "error: %s\n", s.Error)
 	}
+	if s.Incomplete {
+		fmt.Fprintln(tw, "incomplete: the run stopped at its deadline with work left; the rest follows next run from the checkpoints")
+	}
 	if len(s.Monitors) > 0 {
 		fmt.Fprintln(tw, "MONITOR\tWINDOWS\tPOINTS\tREQUESTS\tRETRIES\tTHROTTLED\tLAG\tFROM\tTO\tSTATUS")
 		for _, m := range s.Monitors {
@@ -159,7 +166,7 @@ func (s Summary) WriteEMF(w io.Writer) error {
 		errs++
 	}
 	run := sink.RunStats{Tenant: s.Tenant, Duration: time.Duration(s.DurationMs) * time.Millisecond, Success: s.OK,
-		Errors: errs, MaxLag: seconds(s.MaxLagSeconds())}
+		Incomplete: s.Incomplete, Errors: errs, MaxLag: seconds(s.MaxLagSeconds())}
 	return sink.WriteEMF(w, s.Started.Add(time.Duration(s.DurationMs)*time.Millisecond), stats, run)
 }
 

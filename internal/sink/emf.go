@@ -25,8 +25,10 @@ type RunStats struct {
 	Tenant   string
 	Duration time.Duration
 	Success  bool
-	Errors   int64
-	MaxLag   time.Duration
+	// Incomplete is a run that stopped at its deadline with work left (never a success).
+	Incomplete bool
+	Errors     int64
+	MaxLag     time.Duration
 }
 
 // EMF writes the collector's metrics in CloudWatch Embedded Metric Format to a writer (in Lambda,
@@ -82,6 +84,7 @@ type emfRunLine struct {
 	Tenant        string  `json:"tenant"`
 	RunDuration   float64 `json:"RunDuration"`
 	RunSuccess    int64   `json:"RunSuccess"`
+	RunIncomplete int64   `json:"RunIncomplete"`
 	Errors        int64   `json:"Errors"`
 	MaxLagSeconds float64 `json:"MaxLagSeconds"`
 }
@@ -92,14 +95,14 @@ var (
 		{"Throttled", "Count"}, {"Errors", "Count"}, {"LagSeconds", "Seconds"},
 	}
 	runMetrics = []emfMetric{
-		{"RunDuration", "Milliseconds"}, {"RunSuccess", "Count"}, {"Errors", "Count"}, {"MaxLagSeconds", "Seconds"},
+		{"RunDuration", "Milliseconds"}, {"RunSuccess", "Count"}, {"RunIncomplete", "Count"}, {"Errors", "Count"}, {"MaxLagSeconds", "Seconds"},
 	}
 )
 
 // WriteEMF writes one EMF line per monitor (namespace CalmCollector, dimensions [tenant, monitor]:
 // Points, Windows, Requests, Retries, Throttled, Errors in Count, LagSeconds in Seconds) and one
-// for the run (dimensions [tenant]: RunDuration in Milliseconds, RunSuccess 1 or 0, Errors,
-// MaxLagSeconds), all stamped ts, in one Write. CloudWatch drops a metric whose dimension value
+// for the run (dimensions [tenant]: RunDuration in Milliseconds, RunSuccess 1 or 0,
+// RunIncomplete 1 when the run stopped at its deadline with work left, Errors, MaxLagSeconds), all stamped ts, in one Write. CloudWatch drops a metric whose dimension value
 // is empty, so an empty tenant or monitor is an error and nothing is written.
 func WriteEMF(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) error {
 	if run.Tenant == "" {
@@ -127,9 +130,13 @@ func WriteEMF(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) 
 	if run.Success {
 		success = 1
 	}
+	incomplete := int64(0)
+	if run.Incomplete {
+		incomplete = 1
+	}
 	line, err := json.Marshal(emfRunLine{
 		AWS: meta([]string{"tenant"}, runMetrics), Tenant: run.Tenant,
-		RunDuration: float64(run.Duration) / float64(time.Millisecond), RunSuccess: success,
+		RunDuration: float64(run.Duration) / float64(time.Millisecond), RunSuccess: success, RunIncomplete: incomplete,
 		Errors: run.Errors, MaxLagSeconds: seconds(run.MaxLag),
 	})
 	if err != nil {

@@ -66,7 +66,7 @@ func TestEMFMatchesSpec(t *testing.T) {
 	wantMetrics := [][]string{
 		{"Points", "Windows", "Requests", "Retries", "Throttled", "Errors", "LagSeconds"},
 		{"Points", "Windows", "Requests", "Retries", "Throttled", "Errors", "LagSeconds"},
-		{"RunDuration", "RunSuccess", "Errors", "MaxLagSeconds"},
+		{"RunDuration", "RunSuccess", "RunIncomplete", "Errors", "MaxLagSeconds"},
 	}
 	wantDims := [][]string{{"tenant", "monitor"}, {"tenant", "monitor"}, {"tenant"}}
 	for i, line := range lines {

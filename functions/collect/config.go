@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/alert"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
@@ -20,6 +21,7 @@ type settings struct {
 	sinks     []string
 	secretTTL time.Duration
 	endpoint  string
+	alerts    alert.Config
 }
 
 // envFrom reads and checks the environment, naming every problem at once.
@@ -67,5 +69,8 @@ func envFrom(getenv func(string) string) (settings, error) {
 		}
 	}
 	s.endpoint = strings.TrimSpace(getenv("CALM_ENDPOINT_URL"))
+	if s.alerts, err = alert.ConfigFromEnv(getenv); err != nil {
+		errs = append(errs, err)
+	}
 	return s, errors.Join(errs...)
 }

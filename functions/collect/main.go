@@ -15,7 +15,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/calm-collector/calm-collector/internal/alert"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
@@ -71,6 +73,10 @@ func run() int {
 	sinks := make([]collect.Sink, len(opened))
 	for i, s := range opened {
 		sinks[i] = s
+	}
+	if env.alerts.Bus != "" {
+		// Last: a window's events are put only once every data sink has accepted it.
+		sinks = append(sinks, &alert.Sink{Bus: env.alerts.Bus, Events: eventbridge.NewFromConfig(awsCfg), Store: store, Rules: env.alerts.Rules, Logger: logger})
 	}
 	h := &Handler{
 		Config: env.collect, SecretID: env.secretID, SecretIDs: env.secretIDs,

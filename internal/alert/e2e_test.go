@@ -1,0 +1,302 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/calm-collector/calm-collector/internal/awstest"
+	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/sim"
+	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/state"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// e2eRules fire on any critical health rating and on slow RUM responses.
+var e2eRules = []Rule{
+	{Name: "critical", Monitor: "hm", Metric: "criticalStatus", Op: ">", Threshold: ptr(0)},
+	{Name: "slow", Monitor: "rum", Metric: "responseTime", Op: ">", Threshold: ptr(2500)},
+}
+
+// clock is the runs' clock: fixed, moved by the test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+func runTimes() []time.Time {
+	s := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
+	return []time.Time{s, s.Add(20 * time.Minute), s.Add(45 * time.Minute)}
+}
+func newRunner(t *testing.T, srv *sim.Server, store collect.Store, c *clock, sinks ...collect.Sink) *collect.Runner {
+	t.Helper()
+	settings, _, err := calm.ParseSettings(srv.ConnectorJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: collect.Transport(nil)}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := collect.DefaultConfig()
+	cfg.Monitors = []string{"hm", "rum", "status"}
+	return &collect.Runner{Config: cfg, Tenant: settings.Name, Client: api, Scopes: api.Tokens(), Store: store,
+		Sinks: sinks, Owner: "alert-e2e", Now: c.Now, Logger: quiet}
+}
+
+// counting counts the entries put through it.
+type counting struct {
+	EventsAPI
+	n int
+}
+
+func (c *counting) PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
+	c.n += len(in.Entries)
+	return c.EventsAPI.PutEvents(ctx, in, optFns...)
+}
+
+// crashAfter fails the first delivery of an hm window for which the alert sink before it has put
+// events (and saved its state): the checkpoint does not move, the next run delivers the window again.
+type crashAfter struct {
+	events *counting
+	last   int
+	done   bool
+}
+
+func (c *crashAfter) Name() string { return "crash" }
+func (c *crashAfter) Write(_ context.Context, b sink.Batch) error {
+	put := c.events.n > c.last
+	c.last = c.events.n
+	if !c.done && put && b.Monitor == "hm" {
+		c.done = true
+		return errors.New("killed between delivery and checkpoint")
+	}
+	return nil
+}
+
+// flakyMarks fails the first save of an hm alert state with a firing series: the events were put,
+// the state was not saved.
+type flakyMarks struct {
+	collect.Store
+	failed bool
+}
+
+func (f *flakyMarks) PutMarks(ctx context.Context, tenant, monitor string, now time.Time, marks map[string]state.Mark) error {
+	if !f.failed && monitor == "alert.hm" && slices.ContainsFunc(slices.Collect(maps.Values(marks)), func(m state.Mark) bool { return strings.HasPrefix(m.Hash, "firing|") }) {
+		f.failed = true
+		return errors.New("connection reset")
+	}
+	return f.Store.PutMarks(ctx, tenant, monitor, now, marks)
+}
+
+// reference runs the three collections without any failure and returns the events, by detail id.
+func reference(t *testing.T, srv *sim.Server, c *clock) []string {
+	t.Helper()
+	store, err := state.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	r := newRunner(t, srv, store, c, &Sink{Bus: "ref", Events: rec, Store: store, Rules: e2eRules, Now: c.Now, Logger: quiet})
+	for _, at := range runTimes() {
+		c.Set(at)
+		r.Run(context.Background(), collect.Request{})
+	}
+	var out []string
+	for _, e := range rec.got {
+		out = append(out, eventKey(t, *e.DetailType, *e.Detail))
+	}
+	return out
+}
+
+func eventKey(t *testing.T, detailType, detail string) string {
+	t.Helper()
+	var d struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(detail), &d); err != nil || d.ID == "" {
+		t.Fatalf("detail %s: no id (%v)", detail, err)
+	}
+	return detailType + " " + d.ID
+}
+
+// End to end on moto: the collector's runs put their events on a bus whose rule sends them to an
+// SQS queue. Across three runs, with the process killed between delivery and checkpoint once, the
+// queue receives exactly the events of an undisturbed reference; when the state cannot be saved
+// after the events were put, the window's events come again with the same ids, and nothing else.
+func TestEventsReachAnSQSTargetExactlyOnceAcrossRunsAndCrashes(t *testing.T) {
+	ctx := context.Background()
+	m := awstest.Moto(t)
+	cfg := m.AWSConfig(ctx)
+	events, queues := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return runTimes()[0] }})
+
+	c := &clock{}
+	want := reference(t, srv, c)
+	kinds := map[string]int{}
+	for _, k := range want {
+		kinds[k[:len(k)-33]]++
+	}
+	for _, typ := range []string{TypeRuleFiring, TypeRuleCleared, TypeStatusOpened} {
+		if kinds[typ] == 0 {
+			t.Fatalf("the reference has no %q event (%v): the scenario proves nothing", typ, kinds)
+		}
+	}
+	t.Logf("reference events: %v", kinds)
+
+	for i, tc := range []struct {
+		name  string
+		crash bool // killed between delivery and checkpoint
+		flaky bool // the alert state not saved after the events were put
+	}{{"killed between delivery and checkpoint", true, false}, {"state not saved after the events were put", false, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			bus, queue := fmt.Sprintf("calm-%d", i), fmt.Sprintf("calm-alerts-%d", i)
+			url := setupBus(t, events, queues, bus, queue)
+			var store collect.Store = state.NewDynamoStore(m.DynamoClient(), dynamoTable(t, m, fmt.Sprintf("alert-e2e-%d", i)))
+			if tc.flaky {
+				store = &flakyMarks{Store: store}
+			}
+			put := &counting{EventsAPI: events}
+			sinks := []collect.Sink{&Sink{Bus: bus, Events: put, Store: store, Rules: e2eRules, Now: c.Now, Logger: quiet}}
+			if tc.crash {
+				sinks = append(sinks, &crashAfter{events: put})
+			}
+			r := newRunner(t, srv, store, c, sinks...)
+			for _, at := range runTimes() {
+				c.Set(at)
+				r.Run(ctx, collect.Request{})
+			}
+			got := receive(t, queues, url)
+			if tc.crash {
+				if crash := sinks[1].(*crashAfter); !crash.done {
+					t.Fatal("the crash was never injected")
+				}
+				if !slices.Equal(sorted(got), sorted(want)) {
+					t.Errorf("the queue received %d events, the reference %d:\nextra %v\nmissing %v", len(got), len(want), minus(got, want), minus(want, got))
+				}
+				return
+			}
+			if !store.(*flakyMarks).failed {
+				t.Fatal("the state failure was never injected")
+			}
+			extra := minus(got, want)
+			if missing := minus(want, got); len(missing) > 0 {
+				t.Errorf("missing events: %v", missing)
+			}
+			for _, e := range extra {
+				if !slices.Contains(want, e) {
+					t.Errorf("event %s is not a copy of a reference event", e)
+				}
+			}
+			if len(extra) == 0 {
+				t.Error("no event came again after the failed save: the scenario proves nothing")
+			}
+			t.Logf("%d events, %d of them again with the same id after the failed save", len(got), len(extra))
+		})
+	}
+}
+
+func dynamoTable(t *testing.T, m *awstest.MotoServer, name string) string {
+	t.Helper()
+	if err := state.CreateTable(context.Background(), m.DynamoClient(), name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// setupBus creates a bus with a rule on source calm-collector that targets a new queue.
+func setupBus(t *testing.T, events *eventbridge.Client, queues *sqs.Client, bus, queue string) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
+		t.Fatal(err)
+	}
+	q, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(queue)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs, err := queues.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pattern := `{"source":["` + Source + `"]}`
+	if _, err := events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("to-queue"), EventBusName: aws.String(bus), EventPattern: aws.String(pattern)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("to-queue"), EventBusName: aws.String(bus),
+		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
+		t.Fatal(err)
+	}
+	return *q.QueueUrl
+}
+
+// receive drains the queue and returns "detail-type id" per message.
+func receive(t *testing.T, queues *sqs.Client, url string) []string {
+	t.Helper()
+	var out []string
+	for {
+		res, err := queues.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Messages) == 0 {
+			return out
+		}
+		for _, msg := range res.Messages {
+			var ev struct {
+				Source     string          `json:"source"`
+				DetailType string          `json:"detail-type"`
+				Detail     json.RawMessage `json:"detail"`
+			}
+			if err := json.Unmarshal([]byte(*msg.Body), &ev); err != nil {
+				t.Fatalf("message %s: %v", *msg.Body, err)
+			}
+			if ev.Source != Source {
+				t.Errorf("message source %q", ev.Source)
+			}
+			out = append(out, eventKey(t, ev.DetailType, string(ev.Detail)))
+			if _, err := queues.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: msg.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }
+
+// minus returns a without one b for each element of b (multiset difference).
+func minus(a, b []string) []string {
+	left := map[string]int{}
+	for _, x := range b {
+		left[x]++
+	}
+	var out []string
+	for _, x := range a {
+		if left[x] > 0 {
+			left[x]--
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}

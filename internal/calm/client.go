@@ -61,6 +61,9 @@ type Client struct {
 	opt      Options
 	logger   *slog.Logger
 	maxPages int
+	// metricsUnit is what the tenant's metrics paging counts, once a walk has learned it
+	// (a pageUnit; see pages).
+	metricsUnit atomic.Int32
 
 	requests, retries, throttled, errs, bytesRead atomic.Int64
 }

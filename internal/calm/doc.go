@@ -6,9 +6,12 @@
 //     cached across calls so that a warm Lambda reuses it;
 //   - a small API client (Client) with retries, bounded bodies and typed errors (*APIError,
 //     *TokenError, *SettingsError);
-//   - paging (limit/offset + x-total-count) in one place, as iterators guarded against servers
-//     that repeat themselves or never end, pipelined: the next full page is requested while one
-//     is decoded;
+//   - paging (limit/offset + x-total-count) in one place, as iterators that cannot skip: whether
+//     the tenant counts data points or rows, caps pages below the limit or changes its total
+//     while paging, every point is delivered (some twice, which the collector drops by id), and
+//     an end the pager cannot reconcile with the total fails the window instead of ending it.
+//     How it decides is the doc of pages (paging.go) and docs/cloud-alm-api.md. Pipelined: the
+//     next full page is requested while one is decoded;
 //   - the calls the collector needs: analytics discovery, raw-data metrics (OTLP JSON decoded
 //     with pdata), status events and landscape objects.
 //

@@ -16,6 +16,13 @@ var ErrRepeatedPage = errors.New("server repeated the previous page (it seems to
 // hard cap): the server never ends.
 var ErrTooManyPages = errors.New("too many pages (the server does not stop paging)")
 
+// ErrIncompletePage is a page that cannot be reconciled with the total: empty (also {} or
+// null) while x-total-count says more, or holding more rows than asked for after the first.
+var ErrIncompletePage = errors.New("page cannot be reconciled with x-total-count")
+
+// ErrTotalChanged is a total count that kept changing while a collection was paged.
+var ErrTotalChanged = errors.New("x-total-count kept changing while paging")
+
 // Problem is one thing wrong with settings.
 type Problem struct {
 	Field   string // e.g. "clientSecret"

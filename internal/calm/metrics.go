@@ -100,22 +100,24 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		total := totalCount(resp)
 		// Decoding (pdata builds the whole tree) takes about as long as a far-away answer: the
 		// pager runs it while the next page is on its way.
-		decode := func() ([]MetricsPage, int, error) {
+		decode := func() (decoded[MetricsPage], error) {
 			md := pmetric.NewMetrics()
 			if len(bytes.TrimSpace(resp.body)) > 0 {
 				var unmarshaler pmetric.JSONUnmarshaler
 				md, err = unmarshaler.UnmarshalMetrics(resp.body)
 				if err != nil {
-					return nil, 0, fmt.Errorf("decode OTLP JSON: %w", err)
+					return decoded[MetricsPage]{}, fmt.Errorf("decode OTLP JSON: %w", err)
 				}
 			}
 			n := md.DataPointCount()
-			return []MetricsPage{{Metrics: md, Offset: offset, Points: n, Total: total, Bytes: len(resp.body)}}, n, nil
+			keys := rowKeys(md)
+			return decoded[MetricsPage]{items: []MetricsPage{{Metrics: md, Offset: offset, Points: n, Total: total, Bytes: len(resp.body)}},
+				count: n, rows: len(keys), keys: keys}, nil
 		}
 		return answer[MetricsPage]{total: total, hash: bodyHash(resp.body), bytes: len(resp.body),
 			rows: countDataPoints(resp.body), decode: decode}, nil
 	}
-	return flatten(pages(ctx, c.logger, what, limit, c.maxPages, q.AllPages, fetch))
+	return flatten(pagesLearning(ctx, c.logger, what, limit, c.maxPages, q.AllPages, &c.metricsUnit, fetch))
 }
 
 // countDataPoints counts the elements of every "dataPoints" (or "data_points") array of an OTLP

@@ -9,13 +9,15 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // page is one fetched page of a limit/offset collection.
 type page[T any] struct {
 	items  []T
 	offset int      // offset the page was asked for
-	count  int      // rows in the page: data points for metrics, items otherwise
+	count  int      // items in the page: data points for metrics
+	rows   int      // rows in the page (metrics: distinct series and time; otherwise = count)
 	total  int      // x-total-count, -1 when absent
 	hash   [32]byte // of the body, to notice a server that ignores offset
 	bytes  int
@@ -24,6 +26,14 @@ type page[T any] struct {
 // fetchPage fetches and decodes the page at offset.
 type fetchPage[T any] func(ctx context.Context, offset int) (page[T], error)
 
+// decoded is a page's content: its items, how many items (count) and rows it holds, and for
+// metrics the keys of its rows (series and time), which tell the paging unit (see pages).
+type decoded[T any] struct {
+	items       []T
+	count, rows int
+	keys        map[uint64]struct{}
+}
+
 // answer is a page as the network part of a fetch leaves it: the body read (bounded), the
 // headers seen, the rows counted as well as can be done without decoding; decode makes the
 // page of it. Splitting the two lets the pager ask for the next page while this one is decoded.
@@ -31,12 +41,12 @@ type answer[T any] struct {
 	total int      // x-total-count, -1 when absent
 	hash  [32]byte // of the body
 	bytes int
-	// rows is the number of rows the page holds as far as it is known before decoding (a cheap
-	// scan of the body, or the exact count of a page decoded already); -1 when unknown. The
-	// pager asks for the next page early only when rows equals the limit; decode has the final
-	// say, so a wrong guess costs one discarded request, never a row.
+	// rows is the number of items the page holds as far as it is known before decoding (a
+	// cheap scan of the body, or the exact count of a page decoded already); -1 when unknown.
+	// The pager asks for the next page early only when rows equals the limit; decode has the
+	// final say, so a wrong guess costs one discarded request, never a row.
 	rows   int
-	decode func() (items []T, count int, err error)
+	decode func() (decoded[T], error)
 }
 
 // fetchAnswer does the network part of fetching the page at offset.
@@ -55,118 +65,229 @@ func paginate[T any](ctx context.Context, logger *slog.Logger, what string, limi
 			return answer[T]{}, err
 		}
 		return answer[T]{total: p.total, hash: p.hash, bytes: p.bytes, rows: p.count,
-			decode: func() ([]T, int, error) { return p.items, p.count, nil }}, nil
+			decode: func() (decoded[T], error) { return decoded[T]{items: p.items, count: p.count, rows: p.count}, nil }}, nil
 	})
 }
 
-// pages walks a limit/offset collection page by page. It stops when offset reaches the
-// (largest) total, on an empty page, on a short page when there is no total, and after a page
-// that holds everything at once (a server that ignores limit). It fails with ErrRepeatedPage
-// when a page repeats the previous one, and with ErrTooManyPages past ceil(first/limit)+2
-// pages, where first is the total count of the first page that had one, or past the hard cap.
-// The bound uses the first total, not the latest: a server whose total grows with every page
-// would otherwise be followed to the hard cap. what names the collection in errors.
+// maxRestarts is how often the pager reads a collection again from the start because its
+// total changed, before it gives up on the window.
+const maxRestarts = 2
+
+// pageUnit is what limit, offset and x-total-count count: metrics data points or rows (one
+// row = one series at one time, carrying every measure asked for).
+type pageUnit int
+
+const (
+	unitUnknown pageUnit = iota
+	unitItems            // data points (metrics), records or items (other collections)
+	unitRows
+)
+
+func (u pageUnit) String() string {
+	return [...]string{"unknown", "data points", "rows"}[u]
+}
+
+// pages walks a limit/offset collection page by page and delivers every item at least once
+// whatever limit, offset and x-total-count count, whether or not the server caps a page below
+// the limit, and when the total changes. It never ends early: where it cannot tell, it reads
+// again (the caller drops items it already has, by id) or fails. How it decides:
 //
-// Pipelining: from the second page on, when a page is full (its rows, counted before decoding,
-// equal the limit) and the total says there is more, the request for the page at offset+limit
-// goes out at once, in a goroutine, while this page is decoded and yielded. It is used only
-// when the decoded page turns out full as well, so that paging goes on at exactly that offset;
-// otherwise (a short, empty or over-full page, a changed total) it is cancelled and waited for,
-// and paging goes on exactly as without it. The first page sends none ahead unless allPages
-// says the caller reads every page: a caller that reads one page (a probe) makes one request.
-// Every return waits for the request sent ahead,
-// so no goroutine outlives the iteration; a cancelled ctx cancels it.
+//   - The unit. A metrics page holds count data points in rows rows. A page full in one unit
+//     (count or rows equal to the limit, the other not) tells the unit. A short page whose
+//     two counts differ does not (it may be the last page, or a server's cap below the
+//     limit): the pager moves on by rows, which never skips under either reading, and the
+//     next page tells: under points paging it starts inside the previous page (it shares a
+//     row with it), under rows paging it does not. Other collections have one unit.
+//   - The next offset is the previous one plus the page's count in the unit (rows while the
+//     unit is unknown). A short page is not the end: a server may cap pages below the limit.
+//   - The end: offset reaches x-total-count; without a total, an empty page. An empty page
+//     (also {} or null) before the total is reached fails with ErrIncompletePage. A page
+//     repeating the previous one is the end after a short page (a server that ignores offset
+//     and sends everything) and fails with ErrRepeatedPage after a full one. A first page
+//     with more rows than the limit is everything (a server that ignores limit).
+//   - A total that changes between pages means data came or went while paging: rows before
+//     the offset may have moved, so the pager reads again from offset 0, at most maxRestarts
+//     times, then fails with ErrTotalChanged. maxPages caps the pages of one walk.
+//
+// A failed walk has yielded some pages: the caller must not treat them as a complete window.
+// what names the collection in errors.
+//
+// Pipelining: from the second page on, when a page is full (its items, counted before
+// decoding, equal the limit) and the total says there is more, the request for the page at
+// offset+limit goes out at once, in a goroutine, while this page is decoded and yielded. It is
+// used only when paging goes on at exactly that offset; otherwise it is cancelled and waited
+// for. The first page sends none ahead unless allPages says the caller reads every page: a
+// caller that reads one page (a probe) makes one request. Every return waits for the request
+// sent ahead, so no goroutine outlives the iteration; a cancelled ctx cancels it.
 func pages[T any](ctx context.Context, logger *slog.Logger, what string, limit, maxPages int, allPages bool, fetch fetchAnswer[T]) iter.Seq2[page[T], error] {
+	return pagesLearning(ctx, logger, what, limit, maxPages, allPages, nil, fetch)
+}
+
+// pagesLearning is pages that starts from, and records, the paging unit in *learned (shared by
+// the walks of one client: one tenant pages one way). nil learns for this walk only.
+func pagesLearning[T any](ctx context.Context, logger *slog.Logger, what string, limit, maxPages int, allPages bool, learned *atomic.Int32, fetch fetchAnswer[T]) iter.Seq2[page[T], error] {
 	return func(yield func(page[T], error) bool) {
-		var zero page[T]
-		offset, total, first := 0, -1, -1
-		var prev [32]byte
+		w := walk[T]{logger: logger, what: what, limit: limit, total: -1}
+		if learned != nil {
+			w.unit = pageUnit(learned.Load())
+			defer func() {
+				if w.unit != unitUnknown {
+					learned.Store(int32(w.unit))
+				}
+			}()
+		}
 		var ahead *prefetch[T]
 		defer func() { ahead.discard() }()
 		for n := 1; ; n++ {
 			if err := ctx.Err(); err != nil {
-				yield(zero, fmt.Errorf("%s at offset %d: %w", what, offset, err))
-				return
-			}
-			if first >= 0 && n > ceilDiv(first, limit)+2 {
-				if total > first {
-					yield(zero, fmt.Errorf("%s: page %d at offset %d: x-total-count grew from %d to %d while paging (limit %d); stopped after ceil(%d/%d)+2 pages: %w",
-						what, n, offset, first, total, limit, first, limit, ErrTooManyPages))
-					return
-				}
-				yield(zero, fmt.Errorf("%s: page %d at offset %d (total %d, limit %d): %w", what, n, offset, total, limit, ErrTooManyPages))
+				w.fail(yield, fmt.Errorf("%s at offset %d: %w", what, w.offset, err))
 				return
 			}
 			if n > maxPages {
-				yield(zero, fmt.Errorf("%s: page %d at offset %d (total %d, limit %d, at most %d pages): %w", what, n, offset, total, limit, maxPages, ErrTooManyPages))
+				w.fail(yield, fmt.Errorf("%s: page %d at offset %d (total %d, limit %d, at most %d pages): %w", what, n, w.offset, w.total, limit, maxPages, ErrTooManyPages))
 				return
 			}
 			var a answer[T]
 			var err error
-			if ahead != nil && ahead.offset == offset {
+			if ahead != nil && ahead.offset == w.offset {
 				a, err = ahead.wait()
 			} else {
 				ahead.discard()
-				a, err = fetch(ctx, offset)
+				a, err = fetch(ctx, w.offset)
 			}
 			ahead = nil
 			if err != nil {
-				yield(zero, fmt.Errorf("%s at offset %d: %w", what, offset, err))
+				w.fail(yield, fmt.Errorf("%s at offset %d: %w", what, w.offset, err))
 				return
 			}
-			if n > 1 && a.hash == prev {
-				yield(zero, fmt.Errorf("%s at offset %d: %w", what, offset, ErrRepeatedPage))
+			switch next, err := w.before(a); {
+			case err != nil:
+				w.fail(yield, err)
 				return
-			}
-			prev = a.hash
-			if a.total >= 0 {
-				if total >= 0 && a.total != total {
-					logger.Info("total count changed while paging; going on to the largest total", "what", what, "offset", offset, "was", total, "now", a.total)
-				}
-				// A total that shrinks must not end paging early: rows the server counted
-				// before are fetched until a page comes back short or empty.
-				total = max(total, a.total)
-				if first < 0 {
-					first = total
-				}
-			}
-			// The next page, when this one is full, is at offset+limit and is page n+1: ask for
-			// it now if the checks at the top of the loop will let it be fetched.
-			if (n > 1 || allPages) && a.rows == limit && total >= 0 && offset+limit < total &&
-				n+1 <= ceilDiv(first, limit)+2 && n+1 <= maxPages {
-				ahead = startPrefetch(ctx, offset+limit, fetch)
-			}
-			items, count, err := a.decode()
-			if err != nil {
-				yield(zero, fmt.Errorf("%s at offset %d: %w", what, offset, err))
-				return
-			}
-			p := page[T]{items: items, offset: offset, count: count, total: a.total, hash: a.hash, bytes: a.bytes}
-			if !yield(p, nil) {
-				return
-			}
-			switch {
-			case p.count == 0:
-				if total > offset {
-					logger.Warn("empty page before the total count was reached; stopping", "what", what, "offset", offset, "total", total)
-				}
-				return
-			case n == 1 && total >= 0 && p.count >= total:
-				return // everything in one page (also a server that ignores limit)
-			case p.count > limit:
-				logger.Warn("page holds more than the limit (the server ignores limit); taking it as everything", "what", what, "limit", limit, "count", p.count)
-				return
-			}
-			offset += p.count
-			if total >= 0 {
-				if offset >= total {
+			case next == stepRestart, next == stepEnd:
+				if next == stepEnd {
 					return
 				}
-			} else if p.count < limit {
+				continue
+			}
+			if (n > 1 || allPages) && a.rows == limit && w.total >= 0 && w.offset+limit < w.total && n+1 <= maxPages {
+				ahead = startPrefetch(ctx, w.offset+limit, fetch)
+			}
+			d, err := a.decode()
+			if err != nil {
+				w.fail(yield, fmt.Errorf("%s at offset %d: %w", what, w.offset, err))
+				return
+			}
+			if !yield(page[T]{items: d.items, offset: w.offset, count: d.count, rows: d.rows, total: a.total, hash: a.hash, bytes: a.bytes}, nil) {
+				return
+			}
+			if next, err := w.after(n, d); err != nil {
+				w.fail(yield, err)
+				return
+			} else if next == stepEnd {
 				return
 			}
 		}
 	}
+}
+
+// step is what the walk does after a page.
+type step int
+
+const (
+	stepOn step = iota
+	stepEnd
+	stepRestart
+)
+
+// walk is the state of one pages walk.
+type walk[T any] struct {
+	logger        *slog.Logger
+	what          string
+	limit         int
+	offset, total int
+	restarts      int
+	unit          pageUnit
+	prev          [32]byte            // hash of the previous page's body
+	prevShort     bool                // the previous page was short in its unit
+	prevKeys      map[uint64]struct{} // row keys of the previous page while it left the unit open
+}
+
+func (w *walk[T]) fail(yield func(page[T], error) bool, err error) { yield(page[T]{}, err) }
+
+// before checks an answer before it is decoded: a repeated page, a changed total.
+func (w *walk[T]) before(a answer[T]) (step, error) {
+	if w.offset > 0 && a.hash == w.prev {
+		if w.prevShort {
+			w.logger.Info("page repeats the previous, short one: the server ignores offset; taking it as the end", "what", w.what, "offset", w.offset)
+			return stepEnd, nil
+		}
+		return stepOn, fmt.Errorf("%s at offset %d: %w", w.what, w.offset, ErrRepeatedPage)
+	}
+	w.prev = a.hash
+	if a.total < 0 {
+		return stepOn, nil
+	}
+	if w.total >= 0 && a.total != w.total {
+		w.restarts++
+		if w.restarts > maxRestarts {
+			return stepOn, fmt.Errorf("%s: x-total-count changed from %d to %d at offset %d, %d times while paging (limit %d); the window is held and read again next run: %w",
+				w.what, w.total, a.total, w.offset, w.restarts, w.limit, ErrTotalChanged)
+		}
+		w.logger.Warn("total count changed while paging; reading again from the start (items seen twice are dropped by id)",
+			"what", w.what, "offset", w.offset, "was", w.total, "now", a.total)
+		w.total, w.offset, w.prev, w.prevKeys, w.prevShort = a.total, 0, [32]byte{}, nil, false
+		return stepRestart, nil
+	}
+	w.total = a.total
+	return stepOn, nil
+}
+
+// after moves the offset past a decoded page and says whether the walk goes on.
+func (w *walk[T]) after(n int, d decoded[T]) (step, error) {
+	if d.count == 0 {
+		if w.total > w.offset {
+			return stepOn, fmt.Errorf("%s: page %d at offset %d is empty while x-total-count says %d (limit %d); the window is held and read again next run: %w",
+				w.what, n, w.offset, w.total, w.limit, ErrIncompletePage)
+		}
+		return stepEnd, nil
+	}
+	if w.unit == unitUnknown && w.prevKeys != nil {
+		w.unit = unitRows
+		for k := range d.keys {
+			if _, ok := w.prevKeys[k]; ok {
+				w.unit = unitItems
+				break
+			}
+		}
+		w.logger.Info("paging unit learned from a page that starts inside the previous one or not", "what", w.what, "unit", w.unit.String())
+	}
+	w.prevKeys = nil
+	if d.rows > w.limit {
+		if n == 1 {
+			w.logger.Warn("page holds more rows than the limit (the server ignores limit); taking it as everything", "what", w.what, "limit", w.limit, "rows", d.rows)
+			return stepEnd, nil
+		}
+		return stepOn, fmt.Errorf("%s: page %d at offset %d holds %d rows, more than the limit %d: %w", w.what, n, w.offset, d.rows, w.limit, ErrIncompletePage)
+	}
+	adv := d.rows
+	switch {
+	case d.count == d.rows, w.unit == unitItems:
+		adv = d.count
+	case w.unit == unitRows:
+	case d.count == w.limit:
+		w.unit, adv = unitItems, d.count
+	case d.rows == w.limit:
+		w.unit = unitRows
+	default:
+		w.prevKeys = d.keys // short in both units: move on by rows; the next page tells
+	}
+	w.prevShort = adv < w.limit
+	w.offset += adv
+	if w.total >= 0 && w.offset >= w.total {
+		return stepEnd, nil
+	}
+	return stepOn, nil // without a total, a short page may be a cap: go on until an empty page
 }
 
 // prefetch is the network part of one page, running ahead in its own goroutine.

@@ -19,52 +19,54 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
-// A server whose x-total-count grows with every page (and never runs dry) is stopped after
-// ceil(first total/limit)+2 pages, not at the hard cap, with an error naming the growth.
-func TestMetricsTotalGrowingEveryPageStopsEarly(t *testing.T) {
+// A server whose x-total-count grows with every page (and never runs dry) fails the window with
+// ErrTotalChanged after maxRestarts readings from the start, not at the hard cap.
+func TestMetricsTotalGrowingEveryPageFails(t *testing.T) {
 	tn := newTenant(t)
 	const limit = 3
+	var calls int
 	n := metricsServer(t, tn, baseMetricsQuery(fmt.Sprint(limit)), func(offset int) ([]byte, int) {
+		calls++
 		var dps []string
 		for i := offset; i < offset+limit; i++ {
 			dps = append(dps, fmt.Sprintf(`{"timeUnixNano":"%d","asDouble":%d}`, 1795687200000000000+int64(i)*1e9, i))
 		}
 		body := `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"value","gauge":{"dataPoints":[` + strings.Join(dps, ",") + `]}}]}]}]}`
-		return []byte(body), 7 + offset + limit // always one page more than served so far
+		return []byte(body), 10 + calls // one more every request
 	})
 	r := collectMetrics(tn.client(func(o *Options) { o.PageSize = limit }), MetricsQuery{Provider: "hm", From: winFrom, To: winTo})
-	if !errors.Is(r.err, ErrTooManyPages) {
-		t.Fatalf("err = %v, want ErrTooManyPages", r.err)
+	if !errors.Is(r.err, ErrTotalChanged) {
+		t.Fatalf("err = %v, want ErrTotalChanged", r.err)
 	}
-	// first total 10 → ceil(10/3)+2 = 6 pages
-	if got := n.Load(); got != 6 {
-		t.Errorf("server saw %d requests, want 6 (ceil(10/3)+2), not the hard cap of %d", got, defaultMaxPages)
+	if got := n.Load(); got != maxRestarts+2 {
+		t.Errorf("server saw %d requests, want %d", got, maxRestarts+2)
 	}
-	want := "metrics hm 20261125100000–20261125100500: page 7 at offset 18: x-total-count grew from 10 to 25 while paging (limit 3); stopped after ceil(10/3)+2 pages: too many pages (the server does not stop paging)"
+	want := "metrics hm 20261125100000–20261125100500: x-total-count changed from 13 to 14 at offset 0, 3 times while paging (limit 3); the window is held and read again next run: x-total-count kept changing while paging"
 	if r.err.Error() != want {
 		t.Errorf("err =\n%v\nwant\n%s", r.err, want)
 	}
 }
 
-// A total that shrinks after the first page must not end paging before the rows the first
-// page counted: the pager follows the largest total and stops on a short page.
+// A total that shrinks once after the first page (rows went away) must not end paging early
+// nor skip rows that moved before the offset: the pager reads again from the start.
 func TestMetricsTotalShrinkingDoesNotSkipRows(t *testing.T) {
 	tn := newTenant(t)
-	const limit, rows = 3, 8
+	const limit = 3
+	rows := 8
 	n := metricsServer(t, tn, baseMetricsQuery(fmt.Sprint(limit)), func(offset int) ([]byte, int) {
 		var dps []string
 		for i := offset; i < min(offset+limit, rows); i++ {
 			dps = append(dps, fmt.Sprintf(`{"timeUnixNano":"%d","asDouble":%d}`, 1795687200000000000+int64(i)*1e9, i))
 		}
 		body := `{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"value","gauge":{"dataPoints":[` + strings.Join(dps, ",") + `]}}]}]}]}`
-		if offset > 0 {
-			return []byte(body), rows - limit // one page fewer than the first page said
-		}
-		return []byte(body), rows
+		total := rows
+		rows = 5 // the first page counted 8; from now on there are 5
+		return []byte(body), total
 	})
 	r := collectMetrics(tn.client(func(o *Options) { o.PageSize = limit }), MetricsQuery{Provider: "hm", From: winFrom, To: winTo})
-	if r.err != nil || r.points != rows || n.Load() != 3 {
-		t.Errorf("points %d in %d requests, err %v; want all %d points in 3 requests", r.points, n.Load(), r.err, rows)
+	// 0 (total 8), 3 (total 5: read again), 0, 3 (of 5)
+	if r.err != nil || n.Load() != 4 || !slices.Equal(r.offsets, []int{0, 0, 3}) || r.points != 3+5 {
+		t.Errorf("offsets %v, points %d in %d requests, err %v; want offsets [0 0 3], 8 points (3 of them again) in 4 requests", r.offsets, r.points, n.Load(), r.err)
 	}
 	if !strings.Contains(tn.logs.String(), "total count changed while paging") {
 		t.Errorf("the change of the total is not logged:\n%s", tn.logs)
@@ -121,7 +123,7 @@ func (f *fakeCollection) fetch(ctx context.Context, offset int) (answer[int], er
 		items = append(items, offset+i)
 	}
 	return answer[int]{total: f.total, hash: bodyHash([]byte(fmt.Sprint(items))), bytes: n, rows: rows,
-		decode: func() ([]int, int, error) { return items, n, nil }}, nil
+		decode: func() (decoded[int], error) { return decoded[int]{items: items, count: n, rows: n}, nil }}, nil
 }
 
 func (f *fakeCollection) askedOffsets() []int {

@@ -382,8 +382,10 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 		<-f.done
 		ahead = nil
 		recs, err := f.recs, f.err
-		if recs != nil && recs.dropped > 0 {
+		if recs != nil {
 			mr.sum.Dropped += recs.dropped
+			mr.sum.Repeats += recs.repeats
+			mr.sum.Collisions += recs.collisions
 		}
 		if errors.Is(err, errFetchCut) {
 			mr.sum.Stopped = "deadline"
@@ -458,15 +460,22 @@ func (mr *monitorRun) fetchSpan(ctx context.Context, span Range) (*spanRecords, 
 	res := mr.Config.Resolution
 	out := newSpanRecords(span, res)
 	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam()}
+	var outside string
 	err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) {
 		if rec.Time.Before(span.From) || !rec.Time.Before(span.To) {
-			out.dropped++
+			if out.dropped++; outside == "" {
+				outside = rec.Name + " at " + rec.Time.UTC().Format(time.RFC3339)
+			}
 			return
 		}
 		out.add(int(rec.Time.Sub(span.From)/res), rec)
 	})
 	if out.dropped > 0 {
-		mr.log.Debug("dropped points outside the requested range", "count", out.dropped, "from", span.From, "to", span.To)
+		mr.log.Warn("points outside the asked range (the tenant may not honour from/to); not delivered here, their own window delivers them",
+			"count", out.dropped, "example", outside, "from", span.From, "to", span.To)
+	}
+	if out.collisions > 0 {
+		mr.log.Warn("records sharing an id with other content; the first is delivered", "count", out.collisions, "example", out.collision)
 	}
 	return out, err
 }

@@ -1,7 +1,10 @@
 package collect
 
 import (
+	"fmt"
+	"hash/maphash"
 	"maps"
+	"strconv"
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/record"
@@ -23,6 +26,13 @@ type spanRecords struct {
 	series  []series
 	windows [][]point
 	dropped int // points of the series outside the span
+	// seen maps the id of every record kept to a digest of its content: a record read again
+	// (the pager re-reads rather than skips, see internal/calm) is dropped; one whose id is
+	// taken by a different content is a collision, dropped, counted and reported.
+	seen       map[string]uint64
+	repeats    int
+	collisions int
+	collision  string // one example: the id and both names
 }
 
 // series is what the records of one series have in common.
@@ -50,11 +60,40 @@ func newSpanRecords(span Range, res time.Duration) *spanRecords {
 	if span.To.Sub(span.From)%res != 0 {
 		n++
 	}
-	return &spanRecords{from: span.From, res: res, windows: make([][]point, n)}
+	return &spanRecords{from: span.From, res: res, windows: make([][]point, n), seen: map[string]uint64{}}
 }
 
-// add keeps rec in window i.
+// digest is what tells two records of one id apart.
+func digest(rec *record.Record) uint64 {
+	var h maphash.Hash
+	h.SetSeed(digestSeed)
+	h.WriteString(rec.Name)
+	h.WriteByte(0)
+	h.WriteString(rec.Body)
+	h.WriteByte(0)
+	h.WriteString(strconv.FormatFloat(rec.Value, 'g', -1, 64))
+	h.WriteString(strconv.FormatBool(rec.HasValue))
+	h.WriteString(rec.Time.UTC().Format(time.RFC3339Nano))
+	return h.Sum64()
+}
+
+var digestSeed = maphash.MakeSeed()
+
+// add keeps rec in window i, unless a record of its id is kept already.
 func (s *spanRecords) add(i int, rec record.Record) {
+	d := digest(&rec)
+	if was, ok := s.seen[rec.ID]; ok {
+		if was == d {
+			s.repeats++
+			return
+		}
+		s.collisions++
+		if s.collision == "" {
+			s.collision = fmt.Sprintf("id %s: %s at %s, and again with other content", rec.ID, rec.Name, rec.Time.UTC().Format(time.RFC3339))
+		}
+		return
+	}
+	s.seen[rec.ID] = d
 	s.windows[i] = append(s.windows[i], point{
 		id: rec.ID, body: rec.Body, t: rec.Time, value: rec.Value, hasValue: rec.HasValue,
 		series: s.seriesOf(&rec),

@@ -227,3 +227,20 @@ func TestFailedDeliveryCancelsTheSpanFetchedAhead(t *testing.T) {
 		}
 	}
 }
+
+// A record read twice (the pager re-reads rather than skips) is kept once; a record whose id
+// another content has is a collision: counted, reported with an example, the first kept.
+func TestSpanRecordsDropRepeatsAndCountCollisions(t *testing.T) {
+	from := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	s := newSpanRecords(Range{From: from, To: from.Add(10 * time.Minute)}, 5*time.Minute)
+	r := record.Record{ID: "a", Tenant: "t", Monitor: "hm", Kind: record.KindMetric, Name: "value", Time: from, Value: 1, HasValue: true}
+	s.add(0, r)
+	s.add(0, r)
+	other := r
+	other.Name, other.Value = "usage", 2
+	s.add(0, other)
+	got := s.batch(0)
+	if len(got) != 1 || got[0].Name != "value" || s.repeats != 1 || s.collisions != 1 || !strings.Contains(s.collision, "id a: usage") {
+		t.Errorf("kept %d records, repeats %d, collisions %d (%q); want the first once, 1 repeat, 1 collision named", len(got), s.repeats, s.collisions, s.collision)
+	}
+}

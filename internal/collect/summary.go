@@ -58,7 +58,12 @@ type MonitorSummary struct {
 	// Stopped is "deadline" when the run stopped early to finish in time.
 	Stopped string `json:"stopped,omitempty"`
 	// Dropped counts points the API returned outside the asked range (not delivered).
-	Dropped    int   `json:"dropped,omitempty"`
+	Dropped int `json:"dropped,omitempty"`
+	// Repeats counts records read twice (the pager re-reads rather than skips) and delivered
+	// once; Collisions counts records whose id another record with other content had (the
+	// first is delivered; a sign of a tenant that names series unexpectedly).
+	Repeats    int   `json:"repeats,omitempty"`
+	Collisions int   `json:"collisions,omitempty"`
 	DurationMs int64 `json:"durationMs"`
 }
 

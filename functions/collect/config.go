@@ -22,6 +22,12 @@ type settings struct {
 	secretTTL time.Duration
 	endpoint  string
 	alerts    alert.Config
+	// prefix names the connector secrets found at run time (CALM_CONNECTOR_PREFIX).
+	prefix string
+	// queueURL takes one work message per tenant due (CALM_QUEUE_URL); period is the time
+	// between two schedule ticks (CALM_SCHEDULE_PERIOD, 5m).
+	queueURL string
+	period   time.Duration
 }
 
 // envFrom reads and checks the environment, naming every problem at once.
@@ -44,8 +50,22 @@ func envFrom(getenv func(string) string) (settings, error) {
 			}
 		}
 	}
-	if s.secretID == "" && len(s.secretIDs) == 0 {
-		errs = append(errs, errors.New("CALM_SECRET_ID: missing; set it to the connector secret's ARN (or set CALM_SECRET_IDS)"))
+	s.prefix = strings.TrimSpace(getenv("CALM_CONNECTOR_PREFIX"))
+	if s.prefix != "" && !strings.HasSuffix(s.prefix, "/") {
+		errs = append(errs, fmt.Errorf("CALM_CONNECTOR_PREFIX: %q must end in '/', like calm-collector/STACK/connectors/", s.prefix))
+	}
+	if s.secretID == "" && len(s.secretIDs) == 0 && s.prefix == "" {
+		errs = append(errs, errors.New("CALM_SECRET_ID: missing; set it to the connector secret's ARN (or set CALM_SECRET_IDS or CALM_CONNECTOR_PREFIX)"))
+	}
+	s.queueURL = strings.TrimSpace(getenv("CALM_QUEUE_URL"))
+	s.period = 5 * time.Minute
+	if v := strings.TrimSpace(getenv("CALM_SCHEDULE_PERIOD")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			errs = append(errs, fmt.Errorf("CALM_SCHEDULE_PERIOD: %q is not a duration of a minute or more, like 5m", v))
+		} else {
+			s.period = d
+		}
 	}
 	s.table = strings.TrimSpace(getenv("CALM_STATE_TABLE"))
 	if s.table == "" {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/fleet"
 )
 
 // SecretReader reads a connector secret's string by id or ARN.
@@ -39,8 +40,10 @@ type Handler struct {
 	SecretID  string
 	SecretIDs map[string]string
 	Secrets   SecretReader
-	Store     collect.Store
-	Sinks     []collect.Sink
+	// Fleet finds connectors added at run time and hands tenants out (nil: only SecretID(s)).
+	Fleet *Fleet
+	Store collect.Store
+	Sinks []collect.Sink
 	// EMF receives the run's self-metrics (stdout in Lambda); nil writes none.
 	EMF    io.Writer
 	Logger *slog.Logger
@@ -65,6 +68,8 @@ type Input struct {
 	Monitors  []string       `json:"monitors,omitempty"`
 	Backfill  *BackfillInput `json:"backfill,omitempty"`
 	Connector string         `json:"connector,omitempty"`
+	// Dispatch is the schedule's tick: hand out the tenants due (see Fleet).
+	Dispatch bool `json:"dispatch,omitempty"`
 }
 
 // BackfillInput asks for a range to be collected again, leaving checkpoints alone.
@@ -118,6 +123,14 @@ func ParseInput(raw []byte) (Input, *collect.Range, error) {
 		return Input{}, nil, fmt.Errorf("input: %w; accepted: {} | {\"monitors\":[...]} | {\"backfill\":{\"from\":RFC3339,\"to\":RFC3339,\"monitors\":[...]}}, optional \"connector\"", err)
 	}
 	var problems []error
+	if in.Dispatch && (in.Backfill != nil || len(in.Monitors) > 0 || in.Connector != "") {
+		problems = append(problems, errors.New(`dispatch: a tick hands out every tenant due; give it no "connector", "monitors" or "backfill"`))
+	}
+	if in.Connector != "" {
+		if err := fleet.CheckName(in.Connector); err != nil {
+			problems = append(problems, fmt.Errorf("connector: %w", err))
+		}
+	}
 	if in.Backfill == nil {
 		problems = append(problems, checkMonitors("monitors", in.Monitors)...)
 		return in, nil, errors.Join(problems...)
@@ -235,10 +248,16 @@ func (h *Handler) afterRotation(ctx context.Context, secretID string, client *ca
 	return h.client(ctx, secretID)
 }
 
-// connectorOf returns the connector name (CALM_SECRET_IDS) of a secret, or "".
+// connectorOf returns the connector name (CALM_SECRET_IDS, or the name under the connector
+// prefix) of a secret, or "".
 func (h *Handler) connectorOf(secretID string) string {
 	for name, id := range h.SecretIDs {
 		if id == secretID {
+			return name
+		}
+	}
+	if h.Fleet != nil && h.Fleet.Prefix != "" {
+		if name, ok := strings.CutPrefix(secretID, h.Fleet.Prefix); ok {
 			return name
 		}
 	}
@@ -260,6 +279,9 @@ func (h *Handler) secretID(connector string) (string, error) {
 	}
 	if id, ok := h.SecretIDs[connector]; ok {
 		return id, nil
+	}
+	if h.Fleet != nil && h.Fleet.Prefix != "" {
+		return h.Fleet.Prefix + connector, nil // fleet.CheckName has checked the name (ParseInput)
 	}
 	return "", fmt.Errorf("connector: unknown connector %q; CALM_SECRET_IDS has: %s", connector, strings.Join(names(h.SecretIDs), ", "))
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/calm-collector/calm-collector/internal/alert"
 	"github.com/calm-collector/calm-collector/internal/collect"
@@ -80,10 +82,12 @@ func run() int {
 	}
 	h := &Handler{
 		Config: env.collect, SecretID: env.secretID, SecretIDs: env.secretIDs,
-		Secrets: newSecretReader(awsCfg, env.secretTTL, append([]string{env.secretID}, slices.Collect(maps.Values(env.secretIDs))...)...),
-		Store:   store, Sinks: sinks,
+		Secrets: newSecretReader(awsCfg, env.secretTTL, env.prefix, append([]string{env.secretID}, slices.Collect(maps.Values(env.secretIDs))...)...),
+		Fleet: &Fleet{Prefix: env.prefix, Secrets: secretsmanager.NewFromConfig(awsCfg),
+			Queue: sqs.NewFromConfig(awsCfg), QueueURL: env.queueURL, Period: env.period},
+		Store: store, Sinks: sinks,
 		EMF: os.Stdout, Logger: logger,
 	}
-	lambda.Start(h.Handle)
+	lambda.Start(h.Invoke)
 	return 0
 }

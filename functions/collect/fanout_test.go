@@ -98,7 +98,7 @@ func TestFanOut(t *testing.T) {
 	dlq := createQueue(t, q, "fanout-dlq", nil)
 	dlqArn := queueArn(t, q, dlq)
 	work := createQueue(t, q, "fanout-work", map[string]string{
-		"VisibilityTimeout": "1",
+		"VisibilityTimeout": "5",
 		"RedrivePolicy":     fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"2"}`, dlqArn),
 	})
 
@@ -170,13 +170,14 @@ func TestFanOut(t *testing.T) {
 func poll(t *testing.T, q *sqs.Client, url string, bound int, h *Handler) map[string]int {
 	var mu sync.Mutex
 	failures := map[string]int{}
-	var idle, reqs atomic.Int64
+	var reqs atomic.Int64
+	var done atomic.Bool
 	var wg sync.WaitGroup
 	for range bound {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for idle.Load() < 3 {
+			for !done.Load() {
 				out, err := q.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url),
 					MaxNumberOfMessages: 1, WaitTimeSeconds: 1})
 				if err != nil {
@@ -184,10 +185,9 @@ func poll(t *testing.T, q *sqs.Client, url string, bound int, h *Handler) map[st
 					return
 				}
 				if len(out.Messages) == 0 {
-					idle.Add(1)
+					done.Store(queueEmpty(t, q, url))
 					continue
 				}
-				idle.Store(0)
 				msg := out.Messages[0]
 				ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: aws.ToString(msg.MessageId), Body: aws.ToString(msg.Body), EventSource: "aws:sqs"}}}
 				raw, _ := json.Marshal(ev)
@@ -214,6 +214,19 @@ func poll(t *testing.T, q *sqs.Client, url string, bound int, h *Handler) map[st
 	}
 	wg.Wait()
 	return failures
+}
+
+// queueEmpty reports whether the queue holds no message, visible or in flight (a failed one
+// waiting out its visibility timeout counts: the next receive dead-letters it).
+func queueEmpty(t *testing.T, q *sqs.Client, url string) bool {
+	out, err := q.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		t.Error(err)
+		return true
+	}
+	return out.Attributes["ApproximateNumberOfMessages"] == "0" && out.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
 }
 
 func createQueue(t *testing.T, q *sqs.Client, name string, attrs map[string]string) string {

@@ -150,6 +150,7 @@ type request struct {
 	path   string // relative to the API base, e.g. "calm-metrics/v1/metrics"
 	query  url.Values
 	body   []byte // JSON, nil for none
+	shape  shape  // what a 2xx answer must look like to be data
 }
 
 // response is a 2xx answer with its body read (bounded).
@@ -279,7 +280,7 @@ func retryable(err error) bool {
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
-		return ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode >= 500
+		return ae.StatusCode == http.StatusTooManyRequests || ae.StatusCode >= 500 || ae.NotData != ""
 	}
 	// A token endpoint that is briefly away is retried like the API; a refused client is not.
 	var tk *TokenError
@@ -348,6 +349,10 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response
 	if looksHTML(resp.Header.Get("Content-Type"), b) {
 		return nil, &APIError{StatusCode: resp.StatusCode, Method: r.method, Path: u.Path, HTML: true,
 			CorrelationID: resp.Header.Get("X-Correlationid")}
+	}
+	if why := r.shape.notData(b); why != "" {
+		return nil, &APIError{StatusCode: resp.StatusCode, Method: r.method, Path: u.Path, NotData: why,
+			CorrelationID: resp.Header.Get("X-Correlationid"), SAPMessage: resp.Header.Get("Sap-Message")}
 	}
 	return &response{header: resp.Header, body: b}, nil
 }

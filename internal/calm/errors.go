@@ -98,7 +98,10 @@ type APIError struct {
 	Message       string // SAP's message from the error body
 	SAPMessage    string // sap-message header
 	HTML          bool   // the body was an HTML page: not a Cloud ALM API response
-	RetryAfter    time.Duration
+	// NotData says why a 2xx body is not data (an error object, or JSON without the expected
+	// top-level field): such an answer is retried like a 5xx and never taken as an empty page.
+	NotData    string
+	RetryAfter time.Duration
 }
 
 // htmlHint is what an HTML answer means, in the words of the setup.
@@ -112,6 +115,8 @@ func (e *APIError) Error() string {
 	}
 	if e.HTML {
 		b.WriteString(": " + htmlHint)
+	} else if e.NotData != "" {
+		b.WriteString(": the answer is not data but " + e.NotData)
 	} else if e.Message != "" {
 		b.WriteString(": " + e.Message)
 	}

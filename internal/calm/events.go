@@ -57,6 +57,7 @@ func (c *Client) StatusEvents(ctx context.Context, q EventsQuery) iter.Seq2[Stat
 		if err != nil {
 			return page[StatusEvent]{}, err
 		}
+		req.shape = shapeList
 		resp, err := c.do(req, nil)
 		if err != nil {
 			return page[StatusEvent]{}, err

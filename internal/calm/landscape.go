@@ -31,6 +31,7 @@ func (c *Client) LandscapeObjects(ctx context.Context, objectType string) iter.S
 		if err != nil {
 			return page[LandscapeObject]{}, err
 		}
+		req.shape = shapeList
 		resp, err := c.do(req, nil)
 		if err != nil {
 			return page[LandscapeObject]{}, err

@@ -142,6 +142,7 @@ func (s *logsSeries) get(ctx context.Context, offset int) (page[LogsPage], error
 	if err != nil {
 		return page[LogsPage]{}, err
 	}
+	req.shape = shapeLogs
 	resp, err := s.c.do(req, nil)
 	if err != nil {
 		var apiErr *APIError

@@ -93,6 +93,7 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		if err != nil {
 			return answer[MetricsPage]{}, err
 		}
+		req.shape = shapeMetrics
 		resp, err := c.do(req, nil)
 		if err != nil {
 			return answer[MetricsPage]{}, err

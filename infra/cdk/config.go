@@ -35,6 +35,7 @@ const (
 	keyBootstrapDir        = "bootstrapDir"
 	keyCollectConcurrency  = "collectConcurrency"
 	keyTestconnConcurrency = "testconnConcurrency"
+	keySecretsKMSKeyArn    = "secretsKmsKeyArn"
 )
 
 // Config is the whole stack configuration, parsed from CDK context by
@@ -63,6 +64,9 @@ type Config struct {
 	// reserve any).
 	CollectConcurrency  int
 	TestconnConcurrency int
+	// SecretsKMSKeyArn, when set, is the customer-managed KMS key that encrypts the connector
+	// and OTLP headers secrets the stack creates (default: the AWS-managed aws/secretsmanager).
+	SecretsKMSKeyArn string
 }
 
 // DefaultConfig is the configuration with no context at all. cdk.json repeats
@@ -94,6 +98,7 @@ var (
 	rateRe      = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)
 	// A complete secret ARN ends in the 6-character suffix Secrets Manager
 	// adds; a partial ARN would force a "-??????" wildcard into every grant.
+	kmsKeyArnRe = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	secretArnRe = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
 )
 
@@ -118,6 +123,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	c.BootstrapDir = p.str(keyBootstrapDir, c.BootstrapDir)
 	c.CollectConcurrency = p.integer(keyCollectConcurrency, 0)
 	c.TestconnConcurrency = p.integer(keyTestconnConcurrency, 0)
+	c.SecretsKMSKeyArn = p.str(keySecretsKMSKeyArn, "")
 	periodMinutes := p.integer(keySchedulePeriod, 0)
 
 	if err := errors.Join(p.errs...); err != nil {
@@ -206,6 +212,10 @@ func (c *Config) Validate() error {
 
 	if !slices.Contains(retentionDays, c.LogRetentionDays) {
 		bad(keyLogRetentionDays, "%d is not a CloudWatch Logs retention; use one of %s", c.LogRetentionDays, joinInts(retentionDays))
+	}
+
+	if c.SecretsKMSKeyArn != "" && !kmsKeyArnRe.MatchString(c.SecretsKMSKeyArn) {
+		bad(keySecretsKMSKeyArn, "%q is not a KMS key ARN like arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (an alias will not do)", c.SecretsKMSKeyArn)
 	}
 
 	if c.AlarmEmail != "" {

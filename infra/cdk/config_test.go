@@ -83,6 +83,8 @@ func TestConfigErrors(t *testing.T) {
 		ctx  map[string]any
 		want []string // every line of the joined error, in order
 	}{
+		"secrets key alias": {map[string]any{keySecretsKMSKeyArn: "alias/calm"},
+			[]string{`context "secretsKmsKeyArn": "alias/calm" is not a KMS key ARN like arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (an alias will not do)`}},
 		"connectors empty": {map[string]any{keyConnectors: []any{}},
 			[]string{`context "connectors": no connector; name at least one, e.g. ["default"]`}},
 		"connector name and duplicate": {map[string]any{keyConnectors: []any{"Prod", "a", "a"}}, []string{

@@ -48,6 +48,9 @@ func placeholderSecret(connector string) string {
 type CollectorStack struct {
 	Stack   awscdk.Stack
 	Secrets map[string]awssecretsmanager.ISecret // by connector
+	// SecretsKey is the customer-managed key of the secrets (secretsKmsKeyArn); nil for the
+	// AWS-managed key.
+	SecretsKey awskms.IKey
 	// OTLPHeaders holds the OTLP backend's headers (e.g. Authorization) when a sink is
 	// otlp+…; nil otherwise.
 	OTLPHeaders awssecretsmanager.Secret
@@ -91,6 +94,9 @@ func NewCollectorStack(scope constructs.Construct, cfg Config) *CollectorStack {
 // addSecrets creates one placeholder secret per connector, or imports the
 // one named in existingSecretArns.
 func (s *CollectorStack) addSecrets(cfg Config) {
+	if cfg.SecretsKMSKeyArn != "" {
+		s.SecretsKey = awskms.Key_FromKeyArn(s.Stack, jsii.String("SecretsKey"), jsii.String(cfg.SecretsKMSKeyArn))
+	}
 	for _, name := range cfg.Connectors {
 		id := "Secret-" + name
 		if arn, ok := cfg.ExistingSecrets[name]; ok {
@@ -101,6 +107,7 @@ func (s *CollectorStack) addSecrets(cfg Config) {
 			Description: jsii.String(fmt.Sprintf("calm-collector connector %q: the SAP BTP service key of the Cloud ALM API (or the connector fields)", name)),
 			// The placeholder says "not filled in yet"; it is no secret.
 			SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(placeholderSecret(name))),
+			EncryptionKey:     s.SecretsKey, // nil: the AWS-managed key
 			// The filled-in service key outlives `cdk destroy`: a BTP key can
 			// take an admin to re-create. Re-attach with existingSecretArns.
 			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
@@ -122,6 +129,7 @@ func (s *CollectorStack) addOTLPHeaders() {
 		Description: jsii.String(`calm-collector: headers of the OTLP backend as a JSON object, e.g. {"Authorization":"Api-Token dt0c01…"} (see docs/otlp.md)`),
 		// "{}" is no secret: the operator puts the backend's credentials in.
 		SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String("{}")),
+		EncryptionKey:     s.SecretsKey,
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(s.OTLPHeaders, &[]*cdknag.NagPackSuppression{{
@@ -148,6 +156,26 @@ func (s *CollectorStack) addTable() {
 	})
 }
 
+// grantSecretsKey lets role use the customer-managed key of the secrets, through Secrets
+// Manager only (kms:ViaService). An imported key's policy cannot be changed by the stack, so
+// the grant is on the role; the key policy must allow the account's IAM policies (the default).
+func (s *CollectorStack) grantSecretsKey(role awsiam.IRole, actions ...string) {
+	if s.SecretsKey == nil {
+		return
+	}
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("SecretsKey"),
+		Actions:   jsii.Strings(actions...),
+		Resources: jsii.Strings(*s.SecretsKey.KeyArn()),
+		Conditions: &map[string]any{"StringEquals": map[string]any{
+			"kms:ViaService": "secretsmanager." + *s.Stack.Region() + ".amazonaws.com",
+		}},
+	}))
+}
+
+// archiveVersionDays is how long an overwritten archive object stays recoverable.
+const archiveVersionDays = 30
+
 // addBucket creates the S3 archive the s3://<bucket>/records sink writes to.
 func (s *CollectorStack) addBucket() {
 	s.Bucket = awss3.NewBucket(s.Stack, jsii.String("Archive"), &awss3.BucketProps{
@@ -155,11 +183,16 @@ func (s *CollectorStack) addBucket() {
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
 		EnforceSSL:        jsii.Bool(true),
 		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		// Versioning off: keys are deterministic per window and a
-		// re-delivery rewrites the same records, so versions would only
-		// double storage; the collector's role can put but never delete.
-		Versioned: jsii.Bool(false),
+		// Versioning on: keys are deterministic per window, so a bad run
+		// (or a stolen role) overwriting a window would otherwise destroy
+		// history. Old versions expire after archiveVersionDays.
+		Versioned: jsii.Bool(true),
 		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:                          jsii.String("old-versions"),
+			Enabled:                     jsii.Bool(true),
+			NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(archiveVersionDays)),
+			ExpiredObjectDeleteMarker:   jsii.Bool(true),
+		}, {
 			Id:                                  jsii.String("tiering"),
 			Enabled:                             jsii.Bool(true),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
@@ -230,7 +263,14 @@ func (s *CollectorStack) addFunctions(cfg Config) {
 	if s.OTLPHeaders != nil {
 		s.OTLPHeaders.GrantRead(collectRole, nil)
 	}
-	s.Table.GrantReadWriteData(collectRole)
+	s.grantSecretsKey(collectRole, "kms:Decrypt")
+	// Exactly the calls internal/state makes (GetItem, Query, PutItem, DeleteItem, and
+	// BatchWriteItem for event marks): no Scan, no stream reads, no UpdateItem.
+	collectRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("StateTable"),
+		Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"),
+		Resources: jsii.Strings(*s.Table.TableArn()),
+	}))
 	if s.Bucket != nil {
 		// Own statement instead of Bucket.grantPut, which adds object ACL,
 		// tagging and retention actions the sink never uses.
@@ -274,6 +314,7 @@ func (s *CollectorStack) addFunctions(cfg Config) {
 		Actions:   jsii.Strings("secretsmanager:PutSecretValue"),
 		Resources: &arns,
 	}))
+	s.grantSecretsKey(testconnRole, "kms:Decrypt", "kms:GenerateDataKey")
 	s.URL = s.Testconn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
 		AuthType:   awslambda.FunctionUrlAuthType_AWS_IAM,
 		InvokeMode: awslambda.InvokeMode_BUFFERED,

@@ -178,6 +178,35 @@ func TestSecretPerConnectorWithPlaceholder(t *testing.T) {
 	}
 }
 
+// secretsKmsKeyArn encrypts every secret the stack creates with the customer's key, and the
+// functions that read them may decrypt with it through Secrets Manager only.
+func TestSecretsCustomerManagedKey(t *testing.T) {
+	const key = "arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	s := synth(t, map[string]any{keySecretsKMSKeyArn: key, keySinks: []any{"stdout", "otlp+https://otlp.example.com"}})
+	check(t, "every secret uses the key", func() {
+		s.template.AllResourcesProperties(jsii.String("AWS::SecretsManager::Secret"), obj(map[string]any{"KmsKeyId": key}))
+	})
+	check(t, "two secrets", func() { s.template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(2)) })
+	for _, role := range []string{"CollectRole", "TestconnRole"} {
+		found := false
+		for _, st := range s.policyStatements(t, role) {
+			m, _ := st.(map[string]any)
+			b, _ := json.Marshal(m)
+			if strings.Contains(string(b), `"kms:Decrypt"`) && strings.Contains(string(b), key) &&
+				strings.Contains(string(b), "kms:ViaService") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s may not decrypt the secrets with %s through Secrets Manager: %v", role, key, s.policyStatements(t, role))
+		}
+	}
+	d := defaults(t)
+	check(t, "default: the AWS-managed key", func() {
+		d.template.AllResourcesProperties(jsii.String("AWS::SecretsManager::Secret"), obj(map[string]any{"KmsKeyId": assertions.Match_Absent()}))
+	})
+}
+
 func TestExistingSecretIsImportedNotCreated(t *testing.T) {
 	arn := "arn:aws:secretsmanager:eu-central-1:123456789012:secret:calm/prod-AbC123"
 	s := synth(t, map[string]any{
@@ -234,6 +263,9 @@ func TestArchiveBucket(t *testing.T) {
 				}},
 				"PublicAccessBlockConfiguration": map[string]any{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true},
 				"LifecycleConfiguration": map[string]any{"Rules": []any{map[string]any{
+					"Id": "old-versions", "Status": "Enabled", "ExpiredObjectDeleteMarker": true,
+					"NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": archiveVersionDays},
+				}, map[string]any{
 					"Id": "tiering", "Status": "Enabled",
 					"AbortIncompleteMultipartUpload": map[string]any{"DaysAfterInitiation": 1},
 					"Transitions": []any{
@@ -241,7 +273,7 @@ func TestArchiveBucket(t *testing.T) {
 						map[string]any{"StorageClass": "GLACIER_IR", "TransitionInDays": 90},
 					},
 				}}},
-				"VersioningConfiguration": assertions.Match_Absent(),
+				"VersioningConfiguration": map[string]any{"Status": "Enabled"},
 			},
 		}))
 	})
@@ -464,10 +496,9 @@ func TestCollectPermissions(t *testing.T) {
 	equalJSON(t, "collect policy", s.policyStatements(t, "CollectRole"), []any{
 		map[string]any{"Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Effect": "Allow", "Resource": getAtt(s.logicalID(t, "AWS::Logs::LogGroup", "CollectLogs"), "Arn")},
 		map[string]any{"Action": []any{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, "Effect": "Allow", "Resource": ref(secret)},
-		map[string]any{"Action": []any{"dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:Scan", "dynamodb:ConditionCheckItem",
-			"dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable"},
-			"Effect": "Allow", "Resource": []any{getAtt(table, "Arn")}},
-		map[string]any{"Action": []any{"dynamodb:GetRecords", "dynamodb:GetShardIterator"}, "Effect": "Allow", "Resource": []any{getAtt(table, "Arn")}},
+		// Exactly what internal/state calls: no Scan, UpdateItem or stream reads.
+		map[string]any{"Action": []any{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"},
+			"Effect": "Allow", "Resource": getAtt(table, "Arn"), "Sid": "StateTable"},
 		map[string]any{"Action": []any{"s3:PutObject", "s3:AbortMultipartUpload"}, "Effect": "Allow", "Sid": "ArchivePut",
 			"Resource": map[string]any{"Fn::Join": []any{"", []any{getAtt(bucketLogicalID, "Arn"), "/records/*"}}}},
 	})

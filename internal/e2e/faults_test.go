@@ -31,6 +31,13 @@ type fault struct {
 	wantErr string
 	// check looks at the first run's summary (optional).
 	check func(t *testing.T, e *env, s collect.Summary)
+	// inTime: the first run must return before its deadline (it stops in the margin).
+	inTime bool
+	// incomplete: the first run stops at its deadline without an error, reported not ok.
+	incomplete bool
+	// eitherWay: the first run may absorb the fault or fail on it; only the state and leak
+	// checks apply (the pager's reading of the answer is another test's subject).
+	eitherWay bool
 }
 
 func faults() []fault {
@@ -128,48 +135,62 @@ func throttled(s collect.Summary) (n int64) {
 // complete, and the union of both runs must be exactly what the simulator serves.
 func TestFaults(t *testing.T) {
 	for _, f := range faults() {
-		t.Run(f.name, func(t *testing.T) {
-			e := newEnv(t)
-			f.on(e)
-			if f.httpTimeout == 0 {
-				f.httpTimeout = 10 * time.Second
-			}
-			if f.runTimeout == 0 {
-				f.runTimeout = 30 * time.Second
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), f.runTimeout)
-			s1 := e.run(ctx, f.httpTimeout)
-			cancel()
-			errs := errorsOf(s1)
-			t.Logf("first run:\n%s", summaryText(s1))
-			switch {
-			case f.wantErr == "" && !s1.OK:
-				t.Errorf("first run failed, want the fault absorbed: %s", fmtErrs(errs))
-			case f.wantErr != "" && s1.OK:
-				t.Errorf("first run ok, want an error with %q", f.wantErr)
-			case f.wantErr != "" && !strings.Contains(strings.Join(errs, "\n"), f.wantErr):
-				t.Errorf("errors %s do not say %q", fmtErrs(errs), f.wantErr)
-			}
-			if f.check != nil {
-				f.check(t, e, s1)
-			}
-			from, end := t0.Add(-2*time.Minute).Truncate(5*time.Minute).Add(-e.cfg.Lookback), t0.Add(-2*time.Minute).Truncate(5*time.Minute)
-			e.checkPending(from)
-
-			// The fault is cleared; the next run goes on from the checkpoints.
-			e.sim.SetFaults(sim.Faults{})
-			e.front.setOverride(nil)
-			e.sink.after = nil
-			e.cfg.DeadlineMargin = collect.DefaultConfig().DeadlineMargin
-			s2 := e.run(context.Background(), 10*time.Second)
-			if !s2.OK {
-				t.Fatalf("second run without the fault failed:\n%s", summaryText(s2))
-			}
-			e.checkComplete(from, end)
-			e.noSecrets(s1)
-			e.noSecrets(s2)
-		})
+		t.Run(f.name, func(t *testing.T) { runFault(t, f) })
 	}
+}
+
+// runFault runs one fault: the first run with it on, the state check, the second run without it
+// and the check of both runs together. It returns the first run's summary.
+func runFault(t *testing.T, f fault) collect.Summary {
+	t.Helper()
+	e := newEnv(t)
+	f.on(e)
+	if f.httpTimeout == 0 {
+		f.httpTimeout = 10 * time.Second
+	}
+	if f.runTimeout == 0 {
+		f.runTimeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), f.runTimeout)
+	s1 := e.run(ctx, f.httpTimeout)
+	if f.inTime && ctx.Err() != nil {
+		t.Errorf("the first run returned after its deadline (%s)", f.runTimeout)
+	}
+	cancel()
+	errs := errorsOf(s1)
+	t.Logf("first run:\n%s", summaryText(s1))
+	switch {
+	case f.eitherWay:
+	case f.incomplete:
+		if s1.OK || !s1.Incomplete || len(errs) > 0 {
+			t.Errorf("first run ok=%v incomplete=%v errors %s, want an incomplete run without errors", s1.OK, s1.Incomplete, fmtErrs(errs))
+		}
+	case f.wantErr == "" && !s1.OK:
+		t.Errorf("first run failed, want the fault absorbed: %s", fmtErrs(errs))
+	case f.wantErr != "" && s1.OK:
+		t.Errorf("first run ok, want an error with %q", f.wantErr)
+	case f.wantErr != "" && !strings.Contains(strings.Join(errs, "\n"), f.wantErr):
+		t.Errorf("errors %s do not say %q", fmtErrs(errs), f.wantErr)
+	}
+	if f.check != nil {
+		f.check(t, e, s1)
+	}
+	from, end := t0.Add(-2*time.Minute).Truncate(5*time.Minute).Add(-e.cfg.Lookback), t0.Add(-2*time.Minute).Truncate(5*time.Minute)
+	e.checkPending(from)
+
+	// The fault is cleared; the next run goes on from the checkpoints.
+	e.sim.SetFaults(sim.Faults{})
+	e.front.setOverride(nil)
+	e.sink.after = nil
+	e.cfg.DeadlineMargin = collect.DefaultConfig().DeadlineMargin
+	s2 := e.run(context.Background(), 10*time.Second)
+	if !s2.OK {
+		t.Fatalf("second run without the fault failed:\n%s", summaryText(s2))
+	}
+	e.checkComplete(from, end)
+	e.noSecrets(s1)
+	e.noSecrets(s2)
+	return s1
 }
 
 // TestEmptyWindows: windows in which the simulator has no point are delivered as empty batches

@@ -1,0 +1,199 @@
+package e2e
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/collect"
+)
+
+// The hostile Cloud ALM stand-in: the simulator behind the front, with overrides that answer
+// as a broken or malicious server would. Every case runs through runFault, which checks that
+// nothing is checkpointed that was not delivered, that a run without the fault completes the
+// data, and that no secret or token reaches the summary or the logs; the cases add that nothing
+// reached a server a redirect pointed at, and that the run ends within its deadline.
+
+// trap is the server a hostile redirect points at; it records every request that reaches it.
+type trap struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	got []string
+}
+
+func newTrap(t *testing.T) *trap {
+	tr := &trap{}
+	tr.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		tr.mu.Lock()
+		tr.got = append(tr.got, r.Method+" "+r.URL.Path+" authorization="+r.Header.Get("Authorization")+" form="+r.PostForm.Encode())
+		tr.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"access_token":"trap","token_type":"bearer","expires_in":3600}`))
+	}))
+	t.Cleanup(tr.srv.Close)
+	return tr
+}
+
+// url is the trap's URL with its host spelled name ("127.0.0.1" or "localhost").
+func (tr *trap) url(name string) string { return strings.Replace(tr.srv.URL, "127.0.0.1", name, 1) }
+
+func (tr *trap) untouched(t *testing.T) {
+	t.Helper()
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if len(tr.got) > 0 {
+		t.Errorf("a redirect carried a request to another server: %q", tr.got)
+	}
+}
+
+// redirectCase answers requests to path with status and a Location on a trap.
+func redirectCase(name, path string, status int, host, wantErr string) fault {
+	var tr *trap
+	return fault{name: name, wantErr: wantErr, inTime: true,
+		on: func(e *env) {
+			tr = newTrap(e.t)
+			e.front.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
+				if r.URL.Path != path {
+					return false
+				}
+				w.Header().Set("Location", tr.url(host)+r.URL.RequestURI())
+				w.WriteHeader(status)
+				return true
+			})
+		},
+		check: func(t *testing.T, e *env, s collect.Summary) { tr.untouched(t) }}
+}
+
+// rewritePages hands metrics requests to the simulator and lets edit change the answer.
+func rewritePages(e *env, edit func(h http.Header, body []byte) []byte) func(w http.ResponseWriter, r *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != metricsPath {
+			return false
+		}
+		rec := httptest.NewRecorder()
+		e.front.cur.Load().ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if rec.Code == http.StatusOK {
+			body = edit(rec.Header(), body)
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+		return true
+	}
+}
+
+var firstValue = regexp.MustCompile(`"as(Double|Int)":\s*("?-?[0-9.eE+]+"?)`)
+
+// hangUntilGone answers nothing until the client gives up.
+func hangUntilGone(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.Path != metricsPath {
+		return false
+	}
+	<-r.Context().Done()
+	return true
+}
+
+func hostileFaults() []fault {
+	return []fault{
+		redirectCase("token endpoint redirects 307 to another port", "/oauth/token", 307, "127.0.0.1", "follows no redirect"),
+		redirectCase("token endpoint redirects 308 to another host", "/oauth/token", 308, "localhost", "follows no redirect"),
+		redirectCase("token endpoint redirects 302 to another host", "/oauth/token", 302, "localhost", "follows no redirect"),
+		redirectCase("API redirects 307 to the same IP on another port", metricsPath, 307, "127.0.0.1", "another scheme, host or port"),
+		redirectCase("API redirects 308 to another host", metricsPath, 308, "localhost", "another scheme, host or port"),
+		{name: "page cut short with its total", wantErr: "unexpected EOF", inTime: true,
+			on: func(e *env) {
+				e.front.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
+					if r.URL.Path != metricsPath {
+						return false
+					}
+					w.Header().Set("Content-Type", "application/json")
+					w.Header().Set("X-Total-Count", "1080")
+					w.Header().Set("Content-Length", "4000")
+					w.Write([]byte(`{"resourceMetrics":[{"resource":{"attributes":[`))
+					return true // the connection ends 3,950 bytes early
+				})
+			}},
+		{name: "HTML page with a total", wantErr: "not a Cloud ALM API response", inTime: true,
+			on: func(e *env) {
+				e.front.setOverride(rewritePages(e, func(h http.Header, _ []byte) []byte {
+					h.Set("Content-Type", "text/html")
+					return []byte("<!DOCTYPE html><html><body>Sign in</body></html>")
+				}))
+			}},
+		// OTLP allows NaN: the point is delivered as it came.
+		{name: "NaN value", inTime: true,
+			on: func(e *env) {
+				e.front.setOverride(rewritePages(e, func(_ http.Header, b []byte) []byte {
+					return firstValue.ReplaceAll(b, []byte(`"asDouble":"NaN"`))
+				}))
+			}},
+		{name: "number out of range", wantErr: "value out of range", inTime: true,
+			on: func(e *env) {
+				e.front.setOverride(rewritePages(e, func(_ http.Header, b []byte) []byte {
+					return firstValue.ReplaceAll(b, []byte(`"asInt":"99999999999999999999999999"`))
+				}))
+			}},
+		// An unreadable total is no total: paging ends on a short page, nothing is lost.
+		{name: "negative total", inTime: true,
+			on: func(e *env) {
+				e.front.setOverride(rewritePages(e, func(h http.Header, b []byte) []byte {
+					h.Set("X-Total-Count", "-1080")
+					return b
+				}))
+			}},
+		// Whether a total far beyond what arrives fails the window is the pager's rule (its own
+		// tests); here it may not lose, leak or checkpoint anything.
+		{name: "absurd total", eitherWay: true, inTime: true,
+			on: func(e *env) {
+				e.front.setOverride(rewritePages(e, func(h http.Header, b []byte) []byte {
+					h.Set("X-Total-Count", "999999999999999999")
+					return b
+				}))
+			}},
+		{name: "slow-loris body", httpTimeout: time.Second, runTimeout: time.Minute, inTime: true,
+			wantErr: "read answer: context deadline exceeded",
+			on: func(e *env) {
+				e.front.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
+					if r.URL.Path != metricsPath {
+						return false
+					}
+					w.Header().Set("Content-Type", "application/json")
+					w.Header().Set("X-Total-Count", "1080")
+					rc := http.NewResponseController(w)
+					for _, c := range []byte(`{"resourceMetrics":[` + strings.Repeat(" ", 1000)) {
+						if _, err := w.Write([]byte{c}); err != nil || rc.Flush() != nil {
+							return true
+						}
+						select {
+						case <-r.Context().Done():
+							return true
+						case <-time.After(100 * time.Millisecond):
+						}
+					}
+					return true
+				})
+			}},
+		{name: "hanging answer stops the run at its deadline", httpTimeout: time.Minute, runTimeout: 3 * time.Second,
+			inTime: true, incomplete: true,
+			on: func(e *env) {
+				e.cfg.DeadlineMargin = time.Second
+				e.front.setOverride(hangUntilGone)
+			}},
+	}
+}
+
+// TestHostileServer runs the hostile stand-in's cases.
+func TestHostileServer(t *testing.T) {
+	for _, f := range hostileFaults() {
+		t.Run(f.name, func(t *testing.T) { runFault(t, f) })
+	}
+}

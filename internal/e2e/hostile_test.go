@@ -71,8 +71,13 @@ func redirectCase(name, path string, status int, host, wantErr string) fault {
 
 // rewritePages hands metrics requests to the simulator and lets edit change the answer.
 func rewritePages(e *env, edit func(h http.Header, body []byte) []byte) func(w http.ResponseWriter, r *http.Request) bool {
+	return rewritePagesIf(e, func(*http.Request) bool { return true }, edit)
+}
+
+// rewritePagesIf is rewritePages for the metrics requests when selects.
+func rewritePagesIf(e *env, when func(r *http.Request) bool, edit func(h http.Header, body []byte) []byte) func(w http.ResponseWriter, r *http.Request) bool {
 	return func(w http.ResponseWriter, r *http.Request) bool {
-		if r.URL.Path != metricsPath {
+		if r.URL.Path != metricsPath || !when(r) {
 			return false
 		}
 		rec := httptest.NewRecorder()
@@ -92,6 +97,26 @@ func rewritePages(e *env, edit func(h http.Header, body []byte) []byte) func(w h
 }
 
 var firstValue = regexp.MustCompile(`"as(Double|Int)":\s*("?-?[0-9.eE+]+"?)`)
+
+// fixedPage answers every metrics request with body and x-total-count total.
+func fixedPage(body, total string) func(w http.ResponseWriter, r *http.Request) bool {
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != metricsPath {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Total-Count", total)
+		w.Write([]byte(body))
+		return true
+	}
+}
+
+// emptyAfterFirst serves the simulator's first page of every series, then {"resourceMetrics":[]}
+// with the simulator's total.
+func emptyAfterFirst(e *env) func(w http.ResponseWriter, r *http.Request) bool {
+	return rewritePagesIf(e, func(r *http.Request) bool { return r.URL.Query().Get("offset") != "0" },
+		func(_ http.Header, _ []byte) []byte { return []byte(`{"resourceMetrics":[]}`) })
+}
 
 // hangUntilGone answers nothing until the client gives up.
 func hangUntilGone(w http.ResponseWriter, r *http.Request) bool {
@@ -142,6 +167,12 @@ func hostileFaults() []fault {
 					return firstValue.ReplaceAll(b, []byte(`"asInt":"99999999999999999999999999"`))
 				}))
 			}},
+		{name: "{} page while the total says more", wantErr: "page 1 at offset 0 is empty while x-total-count says 1080", inTime: true,
+			on: func(e *env) { e.front.setOverride(fixedPage("{}", "1080")) }},
+		{name: "null page while the total says more", wantErr: "page 1 at offset 0 is empty while x-total-count says 1080", inTime: true,
+			on: func(e *env) { e.front.setOverride(fixedPage("null", "1080")) }},
+		{name: "second page empty while the total says more", wantErr: "page 2 at offset 40 is empty while x-total-count says", inTime: true,
+			on: func(e *env) { e.front.setOverride(emptyAfterFirst(e)) }},
 		// An unreadable total is no total: paging ends on a short page, nothing is lost.
 		{name: "negative total", inTime: true,
 			on: func(e *env) {
@@ -160,7 +191,7 @@ func hostileFaults() []fault {
 				}))
 			}},
 		{name: "slow-loris body", httpTimeout: time.Second, runTimeout: time.Minute, inTime: true,
-			wantErr: "read answer: context deadline exceeded",
+			wantErr: "GET /api/calm-metrics/v1/metrics: read answer: ", // a client timeout or the deadline
 			on: func(e *env) {
 				e.front.setOverride(func(w http.ResponseWriter, r *http.Request) bool {
 					if r.URL.Path != metricsPath {

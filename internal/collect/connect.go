@@ -57,9 +57,9 @@ func Connect(raw []byte, connector string, o ClientOptions) (*calm.Client, error
 	return c, nil
 }
 
-// For sets the runner's tenant, client and scopes from a client Connect built, and returns r.
+// For sets the runner's tenant, its API host, client and scopes from a client Connect built, and returns r.
 func (r *Runner) For(c *calm.Client) *Runner {
-	r.Tenant, r.Client, r.Scopes = c.Settings().Name, c, c.Tokens()
+	r.Tenant, r.Host, r.Client, r.Scopes = c.Settings().Name, APIHost(c.Settings().URL), c, c.Tokens()
 	return r
 }
 

@@ -41,6 +41,9 @@ type Sink interface {
 type Runner struct {
 	Config Config
 	Tenant string
+	// Host is the tenant's API host (APIHost of its url). When set, it is recorded in every
+	// checkpoint, and a tenant whose state names another host is refused.
+	Host   string
 	Client Client
 	// Scopes answers which scopes the token grants (for "auto"); *calm.TokenSource. When it
 	// also has Token(ctx), Run fetches a token first so that the scopes are known.
@@ -267,8 +270,9 @@ func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, st
 	mr.log = r.logger().With("monitor", mr.id, "tenant", r.Tenant)
 	mr.sum.Monitor = mr.id
 	ctx = withCounters(ctx, mr.cnt)
-	var err error
+	err := mr.checkTenantHost(ctx)
 	switch {
+	case err != nil:
 	case m.Info().API == monitor.Events && req.Backfill != nil:
 		err = mr.backfillEvents(ctx, *req.Backfill)
 	case m.Info().API == monitor.Events:
@@ -308,6 +312,7 @@ func (mr *monitorRun) scheduled(ctx context.Context, now time.Time) (err error) 
 	if !ok {
 		cp = state.Checkpoint{Tenant: mr.Tenant, Monitor: mr.id, Next: plan.From}
 	}
+	cp.Host = mr.Host
 	cp.LastRunAt = now
 	defer func() {
 		// Record how the run went, whatever happened; Next stays where the windows left it.
@@ -525,7 +530,7 @@ func (mr *monitorRun) scheduledEvents(ctx context.Context, now time.Time) (err e
 		// The events were delivered; without marks they come again next run (same ids).
 		return fmt.Errorf("save event marks: %w", err)
 	}
-	cp := state.Checkpoint{Tenant: mr.Tenant, Monitor: mr.id, Next: rng.To, UpdatedAt: mr.wallNow().UTC(),
+	cp := state.Checkpoint{Tenant: mr.Tenant, Monitor: mr.id, Host: mr.Host, Next: rng.To, UpdatedAt: mr.wallNow().UTC(),
 		LastRunAt: now, LastSuccess: now, LastPoints: len(fresh), LastWindows: 1}
 	if err := mr.Store.Put(ctx, cp); err != nil && !errors.Is(err, state.ErrStale) {
 		return fmt.Errorf("save checkpoint: %w", err)

@@ -47,7 +47,7 @@ func testConformance(t *testing.T, open storeFactory) {
 			t.Fatalf("List on empty store = %v, %v; want none", cps, err)
 		}
 		want := Checkpoint{
-			Tenant: "t1", Monitor: "hm", Next: t0.Add(5 * time.Minute),
+			Tenant: "t1", Monitor: "hm", Host: "https://t1.eu10.alm.cloud.sap", Next: t0.Add(5 * time.Minute),
 			UpdatedAt: t0.Add(time.Minute), LastRunAt: t0, LastSuccess: t0,
 			LastError: "", LastPoints: 42, LastWindows: 3,
 		}
@@ -338,7 +338,7 @@ func assertCheckpoint(t *testing.T, got, want Checkpoint) {
 	if got.Tenant != want.Tenant || got.Monitor != want.Monitor || !got.Next.Equal(want.Next) ||
 		!got.UpdatedAt.Equal(want.UpdatedAt) || !got.LastRunAt.Equal(want.LastRunAt) ||
 		!got.LastSuccess.Equal(want.LastSuccess) || got.LastError != want.LastError ||
-		got.LastPoints != want.LastPoints || got.LastWindows != want.LastWindows {
+		got.LastPoints != want.LastPoints || got.LastWindows != want.LastWindows || got.Host != want.Host {
 		t.Errorf("checkpoint\n got %+v\nwant %+v", got, want)
 	}
 }

@@ -154,6 +154,9 @@ func (s *DynamoStore) Put(ctx context.Context, cp Checkpoint) error {
 	item["lastError"] = str(cp.LastError)
 	item["lastPoints"] = num(int64(cp.LastPoints))
 	item["lastWindows"] = num(int64(cp.LastWindows))
+	if cp.Host != "" {
+		item["host"] = str(cp.Host)
+	}
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           aws.String(s.table),
 		Item:                                item,
@@ -413,6 +416,9 @@ func decodeCheckpoint(item map[string]types.AttributeValue) (Checkpoint, error) 
 	cp.LastRunAt = getT("lastRunAt")
 	cp.LastSuccess = getT("lastSuccess")
 	cp.LastError = get("lastError")
+	if h, ok := item["host"].(*types.AttributeValueMemberS); ok {
+		cp.Host = h.Value // optional: absent in state written before hosts were recorded
+	}
 	cp.LastPoints = getN("lastPoints")
 	cp.LastWindows = getN("lastWindows")
 	if err := errors.Join(errs...); err != nil {

@@ -15,6 +15,7 @@ import (
 type Checkpoint struct {
 	Tenant      string    `json:"tenant"`
 	Monitor     string    `json:"monitor"`
+	Host        string    `json:"host,omitempty"`       // API host (scheme://host[:port]) the tenant's data came from; "" in state written before hosts were recorded
 	Next        time.Time `json:"next"`                 // start of the first window NOT yet delivered (everything before it was accepted by every sink)
 	UpdatedAt   time.Time `json:"updatedAt,omitzero"`   // when it was stored; Put fills it in when zero
 	LastRunAt   time.Time `json:"lastRunAt,omitzero"`   // last attempt

@@ -86,6 +86,10 @@ func (h *Handler) Handle(ctx context.Context, req events.LambdaFunctionURLReques
 	if err != nil {
 		return errorResponse(http.StatusBadRequest, "save: "+err.Error()), nil
 	}
+	replace, err := parseBool(query.Get("replace"))
+	if err != nil {
+		return errorResponse(http.StatusBadRequest, "replace: "+err.Error()), nil
+	}
 	log = log.With("method", method, "connector", name, "save", save)
 
 	switch method {
@@ -129,7 +133,10 @@ func (h *Handler) Handle(ctx context.Context, req events.LambdaFunctionURLReques
 			return jsonResponse(http.StatusUnprocessableEntity, response{Report: report, Saved: &saved,
 				Error: "not saved: the connection test failed; the stored secret is unchanged"}), nil
 		}
-		if err := h.save(ctx, store, name, body); err != nil {
+		if err := h.save(ctx, store, name, body, replace); errors.As(err, new(*identityError)) {
+			log.WarnContext(ctx, "refused to change the connector's identity", "err", err)
+			return jsonResponse(http.StatusConflict, response{Report: report, Saved: &saved, Error: "not saved: " + err.Error()}), nil
+		} else if err != nil {
 			log.ErrorContext(ctx, "save the connector secret", "secret", store.Name(), "err", err)
 			return jsonResponse(http.StatusBadGateway, response{Report: report, Saved: &saved,
 				Error: "the test passed but saving failed: " + err.Error()}), nil
@@ -179,7 +186,7 @@ func (h *Handler) runStored(ctx context.Context, name string, store Store, opts 
 // save stores tested settings in connector-fields form (normalised, with the real secret).
 // Settings without a "name" of their own (a service key as downloaded) are stored under the
 // connector's name, which is the tenant the stack's alarms and dashboard watch.
-func (h *Handler) save(ctx context.Context, store Store, connector string, body []byte) error {
+func (h *Handler) save(ctx context.Context, store Store, connector string, body []byte, replace bool) error {
 	s, _, err := calm.ParseSettings(body)
 	if err != nil {
 		return fmt.Errorf("parse the tested settings: %w", err)
@@ -189,6 +196,11 @@ func (h *Handler) save(ctx context.Context, store Store, connector string, body 
 	}
 	if connector != "" && !namesItself(body) {
 		s.Name = connector
+	}
+	if !replace {
+		if err := sameIdentity(ctx, store, connector, s); err != nil {
+			return err
+		}
 	}
 	data, err := s.MarshalConnector()
 	if err != nil {

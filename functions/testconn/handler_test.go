@@ -379,23 +379,51 @@ func TestHandleDeadline(t *testing.T) {
 
 // "Save and test" of a service key as downloaded (no "name") stores it under the connector's
 // name — the tenant the stack's alarms watch — whether the connector is named in the query or is
-// the default one; settings that name themselves keep their name.
+// the default one. Settings that name themselves differently would rename the tenant (its
+// checkpoints and lease): refused with 409 unless replace=true asks for it.
+// A save may not re-host a stored connector: settings for another API host are refused with
+// both hosts named, unless replace=true.
+func TestSaveCannotRehostAConnector(t *testing.T) {
+	e := newEnv(t, []byte(`{"name":"prod-eu10","placeholder":"fill me"}`), loopbackAllowed())
+	if resp, _ := e.h.Handle(context.Background(), request("POST", "save=true", string(e.sim.ConnectorJSON()), false)); resp.StatusCode != 200 {
+		t.Fatalf("first save: %d %s", resp.StatusCode, resp.Body)
+	}
+	other := sim.StartTest(t, sim.Config{})
+	before := e.stored(t)
+	resp, _ := e.h.Handle(context.Background(), request("POST", "save=true", string(other.ConnectorJSON()), false))
+	if resp.StatusCode != 409 || !strings.Contains(resp.Body, "the settings point at the API host "+other.URL()+`, but connector \"sim\" collects from `+e.sim.URL()) {
+		t.Errorf("re-host: %d %s; want 409 naming both hosts", resp.StatusCode, resp.Body)
+	}
+	if e.stored(t) != before {
+		t.Errorf("the refused save changed the stored secret")
+	}
+	if resp, _ := e.h.Handle(context.Background(), request("POST", "save=true&replace=true", string(other.ConnectorJSON()), false)); resp.StatusCode != 200 {
+		t.Errorf("re-host with replace=true: %d %s", resp.StatusCode, resp.Body)
+	}
+}
+
 func TestSaveNamesTheTenantAfterTheConnector(t *testing.T) {
 	e := newEnv(t, []byte(`{"name":"prod-eu10","placeholder":"fill me"}`), loopbackAllowed())
 	e.h.Stores["prod-eu10"] = e.h.Stores[""]
 	e.h.DefaultConnector = "prod-eu10"
 	for _, tc := range []struct {
-		query string
-		body  []byte
-		want  string
+		query  string
+		body   []byte
+		status int
+		want   string
 	}{
-		{"save=true&connector=prod-eu10", e.sim.ServiceKeyJSON(), "prod-eu10"},
-		{"save=true", e.sim.ServiceKeyJSON(), "prod-eu10"},
-		{"save=true", e.sim.ConnectorJSON(), "sim"},
+		{"save=true&connector=prod-eu10", e.sim.ServiceKeyJSON(), 200, "prod-eu10"},
+		{"save=true", e.sim.ServiceKeyJSON(), 200, "prod-eu10"},
+		{"save=true", e.sim.ConnectorJSON(), 409, "prod-eu10"},
+		{"save=true&connector=prod-eu10", e.sim.ConnectorJSON(), 409, "prod-eu10"},
+		{"save=true&replace=true", e.sim.ConnectorJSON(), 200, "sim"},
 	} {
 		resp, err := e.h.Handle(context.Background(), request("POST", tc.query, string(tc.body), false))
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%s: status %d, %v: %s", tc.query, resp.StatusCode, err, resp.Body)
+		if err != nil || resp.StatusCode != tc.status {
+			t.Fatalf("%s: status %d, %v: %s; want %d", tc.query, resp.StatusCode, err, resp.Body, tc.status)
+		}
+		if tc.status == 409 && !strings.Contains(resp.Body, `not saved: the settings name the connector \"sim\", but it is stored as \"prod-eu10\"`) {
+			t.Errorf("%s: the refusal does not name both: %s", tc.query, resp.Body)
 		}
 		s, _, err := calm.ParseSettings([]byte(e.stored(t)))
 		if err != nil || s.Name != tc.want {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/calm-collector/calm-collector/internal/alert/rules"
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
@@ -62,7 +63,7 @@ type Sink struct {
 	Bus    string // bus name or ARN
 	Events EventsAPI
 	Store  Store
-	Rules  []Rule
+	Rules  []rules.Rule
 	Now    func() time.Time // the run's clock (mark expiry); time.Now when nil
 	Logger *slog.Logger
 }
@@ -114,7 +115,7 @@ func (s *Sink) Write(ctx context.Context, b sink.Batch) error {
 const StatusMonitor = "status"
 
 func (s *Sink) interested(monitor string) bool {
-	return monitor == StatusMonitor || slices.ContainsFunc(s.Rules, func(r Rule) bool { return r.Monitor == monitor })
+	return monitor == StatusMonitor || slices.ContainsFunc(s.Rules, func(r rules.Rule) bool { return r.Monitor == monitor })
 }
 
 // event is one entry for PutEvents.

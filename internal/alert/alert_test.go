@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/calm-collector/calm-collector/internal/alert/rules"
 	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sink"
@@ -87,7 +88,7 @@ func at(i int) time.Time { return t0.Add(time.Duration(i) * 5 * time.Minute) }
 
 func ptr(f float64) *float64 { return &f }
 
-var critical = Rule{Name: "critical S1", Monitor: "hm", Metric: "criticalStatus", Match: map[string]string{"serviceName": "S1"}, Op: ">", Threshold: ptr(0)}
+var critical = rules.Rule{Name: "critical S1", Monitor: "hm", Metric: "criticalStatus", Match: map[string]string{"serviceName": "S1"}, Op: ">", Threshold: ptr(0)}
 
 // stores are the two state stores; the alert state must behave the same in both.
 func stores(t *testing.T) map[string]Store {
@@ -112,7 +113,7 @@ func TestOneEventPerChangeInBothStores(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			rec := &recorder{}
-			s := &Sink{Bus: "calm", Events: rec, Store: store, Rules: []Rule{critical}, Now: func() time.Time { return t0 }}
+			s := &Sink{Bus: "calm", Events: rec, Store: store, Rules: []rules.Rule{critical}, Now: func() time.Time { return t0 }}
 			write := func(b sink.Batch) {
 				t.Helper()
 				if err := s.Write(ctx, b); err != nil {
@@ -179,7 +180,7 @@ func TestRetriesAndStableIDs(t *testing.T) {
 		return false
 	}}
 	store := &failingStore{Store: file, fail: true}
-	s := &Sink{Bus: "calm", Events: rec, Store: store, Rules: []Rule{critical}, Now: func() time.Time { return t0 }}
+	s := &Sink{Bus: "calm", Events: rec, Store: store, Rules: []rules.Rule{critical}, Now: func() time.Time { return t0 }}
 	b := window("hm", 0, metric("S1", at(0), 1))
 	if err := s.Write(ctx, b); err == nil || refused != 1 {
 		t.Fatalf("Write with a failing state store = %v (refused %d)", err, refused)
@@ -195,7 +196,7 @@ func TestRetriesAndStableIDs(t *testing.T) {
 	}
 
 	always := &recorder{refuse: func(int, types.PutEventsRequestEntry) bool { return true }}
-	s = &Sink{Bus: "calm", Events: always, Store: file, Rules: []Rule{critical}, Now: func() time.Time { return t0 }}
+	s = &Sink{Bus: "calm", Events: always, Store: file, Rules: []rules.Rule{critical}, Now: func() time.Time { return t0 }}
 	if err := s.Write(ctx, window("hm", 1, metric("S1", at(1), 0))); err == nil {
 		t.Fatal("events refused every time must fail the window")
 	} else if want := "eventbridge:calm: EventBridge refused 1 of 1 events after 3 attempts: InternalFailure: try again"; err.Error() != want {

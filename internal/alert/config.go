@@ -4,14 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/calm-collector/calm-collector/internal/alert/rules"
 )
 
 // Config is what the collect function reads from its environment (docs/architecture.md):
 // CALM_EVENT_BUS, the bus name or ARN (empty: no events), and CALM_ALERT_RULES, a JSON array of
-// rules (see ParseRules).
+// rules (see rules.Parse).
 type Config struct {
 	Bus   string
-	Rules []Rule
+	Rules []rules.Rule
 }
 
 // ConfigFromEnv reads and checks both variables, naming every problem at once.
@@ -22,12 +24,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if strings.ContainsAny(c.Bus, " \t\n,") {
 		errs = append(errs, fmt.Errorf("CALM_EVENT_BUS: %q is not an event bus name or ARN", c.Bus))
 	}
-	rules, err := ParseRules(getenv("CALM_ALERT_RULES"))
+	rs, err := rules.Parse(getenv("CALM_ALERT_RULES"))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("CALM_ALERT_RULES: %w", err))
 	}
-	c.Rules = rules
-	if len(rules) > 0 && c.Bus == "" {
+	c.Rules = rs
+	if len(rs) > 0 && c.Bus == "" {
 		errs = append(errs, errors.New("CALM_ALERT_RULES: rules are set but CALM_EVENT_BUS is empty; set the bus the events go to"))
 	}
 	return c, errors.Join(errs...)

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/calm-collector/calm-collector/internal/alert/rules"
 	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
@@ -31,7 +32,7 @@ import (
 var quiet = slog.New(slog.DiscardHandler)
 
 // e2eRules fire on any critical health rating and on slow RUM responses.
-var e2eRules = []Rule{
+var e2eRules = []rules.Rule{
 	{Name: "critical", Monitor: "hm", Metric: "criticalStatus", Op: ">", Threshold: ptr(0)},
 	{Name: "slow", Monitor: "rum", Metric: "responseTime", Op: ">", Threshold: ptr(2500)},
 }

@@ -1,4 +1,6 @@
-package alert
+// Package rules is the alert rule and its parser, standard library only: the collect function
+// (internal/alert) and the stack (infra/cdk, at synth) apply the same rule (docs/alerts.md).
+package rules
 
 import (
 	"bytes"
@@ -42,9 +44,9 @@ func (r Rule) Matches(attrs map[string]string) bool {
 	return true
 }
 
-// ParseRules reads a JSON array of rules (CALM_ALERT_RULES, the stack's alertRules context) and
+// Parse reads a JSON array of rules (CALM_ALERT_RULES, the stack's alertRules context) and
 // reports every problem at once, each naming the rule and the field.
-func ParseRules(text string) ([]Rule, error) {
+func Parse(text string) ([]Rule, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, nil
 	}

@@ -67,6 +67,7 @@ type Config struct {
 	// SecretsKMSKeyArn, when set, is the customer-managed KMS key that encrypts the connector
 	// and OTLP headers secrets the stack creates (default: the AWS-managed aws/secretsmanager).
 	SecretsKMSKeyArn string
+	Alerts           AlertsConfig // the event bus and alert rules (alerts.go)
 }
 
 // DefaultConfig is the configuration with no context at all. cdk.json repeats
@@ -85,6 +86,7 @@ func DefaultConfig() Config {
 		ExistingSecrets:  map[string]string{},
 		LagAlarmSeconds:  1800,
 		BootstrapDir:     "build/lambda",
+		Alerts:           AlertsConfig{Enabled: true},
 	}
 }
 
@@ -125,6 +127,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	c.TestconnConcurrency = p.integer(keyTestconnConcurrency, 0)
 	c.SecretsKMSKeyArn = p.str(keySecretsKMSKeyArn, "")
 	periodMinutes := p.integer(keySchedulePeriod, 0)
+	c.Alerts = p.alertsFromContext(c.Alerts)
 
 	if err := errors.Join(p.errs...); err != nil {
 		return Config{}, err

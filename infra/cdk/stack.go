@@ -62,6 +62,7 @@ type CollectorStack struct {
 	DLQ         awssqs.Queue
 	Topic       awssns.Topic
 	Analytics   *Analytics
+	Alerts      *Alerts // nil when alerts are off
 }
 
 // AddChecks applies the cdk-nag AWS Solutions rules to everything in app.
@@ -85,6 +86,9 @@ func NewCollectorStack(scope constructs.Construct, cfg Config) *CollectorStack {
 	s.addFunctions(cfg)
 	s.addSchedules(cfg)
 	s.addAlarms(cfg)
+	if cfg.Alerts.Enabled {
+		s.Alerts = NewAlerts(stack, "Alerts", AlertsProps{Name: cfg.StackName, Config: cfg.Alerts, Collect: s.Collect, Topic: s.Topic})
+	}
 	dashboard := s.addDashboard(cfg)
 	s.Analytics = NewAnalytics(stack, "Analytics", AnalyticsProps{Name: cfg.StackName, Archive: s.Bucket, Prefix: archivePrefix, Tenants: cfg.Connectors, CollectLogs: s.Collect.LogGroup()})
 	s.addOutputs(cfg, dashboard)

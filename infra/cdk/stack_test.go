@@ -780,6 +780,7 @@ func TestCfnLint(t *testing.T) {
 		"defaults":            nil,
 		"two connectors, off": {keyConnectors: []any{"prod", "test"}, keyArchive: false, keyAlarmEmail: "ops@example.com"},
 		"OTLP sink":           {keySinks: "stdout,otlp+https://otel.example.com"},
+		"alerts to the topic": {keyAlertRules: testRules, keyAlertsToTopic: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := synth(t, ctx)

@@ -24,16 +24,14 @@ import (
 	"github.com/calm-collector/calm-collector/internal/state"
 )
 
-// Source is the "source" of every event; the detail types are below (docs/alerts.md).
-const Source = "calm-collector"
-
-// Detail types of the events.
+// Source and the detail types of the events (docs/alerts.md), defined with the rules.
 const (
-	TypeStatusOpened  = "Cloud ALM Status Event Opened"
-	TypeStatusChanged = "Cloud ALM Status Event Changed"
-	TypeStatusClosed  = "Cloud ALM Status Event Closed"
-	TypeRuleFiring    = "Cloud ALM Alert Firing"
-	TypeRuleCleared   = "Cloud ALM Alert Cleared"
+	Source            = rules.Source
+	TypeStatusOpened  = rules.TypeStatusOpened
+	TypeStatusChanged = rules.TypeStatusChanged
+	TypeStatusClosed  = rules.TypeStatusClosed
+	TypeRuleFiring    = rules.TypeRuleFiring
+	TypeRuleCleared   = rules.TypeRuleCleared
 )
 
 // stateTTL is how long the alert state of a series or status event is kept after it was last

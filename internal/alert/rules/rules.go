@@ -1,4 +1,4 @@
-// Package rules is the alert rule and its parser, standard library only: the collect function
+// Package rules is the alert rule, its parser and the event names, standard library only: the collect function
 // (internal/alert) and the stack (infra/cdk, at synth) apply the same rule (docs/alerts.md).
 package rules
 
@@ -9,6 +9,18 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+)
+
+// Source is the "source" of every event the collector puts on EventBridge (docs/alerts.md).
+const Source = "calm-collector"
+
+// Detail types of the events.
+const (
+	TypeStatusOpened  = "Cloud ALM Status Event Opened"
+	TypeStatusChanged = "Cloud ALM Status Event Changed"
+	TypeStatusClosed  = "Cloud ALM Status Event Closed"
+	TypeRuleFiring    = "Cloud ALM Alert Firing"
+	TypeRuleCleared   = "Cloud ALM Alert Cleared"
 )
 
 // Rule fires while the latest value of a series (one metric of one monitor, one combination of

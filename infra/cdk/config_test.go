@@ -60,7 +60,7 @@ func TestConfigFromCLIStrings(t *testing.T) {
 		Schedule: "cron(0/15 * * * ? *)", SchedulePeriod: 15 * time.Minute,
 		Monitors: "hm,events", Sinks: []string{"stdout"}, Archive: false, LogRetentionDays: 90,
 		AlarmEmail: "ops@example.com", ExistingSecrets: map[string]string{"prod": arn},
-		LagAlarmSeconds: 600, BootstrapDir: bootstrapDir(), CollectConcurrency: 2,
+		LagAlarmSeconds: 600, BootstrapDir: bootstrapDir(), CollectConcurrency: 2, Alerts: AlertsConfig{Enabled: true},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)

@@ -501,6 +501,8 @@ func TestCollectPermissions(t *testing.T) {
 			"Effect": "Allow", "Resource": getAtt(table, "Arn"), "Sid": "StateTable"},
 		map[string]any{"Action": []any{"s3:PutObject", "s3:AbortMultipartUpload"}, "Effect": "Allow", "Sid": "ArchivePut",
 			"Resource": map[string]any{"Fn::Join": []any{"", []any{getAtt(bucketLogicalID, "Arn"), "/records/*"}}}},
+		// Alert events on the stack's bus only (docs/alerts.md).
+		map[string]any{"Action": "events:PutEvents", "Effect": "Allow", "Resource": getAtt(s.logicalID(t, "AWS::Events::EventBus", "AlertsBus"), "Arn")},
 	})
 	check(t, "no managed policies on any role", func() {
 		s.template.AllResourcesProperties(jsii.String("AWS::IAM::Role"), obj(map[string]any{"ManagedPolicyArns": assertions.Match_Absent()}))

@@ -160,7 +160,7 @@ func (s *Sink) statusChanges(b sink.Batch, marks, changed map[string]state.Mark,
 		marks[key] = changed[key]
 		out = append(out, event{detailType: typ, time: r.Time, detail: map[string]any{
 			"id":     eventID(b.Tenant, key, typ, r.ID),
-			"tenant": b.Tenant, "change": strings.ToLower(strings.TrimPrefix(typ, "Cloud ALM Status Event ")),
+			"tenant": b.Tenant, "key": key, "change": strings.ToLower(strings.TrimPrefix(typ, "Cloud ALM Status Event ")),
 			"eventId": r.Attributes["eventId"], "eventType": r.Attributes["eventType"], "eventStatus": r.Attributes["eventStatus"],
 			"eventName": r.Attributes["eventName"], "serviceName": r.Attributes["serviceName"],
 			"eventStartTime": r.Attributes["eventStartTime"], "eventEndTime": r.Attributes["eventEndTime"],
@@ -218,7 +218,7 @@ func (s *Sink) ruleChanges(b sink.Batch, marks, changed map[string]state.Mark, n
 			}
 			out = append(out, event{detailType: typ, time: r.Time, detail: map[string]any{
 				"id":     eventID(b.Tenant, key, typ, r.Time.UTC().Format(time.RFC3339Nano)),
-				"tenant": b.Tenant, "rule": rule.Name, "state": st, "monitor": b.Monitor, "metric": r.Name,
+				"tenant": b.Tenant, "key": key, "rule": rule.Name, "state": st, "monitor": b.Monitor, "metric": r.Name,
 				"op": rule.Op, "threshold": *rule.Threshold, "value": r.Value, "unit": r.Unit,
 				"time": r.Time.UTC().Format(time.RFC3339Nano), "attributes": r.Attributes,
 				"window": map[string]string{"from": b.From.UTC().Format(time.RFC3339), "to": b.To.UTC().Format(time.RFC3339)},

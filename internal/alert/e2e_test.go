@@ -188,6 +188,9 @@ func TestEventsReachAnSQSTargetExactlyOnceAcrossRunsAndCrashes(t *testing.T) {
 				r.Run(ctx, collect.Request{})
 			}
 			got := receive(t, queues, url)
+			for typ, body := range examples {
+				t.Logf("example %s: %s", typ, body)
+			}
 			if tc.crash {
 				if crash := sinks[1].(*crashAfter); !crash.done {
 					t.Fatal("the crash was never injected")
@@ -251,6 +254,9 @@ func setupBus(t *testing.T, events *eventbridge.Client, queues *sqs.Client, bus,
 	return *q.QueueUrl
 }
 
+// examples keeps one message per detail type (go test -v shows them; docs/alerts.md quotes them).
+var examples = map[string]string{}
+
 // receive drains the queue and returns "detail-type id" per message.
 func receive(t *testing.T, queues *sqs.Client, url string) []string {
 	t.Helper()
@@ -276,6 +282,9 @@ func receive(t *testing.T, queues *sqs.Client, url string) []string {
 				t.Errorf("message source %q", ev.Source)
 			}
 			out = append(out, eventKey(t, ev.DetailType, string(ev.Detail)))
+			if examples[ev.DetailType] == "" {
+				examples[ev.DetailType] = *msg.Body
+			}
 			if _, err := queues.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: msg.ReceiptHandle}); err != nil {
 				t.Fatal(err)
 			}

@@ -26,6 +26,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	services := fs.Int("services", 6, "number of simulated services")
 	force := fs.Bool("force", false, "allow a non-loopback listen address")
 	verbose := fs.Bool("v", false, "log every request")
+	strict := fs.Bool("strict", false, "take the other reading wherever SAP's material allows two: rows paging, pages capped below the limit, dimensions and metrics required, a 200 with an error body now and then, logs provider required and at most 60 minutes a query (docs/cloud-alm-api.md)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: calmctl sim [--addr 127.0.0.1:8787] [--client-id X --client-secret Y] [--write-secret FILE] [--services N]")
 		fs.PrintDefaults()
@@ -53,7 +54,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	s := sim.New(sim.Config{ClientID: *clientID, ClientSecret: *clientSecret, Services: *services, Logger: log})
+	s := sim.New(sim.Config{ClientID: *clientID, ClientSecret: *clientSecret, Services: *services, Logger: log, Strict: *strict})
 	if err := s.Start(*addr); err != nil {
 		fmt.Fprintf(stderr, "calmctl sim: %v\n", err)
 		return 1

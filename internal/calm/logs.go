@@ -29,7 +29,7 @@ type LogsQuery struct {
 	ServiceID string    // required: the API answers 428 without it
 	From, To  time.Time // [from, to) UTC
 	PageSize  int       // 0 = client default
-	Provider  string    // optional
+	Provider  string    // the provider parameter (SAP's example sends it; some tenants require it)
 }
 
 // LogsPage is one page of a logs series; Records counts the log records in it. Total is
@@ -168,8 +168,8 @@ func (s *logsSeries) get(ctx context.Context, offset int) (page[LogsPage], error
 // plogotlp's ExportRequest, whose package registers the gRPC service and links all of gRPC
 // into the Lambdas. promoteScopeLogs keeps plogotlp's handling of deprecated scope logs.
 func decodeLogs(contentType string, body []byte) (plog.Logs, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return plog.NewLogs(), nil
+	if t := bytes.TrimSpace(body); len(t) == 0 || string(t) == "{}" || string(t) == "null" {
+		return plog.NewLogs(), nil // no records, whatever the Content-Type says
 	}
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if mt == "application/json" || strings.HasSuffix(mt, "+json") {

@@ -283,3 +283,13 @@ func TestLogsProtobufStartingWithAngleBracket(t *testing.T) {
 		t.Errorf("bodies %d, err %v; want the one log record", len(r.bodies), r.err)
 	}
 }
+
+// {} and null are no log records whatever the Content-Type says (the API answers protobuf).
+func TestDecodeLogsEmptyObject(t *testing.T) {
+	for _, body := range []string{"{}", " null ", ""} {
+		ld, err := decodeLogs("application/x-protobuf", []byte(body))
+		if err != nil || ld.LogRecordCount() != 0 {
+			t.Errorf("decodeLogs(%q) = %d records, %v; want none, no error", body, ld.LogRecordCount(), err)
+		}
+	}
+}

@@ -73,4 +73,3 @@ func TestShapeNotData(t *testing.T) {
 		}
 	}
 }
-

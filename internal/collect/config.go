@@ -32,6 +32,9 @@ type Config struct {
 	// LeaseTTL is the lease duration; 0 derives it from the context deadline (plus margin), or
 	// 10 minutes without a deadline. The lease is renewed every third of it while the run lasts.
 	LeaseTTL time.Duration
+	// LogsProvider overrides the monitor table's `provider` of the logs API (CALM_LOGS_PROVIDER;
+	// "" keeps the table's, see internal/monitor).
+	LogsProvider string
 }
 
 // AutoMonitors selects every monitor whose confirmed scope the token grants.
@@ -136,7 +139,7 @@ func (c Config) resolutionParam() string { return resolutions[c.Resolution] }
 
 // ConfigFromEnv reads the collection settings from CALM_* environment variables (docs/architecture.md, "Lambda environment"):
 // CALM_MONITORS, CALM_RESOLUTION, CALM_LAG, CALM_LOOKBACK, CALM_MAX_CATCHUP, CALM_SPAN,
-// CALM_EVENT_LOOKBACK, CALM_DEADLINE_MARGIN, CALM_CONCURRENCY. Unset variables keep the defaults.
+// CALM_EVENT_LOOKBACK, CALM_DEADLINE_MARGIN, CALM_CONCURRENCY, CALM_LOGS_PROVIDER. Unset variables keep the defaults.
 // Every problem is reported at once, each naming its variable.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
@@ -156,6 +159,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if v := strings.TrimSpace(getenv("CALM_MONITORS")); v != "" {
 		c.Monitors = SplitList(v)
 	}
+	c.LogsProvider = strings.TrimSpace(getenv("CALM_LOGS_PROVIDER"))
 	dur("CALM_RESOLUTION", &c.Resolution)
 	dur("CALM_LAG", &c.Lag)
 	dur("CALM_LOOKBACK", &c.Lookback)

@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,10 @@ import (
 // minLogsRange is the shortest time range the logs monitor asks for: a range this short that
 // is still over the API's count cap fails the span (never skipped).
 const minLogsRange = time.Minute
+
+// maxLogsRange is the longest time range of one logs request: a live-tenant report caps a logs
+// query at 60 minutes (docs/cloud-alm-api.md), so longer spans are asked for hour by hour.
+const maxLogsRange = time.Hour
 
 // logs is the raw exception logs monitor (GET /api/calm-logs/v1/logs, docs/design.md §1.4). It is
 // windowed like the metrics monitors: the runner hands it spans, delivers windows and moves
@@ -39,24 +44,36 @@ func (m logs) Fetch(ctx context.Context, c Client, q Query, emit func(record.Rec
 		return fmt.Errorf("discover %s services: %w", m.info.Provider, err)
 	}
 	seen := map[string]bool{}
-	f := logsFetch{c: c, tenant: q.Tenant, monitor: m.info.ID, res: resolutionOf(q.Resolution), emit: func(r record.Record) {
+	provider := cmp.Or(q.LogsProvider, m.info.LogsProvider)
+	f := logsFetch{c: c, tenant: q.Tenant, monitor: m.info.ID, provider: provider, res: resolutionOf(q.Resolution), emit: func(r record.Record) {
 		if !seen[r.ID] {
 			seen[r.ID] = true
 			emit(r)
 		}
 	}}
 	for _, s := range services {
-		if err := f.rangeOf(ctx, s, Range{From: q.From, To: q.To}); err != nil {
-			return fmt.Errorf("service %s (%s): %w", s.Name, s.ID, err)
+		for from := q.From; from.Before(q.To); from = from.Add(maxLogsRange) {
+			r := Range{From: from, To: minTime(from.Add(maxLogsRange), q.To)}
+			if err := f.rangeOf(ctx, s, r); err != nil {
+				return fmt.Errorf("service %s (%s): %w", s.Name, s.ID, err)
+			}
 		}
 	}
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // logsFetch is one Fetch of the logs monitor.
 type logsFetch struct {
 	c               Client
 	tenant, monitor string
+	provider        string        // the logs API's provider parameter
 	res             time.Duration // window size, 0 when unknown
 	emit            func(record.Record)
 }
@@ -88,7 +105,7 @@ func (f logsFetch) rangeOf(ctx context.Context, s calm.Service, r Range) error {
 // series reads one paged request series and converts its records.
 func (f logsFetch) series(ctx context.Context, s calm.Service, r Range) ([]record.Record, error) {
 	var recs []record.Record
-	for page, err := range f.c.Logs(ctx, calm.LogsQuery{ServiceID: s.ID, From: r.From, To: r.To}) {
+	for page, err := range f.c.Logs(ctx, calm.LogsQuery{ServiceID: s.ID, From: r.From, To: r.To, Provider: f.provider}) {
 		if err != nil {
 			return nil, err
 		}

@@ -220,12 +220,14 @@ func TestHalves(t *testing.T) {
 // the same log line twice (a re-served line): the monitor emits it once per range.
 type overLimitClient struct {
 	cannedClient
-	max    time.Duration
-	ranges []Range
+	max       time.Duration
+	ranges    []Range
+	providers []string
 }
 
 func (c *overLimitClient) Logs(_ context.Context, q calm.LogsQuery) iter.Seq2[calm.LogsPage, error] {
 	c.ranges = append(c.ranges, Range{q.From, q.To})
+	c.providers = append(c.providers, q.Provider)
 	return func(yield func(calm.LogsPage, error) bool) {
 		if q.To.Sub(q.From) > c.max {
 			yield(calm.LogsPage{}, errors.Join(calm.ErrOverLimit, errors.New("403")))
@@ -319,5 +321,34 @@ func TestLogsToOTLPReceiver(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Errorf("%d log records of the simulator did not arrive", len(want))
+	}
+}
+
+// A span longer than an hour is asked for hour by hour (a live tenant caps a logs query at 60
+// minutes), each request with the table's logs provider, or the configured one.
+func TestLogsFetchAsksAtMostAnHourWithTheProvider(t *testing.T) {
+	for _, override := range []string{"", "exm"} {
+		c := &overLimitClient{cannedClient: cannedClient{services: []calm.Service{{ID: "svc-1", Name: "S4H.100"}}}, max: 2 * time.Hour}
+		q := Query{Tenant: "t", From: ts("2026-11-25T10:00:00Z"), To: ts("2026-11-25T12:30:00Z"), Resolution: "5Mi", LogsProvider: override}
+		if err := Lookup("logs").Fetch(context.Background(), c, q, func(record.Record) {}); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range c.ranges {
+			got = append(got, r.From.Format("15:04")+"-"+r.To.Format("15:04"))
+		}
+		if want := "10:00-11:00 11:00-12:00 12:00-12:30"; strings.Join(got, " ") != want {
+			t.Errorf("ranges asked = %s, want %s", strings.Join(got, " "), want)
+		}
+		info := Lookup("logs").Info()
+		want := info.LogsProvider
+		if override != "" {
+			want = override
+		}
+		for _, p := range c.providers {
+			if p != want || p == "" {
+				t.Errorf("provider %q, want %q (override %q)", p, want, override)
+			}
+		}
 	}
 }

@@ -37,6 +37,8 @@ type Query struct {
 	Tenant     string
 	From, To   time.Time
 	Resolution string // metrics API resolution, e.g. "5Mi"
+	// LogsProvider overrides the table's logs API provider ("" keeps it).
+	LogsProvider string
 }
 
 // MetricsScope is needed by every call to the metrics API, in addition to the monitor's scope.

@@ -464,7 +464,7 @@ func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range) (*spanRec
 func (mr *monitorRun) fetchSpan(ctx context.Context, span Range) (*spanRecords, error) {
 	res := mr.Config.Resolution
 	out := newSpanRecords(span, res)
-	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam()}
+	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam(), LogsProvider: mr.Config.LogsProvider}
 	var outside string
 	err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) {
 		if rec.Time.Before(span.From) || !rec.Time.Before(span.To) {

@@ -407,7 +407,7 @@ func (t *tester) probeLogs(ctx context.Context, m monitor.Monitor) Check {
 	from := to.Add(-probeResolution)
 	window := from.Format("2006-01-02 15:04") + "–" + to.Format("15:04") + " UTC"
 	s := services[0]
-	for page, err := range t.client.Logs(ctx, calm.LogsQuery{ServiceID: s.ID, From: from, To: to, PageSize: 1}) {
+	for page, err := range t.client.Logs(ctx, calm.LogsQuery{ServiceID: s.ID, From: from, To: to, PageSize: 1, Provider: m.LogsProvider}) {
 		if err != nil {
 			return t.monitorFailure(err, m)
 		}

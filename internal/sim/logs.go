@@ -122,6 +122,9 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		bad.write(w)
 		return
 	}
+	if s.cfg.Strict && strictLogs(w, r, from, to) {
+		return
+	}
 	if to.Sub(from) > 31*24*time.Hour {
 		badParam("the window from %s to %s is longer than 31 days", from.Format(TimeLayout), to.Format(TimeLayout)).write(w)
 		return

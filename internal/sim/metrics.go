@@ -352,6 +352,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "Forbidden", "Missing scope "+p.scope)
 		return
 	}
+	if s.cfg.Strict && s.strictMetrics(w, r) {
+		return
+	}
 	res, bad := parseResolution(q.Get("resolution"))
 	if bad != nil {
 		bad.write(w)
@@ -390,10 +393,17 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		bad.write(w)
 		return
 	}
-	idx, total := s.pageIndexes(pg, len(pts), tok.faults)
-	page := make([]Point, len(idx))
-	for i, j := range idx {
-		page[i] = pts[j]
+	var page []Point
+	var total int
+	if s.cfg.Strict {
+		page, total = rowsPage(pts, pg)
+	} else {
+		var idx []int
+		idx, total = s.pageIndexes(pg, len(pts), tok.faults)
+		page = make([]Point, len(idx))
+		for i, j := range idx {
+			page[i] = pts[j]
+		}
 	}
 	md := buildMetrics(p, page)
 	var body []byte

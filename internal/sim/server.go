@@ -29,6 +29,10 @@ type Config struct {
 	// LogsCap is the most log records the logs API returns without onLimit=truncate
 	// (default 1000).
 	LogsCap int
+	// Strict takes the other reading wherever SAP's material allows two (strict.go): rows
+	// paging, a page cap below the asked limit, dimensions and metrics mandatory, a 200 with an
+	// error body now and then, logs provider required and a 60-minute logs cap.
+	Strict bool
 }
 
 // Defaults of Config.
@@ -73,6 +77,8 @@ type Server struct {
 	revoked  map[string]time.Time // jti → instant after which the API refuses the token
 	issued   []string             // jtis of tokens issued since the last RevokeTokens
 	growth   int
+	// strictSeen holds the queries of strict metrics requests answered before (strict.go).
+	strictSeen map[string]bool
 
 	bytes atomic.Int64
 	seq   atomic.Uint64

@@ -1,0 +1,101 @@
+package sim
+
+import (
+	"hash/fnv"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Strict mode (Config.Strict) takes the other reading wherever SAP's material allows two
+// (docs/cloud-alm-api.md): the collector must be exact against both.
+const (
+	// strictPageCap is the most rows a strict metrics page holds, whatever limit asks for.
+	strictPageCap = 25
+	// strictErrorEvery: one strict metrics request in strictErrorEvery (by its query) answers
+	// 200 with an error object the first time it is asked.
+	strictErrorEvery = 5
+	// strictLogsSpan is the longest logs query a strict simulator answers.
+	strictLogsSpan = time.Hour
+)
+
+// strictMetrics refuses what a strict tenant refuses and, now and then, answers 200 with an
+// error body. It reports whether it answered.
+func (s *Server) strictMetrics(w http.ResponseWriter, r *http.Request) bool {
+	q := r.URL.Query()
+	for _, name := range []string{"dimensions", "metrics"} {
+		if q.Get(name) == "" {
+			missingParam(name).write(w)
+			return true
+		}
+	}
+	// The first time a request is asked, one in strictErrorEvery (by its query) gets the error
+	// body; asked again, it is answered: a client that retries like a 5xx loses nothing.
+	key := r.URL.RawQuery
+	s.mu.Lock()
+	if s.strictSeen == nil {
+		s.strictSeen = map[string]bool{}
+	}
+	first := !s.strictSeen[key]
+	s.strictSeen[key] = true
+	s.mu.Unlock()
+	if first && fnv32(key)%strictErrorEvery == 0 {
+		writeJSON(w, http.StatusOK, map[string]string{"error": "Service Unavailable", "message": "the data service is busy; try again"})
+		return true
+	}
+	return false
+}
+
+// rowsPage pages pts by rows (one row = one series at one time, every measure of it), at most
+// strictPageCap rows a page: it returns the page's points and the number of rows.
+func rowsPage(pts []Point, p pageParams) ([]Point, int) {
+	rows := map[string]int{}
+	idx := make([]int, len(pts))
+	for i, pt := range pts {
+		m := pt.Merged()
+		keys := slices.Sorted(maps.Keys(m))
+		var b strings.Builder
+		for _, k := range keys {
+			b.WriteString(k + "=" + m[k] + "\x00")
+		}
+		k := b.String() + pt.Time.UTC().Format(time.RFC3339Nano)
+		r, ok := rows[k]
+		if !ok {
+			r = len(rows)
+			rows[k] = r
+		}
+		idx[i] = r
+	}
+	n := strictPageCap
+	if p.limit > 0 {
+		n = min(n, p.limit)
+	}
+	var page []Point
+	for i, pt := range pts {
+		if idx[i] >= p.offset && idx[i] < p.offset+n {
+			page = append(page, pt)
+		}
+	}
+	return page, len(rows)
+}
+
+// strictLogs refuses a logs query without provider or longer than strictLogsSpan.
+func strictLogs(w http.ResponseWriter, r *http.Request, from, to time.Time) bool {
+	if r.URL.Query().Get("provider") == "" {
+		missingParam("provider").write(w)
+		return true
+	}
+	if to.Sub(from) > strictLogsSpan {
+		badParam("a logs query covers at most 60 minutes; asked from %s to %s", from.Format(TimeLayout), to.Format(TimeLayout)).write(w)
+		return true
+	}
+	return false
+}
+
+func fnv32(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}

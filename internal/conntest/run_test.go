@@ -397,3 +397,21 @@ func TestRunLogsMonitor(t *testing.T) {
 		t.Errorf("monitor:logs without its scope = %+v", c)
 	}
 }
+
+// Against the strict simulator (dimensions and metrics required on calm-metrics, the logs
+// provider required) every monitor probe passes: each probe asks as the collector does.
+func TestRunPassAgainstTheStrictSimulator(t *testing.T) {
+	s := sim.StartTest(t, sim.Config{Strict: true})
+	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "rum", "jam", "exm", "iep", "logs"}})
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass monitor:hm=pass monitor:rum=pass monitor:jam=pass monitor:exm=pass monitor:iep=pass monitor:logs=pass")
+}
+
+// Weather does not fail the test: 503s and 429s (with Retry-After) on the probes are retried
+// within the check's time limit.
+func TestRunRetriesWeather(t *testing.T) {
+	s := sim.StartTest(t, sim.Config{})
+	s.SetFaults(sim.Faults{ServerErrors: 2})
+	wantStatuses(t, Run(context.Background(), s.ConnectorJSON(), Options{}), allPass)
+	s.SetFaults(sim.Faults{RateLimit: 2, RetryAfter: "0"})
+	wantStatuses(t, Run(context.Background(), s.ConnectorJSON(), Options{}), allPass)
+}

@@ -162,7 +162,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	client, err := collect.Connect(secret, "", collect.ClientOptions{Logger: logger, UserAgent: "calm-collector calmctl"})
+	client, err := collect.Connect(secret, "", collect.ClientOptions{Logger: logger, UserAgent: "calm-collector calmctl", Concurrency: def.Concurrency})
 	if err != nil {
 		return usageErr("connector settings: %v", err)
 	}

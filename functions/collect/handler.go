@@ -312,7 +312,7 @@ func (h *Handler) client(ctx context.Context, secretID string) (*calm.Client, er
 	if h.HTTPClient != nil {
 		base = h.HTTPClient.Transport
 	}
-	c, err := collect.Connect(raw, h.connectorOf(secretID), collect.ClientOptions{Base: base, Logger: h.logger(), UserAgent: "calm-collector lambda"})
+	c, err := collect.Connect(raw, h.connectorOf(secretID), collect.ClientOptions{Base: base, Logger: h.logger(), UserAgent: "calm-collector lambda", Concurrency: h.Config.Concurrency})
 	if err != nil {
 		return nil, fmt.Errorf("connector secret %s: %w", secretID, err)
 	}

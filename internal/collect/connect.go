@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
@@ -21,6 +23,9 @@ type ClientOptions struct {
 	UserAgent string
 	// Logger receives the settings' warnings and the client's retries (nil: slog.Default()).
 	Logger *slog.Logger
+	// Concurrency is how many monitors the run fetches at once (0: DefaultConfig's); with the
+	// process's memory limit it sets the cap of one answer (see PageLimit).
+	Concurrency int
 }
 
 // Connect is the one way from a connector secret to a Cloud ALM client ready for a [Runner]:
@@ -47,9 +52,14 @@ func Connect(raw []byte, connector string, o ClientOptions) (*calm.Client, error
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
 	}
+	concurrency := o.Concurrency
+	if concurrency <= 0 {
+		concurrency = DefaultConfig().Concurrency
+	}
 	c, err := calm.New(settings, calm.Options{
 		HTTPClient: &http.Client{Transport: Transport(o.Base), Timeout: timeout},
 		Logger:     logger, UserAgent: o.UserAgent,
+		MaxBodyBytes: PageLimit(debug.SetMemoryLimit(-1), concurrency),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build the Cloud ALM client: %w", err)
@@ -71,4 +81,24 @@ func namesItself(raw []byte) bool {
 	}
 	_, ok := top["name"]
 	return ok
+}
+
+// pagesPerMonitor is how many answers one monitor holds at once: the page being decoded and the
+// one the pipelined pager asks for ahead.
+const pagesPerMonitor = 2
+
+// minPageLimit keeps a tiny memory limit from refusing ordinary pages (5,000 points of OTLP JSON
+// are about 2 MiB).
+const minPageLimit = 4 << 20
+
+// PageLimit is the cap of one API answer (calm.Options.MaxBodyBytes) under the process's memory
+// limit memLimit (debug.SetMemoryLimit(-1): GOMEMLIMIT, or what the collect function sets from
+// its memory size): one budget, half of the limit, shared by every answer that can be held at
+// once (concurrency monitors × pagesPerMonitor), so that no combination of pages exceeds it; the
+// other half is for what the pages decode into. 0 (the client's default) without a limit.
+func PageLimit(memLimit int64, concurrency int) int64 {
+	if memLimit <= 0 || memLimit == math.MaxInt64 || concurrency <= 0 {
+		return 0
+	}
+	return min(calm.DefaultMaxBodyBytes, max(minPageLimit, memLimit/2/int64(concurrency*pagesPerMonitor)))
 }

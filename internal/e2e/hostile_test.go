@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -227,4 +231,49 @@ func TestHostileServer(t *testing.T) {
 	for _, f := range hostileFaults() {
 		t.Run(f.name, func(t *testing.T) { runFault(t, f) })
 	}
+}
+
+// TestGiantPagesOnEveryMonitorStayInTheMemoryBudget: under a 256 MiB memory limit (the collect
+// function's size), every monitor at once gets a 100 MB page. The client built the way every
+// caller builds it (collect.Connect) caps each answer so that all the answers that can be held
+// at once fit in half the limit: every monitor fails with the cap named, the heap stays inside
+// the budget, and nothing is checkpointed.
+func TestGiantPagesOnEveryMonitorStayInTheMemoryBudget(t *testing.T) {
+	const limit = 256 << 20
+	old := debug.SetMemoryLimit(limit)
+	defer debug.SetMemoryLimit(old)
+	e := newEnv(t)
+	e.cfg.Monitors = []string{"hm", "jam", "exm", "rum"}
+	e.cfg.Concurrency = 4
+	e.front.setOverride(hugePage(100 << 20))
+	raw, err := os.ReadFile(e.secretFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := collect.Connect(raw, "", collect.ClientOptions{Concurrency: e.cfg.Concurrency, Logger: e.opts.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	capBytes := collect.PageLimit(limit, e.cfg.Concurrency)
+	if capBytes*int64(e.cfg.Concurrency)*2 > limit/2 {
+		t.Fatalf("cap %d: the answers held at once exceed half the limit", capBytes)
+	}
+	r := (&collect.Runner{Config: e.cfg, Store: e.store, Sinks: []collect.Sink{e.sink}, Owner: "e2e",
+		Now: func() time.Time { return t0 }, Logger: e.opts.Logger}).For(c)
+	var s collect.Summary
+	peak := peakHeapGrowth(func() { s = r.Run(context.Background(), collect.Request{}) })
+	t.Logf("peak heap growth %.1f MiB; cap per answer %.1f MiB; 4 monitors × 100 MB pages", float64(peak)/(1<<20), float64(capBytes)/(1<<20))
+	if len(s.Monitors) != 4 {
+		t.Fatalf("summary: %+v", s)
+	}
+	for _, m := range s.Monitors {
+		if !strings.Contains(m.Error, fmt.Sprintf("answer is larger than %d bytes (MaxBodyBytes)", capBytes)) {
+			t.Errorf("%s: %q, want the cap named", m.Monitor, m.Error)
+		}
+	}
+	if peak > limit/2 {
+		t.Errorf("heap grew by %d MiB with 100 MB pages on every monitor, beyond the %d MiB page budget", peak>>20, limit/2>>20)
+	}
+	e.checkPending(t0.Add(-2 * time.Minute).Truncate(5 * time.Minute).Add(-e.cfg.Lookback))
+	e.noSecrets(s)
 }

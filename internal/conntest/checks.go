@@ -59,7 +59,21 @@ func (t *tester) checkToken(ctx context.Context) Check {
 		strings.ToLower(cmp.Or(tok.TokenType, "bearer")), t.settings.TokenURL(), valid, len(ts.Scopes()))}
 }
 
+// redirectFailure is the check for a refused credential redirect (see docs/security.md), if
+// err is one.
+func redirectFailure(err error) (Check, bool) {
+	var re *calm.RedirectError
+	if !errors.As(err, &re) {
+		return Check{}, false
+	}
+	return Check{Status: Fail, Detail: re.Error(), Hint: "the server answered with a redirect, which a request carrying " +
+		"credentials does not follow: use the uaa.url and endpoints.Api values of the service key exactly as they are"}, true
+}
+
 func (t *tester) tokenFailure(err error) Check {
+	if c, ok := redirectFailure(err); ok {
+		return c
+	}
 	var te *calm.TokenError
 	if !errors.As(err, &te) {
 		return Check{Status: Fail, Detail: err.Error(), Hint: hintToken404}
@@ -298,6 +312,9 @@ func (t *tester) checkAPI(ctx context.Context) Check {
 // apiFailure turns an API error into a failed check with the hint for its kind. scope is the
 // scope a 403 points at ("" when none is known); who names the caller for the message.
 func (t *tester) apiFailure(err error, scope, who string) Check {
+	if c, ok := redirectFailure(err); ok {
+		return c
+	}
 	var ae *calm.APIError
 	if !errors.As(err, &ae) {
 		return Check{Status: Fail, Detail: errText(err), Hint: fmt.Sprintf(

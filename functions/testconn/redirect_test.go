@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/calm-collector/calm-collector/internal/conntest"
+)
+
+// POSTed settings whose token endpoint redirects (307) to another port: the function does not
+// re-post the client secret there, and the report says why.
+func TestPostRefusesTokenRedirect(t *testing.T) {
+	e := newEnv(t, nil, loopbackAllowed())
+	var hits atomic.Int32
+	trap := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer trap.Close()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth/token" {
+			http.Redirect(w, r, trap.URL+r.URL.Path, http.StatusPermanentRedirect)
+			return
+		}
+		e.sim.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	var conn map[string]string
+	json.Unmarshal(e.sim.ConnectorJSON(), &conn)
+	conn["url"], conn["authenticationServer"] = front.URL, front.URL
+	body, _ := json.Marshal(conn)
+	resp, err := e.h.Handle(context.Background(), request("POST", "", string(body), false))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status %d, %v: %s", resp.StatusCode, err, resp.Body)
+	}
+	var a answer
+	json.Unmarshal([]byte(resp.Body), &a)
+	if tok, _ := a.Check("token"); tok.Status != conntest.Fail || !strings.Contains(tok.Detail, "follows no redirect") {
+		t.Errorf("token = %+v, want a failure saying the redirect is not followed", tok)
+	}
+	if hits.Load() != 0 {
+		t.Errorf("the token request followed the redirect to another port")
+	}
+	if strings.Contains(resp.Body, simSecret) {
+		t.Errorf("the answer holds the secret")
+	}
+}

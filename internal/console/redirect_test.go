@@ -1,0 +1,45 @@
+package console
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/calm-collector/calm-collector/internal/sim"
+)
+
+// The console's "Test" of settings whose token endpoint redirects (307) to another port: the
+// client secret is not re-posted there, and the page says why the test failed.
+func TestConsoleTestRefusesTokenRedirect(t *testing.T) {
+	s := startSim(t, sim.Config{})
+	var hits atomic.Int32
+	trap := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	defer trap.Close()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth/token" {
+			http.Redirect(w, r, trap.URL+r.URL.Path, http.StatusTemporaryRedirect)
+			return
+		}
+		s.ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	dir := t.TempDir()
+	tc := startConsole(t, Config{Connectors: Dir(dir), Records: filepath.Join(dir, "none.ndjson")})
+	form := fieldsOf(t, s)
+	form.Set("csrf", tc.token(t))
+	form.Set("url", front.URL)
+	form.Set("authenticationServer", front.URL)
+	_, page := tc.post(t, "/test", form, true)
+	if st := checkStatuses(page); st["token"] != "fail" || !strings.Contains(page, "follows no redirect") {
+		t.Errorf("token check %q; the page does not say the redirect is not followed:\n%s", st["token"], page)
+	}
+	if hits.Load() != 0 {
+		t.Errorf("the token request followed the redirect to another port")
+	}
+	if strings.Contains(page, simSecret) {
+		t.Errorf("the page holds the secret")
+	}
+}

@@ -65,11 +65,12 @@ type Client struct {
 	// (a pageUnit; see pages).
 	metricsUnit atomic.Int32
 
-	requests, retries, throttled, errs, bytesRead atomic.Int64
+	requests, retries, throttled, errs, bytesRead, bytesWire atomic.Int64
 }
 
-// Stats are cumulative counters since New.
-type Stats struct{ Requests, Retries, Throttled, Errors, BytesRead int64 }
+// Stats are cumulative counters since New. BytesWire counts the answers' bodies as they came
+// over the network (compressed when the server sent gzip), BytesRead the same bodies decoded.
+type Stats struct{ Requests, Retries, Throttled, Errors, BytesRead, BytesWire int64 }
 
 func defaultTransport() *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -139,7 +140,7 @@ func (c *Client) Tokens() *TokenSource { return c.tokens }
 func (c *Client) Stats() Stats {
 	return Stats{
 		Requests: c.requests.Load(), Retries: c.retries.Load(), Throttled: c.throttled.Load(),
-		Errors: c.errs.Load(), BytesRead: c.bytesRead.Load(),
+		Errors: c.errs.Load(), BytesRead: c.bytesRead.Load(), BytesWire: c.bytesWire.Load(),
 	}
 }
 
@@ -151,6 +152,15 @@ type request struct {
 	query  url.Values
 	body   []byte // JSON, nil for none
 	shape  shape  // what a 2xx answer must look like to be data
+	// accepts is the Accept header; "" is application/json.
+	accepts string
+}
+
+func (r *request) accept() string {
+	if r.accepts == "" {
+		return "application/json"
+	}
+	return r.accepts
 }
 
 // response is a 2xx answer with its body read (bounded).
@@ -314,7 +324,10 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", r.method, u.Path, err)
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", r.accept())
+	// Asking for gzip ourselves turns off the transport's transparent gzip: readBody counts
+	// the bytes on the wire and bounds the decompressed size (docs/architecture.md, transfer).
+	req.Header.Set("Accept-Encoding", "gzip")
 	req.Header.Set("User-Agent", c.opt.UserAgent)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	if r.body != nil {
@@ -333,18 +346,18 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, c.checkResponse(r.method, u.Path, resp)
+		return nil, c.checkResponse(ctx, r.method, u.Path, resp)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, c.opt.MaxBodyBytes+1))
-	c.bytesRead.Add(int64(len(b)))
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%s %s: read answer: %w", r.method, u.Path, ctx.Err())
-		}
+	b, err := c.readBody(ctx, resp, c.opt.MaxBodyBytes)
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		return nil, fmt.Errorf("%s %s: answer is larger than %d bytes (MaxBodyBytes, counted decompressed); ask for less (smaller limit or window)", r.method, u.Path, c.opt.MaxBodyBytes)
+	case errors.Is(err, errEncoding):
+		return nil, fmt.Errorf("%s %s: read answer: %w", r.method, u.Path, err)
+	case err != nil && ctx.Err() != nil:
+		return nil, fmt.Errorf("%s %s: read answer: %w", r.method, u.Path, ctx.Err())
+	case err != nil:
 		return nil, &transportError{fmt.Errorf("%s %s: read answer: %w", r.method, u.Path, err)}
-	}
-	if int64(len(b)) > c.opt.MaxBodyBytes {
-		return nil, fmt.Errorf("%s %s: answer is larger than %d bytes (MaxBodyBytes); ask for less (smaller limit or window)", r.method, u.Path, c.opt.MaxBodyBytes)
 	}
 	if looksHTML(resp.Header.Get("Content-Type"), b) {
 		return nil, &APIError{StatusCode: resp.StatusCode, Method: r.method, Path: u.Path, HTML: true,
@@ -368,7 +381,7 @@ func stripURL(err error) error {
 }
 
 // checkResponse turns a non-2xx answer into an *APIError, reading a bounded part of the body.
-func (c *Client) checkResponse(method, path string, resp *http.Response) *APIError {
+func (c *Client) checkResponse(ctx context.Context, method, path string, resp *http.Response) *APIError {
 	e := &APIError{
 		StatusCode:    resp.StatusCode,
 		Method:        method,
@@ -380,8 +393,7 @@ func (c *Client) checkResponse(method, path string, resp *http.Response) *APIErr
 	if resp.StatusCode == http.StatusTooManyRequests {
 		c.throttled.Add(1)
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	c.bytesRead.Add(int64(len(b)))
+	b, _ := c.readBody(ctx, resp, maxErrorBody) // a cut or unreadable body still names the status
 	if looksHTML(resp.Header.Get("Content-Type"), b) {
 		e.HTML = true
 		return e

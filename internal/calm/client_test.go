@@ -40,7 +40,7 @@ func TestRetries(t *testing.T) {
 		name      string
 		steps     func(t *testing.T) []http.HandlerFunc
 		wantCalls int32
-		want      Stats // BytesRead not compared
+		want      Stats // BytesRead and BytesWire not compared
 	}{
 		{
 			name: "429 with Retry-After seconds",
@@ -100,7 +100,7 @@ func TestRetries(t *testing.T) {
 			if got.BytesRead == 0 {
 				t.Error("BytesRead = 0")
 			}
-			got.BytesRead = 0
+			got.BytesRead, got.BytesWire = 0, 0
 			if n.Load() != tt.wantCalls || got != tt.want {
 				t.Errorf("calls %d stats %+v, want %d %+v", n.Load(), got, tt.wantCalls, tt.want)
 			}
@@ -293,7 +293,7 @@ func TestBodyLimit(t *testing.T) {
 	tn.mux.Handle("GET "+providersPath, providersOK(t))
 	c := tn.client(func(o *Options) { o.MaxBodyBytes = 100 })
 	_, err := c.Providers(context.Background())
-	want := "list providers: GET /api/calm-analytics/v1/analytics/providers: answer is larger than 100 bytes (MaxBodyBytes); ask for less (smaller limit or window)"
+	want := "list providers: GET /api/calm-analytics/v1/analytics/providers: answer is larger than 100 bytes (MaxBodyBytes, counted decompressed); ask for less (smaller limit or window)"
 	if err == nil || err.Error() != want {
 		t.Errorf("err =\n%v\nwant\n%s", err, want)
 	}

@@ -45,9 +45,13 @@ type resp struct {
 
 func (r resp) String() string { return fmt.Sprintf("HTTP %d %s", r.status, r.body) }
 
+// plainClient does not ask for gzip (Go's default transport would, and unzip transparently):
+// the tests see the bodies and sizes as served; gzip_test.go asks for gzip itself.
+var plainClient = &http.Client{Transport: &http.Transport{DisableCompression: true}}
+
 func do(t *testing.T, req *http.Request) resp {
 	t.Helper()
-	res, err := http.DefaultClient.Do(req)
+	res, err := plainClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}

@@ -379,6 +379,10 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	switch f := q.Get("format"); f {
 	case "", "protobuf-json":
 	case "protobuf-binary":
+		if s.cfg.NoBinary {
+			badParam("parameter format %q is not supported; use protobuf-json", f).write(w)
+			return
+		}
 		binary = true
 	default:
 		badParam("parameter format %q is not supported by the simulator; use protobuf-json or protobuf-binary", f).write(w)

@@ -26,6 +26,12 @@ type Config struct {
 	TokenTTL     time.Duration // expires_in of issued tokens, default 43199s
 	Now          func() time.Time
 	Logger       *slog.Logger // default discards
+	// NoGzip makes the API answer uncompressed even when the request accepts gzip (a tenant
+	// behind a gateway that does not compress). By default answers are gzip'd when asked.
+	NoGzip bool
+	// NoBinary makes the metrics API refuse format=protobuf-binary with 400, as a tenant
+	// without the binary format would.
+	NoBinary bool
 	// LogsCap is the most log records the logs API returns without onLimit=truncate
 	// (default 1000).
 	LogsCap int
@@ -153,11 +159,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	cw := &countingWriter{ResponseWriter: w}
 	cw.Header().Set("x-correlationid", s.correlationID())
 	start := time.Now()
+	var w2 http.ResponseWriter = cw
+	var gw *gzipWriter
+	if strings.HasPrefix(r.URL.Path, "/api/") && !s.cfg.NoGzip && acceptsGzip(r) {
+		gw = newGzipWriter(cw)
+		w2 = gw
+	}
 	// The classic doubled base path: the real platform answers with an HTML 404 page.
 	if strings.HasPrefix(r.URL.Path, "/api/api/") || r.URL.Path == "/api/api" {
-		writeHTML(cw, http.StatusNotFound, notFoundPage)
+		writeHTML(w2, http.StatusNotFound, notFoundPage)
 	} else {
-		s.mux.ServeHTTP(cw, r)
+		s.mux.ServeHTTP(w2, r)
+	}
+	if gw != nil {
+		gw.close() // before counting: the end of the gzip stream is part of the answer
 	}
 	s.bytes.Add(cw.n)
 	// Never log the query of the token call or any header: they may carry credentials.

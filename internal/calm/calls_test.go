@@ -323,7 +323,7 @@ func TestMetricsBadBody(t *testing.T) {
 		writeJSON(w, 1, []byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"x","gauge":{"dataPoints":[{"timeUnixNano":"notanumber"}]}}]}]}]}`))
 	})
 	r := collectMetrics(tn.client(nil), MetricsQuery{Provider: "hm", From: winFrom, To: winTo})
-	if r.err == nil || !strings.HasPrefix(r.err.Error(), "metrics hm 20261125100000–20261125100500 at offset 0: decode OTLP JSON: ") {
+	if r.err == nil || !strings.HasPrefix(r.err.Error(), "metrics hm 20261125100000–20261125100500 at offset 0: decode OTLP JSON (Content-Type \"application/json\"): ") {
 		t.Errorf("err = %v", r.err)
 	}
 	if r = collectMetrics(tn.client(nil), MetricsQuery{From: winFrom, To: winTo}); r.err == nil || !strings.Contains(r.err.Error(), "provider must be set") {

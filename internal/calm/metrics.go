@@ -44,11 +44,50 @@ type MetricsPage struct {
 	Bytes   int
 }
 
+// metricsCall is one request of a metrics series in the given format.
+func (c *Client) metricsCall(ctx context.Context, q MetricsQuery, res string, limit, offset int, format string) (*response, error) {
+	qv := url.Values{
+		"version":           {"V1"},
+		"provider":          {q.Provider},
+		"from":              {q.From.UTC().Format(TimeLayout)},
+		"to":                {q.To.UTC().Format(TimeLayout)},
+		"resolution":        {res},
+		"format":            {format},
+		"preserveTimeStamp": {"true"},
+		"limit":             {strconv.Itoa(limit)},
+		"offset":            {strconv.Itoa(offset)},
+		"onLimit":           {"TRUNCATE"},
+	}
+	if len(q.Dimensions) > 0 {
+		qv.Set("dimensions", strings.Join(q.Dimensions, ","))
+	}
+	if len(q.Metrics) > 0 {
+		qv.Set("metrics", strings.Join(q.Metrics, ","))
+	}
+	if len(q.ServiceIDs) > 0 {
+		qv.Set("serviceId", strings.Join(q.ServiceIDs, ","))
+	}
+	if q.ServiceType != "" {
+		qv.Set("serviceType", q.ServiceType)
+	}
+	req, err := c.newRequest(ctx, http.MethodGet, "calm-metrics/v1/metrics", qv, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.shape = shapeMetrics
+	if format == FormatBinary {
+		req.accepts = "application/x-protobuf, application/json;q=0.5"
+	}
+	return c.do(req, nil)
+}
+
 // Metrics pages through GET /api/calm-metrics/v1/metrics (version=V1, provider, from, to,
-// resolution, format=protobuf-json, preserveTimeStamp=true, limit, offset, onLimit=TRUNCATE,
+// resolution, format, preserveTimeStamp=true, limit, offset, onLimit=TRUNCATE,
 // and dimensions, metrics, serviceId, serviceType when set) using limit/offset +
-// x-total-count, guarded against repeats and endless servers. Each page is OTLP JSON decoded
-// with pdata.
+// x-total-count, guarded against repeats and endless servers. format is protobuf-binary
+// unless SetBinary(false) or the tenant refused it: a 400, 406 or 415 answer to binary is asked
+// again in protobuf-json, and when that succeeds the client asks for JSON from then on
+// (BinaryRefused). Each page is decoded with pdata by its Content-Type: OTLP protobuf or JSON.
 func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsPage, error] {
 	limit := q.PageSize
 	if limit <= 0 {
@@ -65,50 +104,38 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		}
 	}
 	fetch := func(ctx context.Context, offset int) (answer[MetricsPage], error) {
-		qv := url.Values{
-			"version":           {"V1"},
-			"provider":          {q.Provider},
-			"from":              {q.From.UTC().Format(TimeLayout)},
-			"to":                {q.To.UTC().Format(TimeLayout)},
-			"resolution":        {res},
-			"format":            {"protobuf-json"},
-			"preserveTimeStamp": {"true"},
-			"limit":             {strconv.Itoa(limit)},
-			"offset":            {strconv.Itoa(offset)},
-			"onLimit":           {"TRUNCATE"},
+		format := FormatJSON
+		if c.Binary() {
+			format = FormatBinary
 		}
-		if len(q.Dimensions) > 0 {
-			qv.Set("dimensions", strings.Join(q.Dimensions, ","))
+		resp, err := c.metricsCall(ctx, q, res, limit, offset, format)
+		if err != nil && format == FormatBinary && refusesFormat(err) {
+			// Asked again in JSON: when that succeeds, it was the format the tenant refused.
+			resp, err = c.metricsCall(ctx, q, res, limit, offset, FormatJSON)
+			if err == nil && !c.binaryRefused.Swap(true) {
+				c.SetBinary(false)
+				c.logger.Info("the tenant refuses format=protobuf-binary; asking for protobuf-json from now on", "what", what)
+			}
 		}
-		if len(q.Metrics) > 0 {
-			qv.Set("metrics", strings.Join(q.Metrics, ","))
-		}
-		if len(q.ServiceIDs) > 0 {
-			qv.Set("serviceId", strings.Join(q.ServiceIDs, ","))
-		}
-		if q.ServiceType != "" {
-			qv.Set("serviceType", q.ServiceType)
-		}
-		req, err := c.newRequest(ctx, http.MethodGet, "calm-metrics/v1/metrics", qv, nil)
-		if err != nil {
-			return answer[MetricsPage]{}, err
-		}
-		req.shape = shapeMetrics
-		resp, err := c.do(req, nil)
 		if err != nil {
 			return answer[MetricsPage]{}, err
 		}
 		total := totalCount(resp)
+		ctype := resp.header.Get("Content-Type")
+		rows := countDataPoints(resp.body)
+		if isProtobuf(ctype) {
+			rows = countBinaryPoints(resp.body)
+		}
 		// Decoding (pdata builds the whole tree) takes about as long as a far-away answer: the
 		// pager runs it while the next page is on its way.
 		decode := func() (decoded[MetricsPage], error) {
-			md := pmetric.NewMetrics()
-			if len(bytes.TrimSpace(resp.body)) > 0 {
-				var unmarshaler pmetric.JSONUnmarshaler
-				md, err = unmarshaler.UnmarshalMetrics(resp.body)
-				if err != nil {
-					return decoded[MetricsPage]{}, fmt.Errorf("decode OTLP JSON: %w", err)
+			md, err := decodeMetrics(ctype, resp.body)
+			if err != nil {
+				kind := "JSON"
+				if isProtobuf(ctype) {
+					kind = "protobuf"
 				}
+				return decoded[MetricsPage]{}, fmt.Errorf("decode OTLP %s (Content-Type %q): %w", kind, ctype, err)
 			}
 			n := md.DataPointCount()
 			keys := rowKeys(md)
@@ -116,7 +143,7 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 				count: n, rows: len(keys), keys: keys}, nil
 		}
 		return answer[MetricsPage]{total: total, hash: bodyHash(resp.body), bytes: len(resp.body),
-			rows: countDataPoints(resp.body), decode: decode}, nil
+			rows: rows, decode: decode}, nil
 	}
 	return flatten(pagesLearning(ctx, c.logger, what, limit, c.maxPages, q.AllPages, &c.metricsUnit, fetch))
 }

@@ -316,6 +316,44 @@ func testConformance(t *testing.T, open storeFactory) {
 		assertMarks(t, got, want)
 	})
 
+	t.Run("Formats", func(t *testing.T) {
+		c := newClock()
+		s := open(t, c)
+		if f, ok, err := s.Formats(ctx, "t1"); err != nil || ok {
+			t.Fatalf("Formats on empty store = %+v ok %v, err %v; want not found", f, ok, err)
+		}
+		refused := Formats{Tenant: "t1", BinaryRefusedAt: t0.Add(1500 * time.Millisecond)}
+		if err := s.PutFormats(ctx, refused); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PutFormats(ctx, Formats{Tenant: "t2"}); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := s.Formats(ctx, "t1")
+		refused.UpdatedAt = c.Now()
+		if err != nil || !ok || !got.BinaryRefusedAt.Equal(refused.BinaryRefusedAt) || !got.UpdatedAt.Equal(refused.UpdatedAt) || got.Tenant != "t1" {
+			t.Fatalf("Formats(t1) = %+v ok %v err %v, want %+v", got, ok, err, refused)
+		}
+		// Replaced, not merged: binary served again clears the refusal.
+		c.Advance(time.Hour)
+		if err := s.PutFormats(ctx, Formats{Tenant: "t1"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := s.Formats(ctx, "t1"); err != nil || !ok || !got.BinaryRefusedAt.IsZero() || !got.UpdatedAt.Equal(c.Now()) {
+			t.Fatalf("Formats(t1) after clearing = %+v ok %v err %v", got, ok, err)
+		}
+		if got, ok, err := s.Formats(ctx, "t2"); err != nil || !ok || !got.BinaryRefusedAt.IsZero() {
+			t.Fatalf("Formats(t2) = %+v ok %v err %v", got, ok, err)
+		}
+		if cps, err := s.List(ctx, "t1"); err != nil || len(cps) != 0 {
+			t.Fatalf("List after PutFormats = %v, %v; want no checkpoints", cps, err)
+		}
+		err = s.PutFormats(ctx, Formats{Tenant: ""})
+		if err == nil || !strings.Contains(err.Error(), "tenant") {
+			t.Errorf("PutFormats without a tenant: %v, want an error naming the tenant", err)
+		}
+	})
+
 	t.Run("BadNames", func(t *testing.T) {
 		s := open(t, newClock())
 		if _, _, err := s.Get(ctx, "", "hm"); err == nil || !strings.Contains(err.Error(), "tenant is empty") {

@@ -82,6 +82,7 @@ type Store interface {
 	// PutMarks inserts or replaces marks by event key; marks expired at now (the caller's clock)
 	// are dropped in time.
 	PutMarks(ctx context.Context, tenant, monitor string, now time.Time, marks map[string]Mark) error
+	FormatStore
 }
 
 // Option changes how a store is built.

@@ -67,8 +67,9 @@ type Client struct {
 
 	requests, retries, throttled, errs, bytesRead, bytesWire atomic.Int64
 	// jsonOnly: metrics calls ask for protobuf-json (SetBinary(false), or the tenant refused
-	// binary); binaryRefused: the tenant refused protobuf-binary during this client's life.
-	jsonOnly, binaryRefused atomic.Bool
+	// binary); binaryRefused: the tenant refused protobuf-binary during this client's life;
+	// binaryServed: an answer to protobuf-binary came in protobuf.
+	jsonOnly, binaryRefused, binaryServed atomic.Bool
 }
 
 // Stats are cumulative counters since New. BytesWire counts the answers' bodies as they came

@@ -27,6 +27,10 @@ func (c *Client) Binary() bool { return !c.jsonOnly.Load() }
 // client's life (the call was then repeated with protobuf-json, and later calls ask for it).
 func (c *Client) BinaryRefused() bool { return c.binaryRefused.Load() }
 
+// BinaryServed reports whether the tenant answered a protobuf-binary call in protobuf during
+// this client's life.
+func (c *Client) BinaryServed() bool { return c.binaryServed.Load() }
+
 // refusesFormat reports whether err is how a tenant refuses a format value: 400 Bad Request,
 // 406 Not Acceptable or 415 Unsupported Media Type. Whether it was the format is only known
 // when the same call with protobuf-json then succeeds.

@@ -125,6 +125,9 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		rows := countDataPoints(resp.body)
 		if isProtobuf(ctype) {
 			rows = countBinaryPoints(resp.body)
+			if format == FormatBinary {
+				c.binaryServed.Store(true)
+			}
 		}
 		// Decoding (pdata builds the whole tree) takes about as long as a far-away answer: the
 		// pager runs it while the next page is on its way.

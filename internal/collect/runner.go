@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sink"
@@ -161,6 +162,7 @@ func (r *Runner) Run(ctx context.Context, req Request) Summary {
 	if d, ok := ctx.Deadline(); ok {
 		stopAt = d.Add(-r.Config.DeadlineMargin)
 	}
+	formats, hadFormats := r.tenantFormats(runCtx, now)
 	results := make([]MonitorSummary, len(selected))
 	sem := make(chan struct{}, r.Config.Concurrency)
 	var wg sync.WaitGroup
@@ -175,6 +177,11 @@ func (r *Runner) Run(ctx context.Context, req Request) Summary {
 	}
 	wg.Wait()
 	sum.Monitors = results
+	r.saveFormats(context.WithoutCancel(runCtx), now, formats, hadFormats)
+	for _, m := range results {
+		sum.APIBytes += m.APIBytes
+		sum.APIBytesDecoded += m.APIBytesDecoded
+	}
 	if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) {
 		sum.Error = cause.Error()
 	}
@@ -270,6 +277,8 @@ func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, st
 	mr.log = r.logger().With("monitor", mr.id, "tenant", r.Tenant)
 	mr.sum.Monitor = mr.id
 	ctx = withCounters(ctx, mr.cnt)
+	var bytes calm.ByteCount
+	ctx = calm.CountBytes(ctx, &bytes)
 	err := mr.checkTenantHost(ctx)
 	switch {
 	case err != nil:
@@ -289,6 +298,7 @@ func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, st
 	mr.sum.Requests = mr.cnt.requests.Load()
 	mr.sum.Retries = mr.cnt.retries.Load()
 	mr.sum.Throttled = mr.cnt.throttled.Load()
+	mr.sum.APIBytes, mr.sum.APIBytesDecoded = bytes.Wire.Load(), bytes.Decoded.Load()
 	if req.Backfill == nil && !mr.sum.To.IsZero() {
 		mr.sum.LagSeconds = max(0, now.Sub(mr.sum.To).Seconds())
 	}

@@ -34,6 +34,11 @@ type Summary struct {
 	// Error is a failure of the whole run (no token, unknown monitor, state store down, lease lost).
 	Error    string           `json:"error,omitempty"`
 	Monitors []MonitorSummary `json:"monitors"`
+	// APIBytes is the size of the API's answers to this run as they came over the network
+	// (what the tenant's 24 GB/month fair-use quota counts); APIBytesDecoded the same after
+	// decompression. Sums of the monitors' (docs/transfer.md).
+	APIBytes        int64 `json:"apiBytes"`
+	APIBytesDecoded int64 `json:"apiBytesDecoded"`
 	// NotSelected lists the monitors "auto" left out, with the reason.
 	NotSelected []string `json:"notSelected,omitempty"`
 }
@@ -46,6 +51,9 @@ type MonitorSummary struct {
 	Requests  int64  `json:"requests"`
 	Retries   int64  `json:"retries"`
 	Throttled int64  `json:"throttled"`
+	// APIBytes and APIBytesDecoded are the monitor's answers on the wire and decompressed.
+	APIBytes        int64 `json:"apiBytes"`
+	APIBytesDecoded int64 `json:"apiBytesDecoded"`
 	// LagSeconds is how far the delivered data ends behind now (the run's clock).
 	LagSeconds float64 `json:"lagSeconds"`
 	// Error is why the monitor stopped; its undelivered windows come again next run.
@@ -124,6 +132,7 @@ func (s Summary) WriteTable(w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", m.Monitor, m.Windows, m.Points, m.Requests, m.Retries,
 				m.Throttled, time.Duration(m.LagSeconds*float64(time.Second)).Round(time.Second), fmtTime(m.From), fmtTime(m.To), st)
 		}
+		fmt.Fprintf(tw, "api bytes: %d on the wire, %d decoded\n", s.APIBytes, s.APIBytesDecoded)
 	}
 	// Group the monitors "auto" left out by reason: one line per reason.
 	var reasons []string
@@ -171,7 +180,7 @@ func (s Summary) WriteEMF(w io.Writer) error {
 		errs++
 	}
 	run := sink.RunStats{Tenant: s.Tenant, Duration: time.Duration(s.DurationMs) * time.Millisecond, Success: s.OK,
-		Incomplete: s.Incomplete, Errors: errs, MaxLag: seconds(s.MaxLagSeconds())}
+		Incomplete: s.Incomplete, Errors: errs, MaxLag: seconds(s.MaxLagSeconds()), APIBytes: s.APIBytes}
 	return sink.WriteEMF(w, s.Started.Add(time.Duration(s.DurationMs)*time.Millisecond), stats, run)
 }
 

@@ -29,6 +29,8 @@ type RunStats struct {
 	Incomplete bool
 	Errors     int64
 	MaxLag     time.Duration
+	// APIBytes is the size of the run's API answers on the wire (the fair-use quota's measure).
+	APIBytes int64
 }
 
 // EMF writes the collector's metrics in CloudWatch Embedded Metric Format to a writer (in Lambda,
@@ -87,6 +89,7 @@ type emfRunLine struct {
 	RunIncomplete int64   `json:"RunIncomplete"`
 	Errors        int64   `json:"Errors"`
 	MaxLagSeconds float64 `json:"MaxLagSeconds"`
+	APIBytes      int64   `json:"APIBytes"`
 }
 
 var (
@@ -96,13 +99,15 @@ var (
 	}
 	runMetrics = []emfMetric{
 		{"RunDuration", "Milliseconds"}, {"RunSuccess", "Count"}, {"RunIncomplete", "Count"}, {"Errors", "Count"}, {"MaxLagSeconds", "Seconds"},
+		{"APIBytes", "Bytes"},
 	}
 )
 
 // WriteEMF writes one EMF line per monitor (namespace CalmCollector, dimensions [tenant, monitor]:
 // Points, Windows, Requests, Retries, Throttled, Errors in Count, LagSeconds in Seconds) and one
 // for the run (dimensions [tenant]: RunDuration in Milliseconds, RunSuccess 1 or 0,
-// RunIncomplete 1 when the run stopped at its deadline with work left, Errors, MaxLagSeconds), all stamped ts, in one Write. CloudWatch drops a metric whose dimension value
+// RunIncomplete 1 when the run stopped at its deadline with work left, Errors, MaxLagSeconds,
+// APIBytes in Bytes), all stamped ts, in one Write. CloudWatch drops a metric whose dimension value
 // is empty, so an empty tenant or monitor is an error and nothing is written.
 func WriteEMF(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) error {
 	if run.Tenant == "" {
@@ -137,7 +142,7 @@ func WriteEMF(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) 
 	line, err := json.Marshal(emfRunLine{
 		AWS: meta([]string{"tenant"}, runMetrics), Tenant: run.Tenant,
 		RunDuration: float64(run.Duration) / float64(time.Millisecond), RunSuccess: success, RunIncomplete: incomplete,
-		Errors: run.Errors, MaxLagSeconds: seconds(run.MaxLag),
+		Errors: run.Errors, MaxLagSeconds: seconds(run.MaxLag), APIBytes: run.APIBytes,
 	})
 	if err != nil {
 		return fmt.Errorf("emf: encode run of %s: %w", run.Tenant, err)

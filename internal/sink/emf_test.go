@@ -21,7 +21,7 @@ func emfSample(t *testing.T) []byte {
 	err := NewEMF(&buf).Write(ts, []MonitorStats{
 		{Tenant: "prod-eu10", Monitor: "hm", Points: 12, Windows: 1, Requests: 3, Retries: 1, Throttled: 1, Lag: 150 * time.Second},
 		{Tenant: "prod-eu10", Monitor: "bsm", Errors: 2, Lag: -time.Second},
-	}, RunStats{Tenant: "prod-eu10", Duration: 1234567 * time.Microsecond, Success: false, Errors: 2, MaxLag: 150 * time.Second})
+	}, RunStats{Tenant: "prod-eu10", Duration: 1234567 * time.Microsecond, Success: false, Errors: 2, MaxLag: 150 * time.Second, APIBytes: 98765})
 	if err != nil {
 		t.Fatalf("EMF Write: %v", err)
 	}
@@ -66,7 +66,7 @@ func TestEMFMatchesSpec(t *testing.T) {
 	wantMetrics := [][]string{
 		{"Points", "Windows", "Requests", "Retries", "Throttled", "Errors", "LagSeconds"},
 		{"Points", "Windows", "Requests", "Retries", "Throttled", "Errors", "LagSeconds"},
-		{"RunDuration", "RunSuccess", "RunIncomplete", "Errors", "MaxLagSeconds"},
+		{"RunDuration", "RunSuccess", "RunIncomplete", "Errors", "MaxLagSeconds", "APIBytes"},
 	}
 	wantDims := [][]string{{"tenant", "monitor"}, {"tenant", "monitor"}, {"tenant"}}
 	for i, line := range lines {
@@ -150,6 +150,7 @@ func TestEMFValues(t *testing.T) {
 	check("run", run, "RunDuration", 1234.567)
 	check("run", run, "RunSuccess", 0.0)
 	check("run", run, "MaxLagSeconds", 150.0)
+	check("run", run, "APIBytes", 98765.0)
 	if _, ok := run["monitor"]; ok {
 		t.Error("the run line has a monitor member")
 	}

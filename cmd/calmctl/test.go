@@ -45,6 +45,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	monitors := fs.String("monitors", "", "comma list of monitors to probe (default "+strings.Join(monitor.Defaults(), ",")+")")
 	asJSON := fs.Bool("json", false, "print the report as JSON (docs/design.md §3)")
 	timeout := fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
+	quotaGB := fs.Float64("quota-gb", float64(conntest.DefaultQuotaBytes)/1e9, "the tenant's monthly fair-use quota of API data in GB (24 unless bought more): the quota check warns above half of it")
+	schedule := fs.Duration("schedule", conntest.DefaultSchedulePeriod, "time between scheduled runs, for the quota projection")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, testUsage)
 		fmt.Fprintln(stderr, "\nflags:")
@@ -66,6 +68,9 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *timeout <= 0 {
 		return usageErr("--timeout must be positive")
+	}
+	if *quotaGB <= 0 || *schedule <= 0 {
+		return usageErr("--quota-gb and --schedule must be positive (the tenant's monthly API quota in GB, the time between scheduled runs)")
 	}
 
 	if *functionURL != "" {
@@ -94,7 +99,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "calmctl test: %v\n", err)
 		return 2
 	}
-	report := conntest.Run(ctx, raw, conntest.Options{Monitors: ids, Timeout: *timeout})
+	report := conntest.Run(ctx, raw, conntest.Options{Monitors: ids, Timeout: *timeout,
+		QuotaBytes: int64(*quotaGB * 1e9), SchedulePeriod: *schedule})
 	if err := printReport(stdout, report, nil, *asJSON); err != nil {
 		fmt.Fprintf(stderr, "calmctl test: %v\n", err)
 		return 1

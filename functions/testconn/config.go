@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +29,9 @@ type Config struct {
 	Monitors []string
 	// EndpointURL overrides the AWS endpoint (CALM_ENDPOINT_URL; moto in tests).
 	EndpointURL string
+	// QuotaBytes is the tenant's monthly API quota for the quota check (CALM_API_QUOTA_GB,
+	// default 24 GB; tenants can buy more).
+	QuotaBytes int64
 }
 
 // DefaultSecretTTL is how long a secret read from Secrets Manager is reused.
@@ -86,6 +91,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("CALM_MONITORS: %w (or auto, or all)", err))
 		}
 		c.Monitors = ms
+	}
+	c.QuotaBytes = conntest.DefaultQuotaBytes
+	if v := strings.TrimSpace(getenv("CALM_API_QUOTA_GB")); v != "" {
+		gb, err := strconv.ParseFloat(v, 64)
+		if err != nil || gb <= 0 || math.IsInf(gb, 0) {
+			errs = append(errs, fmt.Errorf("CALM_API_QUOTA_GB: %q is not a positive number of gigabytes like 24 (the tenant's monthly API quota)", v))
+		} else {
+			c.QuotaBytes = int64(gb * 1e9)
+		}
 	}
 	return c, errors.Join(errs...)
 }

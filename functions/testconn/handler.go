@@ -45,6 +45,8 @@ type Handler struct {
 	Allow conntest.Allowlist
 	// Monitors are the monitors tested.
 	Monitors []string
+	// QuotaBytes is the monthly API quota the quota check compares with (0: 24 GB).
+	QuotaBytes int64
 	// Timeout bounds each check (0: conntest.DefaultTimeout).
 	Timeout time.Duration
 	// HTTPClient tests stored settings (nil: conntest's default). POSTed settings always use
@@ -119,10 +121,11 @@ func (h *Handler) Handle(ctx context.Context, req events.LambdaFunctionURLReques
 			}
 		}
 		report := conntest.Run(ctx, body, conntest.Options{
-			Monitors:  h.Monitors,
-			AllowHost: h.Allow.Host,
-			AllowAddr: h.Allow.Addr,
-			Timeout:   h.Timeout,
+			Monitors:   h.Monitors,
+			QuotaBytes: h.QuotaBytes,
+			AllowHost:  h.Allow.Host,
+			AllowAddr:  h.Allow.Addr,
+			Timeout:    h.Timeout,
 		})
 		h.logReport(ctx, log, report)
 		if !save {
@@ -155,7 +158,7 @@ func (h *Handler) Handle(ctx context.Context, req events.LambdaFunctionURLReques
 // testStored tests the stored secret. A token failure may mean the secret was rotated since it
 // was cached: the cache is dropped and the test runs once more on a fresh read.
 func (h *Handler) testStored(ctx context.Context, log *slog.Logger, name string, store Store) conntest.Report {
-	opts := conntest.Options{Monitors: h.Monitors, Timeout: h.Timeout, HTTPClient: h.HTTPClient}
+	opts := conntest.Options{Monitors: h.Monitors, Timeout: h.Timeout, HTTPClient: h.HTTPClient, QuotaBytes: h.QuotaBytes}
 	report := h.runStored(ctx, name, store, opts)
 	if tok, ok := report.Check("token"); ok && tok.Status == conntest.Fail {
 		if inv, ok := store.(invalidator); ok {

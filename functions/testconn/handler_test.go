@@ -333,8 +333,11 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.SecretTTL != 5*time.Minute || c.Allow.Loopback || strings.Join(c.Allow.Patterns, ",") != conntest.DefaultAllowedHosts ||
-		strings.Join(c.Monitors, ",") != "hm,rum,jam,exm,iep" {
+		strings.Join(c.Monitors, ",") != "hm,rum,jam,exm,iep" || c.QuotaBytes != 24_000_000_000 {
 		t.Errorf("defaults = %+v", c)
+	}
+	if c, err := LoadConfig(env(map[string]string{"CALM_SECRET_ID": "arn:x", "CALM_API_QUOTA_GB": "48.5"})); err != nil || c.QuotaBytes != 48_500_000_000 {
+		t.Errorf("CALM_API_QUOTA_GB=48.5: %d, %v", c.QuotaBytes, err)
 	}
 	c, err = LoadConfig(env(map[string]string{"CALM_SECRET_ID": "arn:x", "CALM_MONITORS": "all"}))
 	if err != nil || !slices.Equal(c.Monitors, monitor.IDs()) {
@@ -346,11 +349,12 @@ func TestLoadConfig(t *testing.T) {
 		"CALM_TESTCONN_ALLOW_LOOPBACK": "perhaps",
 		"CALM_TESTCONN_ALLOWED_HOSTS":  "https://x",
 		"CALM_MONITORS":                "hm,nope",
+		"CALM_API_QUOTA_GB":            "lots",
 	}))
 	if err == nil {
 		t.Fatal("bad environment accepted")
 	}
-	for _, v := range []string{"CALM_SECRET_IDS", "CALM_SECRET_ID:", "CALM_SECRET_TTL", "CALM_TESTCONN_ALLOW_LOOPBACK", "CALM_TESTCONN_ALLOWED_HOSTS", "CALM_MONITORS"} {
+	for _, v := range []string{"CALM_SECRET_IDS", "CALM_SECRET_ID:", "CALM_SECRET_TTL", "CALM_TESTCONN_ALLOW_LOOPBACK", "CALM_TESTCONN_ALLOWED_HOSTS", "CALM_MONITORS", "CALM_API_QUOTA_GB"} {
 		if !strings.Contains(err.Error(), v) {
 			t.Errorf("error does not name %s: %v", v, err)
 		}

@@ -43,7 +43,7 @@ func run() int {
 	for name, id := range cfg.SecretIDs {
 		stores[name] = secrets.SecretsManager(sm, id, cfg.SecretTTL)
 	}
-	h := &Handler{Stores: stores, Allow: cfg.Allow, Monitors: cfg.Monitors, Logger: log}
+	h := &Handler{Stores: stores, Allow: cfg.Allow, Monitors: cfg.Monitors, QuotaBytes: cfg.QuotaBytes, Logger: log}
 	for name, id := range cfg.SecretIDs {
 		if id == cfg.SecretID {
 			h.DefaultConnector = name

@@ -394,6 +394,7 @@ func (t *tester) probeMetrics(ctx context.Context, m monitor.Monitor) Check {
 		if page.Total == 0 && page.Points == 0 {
 			return Check{Status: Pass, Detail: fmt.Sprintf("no data points in %s (the API answered; the monitor may not be active for any service)", window)}
 		}
+		t.probed = append(t.probed, probed{q: q, points: max(page.Total, page.Points)})
 		return Check{Status: Pass, Detail: fmt.Sprintf("%d data points in %s", max(page.Total, page.Points), window)}
 	}
 	return Check{Status: Pass, Detail: fmt.Sprintf("no data points in %s (the API answered; the monitor may not be active for any service)", window)}

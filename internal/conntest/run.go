@@ -40,6 +40,12 @@ type Options struct {
 	Timeout time.Duration
 	// Now gives the clock for the monitor probes' windows; nil means time.Now.
 	Now func() time.Time
+	// SchedulePeriod is the time between scheduled runs, for the quota projection; zero means
+	// DefaultSchedulePeriod.
+	SchedulePeriod time.Duration
+	// QuotaBytes is the tenant's monthly fair-use quota of API data; zero means DefaultQuotaBytes
+	// (24 GB; tenants can buy more). The quota check warns above QuotaWarnShare of it.
+	QuotaBytes int64
 }
 
 // Run tests connector settings (either secret form, as stored) and returns the report. It never
@@ -90,6 +96,7 @@ type tester struct {
 	tokens   *calm.TokenSource
 	client   *calm.Client
 	granted  []string // granted calm-api.* scope suffixes
+	probed   []probed // metrics monitors that answered with data, for the quota check
 
 	cancelled bool // a check found the context done
 
@@ -110,6 +117,7 @@ func (t *tester) runAfterSettings(ctx context.Context) {
 	for _, id := range t.opts.Monitors {
 		t.check(ctx, "monitor:"+id, func(ctx context.Context) Check { return t.checkMonitor(ctx, id) })
 	}
+	t.check(ctx, "quota", t.checkQuota)
 }
 
 // check runs one check with its own timeout and records it with its duration. A check whose

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
@@ -51,7 +52,7 @@ func wantStatuses(t *testing.T, r Report, want string) {
 	}
 }
 
-const allPass = "settings=pass reach=pass token=pass scopes=pass api=pass monitor:hm=pass monitor:rum=pass monitor:jam=pass monitor:exm=pass monitor:iep=pass"
+const allPass = "settings=pass reach=pass token=pass scopes=pass api=pass monitor:hm=pass monitor:rum=pass monitor:jam=pass monitor:exm=pass monitor:iep=pass quota=pass"
 
 func TestRunPass(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
@@ -90,7 +91,7 @@ func TestRunServiceKeyWithAPISuffix(t *testing.T) {
 func TestRunWrongCredentials(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{ClientSecret: "the-right-secret-value"})
 	r := Run(context.Background(), connector(t, s, map[string]string{"clientSecret": "a-wrong-secret-value"}), Options{})
-	wantStatuses(t, r, "settings=pass reach=pass token=fail scopes=skip api=skip monitor:hm=skip monitor:rum=skip monitor:jam=skip monitor:exm=skip monitor:iep=skip")
+	wantStatuses(t, r, "settings=pass reach=pass token=fail scopes=skip api=skip monitor:hm=skip monitor:rum=skip monitor:jam=skip monitor:exm=skip monitor:iep=skip quota=skip")
 	tok, _ := r.Check("token")
 	if tok.Hint != hintBadClient || !strings.Contains(tok.Detail, "HTTP 401") {
 		t.Errorf("token = %+v", tok)
@@ -152,7 +153,7 @@ func TestRunMissingMetricsScope(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
 	s.SetFaults(sim.Faults{MissingScopes: []string{sim.ScopeMetrics}})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=fail api=pass monitor:hm=fail")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=fail api=pass monitor:hm=fail quota=skip")
 	hm, _ := r.Check("monitor:hm")
 	if !slices.Equal(hm.Missing, []string{"$XSMASTERAPPNAME.calm-api.metrics.read"}) || !strings.Contains(hm.Detail, "HTTP 403") {
 		t.Errorf("monitor:hm = %+v", hm)
@@ -191,7 +192,7 @@ func TestRunHTMLPage(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
 	s.SetFaults(sim.Faults{HTMLPage: true})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=fail monitor:hm=skip")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=fail monitor:hm=skip quota=skip")
 	if api, _ := r.Check("api"); api.Hint != hintAPIHTML {
 		t.Errorf("api = %+v", api)
 	}
@@ -200,7 +201,7 @@ func TestRunHTMLPage(t *testing.T) {
 func TestRunAPINotFound(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
 	r := Run(context.Background(), connector(t, s, map[string]string{"url": s.URL() + "/api/v2"}), Options{Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=fail monitor:hm=skip")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=fail monitor:hm=skip quota=skip")
 	if api, _ := r.Check("api"); api.Hint != hintAPI404 || !strings.Contains(api.Detail, "404") {
 		t.Errorf("api = %+v", api)
 	}
@@ -211,14 +212,14 @@ func TestRunUnreachable(t *testing.T) {
 	closed := closedPort(t)
 	// The API host refuses connections: reach fails, the token still works, the API is skipped.
 	r := Run(context.Background(), connector(t, s, map[string]string{"url": "http://" + closed}), Options{Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=pass reach=fail token=pass scopes=pass api=skip monitor:hm=skip")
+	wantStatuses(t, r, "settings=pass reach=fail token=pass scopes=pass api=skip monitor:hm=skip quota=skip")
 	reach, _ := r.Check("reach")
 	if !strings.Contains(reach.Detail, "api "+closed+": tcp failed") || !strings.Contains(reach.Hint, "cannot connect to "+closed) {
 		t.Errorf("reach = %+v", reach)
 	}
 	// The authentication server refuses connections: no token, nothing after it.
 	r = Run(context.Background(), connector(t, s, map[string]string{"authenticationServer": "http://" + closed}), Options{Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=pass reach=fail token=skip scopes=skip api=skip monitor:hm=skip")
+	wantStatuses(t, r, "settings=pass reach=fail token=skip scopes=skip api=skip monitor:hm=skip quota=skip")
 	if tok, _ := r.Check("token"); tok.Detail != "needs the authentication server to be reachable" {
 		t.Errorf("token = %+v", tok)
 	}
@@ -240,7 +241,7 @@ func TestRunLoopbackRefusedByAddrGuard(t *testing.T) {
 	// AllowHost passes (as if the name were allowed), but the address guard stops the dial.
 	r := Run(context.Background(), s.ConnectorJSON(), Options{
 		Monitors: []string{"hm"}, AllowHost: func(string) error { return nil }, AllowAddr: noLoop.Addr})
-	wantStatuses(t, r, "settings=pass reach=fail token=skip scopes=skip api=skip monitor:hm=skip")
+	wantStatuses(t, r, "settings=pass reach=fail token=skip scopes=skip api=skip monitor:hm=skip quota=skip")
 	if reach, _ := r.Check("reach"); !strings.Contains(reach.Detail, "address check failed") {
 		t.Errorf("reach = %+v", reach)
 	}
@@ -251,7 +252,7 @@ func TestRunCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	r := Run(ctx, s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=fail reach=skip token=skip scopes=skip api=skip monitor:hm=skip")
+	wantStatuses(t, r, "settings=fail reach=skip token=skip scopes=skip api=skip monitor:hm=skip quota=skip")
 	if r.OK || !strings.Contains(r.Checks[0].Detail, "cancelled") {
 		t.Fatalf("report = %+v", r)
 	}
@@ -363,7 +364,7 @@ func TestRunTLSAndX509(t *testing.T) {
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.CAPool()}}}
 
 	r := Run(context.Background(), s.ServiceKeyJSON(), Options{HTTPClient: hc, Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass monitor:hm=pass")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass monitor:hm=pass quota=pass")
 	if reach, _ := r.Check("reach"); !strings.Contains(reach.Detail, "tls") || !strings.Contains(reach.Detail, "TLS 1.3") {
 		t.Errorf("reach = %+v", reach)
 	}
@@ -381,7 +382,7 @@ func TestRunTLSAndX509(t *testing.T) {
 func TestRunLogsMonitor(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"logs"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass monitor:logs=pass")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass monitor:logs=pass quota=skip")
 	if c, _ := r.Check("monitor:logs"); !strings.Contains(c.Detail, "log records of") {
 		t.Errorf("monitor:logs = %+v", c)
 	}
@@ -403,7 +404,7 @@ func TestRunLogsMonitor(t *testing.T) {
 func TestRunPassAgainstTheStrictSimulator(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{Strict: true})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "rum", "jam", "exm", "iep", "logs"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass monitor:hm=pass monitor:rum=pass monitor:jam=pass monitor:exm=pass monitor:iep=pass monitor:logs=pass")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass monitor:hm=pass monitor:rum=pass monitor:jam=pass monitor:exm=pass monitor:iep=pass monitor:logs=pass quota=pass")
 }
 
 // Weather does not fail the test: 503s and 429s (with Retry-After) on the probes are retried
@@ -414,4 +415,27 @@ func TestRunRetriesWeather(t *testing.T) {
 	wantStatuses(t, Run(context.Background(), s.ConnectorJSON(), Options{}), allPass)
 	s.SetFaults(sim.Faults{RateLimit: 2, RetryAfter: "0"})
 	wantStatuses(t, Run(context.Background(), s.ConnectorJSON(), Options{}), allPass)
+}
+
+// TestQuotaProjection: the quota check measures a sample page per metrics monitor and
+// projects the month; it warns when the projection passes half the quota (a setting), with
+// a hint, and is skipped when no metrics monitor answered with data.
+func TestQuotaProjection(t *testing.T) {
+	now := func() time.Time { return time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC) }
+	s := sim.StartTest(t, sim.Config{Services: 240, Now: now})
+	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "jam"}, Now: now})
+	q, _ := r.Check("quota")
+	if q.Status != Pass || !strings.Contains(q.Detail, "of the 24.00 GB quota") || !strings.Contains(q.Detail, "hm ") || !strings.Contains(q.Detail, "jam ") {
+		t.Fatalf("quota = %+v, want pass naming hm and jam", q)
+	}
+	// The same tenant with a quota far below its projection warns.
+	small := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "jam"}, QuotaBytes: 10_000_000, SchedulePeriod: 15 * time.Minute, Now: now})
+	w, _ := small.Check("quota")
+	if w.Status != Warn || !strings.Contains(w.Hint, "above 50 %") || !strings.Contains(w.Detail, "10.0 MB quota") || !strings.Contains(w.Detail, "every 15m0s") || !small.OK {
+		t.Errorf("quota with a 10 MB quota = %+v (report ok %v), want warn", w, small.OK)
+	}
+	none := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"status"}, Now: now})
+	if c, _ := none.Check("quota"); c.Status != Skip {
+		t.Errorf("quota without metrics monitors = %+v, want skip", c)
+	}
 }

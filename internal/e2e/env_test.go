@@ -97,6 +97,7 @@ type env struct {
 	cfg        collect.Config
 	opts       calm.Options
 	logs       *syncBuffer
+	variant    variant
 }
 
 type syncBuffer struct {
@@ -118,8 +119,24 @@ func (s *syncBuffer) String() string {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, front: &front{}, sink: &memSink{}, logs: &syncBuffer{}}
-	e.sim = newSim(oldSecret, 0)
+	return newEnvVariant(t, variants[0])
+}
+
+// variant is how the simulated tenant serves its answers: the suites run on both formats,
+// compressed and not (docs/transfer.md).
+type variant struct {
+	name             string
+	noBinary, noGzip bool
+}
+
+// variants are the tenants TestFaults runs against: binary with gzip (the default) and a
+// tenant that refuses binary and does not compress (the collector falls back to JSON).
+var variants = []variant{{name: "binary+gzip"}, {name: "json", noBinary: true, noGzip: true}}
+
+func newEnvVariant(t *testing.T, v variant) *env {
+	t.Helper()
+	e := &env{t: t, front: &front{}, sink: &memSink{}, logs: &syncBuffer{}, variant: v}
+	e.sim = newSim(oldSecret, 0, v)
 	e.front.cur.Store(e.sim)
 	e.srv = httptest.NewServer(e.front)
 	t.Cleanup(e.srv.Close)
@@ -142,8 +159,9 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func newSim(secret string, services int) *sim.Server {
-	return sim.New(sim.Config{ClientSecret: secret, Services: services, Now: func() time.Time { return t0 }})
+func newSim(secret string, services int, v variant) *sim.Server {
+	return sim.New(sim.Config{ClientSecret: secret, Services: services, Now: func() time.Time { return t0 },
+		NoBinary: v.noBinary, NoGzip: v.noGzip})
 }
 
 func (e *env) writeSecret(secret string) {

@@ -90,7 +90,7 @@ func faults() []fault {
 			}},
 		{name: "client secret rotated mid-run", wantErr: "token refresh after 401 failed: get token from ",
 			on: func(e *env) {
-				rotated := newSim(newSecret, 0)
+				rotated := newSim(newSecret, 0, e.variant)
 				var once sync.Once
 				e.sink.after = func(b sink.Batch) {
 					if len(b.Records) > 0 {
@@ -108,7 +108,7 @@ func faults() []fault {
 			}},
 		{name: "HTML login page", wantErr: "not a Cloud ALM API response — check the URL setting",
 			on: func(e *env) { e.sim.SetFaults(sim.Faults{HTMLPage: true}) }},
-		{name: "garbled JSON", wantErr: "decode OTLP JSON",
+		{name: "garbled answer", wantErr: "decode OTLP",
 			on: func(e *env) { e.sim.SetFaults(sim.Faults{Garbled: true}) }},
 		{name: "x-total-count grows every page", wantErr: "x-total-count kept changing while paging",
 			on: func(e *env) { e.sim.SetFaults(sim.Faults{GrowTotal: true}) }},
@@ -118,7 +118,7 @@ func faults() []fault {
 			on: func(e *env) { e.sim.SetFaults(sim.Faults{RepeatPage: true}) }},
 		{name: "server ignores limit",
 			on: func(e *env) { e.sim.SetFaults(sim.Faults{IgnoreLimit: true}) }},
-		{name: "50 MB page", wantErr: "answer is larger than 16777216 bytes (MaxBodyBytes)",
+		{name: "50 MB page", wantErr: "answer is larger than 16777216 bytes (MaxBodyBytes",
 			on: func(e *env) { e.front.setOverride(hugePage(50 << 20)) }},
 	}
 }
@@ -134,8 +134,14 @@ func throttled(s collect.Summary) (n int64) {
 // delivered or pending behind its checkpoint), then a second run without the fault that must
 // complete, and the union of both runs must be exactly what the simulator serves.
 func TestFaults(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) { testFaults(t, v) })
+	}
+}
+
+func testFaults(t *testing.T, v variant) {
 	for _, f := range faults() {
-		t.Run(f.name, func(t *testing.T) { runFault(t, f) })
+		t.Run(f.name, func(t *testing.T) { runFaultOn(t, f, v) })
 	}
 }
 
@@ -143,7 +149,13 @@ func TestFaults(t *testing.T) {
 // and the check of both runs together. It returns the first run's summary.
 func runFault(t *testing.T, f fault) collect.Summary {
 	t.Helper()
-	e := newEnv(t)
+	return runFaultOn(t, f, variants[0])
+}
+
+// runFaultOn is runFault against a tenant serving answers as v says.
+func runFaultOn(t *testing.T, f fault, v variant) collect.Summary {
+	t.Helper()
+	e := newEnvVariant(t, v)
 	f.on(e)
 	if f.httpTimeout == 0 {
 		f.httpTimeout = 10 * time.Second
@@ -197,7 +209,7 @@ func runFault(t *testing.T, f fault) collect.Summary {
 // and passed by the checkpoint; nothing is made up.
 func TestEmptyWindows(t *testing.T) {
 	e := newEnv(t)
-	e.sim = newSim(oldSecret, 1) // one service: most iep and exm windows are empty
+	e.sim = newSim(oldSecret, 1, variants[0]) // one service: most iep and exm windows are empty
 	e.front.cur.Store(e.sim)
 	e.cfg.Monitors = []string{"iep", "exm"}
 	s := e.run(context.Background(), 10*time.Second)

@@ -1,0 +1,104 @@
+package conntest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/calm"
+)
+
+// Defaults of the quota projection (docs/transfer.md).
+const (
+	DefaultSchedulePeriod = 5 * time.Minute
+	// DefaultQuotaBytes is the 24 GB of outbound API data a month in a tenant's fair use.
+	DefaultQuotaBytes int64 = 24_000_000_000
+	// QuotaWarnShare is the share of the quota above which the projection warns.
+	QuotaWarnShare = 0.5
+	// quotaMonth is the month of the projection: 30 days.
+	quotaMonth = 30 * 24 * time.Hour
+	// quotaSample is the most data points the sample page of a monitor asks for.
+	quotaSample = 2000
+)
+
+// probed is a metrics monitor that answered its probe with data: the probe's query (one
+// window at the collector's resolution) and the data points the window holds.
+type probed struct {
+	q      calm.MetricsQuery
+	points int
+}
+
+// Projection is what the enabled metrics monitors are expected to fetch in a month.
+type Projection struct {
+	Bytes int64   // on the wire, as the tenant serves them (binary or JSON, gzip'd or not)
+	Share float64 // of the quota
+	Lines []string
+}
+
+// checkQuota projects the monthly API transfer of the metrics monitors that answered with
+// data: for each, one sample page of its probe window gives the bytes per data point on the
+// wire, times the points of a window, times the windows of a month. Runs every
+// SchedulePeriod collect every window once, so the period changes the requests, not the
+// points; it is named in the detail. Warns above QuotaWarnShare of QuotaBytes.
+func (t *tester) checkQuota(ctx context.Context) Check {
+	if t.client == nil || len(t.probed) == 0 {
+		return skip("no metrics monitor answered with data points to measure")
+	}
+	quota := t.opts.QuotaBytes
+	if quota <= 0 {
+		quota = DefaultQuotaBytes
+	}
+	period := t.opts.SchedulePeriod
+	if period <= 0 {
+		period = DefaultSchedulePeriod
+	}
+	p, err := t.project(ctx, quota)
+	if err != nil {
+		return Check{Status: Warn, Detail: "could not measure the transfer: " + err.Error(),
+			Hint: "run the test again; the collection itself is not affected"}
+	}
+	detail := fmt.Sprintf("projected %s a month (%.1f %% of the %s quota) at one run every %s: %s",
+		gb(p.Bytes), 100*p.Share, gb(quota), period, strings.Join(p.Lines, "; "))
+	if p.Share > QuotaWarnShare {
+		return Check{Status: Warn, Detail: detail, Hint: fmt.Sprintf("above %.0f %% of the fair-use quota: enable fewer monitors, "+
+			"collect at a coarser resolution, or raise the quota setting if the tenant has bought more", 100*QuotaWarnShare)}
+	}
+	return Check{Status: Pass, Detail: detail}
+}
+
+// project fetches one sample page per probed monitor and projects the month.
+func (t *tester) project(ctx context.Context, quota int64) (Projection, error) {
+	var p Projection
+	windows := int64(quotaMonth / probeResolution)
+	for _, pr := range t.probed {
+		q := pr.q
+		q.PageSize = min(pr.points, quotaSample)
+		var bc calm.ByteCount
+		points := 0
+		for page, err := range t.client.Metrics(calm.CountBytes(ctx, &bc), q) {
+			if err != nil {
+				return Projection{}, fmt.Errorf("sample of %s: %w", q.Provider, err)
+			}
+			points = page.Points
+			break
+		}
+		if points == 0 {
+			continue
+		}
+		perPoint := float64(bc.Wire.Load()) / float64(points)
+		month := int64(perPoint * float64(pr.points) * float64(windows))
+		p.Bytes += month
+		p.Lines = append(p.Lines, fmt.Sprintf("%s %s (%d points a window, %.1f bytes each)", q.Provider, gb(month), pr.points, perPoint))
+	}
+	p.Share = float64(p.Bytes) / float64(quota)
+	return p, nil
+}
+
+// gb writes bytes as decimal gigabytes (the quota's unit), or megabytes below one.
+func gb(b int64) string {
+	if b < 1_000_000_000 {
+		return fmt.Sprintf("%.1f MB", float64(b)/1e6)
+	}
+	return fmt.Sprintf("%.2f GB", float64(b)/1e9)
+}

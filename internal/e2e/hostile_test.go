@@ -84,6 +84,14 @@ func rewritePagesIf(e *env, when func(r *http.Request) bool, edit func(h http.He
 		if r.URL.Path != metricsPath || !when(r) {
 			return false
 		}
+		// The page is asked of the simulator as OTLP JSON, uncompressed, whatever the client
+		// asked for, so that edit can rewrite its text; the client reads the answer by its
+		// Content-Type (docs/transfer.md).
+		r = r.Clone(r.Context())
+		r.Header.Del("Accept-Encoding")
+		q := r.URL.Query()
+		q.Set("format", "protobuf-json")
+		r.URL.RawQuery = q.Encode()
 		rec := httptest.NewRecorder()
 		e.front.cur.Load().ServeHTTP(rec, r)
 		body := rec.Body.Bytes()

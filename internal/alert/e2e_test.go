@@ -31,10 +31,10 @@ import (
 
 var quiet = slog.New(slog.DiscardHandler)
 
-// e2eRules fire on any critical health rating and on slow RUM responses.
+// e2eRules fire on any critical health rating, and on a warning of one service (an attribute match).
 var e2eRules = []rules.Rule{
 	{Name: "critical", Monitor: "hm", Metric: "criticalStatus", Op: ">", Threshold: ptr(0)},
-	{Name: "slow", Monitor: "rum", Metric: "responseTime", Op: ">", Threshold: ptr(2500)},
+	{Name: "S4H warning", Monitor: "hm", Metric: "warningStatus", Match: map[string]string{"serviceName": "S4H.200"}, Op: ">=", Threshold: ptr(1)},
 }
 
 // clock is the runs' clock: fixed, moved by the test.
@@ -60,7 +60,7 @@ func newRunner(t *testing.T, srv *sim.Server, store collect.Store, c *clock, sin
 		t.Fatal(err)
 	}
 	cfg := collect.DefaultConfig()
-	cfg.Monitors = []string{"hm", "rum", "status"}
+	cfg.Monitors = []string{"hm", "status"}
 	return &collect.Runner{Config: cfg, Tenant: settings.Name, Client: api, Scopes: api.Tokens(), Store: store,
 		Sinks: sinks, Owner: "alert-e2e", Now: c.Now, Logger: quiet}
 }

@@ -25,7 +25,7 @@ fi
 } | tee "$out/machine.txt"
 
 echo "== decode -> record -> encode vs encoding/json into maps (count $count)"
-go test -run '^$' -bench '^(BenchmarkDecodeMapEncode|BenchmarkReferenceMaps|BenchmarkAppendJSON|BenchmarkMarshalReference)$' \
+go test -run '^$' -bench '^(BenchmarkDecodeMapEncode|BenchmarkDecodeMapEncodeBinary|BenchmarkReferenceMaps|BenchmarkAppendJSON|BenchmarkMarshalReference)$' \
   -benchmem -count "$count" ./internal/record/ | tee "$out/record.txt"
 # One table per pair: ours vs the reference, with the ratio.
 pair() { # pair OURS REF NAME: benchstat of our benchmark against its reference under one name
@@ -35,6 +35,8 @@ pair() { # pair OURS REF NAME: benchstat of our benchmark against its reference 
   "$benchstat" ref="$out/$3-ref.txt" ours="$out/$3-ours.txt" | tee "$out/$3-benchstat.txt"
 }
 pair DecodeMapEncode ReferenceMaps Pipeline
+pair DecodeMapEncodeBinary ReferenceMaps PipelineBinary
+pair DecodeMapEncodeBinary DecodeMapEncode BinaryVsJSON
 pair AppendJSON MarshalReference Encode
 
 echo "== end to end: steady-state run (cost) and 24 h backfill of >= 1 M points with 40 ms latency (count $e2e_count)"
@@ -44,6 +46,9 @@ go test -run '^$' -bench '^(BenchmarkBackfill24h)$' -benchtime 1x -count "$e2e_c
 CALM_BENCH_GOMEMLIMIT=40MiB go test -run '^$' -bench '^(BenchmarkBackfill24h)$' -benchtime 1x -count "$e2e_count" -timeout 60m ./internal/e2e/ | tee "$out/backfill-memlimit.txt"
 "$benchstat" "$out/steady.txt" | tee "$out/steady-benchstat.txt"
 "$benchstat" default="$out/backfill.txt" gomemlimit40MiB="$out/backfill-memlimit.txt" | tee "$out/backfill-benchstat.txt"
+
+echo "== API transfer: bytes per run and per point, quota share (10, 240, 1,000 services; json/binary x gzip or not)"
+go test -run '^$' -bench '^BenchmarkTransfer$' -benchtime 2x -count 1 -timeout 60m ./internal/e2e/ | tee "$out/transfer.txt"
 
 echo "== bootstrap sizes (linux/arm64, Makefile flags)"
 for fn in collect testconn; do

@@ -85,6 +85,71 @@ func BenchmarkDecodeMapEncode(b *testing.B) {
 	reportPoints(b)
 }
 
+// BenchmarkDecodeMapEncodeBinary is BenchmarkDecodeMapEncode on the same page as the metrics
+// API serves it with format=protobuf-binary: pdata's protobuf unmarshaler instead of its JSON
+// one (docs/transfer.md). TestBinaryPageAgrees keeps it writing the same lines.
+func BenchmarkDecodeMapEncodeBinary(b *testing.B) {
+	page := binaryPage(b)
+	var recs []Record
+	var out []byte
+	b.ReportAllocs()
+	b.SetBytes(int64(len(page)))
+	b.ResetTimer()
+	for b.Loop() {
+		md, err := (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(page)
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs = AppendFromMetrics(recs[:0], "prod-eu10", "hm", md)
+		out = out[:0]
+		for i := range recs {
+			out = AppendJSON(out, &recs[i])
+			out = append(out, '\n')
+		}
+		if len(recs) != pagePoints {
+			b.Fatalf("got %d records", len(recs))
+		}
+	}
+	reportPoints(b)
+}
+
+// binaryPage is otlpPage in OTLP protobuf.
+func binaryPage(tb testing.TB) []byte {
+	tb.Helper()
+	md, err := (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(otlpPage(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// TestBinaryPageAgrees: the binary page decodes to the same records, written the same.
+func TestBinaryPageAgrees(t *testing.T) {
+	lines := func(md pmetric.Metrics) []byte {
+		var out []byte
+		recs := AppendFromMetrics(nil, "prod-eu10", "hm", md)
+		for i := range recs {
+			out = append(AppendJSON(out, &recs[i]), '\n')
+		}
+		return out
+	}
+	jm, err := (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(otlpPage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bm, err := (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(binaryPage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j, b := lines(jm), lines(bm); len(j) == 0 || string(j) != string(b) {
+		t.Errorf("binary page writes %d bytes of records, JSON page %d, or they differ", len(b), len(j))
+	}
+}
+
 // BenchmarkReferenceMaps is the named reference: the same page through plain encoding/json into
 // map[string]any, records built as maps (with the same ids), and json.Marshal per line.
 func BenchmarkReferenceMaps(b *testing.B) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/funcurl"
 )
@@ -156,6 +157,14 @@ func (c *Console) save(ctx context.Context, f form) (outcome, []string, error) {
 	}
 	src, ok := c.cfg.Connectors.Source(f.Key)
 	key := f.Key
+	if old, _, perr := calm.ParseSettings(stored); ok && perr == nil &&
+		(old.Name != settings.Name || collect.APIHost(old.URL) != collect.APIHost(settings.URL)) {
+		// A connector's name and API host are the identity of its state (docs/security.md).
+		o.Message = fmt.Sprintf("not saved: connector %q collects from %s; these settings are %q at %s. A connector's name "+
+			"and API host are the identity of its checkpoints: add these settings as a new connector instead",
+			old.Name, collect.APIHost(old.URL), settings.Name, collect.APIHost(settings.URL))
+		return o, scrub, nil
+	}
 	if !ok {
 		if f.Key != "" {
 			o.Message = fmt.Sprintf("not saved: connector %q is no longer stored; add it again", f.Key)

@@ -91,4 +91,7 @@ for fn in collect testconn; do
     echo "$fn run $i: init ${init:-?} ms (first invoke ${invoke:-?}; see $log)" | tee -a "$out/coldstart.txt"
   done
 done
+# The fan-out of 1,000 tenants through moto SQS/Secrets Manager/DynamoDB and the simulator
+# (make test runs the same test with 40).
+CALM_FANOUT_TENANTS=1000 go test -count=1 -timeout 30m -run 'TestFanOut$' -v ./functions/collect 2>&1 | grep 'fan-out:\|^--- \|^ok\|FAIL' | tee "$out/fanout.txt"
 echo "results in $out/"

@@ -25,6 +25,7 @@ var commands = []command{
 	{"test", "run the connection test against a connector", runTest},
 	{"collect", "collect Cloud ALM monitors into local or AWS sinks", runCollect},
 	{"console", "serve the local web console", runConsole},
+	{"connector", "add, list or remove the tenants of a deployed stack", runConnector},
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -27,6 +27,8 @@ type Config struct {
 	Allow conntest.Allowlist
 	// Monitors are the monitors tested (CALM_MONITORS: "auto" = the confirmed set, "all", or a list).
 	Monitors []string
+	// Prefix names the connector secrets found by name (CALM_CONNECTOR_PREFIX); "" for none.
+	Prefix string
 	// EndpointURL overrides the AWS endpoint (CALM_ENDPOINT_URL; moto in tests).
 	EndpointURL string
 	// QuotaBytes is the tenant's monthly API quota for the quota check (CALM_API_QUOTA_GB,
@@ -56,7 +58,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			}
 		}
 	}
-	if c.SecretID == "" && len(c.SecretIDs) == 0 {
+	c.Prefix = strings.TrimSpace(getenv("CALM_CONNECTOR_PREFIX"))
+	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
+		errs = append(errs, fmt.Errorf("CALM_CONNECTOR_PREFIX: %q must end in '/', like calm-collector/STACK/connectors/", c.Prefix))
+	}
+	if c.SecretID == "" && len(c.SecretIDs) == 0 && c.Prefix == "" {
 		errs = append(errs, errors.New("CALM_SECRET_ID: is not set; set it to the connector secret's id or ARN (or set CALM_SECRET_IDS)"))
 	}
 	if v := strings.TrimSpace(getenv("CALM_SECRET_TTL")); v != "" {

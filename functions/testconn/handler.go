@@ -19,6 +19,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/conntest"
+	"github.com/calm-collector/calm-collector/internal/fleet"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 )
 
@@ -39,6 +40,9 @@ type invalidator interface{ Invalidate() }
 type Handler struct {
 	// Stores are the connectors' secrets by name; "" is the default (CALM_SECRET_ID).
 	Stores map[string]Store
+	// Connector returns the store of a connector found by name under CALM_CONNECTOR_PREFIX,
+	// also one not created yet (nil: only Stores).
+	Connector func(name string) Store
 	// DefaultConnector is the connector name of the default secret ("" when it has none).
 	DefaultConnector string
 	// Allow limits the hosts POSTed settings may point at.
@@ -228,10 +232,18 @@ func namesItself(body []byte) bool {
 	return ok
 }
 
-// store picks the connector: ?connector=name from CALM_SECRET_IDS, else the default.
+// store picks the connector: ?connector=name from CALM_SECRET_IDS or under the connector
+// prefix, else the default.
 func (h *Handler) store(name string) (Store, string, *events.LambdaFunctionURLResponse) {
 	if s, ok := h.Stores[name]; ok {
 		return s, name, nil
+	}
+	if name != "" && h.Connector != nil {
+		if err := fleet.CheckName(name); err != nil {
+			resp := errorResponse(http.StatusBadRequest, err.Error())
+			return nil, "", &resp
+		}
+		return h.Connector(name), name, nil
 	}
 	var names []string
 	for n := range h.Stores {

@@ -44,6 +44,11 @@ func run() int {
 		stores[name] = secrets.SecretsManager(sm, id, cfg.SecretTTL)
 	}
 	h := &Handler{Stores: stores, Allow: cfg.Allow, Monitors: cfg.Monitors, QuotaBytes: cfg.QuotaBytes, Logger: log}
+	if cfg.Prefix != "" {
+		h.Connector = func(name string) Store {
+			return &connectorStore{SecretsManagerSource: secrets.SecretsManager(sm, cfg.Prefix+name, cfg.SecretTTL), api: sm, prefix: cfg.Prefix, name: name}
+		}
+	}
 	for name, id := range cfg.SecretIDs {
 		if id == cfg.SecretID {
 			h.DefaultConnector = name

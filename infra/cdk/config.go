@@ -36,6 +36,7 @@ const (
 	keyCollectConcurrency  = "collectConcurrency"
 	keyTestconnConcurrency = "testconnConcurrency"
 	keySecretsKMSKeyArn    = "secretsKmsKeyArn"
+	keyMaxConcurrency      = "maxConcurrency"
 )
 
 // Config is the whole stack configuration, parsed from CDK context by
@@ -68,6 +69,9 @@ type Config struct {
 	// and OTLP headers secrets the stack creates (default: the AWS-managed aws/secretsmanager).
 	SecretsKMSKeyArn string
 	Alerts           AlertsConfig // the event bus and alert rules (alerts.go)
+	// MaxConcurrency bounds the tenants collected at once: the work queue's event-source
+	// mapping's maximum concurrency (2-1000, as Lambda allows).
+	MaxConcurrency int
 }
 
 // DefaultConfig is the configuration with no context at all. cdk.json repeats
@@ -87,6 +91,7 @@ func DefaultConfig() Config {
 		LagAlarmSeconds:  1800,
 		BootstrapDir:     "build/lambda",
 		Alerts:           AlertsConfig{Enabled: true},
+		MaxConcurrency:   10,
 	}
 }
 
@@ -126,6 +131,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	c.CollectConcurrency = p.integer(keyCollectConcurrency, 0)
 	c.TestconnConcurrency = p.integer(keyTestconnConcurrency, 0)
 	c.SecretsKMSKeyArn = p.str(keySecretsKMSKeyArn, "")
+	c.MaxConcurrency = p.integer(keyMaxConcurrency, c.MaxConcurrency)
 	periodMinutes := p.integer(keySchedulePeriod, 0)
 	c.Alerts = p.alertsFromContext(c.Alerts)
 
@@ -243,6 +249,9 @@ func (c *Config) Validate() error {
 
 	if c.CollectConcurrency < 0 {
 		bad(keyCollectConcurrency, "%d is negative; use 0 (unreserved) or a positive number", c.CollectConcurrency)
+	}
+	if c.MaxConcurrency < 2 || c.MaxConcurrency > 1000 {
+		bad(keyMaxConcurrency, "%d is outside 2-1000, the maximum concurrency an SQS event source allows", c.MaxConcurrency)
 	}
 	if c.TestconnConcurrency < 0 {
 		bad(keyTestconnConcurrency, "%d is negative; use 0 (unreserved) or a positive number", c.TestconnConcurrency)

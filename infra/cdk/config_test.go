@@ -51,6 +51,7 @@ func TestConfigFromCLIStrings(t *testing.T) {
 		keyExistingSecretArns: `{"prod":"` + arn + `"}`,
 		keyLagAlarmSeconds:    "600",
 		keyCollectConcurrency: "2",
+		keyMaxConcurrency:     "25",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +62,7 @@ func TestConfigFromCLIStrings(t *testing.T) {
 		Monitors: "hm,events", Sinks: []string{"stdout"}, Archive: false, LogRetentionDays: 90,
 		AlarmEmail: "ops@example.com", ExistingSecrets: map[string]string{"prod": arn},
 		LagAlarmSeconds: 600, BootstrapDir: bootstrapDir(), CollectConcurrency: 2, Alerts: AlertsConfig{Enabled: true},
+		MaxConcurrency: 25,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)

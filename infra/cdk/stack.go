@@ -59,10 +59,13 @@ type CollectorStack struct {
 	Collect     awslambda.Function
 	Testconn    awslambda.Function
 	URL         awslambda.FunctionUrl
-	DLQ         awssqs.Queue
+	DLQ         awssqs.Queue // the schedule's dead letters
 	Topic       awssns.Topic
 	Analytics   *Analytics
 	Alerts      *Alerts // nil when alerts are off
+	// Work is the fan-out queue (one message per tenant due), WorkDLQ its dead letters.
+	Work, WorkDLQ awssqs.Queue
+	secretStacks  []awscdk.NestedStack
 }
 
 // AddChecks applies the cdk-nag AWS Solutions rules to everything in app.
@@ -83,6 +86,7 @@ func NewCollectorStack(scope constructs.Construct, cfg Config) *CollectorStack {
 	if cfg.Archive {
 		s.addBucket()
 	}
+	s.addWorkQueue()
 	s.addFunctions(cfg)
 	s.addSchedules(cfg)
 	s.addAlarms(cfg)
@@ -101,13 +105,18 @@ func (s *CollectorStack) addSecrets(cfg Config) {
 	if cfg.SecretsKMSKeyArn != "" {
 		s.SecretsKey = awskms.Key_FromKeyArn(s.Stack, jsii.String("SecretsKey"), jsii.String(cfg.SecretsKMSKeyArn))
 	}
+	created := 0
 	for _, name := range cfg.Connectors {
 		id := "Secret-" + name
 		if arn, ok := cfg.ExistingSecrets[name]; ok {
 			s.Secrets[name] = awssecretsmanager.Secret_FromSecretCompleteArn(s.Stack, jsii.String(id), jsii.String(arn))
 			continue
 		}
-		sec := awssecretsmanager.NewSecret(s.Stack, jsii.String(id), &awssecretsmanager.SecretProps{
+		scope := s.secretScope(cfg, created)
+		created++
+		sec := awssecretsmanager.NewSecret(scope, jsii.String(id), &awssecretsmanager.SecretProps{
+			// Under the stack's prefix: the functions find it at run time (internal/fleet).
+			SecretName:  jsii.String(connectorPrefix(cfg) + name),
 			Description: jsii.String(fmt.Sprintf("calm-collector connector %q: the SAP BTP service key of the Cloud ALM API (or the connector fields)", name)),
 			// The placeholder says "not filled in yet"; it is no secret.
 			SecretStringValue: awscdk.SecretValue_UnsafePlainText(jsii.String(placeholderSecret(name))),
@@ -221,28 +230,42 @@ func (s *CollectorStack) addBucket() {
 // addFunctions creates collect and testconn with their own roles and log
 // groups, and testconn's IAM-authenticated function URL.
 func (s *CollectorStack) addFunctions(cfg Config) {
-	// CALM_SECRET_IDS as JSON in connector order: built by hand (names and
-	// ARNs hold no characters JSON must escape; both are validated) so the
-	// template does not change with Go's map order.
+	// CALM_SECRET_IDS names only imported secrets (existingSecretArns), in connector order and
+	// built by hand (validated names and ARNs need no JSON escaping) so the template does not
+	// change with Go's map order; the created ones are found by prefix at run time, so the
+	// environment does not grow with the connectors.
 	var pairs []string
 	for _, name := range cfg.Connectors {
-		pairs = append(pairs, `"`+name+`":"`+*s.Secrets[name].SecretArn()+`"`)
+		if arn, ok := cfg.ExistingSecrets[name]; ok {
+			pairs = append(pairs, `"`+name+`":"`+arn+`"`)
+		}
 	}
-	secretIDs := jsii.String("{" + strings.Join(pairs, ",") + "}")
-	firstSecret := s.Secrets[cfg.Connectors[0]].SecretArn()
+	first := cfg.Connectors[0]
+	firstSecret := connectorPrefix(cfg) + first
+	if arn, ok := cfg.ExistingSecrets[first]; ok {
+		firstSecret = arn
+	}
+	connectorEnv := func(env map[string]string) map[string]string {
+		env["CALM_SECRET_ID"] = firstSecret
+		env["CALM_CONNECTOR_PREFIX"] = connectorPrefix(cfg)
+		env["CALM_MONITORS"] = cfg.Monitors
+		if len(pairs) > 0 {
+			env["CALM_SECRET_IDS"] = "{" + strings.Join(pairs, ",") + "}"
+		}
+		return env
+	}
 
 	sinks := append([]string(nil), cfg.Sinks...)
 	if s.Bucket != nil {
 		sinks = append(sinks, "s3://"+*s.Bucket.BucketName()+"/"+archivePrefix)
 	}
 
-	collectEnv := map[string]string{
-		"CALM_SECRET_ID":   *firstSecret,
-		"CALM_SECRET_IDS":  *secretIDs,
-		"CALM_STATE_TABLE": *s.Table.TableName(),
-		"CALM_SINKS":       strings.Join(sinks, ","),
-		"CALM_MONITORS":    cfg.Monitors,
-	}
+	collectEnv := connectorEnv(map[string]string{
+		"CALM_STATE_TABLE":     *s.Table.TableName(),
+		"CALM_SINKS":           strings.Join(sinks, ","),
+		"CALM_QUEUE_URL":       *s.Work.QueueUrl(),
+		"CALM_SCHEDULE_PERIOD": cfg.SchedulePeriod.String(),
+	})
 	if slices.ContainsFunc(cfg.Sinks, func(spec string) bool { return strings.HasPrefix(spec, "otlp+") }) {
 		s.addOTLPHeaders()
 		collectEnv["CALM_OTLP_HEADERS_SECRET"] = *s.OTLPHeaders.SecretArn()
@@ -261,9 +284,10 @@ func (s *CollectorStack) addFunctions(cfg Config) {
 		role:        collectRole,
 		env:         collectEnv,
 	})
-	for _, name := range cfg.Connectors {
+	for name := range cfg.ExistingSecrets {
 		s.Secrets[name].GrantRead(collectRole, nil)
 	}
+	s.addFanOut(cfg, collectRole)
 	if s.OTLPHeaders != nil {
 		s.OTLPHeaders.GrantRead(collectRole, nil)
 	}
@@ -300,25 +324,26 @@ func (s *CollectorStack) addFunctions(cfg Config) {
 		timeout:     awscdk.Duration_Seconds(jsii.Number(30)),
 		concurrency: cfg.TestconnConcurrency,
 		role:        testconnRole,
-		env: map[string]string{
-			"CALM_SECRET_ID":  *firstSecret,
-			"CALM_SECRET_IDS": *secretIDs,
-			"CALM_MONITORS":   cfg.Monitors,
-		},
+		env:         connectorEnv(map[string]string{}),
 	})
+	s.grantSecretsKey(testconnRole, "kms:Decrypt", "kms:GenerateDataKey")
+	// POST ?save=true stores a tested service key: PutSecretValue (and CreateSecret for a new
+	// name under the prefix), no UpdateSecret (which could change the key or description).
+	s.grantConnectorsToTestconn(cfg, testconnRole)
 	var arns []*string
 	for _, name := range cfg.Connectors {
-		s.Secrets[name].GrantRead(testconnRole, nil)
-		arns = append(arns, s.Secrets[name].SecretArn())
+		if _, ok := cfg.ExistingSecrets[name]; ok {
+			s.Secrets[name].GrantRead(testconnRole, nil)
+			arns = append(arns, s.Secrets[name].SecretArn())
+		}
 	}
-	// POST ?save=true stores a tested service key: PutSecretValue only, no
-	// UpdateSecret (which could change the key or description).
-	testconnRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("SaveTestedSecret"),
-		Actions:   jsii.Strings("secretsmanager:PutSecretValue"),
-		Resources: &arns,
-	}))
-	s.grantSecretsKey(testconnRole, "kms:Decrypt", "kms:GenerateDataKey")
+	if len(arns) > 0 {
+		testconnRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("SaveTestedSecret"),
+			Actions:   jsii.Strings("secretsmanager:PutSecretValue"),
+			Resources: &arns,
+		}))
+	}
 	s.URL = s.Testconn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
 		AuthType:   awslambda.FunctionUrlAuthType_AWS_IAM,
 		InvokeMode: awslambda.InvokeMode_BUFFERED,
@@ -427,28 +452,27 @@ func (s *CollectorStack) addSchedules(cfg Config) {
 		Resources: &[]*string{s.DLQ.QueueArn()},
 	}))
 
-	for _, name := range cfg.Connectors {
-		sched := awsscheduler.NewCfnSchedule(s.Stack, jsii.String("Schedule-"+name), &awsscheduler.CfnScheduleProps{
-			Description:        jsii.String(fmt.Sprintf("calm-collector: collect connector %q", name)),
-			ScheduleExpression: jsii.String(cfg.Schedule),
-			State:              jsii.String("ENABLED"),
-			FlexibleTimeWindow: &awsscheduler.CfnSchedule_FlexibleTimeWindowProperty{Mode: jsii.String("OFF")},
-			Target: &awsscheduler.CfnSchedule_TargetProperty{
-				Arn:     s.Collect.FunctionArn(),
-				RoleArn: role.RoleArn(),
-				Input:   jsii.String(fmt.Sprintf(`{"connector":%q}`, name)),
-				RetryPolicy: &awsscheduler.CfnSchedule_RetryPolicyProperty{
-					MaximumRetryAttempts: jsii.Number(2),
-					// An invocation older than one 5-minute period is
-					// pointless: the next run covers its windows.
-					MaximumEventAgeInSeconds: jsii.Number(300),
-				},
-				DeadLetterConfig: &awsscheduler.CfnSchedule_DeadLetterConfigProperty{Arn: s.DLQ.QueueArn()},
+	// One schedule for the whole fleet: each tick dispatches the tenants due (addFanOut).
+	sched := awsscheduler.NewCfnSchedule(s.Stack, jsii.String("Schedule"), &awsscheduler.CfnScheduleProps{
+		Description:        jsii.String("calm-collector: hand out the tenants due to the work queue"),
+		ScheduleExpression: jsii.String(cfg.Schedule),
+		State:              jsii.String("ENABLED"),
+		FlexibleTimeWindow: &awsscheduler.CfnSchedule_FlexibleTimeWindowProperty{Mode: jsii.String("OFF")},
+		Target: &awsscheduler.CfnSchedule_TargetProperty{
+			Arn:     s.Collect.FunctionArn(),
+			RoleArn: role.RoleArn(),
+			Input:   jsii.String(`{"dispatch":true}`),
+			RetryPolicy: &awsscheduler.CfnSchedule_RetryPolicyProperty{
+				MaximumRetryAttempts: jsii.Number(2),
+				// A tick older than one 5-minute period is pointless: the next
+				// one dispatches the same tenants.
+				MaximumEventAgeInSeconds: jsii.Number(300),
 			},
-		})
-		// The role's policy must be in place before the first invocation.
-		sched.Node().AddDependency(role)
-	}
+			DeadLetterConfig: &awsscheduler.CfnSchedule_DeadLetterConfigProperty{Arn: s.DLQ.QueueArn()},
+		},
+	})
+	// The role's policy must be in place before the first invocation.
+	sched.Node().AddDependency(role)
 }
 
 // addAlarms creates the alarm topic (KMS-encrypted with a key CloudWatch may
@@ -494,44 +518,53 @@ func (s *CollectorStack) addAlarms(cfg Config) {
 	}
 
 	period := awscdk.Duration_Seconds(jsii.Number(cfg.SchedulePeriod.Seconds()))
-	for _, name := range cfg.Connectors {
-		// Tenant = the connector's "name" (the placeholder secret sets it
-		// to the connector name; keep it so when filling in the secret).
-		dims := &map[string]*string{"tenant": jsii.String(name)}
-		metric := func(metricName, stat string) awscloudwatch.Metric {
-			return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-				Namespace: jsii.String(metricNamespace), MetricName: jsii.String(metricName),
-				DimensionsMap: dims, Statistic: jsii.String(stat), Period: period,
-			})
-		}
-		alarm("Errors-"+name, &awscloudwatch.AlarmProps{
-			AlarmDescription:   jsii.String(fmt.Sprintf("calm-collector %q: a collection run reported errors (see the collect function's logs)", name)),
-			Metric:             metric("Errors", "Sum"),
-			Threshold:          jsii.Number(1),
-			EvaluationPeriods:  jsii.Number(1),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
-		})
-		alarm("NoSuccess-"+name, &awscloudwatch.AlarmProps{
-			AlarmDescription: jsii.String(fmt.Sprintf("calm-collector %q: no successful collection run for 3 schedule periods "+
-				"(no data counts: the schedule, the function or the secret may be broken)", name)),
-			Metric:             metric("RunSuccess", "Sum"),
-			Threshold:          jsii.Number(1),
-			EvaluationPeriods:  jsii.Number(3),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
-		})
-		alarm("Lag-"+name, &awscloudwatch.AlarmProps{
-			AlarmDescription:   jsii.String(fmt.Sprintf("calm-collector %q: collected data lags more than %d s behind (catch-up too slow or a monitor failing)", name, cfg.LagAlarmSeconds)),
-			Metric:             metric("MaxLagSeconds", "Maximum"),
-			Threshold:          jsii.Number(float64(cfg.LagAlarmSeconds)),
-			EvaluationPeriods:  jsii.Number(2),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	// Alarms over the fleet, not per tenant (docs/deploy.md, "Alarms"): their number does not
+	// grow with the connectors. Which tenant: the Logs Insights query "Failed runs by tenant".
+	fleet := func(metricName, stat string) awscloudwatch.Metric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(metricNamespace), MetricName: jsii.String(metricName),
+			Statistic: jsii.String(stat), Period: period,
 		})
 	}
+	alarm("Errors", &awscloudwatch.AlarmProps{
+		AlarmDescription:   jsii.String("calm-collector: collection runs reported errors (which tenants: the collect function's logs, field tenant)"),
+		Metric:             fleet("Errors", "Sum"),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	alarm("NoSuccess", &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("calm-collector: no successful collection run of any tenant for 3 schedule periods " +
+			"(no data counts: the schedule, the dispatch or the function may be broken)"),
+		Metric:             fleet("RunSuccess", "Sum"),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(3),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_BREACHING,
+	})
+	// The worst tenant's lag: every run also writes MaxLagSeconds without a dimension, so its
+	// Maximum is the fleet's worst at the price of one metric (a Metrics Insights alarm would be
+	// billed per tenant analysed). The dashboard's "Lag by tenant" names the tenant.
+	alarm("WorstLag", &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String(fmt.Sprintf("calm-collector: the most lagging tenant is more than %d s behind "+
+			"(the dashboard's \"Lag by tenant\" names it)", cfg.LagAlarmSeconds)),
+		Metric:             fleet("MaxLagSeconds", "Maximum"),
+		Threshold:          jsii.Number(float64(cfg.LagAlarmSeconds)),
+		EvaluationPeriods:  jsii.Number(2),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	alarm("WorkDeadLettersAlarm", &awscloudwatch.AlarmProps{
+		AlarmDescription:   jsii.String("calm-collector: a tenant's collection failed twice in a row (its message is in the work dead-letter queue; the body names the connector)"),
+		Metric:             s.WorkDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum")}),
+		Threshold:          jsii.Number(0),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
 	alarm("DeadLetters", &awscloudwatch.AlarmProps{
-		AlarmDescription:   jsii.String("calm-collector: EventBridge Scheduler could not invoke collect (message in the dead-letter queue)"),
+		AlarmDescription:   jsii.String("calm-collector: EventBridge Scheduler could not invoke collect for a tick (message in the schedule's dead-letter queue)"),
 		Metric:             s.DLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum")}),
 		Threshold:          jsii.Number(0),
 		EvaluationPeriods:  jsii.Number(1),
@@ -548,8 +581,8 @@ func (s *CollectorStack) addAlarms(cfg Config) {
 	})
 }
 
-// addDashboard shows every tenant and monitor through SEARCH expressions, so
-// new monitors appear without a redeploy.
+// addDashboard shows the fleet through SEARCH and Metrics Insights
+// expressions, so new monitors and tenants appear without a redeploy.
 func (s *CollectorStack) addDashboard(cfg Config) awscloudwatch.Dashboard {
 	p := int(cfg.SchedulePeriod.Seconds())
 	if p < 300 {
@@ -558,7 +591,7 @@ func (s *CollectorStack) addDashboard(cfg Config) awscloudwatch.Dashboard {
 	period := awscdk.Duration_Seconds(jsii.Number(float64(p)))
 	search := func(dims, metricName, stat, label string) awscloudwatch.IMetric {
 		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-			Expression:   jsii.String(fmt.Sprintf(`SEARCH('{%s,%s} MetricName="%s"', '%s', %d)`, metricNamespace, dims, metricName, stat, p)),
+			Expression:   jsii.String(fmt.Sprintf(`SEARCH('{%s} MetricName="%s"', '%s', %d)`, strings.TrimSuffix(metricNamespace+","+dims, ","), metricName, stat, p)),
 			Label:        jsii.String(label),
 			Period:       period,
 			UsingMetrics: &map[string]awscloudwatch.IMetric{},
@@ -575,37 +608,53 @@ func (s *CollectorStack) addDashboard(cfg Config) awscloudwatch.Dashboard {
 		DashboardName:   jsii.String(cfg.StackName),
 		DefaultInterval: awscdk.Duration_Hours(jsii.Number(24)),
 	})
+	// Every tenant without a widget per tenant: the 20 most lagging, by a Metrics Insights
+	// query over the one per-tenant metric.
+	tenants := awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+		Title: jsii.String("Lag by tenant, worst 20 (s)"),
+		Left: &[]awscloudwatch.IMetric{awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression:   jsii.String(`SELECT MAX(MaxLagSeconds) FROM SCHEMA("CalmCollector", tenant) GROUP BY tenant ORDER BY MAX() DESC LIMIT 20`),
+			Period:       period,
+			UsingMetrics: &map[string]awscloudwatch.IMetric{},
+		})},
+		LeftAnnotations: &[]*awscloudwatch.HorizontalAnnotation{lagLine},
+		Width:           jsii.Number(24),
+		Height:          jsii.Number(6),
+		LeftYAxis:       &awscloudwatch.YAxisProps{Min: jsii.Number(0)},
+		LegendPosition:  awscloudwatch.LegendPosition_RIGHT,
+	})
 	lag := awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
-		Title:           jsii.String("Lag per monitor (s)"),
-		Left:            &[]awscloudwatch.IMetric{search("tenant,monitor", "LagSeconds", "Maximum", "")},
+		Title:           jsii.String("Lag per monitor, worst tenant (s)"),
+		Left:            &[]awscloudwatch.IMetric{search("monitor", "LagSeconds", "Maximum", "")},
 		LeftAnnotations: &[]*awscloudwatch.HorizontalAnnotation{lagLine},
 		Width:           jsii.Number(12),
 		Height:          jsii.Number(6),
 		LeftYAxis:       &awscloudwatch.YAxisProps{Min: jsii.Number(0)},
 		LegendPosition:  awscloudwatch.LegendPosition_RIGHT,
 	})
+	d.AddWidgets(tenants)
 	d.AddWidgets(
 		graph("Runs and failures",
-			[]awscloudwatch.IMetric{search("tenant", "RunSuccess", "Sum", "ok runs"), search("tenant", "Errors", "Sum", "errors")},
+			[]awscloudwatch.IMetric{search("", "RunSuccess", "Sum", "ok runs"), search("", "Errors", "Sum", "errors")},
 			[]awscloudwatch.IMetric{s.Collect.MetricInvocations(nil), s.Collect.MetricErrors(nil)}),
 		graph("Points per monitor",
-			[]awscloudwatch.IMetric{search("tenant,monitor", "Points", "Sum", "")}, nil),
+			[]awscloudwatch.IMetric{search("monitor", "Points", "Sum", "")}, nil),
 	)
 	d.AddWidgets(
 		lag,
 		graph("API requests, retries and 429s",
 			[]awscloudwatch.IMetric{
-				search("tenant,monitor", "Requests", "Sum", "requests"),
-				search("tenant,monitor", "Retries", "Sum", "retries"),
-				search("tenant,monitor", "Throttled", "Sum", "429s"),
+				search("monitor", "Requests", "Sum", "requests"),
+				search("monitor", "Retries", "Sum", "retries"),
+				search("monitor", "Throttled", "Sum", "429s"),
 			}, nil),
 	)
 	d.AddWidgets(
 		graph("Run duration (ms)",
-			[]awscloudwatch.IMetric{search("tenant", "RunDuration", "Maximum", "max"), search("tenant", "RunDuration", "Average", "avg")},
+			[]awscloudwatch.IMetric{search("", "RunDuration", "Maximum", "max"), search("", "RunDuration", "Average", "avg")},
 			[]awscloudwatch.IMetric{s.Collect.MetricDuration(nil)}),
-		graph("Schedule dead letters and function errors",
-			[]awscloudwatch.IMetric{s.DLQ.MetricApproximateNumberOfMessagesVisible(nil)},
+		graph("Dead letters (schedule, work) and function errors",
+			[]awscloudwatch.IMetric{s.DLQ.MetricApproximateNumberOfMessagesVisible(nil), s.WorkDLQ.MetricApproximateNumberOfMessagesVisible(nil)},
 			[]awscloudwatch.IMetric{s.Collect.MetricErrors(nil), s.Testconn.MetricErrors(nil)}),
 	)
 	return d
@@ -617,9 +666,7 @@ func (s *CollectorStack) addOutputs(cfg Config, d awscloudwatch.Dashboard) {
 		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(desc)})
 	}
 	out("FunctionUrl", "testconn function URL (IAM auth): calmctl test --function-url URL", s.URL.Url())
-	for _, name := range cfg.Connectors {
-		out("SecretArn"+outputID(name), fmt.Sprintf("secret of connector %q: put the BTP service key here", name), s.Secrets[name].SecretArn())
-	}
+	out("ConnectorPrefix", "connector secrets are named PREFIX<name>: calmctl connector add|list|remove", jsii.String(connectorPrefix(cfg)))
 	if s.OTLPHeaders != nil {
 		out("OtlpHeadersSecretArn", "headers of the OTLP backend: put a JSON object of headers here", s.OTLPHeaders.SecretArn())
 	}

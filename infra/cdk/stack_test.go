@@ -214,14 +214,17 @@ func TestExistingSecretIsImportedNotCreated(t *testing.T) {
 		keyExistingSecretArns: map[string]any{"prod": arn},
 	})
 	check(t, "one new secret", func() { s.template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(1)) })
-	testSecret := s.logicalID(t, "AWS::SecretsManager::Secret", "Secrettest")
-	check(t, "collect env", func() {
+	check(t, "the created one is named under the prefix", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::SecretsManager::Secret"), obj(map[string]any{
+			"Name": "calm-collector/CalmCollector/connectors/test",
+		}))
+	})
+	check(t, "collect env names only the imported secret", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
 			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(obj(map[string]any{
-				"CALM_SECRET_ID": arn, // the first connector
-				"CALM_SECRET_IDS": map[string]any{"Fn::Join": []any{"", []any{
-					`{"prod":"` + arn + `","test":"`, ref(testSecret), `"}`,
-				}}},
+				"CALM_SECRET_ID":        arn, // the first connector
+				"CALM_SECRET_IDS":       `{"prod":"` + arn + `"}`,
+				"CALM_CONNECTOR_PREFIX": "calm-collector/CalmCollector/connectors/",
 			}))},
 		}))
 	})
@@ -350,7 +353,7 @@ func TestOTLPHeadersSecret(t *testing.T) {
 
 func TestFunctions(t *testing.T) {
 	s := defaults(t)
-	secret := s.logicalID(t, "AWS::SecretsManager::Secret", "Secretdefault")
+	const prefix = "calm-collector/CalmCollector/connectors/"
 	table := s.logicalID(t, "AWS::DynamoDB::Table", "StateTable")
 	common := func(logs string, memory, timeout int, env map[string]any) map[string]any {
 		return map[string]any{
@@ -363,21 +366,23 @@ func TestFunctions(t *testing.T) {
 			"Environment":   map[string]any{"Variables": env},
 		}
 	}
-	secretIDs := map[string]any{"Fn::Join": []any{"", []any{`{"default":"`, ref(secret), `"}`}}}
+	// No secret ARN in either environment: connectors are found by prefix.
 	check(t, "collect", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(common("CollectLogs", 256, 300, map[string]any{
-			"CALM_SECRET_ID":   ref(secret),
-			"CALM_SECRET_IDS":  secretIDs,
-			"CALM_STATE_TABLE": ref(table),
-			"CALM_SINKS":       map[string]any{"Fn::Join": []any{"", []any{"stdout,s3://", ref(bucketLogicalID), "/records"}}},
-			"CALM_MONITORS":    "auto",
+			"CALM_SECRET_ID":        prefix + "default",
+			"CALM_CONNECTOR_PREFIX": prefix,
+			"CALM_STATE_TABLE":      ref(table),
+			"CALM_SINKS":            map[string]any{"Fn::Join": []any{"", []any{"stdout,s3://", ref(bucketLogicalID), "/records"}}},
+			"CALM_MONITORS":         "auto",
+			"CALM_QUEUE_URL":        ref(s.logicalID(t, "AWS::SQS::Queue", "WorkBF")),
+			"CALM_SCHEDULE_PERIOD":  "5m0s",
 		})))
 	})
 	check(t, "testconn", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(common("TestconnLogs", 128, 30, map[string]any{
-			"CALM_SECRET_ID":  ref(secret),
-			"CALM_SECRET_IDS": secretIDs,
-			"CALM_MONITORS":   "auto",
+			"CALM_SECRET_ID":        prefix + "default",
+			"CALM_CONNECTOR_PREFIX": prefix,
+			"CALM_MONITORS":         "auto",
 		})))
 	})
 	check(t, "collect is not retried by Lambda", func() {
@@ -418,30 +423,45 @@ func TestLogGroupsHaveRetention(t *testing.T) {
 	})
 }
 
-func TestSchedulePerConnector(t *testing.T) {
-	s := synth(t, map[string]any{keyConnectors: []any{"prod", "test"}, keySchedule: "rate(10 minutes)"})
-	check(t, "two schedules", func() { s.template.ResourceCountIs(jsii.String("AWS::Scheduler::Schedule"), jsii.Number(2)) })
+// One schedule for the whole fleet, whatever the connectors: its tick dispatches the tenants due
+// to the work queue, which feeds collect one message at a time, maxConcurrency at once.
+func TestOneScheduleAndTheWorkQueue(t *testing.T) {
+	s := synth(t, map[string]any{keyConnectors: []any{"prod", "test"}, keySchedule: "rate(10 minutes)", keyMaxConcurrency: 7})
+	check(t, "one schedule", func() { s.template.ResourceCountIs(jsii.String("AWS::Scheduler::Schedule"), jsii.Number(1)) })
 	dlq := s.logicalID(t, "AWS::SQS::Queue", "ScheduleDeadLetters")
 	role := s.logicalID(t, "AWS::IAM::Role", "SchedulerRole")
-	for _, name := range []string{"prod", "test"} {
-		check(t, "schedule "+name, func() {
-			s.template.HasResourceProperties(jsii.String("AWS::Scheduler::Schedule"), obj(map[string]any{
-				"ScheduleExpression": "rate(10 minutes)",
-				"State":              "ENABLED",
-				"FlexibleTimeWindow": map[string]any{"Mode": "OFF"},
-				"Target": map[string]any{
-					"Arn":              getAtt(collectLogicalID, "Arn"),
-					"RoleArn":          getAtt(role, "Arn"),
-					"Input":            `{"connector":"` + name + `"}`,
-					"RetryPolicy":      map[string]any{"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 300},
-					"DeadLetterConfig": map[string]any{"Arn": getAtt(dlq, "Arn")},
-				},
-			}))
-		})
-	}
+	check(t, "the schedule dispatches", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Scheduler::Schedule"), obj(map[string]any{
+			"ScheduleExpression": "rate(10 minutes)",
+			"State":              "ENABLED",
+			"FlexibleTimeWindow": map[string]any{"Mode": "OFF"},
+			"Target": map[string]any{
+				"Arn":              getAtt(collectLogicalID, "Arn"),
+				"RoleArn":          getAtt(role, "Arn"),
+				"Input":            `{"dispatch":true}`,
+				"RetryPolicy":      map[string]any{"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 300},
+				"DeadLetterConfig": map[string]any{"Arn": getAtt(dlq, "Arn")},
+			},
+		}))
+	})
+	workDLQ := s.logicalID(t, "AWS::SQS::Queue", "WorkDeadLetters")
+	check(t, "work queue dead-letters after two receives", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::SQS::Queue"), obj(map[string]any{
+			"VisibilityTimeout": 1800,
+			"RedrivePolicy":     map[string]any{"deadLetterTargetArn": getAtt(workDLQ, "Arn"), "maxReceiveCount": 2},
+		}))
+	})
+	check(t, "event-source mapping: one message per invocation, bounded, partial failures", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj(map[string]any{
+			"FunctionName":          ref(collectLogicalID),
+			"BatchSize":             1,
+			"ScalingConfig":         map[string]any{"MaximumConcurrency": 7},
+			"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
+		}))
+	})
 	check(t, "alarms use the schedule period", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
-			"MetricName": "RunSuccess", "Period": 600, "Dimensions": []any{map[string]any{"Name": "tenant", "Value": "test"}},
+			"MetricName": "RunSuccess", "Period": 600, "Dimensions": assertions.Match_Absent(),
 		}))
 	})
 }
@@ -491,11 +511,16 @@ func TestSchedulerRoleInvokesOnlyCollect(t *testing.T) {
 
 func TestCollectPermissions(t *testing.T) {
 	s := defaults(t)
-	secret := s.logicalID(t, "AWS::SecretsManager::Secret", "Secretdefault")
+	work := s.logicalID(t, "AWS::SQS::Queue", "WorkBF")
 	table := s.logicalID(t, "AWS::DynamoDB::Table", "StateTable")
 	equalJSON(t, "collect policy", s.policyStatements(t, "CollectRole"), []any{
 		map[string]any{"Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Effect": "Allow", "Resource": getAtt(s.logicalID(t, "AWS::Logs::LogGroup", "CollectLogs"), "Arn")},
-		map[string]any{"Action": []any{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, "Effect": "Allow", "Resource": ref(secret)},
+		// the work queue: consumed by the event-source mapping, fed by the tick
+		map[string]any{"Action": []any{"sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}, "Effect": "Allow", "Resource": getAtt(work, "Arn")},
+		map[string]any{"Action": []any{"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}, "Effect": "Allow", "Resource": getAtt(work, "Arn")},
+		// the connectors, by prefix: no policy grows with the tenants
+		map[string]any{"Action": "secretsmanager:ListSecrets", "Effect": "Allow", "Resource": "*", "Sid": "ListConnectors"},
+		map[string]any{"Action": []any{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, "Effect": "Allow", "Resource": connectorsArn, "Sid": "ReadConnectors"},
 		// Exactly what internal/state calls: no Scan, UpdateItem or stream reads.
 		map[string]any{"Action": []any{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"},
 			"Effect": "Allow", "Resource": getAtt(table, "Arn"), "Sid": "StateTable"},
@@ -511,14 +536,10 @@ func TestCollectPermissions(t *testing.T) {
 
 func TestTestconnPermissionsAndURL(t *testing.T) {
 	s := synth(t, map[string]any{keyConnectors: []any{"a", "b"}})
-	a := s.logicalID(t, "AWS::SecretsManager::Secret", "Secreta")
-	b := s.logicalID(t, "AWS::SecretsManager::Secret", "Secretb")
-	read := []any{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 	equalJSON(t, "testconn policy", s.policyStatements(t, "TestconnRole"), []any{
 		map[string]any{"Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Effect": "Allow", "Resource": getAtt(s.logicalID(t, "AWS::Logs::LogGroup", "TestconnLogs"), "Arn")},
-		map[string]any{"Action": read, "Effect": "Allow", "Resource": ref(a)},
-		map[string]any{"Action": read, "Effect": "Allow", "Resource": ref(b)},
-		map[string]any{"Action": "secretsmanager:PutSecretValue", "Effect": "Allow", "Resource": []any{ref(a), ref(b)}, "Sid": "SaveTestedSecret"},
+		map[string]any{"Action": []any{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue",
+			"secretsmanager:CreateSecret", "secretsmanager:TagResource"}, "Effect": "Allow", "Sid": "TestAndSaveConnectors", "Resource": connectorsArn},
 	})
 	check(t, "every function URL is IAM-authenticated", func() {
 		s.template.ResourceCountIs(jsii.String("AWS::Lambda::Url"), jsii.Number(1))
@@ -570,8 +591,8 @@ func TestEverythingEncrypted(t *testing.T) {
 
 func TestAlarms(t *testing.T) {
 	s := synth(t, map[string]any{keyConnectors: []any{"prod", "test"}, keyLagAlarmSeconds: 900, keyAlarmEmail: "ops@example.com"})
-	check(t, "3 per connector + DLQ + function errors", func() {
-		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(8))
+	check(t, "six, whatever the tenants (TestScaleLimits: the same for 1,000)", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(6))
 	})
 	topic := ref(s.logicalID(t, "AWS::SNS::Topic", "Alarms"))
 	check(t, "every alarm notifies the topic", func() {
@@ -579,27 +600,30 @@ func TestAlarms(t *testing.T) {
 			"AlarmActions": []any{topic}, "OKActions": []any{topic},
 		}))
 	})
-	tenant := func(n string) []any { return []any{map[string]any{"Name": "tenant", "Value": n}} }
-	for _, n := range []string{"prod", "test"} {
-		check(t, "errors "+n, func() {
-			s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
-				"Namespace": "CalmCollector", "MetricName": "Errors", "Dimensions": tenant(n), "Statistic": "Sum",
-				"Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "EvaluationPeriods": 1,
-			}))
-		})
-		check(t, "no success "+n, func() {
-			s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
-				"Namespace": "CalmCollector", "MetricName": "RunSuccess", "Dimensions": tenant(n), "Statistic": "Sum", "Period": 300,
-				"Threshold": 1, "ComparisonOperator": "LessThanThreshold", "EvaluationPeriods": 3, "TreatMissingData": "breaching",
-			}))
-		})
-		check(t, "lag "+n, func() {
-			s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
-				"Namespace": "CalmCollector", "MetricName": "MaxLagSeconds", "Dimensions": tenant(n), "Statistic": "Maximum",
-				"Threshold": 900, "ComparisonOperator": "GreaterThanThreshold",
-			}))
-		})
-	}
+	check(t, "errors of any tenant", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
+			"Namespace": "CalmCollector", "MetricName": "Errors", "Dimensions": assertions.Match_Absent(), "Statistic": "Sum",
+			"Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "EvaluationPeriods": 1,
+		}))
+	})
+	check(t, "no success of any tenant", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
+			"Namespace": "CalmCollector", "MetricName": "RunSuccess", "Dimensions": assertions.Match_Absent(), "Statistic": "Sum", "Period": 300,
+			"Threshold": 1, "ComparisonOperator": "LessThanThreshold", "EvaluationPeriods": 3, "TreatMissingData": "breaching",
+		}))
+	})
+	check(t, "worst lag", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
+			"Namespace": "CalmCollector", "MetricName": "MaxLagSeconds", "Dimensions": assertions.Match_Absent(), "Statistic": "Maximum",
+			"Threshold": 900, "ComparisonOperator": "GreaterThanThreshold",
+		}))
+	})
+	check(t, "work dead letters", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
+			"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 0, "ComparisonOperator": "GreaterThanThreshold",
+			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": getAtt(s.logicalID(t, "AWS::SQS::Queue", "WorkDeadLetters"), "QueueName")}},
+		}))
+	})
 	check(t, "dead letters", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
 			"Namespace": "AWS/SQS", "MetricName": "ApproximateNumberOfMessagesVisible", "Threshold": 0, "ComparisonOperator": "GreaterThanThreshold",
@@ -638,14 +662,17 @@ func TestDashboardSearchesEveryMetric(t *testing.T) {
 	}
 	// The body is JSON inside JSON: quotes appear escaped twice.
 	for _, want := range []string{
-		`SEARCH('{CalmCollector,tenant} MetricName=\\\"RunSuccess\\\"', 'Sum', 300)`,
-		`SEARCH('{CalmCollector,tenant} MetricName=\\\"Errors\\\"', 'Sum', 300)`,
-		`SEARCH('{CalmCollector,tenant,monitor} MetricName=\\\"Points\\\"', 'Sum', 300)`,
-		`SEARCH('{CalmCollector,tenant,monitor} MetricName=\\\"LagSeconds\\\"', 'Maximum', 300)`,
-		`SEARCH('{CalmCollector,tenant,monitor} MetricName=\\\"Requests\\\"', 'Sum', 300)`,
-		`SEARCH('{CalmCollector,tenant,monitor} MetricName=\\\"Retries\\\"', 'Sum', 300)`,
-		`SEARCH('{CalmCollector,tenant,monitor} MetricName=\\\"Throttled\\\"', 'Sum', 300)`,
-		`SEARCH('{CalmCollector,tenant} MetricName=\\\"RunDuration\\\"', 'Maximum', 300)`,
+		// Metrics without a tenant dimension (one metric per name, whatever the tenants) ...
+		`SEARCH('{CalmCollector} MetricName=\\\"RunSuccess\\\"', 'Sum', 300)`,
+		`SEARCH('{CalmCollector} MetricName=\\\"Errors\\\"', 'Sum', 300)`,
+		`SEARCH('{CalmCollector,monitor} MetricName=\\\"Points\\\"', 'Sum', 300)`,
+		`SEARCH('{CalmCollector,monitor} MetricName=\\\"LagSeconds\\\"', 'Maximum', 300)`,
+		`SEARCH('{CalmCollector,monitor} MetricName=\\\"Requests\\\"', 'Sum', 300)`,
+		`SEARCH('{CalmCollector,monitor} MetricName=\\\"Retries\\\"', 'Sum', 300)`,
+		`SEARCH('{CalmCollector,monitor} MetricName=\\\"Throttled\\\"', 'Sum', 300)`,
+		`SEARCH('{CalmCollector} MetricName=\\\"RunDuration\\\"', 'Maximum', 300)`,
+		// ... and every tenant in one widget through the one per-tenant metric.
+		`SELECT MAX(MaxLagSeconds) FROM SCHEMA(\\\"CalmCollector\\\", tenant) GROUP BY tenant ORDER BY MAX() DESC LIMIT 20`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("dashboard lacks %s", want)
@@ -658,7 +685,7 @@ func TestDashboardSearchesEveryMetric(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	s := synth(t, map[string]any{keyConnectors: []any{"prod-eu10"}})
-	for _, o := range []string{"FunctionUrl", "SecretArnProdEu10", "StateTableName", "ArchiveBucketName", "DashboardName", "DashboardUrl", "AlarmTopicArn", "CollectFunctionName"} {
+	for _, o := range []string{"FunctionUrl", "ConnectorPrefix", "StateTableName", "ArchiveBucketName", "DashboardName", "DashboardUrl", "AlarmTopicArn", "CollectFunctionName"} {
 		check(t, "output "+o, func() {
 			s.template.HasOutput(jsii.String(o), obj(map[string]any{"Value": assertions.Match_AnyValue()}))
 		})
@@ -715,9 +742,17 @@ func TestNagCatchesFindings(t *testing.T) {
 // allowedWildcards are the only Resource values containing "*" the template
 // may hold, each with why it cannot be narrower.
 var allowedWildcards = map[string]string{
+	// Connectors are added at run time under the stack's prefix (internal/fleet).
+	`{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:calm-collector/CalmCollector/connectors/*"]]}`: "the connector secrets, found by prefix",
+	// ListSecrets takes no other resource; it returns names and tags, never values.
+	`"*"`: "secretsmanager:ListSecrets only (TestCollectPermissions)",
 	// S3 object keys are per tenant/monitor/window, unknown at deploy time.
 	`{"Fn::Join":["",[{"Fn::GetAtt":["ArchiveBucket","Arn"]},"/records/*"]]}`: "collect puts archive objects under records/",
 }
+
+// connectorsArn is the grant on every connector secret of the default stack name.
+var connectorsArn = map[string]any{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), ":secretsmanager:", ref("AWS::Region"), ":",
+	ref("AWS::AccountId"), ":secret:calm-collector/CalmCollector/connectors/*"}}}
 
 func TestNoWildcardResources(t *testing.T) {
 	s := defaults(t)

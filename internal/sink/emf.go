@@ -66,7 +66,8 @@ type emfMeta struct {
 	CloudWatchMetrics []emfDirective `json:"CloudWatchMetrics"`
 }
 
-// emfMonitorLine is one monitor's line: dimensions [tenant, monitor].
+// emfMonitorLine is one monitor's line: dimension [monitor]; the tenant is a member for Logs
+// Insights, not a dimension, so the metrics do not multiply with the tenants.
 type emfMonitorLine struct {
 	AWS        emfMeta `json:"_aws"`
 	Tenant     string  `json:"tenant"`
@@ -80,7 +81,8 @@ type emfMonitorLine struct {
 	LagSeconds float64 `json:"LagSeconds"`
 }
 
-// emfRunLine is the run's line: dimensions [tenant].
+// emfRunLine is the run's line: MaxLagSeconds by [tenant] (the one per-tenant metric: the
+// worst-lag alarm and the fleet view read it), everything without a dimension.
 type emfRunLine struct {
 	AWS           emfMeta `json:"_aws"`
 	Tenant        string  `json:"tenant"`
@@ -103,12 +105,14 @@ var (
 	}
 )
 
-// WriteEMF writes one EMF line per monitor (namespace CalmCollector, dimensions [tenant, monitor]:
+// WriteEMF writes one EMF line per monitor (namespace CalmCollector, dimension [monitor]:
 // Points, Windows, Requests, Retries, Throttled, Errors in Count, LagSeconds in Seconds) and one
-// for the run (dimensions [tenant]: RunDuration in Milliseconds, RunSuccess 1 or 0,
-// RunIncomplete 1 when the run stopped at its deadline with work left, Errors, MaxLagSeconds,
-// APIBytes in Bytes), all stamped ts, in one Write. CloudWatch drops a metric whose dimension value
-// is empty, so an empty tenant or monitor is an error and nothing is written.
+// for the run (no dimension: RunDuration in Milliseconds, RunSuccess 1 or 0, RunIncomplete 1
+// when the run stopped at its deadline with work left, Errors, MaxLagSeconds, APIBytes in
+// Bytes; and MaxLagSeconds by [tenant]), all stamped ts, in one Write. Only MaxLagSeconds carries the tenant, so each
+// further tenant adds one billed metric (docs/deploy.md, "Cost"); the tenant is a member of
+// every line for Logs Insights. CloudWatch drops a metric whose dimension value is empty, so an
+// empty tenant or monitor is an error and nothing is written.
 func WriteEMF(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) error {
 	if run.Tenant == "" {
 		return errors.New("emf: run without tenant")
@@ -116,13 +120,16 @@ func WriteEMF(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) 
 	meta := func(dims []string, metrics []emfMetric) emfMeta {
 		return emfMeta{Timestamp: ts.UnixMilli(), CloudWatchMetrics: []emfDirective{{Namespace: Namespace, Dimensions: [][]string{dims}, Metrics: metrics}}}
 	}
+	runMeta := meta([]string{}, runMetrics)
+	runMeta.CloudWatchMetrics = append(runMeta.CloudWatchMetrics, emfDirective{Namespace: Namespace,
+		Dimensions: [][]string{{"tenant"}}, Metrics: []emfMetric{{"MaxLagSeconds", "Seconds"}}})
 	var buf []byte
 	for i, m := range monitors {
 		if m.Tenant == "" || m.Monitor == "" {
 			return fmt.Errorf("emf: monitor stats %d without tenant or monitor (tenant %q, monitor %q)", i, m.Tenant, m.Monitor)
 		}
 		line, err := json.Marshal(emfMonitorLine{
-			AWS: meta([]string{"tenant", "monitor"}, monitorMetrics), Tenant: m.Tenant, Monitor: m.Monitor,
+			AWS: meta([]string{"monitor"}, monitorMetrics), Tenant: m.Tenant, Monitor: m.Monitor,
 			Points: m.Points, Windows: m.Windows, Requests: m.Requests, Retries: m.Retries,
 			Throttled: m.Throttled, Errors: m.Errors, LagSeconds: seconds(m.Lag),
 		})
@@ -140,7 +147,7 @@ func WriteEMF(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) 
 		incomplete = 1
 	}
 	line, err := json.Marshal(emfRunLine{
-		AWS: meta([]string{"tenant"}, runMetrics), Tenant: run.Tenant,
+		AWS: runMeta, Tenant: run.Tenant,
 		RunDuration: float64(run.Duration) / float64(time.Millisecond), RunSuccess: success, RunIncomplete: incomplete,
 		Errors: run.Errors, MaxLagSeconds: seconds(run.MaxLag), APIBytes: run.APIBytes,
 	})

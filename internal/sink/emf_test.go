@@ -63,12 +63,11 @@ func TestEMFMatchesSpec(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("%d lines, want 2 monitors + 1 run", len(lines))
 	}
-	wantMetrics := [][]string{
-		{"Points", "Windows", "Requests", "Retries", "Throttled", "Errors", "LagSeconds"},
-		{"Points", "Windows", "Requests", "Retries", "Throttled", "Errors", "LagSeconds"},
-		{"RunDuration", "RunSuccess", "RunIncomplete", "Errors", "MaxLagSeconds", "APIBytes"},
-	}
-	wantDims := [][]string{{"tenant", "monitor"}, {"tenant", "monitor"}, {"tenant"}}
+	// Per line, per directive: the metrics and the one dimension set. Only MaxLagSeconds is by
+	// tenant (one billed metric per tenant).
+	monitor := []string{"Points", "Windows", "Requests", "Retries", "Throttled", "Errors", "LagSeconds"}
+	wantMetrics := [][][]string{{monitor}, {monitor}, {{"RunDuration", "RunSuccess", "RunIncomplete", "Errors", "MaxLagSeconds", "APIBytes"}, {"MaxLagSeconds"}}}
+	wantDims := [][][]string{{{"monitor"}}, {{"monitor"}}, {nil, {"tenant"}}}
 	for i, line := range lines {
 		var doc map[string]any
 		dec := json.NewDecoder(strings.NewReader(line))
@@ -84,43 +83,52 @@ func TestEMFMatchesSpec(t *testing.T) {
 			t.Errorf("line %d: Timestamp %v, want integer milliseconds 1795601220000", i, meta["Timestamp"])
 		}
 		directives, _ := meta["CloudWatchMetrics"].([]any)
-		if len(directives) != 1 {
-			t.Fatalf("line %d: %d directives, want 1", i, len(directives))
+		if len(directives) != len(wantDims[i]) {
+			t.Fatalf("line %d: %d directives, want %d", i, len(directives), len(wantDims[i]))
 		}
-		d := directives[0].(map[string]any)
-		if d["Namespace"] != "CalmCollector" {
-			t.Errorf("line %d: Namespace %v", i, d["Namespace"])
+		if v, ok := doc["tenant"].(string); !ok || v == "" {
+			t.Errorf("line %d: no tenant member for Logs Insights", i)
 		}
-		dimSets, _ := d["Dimensions"].([]any)
-		if len(dimSets) != 1 {
-			t.Fatalf("line %d: Dimensions %v, want one set", i, d["Dimensions"])
+		for j, dir := range directives {
+			checkDirective(t, i, doc, dir.(map[string]any), wantDims[i][j], wantMetrics[i][j])
 		}
-		var dims []string
-		for _, name := range dimSets[0].([]any) {
-			s := name.(string)
-			dims = append(dims, s)
-			if v, ok := doc[s].(string); !ok || v == "" {
-				t.Errorf("line %d: dimension %q has no non-empty string member", i, s)
-			}
+	}
+}
+
+func checkDirective(t *testing.T, i int, doc, d map[string]any, wantDims, wantMetrics []string) {
+	t.Helper()
+	if d["Namespace"] != "CalmCollector" {
+		t.Errorf("line %d: Namespace %v", i, d["Namespace"])
+	}
+	dimSets, _ := d["Dimensions"].([]any)
+	if len(dimSets) != 1 {
+		t.Fatalf("line %d: Dimensions %v, want one set", i, d["Dimensions"])
+	}
+	var dims []string
+	for _, name := range dimSets[0].([]any) {
+		s := name.(string)
+		dims = append(dims, s)
+		if v, ok := doc[s].(string); !ok || v == "" {
+			t.Errorf("line %d: dimension %q has no non-empty string member", i, s)
 		}
-		if !slices.Equal(dims, wantDims[i]) || len(dims) > 30 {
-			t.Errorf("line %d: dimensions %v, want %v", i, dims, wantDims[i])
+	}
+	if !slices.Equal(dims, wantDims) || len(dims) > 30 {
+		t.Errorf("line %d: dimensions %v, want %v", i, dims, wantDims)
+	}
+	var names []string
+	for _, m := range d["Metrics"].([]any) {
+		m := m.(map[string]any)
+		name, unit := m["Name"].(string), m["Unit"].(string)
+		names = append(names, name)
+		if _, ok := doc[name].(json.Number); !ok {
+			t.Errorf("line %d: metric %q has no number member (got %v)", i, name, doc[name])
 		}
-		var names []string
-		for _, m := range d["Metrics"].([]any) {
-			m := m.(map[string]any)
-			name, unit := m["Name"].(string), m["Unit"].(string)
-			names = append(names, name)
-			if _, ok := doc[name].(json.Number); !ok {
-				t.Errorf("line %d: metric %q has no number member (got %v)", i, name, doc[name])
-			}
-			if !slices.Contains(cloudWatchUnits, unit) {
-				t.Errorf("line %d: metric %q has unit %q, not a CloudWatch unit", i, name, unit)
-			}
+		if !slices.Contains(cloudWatchUnits, unit) {
+			t.Errorf("line %d: metric %q has unit %q, not a CloudWatch unit", i, name, unit)
 		}
-		if !slices.Equal(names, wantMetrics[i]) {
-			t.Errorf("line %d: metrics %v, want %v", i, names, wantMetrics[i])
-		}
+	}
+	if !slices.Equal(names, wantMetrics) {
+		t.Errorf("line %d: metrics %v, want %v", i, names, wantMetrics)
 	}
 }
 

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/calm-collector/calm-collector/internal/awstest"
+	"github.com/calm-collector/calm-collector/internal/sim"
+)
+
+// calmctl connector add tests before it stores, list shows what the collector will find, remove
+// takes the tenant out; against moto and the simulator.
+func TestConnectorAddListRemove(t *testing.T) {
+	m := awstest.Moto(t)
+	m.Reset(t)
+	srv := sim.StartTest(t, sim.Config{})
+	for k, v := range map[string]string{"AWS_REGION": awstest.Region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"), "CALM_ENDPOINT_URL": m.Endpoint()} {
+		t.Setenv(k, v)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	if err := os.WriteFile(good, srv.ServiceKeyJSON(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var key map[string]any
+	_ = json.Unmarshal(srv.ServiceKeyJSON(), &key)
+	key["uaa"].(map[string]any)["clientsecret"] = "wrong-secret-value"
+	badJSON, _ := json.Marshal(key)
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, badJSON, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	calmctl := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := run(append([]string{"connector"}, args...), &out, &errb)
+		return code, out.String(), errb.String()
+	}
+
+	if code, out, errs := calmctl("add", "--stack", "S", "--name", "prod-eu10", "--secret-file", good, "--interval", "15m", "--monitors", "hm"); code != 0 {
+		t.Fatalf("add: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs := calmctl("add", "--stack", "S", "--name", "broken", "--secret-file", bad)
+	if code != 1 || !strings.Contains(errs, "nothing was stored") || strings.Contains(out+errs, "wrong-secret-value") {
+		t.Errorf("add with a wrong secret: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = calmctl("list", "--stack", "S")
+	if code != 0 || !strings.Contains(out, "prod-eu10") || !strings.Contains(out, "15m0s") || strings.Contains(out, "broken") {
+		t.Errorf("list: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := calmctl("remove", "--stack", "S", "--name", "prod-eu10"); code != 0 {
+		t.Errorf("remove: exit %d\n%s%s", code, out, errs)
+	}
+	if _, out, _ := calmctl("list", "--stack", "S"); strings.Contains(out, "prod-eu10") {
+		t.Errorf("list after remove still shows it:\n%s", out)
+	}
+	code, _, errs = calmctl("add", "--name", "Bad Name")
+	if code != 2 || !strings.Contains(errs, "--stack") || !strings.Contains(errs, "--name") {
+		t.Errorf("bad usage: exit %d, %s", code, errs)
+	}
+}

@@ -355,7 +355,7 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response
 	b, err := c.readBody(ctx, resp, c.opt.MaxBodyBytes)
 	switch {
 	case errors.Is(err, errBodyTooLarge):
-		return nil, fmt.Errorf("%s %s: answer is larger than %d bytes (MaxBodyBytes, counted decompressed); ask for less (smaller limit or window)", r.method, u.Path, c.opt.MaxBodyBytes)
+		return nil, fmt.Errorf("%s %s: answer is larger than %d bytes (MaxBodyBytes), counted decompressed; ask for less (smaller limit or window)", r.method, u.Path, c.opt.MaxBodyBytes)
 	case errors.Is(err, errEncoding):
 		return nil, fmt.Errorf("%s %s: read answer: %w", r.method, u.Path, err)
 	case err != nil && ctx.Err() != nil:

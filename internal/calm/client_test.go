@@ -293,7 +293,7 @@ func TestBodyLimit(t *testing.T) {
 	tn.mux.Handle("GET "+providersPath, providersOK(t))
 	c := tn.client(func(o *Options) { o.MaxBodyBytes = 100 })
 	_, err := c.Providers(context.Background())
-	want := "list providers: GET /api/calm-analytics/v1/analytics/providers: answer is larger than 100 bytes (MaxBodyBytes, counted decompressed); ask for less (smaller limit or window)"
+	want := "list providers: GET /api/calm-analytics/v1/analytics/providers: answer is larger than 100 bytes (MaxBodyBytes), counted decompressed; ask for less (smaller limit or window)"
 	if err == nil || err.Error() != want {
 		t.Errorf("err =\n%v\nwant\n%s", err, want)
 	}

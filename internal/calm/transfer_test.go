@@ -71,7 +71,7 @@ func TestGzipBombBounded(t *testing.T) {
 	})
 	c := tn.client(func(o *Options) { o.MaxBodyBytes = 1 << 20 })
 	_, err := c.Providers(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "answer is larger than 1048576 bytes (MaxBodyBytes, counted decompressed)") {
+	if err == nil || !strings.Contains(err.Error(), "answer is larger than 1048576 bytes (MaxBodyBytes), counted decompressed") {
 		t.Fatalf("err = %v, want the decompressed bound named", err)
 	}
 	s := c.Stats()

@@ -275,7 +275,7 @@ func TestGiantPagesOnEveryMonitorStayInTheMemoryBudget(t *testing.T) {
 		t.Fatalf("summary: %+v", s)
 	}
 	for _, m := range s.Monitors {
-		if !strings.Contains(m.Error, fmt.Sprintf("answer is larger than %d bytes (MaxBodyBytes)", capBytes)) {
+		if !strings.Contains(m.Error, fmt.Sprintf("answer is larger than %d bytes (MaxBodyBytes", capBytes)) {
 			t.Errorf("%s: %q, want the cap named", m.Monitor, m.Error)
 		}
 	}

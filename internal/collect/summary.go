@@ -174,7 +174,7 @@ func (s Summary) WriteEMF(w io.Writer) error {
 		errs += e
 		stats = append(stats, sink.MonitorStats{Tenant: s.Tenant, Monitor: m.Monitor, Points: int64(m.Points),
 			Windows: int64(m.Windows), Requests: m.Requests, Retries: m.Retries, Throttled: m.Throttled, Errors: e,
-			Lag: seconds(m.LagSeconds)})
+			Dropped: int64(m.Dropped), Repeats: int64(m.Repeats), Collisions: int64(m.Collisions), Lag: seconds(m.LagSeconds)})
 	}
 	if s.Error != "" {
 		errs++

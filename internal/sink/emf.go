@@ -16,6 +16,10 @@ const Namespace = "CalmCollector"
 type MonitorStats struct {
 	Tenant, Monitor                                       string
 	Points, Windows, Requests, Retries, Throttled, Errors int64
+	// Dropped are points outside the asked window, Repeats records read twice and delivered
+	// once, Collisions records whose id other content had (docs/cloud-alm-api.md). They are
+	// members of the monitor's line (for Logs Insights) and summed in the run's metrics.
+	Dropped, Repeats, Collisions int64
 	// Lag is how far the monitor's checkpoint is behind now (negative counts as 0).
 	Lag time.Duration
 }
@@ -79,6 +83,10 @@ type emfMonitorLine struct {
 	Throttled  int64   `json:"Throttled"`
 	Errors     int64   `json:"Errors"`
 	LagSeconds float64 `json:"LagSeconds"`
+	// Not declared as metrics (each would be billed per monitor): the run line sums them.
+	Dropped    int64 `json:"Dropped"`
+	Repeats    int64 `json:"Repeats"`
+	Collisions int64 `json:"Collisions"`
 }
 
 // emfRunLine is the run's line: MaxLagSeconds by [tenant] (the one per-tenant metric: the
@@ -92,6 +100,9 @@ type emfRunLine struct {
 	Errors        int64   `json:"Errors"`
 	MaxLagSeconds float64 `json:"MaxLagSeconds"`
 	APIBytes      int64   `json:"APIBytes"`
+	Dropped       int64   `json:"Dropped"`
+	Repeats       int64   `json:"Repeats"`
+	Collisions    int64   `json:"Collisions"`
 }
 
 var (
@@ -101,7 +112,7 @@ var (
 	}
 	runMetrics = []emfMetric{
 		{"RunDuration", "Milliseconds"}, {"RunSuccess", "Count"}, {"RunIncomplete", "Count"}, {"Errors", "Count"}, {"MaxLagSeconds", "Seconds"},
-		{"APIBytes", "Bytes"},
+		{"APIBytes", "Bytes"}, {"Dropped", "Count"}, {"Repeats", "Count"}, {"Collisions", "Count"},
 	}
 )
 
@@ -109,7 +120,7 @@ var (
 // Points, Windows, Requests, Retries, Throttled, Errors in Count, LagSeconds in Seconds) and one
 // for the run (no dimension: RunDuration in Milliseconds, RunSuccess 1 or 0, RunIncomplete 1
 // when the run stopped at its deadline with work left, Errors, MaxLagSeconds, APIBytes in
-// Bytes; and MaxLagSeconds by [tenant]), all stamped ts, in one Write. Only MaxLagSeconds carries the tenant, so each
+// Bytes, Dropped, Repeats and Collisions summed over the monitors; and MaxLagSeconds by [tenant]), all stamped ts, in one Write. Only MaxLagSeconds carries the tenant, so each
 // further tenant adds one billed metric (docs/deploy.md, "Cost"); the tenant is a member of
 // every line for Logs Insights. CloudWatch drops a metric whose dimension value is empty, so an
 // empty tenant or monitor is an error and nothing is written.
@@ -124,7 +135,9 @@ func WriteEMF(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) 
 	runMeta.CloudWatchMetrics = append(runMeta.CloudWatchMetrics, emfDirective{Namespace: Namespace,
 		Dimensions: [][]string{{"tenant"}}, Metrics: []emfMetric{{"MaxLagSeconds", "Seconds"}}})
 	var buf []byte
+	var dropped, repeats, collisions int64
 	for i, m := range monitors {
+		dropped, repeats, collisions = dropped+m.Dropped, repeats+m.Repeats, collisions+m.Collisions
 		if m.Tenant == "" || m.Monitor == "" {
 			return fmt.Errorf("emf: monitor stats %d without tenant or monitor (tenant %q, monitor %q)", i, m.Tenant, m.Monitor)
 		}
@@ -132,6 +145,7 @@ func WriteEMF(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) 
 			AWS: meta([]string{"monitor"}, monitorMetrics), Tenant: m.Tenant, Monitor: m.Monitor,
 			Points: m.Points, Windows: m.Windows, Requests: m.Requests, Retries: m.Retries,
 			Throttled: m.Throttled, Errors: m.Errors, LagSeconds: seconds(m.Lag),
+			Dropped: m.Dropped, Repeats: m.Repeats, Collisions: m.Collisions,
 		})
 		if err != nil {
 			return fmt.Errorf("emf: encode %s/%s: %w", m.Tenant, m.Monitor, err)
@@ -150,6 +164,7 @@ func WriteEMF(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) 
 		AWS: runMeta, Tenant: run.Tenant,
 		RunDuration: float64(run.Duration) / float64(time.Millisecond), RunSuccess: success, RunIncomplete: incomplete,
 		Errors: run.Errors, MaxLagSeconds: seconds(run.MaxLag), APIBytes: run.APIBytes,
+		Dropped: dropped, Repeats: repeats, Collisions: collisions,
 	})
 	if err != nil {
 		return fmt.Errorf("emf: encode run of %s: %w", run.Tenant, err)

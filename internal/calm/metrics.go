@@ -40,8 +40,11 @@ type MetricsPage struct {
 	Metrics pmetric.Metrics
 	Offset  int
 	Points  int
-	Total   int
-	Bytes   int
+	// Rows counts the page's rows: series (resource and data-point attributes) at one time,
+	// whatever measures each carries.
+	Rows  int
+	Total int
+	Bytes int
 }
 
 // metricsCall is one request of a metrics series in the given format.
@@ -142,7 +145,7 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 			}
 			n := md.DataPointCount()
 			keys := rowKeys(md)
-			return decoded[MetricsPage]{items: []MetricsPage{{Metrics: md, Offset: offset, Points: n, Total: total, Bytes: len(resp.body)}},
+			return decoded[MetricsPage]{items: []MetricsPage{{Metrics: md, Offset: offset, Points: n, Rows: len(keys), Total: total, Bytes: len(resp.body)}},
 				count: n, rows: len(keys), keys: keys}, nil
 		}
 		return answer[MetricsPage]{total: total, hash: bodyHash(resp.body), bytes: len(resp.body),

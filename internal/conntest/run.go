@@ -114,6 +114,7 @@ func (t *tester) runAfterSettings(ctx context.Context) {
 	t.check(ctx, "token", t.checkToken)
 	t.check(ctx, "scopes", t.checkScopes)
 	t.check(ctx, "api", t.checkAPI)
+	t.check(ctx, "api-shape", t.checkAPIShape)
 	for _, id := range t.opts.Monitors {
 		t.check(ctx, "monitor:"+id, func(ctx context.Context) Check { return t.checkMonitor(ctx, id) })
 	}

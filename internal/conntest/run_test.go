@@ -52,7 +52,7 @@ func wantStatuses(t *testing.T, r Report, want string) {
 	}
 }
 
-const allPass = "settings=pass reach=pass token=pass scopes=pass api=pass monitor:hm=pass monitor:rum=pass monitor:jam=pass monitor:exm=pass monitor:iep=pass quota=pass"
+const allPass = "settings=pass reach=pass token=pass scopes=pass api=pass api-shape=pass monitor:hm=pass monitor:rum=pass monitor:jam=pass monitor:exm=pass monitor:iep=pass quota=pass"
 
 func TestRunPass(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
@@ -91,7 +91,7 @@ func TestRunServiceKeyWithAPISuffix(t *testing.T) {
 func TestRunWrongCredentials(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{ClientSecret: "the-right-secret-value"})
 	r := Run(context.Background(), connector(t, s, map[string]string{"clientSecret": "a-wrong-secret-value"}), Options{})
-	wantStatuses(t, r, "settings=pass reach=pass token=fail scopes=skip api=skip monitor:hm=skip monitor:rum=skip monitor:jam=skip monitor:exm=skip monitor:iep=skip quota=skip")
+	wantStatuses(t, r, "settings=pass reach=pass token=fail scopes=skip api=skip api-shape=skip monitor:hm=skip monitor:rum=skip monitor:jam=skip monitor:exm=skip monitor:iep=skip quota=skip")
 	tok, _ := r.Check("token")
 	if tok.Hint != hintBadClient || !strings.Contains(tok.Detail, "HTTP 401") {
 		t.Errorf("token = %+v", tok)
@@ -153,7 +153,7 @@ func TestRunMissingMetricsScope(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
 	s.SetFaults(sim.Faults{MissingScopes: []string{sim.ScopeMetrics}})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=fail api=pass monitor:hm=fail quota=skip")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=fail api=pass api-shape=warn monitor:hm=fail quota=skip")
 	hm, _ := r.Check("monitor:hm")
 	if !slices.Equal(hm.Missing, []string{"$XSMASTERAPPNAME.calm-api.metrics.read"}) || !strings.Contains(hm.Detail, "HTTP 403") {
 		t.Errorf("monitor:hm = %+v", hm)
@@ -192,7 +192,7 @@ func TestRunHTMLPage(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
 	s.SetFaults(sim.Faults{HTMLPage: true})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=fail monitor:hm=skip quota=skip")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=fail api-shape=skip monitor:hm=skip quota=skip")
 	if api, _ := r.Check("api"); api.Hint != hintAPIHTML {
 		t.Errorf("api = %+v", api)
 	}
@@ -201,7 +201,7 @@ func TestRunHTMLPage(t *testing.T) {
 func TestRunAPINotFound(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
 	r := Run(context.Background(), connector(t, s, map[string]string{"url": s.URL() + "/api/v2"}), Options{Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=fail monitor:hm=skip quota=skip")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=fail api-shape=skip monitor:hm=skip quota=skip")
 	if api, _ := r.Check("api"); api.Hint != hintAPI404 || !strings.Contains(api.Detail, "404") {
 		t.Errorf("api = %+v", api)
 	}
@@ -212,14 +212,14 @@ func TestRunUnreachable(t *testing.T) {
 	closed := closedPort(t)
 	// The API host refuses connections: reach fails, the token still works, the API is skipped.
 	r := Run(context.Background(), connector(t, s, map[string]string{"url": "http://" + closed}), Options{Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=pass reach=fail token=pass scopes=pass api=skip monitor:hm=skip quota=skip")
+	wantStatuses(t, r, "settings=pass reach=fail token=pass scopes=pass api=skip api-shape=skip monitor:hm=skip quota=skip")
 	reach, _ := r.Check("reach")
 	if !strings.Contains(reach.Detail, "api "+closed+": tcp failed") || !strings.Contains(reach.Hint, "cannot connect to "+closed) {
 		t.Errorf("reach = %+v", reach)
 	}
 	// The authentication server refuses connections: no token, nothing after it.
 	r = Run(context.Background(), connector(t, s, map[string]string{"authenticationServer": "http://" + closed}), Options{Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=pass reach=fail token=skip scopes=skip api=skip monitor:hm=skip quota=skip")
+	wantStatuses(t, r, "settings=pass reach=fail token=skip scopes=skip api=skip api-shape=skip monitor:hm=skip quota=skip")
 	if tok, _ := r.Check("token"); tok.Detail != "needs the authentication server to be reachable" {
 		t.Errorf("token = %+v", tok)
 	}
@@ -241,7 +241,7 @@ func TestRunLoopbackRefusedByAddrGuard(t *testing.T) {
 	// AllowHost passes (as if the name were allowed), but the address guard stops the dial.
 	r := Run(context.Background(), s.ConnectorJSON(), Options{
 		Monitors: []string{"hm"}, AllowHost: func(string) error { return nil }, AllowAddr: noLoop.Addr})
-	wantStatuses(t, r, "settings=pass reach=fail token=skip scopes=skip api=skip monitor:hm=skip quota=skip")
+	wantStatuses(t, r, "settings=pass reach=fail token=skip scopes=skip api=skip api-shape=skip monitor:hm=skip quota=skip")
 	if reach, _ := r.Check("reach"); !strings.Contains(reach.Detail, "address check failed") {
 		t.Errorf("reach = %+v", reach)
 	}
@@ -252,7 +252,7 @@ func TestRunCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	r := Run(ctx, s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=fail reach=skip token=skip scopes=skip api=skip monitor:hm=skip quota=skip")
+	wantStatuses(t, r, "settings=fail reach=skip token=skip scopes=skip api=skip api-shape=skip monitor:hm=skip quota=skip")
 	if r.OK || !strings.Contains(r.Checks[0].Detail, "cancelled") {
 		t.Fatalf("report = %+v", r)
 	}
@@ -364,7 +364,7 @@ func TestRunTLSAndX509(t *testing.T) {
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pki.CAPool()}}}
 
 	r := Run(context.Background(), s.ServiceKeyJSON(), Options{HTTPClient: hc, Monitors: []string{"hm"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass monitor:hm=pass quota=pass")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass api-shape=pass monitor:hm=pass quota=pass")
 	if reach, _ := r.Check("reach"); !strings.Contains(reach.Detail, "tls") || !strings.Contains(reach.Detail, "TLS 1.3") {
 		t.Errorf("reach = %+v", reach)
 	}
@@ -382,7 +382,7 @@ func TestRunTLSAndX509(t *testing.T) {
 func TestRunLogsMonitor(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"logs"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass monitor:logs=pass quota=skip")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass api-shape=skip monitor:logs=pass quota=skip")
 	if c, _ := r.Check("monitor:logs"); !strings.Contains(c.Detail, "log records of") {
 		t.Errorf("monitor:logs = %+v", c)
 	}
@@ -404,7 +404,24 @@ func TestRunLogsMonitor(t *testing.T) {
 func TestRunPassAgainstTheStrictSimulator(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{Strict: true})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "rum", "jam", "exm", "iep", "logs"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass monitor:hm=pass monitor:rum=pass monitor:jam=pass monitor:exm=pass monitor:iep=pass monitor:logs=pass quota=pass")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass api-shape=warn monitor:hm=pass monitor:rum=pass monitor:jam=pass monitor:exm=pass monitor:iep=pass monitor:logs=pass quota=pass")
+	// api-shape tells the strict reading: rows paging and a page cap below the limit.
+	if c, _ := r.Check("api-shape"); !strings.Contains(c.Detail, "limit/offset count rows (limit=1 gave 1 row of 5 data points") ||
+		!strings.Contains(c.Detail, "caps a page at 25 below the limit 100") || !strings.Contains(c.Detail, "from/to honoured") || c.Hint == "" {
+		t.Errorf("api-shape = %+v", c)
+	}
+}
+
+// Against the default simulator api-shape finds points paging, no cap and from/to honoured.
+func TestAPIShapeDefault(t *testing.T) {
+	s := sim.StartTest(t, sim.Config{})
+	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
+	c, _ := r.Check("api-shape")
+	for _, want := range []string{"limit/offset count data points", "no page cap below limit=100", "from/to honoured"} {
+		if c.Status != Pass || !strings.Contains(c.Detail, want) {
+			t.Errorf("api-shape = %+v; want pass with %q", c, want)
+		}
+	}
 }
 
 // Weather does not fail the test: 503s and 429s (with Retry-After) on the probes are retried

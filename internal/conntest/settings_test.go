@@ -43,7 +43,7 @@ func TestRunBadSettings(t *testing.T) {
 					t.Errorf("detail %q does not name field %s", s.Detail, f)
 				}
 			}
-			wantIDs := []string{"settings", "reach", "token", "scopes", "api", "monitor:hm", "monitor:rum", "monitor:jam", "monitor:exm", "monitor:iep", "quota"}
+			wantIDs := []string{"settings", "reach", "token", "scopes", "api", "api-shape", "monitor:hm", "monitor:rum", "monitor:jam", "monitor:exm", "monitor:iep", "quota"}
 			if got := ids(r); strings.Join(got, ",") != strings.Join(wantIDs, ",") {
 				t.Fatalf("checks = %v, want %v", got, wantIDs)
 			}

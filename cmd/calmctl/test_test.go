@@ -117,7 +117,7 @@ func TestCalmctlTestJSON(t *testing.T) {
 			}
 		}
 	}
-	if got := strings.Join(ids, ","); got != "settings,reach,token,scopes,api,monitor:hm,quota" {
+	if got := strings.Join(ids, ","); got != "settings,reach,token,scopes,api,api-shape,monitor:hm,quota" {
 		t.Errorf("check ids = %s", got)
 	}
 }

@@ -82,7 +82,7 @@ func TestRIE(t *testing.T) {
 			if err := json.Unmarshal([]byte(resp.Body), &report); err != nil {
 				t.Fatalf("body is not a report: %v\n%s", err, resp.Body)
 			}
-			if !report.OK || report.Connector != "sim" || len(report.Checks) != 11 { // settings … 5 monitors, quota
+			if !report.OK || report.Connector != "sim" || len(report.Checks) != 12 { // settings … api, api-shape, 5 monitors, quota
 				t.Fatalf("report: %s", resp.Body)
 			}
 			for _, c := range report.Checks {

@@ -417,7 +417,7 @@ func TestAPIShapeDefault(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm"}})
 	c, _ := r.Check("api-shape")
-	for _, want := range []string{"limit/offset count data points", "no page cap below limit=100", "from/to honoured"} {
+	for _, want := range []string{"limit/offset count data points", "no page cap below limit=100", "from/to honoured", "protobuf-binary served, gzip served"} {
 		if c.Status != Pass || !strings.Contains(c.Detail, want) {
 			t.Errorf("api-shape = %+v; want pass with %q", c, want)
 		}

@@ -18,7 +18,8 @@ const shapeLimit = 100
 // checkAPIShape learns how the tenant answers what SAP's material leaves open
 // (docs/cloud-alm-api.md): with a limit=1 page and a limit=100 page of the last hour of the
 // first enabled metrics monitor, it reports what limit/offset count (data points or rows), any
-// page cap below the limit, and whether the returned times lie inside the asked window. It is
+// page cap below the limit, whether the returned times lie inside the asked window, and whether
+// protobuf-binary and gzip were served. It is
 // what an operator pastes into a bug report; it warns where the answer is unexpected.
 func (t *tester) checkAPIShape(ctx context.Context) Check {
 	switch {
@@ -45,15 +46,28 @@ func (t *tester) checkAPIShape(ctx context.Context) Check {
 	if err == nil {
 		var many calm.MetricsPage
 		if many, err = t.firstPage(ctx, m, from, to, shapeLimit); err == nil {
-			return shapeOf(m, one, many, from, to)
+			return shapeOf(m, one, many, from, to, t.formats())
 		}
 	}
 	// The monitor's own check says what is wrong; this one only could not look.
 	return Check{Status: Warn, Detail: "could not probe the API's shape with " + m.ID + ": " + err.Error(), Hint: "see the monitor:" + m.ID + " check"}
 }
 
+// formats says whether the tenant served protobuf-binary and gzip to the probes so far.
+func (t *tester) formats() string {
+	binary := "protobuf-binary served"
+	if !t.client.Binary() {
+		binary = "protobuf-binary refused (the collector reads protobuf-json)"
+	}
+	gz := "gzip served"
+	if st := t.client.Stats(); st.BytesWire >= st.BytesRead {
+		gz = "gzip not served (answers come uncompressed)"
+	}
+	return binary + ", " + gz
+}
+
 // shapeOf reads the answers of the limit=1 and limit=shapeLimit pages.
-func shapeOf(m monitor.Monitor, one, many calm.MetricsPage, from, to time.Time) Check {
+func shapeOf(m monitor.Monitor, one, many calm.MetricsPage, from, to time.Time, formats string) Check {
 	var facts, warns, hints []string
 	switch {
 	case one.Total <= 0 && one.Points == 0:
@@ -81,7 +95,7 @@ func shapeOf(m monitor.Monitor, one, many calm.MetricsPage, from, to time.Time) 
 	} else if many.Points > 0 {
 		facts = append(facts, "from/to honoured (every time inside the asked window)")
 	}
-	facts = append(facts, "protobuf-binary and gzip: not asked (the collector reads protobuf-json)")
+	facts = append(facts, formats)
 	detail := fmt.Sprintf("%s %s–%s UTC: %s", m.ID, from.Format("2006-01-02 15:04"), to.Format("15:04"), strings.Join(append(warns, facts...), "; "))
 	if len(warns) > 0 {
 		return Check{Status: Warn, Detail: detail, Hint: strings.Join(hints, "; ")}

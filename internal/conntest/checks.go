@@ -258,8 +258,10 @@ func xsappname(clientID string) string {
 
 const (
 	hintAPIHTML = "not a Cloud ALM API response — check the URL setting (endpoints.Api without /api)"
-	hintAPI404  = "the Cloud ALM API path was not found — check the URL setting (endpoints.Api without /api; a doubled /api/api answers 404)"
-	hintAPI401  = "the Cloud ALM API refused the token: url and authenticationServer must come from the same service key " +
+	// hintAPIUnavailable is the hint of a 5xx HTML page.
+	hintAPIUnavailable = "Cloud ALM is unavailable (a 5xx maintenance or error page): try again later; the settings are not at fault"
+	hintAPI404         = "the Cloud ALM API path was not found — check the URL setting (endpoints.Api without /api; a doubled /api/api answers 404)"
+	hintAPI401         = "the Cloud ALM API refused the token: url and authenticationServer must come from the same service key " +
 		"(the same Cloud ALM tenant)"
 )
 
@@ -323,6 +325,13 @@ func (t *tester) apiFailure(err error, scope, who string) Check {
 	}
 	c := Check{Status: Fail, Detail: ae.Error()}
 	switch {
+	case ae.HTML && ae.StatusCode >= 500:
+		// A 5xx HTML page is a maintenance or error page of a host that is there: not a wrong URL.
+		c.Detail = fmt.Sprintf("Cloud ALM unavailable: %s %s answered HTTP %d with an HTML page (after retries)", ae.Method, ae.Path, ae.StatusCode)
+		if ae.CorrelationID != "" {
+			c.Detail += " (x-correlationid " + ae.CorrelationID + ")"
+		}
+		c.Hint = hintAPIUnavailable
 	case ae.HTML:
 		c.Hint = hintAPIHTML
 	case ae.StatusCode == http.StatusNotFound:

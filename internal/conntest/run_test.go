@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
@@ -454,5 +455,19 @@ func TestQuotaProjection(t *testing.T) {
 	none := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"status"}, Now: now})
 	if c, _ := none.Check("quota"); c.Status != Skip {
 		t.Errorf("quota without metrics monitors = %+v, want skip", c)
+	}
+}
+
+// A 503 with an HTML page is Cloud ALM being unavailable, not a wrong URL (that hint belongs to
+// a 404 or 200 HTML page).
+func TestAPIFailure503HTMLIsUnavailable(t *testing.T) {
+	var tt tester
+	c := tt.apiFailure(&calm.APIError{StatusCode: 503, HTML: true, Method: "GET", Path: "/api/calm-analytics/v1/analytics/providers", CorrelationID: "c-1"}, "", "api")
+	if c.Status != Fail || !strings.HasPrefix(c.Detail, "Cloud ALM unavailable") || c.Hint != hintAPIUnavailable || strings.Contains(c.Detail+c.Hint, "URL setting") {
+		t.Errorf("503 HTML = %+v", c)
+	}
+	c = tt.apiFailure(&calm.APIError{StatusCode: 200, HTML: true, Method: "GET", Path: "/x"}, "", "api")
+	if c.Hint != hintAPIHTML {
+		t.Errorf("200 HTML = %+v, want the URL hint", c)
 	}
 }

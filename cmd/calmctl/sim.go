@@ -9,9 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/loopback"
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
@@ -93,11 +93,7 @@ func checkLoopback(addr string) error {
 	if err != nil {
 		return fmt.Errorf("not host:port: %w", err)
 	}
-	if strings.EqualFold(host, "localhost") {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
+	if !loopback.Host(host) {
 		return errors.New("not a loopback address")
 	}
 	return nil

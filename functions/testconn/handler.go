@@ -201,7 +201,7 @@ func (h *Handler) save(ctx context.Context, store Store, connector string, body 
 	if connector == "" {
 		connector = h.DefaultConnector
 	}
-	if connector != "" && !namesItself(body) {
+	if connector != "" && !calm.NamesItself(body) {
 		s.Name = connector
 	}
 	if !replace {
@@ -220,16 +220,6 @@ func (h *Handler) save(ctx context.Context, store Store, connector string, body 
 		inv.Invalidate()
 	}
 	return nil
-}
-
-// namesItself reports whether connector settings have a top-level "name".
-func namesItself(body []byte) bool {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
-		return false
-	}
-	_, ok := top["name"]
-	return ok
 }
 
 // store picks the connector: ?connector=name from CALM_SECRET_IDS or under the connector

@@ -8,14 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/calm-collector/calm-collector/internal/retry"
 )
 
 // Defaults of Options.
@@ -64,6 +64,7 @@ type Client struct {
 	// metricsUnit is what the tenant's metrics paging counts, once a walk has learned it
 	// (a pageUnit; see pages).
 	metricsUnit atomic.Int32
+	retry    retry.Policy
 
 	requests, retries, throttled, errs, bytesRead, bytesWire atomic.Int64
 	// jsonOnly: metrics calls ask for protobuf-json (SetBinary(false), or the tenant refused
@@ -131,6 +132,7 @@ func New(s Settings, o Options) (*Client, error) {
 	return &Client{
 		settings: s, base: base, hc: o.HTTPClient, tokens: o.Tokens, opt: o,
 		logger: o.Logger, maxPages: defaultMaxPages,
+		retry: retry.Policy{MaxRetries: o.MaxRetries, Backoff: o.BaseBackoff, MaxBackoff: o.MaxBackoff, MaxRetryAfter: maxRetryAfter},
 	}, nil
 }
 
@@ -214,60 +216,42 @@ func (c *Client) send(r *request) (*response, error) {
 	if len(r.query) > 0 {
 		u.RawQuery = r.query.Encode()
 	}
+	var resp *response
 	refreshed := false
-	for attempt := 0; ; attempt++ {
-		resp, err := c.attempt(ctx, r, u)
-		if err == nil {
-			return resp, nil
-		}
+	try := func(ctx context.Context) (retry.Verdict, error) {
+		var err error
+		resp, err = c.attempt(ctx, r, u)
 		var apiErr *APIError
-		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized && !refreshed {
-			// The token may have been revoked or expired early: one forced refresh, one retry.
+		if err != nil && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized && !refreshed {
+			// The token may have been revoked or expired early: one forced refresh, one retry
+			// that does not count against MaxRetries.
 			refreshed = true
 			c.retries.Add(1)
 			c.logger.Info("cloud alm answered 401; refreshing the token and retrying once", "method", r.method, "path", u.Path)
 			if _, terr := c.tokens.Refresh(ctx); terr != nil {
-				c.failed(ctx)
-				return nil, fmt.Errorf("%w (token refresh after 401 failed: %w)", err, terr)
+				return retry.Verdict{}, fmt.Errorf("%w (token refresh after 401 failed: %w)", err, terr)
 			}
-			attempt--
-			continue
+			resp, err = c.attempt(ctx, r, u)
 		}
-		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-			c.failed(ctx)
-			return nil, fmt.Errorf("%s %s: %w (before retrying after: %w)", r.method, u.Path, ctx.Err(), err)
+		if err == nil {
+			return retry.Verdict{}, nil
 		}
-		if !retryable(err) || attempt >= c.opt.MaxRetries || ctx.Err() != nil {
-			c.failed(ctx)
-			if attempt > 0 {
-				return nil, fmt.Errorf("after %d attempts: %w", attempt+1, err)
-			}
-			return nil, err
+		v := retry.Verdict{Retry: retryable(err)}
+		if errors.As(err, &apiErr) {
+			v.After = apiErr.RetryAfter
 		}
-		wait := c.backoff(attempt)
-		if apiErr != nil && apiErr.RetryAfter > 0 {
-			wait = apiErr.RetryAfter
-			if wait > maxRetryAfter {
-				c.failed(ctx)
-				return nil, fmt.Errorf("server asks to retry after %s, longer than %s: %w", wait, maxRetryAfter, err)
-			}
-		}
-		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
-			c.failed(ctx)
-			return nil, fmt.Errorf("not retrying (waiting %s would pass the deadline): %w", wait.Round(time.Millisecond), err)
-		}
+		return v, err
+	}
+	err := c.retry.Do(ctx, try, func(attempt int, wait time.Duration, err error) {
 		c.retries.Add(1)
 		c.logger.Warn("cloud alm call failed; retrying", "method", r.method, "path", u.Path,
-			"attempt", attempt+1, "wait", wait.Round(time.Millisecond), "error", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			c.failed(ctx)
-			return nil, fmt.Errorf("%s %s: %w (while waiting to retry after: %w)", r.method, u.Path, ctx.Err(), err)
-		case <-t.C:
-		}
+			"attempt", attempt, "wait", wait.Round(time.Millisecond), "error", err)
+	})
+	if err != nil {
+		c.failed(ctx)
+		return nil, err
 	}
+	return resp, nil
 }
 
 // failed counts a call that ended in an error, unless the pager cancelled it because it had
@@ -302,16 +286,6 @@ func retryable(err error) bool {
 		return (tk.Err != nil && tk.StatusCode == 0) || tk.StatusCode == http.StatusTooManyRequests || tk.StatusCode >= 500
 	}
 	return false
-}
-
-// backoff is the jittered exponential wait before retry n+1: between half and all of
-// base*2^n, capped at MaxBackoff.
-func (c *Client) backoff(n int) time.Duration {
-	d := c.opt.BaseBackoff << min(n, 20)
-	if d <= 0 || d > c.opt.MaxBackoff {
-		d = c.opt.MaxBackoff
-	}
-	return d/2 + rand.N(d/2+1)
 }
 
 // attempt is one round trip.
@@ -392,7 +366,7 @@ func (c *Client) checkResponse(ctx context.Context, method, path string, resp *h
 		Path:          path,
 		CorrelationID: resp.Header.Get("X-Correlationid"),
 		SAPMessage:    resp.Header.Get("Sap-Message"),
-		RetryAfter:    parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		RetryAfter:    retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		c.throttled.Add(1)
@@ -457,24 +431,4 @@ func join(code, msg string) string {
 		return code
 	}
 	return code + ": " + msg
-}
-
-// parseRetryAfter reads Retry-After as seconds or an HTTP date; 0 when absent or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil {
-		if n < 0 {
-			return 0
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

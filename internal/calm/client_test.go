@@ -118,7 +118,7 @@ func TestRetriesExhausted(t *testing.T) {
 	if !errors.As(err, &ae) || ae.StatusCode != 503 {
 		t.Fatalf("err = %v, want *APIError 503", err)
 	}
-	want := "list providers: after 3 attempts: GET /api/calm-analytics/v1/analytics/providers: HTTP 503 Service Unavailable: UNAVAILABLE: maintenance (x-correlationid corr-1)"
+	want := "list providers: GET /api/calm-analytics/v1/analytics/providers: HTTP 503 Service Unavailable: UNAVAILABLE: maintenance (x-correlationid corr-1) (after 3 attempts)"
 	if err.Error() != want {
 		t.Errorf("err =\n%s\nwant\n%s", err, want)
 	}
@@ -139,7 +139,7 @@ func TestRetryNeverSleepsPastDeadline(t *testing.T) {
 	if !errors.As(err, &ae) || ae.StatusCode != 429 || ae.RetryAfter != time.Minute {
 		t.Fatalf("err = %#v, want *APIError 429 with RetryAfter 1m", err)
 	}
-	if !strings.Contains(err.Error(), "not retrying (waiting 1m0s would pass the deadline)") {
+	if !strings.Contains(err.Error(), "not retrying: waiting 1m0s would pass the deadline") {
 		t.Errorf("err = %v", err)
 	}
 	if ctx.Err() != nil || n.Load() != 1 {

@@ -1,8 +1,11 @@
 package calm
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 )
 
 // redacted is what a Secret prints as.
@@ -44,3 +47,52 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // LogValue implements slog.LogValuer.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// secretKeys are the JSON keys (compared case-insensitively) whose string values are secrets in
+// connector settings of either form and in token answers: the one redaction list.
+var secretKeys = []string{"clientsecret", "key", "password", "access_token", "refresh_token", "token"}
+
+// minSecretLen is the shortest value treated as a secret: shorter ones would redact ordinary
+// words from a text.
+const minSecretLen = 4
+
+// SecretValues returns the secret values (client secret, private key, passwords, tokens) found
+// anywhere in a settings JSON of either form, also when the settings do not parse, so that a
+// report or page can be scrubbed of them as a last guard.
+func SecretValues(raw []byte) []string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	var out []string
+	var walk func(key string, v any)
+	walk = func(key string, v any) {
+		switch v := v.(type) {
+		case string:
+			if len(v) >= minSecretLen && slices.Contains(secretKeys, strings.ToLower(key)) {
+				out = append(out, v)
+			}
+		case map[string]any:
+			for k, e := range v {
+				walk(k, e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(key, e)
+			}
+		}
+	}
+	walk("", v)
+	return out
+}
+
+// NamesItself reports whether connector settings have a top-level "name" (a service key pasted as
+// downloaded has none, and then takes its connector's name).
+func NamesItself(raw []byte) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(raw, &top) != nil {
+		return false
+	}
+	_, ok := top["name"]
+	return ok
+}

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/calm-collector/calm-collector/internal/loopback"
 )
 
 // Credential types of a BTP service key.
@@ -459,8 +461,8 @@ func checkURL(raw string) string {
 	if u.RawQuery != "" || u.Fragment != "" {
 		return "must not contain a query or fragment"
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return "must use https (http is allowed only for the loopback hosts 127.0.0.1, ::1 and localhost)"
+	if u.Scheme == "http" && !loopback.Host(u.Hostname()) {
+		return "must use https (http is allowed only for loopback hosts: localhost, 127.0.0.0/8, ::1)"
 	}
 	return checkHost(u)
 }
@@ -497,8 +499,4 @@ func checkHost(u *url.URL) string {
 		}
 	}
 	return ""
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }

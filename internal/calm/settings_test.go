@@ -232,8 +232,8 @@ func TestParseSettingsBadInput(t *testing.T) {
 		{"http to a non-loopback host", string(connectorJSON(t, func(m map[string]any) {
 			m["url"] = "http://t.eu10.alm.cloud.sap"
 			m["authenticationServer"] = "http://10.0.0.1"
-		})), "url: must use https (http is allowed only for the loopback hosts 127.0.0.1, ::1 and localhost) (in the service key: endpoints.Api without /api); " +
-			"authenticationServer: must use https (http is allowed only for the loopback hosts 127.0.0.1, ::1 and localhost) (in the service key: uaa.url)"},
+		})), "url: must use https (http is allowed only for loopback hosts: localhost, 127.0.0.0/8, ::1) (in the service key: endpoints.Api without /api); " +
+			"authenticationServer: must use https (http is allowed only for loopback hosts: localhost, 127.0.0.0/8, ::1) (in the service key: uaa.url)"},
 		{"not a URL", string(connectorJSON(t, func(m map[string]any) { m["url"] = "t.eu10.alm.cloud.sap"; m["name"] = "t" })),
 			"url: is not an absolute URL; it must look like https://host (in the service key: endpoints.Api without /api)"},
 		{"URL with credentials", string(connectorJSON(t, func(m map[string]any) { m["url"] = "https://u:p@t.eu10.alm.cloud.sap" })),

@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -45,7 +44,7 @@ func Connect(raw []byte, connector string, o ClientOptions) (*calm.Client, error
 	for _, w := range warnings {
 		logger.Warn("connector settings", "connector", connector, "warning", w)
 	}
-	if connector != "" && !namesItself(raw) {
+	if connector != "" && !calm.NamesItself(raw) {
 		settings.Name = connector
 	}
 	timeout := o.Timeout
@@ -71,16 +70,6 @@ func Connect(raw []byte, connector string, o ClientOptions) (*calm.Client, error
 func (r *Runner) For(c *calm.Client) *Runner {
 	r.Tenant, r.Host, r.Client, r.Scopes = c.Settings().Name, APIHost(c.Settings().URL), c, c.Tokens()
 	return r
-}
-
-// namesItself reports whether a connector secret has a top-level "name".
-func namesItself(raw []byte) bool {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(raw, &top) != nil {
-		return false
-	}
-	_, ok := top["name"]
-	return ok
 }
 
 // pagesPerMonitor is how many answers one monitor holds at once: the page being decoded and the

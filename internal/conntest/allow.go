@@ -3,9 +3,10 @@ package conntest
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
+
+	"github.com/calm-collector/calm-collector/internal/loopback"
 )
 
 // DefaultAllowedHosts are the host patterns candidate settings may point at: Cloud ALM tenants
@@ -53,7 +54,7 @@ func ParseAllowlist(list string, loopback bool) (Allowlist, error) {
 // Host returns nil when host (no port) may be contacted, else an error saying which hosts may.
 func (a Allowlist) Host(host string) error {
 	h := strings.ToLower(strings.TrimSuffix(host, "."))
-	if isLoopbackHost(h) {
+	if loopback.Host(h) {
 		if a.Loopback {
 			return nil
 		}
@@ -177,12 +178,4 @@ func matchPattern(p, host string) bool {
 		}
 	}
 	return true
-}
-
-func isLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }

@@ -60,7 +60,7 @@ func Run(ctx context.Context, raw []byte, opts Options) Report {
 	if len(opts.Monitors) == 0 {
 		opts.Monitors = monitor.Defaults()
 	}
-	t := &tester{opts: opts, scrub: secretValues(raw)}
+	t := &tester{opts: opts, scrub: calm.SecretValues(raw)}
 	start := time.Now()
 	t.run(ctx, raw)
 	t.report.DurationMs = time.Since(start).Milliseconds()
@@ -297,21 +297,6 @@ func (t *tester) httpClient() *http.Client {
 		}
 	}
 	return hc
-}
-
-// secretValues digs the values of secret-named fields out of a settings JSON (either form), so
-// that they can be scrubbed from a report even when the settings do not parse.
-func secretValues(raw []byte) []string {
-	var out []string
-	walkJSON(raw, func(key, val string) {
-		switch strings.ToLower(key) {
-		case "clientsecret", "key", "access_token", "token", "password":
-			if len(val) >= 4 {
-				out = append(out, val)
-			}
-		}
-	})
-	return out
 }
 
 // scrub replaces every secret value that made it into a report: the last guard, never the first.

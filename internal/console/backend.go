@@ -114,14 +114,14 @@ func (c *Console) test(ctx context.Context, f form) (outcome, []string, error) {
 			return outcome{}, nil, err
 		}
 		o, err := c.cfg.Remote.call(ctx, f.FnConnector, raw, false)
-		return o, secretValues(raw), err
+		return o, calm.SecretValues(raw), err
 	}
 	raw, err := f.settingsJSON(c.stored(ctx, f.Key))
 	if err != nil {
 		return outcome{}, nil, err
 	}
 	r := conntest.Run(ctx, raw, c.testOptions())
-	return outcome{Report: &r}, secretValues(raw), nil
+	return outcome{Report: &r}, calm.SecretValues(raw), nil
 }
 
 // save tests the posted form and stores it only when the test passes.
@@ -135,14 +135,14 @@ func (c *Console) save(ctx context.Context, f form) (outcome, []string, error) {
 			return outcome{}, nil, err
 		}
 		o, err := c.cfg.Remote.call(ctx, f.FnConnector, raw, true)
-		return o, secretValues(raw), err
+		return o, calm.SecretValues(raw), err
 	}
 	stored := c.stored(ctx, f.Key)
 	raw, err := f.settingsJSON(stored)
 	if err != nil {
 		return outcome{}, nil, err
 	}
-	scrub := secretValues(raw)
+	scrub := calm.SecretValues(raw)
 	r := conntest.Run(ctx, raw, c.testOptions())
 	no, yes := false, true
 	o := outcome{Report: &r, Saved: &no}

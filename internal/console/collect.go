@@ -108,7 +108,7 @@ func (c *Console) collectNow(ctx context.Context, key string) (runView, []string
 	if err != nil {
 		return fail("read the secret of connector %s: %v", key, err), nil // secrets errors never hold the content
 	}
-	scrub := secretValues(raw)
+	scrub := calm.SecretValues(raw)
 	settings, _, err := calm.ParseSettings(raw)
 	if err != nil {
 		return fail("the stored settings of connector %s do not parse: open it, fix it and save it again (%v)", key, err), scrub

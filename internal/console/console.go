@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/state"
@@ -247,7 +248,7 @@ func (c *Console) run(w http.ResponseWriter, r *http.Request, do func(context.Co
 	f := readForm(r)
 	o, scrub, err := do(r.Context(), f)
 	scrub = append(scrub, f.ClientSecret)
-	scrub = append(scrub, secretValues([]byte(f.ServiceKey))...)
+	scrub = append(scrub, calm.SecretValues([]byte(f.ServiceKey))...)
 	rv := newResultView(o, err)
 	if o.Report != nil {
 		c.log.Info("connection test", "connector", o.Report.Connector, "ok", o.Report.OK, "failed", o.Report.Failed(),

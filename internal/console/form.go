@@ -108,35 +108,3 @@ func jsonProblem(err error) string {
 	}
 	return "unreadable"
 }
-
-// secretValues returns the secret values in settings JSON of either form (client secret,
-// private key), also when the settings do not parse, for the last guard on responses.
-func secretValues(raw []byte) []string {
-	var out []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for k, x := range v {
-				if s, ok := x.(string); ok {
-					switch strings.ToLower(k) {
-					case "clientsecret", "key", "password", "access_token":
-						if len(s) >= 4 {
-							out = append(out, s)
-						}
-					}
-				}
-				walk(x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		}
-	}
-	var v any
-	if json.Unmarshal(raw, &v) == nil {
-		walk(v)
-	}
-	return out
-}

@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
 	"strings"
+
+	"github.com/calm-collector/calm-collector/internal/loopback"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -33,7 +34,7 @@ func Listen(addr string, force bool) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--addr %q: want HOST:PORT like 127.0.0.1:8080: %w", addr, err)
 	}
-	if !force && !isLoopback(host) {
+	if !force && !loopback.Host(host) {
 		return nil, fmt.Errorf("--addr %q is not a loopback address: the console has no login and shows and changes connector secrets, "+
 			"so it listens on 127.0.0.1 (or ::1, localhost) only; reach it from elsewhere through an SSH tunnel, or add --force-listen if you must", addr)
 	}
@@ -44,14 +45,6 @@ func Listen(addr string, force bool) (net.Listener, error) {
 	return ln, nil
 }
 
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
-}
-
 // hostsFor returns the Host header values that name a listener: its address, and for loopback
 // also localhost and the other loopback spellings, on the same port.
 func hostsFor(addr net.Addr) []string {
@@ -60,7 +53,7 @@ func hostsFor(addr net.Addr) []string {
 		return []string{addr.String()}
 	}
 	hosts := []string{net.JoinHostPort(host, port)}
-	if isLoopback(host) {
+	if loopback.Host(host) {
 		hosts = append(hosts, net.JoinHostPort("localhost", port), net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port))
 	}
 	return hosts

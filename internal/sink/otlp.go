@@ -10,13 +10,11 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"mime"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,6 +27,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
+	"github.com/calm-collector/calm-collector/internal/retry"
 )
 
 // Environment variables read by the OTLP sink when it is opened through Open.
@@ -273,6 +272,7 @@ type OTLP struct {
 	client     *http.Client
 	ownClient  bool
 	logger     *slog.Logger
+	retry      retry.Policy
 }
 
 // NewOTLP returns the sink a spec "otlp+https://host[:port][/base]" names ("otlp+http://" only
@@ -309,6 +309,7 @@ func newOTLP(base string, opts OTLPOptions) *OTLP {
 	if s.opts.Backoff <= 0 {
 		s.opts.Backoff = defaultOTLPBackoff
 	}
+	s.retry = retry.Policy{MaxRetries: s.opts.MaxRetries, Backoff: s.opts.Backoff, MaxBackoff: maxOTLPBackoff}
 	if s.opts.MaxPerRequest <= 0 {
 		s.opts.MaxPerRequest = defaultOTLPPerRequest
 	}
@@ -404,7 +405,8 @@ type OTLPError struct {
 	URL        string
 	StatusCode int    // 0 when there was no answer
 	Message    string // the backend's message (bounded), or where a redirect pointed
-	Attempts   int
+	// Attempts is how many requests were made (set once retries are over).
+	Attempts int
 	// Err is the transport error when there was no answer.
 	Err error
 }
@@ -419,9 +421,6 @@ func (e *OTLPError) Error() string {
 		if e.Message != "" {
 			b.WriteString(": " + e.Message)
 		}
-	}
-	if e.Attempts > 1 {
-		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
 	return b.String()
 }
@@ -467,36 +466,26 @@ func (s *OTLP) send(ctx context.Context, signal, target string, payload []byte, 
 	if err != nil {
 		return fmt.Errorf("compress %s: %w", signal, err)
 	}
-	for attempt := 1; ; attempt++ {
-		retryAfter, err := s.post(ctx, signal, target, body, items)
+	try := func(ctx context.Context) (retry.Verdict, error) {
+		after, err := s.post(ctx, signal, target, body, items)
 		var oe *OTLPError
-		if err == nil || !errors.As(err, &oe) || !oe.Temporary() {
-			return err
+		if err != nil && errors.As(err, &oe) && oe.Temporary() {
+			return retry.Verdict{Retry: true, After: after}, err
 		}
-		oe.Attempts = attempt
-		if ctx.Err() != nil {
-			return err
-		}
-		if attempt > s.opts.MaxRetries {
-			return err
-		}
-		wait := retryAfter
-		if wait <= 0 {
-			wait = s.backoff(attempt)
-		}
-		if dl, ok := ctx.Deadline(); ok && time.Now().Add(wait).After(dl) {
-			return fmt.Errorf("%w; not retrying: the next attempt (in %s) would pass the deadline", err, wait.Round(time.Millisecond))
-		}
+		return retry.Verdict{}, err
+	}
+	err = s.retry.Do(ctx, try, func(attempt int, wait time.Duration, err error) {
+		var oe *OTLPError
+		errors.As(err, &oe)
 		s.logger.WarnContext(ctx, "otlp request failed; retrying", "sink", s.name, "signal", signal,
 			"status", oe.StatusCode, "attempt", attempt, "wait", wait, "error", err.Error())
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w; gave up waiting to retry: %w", err, ctx.Err())
-		case <-t.C:
-		}
+	})
+	var re *retry.Error
+	var oe *OTLPError
+	if errors.As(err, &re) && errors.As(err, &oe) {
+		oe.Attempts = re.Attempts
 	}
+	return err
 }
 
 // gzip compresses an export request.
@@ -510,16 +499,6 @@ func (s *OTLP) gzip(payload []byte) ([]byte, error) {
 		return nil, err
 	}
 	return zipped.Bytes(), nil
-}
-
-// backoff is the jittered exponential wait before retry n (n >= 1): between half and all of
-// Backoff·2^(n−1), at most 30 s.
-func (s *OTLP) backoff(n int) time.Duration {
-	d := s.opts.Backoff << min(n-1, 20)
-	if d <= 0 || d > maxOTLPBackoff {
-		d = maxOTLPBackoff
-	}
-	return d/2 + rand.N(d/2+1)
 }
 
 // post makes one attempt. It returns the Retry-After of a retryable answer (0 when none).
@@ -561,7 +540,7 @@ func (s *OTLP) post(ctx context.Context, signal, target string, body []byte, ite
 	}
 	e := &OTLPError{Signal: signal, URL: target, StatusCode: resp.StatusCode, Message: s.scrub(errorMessage(ctype, data))}
 	if retryableStatus(resp.StatusCode) {
-		return retryAfter(resp.Header.Get("Retry-After"), time.Now()), e
+		return retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), e
 	}
 	return 0, e
 }
@@ -654,22 +633,4 @@ func (s *OTLP) scrub(text string) string {
 		}
 	}
 	return text
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date; 0 when absent or unreadable.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		return time.Duration(min(secs, 24*3600)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return 0
 }

@@ -578,32 +578,6 @@ func TestParseOTLPHeadersJSON(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	for v, want := range map[string]time.Duration{
-		"": 0, "3": 3 * time.Second, "0": 0, "-1": 0, "soon": 0,
-		"Wed, 25 Nov 2026 10:00:30 GMT": 30 * time.Second, "Wed, 25 Nov 2026 09:00:00 GMT": 0,
-	} {
-		if got := retryAfter(v, now); got != want {
-			t.Errorf("retryAfter(%q) = %s, want %s", v, got, want)
-		}
-	}
-}
-
-func TestOTLPBackoffGrowsAndIsBounded(t *testing.T) {
-	s := &OTLP{opts: OTLPOptions{Backoff: 100 * time.Millisecond}}
-	for n, bounds := range map[int][2]time.Duration{
-		1: {50 * time.Millisecond, 100 * time.Millisecond}, 3: {200 * time.Millisecond, 400 * time.Millisecond},
-		30: {15 * time.Second, 30 * time.Second},
-	} {
-		for range 50 {
-			if d := s.backoff(n); d < bounds[0] || d > bounds[1] {
-				t.Fatalf("backoff(%d) = %s, want within [%s, %s]", n, d, bounds[0], bounds[1])
-			}
-		}
-	}
-}
-
 // TestOpenOTLPFromEnv: Open takes otlp+ specs and reads the headers from the environment.
 func TestOpenOTLPFromEnv(t *testing.T) {
 	be := newBackend(t, ok200())

@@ -1,15 +1,17 @@
 // Package spec is the one rule for a sink spec: what each form means, and which forms a Lambda
 // function can use. The sinks (internal/sink), calmctl, the collect function and the CDK app all
 // call it, so a stack can never write a CALM_SINKS that its function refuses. It imports only the
-// standard library, so the CDK app applies it at synth without linking the sinks themselves.
+// standard library and the loopback rule, so the CDK app applies it at synth without linking the
+// sinks themselves.
 package spec
 
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
+
+	"github.com/calm-collector/calm-collector/internal/loopback"
 )
 
 // Kind is what a spec names.
@@ -145,18 +147,10 @@ func otlpBase(raw string) (string, error) {
 		return "", fmt.Errorf("sink %q: no host; %s", shown, otlpForms)
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
 		return "", fmt.Errorf("sink %q: a query or fragment is not allowed; %s", shown, otlpForms)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !loopback.Host(u.Hostname()):
 		return "", fmt.Errorf("sink %q: plain http is allowed only for loopback hosts; use otlp+https://", shown)
 	}
 	return u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"), nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Redact hides a password put into an OTLP spec by mistake.

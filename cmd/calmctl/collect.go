@@ -170,7 +170,11 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	opened, err := sink.OpenAll(ctx, specs, sink.Deps{AWS: awsCfg, Stdout: stdout, Logger: logger})
+	otlp, err := sink.OTLPOptionsFromEnv(ctx, os.Getenv, awsCfg)
+	if err != nil {
+		return usageErr("otlp sink settings: %v", err)
+	}
+	opened, err := sink.OpenAll(ctx, specs, sink.Deps{AWS: awsCfg, Stdout: stdout, Logger: logger, OTLP: otlp})
 	if err != nil {
 		return usageErr("%v", err)
 	}

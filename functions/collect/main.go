@@ -67,7 +67,12 @@ func run() int {
 		logger.Error("open the state store", "err", err)
 		return 1
 	}
-	opened, err := sink.OpenAll(ctx, env.sinks, sink.Deps{AWS: &awsCfg, Stdout: os.Stdout, Logger: logger})
+	otlp, err := sink.OTLPOptionsFromEnv(ctx, os.Getenv, &awsCfg)
+	if err != nil {
+		logger.Error("bad settings: fix the function's environment", "err", err)
+		return 1
+	}
+	opened, err := sink.OpenAll(ctx, env.sinks, sink.Deps{AWS: &awsCfg, Stdout: os.Stdout, Logger: logger, OTLP: otlp})
 	if err != nil {
 		logger.Error("open the sinks", "err", err)
 		return 1

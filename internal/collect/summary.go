@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/emf"
 )
 
 // Run modes.
@@ -164,7 +164,7 @@ func (s Summary) WriteEMF(w io.Writer) error {
 	if s.Skipped != "" {
 		return nil
 	}
-	stats := make([]sink.MonitorStats, 0, len(s.Monitors))
+	stats := make([]emf.MonitorStats, 0, len(s.Monitors))
 	var errs int64
 	for _, m := range s.Monitors {
 		e := int64(0)
@@ -172,16 +172,16 @@ func (s Summary) WriteEMF(w io.Writer) error {
 			e = 1
 		}
 		errs += e
-		stats = append(stats, sink.MonitorStats{Tenant: s.Tenant, Monitor: m.Monitor, Points: int64(m.Points),
+		stats = append(stats, emf.MonitorStats{Tenant: s.Tenant, Monitor: m.Monitor, Points: int64(m.Points),
 			Windows: int64(m.Windows), Requests: m.Requests, Retries: m.Retries, Throttled: m.Throttled, Errors: e,
 			Dropped: int64(m.Dropped), Repeats: int64(m.Repeats), Collisions: int64(m.Collisions), Lag: seconds(m.LagSeconds)})
 	}
 	if s.Error != "" {
 		errs++
 	}
-	run := sink.RunStats{Tenant: s.Tenant, Duration: time.Duration(s.DurationMs) * time.Millisecond, Success: s.OK,
+	run := emf.RunStats{Tenant: s.Tenant, Duration: time.Duration(s.DurationMs) * time.Millisecond, Success: s.OK,
 		Incomplete: s.Incomplete, Errors: errs, MaxLag: seconds(s.MaxLagSeconds()), APIBytes: s.APIBytes}
-	return sink.WriteEMF(w, s.Started.Add(time.Duration(s.DurationMs)*time.Millisecond), stats, run)
+	return emf.Write(w, s.Started.Add(time.Duration(s.DurationMs)*time.Millisecond), stats, run)
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }

@@ -23,11 +23,11 @@ type File struct {
 // write — is cut off first: its window was not checkpointed, so it is delivered again whole.
 func OpenFile(path string) (*File, error) {
 	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // G301: records are meant to be read by others
 			return nil, fmt.Errorf("file sink %s: create directory: %w", path, err)
 		}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644) //nolint:gosec // G302: records hold no secret and are meant to be read
 	if err != nil {
 		return nil, fmt.Errorf("file sink %s: %w", path, err)
 	}

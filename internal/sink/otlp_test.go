@@ -581,10 +581,12 @@ func TestParseOTLPHeadersJSON(t *testing.T) {
 // TestOpenOTLPFromEnv: Open takes otlp+ specs and reads the headers from the environment.
 func TestOpenOTLPFromEnv(t *testing.T) {
 	be := newBackend(t, ok200())
-	t.Setenv(EnvOTLPHeaders, "Authorization=Api-Token%20abc")
-	t.Setenv(EnvOTLPHeadersSecret, "")
-	t.Setenv(EnvOTLPAllowPartial, "")
-	s, err := Open(context.Background(), "otlp+"+be.srv.URL, Deps{})
+	env := map[string]string{EnvOTLPHeaders: "Authorization=Api-Token%20abc"}
+	o, err := OTLPOptionsFromEnv(context.Background(), func(k string) string { return env[k] }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), "otlp+"+be.srv.URL, Deps{OTLP: o})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -596,15 +598,13 @@ func TestOpenOTLPFromEnv(t *testing.T) {
 		t.Errorf("Authorization = %q", got)
 	}
 
-	t.Setenv(EnvOTLPHeaders, "broken")
-	t.Setenv(EnvOTLPHeadersSecret, "otlp/headers")
-	t.Setenv(EnvOTLPAllowPartial, "yes")
-	_, err = Open(context.Background(), "otlp+"+be.srv.URL, Deps{})
-	want := fmt.Sprintf(`sink "otlp+%s": CALM_OTLP_HEADERS: entry 1 has no '=': write Key=Value
+	env = map[string]string{EnvOTLPHeaders: "broken", EnvOTLPHeadersSecret: "otlp/headers", EnvOTLPAllowPartial: "yes"}
+	_, err = OTLPOptionsFromEnv(context.Background(), func(k string) string { return env[k] }, nil)
+	want := `CALM_OTLP_HEADERS: entry 1 has no '=': write Key=Value
 CALM_OTLP_HEADERS_SECRET: secret "otlp/headers": needs an AWS configuration, and the caller gave none
-CALM_OTLP_ALLOW_PARTIAL: "yes" is neither true nor false`, be.srv.URL)
+CALM_OTLP_ALLOW_PARTIAL: "yes" is neither true nor false`
 	if err == nil || err.Error() != want {
-		t.Errorf("Open error =\n%v\nwant\n%s", err, want)
+		t.Errorf("OTLPOptionsFromEnv error =\n%v\nwant\n%s", err, want)
 	}
 }
 

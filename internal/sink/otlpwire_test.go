@@ -143,11 +143,11 @@ func FuzzParseExportResponseProtoMatchesPdata(f *testing.F) {
 // partial_success.
 func hasGroup(data []byte) bool {
 	found := false
-	eachWireField(data, func(num protowire.Number, typ protowire.Type, value []byte) error {
+	_ = eachWireField(data, func(num protowire.Number, typ protowire.Type, value []byte) error {
 		found = found || typ == protowire.StartGroupType
 		if num == 1 && typ == protowire.BytesType {
 			ps, _ := protowire.ConsumeBytes(value)
-			eachWireField(ps, func(_ protowire.Number, typ protowire.Type, _ []byte) error {
+			_ = eachWireField(ps, func(_ protowire.Number, typ protowire.Type, _ []byte) error {
 				found = found || typ == protowire.StartGroupType
 				return nil
 			})

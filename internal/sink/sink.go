@@ -41,6 +41,9 @@ type Deps struct {
 	Stdout io.Writer
 	// Logger receives one debug line per delivered batch; slog.Default() when nil.
 	Logger *slog.Logger
+	// OTLP configures "otlp+" sinks (headers, partial success); mains build it with
+	// OTLPOptionsFromEnv. Its Logger defaults to Logger.
+	OTLP OTLPOptions
 }
 
 // Open opens the sink a spec names (the forms are those of spec.Parse):
@@ -71,7 +74,11 @@ func Open(ctx context.Context, raw string, deps Deps) (Sink, error) {
 		}
 		return NewS3(NewS3Client(*deps.AWS), sp.Bucket, sp.Prefix, logger)
 	case spec.OTLP:
-		return openOTLP(ctx, sp, deps)
+		o := deps.OTLP
+		if o.Logger == nil {
+			o.Logger = logger
+		}
+		return newOTLP(sp.Base, o), nil
 	default:
 		return OpenFile(sp.Path)
 	}

@@ -286,7 +286,9 @@ func TestFileCutsATornLastLineOnOpen(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.WriteString(tc.torn)
+			if _, err := f.WriteString(tc.torn); err != nil {
+				t.Fatal(err)
+			}
 			f.Close()
 
 			s, err = OpenFile(path)

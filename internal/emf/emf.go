@@ -1,4 +1,7 @@
-package sink
+// Package emf writes the collector's self-metrics (docs/architecture.md, "Self-metrics") in CloudWatch
+// Embedded Metric Format: one JSON line per monitor and one per run, which CloudWatch Logs turns
+// into metrics. It is self-monitoring, not a sink of collected records.
+package emf
 
 import (
 	"encoding/json"
@@ -37,21 +40,21 @@ type RunStats struct {
 	APIBytes int64
 }
 
-// EMF writes the collector's metrics in CloudWatch Embedded Metric Format to a writer (in Lambda,
+// Writer writes the collector's metrics in CloudWatch Embedded Metric Format to a writer (in Lambda,
 // stdout: CloudWatch Logs turns the lines into metrics). It is safe for concurrent use.
-type EMF struct {
+type Writer struct {
 	mu sync.Mutex
 	w  io.Writer
 }
 
-// NewEMF returns an EMF writer to w.
-func NewEMF(w io.Writer) *EMF { return &EMF{w: w} }
+// NewWriter returns a Writer to w.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
 
-// Write writes the metrics of one run; see WriteEMF.
-func (e *EMF) Write(ts time.Time, monitors []MonitorStats, run RunStats) error {
+// Write writes the metrics of one run; see Write.
+func (e *Writer) Write(ts time.Time, monitors []MonitorStats, run RunStats) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return WriteEMF(e.w, ts, monitors, run)
+	return Write(e.w, ts, monitors, run)
 }
 
 type emfMetric struct {
@@ -116,7 +119,7 @@ var (
 	}
 )
 
-// WriteEMF writes one EMF line per monitor (namespace CalmCollector, dimension [monitor]:
+// Write writes one EMF line per monitor (namespace CalmCollector, dimension [monitor]:
 // Points, Windows, Requests, Retries, Throttled, Errors in Count, LagSeconds in Seconds) and one
 // for the run (no dimension: RunDuration in Milliseconds, RunSuccess 1 or 0, RunIncomplete 1
 // when the run stopped at its deadline with work left, Errors, MaxLagSeconds, APIBytes in
@@ -124,7 +127,7 @@ var (
 // further tenant adds one billed metric (docs/deploy.md, "Cost"); the tenant is a member of
 // every line for Logs Insights. CloudWatch drops a metric whose dimension value is empty, so an
 // empty tenant or monitor is an error and nothing is written.
-func WriteEMF(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) error {
+func Write(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) error {
 	if run.Tenant == "" {
 		return errors.New("emf: run without tenant")
 	}

@@ -1,4 +1,4 @@
-package sink
+package emf
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ func emfSample(t *testing.T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	ts := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
-	err := NewEMF(&buf).Write(ts, []MonitorStats{
+	err := NewWriter(&buf).Write(ts, []MonitorStats{
 		{Tenant: "prod-eu10", Monitor: "hm", Points: 12, Windows: 1, Requests: 3, Retries: 1, Throttled: 1, Lag: 150 * time.Second,
 			Dropped: 2, Repeats: 5, Collisions: 1},
 		{Tenant: "prod-eu10", Monitor: "bsm", Errors: 2, Lag: -time.Second},
@@ -167,19 +167,19 @@ func TestEMFValues(t *testing.T) {
 
 func TestEMFErrors(t *testing.T) {
 	var buf bytes.Buffer
-	err := WriteEMF(&buf, time.Now(), nil, RunStats{})
+	err := Write(&buf, time.Now(), nil, RunStats{})
 	if err == nil || err.Error() != "emf: run without tenant" {
-		t.Errorf("WriteEMF without tenant = %v", err)
+		t.Errorf("Write without tenant = %v", err)
 	}
-	err = WriteEMF(&buf, time.Now(), []MonitorStats{{Tenant: "t"}}, RunStats{Tenant: "t"})
+	err = Write(&buf, time.Now(), []MonitorStats{{Tenant: "t"}}, RunStats{Tenant: "t"})
 	if err == nil || !strings.Contains(err.Error(), `emf: monitor stats 0 without tenant or monitor (tenant "t", monitor "")`) {
-		t.Errorf("WriteEMF with an unnamed monitor = %v", err)
+		t.Errorf("Write with an unnamed monitor = %v", err)
 	}
 	if buf.Len() != 0 {
-		t.Errorf("a failed WriteEMF wrote %q", buf.String())
+		t.Errorf("a failed Write wrote %q", buf.String())
 	}
 	var ok bytes.Buffer
-	if err := WriteEMF(&ok, time.Now(), nil, RunStats{Tenant: "t", Success: true}); err != nil || !strings.Contains(ok.String(), `"RunSuccess":1`) {
-		t.Errorf("WriteEMF of a good run = %q, %v", ok.String(), err)
+	if err := Write(&ok, time.Now(), nil, RunStats{Tenant: "t", Success: true}); err != nil || !strings.Contains(ok.String(), `"RunSuccess":1`) {
+		t.Errorf("Write of a good run = %q, %v", ok.String(), err)
 	}
 }

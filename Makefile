@@ -3,7 +3,6 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-export GOFLAGS ?= -mod=mod
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
@@ -11,7 +10,10 @@ BIN        := $(CURDIR)/.bin
 BUILD      := $(CURDIR)/build
 RIE        := $(BIN)/aws-lambda-rie
 RIE_MODULE := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
-BENCHSTAT_MODULE := golang.org/x/perf/cmd/benchstat@latest
+BENCHSTAT  := $(BIN)/benchstat
+BENCHSTAT_MODULE := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+GOLANGCI_LINT := $(BIN)/golangci-lint
+GOLANGCI_LINT_MODULE := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 FUNCTIONS  := collect testconn
 TEST_TIMEOUT ?= 30m
@@ -21,10 +23,16 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: $(RIE) ## install the tools the tests use (Lambda RIE) into .bin/
+tools: $(RIE) $(GOLANGCI_LINT) ## install the tools the tests and lint use (Lambda RIE, golangci-lint) into .bin/
 
 $(RIE):
 	GOBIN=$(BIN) go install $(RIE_MODULE)
+
+$(GOLANGCI_LINT):
+	GOBIN=$(BIN) go install $(GOLANGCI_LINT_MODULE)
+
+$(BENCHSTAT):
+	GOBIN=$(BIN) go install $(BENCHSTAT_MODULE)
 
 .PHONY: build
 build: $(addprefix $(BUILD)/lambda/,$(addsuffix /bootstrap,$(FUNCTIONS))) $(BUILD)/calmctl ## build the Lambda bootstraps (linux/arm64) and calmctl
@@ -43,8 +51,7 @@ run: $(BUILD)/calmctl ## the main job: simulator, connection test, two collectio
 	scripts/run.sh
 
 .PHONY: test
-test: tools ## the whole test suite (what CI runs)
-	CALM_RIE=$(RIE) go vet ./...
+test: tools lint ## the whole test suite (what CI runs): lint, every test, a short fuzz of every target
 	CALM_RIE=$(RIE) go test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) --no-print-directory fuzz-short
 
@@ -58,13 +65,15 @@ fuzz-wire: ## the differential fuzzers of the protobuf wire readers against pdat
 	FUZZ_WIRE=1 scripts/fuzz.sh $(FUZZTIME)
 
 .PHONY: lint
-lint: ## gofmt and go vet
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+lint: $(GOLANGCI_LINT) ## gofmt, go vet, golangci-lint (.golangci.yml) and go.mod/go.sum tidy
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
+	$(GOLANGCI_LINT) run ./...
+	@go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; exit 1; }
 
 .PHONY: bench
-bench: tools ## benchmarks behind BENCHMARKS.md
-	scripts/bench.sh
+bench: tools $(BENCHSTAT) ## benchmarks behind BENCHMARKS.md
+	BENCHSTAT=$(BENCHSTAT) scripts/bench.sh
 
 .PHONY: invoke-%
 invoke-%: tools ## run a built function under the Lambda RIE with its events/ files (invoke-collect, invoke-testconn)

@@ -1,4 +1,4 @@
-# CDK targets, included by the main Makefile (which exports GOFLAGS,
+# CDK targets, included by the main Makefile (which exports
 # JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION and CDK_DISABLE_CLI_TELEMETRY).
 # Stack settings are CDK context: defaults in cdk.json, overrides with
 #   make deploy CDK_ARGS='-c connectors=["prod","test"] -c alarmEmail=ops@example.com'
@@ -8,9 +8,6 @@ CDK_VERSION := 2.1148.1
 CDK         := npx --yes aws-cdk@$(CDK_VERSION)
 CDK_OUTDIR  := cdk.out
 CDK_ARGS    ?=
-
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
-export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: synth
 synth: build ## synthesize the stack into cdk.out, offline (no AWS credentials needed)

@@ -5,16 +5,12 @@
 #   BENCH_E2E_COUNT repetitions of the end-to-end benchmarks (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export GOFLAGS=${GOFLAGS:--mod=mod}
 out=build/bench
 mkdir -p "$out" .bin
 count=${BENCH_COUNT:-6}
 e2e_count=${BENCH_E2E_COUNT:-3}
 
-benchstat=.bin/benchstat
-if [ ! -x "$benchstat" ]; then
-  GOBIN="$PWD/.bin" go install golang.org/x/perf/cmd/benchstat@latest
-fi
+benchstat=${BENCHSTAT:?run through make bench, which installs the pinned benchstat}
 
 {
   echo "date: $(date -u +%FT%TZ)"

@@ -225,7 +225,7 @@ func testFunctionURL(ctx context.Context, rawURL, file, connector string, save, 
 	if rb.Error != "" && !asJSON {
 		fmt.Fprintln(stdout, rb.Error)
 	}
-	if rb.Saved != nil && !*rb.Saved && rb.Report.OK {
+	if rb.Saved != nil && !*rb.Saved && rb.OK {
 		return 1 // the test passed but the function could not store the settings
 	}
 	return exitCode(rb.Report)

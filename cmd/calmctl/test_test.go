@@ -143,7 +143,7 @@ func (f *fakeFunction) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(f.status)
-	io.WriteString(w, f.body)
+	_, _ = io.WriteString(w, f.body)
 }
 
 // verifySigV4 re-signs the request with the test credentials and compares the signature.

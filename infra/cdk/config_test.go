@@ -1,7 +1,6 @@
 package main
 
 import (
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -145,8 +144,8 @@ func TestConfigErrors(t *testing.T) {
 		"stack name": {map[string]any{keyStackName: "calm_collector"},
 			[]string{`context "stackName": "calm_collector" is not a CloudFormation stack name; use letters, digits and '-', starting with a letter`}},
 		"bootstrap missing": {map[string]any{keyBootstrapDir: "/nonexistent"}, []string{
-			"context \"bootstrapDir\": " + filepath.Join("/nonexistent", "collect", "bootstrap") + " is missing; run `make build` first (it writes the Lambda binaries there)",
-			"context \"bootstrapDir\": " + filepath.Join("/nonexistent", "testconn", "bootstrap") + " is missing; run `make build` first (it writes the Lambda binaries there)",
+			"context \"bootstrapDir\": " + "/nonexistent/collect/bootstrap" + " is missing; run `make build` first (it writes the Lambda binaries there)",
+			"context \"bootstrapDir\": " + "/nonexistent/testconn/bootstrap" + " is missing; run `make build` first (it writes the Lambda binaries there)",
 		}},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -591,6 +591,7 @@ func (s *CollectorStack) addDashboard(cfg Config) awscloudwatch.Dashboard {
 	period := awscdk.Duration_Seconds(jsii.Number(float64(p)))
 	search := func(dims, metricName, stat, label string) awscloudwatch.IMetric {
 		return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			//nolint:gocritic // sprintfQuotedString: CloudWatch SEARCH syntax, not Go quoting
 			Expression:   jsii.String(fmt.Sprintf(`SEARCH('{%s} MetricName="%s"', '%s', %d)`, strings.TrimSuffix(metricNamespace+","+dims, ","), metricName, stat, p)),
 			Label:        jsii.String(label),
 			Period:       period,

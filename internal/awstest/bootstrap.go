@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +14,7 @@ import (
 func BuildBootstrap(t testing.TB) string {
 	t.Helper()
 	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	build := exec.Command(goTool(), "build", "-tags", "lambda.norpc", "-trimpath", "-o", bootstrap, ".")
+	build := exec.Command(GoTool(), "build", "-tags", "lambda.norpc", "-trimpath", "-o", bootstrap, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the bootstrap: %v\n%s", err, out)
@@ -41,7 +40,7 @@ var unwantedInBootstrap = []string{
 // function in the test's working directory and fails on any unwanted one.
 func CheckBootstrapDeps(t testing.TB) {
 	t.Helper()
-	cmd := exec.Command(goTool(), "list", "-tags", "lambda.norpc", "-deps", ".")
+	cmd := exec.Command(GoTool(), "list", "-tags", "lambda.norpc", "-deps", ".")
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 	out, err := cmd.Output()
 	if err != nil {
@@ -60,5 +59,11 @@ func CheckBootstrapDeps(t testing.TB) {
 	}
 }
 
-// goTool is the go command of the toolchain running the test.
-func goTool() string { return filepath.Join(runtime.GOROOT(), "bin", "go") }
+// GoTool is the go command of the toolchain running the test: `go test` puts its GOROOT/bin
+// first on the test's PATH.
+func GoTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "go"
+}

@@ -338,7 +338,10 @@ func TestMetricsStopsWhenCallerStops(t *testing.T) {
 	tn := newTenant(t)
 	n := metricsServer(t, tn, baseMetricsQuery("3"), func(offset int) ([]byte, int) { return readTestdata(t, "metrics_hm_page1.json"), 100 })
 	c := tn.client(func(o *Options) { o.PageSize = 3 })
-	for range c.Metrics(context.Background(), MetricsQuery{Provider: "hm", From: winFrom, To: winTo}) {
+	for _, err := range c.Metrics(context.Background(), MetricsQuery{Provider: "hm", From: winFrom, To: winTo}) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		break
 	}
 	if n.Load() != 1 {
@@ -353,8 +356,8 @@ func eventsServer(t *testing.T, tn *tenant, want url.Values, serve func(offset, 
 		n.Add(1)
 		q := r.URL.Query()
 		var offset, limit int
-		fmt.Sscan(q.Get("offset"), &offset)
-		fmt.Sscan(q.Get("limit"), &limit)
+		_, _ = fmt.Sscan(q.Get("offset"), &offset)
+		_, _ = fmt.Sscan(q.Get("limit"), &limit)
 		q.Del("offset")
 		if !reflect.DeepEqual(q, want) {
 			t.Errorf("query =\n%v\nwant\n%v", q, want)

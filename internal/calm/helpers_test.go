@@ -96,7 +96,7 @@ func (tn *tenant) writeToken(w http.ResponseWriter) {
 		body["scope"] = s
 	}
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	json.NewEncoder(w).Encode(body)
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 func (tn *tenant) token() string {

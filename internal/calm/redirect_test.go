@@ -21,7 +21,7 @@ type elsewhere struct {
 func newElsewhere(t *testing.T) *elsewhere {
 	e := &elsewhere{}
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
+		_ = r.ParseForm()
 		e.mu.Lock()
 		e.hits++
 		e.got = append(e.got, r.Method+" "+r.URL.Path+" auth="+r.Header.Get("Authorization")+" form="+r.PostForm.Encode())

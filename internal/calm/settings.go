@@ -33,7 +33,7 @@ const (
 	whereAuthServer = "uaa.url"
 	whereClientID   = "uaa.clientid"
 	whereSecret     = "uaa.clientsecret (shown only once, when the binding or service key is created)"
-	whereCredType   = "uaa.credential-type"
+	whereCredType   = "uaa.credential-type" //nolint:gosec // G101: a field's name, not a credential
 	whereCert       = "uaa.certificate"
 	whereKey        = "uaa.key (shown only once, when the binding or service key is created)"
 	whereCertURL    = "uaa.certurl"
@@ -129,7 +129,7 @@ func (s Settings) MarshalConnector() ([]byte, error) {
 		c.Key = s.Key.Reveal()
 		c.CertURL = s.CertURL
 	}
-	return json.Marshal(c)
+	return json.Marshal(c) //nolint:gosec // G117: the one place that writes the secret, to its store
 }
 
 // Known fields of each form. Unknown ones are ignored with a warning naming them.

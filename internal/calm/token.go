@@ -162,7 +162,7 @@ func (t *TokenSource) fetchLocked(ctx context.Context) (*oauth2.Token, error) {
 		// No expires_in: assume DefaultTokenLifetime and say so on the token.
 		tok.Expiry = start.Add(DefaultTokenLifetime)
 	} else {
-		lifetime = tok.Expiry.Sub(time.Now())
+		lifetime = time.Until(tok.Expiry)
 	}
 	expiry := start.Add(lifetime)
 	margin := min(maxRefreshMargin, lifetime/10)

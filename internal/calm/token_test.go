@@ -339,13 +339,13 @@ func TestTokenX509MutualTLS(t *testing.T) {
 		if len(r.TLS.PeerCertificates) == 0 || r.TLS.PeerCertificates[0].Subject.CommonName != skClientID {
 			t.Errorf("no client certificate")
 		}
-		r.ParseForm()
+		_ = r.ParseForm()
 		want := url.Values{"grant_type": {"client_credentials"}, "client_id": {skClientID}}
 		if !reflect.DeepEqual(r.PostForm, want) {
 			t.Errorf("form = %v, want %v (no secret)", r.PostForm, want)
 		}
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{"access_token": "x509-token", "token_type": "bearer", "expires_in": 3600, "scope": "a.calm-api.hm.read"})
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "x509-token", "token_type": "bearer", "expires_in": 3600, "scope": "a.calm-api.hm.read"})
 	}))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.serverCert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.pool}
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below is expected

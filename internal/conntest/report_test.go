@@ -5,7 +5,7 @@ import (
 )
 
 func ExampleRender() {
-	Render(os.Stdout, Report{OK: false, Connector: "prod-eu10", DurationMs: 812, Checks: []Check{
+	_ = Render(os.Stdout, Report{OK: false, Connector: "prod-eu10", DurationMs: 812, Checks: []Check{
 		{ID: "settings", Status: Warn, Detail: "url: removed the trailing /api; using https://t.eu10.alm.cloud.sap"},
 		{ID: "reach", Status: Pass, Detail: "auth sub.authentication.eu10.hana.ondemand.com:443: dns 3 ms", DurationMs: 95},
 		{ID: "token", Status: Fail, Detail: "HTTP 401 invalid_client", Hint: hintBadClient, DurationMs: 120},

@@ -48,7 +48,7 @@ func wantStatuses(t *testing.T, r Report, want string) {
 	t.Helper()
 	if got := statuses(r); got != want {
 		var buf bytes.Buffer
-		Render(&buf, r)
+		_ = Render(&buf, r)
 		t.Fatalf("checks:\n got %s\nwant %s\n%s", got, want, buf.String())
 	}
 }

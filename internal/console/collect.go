@@ -69,7 +69,7 @@ func (c *Console) handleCollect(w http.ResponseWriter, r *http.Request) {
 	key := strings.TrimSpace(r.PostFormValue("connector"))
 	rv, scrub := c.collectNow(r.Context(), key)
 	if r.Header.Get("X-Console-Fragment") != "" {
-		c.render(w, http.StatusOK, "run", rv, scrub)
+		c.render(w, "run", rv, scrub)
 		return
 	}
 	p := c.basePage(w, r, "connectors")
@@ -81,7 +81,7 @@ func (c *Console) handleCollect(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.Collect = &collectBox{CSRF: p.CSRF, Key: key, Run: &rv}
-	c.render(w, http.StatusOK, "index", p, scrub)
+	c.render(w, "index", p, scrub)
 }
 
 // collectNow runs one scheduled collection of the stored connector key, the way `calmctl

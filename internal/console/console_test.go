@@ -345,7 +345,7 @@ func TestMissingScopesShowTheParametersToCopy(t *testing.T) {
 		t.Fatalf("scopes = %q, want fail\n%s", st, body)
 	}
 	pre := regexp.MustCompile(`(?s)<pre id="(params-\d+)">(.*?)</pre>\s*<button type="button" class="copy" data-copy="(params-\d+)">Copy</button>`).FindStringSubmatch(body)
-	if pre == nil || pre[1] != pre[3] {
+	if len(pre) != 4 || pre[1] != pre[3] {
 		t.Fatalf("no parameters box with its copy button:\n%s", body)
 	}
 	params := strings.NewReplacer("&#34;", `"`, "&quot;", `"`).Replace(pre[2])
@@ -460,7 +460,7 @@ func TestRenderRedactsASecretThatSlipsThrough(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	rv := newResultView(outcome{}, errors.New("token call with "+simSecret+" failed"))
-	c.render(rec, http.StatusOK, "result", rv, []string{simSecret})
+	c.render(rec, "result", rv, []string{simSecret})
 	if strings.Contains(rec.Body.String(), "s1m-S3cret") || !strings.Contains(rec.Body.String(), "[REDACTED]") {
 		t.Errorf("rendered %q", rec.Body.String())
 	}

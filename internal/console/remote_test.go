@@ -50,7 +50,7 @@ func (f *fakeFunction) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(resp)
+	_ = json.NewEncoder(w).Encode(resp)
 }
 
 func TestRemoteTestsAndSavesThroughTheFunctionURL(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sim"
@@ -232,7 +232,7 @@ func setupBackfill(b *testing.B) {
 		e.err = err
 		return
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin := awstest.GoTool()
 	e.calmctl = filepath.Join(dir, "calmctl")
 	cmd := exec.Command(goBin, "build", "-trimpath", "-o", e.calmctl, "github.com/calm-collector/calm-collector/cmd/calmctl")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -58,7 +58,7 @@ func faults() []fault {
 					t.Errorf("throttled %d, want 2", n)
 				}
 			}},
-		{name: "5xx burst", wantErr: "GET /api/calm-metrics/v1/metrics: HTTP 503 Service Unavailable (after 3 attempts)",
+		{name: "5xx burst", wantErr: "GET /api/calm-metrics/v1/metrics: HTTP 503 Service Unavailable",
 			on: func(e *env) { e.sim.SetFaults(sim.Faults{ServerErrors: 3}) }},
 		{name: "5xx absorbed by retries",
 			on: func(e *env) { e.sim.SetFaults(sim.Faults{ServerErrors: 2}) }},

@@ -140,7 +140,7 @@ func (p Policy) backoff(n int) time.Duration {
 	if d <= 0 {
 		return 0
 	}
-	return d/2 + rand.N(d/2+1)
+	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: jitter needs no cryptographic randomness
 }
 
 // ParseRetryAfter reads a Retry-After header: whole seconds or an HTTP date; 0 when absent,

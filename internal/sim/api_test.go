@@ -69,7 +69,9 @@ func TestLandscapePaging(t *testing.T) {
 	for off := 0; off < len(want); off += 4 {
 		r := get(t, s, tok, path, url.Values{"limit": {"4"}, "offset": {strconv.Itoa(off)}})
 		var page []LandscapeObject
-		json.Unmarshal(r.body, &page)
+		if err := json.Unmarshal(r.body, &page); err != nil {
+			t.Fatalf("page at offset %d: %v", off, err)
+		}
 		if r.header.Get("x-total-count") != strconv.Itoa(len(want)) || len(page) > 4 {
 			t.Fatalf("offset %d: total %s, %d objects", off, r.header.Get("x-total-count"), len(page))
 		}
@@ -80,7 +82,9 @@ func TestLandscapePaging(t *testing.T) {
 	}
 	r := get(t, s, tok, path, url.Values{"objectType": {"CloudService"}})
 	var cs []LandscapeObject
-	json.Unmarshal(r.body, &cs)
+	if err := json.Unmarshal(r.body, &cs); err != nil {
+		t.Fatal(err)
+	}
 	if len(cs) != 6 || cs[0].LmsID != s.ServiceIDs()[0] || r.header.Get("x-total-count") != "6" {
 		t.Errorf("CloudService objects: %d, total %s", len(cs), r.header.Get("x-total-count"))
 	}
@@ -129,7 +133,9 @@ func TestEvents(t *testing.T) {
 	// Filters.
 	r = get(t, s, token(t, s), eventsPath, url.Values{"startTime": q["startTime"], "endTime": q["endTime"], "eventType": {"disruption"}, "serviceName": {"S4H.100"}})
 	var filtered []Event
-	json.Unmarshal(r.body, &filtered)
+	if err := json.Unmarshal(r.body, &filtered); err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range filtered {
 		if e.EventType != "Disruption" || e.ServiceName != "S4H.100" {
 			t.Errorf("filtered event %+v", e)
@@ -140,7 +146,9 @@ func TestEvents(t *testing.T) {
 	for off := 0; off < len(evs); off += 3 {
 		pq := url.Values{"startTime": q["startTime"], "endTime": q["endTime"], "limit": {"3"}, "offset": {strconv.Itoa(off)}}
 		var page []Event
-		json.Unmarshal(get(t, s, token(t, s), eventsPath, pq).body, &page)
+		if err := json.Unmarshal(get(t, s, token(t, s), eventsPath, pq).body, &page); err != nil {
+			t.Fatalf("page at offset %d: %v", off, err)
+		}
 		paged = append(paged, page...)
 	}
 	if !slices.Equal(paged, evs) {

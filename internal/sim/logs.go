@@ -157,5 +157,5 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	setTotal(w, total)
-	w.Write(body)
+	_, _ = w.Write(body) // the client is gone: nothing to do
 }

@@ -191,7 +191,7 @@ func (s *Server) points(q Query, now time.Time) ([]Point, *badRequest) {
 			for v := range series {
 				series[v] = map[string]string{}
 				for _, d := range p.pointDims {
-					series[v][d] = pointValue(p, svc, d, v)
+					series[v][d] = pointValue(svc, d, v)
 				}
 			}
 			// The rows (buckets in which a series has data) are shared by all measures.
@@ -424,7 +424,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	setTotal(w, total)
-	w.Write(body)
+	_, _ = w.Write(body) // the client is gone: nothing to do
 }
 
 var periodRE = regexp.MustCompile(`^[LC]?(\d+)(Mi|M|H|D)$`)

@@ -312,16 +312,16 @@ var pools = map[string][]string{
 }
 
 // pointValue is the value of data-point dimension dim for series v of service svc.
-func pointValue(p *provider, svc service, dim string, v int) string {
+func pointValue(svc service, dim string, v int) string {
 	switch dim {
 	case "jobId":
-		return uuidFrom("job", svc.ID, pointValue(p, svc, "jobName", v))
+		return uuidFrom("job", svc.ID, pointValue(svc, "jobName", v))
 	case "scenarioId":
 		return uuidFrom("scenario", svc.ID)
 	case "scenarioName":
 		return svc.Name + " Launchpad Login"
 	case "runnerId":
-		return uuidFrom("runner", pointValue(p, svc, "runnerName", v))
+		return uuidFrom("runner", pointValue(svc, "runnerName", v))
 	}
 	if pool, ok := pools[dim]; ok {
 		return pool[v%len(pool)]

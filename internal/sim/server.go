@@ -44,7 +44,7 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultClientID     = "sb-calm-sim!b1|sapcloudalm!b1234"
-	DefaultClientSecret = "sim-client-secret"
+	DefaultClientSecret = "sim-client-secret" //nolint:gosec // G101: the simulator's own test secret
 	DefaultXSAppName    = "sapcloudalm!b1234"
 	DefaultTokenTTL     = 43199 * time.Second
 )
@@ -323,7 +323,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(b)
+	_, _ = w.Write(b) // the client is gone: nothing to do
 }
 
 func writeHTML(w http.ResponseWriter, status int, page string) {

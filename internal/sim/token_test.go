@@ -49,7 +49,9 @@ func TestTokenFormBody(t *testing.T) {
 func TestTokenTTLAndScopesConfigurable(t *testing.T) {
 	s, _ := start(t, Config{TokenTTL: 90 * time.Second, Scopes: []string{ScopeAnalytics}, XSAppName: "app!b9"})
 	var tr tokenResponse
-	json.Unmarshal(tokenRequest(t, s, credentials(s)).body, &tr)
+	if err := json.Unmarshal(tokenRequest(t, s, credentials(s)).body, &tr); err != nil {
+		t.Fatal(err)
+	}
 	if tr.ExpiresIn != 90 || tr.Scope != "uaa.resource app!b9.calm-api.analytics.read" {
 		t.Errorf("expires_in %d scope %q", tr.ExpiresIn, tr.Scope)
 	}
@@ -74,7 +76,9 @@ func TestTokenRejects(t *testing.T) {
 	for _, c := range cases {
 		r := tokenRequest(t, s, c.form)
 		var body map[string]string
-		json.Unmarshal(r.body, &body)
+		if err := json.Unmarshal(r.body, &body); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
 		if r.status != c.status || body["error"] != c.code {
 			t.Errorf("%s: %v, want %d %s", c.name, r, c.status, c.code)
 		}

@@ -281,7 +281,8 @@ func (s *FileStore) locked(tenant string, fn func(dir string) error) error {
 	if err != nil {
 		return fmt.Errorf("lock state of %s: %w", tenant, err)
 	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	// Closing the file releases the lock too, so a failed unlock loses nothing.
+	defer func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }()
 	return fn(dir)
 }
 

@@ -64,7 +64,7 @@ type Client struct {
 	// metricsUnit is what the tenant's metrics paging counts, once a walk has learned it
 	// (a pageUnit; see pages).
 	metricsUnit atomic.Int32
-	retry    retry.Policy
+	retry       retry.Policy
 
 	requests, retries, throttled, errs, bytesRead, bytesWire atomic.Int64
 	// jsonOnly: metrics calls ask for protobuf-json (SetBinary(false), or the tenant refused

@@ -1,0 +1,346 @@
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/monitor"
+	"github.com/calm-collector/calm-collector/internal/record"
+	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/state"
+)
+
+// monitorRun is one monitor's part of a run.
+type monitorRun struct {
+	*Runner
+	m      Monitor
+	id     string
+	log    *slog.Logger
+	cnt    *counters
+	stopAt time.Time
+	sum    MonitorSummary
+}
+
+func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, stopAt time.Time) MonitorSummary {
+	start := r.wallNow()
+	mr := &monitorRun{Runner: r, m: m, id: m.Info().ID, cnt: &counters{}, stopAt: stopAt}
+	mr.log = r.logger().With("monitor", mr.id, "tenant", r.Tenant)
+	mr.sum.Monitor = mr.id
+	ctx = withCounters(ctx, mr.cnt)
+	var bytes calm.ByteCount
+	ctx = calm.CountBytes(ctx, &bytes)
+	err := mr.checkTenantHost(ctx)
+	switch {
+	case err != nil:
+	case m.Info().API == monitor.Events && req.Backfill != nil:
+		err = mr.backfillEvents(ctx, *req.Backfill)
+	case m.Info().API == monitor.Events:
+		err = mr.scheduledEvents(ctx, now)
+	case req.Backfill != nil:
+		err = mr.backfill(ctx, planBackfill(*req.Backfill, r.Config.Resolution))
+	default:
+		err = mr.scheduled(ctx, now)
+	}
+	if err != nil {
+		mr.sum.Error = err.Error()
+		mr.log.Error("monitor failed", "err", err, "windows", mr.sum.Windows)
+	}
+	mr.sum.Requests = mr.cnt.requests.Load()
+	mr.sum.Retries = mr.cnt.retries.Load()
+	mr.sum.Throttled = mr.cnt.throttled.Load()
+	mr.sum.APIBytes, mr.sum.APIBytesDecoded = bytes.Wire.Load(), bytes.Decoded.Load()
+	if req.Backfill == nil && !mr.sum.To.IsZero() {
+		mr.sum.LagSeconds = max(0, now.Sub(mr.sum.To).Seconds())
+	}
+	mr.sum.DurationMs = r.wallNow().Sub(start).Milliseconds()
+	return mr.sum
+}
+
+// nearDeadline reports whether new work must not start any more.
+func (mr *monitorRun) nearDeadline() bool {
+	return !mr.stopAt.IsZero() && !mr.wallNow().Before(mr.stopAt)
+}
+
+// scheduled collects a windowed monitor from its checkpoint up to floor(now−lag).
+func (mr *monitorRun) scheduled(ctx context.Context, now time.Time) (err error) {
+	cp, ok, err := mr.Store.Get(ctx, mr.Tenant, mr.id)
+	if err != nil {
+		return fmt.Errorf("read checkpoint: %w", err)
+	}
+	plan := planScheduled(cp.Next, ok, now, mr.Config)
+	mr.sum.Pending = plan.Limited
+	if !ok {
+		cp = state.Checkpoint{Tenant: mr.Tenant, Monitor: mr.id, Next: plan.From}
+	}
+	cp.Host = mr.Host
+	cp.LastRunAt = now
+	defer func() {
+		// Record how the run went, whatever happened; Next stays where the windows left it.
+		cp.UpdatedAt = mr.wallNow().UTC()
+		cp.LastPoints, cp.LastWindows = mr.sum.Points, mr.sum.Windows
+		cp.LastError = ""
+		if err != nil {
+			cp.LastError = err.Error()
+		} else {
+			cp.LastSuccess = now
+		}
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if perr := mr.Store.Put(pctx, cp); perr != nil {
+			err = errors.Join(err, fmt.Errorf("save checkpoint: %w", perr))
+		}
+	}()
+	mr.sum.From, mr.sum.To = plan.From, plan.From
+	if plan.Empty() {
+		mr.sum.To = cp.Next
+		return nil
+	}
+	return mr.windowsWith(ctx, plan.Range, func(w Range) error {
+		cp.Next = w.To
+		cp.UpdatedAt = mr.wallNow().UTC()
+		if err := mr.Store.Put(ctx, cp); err != nil {
+			return fmt.Errorf("save checkpoint %s: %w", w.To.Format(time.RFC3339), err)
+		}
+		return nil
+	})
+}
+
+// backfill collects rng window by window and saves no checkpoint.
+func (mr *monitorRun) backfill(ctx context.Context, rng Range) error {
+	mr.sum.From, mr.sum.To = rng.From, rng.From
+	return mr.windowsWith(ctx, rng, func(Range) error { return nil })
+}
+
+// windowsWith fetches rng span by span (one request series each), splits the records into
+// windows and delivers each window to every sink, then calls accepted(window).
+//
+// While a span is delivered, the next span's request series runs (in a goroutine): the
+// windows' delivery is off the critical path of the requests. At most two spans are held;
+// spans are delivered in order, each only after the one before it was accepted; the deadline
+// is checked before a span's series starts, as before delivering a span fetched ahead; every
+// return cancels the series running ahead and waits for it.
+func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(Range) error) error {
+	res := mr.Config.Resolution
+	total := rng.To.Sub(rng.From)
+	spans := split(rng, mr.Config.Span)
+	fctx, cancel := context.WithCancel(ctx)
+	var ahead *spanFetch
+	defer func() {
+		cancel()
+		if ahead != nil {
+			<-ahead.done
+		}
+	}()
+	for k, span := range spans {
+		if mr.nearDeadline() {
+			mr.sum.Stopped = "deadline"
+			mr.log.Warn("deadline near: stopping; the rest follows next run", "next", span.From)
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("stopped before %s: %w", span.From.Format(time.RFC3339), context.Cause(ctx))
+		}
+		f := ahead
+		if f == nil {
+			f = mr.startSpan(fctx, span)
+		}
+		<-f.done
+		ahead = nil
+		recs, err := f.recs, f.err
+		if recs != nil {
+			mr.sum.Dropped += recs.dropped
+			mr.sum.Repeats += recs.repeats
+			mr.sum.Collisions += recs.collisions
+		}
+		if errors.Is(err, errFetchCut) {
+			mr.sum.Stopped = "deadline"
+			mr.log.Warn("deadline near: a request series was cut short; its windows follow next run", "next", span.From)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("collect %s %s: %w", mr.id, fmtRange(span), err)
+		}
+		if k+1 < len(spans) && !mr.nearDeadline() {
+			ahead = mr.startSpan(fctx, spans[k+1])
+		}
+		for i, w := range split(span, res) {
+			b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: w.From, To: w.To, Records: recs.batch(i)}
+			if err := mr.deliver(ctx, b); err != nil {
+				return fmt.Errorf("deliver %s %s: %w", mr.id, fmtRange(w), err)
+			}
+			if err := accepted(w); err != nil {
+				return err
+			}
+			mr.sum.Windows++
+			mr.sum.Points += len(b.Records)
+			mr.sum.To = w.To
+		}
+		if mr.Progress != nil {
+			mr.Progress(Progress{Monitor: mr.id, Done: mr.sum.To.Sub(rng.From), Total: total, Windows: mr.sum.Windows, Points: mr.sum.Points})
+		}
+	}
+	return nil
+}
+
+// spanFetch is one span's request series running in its own goroutine; done closes when
+// recs and err are set.
+type spanFetch struct {
+	done chan struct{}
+	recs *spanRecords
+	err  error
+}
+
+func (mr *monitorRun) startSpan(ctx context.Context, span Range) *spanFetch {
+	f := &spanFetch{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.recs, f.err = mr.fetchSpanInTime(ctx, span)
+	}()
+	return f
+}
+
+// errFetchCut: a request series was cut short so that the run can still save and report.
+var errFetchCut = errors.New("request series cut short by the deadline margin")
+
+// fetchSpanInTime is fetchSpan with a deadline halfway into the deadline margin: a slow request
+// series started before the margin cannot run into the end of the invocation, so the run still
+// has time to save its checkpoints and report. Nothing of the cut span is delivered.
+func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range) (*spanRecords, error) {
+	if mr.stopAt.IsZero() {
+		return mr.fetchSpan(ctx, span)
+	}
+	fctx, cancel := context.WithDeadlineCause(ctx, mr.stopAt.Add(mr.Config.DeadlineMargin/2), errFetchCut)
+	defer cancel()
+	out, err := mr.fetchSpan(fctx, span)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(fctx), errFetchCut) {
+		return nil, errFetchCut
+	}
+	return out, err
+}
+
+// fetchSpan runs the monitor's request series for span and returns its records by window
+// (window i is [from+i·res, from+(i+1)·res)). Points outside the span are dropped: they
+// belong to another window, which delivers them (or already did).
+func (mr *monitorRun) fetchSpan(ctx context.Context, span Range) (*spanRecords, error) {
+	res := mr.Config.Resolution
+	out := newSpanRecords(span, res)
+	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam(), LogsProvider: mr.Config.LogsProvider}
+	var outside string
+	err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) {
+		if rec.Time.Before(span.From) || !rec.Time.Before(span.To) {
+			if out.dropped++; outside == "" {
+				outside = rec.Name + " at " + rec.Time.UTC().Format(time.RFC3339)
+			}
+			return
+		}
+		out.add(int(rec.Time.Sub(span.From)/res), rec)
+	})
+	if out.dropped > 0 {
+		mr.log.Warn("points outside the asked range (the tenant may not honour from/to); not delivered here, their own window delivers them",
+			"count", out.dropped, "example", outside, "from", span.From, "to", span.To)
+	}
+	if out.collisions > 0 {
+		mr.log.Warn("records sharing an id with other content; the first is delivered", "count", out.collisions, "example", out.collision)
+	}
+	return out, err
+}
+
+// deliver writes the batch to every sink; it succeeds only when every sink accepted it.
+func (mr *monitorRun) deliver(ctx context.Context, b sink.Batch) error {
+	for _, s := range mr.Sinks {
+		if err := s.Write(ctx, b); err != nil {
+			return fmt.Errorf("sink %s: %w", s.Name(), err)
+		}
+	}
+	return nil
+}
+
+// scheduledEvents asks for the status events of the lookback and delivers the new or changed
+// ones, then remembers what it delivered (marks expire after lookback + margin).
+func (mr *monitorRun) scheduledEvents(ctx context.Context, now time.Time) (err error) {
+	rng := Range{From: now.Add(-mr.Config.EventLookback).Truncate(time.Second), To: now.Truncate(time.Second)}
+	mr.sum.From, mr.sum.To = rng.From, rng.From
+	marks, err := mr.Store.Marks(ctx, mr.Tenant, mr.id, now)
+	if err != nil {
+		return fmt.Errorf("read event marks: %w", err)
+	}
+	if mr.nearDeadline() {
+		mr.sum.Stopped = "deadline"
+		return nil
+	}
+	events, err := mr.fetchEvents(ctx, rng)
+	if err != nil {
+		return err
+	}
+	expires := now.Add(mr.Config.EventLookback + eventMarkMargin)
+	seen := make(map[string]state.Mark, len(events))
+	var fresh []record.Record
+	for _, key := range sortedKeys(events) {
+		rec := events[key]
+		seen[key] = state.Mark{Hash: rec.ID, Expires: expires}
+		if marks[key].Hash != rec.ID {
+			fresh = append(fresh, rec)
+		}
+	}
+	b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: rng.From, To: rng.To, Records: fresh}
+	if err := mr.deliver(ctx, b); err != nil {
+		return fmt.Errorf("deliver %s %s: %w", mr.id, fmtRange(rng), err)
+	}
+	if err := mr.Store.PutMarks(ctx, mr.Tenant, mr.id, now, seen); err != nil {
+		// The events were delivered; without marks they come again next run (same ids).
+		return fmt.Errorf("save event marks: %w", err)
+	}
+	cp := state.Checkpoint{Tenant: mr.Tenant, Monitor: mr.id, Host: mr.Host, Next: rng.To, UpdatedAt: mr.wallNow().UTC(),
+		LastRunAt: now, LastSuccess: now, LastPoints: len(fresh), LastWindows: 1}
+	if err := mr.Store.Put(ctx, cp); err != nil && !errors.Is(err, state.ErrStale) {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	mr.sum.Windows, mr.sum.Points, mr.sum.To = 1, len(fresh), rng.To
+	return nil
+}
+
+// backfillEvents delivers every status event of rng, without reading or writing marks.
+func (mr *monitorRun) backfillEvents(ctx context.Context, rng Range) error {
+	mr.sum.From, mr.sum.To = rng.From, rng.From
+	events, err := mr.fetchEvents(ctx, rng)
+	if err != nil {
+		return err
+	}
+	var recs []record.Record
+	for _, key := range sortedKeys(events) {
+		recs = append(recs, events[key])
+	}
+	if err := mr.deliver(ctx, sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: rng.From, To: rng.To, Records: recs}); err != nil {
+		return fmt.Errorf("deliver %s %s: %w", mr.id, fmtRange(rng), err)
+	}
+	mr.sum.Windows, mr.sum.Points, mr.sum.To = 1, len(recs), rng.To
+	return nil
+}
+
+// fetchEvents returns the events of rng by event key (a repeated event: the last answer wins).
+func (mr *monitorRun) fetchEvents(ctx context.Context, rng Range) (map[string]record.Record, error) {
+	events := map[string]record.Record{}
+	q := Query{Tenant: mr.Tenant, From: rng.From, To: rng.To, Resolution: mr.Config.resolutionParam()}
+	if err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) { events[eventKey(rec)] = rec }); err != nil {
+		return nil, fmt.Errorf("collect %s %s: %w", mr.id, fmtRange(rng), err)
+	}
+	return events, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func fmtRange(r Range) string {
+	return r.From.UTC().Format("2006-01-02T15:04Z") + "–" + r.To.UTC().Format("2006-01-02T15:04Z")
+}

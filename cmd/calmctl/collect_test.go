@@ -153,12 +153,12 @@ func TestCollectSurvivesSIGKILL(t *testing.T) {
 			select {
 			case <-time.After(killAfter):
 				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				<-done
+				<-done //nolint:errcheck // the exit of a killed run says nothing
 				return -1, eb.String()
-			case <-done:
+			case <-done: //nolint:errcheck // the exit code below is the result
 			}
 		} else {
-			<-done
+			<-done //nolint:errcheck // the exit code below is the result
 		}
 		return cmd.ProcessState.ExitCode(), eb.String()
 	}

@@ -43,7 +43,9 @@ func TestCalmctlTestAgainstSim(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{ClientSecret: "cli-test-secret-value"})
 	good := writeFile(t, s.ConnectorJSON())
 	var wrong map[string]string
-	json.Unmarshal(s.ConnectorJSON(), &wrong)
+	if err := json.Unmarshal(s.ConnectorJSON(), &wrong); err != nil {
+		t.Fatal(err)
+	}
 	wrong["clientSecret"] = "not-the-secret"
 	wrongJSON, _ := json.Marshal(wrong)
 	bad := writeFile(t, wrongJSON)
@@ -107,7 +109,9 @@ func TestCalmctlTestJSON(t *testing.T) {
 		t.Errorf("report has keys beyond docs/design.md §3: %s", stdout)
 	}
 	var checks []map[string]any
-	json.Unmarshal(r["checks"], &checks)
+	if err := json.Unmarshal(r["checks"], &checks); err != nil {
+		t.Fatal(err)
+	}
 	var ids []string
 	for _, c := range checks {
 		ids = append(ids, c["id"].(string))

@@ -99,7 +99,9 @@ func loopbackAllowed() conntest.Allowlist {
 func TestHandle(t *testing.T) {
 	wrongSecret := func(e *env) string {
 		var m map[string]string
-		json.Unmarshal(e.sim.ConnectorJSON(), &m)
+		if err := json.Unmarshal(e.sim.ConnectorJSON(), &m); err != nil {
+			panic(err) // the simulator's own connector JSON
+		}
 		m["clientSecret"] = "wrong-secret-value"
 		b, _ := json.Marshal(m)
 		return string(b)
@@ -284,7 +286,9 @@ func TestHandle(t *testing.T) {
 func TestHandleRereadsRotatedSecret(t *testing.T) {
 	var m map[string]string
 	e := newEnv(t, []byte(`{}`), loopbackAllowed())
-	json.Unmarshal(e.sim.ConnectorJSON(), &m)
+	if err := json.Unmarshal(e.sim.ConnectorJSON(), &m); err != nil {
+		t.Fatal(err)
+	}
 	m["clientSecret"] = "the-old-rotated-secret"
 	old, _ := json.Marshal(m)
 	put := func(v []byte) {
@@ -302,7 +306,9 @@ func TestHandleRereadsRotatedSecret(t *testing.T) {
 
 	resp, _ := e.h.Handle(context.Background(), request("GET", "", "", false))
 	var a answer
-	json.Unmarshal([]byte(resp.Body), &a)
+	if err := json.Unmarshal([]byte(resp.Body), &a); err != nil {
+		t.Fatal(err)
+	}
 	if resp.StatusCode != 200 || !a.OK {
 		t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
 	}
@@ -319,7 +325,9 @@ func TestHandleUnreadableSecret(t *testing.T) {
 	e.h.Stores[""] = secrets.SecretsManager(e.sm, "calm/does-not-exist", time.Minute)
 	resp, _ := e.h.Handle(context.Background(), request("GET", "", "", false))
 	var a answer
-	json.Unmarshal([]byte(resp.Body), &a)
+	if err := json.Unmarshal([]byte(resp.Body), &a); err != nil {
+		t.Fatal(err)
+	}
 	s, _ := a.Check("settings")
 	if resp.StatusCode != 200 || a.OK || s.Status != conntest.Fail || !strings.Contains(s.Detail, "calm/does-not-exist") ||
 		!strings.Contains(s.Hint, "secretsmanager:GetSecretValue") {
@@ -376,7 +384,9 @@ func TestHandleDeadline(t *testing.T) {
 		t.Fatalf("status %d, err %v", resp.StatusCode, err)
 	}
 	var a answer
-	json.Unmarshal([]byte(resp.Body), &a)
+	if err := json.Unmarshal([]byte(resp.Body), &a); err != nil {
+		t.Fatal(err)
+	}
 	if a.OK {
 		t.Fatalf("a cut-short test passed: %s", resp.Body)
 	}

@@ -35,7 +35,7 @@ const (
 	keyBootstrapDir        = "bootstrapDir"
 	keyCollectConcurrency  = "collectConcurrency"
 	keyTestconnConcurrency = "testconnConcurrency"
-	keySecretsKMSKeyArn    = "secretsKmsKeyArn"
+	keySecretsKMSKeyArn    = "secretsKmsKeyArn" //nolint:gosec // G101: a context key's name
 	keyMaxConcurrency      = "maxConcurrency"
 )
 

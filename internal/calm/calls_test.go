@@ -483,7 +483,9 @@ func TestLandscapeObjects(t *testing.T) {
 	tn := newTenant(t)
 	all := readTestdata(t, "landscape.json")
 	var objs []json.RawMessage
-	json.Unmarshal(all, &objs)
+	if err := json.Unmarshal(all, &objs); err != nil {
+		t.Fatal(err)
+	}
 	var n atomic.Int32
 	tn.mux.HandleFunc("GET /api/calm-landscape/v1/landscapeObjects", func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)

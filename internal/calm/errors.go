@@ -113,11 +113,12 @@ func (e *APIError) Error() string {
 	if t := http.StatusText(e.StatusCode); t != "" {
 		b.WriteString(" " + t)
 	}
-	if e.HTML {
+	switch {
+	case e.HTML:
 		b.WriteString(": " + htmlHint)
-	} else if e.NotData != "" {
+	case e.NotData != "":
 		b.WriteString(": the answer is not data but " + e.NotData)
-	} else if e.Message != "" {
+	case e.Message != "":
 		b.WriteString(": " + e.Message)
 	}
 	if e.SAPMessage != "" {

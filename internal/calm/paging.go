@@ -326,13 +326,6 @@ func (p *prefetch[T]) discard() {
 	<-p.done
 }
 
-func ceilDiv(a, b int) int {
-	if b <= 0 {
-		return a
-	}
-	return (a + b - 1) / b
-}
-
 // totalCount reads x-total-count; -1 when absent or unreadable.
 func totalCount(r *response) int {
 	v := strings.TrimSpace(r.header.Get("X-Total-Count"))

@@ -329,8 +329,12 @@ func TestNearDeadlineStopsAndSavesWhatIsComplete(t *testing.T) {
 		t.Errorf("run ok=%v incomplete=%v, want not ok and incomplete", s.OK, s.Incomplete)
 	}
 	var table, emf strings.Builder
-	s.WriteTable(&table)
-	s.WriteEMF(&emf)
+	if err := s.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteEMF(&emf); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(table.String(), "incomplete: the run stopped at its deadline") {
 		t.Errorf("table does not say the run is incomplete:\n%s", table.String())
 	}

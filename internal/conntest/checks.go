@@ -381,10 +381,10 @@ func (t *tester) checkMonitor(ctx context.Context, id string) Check {
 	case t.client == nil:
 		return skip("needs an API client")
 	}
-	switch {
-	case m.API == monitor.Events:
+	switch m.API {
+	case monitor.Events:
 		return t.probeEvents(ctx, m)
-	case m.API == monitor.Logs:
+	case monitor.Logs:
 		return t.probeLogs(ctx, m)
 	}
 	return t.probeMetrics(ctx, m)

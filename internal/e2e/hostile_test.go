@@ -32,7 +32,7 @@ type trap struct {
 func newTrap(t *testing.T) *trap {
 	tr := &trap{}
 	tr.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
+		_ = r.ParseForm()
 		tr.mu.Lock()
 		tr.got = append(tr.got, r.Method+" "+r.URL.Path+" authorization="+r.Header.Get("Authorization")+" form="+r.PostForm.Encode())
 		tr.mu.Unlock()

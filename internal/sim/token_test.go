@@ -152,7 +152,9 @@ func TestScopes(t *testing.T) {
 		t.Errorf("exm without metrics scope: %v", r)
 	}
 	var tr tokenResponse
-	json.Unmarshal(tokenRequest(t, s, credentials(s)).body, &tr)
+	if err := json.Unmarshal(tokenRequest(t, s, credentials(s)).body, &tr); err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(tr.Scope, ScopeMetrics) {
 		t.Errorf("new token scope %q still has %s", tr.Scope, ScopeMetrics)
 	}
@@ -193,7 +195,9 @@ func TestMutualTLSToken(t *testing.T) {
 		t.Errorf("without client certificate: %v, want 401", r)
 	}
 	var key map[string]any
-	json.Unmarshal(s.ServiceKeyJSON(), &key)
+	if err := json.Unmarshal(s.ServiceKeyJSON(), &key); err != nil {
+		t.Fatal(err)
+	}
 	uaa := key["uaa"].(map[string]any)
 	if uaa["credential-type"] != "x509" || uaa["certurl"] != s.URL() || uaa["clientsecret"] != nil {
 		t.Errorf("x509 service key: %v", uaa)
@@ -216,7 +220,9 @@ func TestSecrets(t *testing.T) {
 		Endpoints struct{ Api string }
 		UAA       map[string]any
 	}
-	json.Unmarshal(s.ServiceKeyJSON(), &key)
+	if err := json.Unmarshal(s.ServiceKeyJSON(), &key); err != nil {
+		t.Fatal(err)
+	}
 	if key.Endpoints.Api != s.URL()+"/api" || key.UAA["clientsecret"] != DefaultClientSecret || key.UAA["url"] != s.URL() ||
 		key.UAA["credential-type"] != "binding-secret" {
 		t.Errorf("service key: %+v", key)

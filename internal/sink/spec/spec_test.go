@@ -8,7 +8,7 @@ import (
 func TestParseForms(t *testing.T) {
 	for raw, want := range map[string]Spec{
 		"stdout":                           {Kind: Stdout, Raw: "stdout"},
-		" - ":                              {Kind: Stdout, Raw: "-"},
+		" - ":                              {Kind: Stdout, Raw: "-"}, //nolint:gocritic // mapKey: the spaces are trimmed, that is the case
 		"file:/tmp/out.ndjson":             {Kind: File, Raw: "file:/tmp/out.ndjson", Path: "/tmp/out.ndjson"},
 		"out/records.ndjson":               {Kind: File, Raw: "out/records.ndjson", Path: "out/records.ndjson"},
 		"s3://archive/records":             {Kind: S3, Raw: "s3://archive/records", Bucket: "archive", Prefix: "records"},

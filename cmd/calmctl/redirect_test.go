@@ -27,7 +27,9 @@ func TestCalmctlTestRefusesTokenRedirect(t *testing.T) {
 	}))
 	defer front.Close()
 	var conn map[string]string
-	json.Unmarshal(s.ConnectorJSON(), &conn)
+	if err := json.Unmarshal(s.ConnectorJSON(), &conn); err != nil {
+		t.Fatal(err)
+	}
 	conn["url"], conn["authenticationServer"] = front.URL, front.URL
 	raw, _ := json.Marshal(conn)
 	code, stdout, stderr := runTestCmd("--secret-file", writeFile(t, raw), "--monitors", "hm")

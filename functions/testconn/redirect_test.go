@@ -28,7 +28,9 @@ func TestPostRefusesTokenRedirect(t *testing.T) {
 	}))
 	defer front.Close()
 	var conn map[string]string
-	json.Unmarshal(e.sim.ConnectorJSON(), &conn)
+	if err := json.Unmarshal(e.sim.ConnectorJSON(), &conn); err != nil {
+		t.Fatal(err)
+	}
 	conn["url"], conn["authenticationServer"] = front.URL, front.URL
 	body, _ := json.Marshal(conn)
 	resp, err := e.h.Handle(context.Background(), request("POST", "", string(body), false))
@@ -36,7 +38,9 @@ func TestPostRefusesTokenRedirect(t *testing.T) {
 		t.Fatalf("status %d, %v: %s", resp.StatusCode, err, resp.Body)
 	}
 	var a answer
-	json.Unmarshal([]byte(resp.Body), &a)
+	if err := json.Unmarshal([]byte(resp.Body), &a); err != nil {
+		t.Fatal(err)
+	}
 	if tok, _ := a.Check("token"); tok.Status != conntest.Fail || !strings.Contains(tok.Detail, "follows no redirect") {
 		t.Errorf("token = %+v, want a failure saying the redirect is not followed", tok)
 	}

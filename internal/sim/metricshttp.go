@@ -1,0 +1,167 @@
+package sim
+
+import (
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pmetric"
+)
+
+func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
+	tok := tokenFrom(r.Context())
+	q := r.URL.Query()
+	if v := q.Get("version"); v != "" && !strings.EqualFold(v, "v1") {
+		badParam("parameter version %q is not supported; use V1", v).write(w)
+		return
+	}
+	id := q.Get("provider")
+	if id == "" {
+		missingParam("provider").write(w)
+		return
+	}
+	p := lookupProvider(id)
+	if p == nil {
+		badParam("unknown provider %q; known providers: %s", id, strings.Join(ProviderIDs(), ", ")).write(w)
+		return
+	}
+	if !s.hasScope(tok.claims, p.scope, tok.faults) {
+		writeError(w, http.StatusForbidden, "Forbidden", "Missing scope "+p.scope)
+		return
+	}
+	if s.cfg.Strict && s.strictMetrics(w, r) {
+		return
+	}
+	res, bad := parseResolution(q.Get("resolution"))
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	now := s.now()
+	from, to, bad := parseWindow(r, "from", "to", now)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	var measures []string
+	for _, m := range listParam(r, "metrics") {
+		measures = append(measures, strings.TrimPrefix(m, "measure:"))
+	}
+	pg, bad := parsePage(r)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	binary := false
+	switch f := q.Get("format"); f {
+	case "", "protobuf-json":
+	case "protobuf-binary":
+		if s.cfg.NoBinary {
+			badParam("parameter format %q is not supported; use protobuf-json", f).write(w)
+			return
+		}
+		binary = true
+	default:
+		badParam("parameter format %q is not supported by the simulator; use protobuf-json or protobuf-binary", f).write(w)
+		return
+	}
+	pts, bad := s.points(Query{
+		Provider: id, From: from, To: to, Resolution: res, ServiceIDs: listParam(r, "serviceId"),
+		ServiceType: q.Get("serviceType"), Measures: measures, Dimensions: listParam(r, "dimensions"),
+		Prefix: q.Get("prefix"),
+	}, now)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	var page []Point
+	var total int
+	if s.cfg.Strict {
+		page, total = rowsPage(pts, pg)
+	} else {
+		var idx []int
+		idx, total = s.pageIndexes(pg, len(pts), tok.faults)
+		page = make([]Point, len(idx))
+		for i, j := range idx {
+			page[i] = pts[j]
+		}
+	}
+	md := buildMetrics(p, page)
+	var body []byte
+	var err error
+	if binary {
+		body, err = (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	} else {
+		body, err = (&pmetric.JSONMarshaler{}).MarshalMetrics(md)
+		w.Header().Set("Content-Type", "application/json")
+	}
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Internal Server Error", "encoding metrics failed")
+		return
+	}
+	setTotal(w, total)
+	_, _ = w.Write(body) // the client is gone: nothing to do
+}
+
+var periodRE = regexp.MustCompile(`^[LC]?(\d+)(Mi|M|H|D)$`)
+
+// parseWindow reads [from, to) from yyyyMMddHHmmss parameters, or from period (L1H, C24H,
+// 30M, …) counted back from now; the default is the last hour.
+func parseWindow(r *http.Request, fromName, toName string, now time.Time) (time.Time, time.Time, *badRequest) {
+	q := r.URL.Query()
+	fv, tv := q.Get(fromName), q.Get(toName)
+	if fv == "" && tv == "" {
+		span := time.Hour
+		if pv := q.Get("period"); pv != "" {
+			m := periodRE.FindStringSubmatch(pv)
+			if m == nil {
+				return time.Time{}, time.Time{}, badParam("parameter period %q is not like L1H, C24H, L7D or 30M", pv)
+			}
+			n, _ := strconv.Atoi(m[1])
+			unit := map[string]time.Duration{"Mi": time.Minute, "M": time.Minute, "H": time.Hour, "D": 24 * time.Hour}[m[2]]
+			span = time.Duration(n) * unit
+		}
+		return now.Add(-span), now, nil
+	}
+	if fv == "" || tv == "" {
+		missing := fromName
+		if tv == "" {
+			missing = toName
+		}
+		return time.Time{}, time.Time{}, badParam("parameter %s is missing; give both %s and %s (yyyyMMddHHmmss, UTC)", missing, fromName, toName)
+	}
+	from, err := time.ParseInLocation(TimeLayout, fv, time.UTC)
+	if err != nil {
+		return time.Time{}, time.Time{}, badParam("parameter %s %q is not a yyyyMMddHHmmss UTC time", fromName, fv)
+	}
+	to, err := time.ParseInLocation(TimeLayout, tv, time.UTC)
+	if err != nil {
+		return time.Time{}, time.Time{}, badParam("parameter %s %q is not a yyyyMMddHHmmss UTC time", toName, tv)
+	}
+	if !from.Before(to) {
+		return time.Time{}, time.Time{}, badParam("parameter %s (%s) must be before %s (%s)", fromName, fv, toName, tv)
+	}
+	return from, to, nil
+}
+
+// sortPoints puts points in API order: service, measure (in the order asked for), series, time.
+func sortPoints(pts []Point, measures []int) {
+	sort.SliceStable(pts, func(i, j int) bool {
+		a, b := pts[i], pts[j]
+		if a.svc != b.svc {
+			return a.svc < b.svc
+		}
+		if a.measure != b.measure {
+			return slices.Index(measures, a.measure) < slices.Index(measures, b.measure)
+		}
+		if a.series != b.series {
+			return a.series < b.series
+		}
+		return a.Time.Before(b.Time)
+	})
+}

@@ -60,18 +60,27 @@ const minSecretLen = 4
 // anywhere in a settings JSON of either form, also when the settings do not parse, so that a
 // report or page can be scrubbed of them as a last guard.
 func SecretValues(raw []byte) []string {
+	var out []string
+	WalkJSONStrings(raw, func(key, val string) {
+		if len(val) >= minSecretLen && slices.Contains(secretKeys, strings.ToLower(key)) {
+			out = append(out, val)
+		}
+	})
+	return out
+}
+
+// WalkJSONStrings calls fn for every string value in a JSON document with the key it is stored
+// under (array elements take their array's key; "" at the top level). Invalid JSON calls nothing.
+func WalkJSONStrings(raw []byte, fn func(key, val string)) {
 	var v any
 	if json.Unmarshal(raw, &v) != nil {
-		return nil
+		return
 	}
-	var out []string
 	var walk func(key string, v any)
 	walk = func(key string, v any) {
 		switch v := v.(type) {
 		case string:
-			if len(v) >= minSecretLen && slices.Contains(secretKeys, strings.ToLower(key)) {
-				out = append(out, v)
-			}
+			fn(key, v)
 		case map[string]any:
 			for k, e := range v {
 				walk(k, e)
@@ -83,7 +92,6 @@ func SecretValues(raw []byte) []string {
 		}
 	}
 	walk("", v)
-	return out
 }
 
 // NamesItself reports whether connector settings have a top-level "name" (a service key pasted as

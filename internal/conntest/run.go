@@ -230,7 +230,7 @@ func IsPlaceholder(raw []byte) bool {
 		}
 	}
 	found := false
-	walkJSON(raw, func(key, val string) {
+	calm.WalkJSONStrings(raw, func(key, val string) {
 		if strings.EqualFold(key, "clientsecret") && isPlaceholderValue(val) {
 			found = true
 		}

@@ -104,6 +104,7 @@ func metricsServer(t *testing.T, tn *tenant, want url.Values, serve func(offset 
 			t.Errorf("query =\n%v\nwant\n%v", q, want)
 		}
 		body, total := serve(offset)
+		w.Header().Set("X-Correlationid", fmt.Sprintf("corr-%d", offset))
 		writeJSON(w, total, body)
 	})
 	return &n
@@ -229,7 +230,7 @@ func TestMetricsPagingGuards(t *testing.T) {
 			name: "server ignores offset", limit: 3,
 			serve: func(int) ([]byte, int) { return page1, 10 },
 			calls: 2, offsets: []int{0}, points: 3, wantErr: ErrRepeatedPage,
-			errText: "metrics hm 20261125100000–20261125100500 at offset 3: server repeated the previous page (it seems to ignore offset)",
+			errText: "metrics hm 20261125100000–20261125100500 at offset 3 (x-correlationid corr-3): server repeated the previous page (it seems to ignore offset)",
 		},
 		{
 			name: "server ignores limit and sends everything", limit: 3,
@@ -264,7 +265,7 @@ func TestMetricsPagingGuards(t *testing.T) {
 				return readTestdata(t, "metrics_empty.json"), 9
 			},
 			calls: 2, offsets: []int{0, 3}, points: 3, wantErr: ErrIncompletePage,
-			errText: "metrics hm 20261125100000–20261125100500: page 2 at offset 3 is empty while x-total-count says 9 (limit 3); the window is held and read again next run: page cannot be reconciled with x-total-count",
+			errText: "metrics hm 20261125100000–20261125100500: page 2 at offset 3 (x-correlationid corr-3) is empty while x-total-count says 9 (limit 3); the window is held and read again next run: page cannot be reconciled with x-total-count",
 		},
 		{
 			// rows that came while paging may sort before the offset: read again from 0

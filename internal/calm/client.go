@@ -175,6 +175,9 @@ type response struct {
 	body   []byte
 }
 
+// correlationID is the answer's x-correlationid header, which SAP support asks for.
+func correlationID(r *response) string { return r.header.Get("X-Correlationid") }
+
 // newRequest builds a call of a path relative to {url}/api; body (if not nil) is sent as JSON.
 func (c *Client) newRequest(ctx context.Context, method, path string, query url.Values, body any) (*request, error) {
 	if strings.HasPrefix(path, "/") {

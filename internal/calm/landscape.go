@@ -40,7 +40,7 @@ func (c *Client) LandscapeObjects(ctx context.Context, objectType string) iter.S
 		if err != nil {
 			return page[LandscapeObject]{}, fmt.Errorf("decode: %w", err)
 		}
-		p := page[LandscapeObject]{count: len(raws), total: totalCount(resp), hash: bodyHash(resp.body), bytes: len(resp.body)}
+		p := page[LandscapeObject]{count: len(raws), total: totalCount(resp), hash: bodyHash(resp.body), bytes: len(resp.body), corr: correlationID(resp)}
 		for _, m := range raws {
 			o := LandscapeObject{Raw: m}
 			o.LmsID, _ = m["lmsId"].(string)

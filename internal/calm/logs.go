@@ -158,7 +158,7 @@ func (s *logsSeries) get(ctx context.Context, offset int) (page[LogsPage], error
 	}
 	n := ld.LogRecordCount()
 	lp := LogsPage{Logs: ld, Offset: offset, Records: n, Total: totalCount(resp), Bytes: len(resp.body)}
-	return page[LogsPage]{items: []LogsPage{lp}, count: n, total: lp.Total, hash: bodyHash(resp.body), bytes: len(resp.body)}, nil
+	return page[LogsPage]{items: []LogsPage{lp}, count: n, total: lp.Total, hash: bodyHash(resp.body), bytes: len(resp.body), corr: correlationID(resp)}, nil
 }
 
 // decodeLogs reads an OTLP ExportLogsServiceRequest: JSON when the Content-Type says so,

@@ -148,7 +148,7 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 			return decoded[MetricsPage]{items: []MetricsPage{{Metrics: md, Offset: offset, Points: n, Rows: len(keys), Total: total, Bytes: len(resp.body)}},
 				count: n, rows: len(keys), keys: keys}, nil
 		}
-		return answer[MetricsPage]{total: total, hash: bodyHash(resp.body), bytes: len(resp.body),
+		return answer[MetricsPage]{total: total, hash: bodyHash(resp.body), bytes: len(resp.body), corr: correlationID(resp),
 			rows: rows, decode: decode}, nil
 	}
 	return flatten(pagesLearning(ctx, c.logger, what, limit, c.maxPages, q.AllPages, &c.metricsUnit, fetch))

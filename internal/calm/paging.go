@@ -21,6 +21,7 @@ type page[T any] struct {
 	total  int      // x-total-count, -1 when absent
 	hash   [32]byte // of the body, to notice a server that ignores offset
 	bytes  int
+	corr   string // x-correlationid of the answer, for SAP support
 }
 
 // fetchPage fetches and decodes the page at offset.
@@ -41,6 +42,7 @@ type answer[T any] struct {
 	total int      // x-total-count, -1 when absent
 	hash  [32]byte // of the body
 	bytes int
+	corr  string // x-correlationid, named in the errors about this page
 	// rows is the number of items the page holds as far as it is known before decoding (a
 	// cheap scan of the body, or the exact count of a page decoded already); -1 when unknown.
 	// The pager asks for the next page early only when rows equals the limit; decode has the
@@ -64,7 +66,7 @@ func paginate[T any](ctx context.Context, logger *slog.Logger, what string, limi
 		if err != nil {
 			return answer[T]{}, err
 		}
-		return answer[T]{total: p.total, hash: p.hash, bytes: p.bytes, rows: p.count,
+		return answer[T]{total: p.total, hash: p.hash, bytes: p.bytes, corr: p.corr, rows: p.count,
 			decode: func() (decoded[T], error) { return decoded[T]{items: p.items, count: p.count, rows: p.count}, nil }}, nil
 	})
 }
@@ -211,18 +213,29 @@ type walk[T any] struct {
 	prev          [32]byte            // hash of the previous page's body
 	prevShort     bool                // the previous page was short in its unit
 	prevKeys      map[uint64]struct{} // row keys of the previous page while it left the unit open
+	corr          string              // x-correlationid of the page being judged
 }
 
 func (w *walk[T]) fail(yield func(page[T], error) bool, err error) { yield(page[T]{}, err) }
 
+// corrNote names the x-correlationid of the page being judged, for an error about it: SAP
+// support finds the call by it.
+func (w *walk[T]) corrNote() string {
+	if w.corr == "" {
+		return ""
+	}
+	return " (x-correlationid " + w.corr + ")"
+}
+
 // before checks an answer before it is decoded: a repeated page, a changed total.
 func (w *walk[T]) before(a answer[T]) (step, error) {
+	w.corr = a.corr
 	if w.offset > 0 && a.hash == w.prev {
 		if w.prevShort {
 			w.logger.Info("page repeats the previous, short one: the server ignores offset; taking it as the end", "what", w.what, "offset", w.offset)
 			return stepEnd, nil
 		}
-		return stepOn, fmt.Errorf("%s at offset %d: %w", w.what, w.offset, ErrRepeatedPage)
+		return stepOn, fmt.Errorf("%s at offset %d%s: %w", w.what, w.offset, w.corrNote(), ErrRepeatedPage)
 	}
 	w.prev = a.hash
 	if a.total < 0 {
@@ -231,8 +244,8 @@ func (w *walk[T]) before(a answer[T]) (step, error) {
 	if w.total >= 0 && a.total != w.total {
 		w.restarts++
 		if w.restarts > maxRestarts {
-			return stepOn, fmt.Errorf("%s: x-total-count changed from %d to %d at offset %d, %d times while paging (limit %d); the window is held and read again next run: %w",
-				w.what, w.total, a.total, w.offset, w.restarts, w.limit, ErrTotalChanged)
+			return stepOn, fmt.Errorf("%s: x-total-count changed from %d to %d at offset %d%s, %d times while paging (limit %d); the window is held and read again next run: %w",
+				w.what, w.total, a.total, w.offset, w.corrNote(), w.restarts, w.limit, ErrTotalChanged)
 		}
 		w.logger.Warn("total count changed while paging; reading again from the start (items seen twice are dropped by id)",
 			"what", w.what, "offset", w.offset, "was", w.total, "now", a.total)
@@ -247,8 +260,8 @@ func (w *walk[T]) before(a answer[T]) (step, error) {
 func (w *walk[T]) after(n int, d decoded[T]) (step, error) {
 	if d.count == 0 {
 		if w.total > w.offset {
-			return stepOn, fmt.Errorf("%s: page %d at offset %d is empty while x-total-count says %d (limit %d); the window is held and read again next run: %w",
-				w.what, n, w.offset, w.total, w.limit, ErrIncompletePage)
+			return stepOn, fmt.Errorf("%s: page %d at offset %d%s is empty while x-total-count says %d (limit %d); the window is held and read again next run: %w",
+				w.what, n, w.offset, w.corrNote(), w.total, w.limit, ErrIncompletePage)
 		}
 		return stepEnd, nil
 	}
@@ -268,7 +281,7 @@ func (w *walk[T]) after(n int, d decoded[T]) (step, error) {
 			w.logger.Warn("page holds more rows than the limit (the server ignores limit); taking it as everything", "what", w.what, "limit", w.limit, "rows", d.rows)
 			return stepEnd, nil
 		}
-		return stepOn, fmt.Errorf("%s: page %d at offset %d holds %d rows, more than the limit %d: %w", w.what, n, w.offset, d.rows, w.limit, ErrIncompletePage)
+		return stepOn, fmt.Errorf("%s: page %d at offset %d%s holds %d rows, more than the limit %d: %w", w.what, n, w.offset, w.corrNote(), d.rows, w.limit, ErrIncompletePage)
 	}
 	adv := d.rows
 	switch {

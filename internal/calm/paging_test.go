@@ -41,7 +41,7 @@ func TestMetricsTotalGrowingEveryPageFails(t *testing.T) {
 	if got := n.Load(); got != maxRestarts+2 {
 		t.Errorf("server saw %d requests, want %d", got, maxRestarts+2)
 	}
-	want := "metrics hm 20261125100000–20261125100500: x-total-count changed from 13 to 14 at offset 0, 3 times while paging (limit 3); the window is held and read again next run: x-total-count kept changing while paging"
+	want := "metrics hm 20261125100000–20261125100500: x-total-count changed from 13 to 14 at offset 0 (x-correlationid corr-0), 3 times while paging (limit 3); the window is held and read again next run: x-total-count kept changing while paging"
 	if r.err.Error() != want {
 		t.Errorf("err =\n%v\nwant\n%s", r.err, want)
 	}

@@ -118,6 +118,7 @@ func fixedPage(body, total string) func(w http.ResponseWriter, r *http.Request) 
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Total-Count", total)
+		w.Header().Set("X-Correlationid", "hostile-fixed")
 		w.Write([]byte(body))
 		return true
 	}
@@ -127,7 +128,10 @@ func fixedPage(body, total string) func(w http.ResponseWriter, r *http.Request) 
 // with the simulator's total.
 func emptyAfterFirst(e *env) func(w http.ResponseWriter, r *http.Request) bool {
 	return rewritePagesIf(e, func(r *http.Request) bool { return r.URL.Query().Get("offset") != "0" },
-		func(_ http.Header, _ []byte) []byte { return []byte(`{"resourceMetrics":[]}`) })
+		func(h http.Header, _ []byte) []byte {
+			h.Set("X-Correlationid", "hostile-empty")
+			return []byte(`{"resourceMetrics":[]}`)
+		})
 }
 
 // hangUntilGone answers nothing until the client gives up.
@@ -179,11 +183,11 @@ func hostileFaults() []fault {
 					return firstValue.ReplaceAll(b, []byte(`"asInt":"99999999999999999999999999"`))
 				}))
 			}},
-		{name: "{} page while the total says more", wantErr: "page 1 at offset 0 is empty while x-total-count says 1080", inTime: true,
+		{name: "{} page while the total says more", wantErr: "page 1 at offset 0 (x-correlationid hostile-fixed) is empty while x-total-count says 1080", inTime: true,
 			on: func(e *env) { e.front.setOverride(fixedPage("{}", "1080")) }},
-		{name: "null page while the total says more", wantErr: "page 1 at offset 0 is empty while x-total-count says 1080", inTime: true,
+		{name: "null page while the total says more", wantErr: "page 1 at offset 0 (x-correlationid hostile-fixed) is empty while x-total-count says 1080", inTime: true,
 			on: func(e *env) { e.front.setOverride(fixedPage("null", "1080")) }},
-		{name: "second page empty while the total says more", wantErr: "page 2 at offset 40 is empty while x-total-count says", inTime: true,
+		{name: "second page empty while the total says more", wantErr: "page 2 at offset 40 (x-correlationid hostile-empty) is empty while x-total-count says", inTime: true,
 			on: func(e *env) { e.front.setOverride(emptyAfterFirst(e)) }},
 		// An unreadable total is no total: paging ends on a short page, nothing is lost.
 		{name: "negative total", inTime: true,

@@ -115,8 +115,8 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if in.Secret, err = os.ReadFile(*secretFile); err != nil {
 		return usageErr(fmt.Errorf("--secret-file: %w", err))
 	}
-	ids, _ := monitor.Parse(orAuto(*monitors))
-	report := conntest.Run(ctx, in.Secret, conntest.Options{Monitors: ids, Timeout: *timeout})
+	ids, _ := monitor.Parse(*monitors) // checked above; "" is auto's pick
+	report := conntest.Run(ctx, in.Secret, conntest.Options{Monitors: ids, Auto: *monitors == "", Timeout: *timeout})
 	if !report.OK {
 		_ = printReport(stderr, report, nil, false)
 		fmt.Fprintf(stderr, "calmctl connector add: the connection test failed; nothing was stored\n")
@@ -129,13 +129,6 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "connector %s added: %s\nthe collector picks it up at its next tick\n", *name, arn)
 	return 0
-}
-
-func orAuto(s string) string {
-	if s == "" {
-		return "auto"
-	}
-	return s
 }
 
 func listConnectors(ctx context.Context, sm *secretsmanager.Client, prefix string, stdout, stderr io.Writer) int {

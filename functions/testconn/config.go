@@ -27,6 +27,9 @@ type Config struct {
 	Allow conntest.Allowlist
 	// Monitors are the monitors tested (CALM_MONITORS: "auto" = the confirmed set, "all", or a list).
 	Monitors []string
+	// MonitorsAuto says Monitors is what "auto" picks (CALM_MONITORS empty or auto): a missing
+	// scope then warns instead of failing (see conntest.Options.Auto).
+	MonitorsAuto bool
 	// Prefix names the connector secrets found by name (CALM_CONNECTOR_PREFIX); "" for none.
 	Prefix string
 	// EndpointURL overrides the AWS endpoint (CALM_ENDPOINT_URL; moto in tests).
@@ -88,7 +91,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Allow = allow
 	switch v := strings.TrimSpace(getenv("CALM_MONITORS")); strings.ToLower(v) {
 	case "", "auto":
-		c.Monitors = monitor.Defaults()
+		c.Monitors, c.MonitorsAuto = monitor.Defaults(), true
 	case "all":
 		c.Monitors = monitor.IDs()
 	default:

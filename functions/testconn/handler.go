@@ -49,6 +49,8 @@ type Handler struct {
 	Allow conntest.Allowlist
 	// Monitors are the monitors tested.
 	Monitors []string
+	// MonitorsAuto says Monitors is what "auto" picks (see conntest.Options.Auto).
+	MonitorsAuto bool
 	// QuotaBytes is the monthly API quota the quota check compares with (0: 24 GB).
 	QuotaBytes int64
 	// Timeout bounds each check (0: conntest.DefaultTimeout).
@@ -126,6 +128,7 @@ func (h *Handler) Handle(ctx context.Context, req events.LambdaFunctionURLReques
 		}
 		report := conntest.Run(ctx, body, conntest.Options{
 			Monitors:   h.Monitors,
+			Auto:       h.MonitorsAuto,
 			QuotaBytes: h.QuotaBytes,
 			AllowHost:  h.Allow.Host,
 			AllowAddr:  h.Allow.Addr,
@@ -162,7 +165,7 @@ func (h *Handler) Handle(ctx context.Context, req events.LambdaFunctionURLReques
 // testStored tests the stored secret. A token failure may mean the secret was rotated since it
 // was cached: the cache is dropped and the test runs once more on a fresh read.
 func (h *Handler) testStored(ctx context.Context, log *slog.Logger, name string, store Store) conntest.Report {
-	opts := conntest.Options{Monitors: h.Monitors, Timeout: h.Timeout, HTTPClient: h.HTTPClient, QuotaBytes: h.QuotaBytes}
+	opts := conntest.Options{Monitors: h.Monitors, Auto: h.MonitorsAuto, Timeout: h.Timeout, HTTPClient: h.HTTPClient, QuotaBytes: h.QuotaBytes}
 	report := h.runStored(ctx, name, store, opts)
 	if tok, ok := report.Check("token"); ok && tok.Status == conntest.Fail {
 		if inv, ok := store.(invalidator); ok {

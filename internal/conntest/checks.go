@@ -200,6 +200,15 @@ func (t *tester) checkScopes(context.Context) Check {
 	if len(unconfirmed) > 0 {
 		notes = append(notes, "not granted, but unconfirmed (the monitor probe decides): "+strings.Join(unconfirmed, ", "))
 	}
+	if len(missing) > 0 && t.opts.Auto && t.analyticsGranted() && len(t.autoSkipped()) < len(t.opts.Monitors) {
+		// auto collects what the token allows: the rest is a warning with the lines to add.
+		detail := "auto skips " + strings.Join(t.autoSkipped(), ", ") + ": missing " + strings.Join(missing, ", ") + "; " + grantedText
+		if len(notes) > 0 {
+			detail += "; " + strings.Join(notes, "; ")
+		}
+		return Check{Status: Warn, Detail: detail, Missing: missingLines,
+			Hint: "to collect the skipped monitors too, " + t.scopeHint(granted)}
+	}
 	if len(missing) > 0 {
 		detail := "missing " + strings.Join(missing, ", ") + "; " + grantedText
 		if len(notes) > 0 {
@@ -211,6 +220,33 @@ func (t *tester) checkScopes(context.Context) Check {
 		return Check{Status: Warn, Detail: grantedText + "; " + strings.Join(notes, "; ")}
 	}
 	return Check{Status: Pass, Detail: grantedText + "; covers " + strings.Join(t.opts.Monitors, ", ")}
+}
+
+// analyticsGranted reports whether the token has the scope the api check needs, which no
+// monitor selection can do without.
+func (t *tester) analyticsGranted() bool { return slices.Contains(t.granted, monitor.AnalyticsScope) }
+
+// autoLacks returns the confirmed scope the token lacks for a monitor, as a collection's "auto"
+// would judge it ("" when it would collect the monitor). Unconfirmed scopes are left to the probe.
+func (t *tester) autoLacks(m monitor.Monitor) string {
+	if m.ScopeConfirmed && !slices.Contains(t.granted, m.Scope) {
+		return m.Scope
+	}
+	if m.IsMetrics() && !slices.Contains(t.granted, monitor.MetricsScope) {
+		return monitor.MetricsScope
+	}
+	return ""
+}
+
+// autoSkipped lists the enabled monitors that "auto" would skip for a missing scope.
+func (t *tester) autoSkipped() []string {
+	var ids []string
+	for _, id := range t.opts.Monitors {
+		if m, ok := monitor.Lookup(id); ok && t.autoLacks(m) != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // scopeHint says how to grant the missing scopes: the service instance parameters (with every
@@ -380,6 +416,8 @@ func (t *tester) checkMonitor(ctx context.Context, id string) Check {
 		return skip(t.noAPI)
 	case t.client == nil:
 		return skip("needs an API client")
+	case t.opts.Auto && t.granted != nil && t.autoLacks(m) != "":
+		return skip("auto skips it: the token lacks " + t.autoLacks(m) + " (see the scopes check)")
 	}
 	switch m.API {
 	case monitor.Events:

@@ -25,6 +25,11 @@ const DefaultTimeout = 15 * time.Second
 type Options struct {
 	// Monitors are the enabled monitor ids (see internal/monitor); empty means monitor.Defaults().
 	Monitors []string
+	// Auto says the monitors are what "auto" picks, not named by the user. A confirmed scope the
+	// token lacks then only makes a collection skip the monitors that need it: the scopes check
+	// warns, naming the authority line to add, and their probes are skipped. For named monitors
+	// (Auto false) a missing scope fails. Auto still fails when nothing would be collected.
+	Auto bool
 	// AllowHost, when set, is applied in the settings check to every host the settings name:
 	// a non-nil error fails the test before anything is contacted. Used for candidate settings
 	// sent to the testconn function URL (see Allowlist.Host).

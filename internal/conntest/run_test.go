@@ -471,3 +471,34 @@ func TestAPIFailure503HTMLIsUnavailable(t *testing.T) {
 		t.Errorf("200 HTML = %+v, want the URL hint", c)
 	}
 }
+
+// A scope missing for a monitor that "auto" picked only makes a collection skip that monitor:
+// the scopes check warns with the authority line to add and the probe is skipped, the test
+// passes. Named, the same monitor fails; auto with nothing left to collect fails too.
+func TestRunMissingScopeUnderAutoWarns(t *testing.T) {
+	s := sim.StartTest(t, sim.Config{})
+	s.SetFaults(sim.Faults{MissingScopes: []string{"calm-api.jam.read"}})
+	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "jam"}, Auto: true})
+	sc, _ := r.Check("scopes")
+	if sc.Status != Warn || !r.OK {
+		t.Fatalf("scopes = %+v, report ok %v; want a warn and an ok report", sc, r.OK)
+	}
+	if !slices.Equal(sc.Missing, []string{"$XSMASTERAPPNAME.calm-api.jam.read"}) || !strings.HasPrefix(sc.Detail, "auto skips jam: missing calm-api.jam.read (jam)") {
+		t.Errorf("scopes = %+v", sc)
+	}
+	if !strings.Contains(sc.Hint, "$XSMASTERAPPNAME.calm-api.jam.read") {
+		t.Errorf("hint lacks the authority line: %q", sc.Hint)
+	}
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=warn api=pass api-shape=pass monitor:hm=pass monitor:jam=skip quota=pass")
+
+	named := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "jam"}})
+	if sc, _ := named.Check("scopes"); sc.Status != Fail || named.OK {
+		t.Errorf("named monitors: scopes = %+v, ok %v; want a failure", sc, named.OK)
+	}
+
+	s.SetFaults(sim.Faults{MissingScopes: []string{sim.ScopeMetrics}})
+	none := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "jam"}, Auto: true})
+	if sc, _ := none.Check("scopes"); sc.Status != Fail || none.OK {
+		t.Errorf("auto with nothing to collect: scopes = %+v, ok %v; want a failure", sc, none.OK)
+	}
+}

@@ -341,8 +341,10 @@ func TestMissingScopesShowTheParametersToCopy(t *testing.T) {
 	form := fieldsOf(t, s)
 	form.Set("csrf", tc.token(t))
 	_, body := tc.post(t, "/test", form, true)
-	if st := checkStatuses(body)["scopes"]; st != "fail" {
-		t.Fatalf("scopes = %q, want fail\n%s", st, body)
+	// The console tests auto's pick of monitors: a missing scope only skips jam, so it warns,
+	// with the parameters to copy all the same.
+	if st := checkStatuses(body)["scopes"]; st != "warn" {
+		t.Fatalf("scopes = %q, want warn\n%s", st, body)
 	}
 	pre := regexp.MustCompile(`(?s)<pre id="(params-\d+)">(.*?)</pre>\s*<button type="button" class="copy" data-copy="(params-\d+)">Copy</button>`).FindStringSubmatch(body)
 	if len(pre) != 4 || pre[1] != pre[3] {

@@ -75,7 +75,7 @@ func TestCollectInProcessScheduledAndBackfill(t *testing.T) {
 	}
 	want := map[string]bool{}
 	for _, p := range srv.Expected("jam", from, from.Add(2*time.Hour), 5*time.Minute) {
-		want[record.PointID("sim", "jam", p.Metric, p.Merged(), p.Time)] = true
+		want[record.MetricPointID("sim", "jam", p.Metric, p.Measure, p.Merged(), p.Time)] = true
 	}
 	got := readIDs(t, stdout.Bytes())
 	if len(got) != len(want) {
@@ -214,7 +214,7 @@ func TestCollectSurvivesSIGKILL(t *testing.T) {
 		}
 		want := map[string]bool{}
 		for _, p := range srv.Expected(m, first, cp.Next, 5*time.Minute) {
-			want[record.PointID("sim", m, p.Metric, p.Merged(), p.Time)] = true
+			want[record.MetricPointID("sim", m, p.Metric, p.Measure, p.Merged(), p.Time)] = true
 		}
 		for id := range want {
 			if count[id] == 0 {

@@ -29,14 +29,15 @@ func (m metrics) Fetch(ctx context.Context, c Client, q Query, emit func(record.
 	return fetchMetrics(ctx, c, m.query(q), q.Tenant, m.info.ID, emit)
 }
 
-// fetchMetrics runs one paged series and converts every data point into a record.
+// fetchMetrics runs one paged series and converts every data point into a record (a metric
+// not named after a measure asked for gets the measure as an attribute: record.FromMetricsOf).
 func fetchMetrics(ctx context.Context, c Client, mq calm.MetricsQuery, tenant, monitor string, emit func(record.Record)) error {
 	mq.AllPages = true // every page is read: the second may be asked for while the first is decoded
 	for page, err := range c.Metrics(ctx, mq) {
 		if err != nil {
 			return err
 		}
-		_ = record.FromMetrics(tenant, monitor, page.Metrics, func(r record.Record) error { emit(r); return nil })
+		_ = record.FromMetricsOf(tenant, monitor, mq.Metrics, page.Metrics, func(r record.Record) error { emit(r); return nil })
 	}
 	return nil
 }

@@ -169,7 +169,7 @@ func TestCrashLoop(t *testing.T) {
 			t.Fatalf("%s: the final checkpoint %s did not reach the end of the catch-up", m, cp.Next)
 		}
 		for _, p := range s.Expected(m, from, cp.Next, crashRes) {
-			id := record.PointID("sim", m, p.Metric, p.Merged(), p.Time)
+			id := record.MetricPointID("sim", m, p.Metric, p.Measure, p.Merged(), p.Time)
 			want[id] = m
 			windowOf[id] = m + " " + p.Time.Truncate(crashRes).Format(time.RFC3339)
 		}

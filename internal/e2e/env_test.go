@@ -209,7 +209,7 @@ func windowKey(b sink.Batch) string {
 func expectedIDs(s *sim.Server, monitor string, from, to time.Time) map[string]bool {
 	ids := map[string]bool{}
 	for _, p := range s.Expected(monitor, from, to, 5*time.Minute) {
-		ids[record.PointID(tenantName, monitor, p.Metric, p.Merged(), p.Time)] = true
+		ids[record.MetricPointID(tenantName, monitor, p.Metric, p.Measure, p.Merged(), p.Time)] = true
 	}
 	return ids
 }

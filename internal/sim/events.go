@@ -224,7 +224,7 @@ func (s *Server) bsmPoints(p *provider, svcs, measures []int, first, to time.Tim
 					v = covered
 				}
 				pts = append(pts, Point{
-					Metric: m.name, Unit: m.unit, Sum: m.kind == count, Resource: resource, Attributes: attrs,
+					Metric: m.name, Measure: m.name, Unit: m.unit, Sum: m.kind == count, Resource: resource, Attributes: attrs,
 					Time: t, Value: v, svc: e.svc, measure: mi, series: series,
 				})
 			}

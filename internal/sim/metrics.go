@@ -62,7 +62,11 @@ type Query struct {
 
 // Point is one simulated data point.
 type Point struct {
-	Metric     string // OTLP metric name (the measure)
+	// Metric is the OTLP metric name: the measure, or under strict naming the series'
+	// metricName (strict.go). Measure is the measure; a metric not named after it carries it
+	// as its description.
+	Metric     string
+	Measure    string
 	Unit       string
 	Sum        bool              // a delta, monotonic int sum (counts); else a double gauge
 	Resource   map[string]string // resource attributes
@@ -208,7 +212,7 @@ func (s *Server) points(q Query, now time.Time) ([]Point, *badRequest) {
 				for v, attrs := range series {
 					for _, r := range rows[v] {
 						pts = append(pts, Point{
-							Metric: m.name, Unit: m.unit, Sum: m.kind == count, Resource: resource, Attributes: attrs,
+							Metric: m.name, Measure: m.name, Unit: m.unit, Sum: m.kind == count, Resource: resource, Attributes: attrs,
 							Time: r.t, Value: m.gen(r.h, hash(r.h, m.name)), svc: si, measure: mi, series: v,
 						})
 					}
@@ -218,6 +222,9 @@ func (s *Server) points(q Query, now time.Time) ([]Point, *badRequest) {
 	}
 	if len(q.Dimensions) > 0 {
 		pts = aggregate(pts, q.Dimensions)
+	}
+	if s.cfg.Strict {
+		nameByMetricName(pts)
 	}
 	if q.Prefix != "" {
 		for i := range pts {
@@ -289,9 +296,12 @@ func buildMetrics(p *provider, pts []Point) pmetric.Metrics {
 			sm.Scope().SetVersion("v1")
 			haveScope, lastRes, lastM = true, rk, ""
 		}
-		if pt.Metric != lastM {
+		if pt.Metric+"\x00"+pt.Measure != lastM {
 			m = sm.Metrics().AppendEmpty()
 			m.SetName(pt.Metric)
+			if pt.Metric != pt.Measure {
+				m.SetDescription(pt.Measure)
+			}
 			m.SetUnit(pt.Unit)
 			if pt.Sum {
 				sum := m.SetEmptySum()
@@ -300,7 +310,7 @@ func buildMetrics(p *provider, pts []Point) pmetric.Metrics {
 			} else {
 				m.SetEmptyGauge()
 			}
-			lastM = pt.Metric
+			lastM = pt.Metric + "\x00" + pt.Measure
 		}
 		ts := pcommon.NewTimestampFromTime(pt.Time)
 		var dp pmetric.NumberDataPoint

@@ -11,6 +11,15 @@ import (
 
 // Strict mode (Config.Strict) takes the other reading wherever SAP's material allows two
 // (docs/cloud-alm-api.md): the collector must be exact against both.
+//
+//   - Metrics are paged by rows (one series at one time, every measure of it), at most
+//     strictPageCap rows a page whatever limit asks for.
+//   - calm-metrics requires dimensions and metrics; unknown measures are refused with 400.
+//   - One metrics request in strictErrorEvery answers 200 with an error object the first time.
+//   - A series with a metricName (hm) is served as OTLP metrics named after that metricName,
+//     one per measure, each with the measure as its description (nameByMetricName): the
+//     measures of one series share the metric name.
+//   - The logs API requires provider and answers at most 60 minutes a query.
 const (
 	// strictPageCap is the most rows a strict metrics page holds, whatever limit asks for.
 	strictPageCap = 25
@@ -79,6 +88,18 @@ func rowsPage(pts []Point, p pageParams) ([]Point, int) {
 		}
 	}
 	return page, len(rows)
+}
+
+// nameByMetricName names every point of a series with a metricName attribute after it, as a
+// tenant that names OTLP metrics by metricName would; the measure stays in Point.Measure.
+func nameByMetricName(pts []Point) {
+	for i := range pts {
+		if n := pts[i].Attributes["metricName"]; n != "" {
+			pts[i].Metric = n
+		} else if n := pts[i].Resource["metricName"]; n != "" {
+			pts[i].Metric = n
+		}
+	}
 }
 
 // strictLogs refuses a logs query without provider or longer than strictLogsSpan.

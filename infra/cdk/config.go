@@ -4,13 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/mail"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -145,43 +145,64 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	return c, nil
 }
 
+// problems collects one error per bad context key, each naming its key, so that every problem
+// is reported at once.
+type problems struct{ errs []error }
+
+// fail records a problem with the context key key.
+func (p *problems) fail(key, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("context %q: %s", key, fmt.Sprintf(format, args...)))
+}
+
 // Validate checks every field (and that the bootstrap binaries exist) and
 // returns all problems joined. For a rate() schedule it also sets
 // SchedulePeriod.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("context %q: %s", key, fmt.Sprintf(format, args...)))
-	}
+	var p problems
+	c.checkNames(&p)
+	c.checkSchedule(&p)
+	c.checkMonitors(&p)
+	c.checkSinks(&p)
+	c.checkAccountSettings(&p)
+	c.checkExistingSecrets(&p)
+	c.checkNumbers(&p)
+	c.checkBootstrap(&p)
+	return errors.Join(p.errs...)
+}
 
+// checkNames checks the stack name and the connector names (valid, none twice).
+func (c *Config) checkNames(p *problems) {
 	if !stackNameRe.MatchString(c.StackName) {
-		bad(keyStackName, "%q is not a CloudFormation stack name; use letters, digits and '-', starting with a letter", c.StackName)
+		p.fail(keyStackName, "%q is not a CloudFormation stack name; use letters, digits and '-', starting with a letter", c.StackName)
 	}
-
 	if len(c.Connectors) == 0 {
-		bad(keyConnectors, "no connector; name at least one, e.g. [\"default\"]")
+		p.fail(keyConnectors, "no connector; name at least one, e.g. [\"default\"]")
 	}
 	seen := map[string]bool{}
 	for _, n := range c.Connectors {
 		switch {
 		case !connectorRe.MatchString(n):
-			bad(keyConnectors, "%q is not a connector name; use 1-32 lower-case letters, digits and '-' (not at either end)", n)
+			p.fail(keyConnectors, "%q is not a connector name; use 1-32 lower-case letters, digits and '-' (not at either end)", n)
 		case seen[n]:
-			bad(keyConnectors, "%q is listed twice", n)
+			p.fail(keyConnectors, "%q is listed twice", n)
 		}
 		seen[n] = true
 	}
+}
 
+// checkSchedule checks the schedule expression and sets SchedulePeriod from a rate(); a cron()
+// needs schedulePeriodMinutes. The alarms need a period between 1 minute and 1 day.
+func (c *Config) checkSchedule(p *problems) {
 	period, err := schedulePeriod(c.Schedule)
 	switch {
 	case err != nil:
-		bad(keySchedule, "%v", err)
+		p.fail(keySchedule, "%v", err)
 	case period == 0 && c.SchedulePeriod == 0:
-		bad(keySchedulePeriod, "a cron() schedule needs the time between runs in minutes, for the \"no successful run\" alarm")
+		p.fail(keySchedulePeriod, "a cron() schedule needs the time between runs in minutes, for the \"no successful run\" alarm")
 	case period == 0:
 		// cron(): keep the period that was given
 	case c.SchedulePeriod != 0 && c.SchedulePeriod != period:
-		bad(keySchedulePeriod, "%v disagrees with schedule %s; leave it out for rate() schedules", c.SchedulePeriod, c.Schedule)
+		p.fail(keySchedulePeriod, "%v disagrees with schedule %s; leave it out for rate() schedules", c.SchedulePeriod, c.Schedule)
 	default:
 		c.SchedulePeriod = period
 	}
@@ -190,84 +211,99 @@ func (c *Config) Validate() error {
 		if period == 0 {
 			key = keySchedulePeriod
 		}
-		bad(key, "runs every %v; the alarms need between 1 minute and 1 day between runs", c.SchedulePeriod)
+		p.fail(key, "runs every %v; the alarms need between 1 minute and 1 day between runs", c.SchedulePeriod)
 	}
+}
 
-	if c.Monitors != "auto" {
-		for _, m := range strings.Split(c.Monitors, ",") {
-			switch {
-			case m == "auto":
-				bad(keyMonitors, "\"auto\" cannot be combined with monitor ids")
-			case !monitorRe.MatchString(m):
-				bad(keyMonitors, "%q is not a monitor id; use \"auto\" or ids like [\"hm\",\"events\"]", m)
-			}
+// checkMonitors checks CALM_MONITORS: "auto" alone, or monitor ids.
+func (c *Config) checkMonitors(p *problems) {
+	if c.Monitors == "auto" {
+		return
+	}
+	for _, m := range strings.Split(c.Monitors, ",") {
+		switch {
+		case m == "auto":
+			p.fail(keyMonitors, "\"auto\" cannot be combined with monitor ids")
+		case !monitorRe.MatchString(m):
+			p.fail(keyMonitors, "%q is not a monitor id; use \"auto\" or ids like [\"hm\",\"events\"]", m)
 		}
 	}
+}
 
-	// The collect function's own rule (spec.ForLambda on CALM_SINKS), so the stack never
-	// writes sinks its function refuses at start.
+// checkSinks applies the collect function's own rule (spec.ForLambda on CALM_SINKS), so the
+// stack never writes sinks its function refuses at start, and wants at least one sink.
+func (c *Config) checkSinks(p *problems) {
 	specs, err := spec.ForLambda(c.Sinks)
-	for _, p := range spec.Problems(err) {
-		bad(keySinks, "%v", p)
+	for _, e := range spec.Problems(err) {
+		p.fail(keySinks, "%v", e)
 	}
 	for _, sp := range specs {
 		if sp.Kind == spec.S3 {
-			bad(keySinks, "%q: the stack grants the function only its own archive bucket; set archive to true instead", sp.Raw)
+			p.fail(keySinks, "%q: the stack grants the function only its own archive bucket; set archive to true instead", sp.Raw)
 		}
 	}
 	if len(c.Sinks) == 0 && !c.Archive {
-		bad(keySinks, "no sink: with archive false, name at least one, e.g. [\"stdout\"]")
+		p.fail(keySinks, "no sink: with archive false, name at least one, e.g. [\"stdout\"]")
 	}
+}
 
+// checkAccountSettings checks the log retention, the secrets' KMS key and the alarm e-mail.
+func (c *Config) checkAccountSettings(p *problems) {
 	if !slices.Contains(retentionDays, c.LogRetentionDays) {
-		bad(keyLogRetentionDays, "%d is not a CloudWatch Logs retention; use one of %s", c.LogRetentionDays, joinInts(retentionDays))
+		p.fail(keyLogRetentionDays, "%d is not a CloudWatch Logs retention; use one of %s", c.LogRetentionDays, joinInts(retentionDays))
 	}
-
 	if c.SecretsKMSKeyArn != "" && !kmsKeyArnRe.MatchString(c.SecretsKMSKeyArn) {
-		bad(keySecretsKMSKeyArn, "%q is not a KMS key ARN like arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (an alias will not do)", c.SecretsKMSKeyArn)
+		p.fail(keySecretsKMSKeyArn, "%q is not a KMS key ARN like arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (an alias will not do)", c.SecretsKMSKeyArn)
 	}
-
 	if c.AlarmEmail != "" {
 		if a, err := mail.ParseAddress(c.AlarmEmail); err != nil || a.Address != c.AlarmEmail {
-			bad(keyAlarmEmail, "%q is not a plain e-mail address like ops@example.com", c.AlarmEmail)
+			p.fail(keyAlarmEmail, "%q is not a plain e-mail address like ops@example.com", c.AlarmEmail)
 		}
 	}
+}
 
-	for _, name := range sortedKeys(c.ExistingSecrets) {
+// checkExistingSecrets checks that each imported secret belongs to a listed connector and is a
+// complete secret ARN.
+func (c *Config) checkExistingSecrets(p *problems) {
+	for _, name := range slices.Sorted(maps.Keys(c.ExistingSecrets)) {
 		arn := c.ExistingSecrets[name]
-		if !seen[name] {
-			bad(keyExistingSecretArns, "%q is not one of the connectors %v; add it to %q or remove it here", name, c.Connectors, keyConnectors)
+		if !slices.Contains(c.Connectors, name) {
+			p.fail(keyExistingSecretArns, "%q is not one of the connectors %v; add it to %q or remove it here", name, c.Connectors, keyConnectors)
 		}
 		if !secretArnRe.MatchString(arn) {
-			bad(keyExistingSecretArns, "%s: %q is not a complete secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-abcdef, as shown in the console)", name, arn)
+			p.fail(keyExistingSecretArns, "%s: %q is not a complete secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-abcdef, as shown in the console)", name, arn)
 		}
 	}
+}
 
+// checkNumbers checks the lag threshold and the concurrency settings.
+func (c *Config) checkNumbers(p *problems) {
 	if c.LagAlarmSeconds < 60 {
-		bad(keyLagAlarmSeconds, "%d is below 60 seconds; collection runs lag by a few minutes by design", c.LagAlarmSeconds)
+		p.fail(keyLagAlarmSeconds, "%d is below 60 seconds; collection runs lag by a few minutes by design", c.LagAlarmSeconds)
 	}
-
 	if c.CollectConcurrency < 0 {
-		bad(keyCollectConcurrency, "%d is negative; use 0 (unreserved) or a positive number", c.CollectConcurrency)
+		p.fail(keyCollectConcurrency, "%d is negative; use 0 (unreserved) or a positive number", c.CollectConcurrency)
 	}
 	if c.MaxConcurrency < 2 || c.MaxConcurrency > 1000 {
-		bad(keyMaxConcurrency, "%d is outside 2-1000, the maximum concurrency an SQS event source allows", c.MaxConcurrency)
+		p.fail(keyMaxConcurrency, "%d is outside 2-1000, the maximum concurrency an SQS event source allows", c.MaxConcurrency)
 	}
 	if c.TestconnConcurrency < 0 {
-		bad(keyTestconnConcurrency, "%d is negative; use 0 (unreserved) or a positive number", c.TestconnConcurrency)
+		p.fail(keyTestconnConcurrency, "%d is negative; use 0 (unreserved) or a positive number", c.TestconnConcurrency)
 	}
+}
 
+// checkBootstrap checks that the Lambda binaries `make build` writes are there.
+func (c *Config) checkBootstrap(p *problems) {
 	if c.BootstrapDir == "" {
-		bad(keyBootstrapDir, "empty; name the directory holding collect/bootstrap and testconn/bootstrap")
-	} else {
-		for _, fn := range []string{"collect", "testconn"} {
-			p := filepath.Join(c.BootstrapDir, fn, "bootstrap")
-			if st, err := os.Stat(p); err != nil || st.IsDir() {
-				bad(keyBootstrapDir, "%s is missing; run `make build` first (it writes the Lambda binaries there)", p)
-			}
+		p.fail(keyBootstrapDir, "empty; name the directory holding collect/bootstrap and testconn/bootstrap")
+		return
+	}
+	for _, fn := range []string{"collect", "testconn"} {
+		path := filepath.Join(c.BootstrapDir, fn, "bootstrap")
+		if st, err := os.Stat(path); err != nil || st.IsDir() {
+			p.fail(keyBootstrapDir, "%s is missing; run `make build` first (it writes the Lambda binaries there)", path)
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // schedulePeriod returns the period of a rate() expression, 0 for a cron()
@@ -294,12 +330,8 @@ func schedulePeriod(expr string) (time.Duration, error) {
 // parser converts context values, which are JSON-typed from cdk.json and
 // strings from -c, collecting one error per bad key.
 type parser struct {
-	get  func(string) any
-	errs []error
-}
-
-func (p *parser) fail(key, format string, args ...any) {
-	p.errs = append(p.errs, fmt.Errorf("context %q: %s", key, fmt.Sprintf(format, args...)))
+	get func(string) any
+	problems
 }
 
 func (p *parser) str(key, def string) string {
@@ -353,45 +385,45 @@ func (p *parser) list(key string, def []string) []string {
 	return out
 }
 
+// boolean accepts true or false, as JSON or as a string.
 func (p *parser) boolean(key string, def bool) bool {
-	switch v := p.get(key).(type) {
-	case nil:
-		return def
-	case bool:
-		return v
-	case string:
-		b, err := strconv.ParseBool(strings.TrimSpace(v))
-		if err != nil {
-			p.fail(key, "want true or false, got %q", v)
-			return def
-		}
-		return b
-	default:
-		p.fail(key, "want true or false, got %v", v)
-		return def
-	}
+	return scalar(p, key, def, "true or false", func(v any) (bool, bool) {
+		b, ok := v.(bool)
+		return b, ok
+	}, strconv.ParseBool)
 }
 
+// integer accepts a whole number, as JSON or as a string.
 func (p *parser) integer(key string, def int) int {
+	return scalar(p, key, def, "a whole number", func(v any) (int, bool) {
+		f, ok := v.(float64)
+		if !ok || f != math.Trunc(f) || math.Abs(f) > 1e9 {
+			return 0, false
+		}
+		return int(f), true
+	}, strconv.Atoi)
+}
+
+// scalar reads one value of key: JSON-typed from cdk.json (fromJSON says whether it fits) or a
+// string from -c (fromString parses it); want names what fits, for the error.
+func scalar[T any](p *parser, key string, def T, want string, fromJSON func(any) (T, bool), fromString func(string) (T, error)) T {
 	switch v := p.get(key).(type) {
 	case nil:
 		return def
-	case float64:
-		if v != math.Trunc(v) || math.Abs(v) > 1e9 {
-			p.fail(key, "want a whole number, got %v", v)
-			return def
-		}
-		return int(v)
 	case string:
-		n, err := strconv.Atoi(strings.TrimSpace(v))
+		got, err := fromString(strings.TrimSpace(v))
 		if err != nil {
-			p.fail(key, "want a whole number, got %q", v)
+			p.fail(key, "want %s, got %q", want, v)
 			return def
 		}
-		return n
+		return got
 	default:
-		p.fail(key, "want a whole number, got %v", v)
-		return def
+		got, ok := fromJSON(v)
+		if !ok {
+			p.fail(key, "want %s, got %v", want, v)
+			return def
+		}
+		return got
 	}
 }
 
@@ -420,15 +452,6 @@ func (p *parser) strMap(key string) map[string]string {
 		p.fail(key, "want an object of connector name to secret ARN, got %v", v)
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func joinInts(ns []int) string {

@@ -52,18 +52,25 @@ func (s *CollectorStack) secretScope(cfg Config, i int) constructs.Construct {
 	return s.secretStacks[k]
 }
 
-// addWorkQueue creates the work queue and its dead-letter queue.
-func (s *CollectorStack) addWorkQueue() {
-	s.WorkDLQ = awssqs.NewQueue(s.Stack, jsii.String("WorkDeadLetters"), &awssqs.QueueProps{
+// deadLetterQueue creates an encrypted, TLS-only queue that keeps its messages 14 days. Nothing
+// consumes it: reason says what feeds it and what watches it (cdk-nag's AwsSolutions-SQS3).
+func (s *CollectorStack) deadLetterQueue(id, reason string) awssqs.Queue {
+	q := awssqs.NewQueue(s.Stack, jsii.String(id), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
-	cdknag.NagSuppressions_AddResourceSuppressions(s.WorkDLQ, &[]*cdknag.NagPackSuppression{{
-		Id: jsii.String("AwsSolutions-SQS3"),
-		Reason: jsii.String("This queue is itself the dead-letter queue of the work queue: a tenant whose collection failed " +
-			"twice lands here, an alarm fires on its first message, and the next tick dispatches the tenant again."),
+	cdknag.NagSuppressions_AddResourceSuppressions(q, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String(reason),
 	}}, jsii.Bool(true))
+	return q
+}
+
+// addWorkQueue creates the work queue and its dead-letter queue.
+func (s *CollectorStack) addWorkQueue() {
+	s.WorkDLQ = s.deadLetterQueue("WorkDeadLetters", "This queue is itself the dead-letter queue of the work queue: a tenant whose collection failed "+
+		"twice lands here, an alarm fires on its first message, and the next tick dispatches the tenant again.")
 	s.Work = awssqs.NewQueue(s.Stack, jsii.String("Work"), &awssqs.QueueProps{
 		Encryption: awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL: jsii.Bool(true),

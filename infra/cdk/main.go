@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -25,5 +26,29 @@ func run() int {
 	NewCollectorStack(app, cfg)
 	AddChecks(app)
 	app.Synth(nil)
+	if errs := synthErrors(app); len(errs) > 0 {
+		fmt.Fprintf(os.Stderr, "calm-collector cdk: %d error(s) in the synthesized stack (cdk-nag findings among them); "+
+			"fix them or add a suppression with its reason (docs/deploy.md, \"Checks\"):\n", len(errs))
+		for _, e := range errs {
+			fmt.Fprintln(os.Stderr, "  "+e)
+		}
+		return 1
+	}
 	return 0
+}
+
+// synthErrors lists the error annotations left on the app's constructs after synthesis, one
+// "path: message" each: cdk-nag's AwsSolutions findings and CDK's own errors. The CDK CLI
+// refuses to deploy a stack with any; a plain `go run ./infra/cdk` (make synth, make
+// synth-scale) fails on them the same way.
+func synthErrors(app awscdk.App) []string {
+	var out []string
+	for _, c := range *app.Node().FindAll(constructs.ConstructOrder_PREORDER) {
+		for _, m := range *c.Node().Metadata() {
+			if m.Type != nil && *m.Type == "aws:cdk:error" {
+				out = append(out, fmt.Sprintf("%s: %v", *c.Node().Path(), m.Data))
+			}
+		}
+	}
+	return out
 }

@@ -28,7 +28,7 @@ func run() int {
 	app.Synth(nil)
 	if errs := synthErrors(app); len(errs) > 0 {
 		fmt.Fprintf(os.Stderr, "calm-collector cdk: %d error(s) in the synthesized stack (cdk-nag findings among them); "+
-			"fix them or add a suppression with its reason (docs/deploy.md, \"Checks\"):\n", len(errs))
+			"fix them or add a suppression with its reason (docs/deploy.md, \"Checks at synth\"):\n", len(errs))
 		for _, e := range errs {
 			fmt.Fprintln(os.Stderr, "  "+e)
 		}

@@ -72,7 +72,7 @@ func (c *Client) StatusEvents(ctx context.Context, q EventsQuery) iter.Seq2[Stat
 		}
 		return p, nil
 	}
-	return flatten(paginate(ctx, c.logger, what, limit, c.maxPages, fetch))
+	return flatten(newPager[StatusEvent](c, what, limit).paginate(ctx, fetch))
 }
 
 func newStatusEvent(raw map[string]json.RawMessage) StatusEvent {

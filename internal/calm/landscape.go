@@ -50,7 +50,7 @@ func (c *Client) LandscapeObjects(ctx context.Context, objectType string) iter.S
 		}
 		return p, nil
 	}
-	return flatten(paginate(ctx, c.logger, what, limit, c.maxPages, fetch))
+	return flatten(newPager[LandscapeObject](c, what, limit).paginate(ctx, fetch))
 }
 
 // decodeList decodes a JSON array of objects, or an OData-style {"value":[…]} wrapper.

@@ -66,7 +66,7 @@ func (c *Client) Logs(ctx context.Context, q LogsQuery) iter.Seq2[LogsPage, erro
 	return func(yield func(LogsPage, error) bool) {
 		for run := 0; ; run++ {
 			resized := false
-			for p, err := range paginate(ctx, c.logger, what, s.limit, c.maxPages, s.fetch) {
+			for p, err := range newPager[LogsPage](c, what, s.limit).paginate(ctx, s.fetch) {
 				if errors.Is(err, errServerPageCap) && run == 0 {
 					resized = true
 					break

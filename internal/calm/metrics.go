@@ -151,7 +151,8 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		return answer[MetricsPage]{total: total, hash: bodyHash(resp.body), bytes: len(resp.body), corr: correlationID(resp),
 			rows: rows, decode: decode}, nil
 	}
-	return flatten(pagesLearning(ctx, c.logger, what, limit, c.maxPages, q.AllPages, &c.metricsUnit, fetch))
+	return flatten(pager[MetricsPage]{logger: c.logger, what: what, limit: limit, maxPages: c.maxPages,
+		allPages: q.AllPages, learned: &c.metricsUnit}.pages(ctx, fetch))
 }
 
 // countDataPoints counts the elements of every "dataPoints" (or "data_points") array of an OTLP

@@ -3,7 +3,6 @@ package calm
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -54,20 +53,16 @@ type answer[T any] struct {
 // fetchAnswer does the network part of fetching the page at offset.
 type fetchAnswer[T any] func(ctx context.Context, offset int) (answer[T], error)
 
-// errPrefetchDiscarded is the cause given to the context of a request the pager sent ahead
-// and then did not need; the client does not count its end as an error.
-var errPrefetchDiscarded = errors.New("page requested ahead is not needed")
-
 // paginate is pages for a fetch that decodes as it fetches: the exact row count is known before
-// the page is used, and the next page is asked for while the caller uses this one.
-func paginate[T any](ctx context.Context, logger *slog.Logger, what string, limit, maxPages int, fetch fetchPage[T]) iter.Seq2[page[T], error] {
-	return pages(ctx, logger, what, limit, maxPages, false, func(ctx context.Context, offset int) (answer[T], error) {
-		p, err := fetch(ctx, offset)
+// the page is used, and the next pages are asked for while the caller uses this one.
+func (p pager[T]) paginate(ctx context.Context, fetch fetchPage[T]) iter.Seq2[page[T], error] {
+	return p.pages(ctx, func(ctx context.Context, offset int) (answer[T], error) {
+		pg, err := fetch(ctx, offset)
 		if err != nil {
 			return answer[T]{}, err
 		}
-		return answer[T]{total: p.total, hash: p.hash, bytes: p.bytes, corr: p.corr, rows: p.count,
-			decode: func() (decoded[T], error) { return decoded[T]{items: p.items, count: p.count, rows: p.count}, nil }}, nil
+		return answer[T]{total: pg.total, hash: pg.hash, bytes: pg.bytes, corr: pg.corr, rows: pg.count,
+			decode: func() (decoded[T], error) { return decoded[T]{items: pg.items, count: pg.count, rows: pg.count}, nil }}, nil
 	})
 }
 
@@ -87,6 +82,26 @@ const (
 
 func (u pageUnit) String() string {
 	return [...]string{"unknown", "data points", "rows"}[u]
+}
+
+// pager walks one limit/offset collection: what names it in errors, limit is the page size
+// asked for, maxPages caps the pages of one walk. allPages says the caller reads every page
+// (the first page then asks ahead too; a probe that reads one page leaves it false and makes one
+// request). learned, when set, is the paging unit shared by the walks of one client (one tenant
+// pages one way): the walk starts from it and records what it learns; nil learns for this walk
+// only.
+type pager[T any] struct {
+	logger   *slog.Logger
+	what     string
+	limit    int
+	maxPages int
+	allPages bool
+	learned  *atomic.Int32
+}
+
+// newPager is the pager of the client c for the collection what, with pages of limit.
+func newPager[T any](c *Client, what string, limit int) pager[T] {
+	return pager[T]{logger: c.logger, what: what, limit: limit, maxPages: c.maxPages}
 }
 
 // pages walks a limit/offset collection page by page and delivers every item at least once
@@ -112,72 +127,61 @@ func (u pageUnit) String() string {
 //     times, then fails with ErrTotalChanged. maxPages caps the pages of one walk.
 //
 // A failed walk has yielded some pages: the caller must not treat them as a complete window.
-// what names the collection in errors.
 //
-// Pipelining: from the second page on, when a page is full (its items, counted before
-// decoding, equal the limit) and the total says there is more, the request for the page at
-// offset+limit goes out at once, in a goroutine, while this page is decoded and yielded. It is
-// used only when paging goes on at exactly that offset; otherwise it is cancelled and waited
-// for. The first page sends none ahead unless allPages says the caller reads every page: a
-// caller that reads one page (a probe) makes one request. Every return waits for the request
-// sent ahead, so no goroutine outlives the iteration; a cancelled ctx cancels it.
-func pages[T any](ctx context.Context, logger *slog.Logger, what string, limit, maxPages int, allPages bool, fetch fetchAnswer[T]) iter.Seq2[page[T], error] {
-	return pagesLearning(ctx, logger, what, limit, maxPages, allPages, nil, fetch)
-}
-
-// pagesLearning is pages that starts from, and records, the paging unit in *learned (shared by
-// the walks of one client: one tenant pages one way). nil learns for this walk only.
-func pagesLearning[T any](ctx context.Context, logger *slog.Logger, what string, limit, maxPages int, allPages bool, learned *atomic.Int32, fetch fetchAnswer[T]) iter.Seq2[page[T], error] {
+// Asking ahead (docs/transfer.md): from the second page on (the first with allPages), when a
+// page is full (its items, counted before decoding, equal the limit) and the total says there
+// is more, a fetcher goroutine asks for the next pages one after the other, at most
+// maxAhead pages ahead of the page being decoded, while this one is decoded and yielded. Its
+// answers are used only while paging goes on at exactly their offsets; otherwise (a page short
+// after all, a changed total, a repeat, an error, the end, the caller stopping) the fetcher is
+// cancelled and waited for, so no goroutine outlives the iteration; a cancelled ctx cancels it.
+func (p pager[T]) pages(ctx context.Context, fetch fetchAnswer[T]) iter.Seq2[page[T], error] {
 	return func(yield func(page[T], error) bool) {
-		w := walk[T]{logger: logger, what: what, limit: limit, total: -1}
-		if learned != nil {
-			w.unit = pageUnit(learned.Load())
+		w := walk[T]{logger: p.logger, what: p.what, limit: p.limit, total: -1}
+		if p.learned != nil {
+			w.unit = pageUnit(p.learned.Load())
 			defer func() {
 				if w.unit != unitUnknown {
-					learned.Store(int32(w.unit))
+					p.learned.Store(int32(w.unit))
 				}
 			}()
 		}
-		var ahead *prefetch[T]
+		var ahead *fetcher[T]
 		defer func() { ahead.discard() }()
 		for n := 1; ; n++ {
 			if err := ctx.Err(); err != nil {
-				w.fail(yield, fmt.Errorf("%s at offset %d: %w", what, w.offset, err))
+				w.fail(yield, fmt.Errorf("%s at offset %d: %w", p.what, w.offset, err))
 				return
 			}
-			if n > maxPages {
-				w.fail(yield, fmt.Errorf("%s: page %d at offset %d (total %d, limit %d, at most %d pages): %w", what, n, w.offset, w.total, limit, maxPages, ErrTooManyPages))
+			if n > p.maxPages {
+				w.fail(yield, fmt.Errorf("%s: page %d at offset %d (total %d, limit %d, at most %d pages): %w", p.what, n, w.offset, w.total, p.limit, p.maxPages, ErrTooManyPages))
 				return
 			}
-			var a answer[T]
-			var err error
-			if ahead != nil && ahead.offset == w.offset {
-				a, err = ahead.wait()
-			} else {
+			a, err, ok := ahead.take(w.offset)
+			if !ok {
 				ahead.discard()
+				ahead = nil
 				a, err = fetch(ctx, w.offset)
 			}
-			ahead = nil
 			if err != nil {
-				w.fail(yield, fmt.Errorf("%s at offset %d: %w", what, w.offset, err))
+				w.fail(yield, fmt.Errorf("%s at offset %d: %w", p.what, w.offset, err))
 				return
 			}
 			switch next, err := w.before(a); {
 			case err != nil:
 				w.fail(yield, err)
 				return
-			case next == stepRestart, next == stepEnd:
-				if next == stepEnd {
-					return
-				}
+			case next == stepEnd:
+				return
+			case next == stepRestart:
 				continue
 			}
-			if (n > 1 || allPages) && a.rows == limit && w.total >= 0 && w.offset+limit < w.total && n+1 <= maxPages {
-				ahead = startPrefetch(ctx, w.offset+limit, fetch)
+			if ahead == nil && (n > 1 || p.allPages) && a.rows == p.limit && w.total >= 0 && w.offset+p.limit < w.total && n+1 <= p.maxPages {
+				ahead = startFetcher(ctx, fetcherPlan{from: w.offset + p.limit, limit: p.limit, total: w.total, pages: p.maxPages - n}, fetch)
 			}
 			d, err := a.decode()
 			if err != nil {
-				w.fail(yield, fmt.Errorf("%s at offset %d: %w", what, w.offset, err))
+				w.fail(yield, fmt.Errorf("%s at offset %d: %w", p.what, w.offset, err))
 				return
 			}
 			if !yield(page[T]{items: d.items, offset: w.offset, count: d.count, rows: d.rows, total: a.total, hash: a.hash, bytes: a.bytes}, nil) {
@@ -301,42 +305,6 @@ func (w *walk[T]) after(n int, d decoded[T]) (step, error) {
 		return stepEnd, nil
 	}
 	return stepOn, nil // without a total, a short page may be a cap: go on until an empty page
-}
-
-// prefetch is the network part of one page, running ahead in its own goroutine.
-type prefetch[T any] struct {
-	offset int
-	cancel context.CancelCauseFunc
-	done   chan struct{}
-	a      answer[T]
-	err    error
-}
-
-func startPrefetch[T any](ctx context.Context, offset int, fetch fetchAnswer[T]) *prefetch[T] {
-	pctx, cancel := context.WithCancelCause(ctx)
-	p := &prefetch[T]{offset: offset, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		p.a, p.err = fetch(pctx, offset)
-	}()
-	return p
-}
-
-// wait returns the answer once it is there.
-func (p *prefetch[T]) wait() (answer[T], error) {
-	<-p.done
-	p.cancel(nil)
-	return p.a, p.err
-}
-
-// discard cancels the request (if it is still going) and waits until its goroutine is done.
-// A nil p is nothing to discard.
-func (p *prefetch[T]) discard() {
-	if p == nil {
-		return
-	}
-	p.cancel(errPrefetchDiscarded)
-	<-p.done
 }
 
 // totalCount reads x-total-count; -1 when absent or unreadable.

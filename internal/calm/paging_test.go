@@ -89,6 +89,10 @@ type fakeCollection struct {
 	causes  map[int]error // context cause seen by a fetch that ended with its context done
 	running atomic.Int32
 	askedCh chan int
+	// onDecode, when set, runs when the page at offset is decoded; its error is the decode's.
+	onDecode func(offset int) error
+	// held counts answers asked for and not yet decoded; maxHeld is its peak.
+	held, maxHeld atomic.Int32
 }
 
 func newFakeCollection(limit, total int) *fakeCollection {
@@ -98,6 +102,9 @@ func newFakeCollection(limit, total int) *fakeCollection {
 func (f *fakeCollection) fetch(ctx context.Context, offset int) (answer[int], error) {
 	f.running.Add(1)
 	defer f.running.Add(-1)
+	if h := f.held.Add(1); h > f.maxHeld.Load() {
+		f.maxHeld.Store(h) // fetches run one at a time: no lost update
+	}
 	f.mu.Lock()
 	f.asked = append(f.asked, offset)
 	f.mu.Unlock()
@@ -107,6 +114,7 @@ func (f *fakeCollection) fetch(ctx context.Context, offset int) (answer[int], er
 			f.mu.Lock()
 			f.causes[offset] = context.Cause(ctx)
 			f.mu.Unlock()
+			f.held.Add(-1)
 			return answer[int]{}, err
 		}
 	}
@@ -123,7 +131,15 @@ func (f *fakeCollection) fetch(ctx context.Context, offset int) (answer[int], er
 		items = append(items, offset+i)
 	}
 	return answer[int]{total: f.total, hash: bodyHash([]byte(fmt.Sprint(items))), bytes: n, rows: rows,
-		decode: func() (decoded[int], error) { return decoded[int]{items: items, count: n, rows: n}, nil }}, nil
+		decode: func() (decoded[int], error) {
+			defer f.held.Add(-1)
+			if f.onDecode != nil {
+				if err := f.onDecode(offset); err != nil {
+					return decoded[int]{}, err
+				}
+			}
+			return decoded[int]{items: items, count: n, rows: n}, nil
+		}}, nil
 }
 
 func (f *fakeCollection) askedOffsets() []int {
@@ -173,7 +189,7 @@ func TestPagesAsksForTheNextPageWhileAPageIsUsed(t *testing.T) {
 		t.Run(fmt.Sprint("allPages=", allPages), func(t *testing.T) {
 			f := newFakeCollection(3, 11) // pages at 0, 3, 6, 9 (short)
 			var got, offsets []int
-			for p, err := range pages(context.Background(), quietLogger(), "rows", 3, 100, allPages, f.fetch) {
+			for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: allPages}).pages(context.Background(), f.fetch) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -219,7 +235,7 @@ func TestPagesDiscardsThePageAskedAheadWhenAPageIsShort(t *testing.T) {
 	}
 	before := runtime.NumGoroutine()
 	var got, offsets []int
-	for p, err := range pages(context.Background(), quietLogger(), "rows", 3, 100, false, f.fetch) {
+	for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(context.Background(), f.fetch) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -258,7 +274,7 @@ func TestPagesStopsTheRequestAheadWithTheIteration(t *testing.T) {
 		f := newFakeCollection(3, 30)
 		f.hold = hold
 		before := runtime.NumGoroutine()
-		for p, err := range pages(context.Background(), quietLogger(), "rows", 3, 100, false, f.fetch) {
+		for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(context.Background(), f.fetch) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,7 +298,7 @@ func TestPagesStopsTheRequestAheadWithTheIteration(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		var last error
-		for p, err := range pages(ctx, quietLogger(), "rows", 3, 100, false, f.fetch) {
+		for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(ctx, f.fetch) {
 			if err != nil {
 				last = err
 				break
@@ -314,7 +330,7 @@ func TestPagesReportsTheErrorOfThePageAskedAhead(t *testing.T) {
 	}
 	var offsets []int
 	var last error
-	for p, err := range pages(context.Background(), quietLogger(), "rows", 3, 100, false, f.fetch) {
+	for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(context.Background(), f.fetch) {
 		if err != nil {
 			last = err
 			break

@@ -75,7 +75,7 @@ func (s *unitServer) fetch(limit int) fetchAnswer[pt] {
 
 func walkAll(s *unitServer, limit int) (map[pt]int, error) {
 	got := map[pt]int{}
-	for p, err := range pages(context.Background(), quietLogger(), "test", limit, 1000, true, s.fetch(limit)) {
+	for p, err := range (pager[pt]{logger: quietLogger(), what: "test", limit: limit, maxPages: 1000, allPages: true}).pages(context.Background(), s.fetch(limit)) {
 		if err != nil {
 			return got, err
 		}
@@ -187,7 +187,7 @@ func TestPagesServerIgnoringOffset(t *testing.T) {
 			decode: func() (decoded[int], error) { return decoded[int]{items: items, count: 3, rows: 3}, nil }}, nil
 	}
 	var got []int
-	for p, err := range pages(context.Background(), quietLogger(), "t", 10, 100, true, short) {
+	for p, err := range (pager[int]{logger: quietLogger(), what: "t", limit: 10, maxPages: 100, allPages: true}).pages(context.Background(), short) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +202,7 @@ func TestPagesServerIgnoringOffset(t *testing.T) {
 			decode: func() (decoded[int], error) { return decoded[int]{items: items, count: 2, rows: 2}, nil }}, nil
 	}
 	var err error
-	for _, e := range pages(context.Background(), quietLogger(), "t", 2, 100, true, full) {
+	for _, e := range (pager[int]{logger: quietLogger(), what: "t", limit: 2, maxPages: 100, allPages: true}).pages(context.Background(), full) {
 		if e != nil {
 			err = e
 		}

@@ -72,10 +72,6 @@ func (r *Runner) For(c *calm.Client) *Runner {
 	return r
 }
 
-// pagesPerMonitor is how many answers one monitor holds at once: the page being decoded and the
-// one the pipelined pager asks for ahead.
-const pagesPerMonitor = 2
-
 // minPageLimit keeps a tiny memory limit from refusing ordinary pages (5,000 points of OTLP JSON
 // are about 2 MiB).
 const minPageLimit = 4 << 20
@@ -83,11 +79,12 @@ const minPageLimit = 4 << 20
 // PageLimit is the cap of one API answer (calm.Options.MaxBodyBytes) under the process's memory
 // limit memLimit (debug.SetMemoryLimit(-1): GOMEMLIMIT, or what the collect function sets from
 // its memory size): one budget, half of the limit, shared by every answer that can be held at
-// once (concurrency monitors × pagesPerMonitor), so that no combination of pages exceeds it; the
+// once (concurrency monitors × calm.AnswersHeld: the page being decoded and those asked for
+// ahead of it), so that no combination of pages exceeds it; the
 // other half is for what the pages decode into. 0 (the client's default) without a limit.
 func PageLimit(memLimit int64, concurrency int) int64 {
 	if memLimit <= 0 || memLimit == math.MaxInt64 || concurrency <= 0 {
 		return 0
 	}
-	return min(calm.DefaultMaxBodyBytes, max(minPageLimit, memLimit/2/int64(concurrency*pagesPerMonitor)))
+	return min(calm.DefaultMaxBodyBytes, max(minPageLimit, memLimit/2/int64(concurrency*calm.AnswersHeld)))
 }

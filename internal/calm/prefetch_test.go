@@ -1,0 +1,139 @@
+package calm
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// allPagesPager is the pager of the fake collections below: pages of 3, the first page asking
+// ahead too.
+func allPagesPager(maxPages int) pager[int] {
+	return pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: maxPages, allPages: true}
+}
+
+// While the caller holds a page, the pages up to two ahead of it have been asked for, never a
+// third; the pages still come in order, every row once, with the minimum of requests, and the
+// answers held at once (asked for and not yet decoded, the one being decoded included) never
+// exceed AnswersHeld, the number the memory budget divides by.
+func TestPagesAskUpToTwoPagesAhead(t *testing.T) {
+	f := newFakeCollection(3, 30) // 10 full pages
+	f.onDecode = func(offset int) error {
+		if last := offset + 2*3; last < 30 {
+			f.waitAsked(t, last) // a page is decoded while the two after it are asked for
+		}
+		return nil
+	}
+	var got, offsets []int
+	for p, err := range allPagesPager(100).pages(context.Background(), f.fetch) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		offsets = append(offsets, p.offset)
+		got = append(got, p.items...)
+		time.Sleep(20 * time.Millisecond) // time for a pager that runs further ahead to do so
+		if a := f.askedOffsets(); slices.Max(a) > p.offset+2*3 {
+			t.Fatalf("while the page at %d is used, asked %v: more than two pages ahead", p.offset, a)
+		}
+	}
+	want := make([]int, 30)
+	for i := range want {
+		want[i] = i
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows %v, want 0..29 in order, each once", got)
+	}
+	if a := f.askedOffsets(); !slices.Equal(a, []int{0, 3, 6, 9, 12, 15, 18, 21, 24, 27}) || !slices.Equal(offsets, a) {
+		t.Errorf("asked %v, yielded %v; want every page once, in order", a, offsets)
+	}
+	if h := f.maxHeld.Load(); h != 3 || AnswersHeld != 3 {
+		t.Errorf("at most %d answers held at once, AnswersHeld %d; want 3 both (the page decoded and two ahead)", h, AnswersHeld)
+	}
+}
+
+// The fetcher asks for no page past the hard cap on pages: the walk fails at the cap having made
+// exactly maxPages requests.
+func TestPagesAskNoPagePastTheCap(t *testing.T) {
+	f := newFakeCollection(3, 30)
+	var err error
+	for _, e := range allPagesPager(4).pages(context.Background(), f.fetch) {
+		if e != nil {
+			err = e
+		}
+	}
+	if !errors.Is(err, ErrTooManyPages) {
+		t.Errorf("err = %v, want ErrTooManyPages", err)
+	}
+	if a := f.askedOffsets(); !slices.Equal(a, []int{0, 3, 6, 9}) {
+		t.Errorf("asked %v, want [0 3 6 9] (4 pages, none past the cap)", a)
+	}
+}
+
+// An error of the page two ahead fails the walk at that page, after the pages before it, and
+// the fetcher asks for nothing after it.
+func TestPagesReportTheErrorOfThePageTwoAhead(t *testing.T) {
+	boom := errors.New("boom")
+	f := newFakeCollection(3, 30)
+	f.hold = func(_ context.Context, offset int) error {
+		if offset == 9 {
+			return boom
+		}
+		return nil
+	}
+	var offsets []int
+	var last error
+	for p, err := range allPagesPager(100).pages(context.Background(), f.fetch) {
+		if err != nil {
+			last = err
+			break
+		}
+		offsets = append(offsets, p.offset)
+	}
+	if !errors.Is(last, boom) || last.Error() != "rows at offset 9: boom" || !slices.Equal(offsets, []int{0, 3, 6}) {
+		t.Errorf("pages %v, err %v; want [0 3 6] and \"rows at offset 9: boom\"", offsets, last)
+	}
+	if a := f.askedOffsets(); slices.Contains(a, 12) {
+		t.Errorf("asked %v: a page after the failed one", a)
+	}
+}
+
+// A page that fails to decode fails the walk, and the two requests running ahead of it are
+// cancelled (cause errPrefetchDiscarded) and waited for before the iteration returns.
+func TestPagesCancelTheRequestsAheadOnAnError(t *testing.T) {
+	f := newFakeCollection(3, 30)
+	f.hold = func(ctx context.Context, offset int) error {
+		if offset >= 6 {
+			<-ctx.Done() // the two pages ahead of the one at 3 wait until cancelled
+			return ctx.Err()
+		}
+		return nil
+	}
+	f.onDecode = func(offset int) error {
+		if offset == 3 {
+			f.waitAsked(t, 6) // the request ahead is on its way when the decode fails
+			return errors.New("bad page")
+		}
+		return nil
+	}
+	before := runtime.NumGoroutine()
+	var last error
+	for _, err := range allPagesPager(100).pages(context.Background(), f.fetch) {
+		if err != nil {
+			last = err
+		}
+	}
+	if last == nil || !strings.HasPrefix(last.Error(), "rows at offset 3: bad page") {
+		t.Errorf("err = %v, want the decode error at offset 3", last)
+	}
+	if !errors.Is(f.causes[6], errPrefetchDiscarded) {
+		t.Errorf("the request ahead ended with cause %v, want errPrefetchDiscarded", f.causes[6])
+	}
+	if n := f.running.Load(); n != 0 {
+		t.Errorf("%d fetches still running after the iteration", n)
+	}
+	noGoroutineLeak(t, before)
+}

@@ -3,6 +3,7 @@
 # Stack settings are CDK context: defaults in cdk.json, overrides with
 #   make deploy CDK_ARGS='-c connectors=["prod","test"] -c alarmEmail=ops@example.com'
 #   make synth  CDK_CONTEXT_JSON='{"archive":false}'
+#   make synth-scale CONNECTORS=1000 SCALE_CONTEXT='"sinks":["stdout","otlp+https://otel.example.com"]'
 
 CDK_VERSION := 2.1148.1
 CDK         := npx --yes aws-cdk@$(CDK_VERSION)
@@ -13,6 +14,14 @@ CDK_ARGS    ?=
 synth: build ## synthesize the stack into cdk.out, offline (no AWS credentials needed)
 	rm -rf $(CDK_OUTDIR)
 	CDK_OUTDIR=$(CDK_OUTDIR) go run ./infra/cdk
+
+CONNECTORS      ?= 1000
+SCALE_OUTDIR    := build/cdk-scale
+SCALE_CONTEXT   ?=
+
+.PHONY: synth-scale
+synth-scale: build ## synthesize with CONNECTORS (default 1000) generated connectors into build/cdk-scale; fails on cdk-nag errors, a template over CloudFormation's limits, or cfn-lint
+	scripts/synth-scale.sh $(CONNECTORS) $(SCALE_OUTDIR) '$(SCALE_CONTEXT)'
 
 .PHONY: cdk-bootstrap
 cdk-bootstrap: ## once per account and region: the CDK asset bucket and roles (AWS credentials)

@@ -214,6 +214,9 @@ func TestMetricsPagingGuards(t *testing.T) {
 		}
 		return []byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"value","gauge":{"dataPoints":[` + strings.Join(dps, ",") + `]}}]}]}]}`)
 	}
+	twoMeasures := []byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[` +
+		`{"name":"value","gauge":{"dataPoints":[{"timeUnixNano":"1795687200000000000","asDouble":1},{"timeUnixNano":"1795687201000000000","asDouble":2},{"timeUnixNano":"1795687202000000000","asDouble":3}]}},` +
+		`{"name":"usage","gauge":{"dataPoints":[{"timeUnixNano":"1795687200000000000","asDouble":4},{"timeUnixNano":"1795687201000000000","asDouble":5},{"timeUnixNano":"1795687202000000000","asDouble":6}]}}]}]}]}`)
 	tests := []struct {
 		name     string
 		limit    int
@@ -231,6 +234,24 @@ func TestMetricsPagingGuards(t *testing.T) {
 			serve: func(int) ([]byte, int) { return page1, 10 },
 			calls: 2, offsets: []int{0}, points: 3, wantErr: ErrRepeatedPage,
 			errText: "metrics hm 20261125100000–20261125100500 at offset 3 (x-correlationid corr-3): server repeated the previous page (it seems to ignore offset)",
+		},
+		{
+			// a capped page repeated while the total says more is not the end: the rest would be skipped
+			name: "server caps pages and ignores offset", limit: 3,
+			serve: func(int) ([]byte, int) { return pointsDoc(0, 2), 6 },
+			calls: 2, offsets: []int{0}, points: 2, wantErr: ErrRepeatedPage,
+		},
+		{
+			// two measures a row: 6 points in 3 rows, short in both units; repeated at offset 3
+			name: "server ignores offset and sends everything at once", limit: 10,
+			serve: func(int) ([]byte, int) { return twoMeasures, 6 },
+			calls: 2, offsets: []int{0}, points: 6,
+		},
+		{
+			// the same page while the total says 9: under rows paging 6 rows are missing
+			name: "server ignores offset and the total says more", limit: 10,
+			serve: func(int) ([]byte, int) { return twoMeasures, 9 },
+			calls: 2, offsets: []int{0}, points: 6, wantErr: ErrRepeatedPage,
 		},
 		{
 			name: "server ignores limit and sends everything", limit: 3,

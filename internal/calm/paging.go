@@ -119,8 +119,10 @@ func newPager[T any](c *Client, what string, limit int) pager[T] {
 //     unit is unknown). A short page is not the end: a server may cap pages below the limit.
 //   - The end: offset reaches x-total-count; without a total, an empty page. An empty page
 //     (also {} or null) before the total is reached fails with ErrIncompletePage. A page
-//     repeating the previous one is the end after a short page (a server that ignores offset
-//     and sends everything) and fails with ErrRepeatedPage after a full one. A first page
+//     repeating the previous one is the end after a short page that held everything (a server
+//     that ignores offset and sends it all: see sentEverything) and fails with ErrRepeatedPage
+//     otherwise: after a full page, or while x-total-count says more (the short page may have
+//     been capped). A first page
 //     with more rows than the limit is everything (a server that ignores limit).
 //   - A total that changes between pages means data came or went while paging: rows before
 //     the offset may have moved, so the pager reads again from offset 0, at most maxRestarts
@@ -214,8 +216,11 @@ type walk[T any] struct {
 	offset, total int
 	restarts      int
 	unit          pageUnit
-	prev          [32]byte            // hash of the previous page's body
-	prevShort     bool                // the previous page was short in its unit
+	prev          [32]byte // hash of the previous page's body
+	prevShort     bool     // the previous page was short in its unit
+	prevOffset    int      // the previous page's offset, rows and data points
+	prevRows      int
+	prevCount     int
 	prevKeys      map[uint64]struct{} // row keys of the previous page while it left the unit open
 	corr          string              // x-correlationid of the page being judged
 }
@@ -235,7 +240,9 @@ func (w *walk[T]) corrNote() string {
 func (w *walk[T]) before(a answer[T]) (step, error) {
 	w.corr = a.corr
 	if w.offset > 0 && a.hash == w.prev {
-		if w.prevShort {
+		// After a short page, the server ignores offset and sent everything at once, unless the
+		// total says more: then the short page may have been capped, and ending would skip rows.
+		if w.prevShort && w.sentEverything() {
 			w.logger.Info("page repeats the previous, short one: the server ignores offset; taking it as the end", "what", w.what, "offset", w.offset)
 			return stepEnd, nil
 		}
@@ -258,6 +265,13 @@ func (w *walk[T]) before(a answer[T]) (step, error) {
 	}
 	w.total = a.total
 	return stepOn, nil
+}
+
+// sentEverything reports whether the previous, short page held the whole collection: there is
+// no total, or the page was the first and its rows (everything under either reading) or, unless
+// the tenant is known to page by rows, its data points match the total.
+func (w *walk[T]) sentEverything() bool {
+	return w.total < 0 || w.prevOffset == 0 && (w.total <= w.prevRows || w.unit != unitRows && w.total == w.prevCount)
 }
 
 // after moves the offset past a decoded page and says whether the walk goes on.
@@ -300,6 +314,7 @@ func (w *walk[T]) after(n int, d decoded[T]) (step, error) {
 		w.prevKeys = d.keys // short in both units: move on by rows; the next page tells
 	}
 	w.prevShort = adv < w.limit
+	w.prevOffset, w.prevRows, w.prevCount = w.offset, d.rows, d.count
 	w.offset += adv
 	if w.total >= 0 && w.offset >= w.total {
 		return stepEnd, nil

@@ -4,15 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/state"
@@ -44,7 +42,13 @@ func TestCollectUsageErrorsExit2(t *testing.T) {
 // connector secret file.
 func startSim(t *testing.T) (*sim.Server, string) {
 	t.Helper()
-	srv := sim.StartTest(t, sim.Config{})
+	return startSimWith(t, sim.Config{})
+}
+
+// startSimWith is startSim with a simulator of cfg (e.g. a sim.Readings entry).
+func startSimWith(t *testing.T, cfg sim.Config) (*sim.Server, string) {
+	t.Helper()
+	srv := sim.StartTest(t, cfg)
 	secret := filepath.Join(t.TempDir(), "secret.json")
 	if err := os.WriteFile(secret, srv.ConnectorJSON(), 0o600); err != nil {
 		t.Fatal(err)
@@ -52,11 +56,19 @@ func startSim(t *testing.T) (*sim.Server, string) {
 	return srv, secret
 }
 
+// A scheduled run and a backfill to stdout deliver exactly the simulator's points, against the
+// default and the strict simulator (sim.Readings). Killed runs are internal/e2e's TestCrashLoop.
 func TestCollectInProcessScheduledAndBackfill(t *testing.T) {
-	srv, secret := startSim(t)
+	for _, v := range sim.Readings() {
+		t.Run(v.Name, func(t *testing.T) { collectScheduledAndBackfill(t, v) })
+	}
+}
+
+func collectScheduledAndBackfill(t *testing.T, v sim.Reading) {
+	srv, secret := startSimWith(t, v.Config)
 	dir := t.TempDir()
-	out := filepath.Join(dir, "out.ndjson")
-	args := []string{"--secret-file", secret, "--state", filepath.Join(dir, "state"), "--out", out, "--monitors", "hm,status"}
+	out, stateDir := filepath.Join(dir, "out.ndjson"), filepath.Join(dir, "state")
+	args := []string{"--secret-file", secret, "--state", stateDir, "--out", out, "--monitors", "hm,status"}
 	var stdout, stderr bytes.Buffer
 	if code := runCollect(context.Background(), args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
@@ -64,35 +76,73 @@ func TestCollectInProcessScheduledAndBackfill(t *testing.T) {
 	if !strings.Contains(stderr.String(), "MONITOR") || !strings.Contains(stderr.String(), "hm ") {
 		t.Errorf("no summary table on stderr:\n%s", stderr.String())
 	}
-	// Backfill to stdout: exactly the simulator's points of the range.
+	store, err := state.NewFileStore(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The scheduled run: exactly the simulator's hm points of the lookback before its checkpoint.
+	cp, ok, err := store.Get(context.Background(), "sim", "hm")
+	if err != nil || !ok || cp.LastError != "" {
+		t.Fatalf("hm checkpoint %+v %v %v", cp, ok, err)
+	}
+	cfg := collect.DefaultConfig()
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exact(t, "scheduled hm", readIDs(t, b, "hm"), expectedIDs(srv, "hm", cp.Next.Add(-cfg.Lookback), cp.Next, cfg.Resolution))
+
+	// Backfill to stdout: exactly the simulator's points of the range, and no checkpoint.
 	from := time.Now().UTC().Truncate(time.Hour).Add(-5 * time.Hour)
 	stdout.Reset()
 	stderr.Reset()
-	code := runCollect(context.Background(), []string{"--secret-file", secret, "--state", filepath.Join(dir, "state"), "--out", "-",
+	code := runCollect(context.Background(), []string{"--secret-file", secret, "--state", stateDir, "--out", "-",
 		"--monitors", "jam", "--from", from.Format(time.RFC3339), "--to", from.Add(2 * time.Hour).Format(time.RFC3339)}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("backfill exit %d\n%s", code, stderr.String())
 	}
-	want := map[string]bool{}
-	for _, p := range srv.Expected("jam", from, from.Add(2*time.Hour), 5*time.Minute) {
-		want[record.MetricPointID("sim", "jam", p.Metric, p.Measure, p.Merged(), p.Time)] = true
-	}
-	got := readIDs(t, stdout.Bytes())
-	if len(got) != len(want) {
-		t.Errorf("backfill wrote %d records, the simulator holds %d", len(got), len(want))
-	}
-	for id, n := range got {
-		if !want[id] || n != 1 {
-			t.Errorf("record %s: expected=%v, written %d times", id, want[id], n)
-		}
-	}
-	store, _ := state.NewFileStore(filepath.Join(dir, "state"))
-	if _, ok, _ := store.Get(context.Background(), "sim", "jam"); ok {
-		t.Error("the backfill wrote a checkpoint")
+	exact(t, "backfill jam", readIDs(t, stdout.Bytes(), "jam"), expectedIDs(srv, "jam", from, from.Add(2*time.Hour), cfg.Resolution))
+	if _, ok, err := store.Get(context.Background(), "sim", "jam"); ok || err != nil {
+		t.Errorf("the backfill wrote a checkpoint (or reading it failed: %v)", err)
 	}
 }
 
-func readIDs(t *testing.T, b []byte) map[string]int {
+// expectedIDs are the ids of the simulator's points of a monitor in [from, to).
+func expectedIDs(srv *sim.Server, monitor string, from, to time.Time, res time.Duration) map[string]bool {
+	want := map[string]bool{}
+	for _, p := range srv.Expected(monitor, from, to, res) {
+		want[record.MetricPointID("sim", monitor, p.Metric, p.Measure, p.Merged(), p.Time)] = true
+	}
+	return want
+}
+
+// exact fails unless got holds every id of want once and nothing else.
+func exact(t *testing.T, what string, got map[string]int, want map[string]bool) {
+	t.Helper()
+	if len(want) == 0 {
+		t.Fatalf("%s: the simulator serves no point: the test proves nothing", what)
+	}
+	missing, extra, twice := 0, 0, 0
+	for id := range want {
+		if got[id] == 0 {
+			missing++
+		}
+	}
+	for id, n := range got {
+		if !want[id] {
+			extra++
+		}
+		if n > 1 {
+			twice++
+		}
+	}
+	if missing+extra+twice > 0 {
+		t.Errorf("%s: %d of %d points missing, %d not the simulator's, %d written more than once", what, missing, len(want), extra, twice)
+	}
+}
+
+// readIDs counts the ids of the NDJSON records of monitor in b.
+func readIDs(t *testing.T, b []byte, monitor string) map[string]int {
 	t.Helper()
 	ids := map[string]int{}
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -102,159 +152,11 @@ func readIDs(t *testing.T, b []byte) map[string]int {
 		if err != nil {
 			t.Fatalf("bad line %q: %v", sc.Text(), err)
 		}
-		ids[r.ID]++
+		if r.Monitor == monitor {
+			ids[r.ID]++
+		}
 	}
 	return ids
-}
-
-// A scheduled catch-up killed with SIGKILL at random moments and resumed: in the end the output
-// holds every point of every window up to the checkpoint, and a point appears more than once only
-// because its whole window was delivered again.
-func TestCollectSurvivesSIGKILL(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "calmctl")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build calmctl: %v\n%s", err, b)
-	}
-	srv, secret := startSim(t)
-	dir := t.TempDir()
-	out := filepath.Join(dir, "out.ndjson")
-	args := []string{"collect", "--secret-file", secret, "--state", filepath.Join(dir, "state"), "--out", out,
-		"--monitors", "hm,jam", "--lease-ttl", "1s", "--span", "30m"}
-	start := time.Now().UTC()
-	// Seed the checkpoints a day back, so that the catch-up starts at a known window whatever
-	// run first gets through.
-	first := start.Add(-2 * time.Minute).Truncate(5 * time.Minute).Add(-24 * time.Hour)
-	seedStore, err := state.NewFileStore(filepath.Join(dir, "state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range []string{"hm", "jam"} {
-		if err := seedStore.Put(context.Background(), state.Checkpoint{Tenant: "sim", Monitor: m, Next: first}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	seed := uint64(start.UnixNano())
-	rnd := rand.New(rand.NewPCG(seed, 1))
-	t.Logf("seed %d", seed)
-
-	runOnce := func(killAfter time.Duration) (code int, stderr string) {
-		var eb bytes.Buffer
-		cmd := exec.Command(bin, args...)
-		cmd.Stderr = &eb
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		if killAfter > 0 {
-			select {
-			case <-time.After(killAfter):
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-				<-done //nolint:errcheck // the exit of a killed run says nothing
-				return -1, eb.String()
-			case <-done: //nolint:errcheck // the exit code below is the result
-			}
-		} else {
-			<-done //nolint:errcheck // the exit code below is the result
-		}
-		return cmd.ProcessState.ExitCode(), eb.String()
-	}
-	// runUntil retries while the lease of a killed run has not expired yet.
-	runUntil := func(killAfter time.Duration) int {
-		for range 50 {
-			code, stderr := runOnce(killAfter)
-			if code == 1 && strings.Contains(stderr, "is being collected by") {
-				time.Sleep(300 * time.Millisecond)
-				continue
-			}
-			if code > 0 {
-				t.Fatalf("exit %d:\n%s", code, stderr)
-			}
-			return code
-		}
-		t.Fatal("the lease of a killed run never expired")
-		return 0
-	}
-	const kills = 5
-	killed := 0
-	for range kills {
-		if runUntil(time.Duration(50+rnd.IntN(700))*time.Millisecond) == -1 {
-			killed++
-		}
-	}
-	runUntil(0)
-	runUntil(0) // steady state after the catch-up
-	t.Logf("%d of %d runs were killed before they finished", killed, kills)
-
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	recs := map[string]record.Record{}
-	count := map[string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		r, err := record.Decode(sc.Bytes())
-		if err != nil {
-			t.Fatalf("torn line in the output %q: %v", sc.Text(), err)
-		}
-		recs[r.ID] = r
-		count[r.ID]++
-	}
-	store, _ := state.NewFileStore(filepath.Join(dir, "state"))
-	redelivered, partly := 0, 0
-	for _, m := range []string{"hm", "jam"} {
-		cp, ok, err := store.Get(context.Background(), "sim", m)
-		if !ok || err != nil {
-			t.Fatalf("%s: no checkpoint: %v", m, err)
-		}
-		want := map[string]bool{}
-		for _, p := range srv.Expected(m, first, cp.Next, 5*time.Minute) {
-			want[record.MetricPointID("sim", m, p.Metric, p.Measure, p.Merged(), p.Time)] = true
-		}
-		for id := range want {
-			if count[id] == 0 {
-				t.Errorf("%s: point %s missing", m, id)
-			}
-		}
-		// Per window, every point appears the same number of times (a whole window re-delivered),
-		// except in a window whose write a kill cut short: its complete lines stay, and the window,
-		// not yet checkpointed, comes again whole. At most one such window per kill.
-		perWindow := map[time.Time]map[int]bool{}
-		for id, r := range recs {
-			if r.Monitor != m {
-				continue
-			}
-			if !want[id] {
-				t.Errorf("%s: record %s at %s is not a point of [%s, %s)", m, id, r.Time, first, cp.Next)
-			}
-			w := r.Time.Truncate(5 * time.Minute)
-			if perWindow[w] == nil {
-				perWindow[w] = map[int]bool{}
-			}
-			perWindow[w][count[id]] = true
-		}
-		for w, counts := range perWindow {
-			if len(counts) != 1 {
-				partly++
-				t.Logf("%s: window %s was partly delivered again after a write cut short: %v", m, w, counts)
-			}
-			for n := range counts {
-				if n > 1 {
-					redelivered++
-					break
-				}
-			}
-		}
-	}
-	if partly > killed {
-		t.Errorf("%d windows partly delivered more than once after %d kills: at most one write can be cut short per kill", partly, killed)
-	}
-	t.Logf("%d distinct records, %d windows re-delivered (%d after a write cut short)", len(recs), redelivered, partly)
 }
 
 // A scheduled run against a server slower than --timeout stops at its deadline: it saves what is
@@ -281,7 +183,8 @@ func TestCollectTimeoutStopsIncomplete(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Nothing was delivered: the checkpoint may not pass the first window of the lookback.
-	firstWindow := start.UTC().Add(-2 * time.Minute).Truncate(5 * time.Minute).Add(-time.Hour)
+	cfg := collect.DefaultConfig()
+	firstWindow := start.UTC().Add(-cfg.Lag).Truncate(cfg.Resolution).Add(-cfg.Lookback)
 	if cp, ok, _ := st.Get(context.Background(), "sim", "hm"); ok && cp.Next.After(firstWindow) {
 		t.Errorf("checkpoint moved to %s (past %s) though nothing was delivered", cp.Next, firstWindow)
 	}

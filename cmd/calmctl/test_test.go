@@ -90,6 +90,29 @@ func TestCalmctlTestAgainstSim(t *testing.T) {
 	}
 }
 
+// calmctl test passes against the default and the strict simulator (sim.Readings), every
+// monitor it probes by default and the logs included; api-shape tells the two apart.
+func TestCalmctlTestPassesAgainstBothSimulators(t *testing.T) {
+	for _, v := range sim.Readings() {
+		t.Run(v.Name, func(t *testing.T) {
+			s := sim.StartTest(t, v.Config)
+			code, stdout, stderr := runTestCmd("--secret-file", writeFile(t, s.ConnectorJSON()), "--monitors", "hm,rum,jam,exm,iep,status,logs")
+			if code != 0 || !strings.Contains(stdout, "connection test of sim: passed") {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+			}
+			for _, m := range []string{"hm", "rum", "jam", "exm", "iep", "status", "logs"} {
+				if !strings.Contains(stdout, "ok    monitor:"+m) {
+					t.Errorf("monitor:%s did not pass:\n%s", m, stdout)
+				}
+			}
+			unit := map[string]string{"default": "limit/offset count data points", "strict": "limit/offset count rows"}[v.Name]
+			if !strings.Contains(stdout, unit) {
+				t.Errorf("api-shape does not say %q:\n%s", unit, stdout)
+			}
+		})
+	}
+}
+
 func TestCalmctlTestJSON(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
 	code, stdout, stderr := runTestCmd("--secret-file", writeFile(t, s.ConnectorJSON()), "--json", "--monitors", "hm")

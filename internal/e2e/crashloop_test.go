@@ -22,6 +22,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/calm-collector/calm-collector/internal/awstest"
+	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/state"
@@ -47,6 +48,7 @@ func buildCalmctl(t *testing.T) string {
 }
 
 const (
+	// crashKills are the kills of the whole test, shared out among the readings (sim.Readings).
 	crashKills    = 20
 	crashRes      = time.Minute
 	crashLookback = 12 * time.Hour
@@ -59,13 +61,22 @@ const (
 var crashMonitors = []string{"hm", "jam"}
 
 // TestCrashLoop runs calmctl's scheduled catch-up of crashLookback in 1-minute windows, kills it
-// with SIGKILL at crashKills random moments (seeded: CALM_CRASH_SEED repeats a run) and resumes
-// each time. The output file must end up holding every point the simulator serves up to the
-// final checkpoints, with duplicates only as whole re-delivered windows; the S3 sink (on moto)
-// must hold every point exactly once, its keys being deterministic.
+// with SIGKILL at random moments (seeded: CALM_CRASH_SEED repeats a run) and resumes each time,
+// against the default and the strict simulator (crashKills kills in all). The output file must
+// end up holding every point the simulator serves up to the final checkpoints, with duplicates
+// only as whole re-delivered windows; the S3 sink (on moto) must hold every point exactly once,
+// its keys being deterministic.
 func TestCrashLoop(t *testing.T) {
 	calmctl := buildCalmctl(t)
-	s := sim.StartTest(t, sim.Config{})
+	readings := sim.Readings()
+	for _, v := range readings {
+		t.Run(v.Name, func(t *testing.T) { crashLoop(t, calmctl, v, crashKills/len(readings)) })
+	}
+}
+
+// crashLoop is TestCrashLoop against one reading with kills kills.
+func crashLoop(t *testing.T, calmctl string, v sim.Reading, kills int) {
+	s := sim.StartTest(t, v.With(sim.Config{}))
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "secret.json")
 	if err := os.WriteFile(secretFile, s.ConnectorJSON(), 0o600); err != nil {
@@ -77,7 +88,7 @@ func TestCrashLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Pin where the catch-up starts, so that the expected range is exact.
-	from := time.Now().UTC().Add(-2 * time.Minute).Truncate(crashRes).Add(-crashLookback)
+	from := time.Now().UTC().Add(-collect.DefaultConfig().Lag).Truncate(crashRes).Add(-crashLookback)
 	for _, m := range crashMonitors {
 		if err := store.Put(context.Background(), state.Checkpoint{Tenant: "sim", Monitor: m, Next: from}); err != nil {
 			t.Fatal(err)
@@ -89,7 +100,7 @@ func TestCrashLoop(t *testing.T) {
 		"--lookback", crashLookback.String(), "--lease-ttl", crashLeaseTTL.String()}
 	env := os.Environ()
 	var s3c *s3.Client
-	const bucket = "crash-loop"
+	bucket := "crash-loop-" + v.Name
 	if moto := motoOrSkip(t); moto != nil {
 		s3c = moto.S3Client()
 		if _, err := s3c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -119,10 +130,10 @@ func TestCrashLoop(t *testing.T) {
 		}
 		return cmd, &stderr
 	}
-	kills, finished := 0, 0
-	for run := 0; kills < crashKills; run++ {
-		if run >= 4*crashKills {
-			t.Fatalf("only %d kills in %d runs: the runs end before their kill; make them longer", kills, run)
+	killed, finished := 0, 0
+	for run := 0; killed < kills; run++ {
+		if run >= 4*kills {
+			t.Fatalf("only %d killed in %d runs: the runs end before their kill; make them longer", killed, run)
 		}
 		cmd, stderr := start(crashSlice)
 		delay := time.Duration(20+rng.IntN(400)) * time.Millisecond
@@ -137,7 +148,7 @@ func TestCrashLoop(t *testing.T) {
 		case <-time.After(delay):
 			_ = cmd.Process.Kill() // SIGKILL; a run that ended this instant fails the kill harmlessly
 			<-done                 //nolint:errcheck // the killed run's error is the kill
-			kills++
+			killed++
 			// A killed run leaves its lease behind: the next run may take it once it has expired.
 			time.Sleep(crashLeaseTTL + 50*time.Millisecond)
 		}
@@ -151,11 +162,11 @@ func TestCrashLoop(t *testing.T) {
 			break
 		}
 		if attempt >= 3 {
-			t.Fatalf("resuming after %d kills failed: %v\n%s", kills, err, stderr)
+			t.Fatalf("resuming after %d killed failed: %v\n%s", killed, err, stderr)
 		}
 		time.Sleep(crashLeaseTTL + 50*time.Millisecond)
 	}
-	t.Logf("%d kills, %d runs finished on their own", kills, finished)
+	t.Logf("%d killed, %d runs finished on their own", killed, finished)
 
 	// What the simulator serves up to each final checkpoint.
 	want := map[string]string{} // id → monitor
@@ -198,11 +209,11 @@ func TestCrashLoop(t *testing.T) {
 		}
 	}
 	t.Logf("file: %d points, %d windows re-delivered (%d of them after a write cut short by a kill)", len(count), redelivered, partly)
-	if redelivered > (kills+1)*len(crashMonitors) {
-		t.Errorf("%d windows re-delivered after %d kills: more than one per kill and monitor", redelivered, kills)
+	if redelivered > (killed+1)*len(crashMonitors) {
+		t.Errorf("%d windows re-delivered after %d killed: more than one per kill and monitor", redelivered, killed)
 	}
-	if partly > kills {
-		t.Errorf("%d windows partly duplicated after %d kills: at most one write can be cut short per kill", partly, kills)
+	if partly > killed {
+		t.Errorf("%d windows partly duplicated after %d killed: at most one write can be cut short per kill", partly, killed)
 	}
 
 	if s3c != nil {

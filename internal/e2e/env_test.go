@@ -97,7 +97,7 @@ type env struct {
 	cfg        collect.Config
 	opts       calm.Options
 	logs       *syncBuffer
-	variant    variant
+	reading    sim.Reading
 }
 
 type syncBuffer struct {
@@ -119,23 +119,14 @@ func (s *syncBuffer) String() string {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvVariant(t, variants[0])
+	return newEnvReading(t, sim.Readings()[0])
 }
 
-// variant is how the simulated tenant serves its answers: the suites run on both formats,
-// compressed and not (docs/transfer.md).
-type variant struct {
-	name             string
-	noBinary, noGzip bool
-}
-
-// variants are the tenants TestFaults runs against: binary with gzip (the default) and a
-// tenant that refuses binary and does not compress (the collector falls back to JSON).
-var variants = []variant{{name: "binary+gzip"}, {name: "json", noBinary: true, noGzip: true}}
-
-func newEnvVariant(t *testing.T, v variant) *env {
+// newEnvReading is newEnv against a tenant answering as v reads SAP's material (sim.Readings:
+// the default reading with binary and gzip, the strict one with JSON uncompressed).
+func newEnvReading(t *testing.T, v sim.Reading) *env {
 	t.Helper()
-	e := &env{t: t, front: &front{}, sink: &memSink{}, logs: &syncBuffer{}, variant: v}
+	e := &env{t: t, front: &front{}, sink: &memSink{}, logs: &syncBuffer{}, reading: v}
 	e.sim = newSim(oldSecret, 0, v)
 	e.front.cur.Store(e.sim)
 	e.srv = httptest.NewServer(e.front)
@@ -159,9 +150,8 @@ func newEnvVariant(t *testing.T, v variant) *env {
 	return e
 }
 
-func newSim(secret string, services int, v variant) *sim.Server {
-	return sim.New(sim.Config{ClientSecret: secret, Services: services, Now: func() time.Time { return t0 },
-		NoBinary: v.noBinary, NoGzip: v.noGzip})
+func newSim(secret string, services int, v sim.Reading) *sim.Server {
+	return sim.New(v.With(sim.Config{ClientSecret: secret, Services: services, Now: func() time.Time { return t0 }}))
 }
 
 func (e *env) writeSecret(secret string) {
@@ -205,10 +195,11 @@ func windowKey(b sink.Batch) string {
 	return b.Monitor + " " + b.From.UTC().Format(time.RFC3339) + "–" + b.To.UTC().Format(time.RFC3339)
 }
 
-// expectedIDs are the ids of every point the simulator serves for a monitor in [from, to).
-func expectedIDs(s *sim.Server, monitor string, from, to time.Time) map[string]bool {
+// expectedIDs are the ids of every point the simulator serves for a monitor in [from, to) at the
+// collector's resolution.
+func (e *env) expectedIDs(monitor string, from, to time.Time) map[string]bool {
 	ids := map[string]bool{}
-	for _, p := range s.Expected(monitor, from, to, 5*time.Minute) {
+	for _, p := range e.sim.Expected(monitor, from, to, e.cfg.Resolution) {
 		ids[record.MetricPointID(tenantName, monitor, p.Metric, p.Measure, p.Merged(), p.Time)] = true
 	}
 	return ids
@@ -233,7 +224,7 @@ func (e *env) checkPending(from time.Time) {
 		}
 		want := map[string]bool{}
 		if next.After(from) {
-			want = expectedIDs(e.sim, m, from, next)
+			want = e.expectedIDs(m, from, next)
 		}
 		for id := range want {
 			if got[m][id] == 0 {
@@ -241,7 +232,7 @@ func (e *env) checkPending(from time.Time) {
 				break
 			}
 		}
-		later := expectedIDs(e.sim, m, from, t0)
+		later := e.expectedIDs(m, from, t0)
 		for id := range got[m] {
 			if !want[id] && later[id] {
 				// Delivered past the checkpoint: allowed only for a window whose batch went out
@@ -277,7 +268,7 @@ func (e *env) checkComplete(from, to time.Time) {
 		}
 	}
 	for _, m := range e.cfg.Monitors {
-		want := expectedIDs(e.sim, m, from, to)
+		want := e.expectedIDs(m, from, to)
 		if len(want) == 0 {
 			e.t.Errorf("%s: the simulator serves no point in [%s, %s): the test proves nothing", m, from, to)
 		}
@@ -296,7 +287,7 @@ func (e *env) checkComplete(from, to time.Time) {
 	}
 	all := map[string]bool{}
 	for _, m := range e.cfg.Monitors {
-		for id := range expectedIDs(e.sim, m, from, to) {
+		for id := range e.expectedIDs(m, from, to) {
 			all[id] = true
 		}
 	}

@@ -90,7 +90,7 @@ func faults() []fault {
 			}},
 		{name: "client secret rotated mid-run", wantErr: "token refresh after 401 failed: get token from ",
 			on: func(e *env) {
-				rotated := newSim(newSecret, 0, e.variant)
+				rotated := newSim(newSecret, 0, e.reading)
 				var once sync.Once
 				e.sink.after = func(b sink.Batch) {
 					if len(b.Records) > 0 {
@@ -134,12 +134,12 @@ func throttled(s collect.Summary) (n int64) {
 // delivered or pending behind its checkpoint), then a second run without the fault that must
 // complete, and the union of both runs must be exactly what the simulator serves.
 func TestFaults(t *testing.T) {
-	for _, v := range variants {
-		t.Run(v.name, func(t *testing.T) { testFaults(t, v) })
+	for _, v := range sim.Readings() {
+		t.Run(v.Name, func(t *testing.T) { testFaults(t, v) })
 	}
 }
 
-func testFaults(t *testing.T, v variant) {
+func testFaults(t *testing.T, v sim.Reading) {
 	for _, f := range faults() {
 		t.Run(f.name, func(t *testing.T) { runFaultOn(t, f, v) })
 	}
@@ -149,13 +149,13 @@ func testFaults(t *testing.T, v variant) {
 // and the check of both runs together. It returns the first run's summary.
 func runFault(t *testing.T, f fault) collect.Summary {
 	t.Helper()
-	return runFaultOn(t, f, variants[0])
+	return runFaultOn(t, f, sim.Readings()[0])
 }
 
 // runFaultOn is runFault against a tenant serving answers as v says.
-func runFaultOn(t *testing.T, f fault, v variant) collect.Summary {
+func runFaultOn(t *testing.T, f fault, v sim.Reading) collect.Summary {
 	t.Helper()
-	e := newEnvVariant(t, v)
+	e := newEnvReading(t, v)
 	f.on(e)
 	if f.httpTimeout == 0 {
 		f.httpTimeout = 10 * time.Second
@@ -187,7 +187,8 @@ func runFaultOn(t *testing.T, f fault, v variant) collect.Summary {
 	if f.check != nil {
 		f.check(t, e, s1)
 	}
-	from, end := t0.Add(-2*time.Minute).Truncate(5*time.Minute).Add(-e.cfg.Lookback), t0.Add(-2*time.Minute).Truncate(5*time.Minute)
+	end := t0.Add(-e.cfg.Lag).Truncate(e.cfg.Resolution) // the first run's range (docs/design.md §5)
+	from := end.Add(-e.cfg.Lookback)
 	e.checkPending(from)
 
 	// The fault is cleared; the next run goes on from the checkpoints.
@@ -209,7 +210,7 @@ func runFaultOn(t *testing.T, f fault, v variant) collect.Summary {
 // and passed by the checkpoint; nothing is made up.
 func TestEmptyWindows(t *testing.T) {
 	e := newEnv(t)
-	e.sim = newSim(oldSecret, 1, variants[0]) // one service: most iep and exm windows are empty
+	e.sim = newSim(oldSecret, 1, sim.Readings()[0]) // one service: most iep and exm windows are empty
 	e.front.cur.Store(e.sim)
 	e.cfg.Monitors = []string{"iep", "exm"}
 	s := e.run(context.Background(), 10*time.Second)
@@ -231,7 +232,7 @@ func TestEmptyWindows(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 48 windows empty", empty)
-	end := t0.Add(-2 * time.Minute).Truncate(5 * time.Minute)
+	end := t0.Add(-e.cfg.Lag).Truncate(e.cfg.Resolution)
 	e.checkComplete(end.Add(-e.cfg.Lookback), end)
 }
 

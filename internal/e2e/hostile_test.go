@@ -289,6 +289,6 @@ func TestGiantPagesOnEveryMonitorStayInTheMemoryBudget(t *testing.T) {
 	if peak > limit*3/4 {
 		t.Errorf("heap grew by %d MiB with 100 MB pages on every monitor, beyond %d MiB (3/4 of the limit)", peak>>20, limit*3/4>>20)
 	}
-	e.checkPending(t0.Add(-2 * time.Minute).Truncate(5 * time.Minute).Add(-e.cfg.Lookback))
+	e.checkPending(t0.Add(-e.cfg.Lag).Truncate(e.cfg.Resolution).Add(-e.cfg.Lookback))
 	e.noSecrets(s)
 }

@@ -81,7 +81,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	var page []Point
 	var total int
 	if s.cfg.Strict {
-		page, total = rowsPage(pts, pg)
+		page, total = s.rowsPage(pts, pg, tok.faults)
 	} else {
 		var idx []int
 		idx, total = s.pageIndexes(pg, len(pts), tok.faults)

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"hash/fnv"
 	"maps"
 	"net/http"
@@ -20,6 +21,10 @@ import (
 //     one per measure, each with the measure as its description (nameByMetricName): the
 //     measures of one series share the metric name.
 //   - The logs API requires provider and answers at most 60 minutes a query.
+//
+// Formats are not part of strict mode (NoBinary and NoGzip are): the suites' strict tenant
+// (Readings) also refuses protobuf-binary and does not compress, so that the JSON fallback is
+// exercised under the strict reading while the default tenant serves binary with gzip.
 const (
 	// strictPageCap is the most rows a strict metrics page holds, whatever limit asks for.
 	strictPageCap = 25
@@ -58,8 +63,9 @@ func (s *Server) strictMetrics(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // rowsPage pages pts by rows (one row = one series at one time, every measure of it), at most
-// strictPageCap rows a page: it returns the page's points and the number of rows.
-func rowsPage(pts []Point, p pageParams) ([]Point, int) {
+// strictPageCap rows a page, applying the paging faults as pageIndexes does: it returns the
+// page's points and the x-total-count to report (in rows).
+func (s *Server) rowsPage(pts []Point, p pageParams, f Faults) ([]Point, int) {
 	rows := map[string]int{}
 	idx := make([]int, len(pts))
 	for i, pt := range pts {
@@ -77,17 +83,19 @@ func rowsPage(pts []Point, p pageParams) ([]Point, int) {
 		}
 		idx[i] = r
 	}
-	n := strictPageCap
-	if p.limit > 0 {
-		n = min(n, p.limit)
+	p.limit = min(cmp.Or(p.limit, strictPageCap), strictPageCap)
+	picked, total := s.pageIndexes(p, len(rows), f)
+	on := make(map[int]bool, len(picked))
+	for _, r := range picked {
+		on[r] = true
 	}
 	var page []Point
 	for i, pt := range pts {
-		if idx[i] >= p.offset && idx[i] < p.offset+n {
+		if on[idx[i]] {
 			page = append(page, pt)
 		}
 	}
-	return page, len(rows)
+	return page, total
 }
 
 // nameByMetricName names every point of a series with a metricName attribute after it, as a

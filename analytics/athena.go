@@ -65,16 +65,40 @@ func Location(bucket, prefix string) string {
 	return "s3://" + bucket + "/"
 }
 
+// The table parameters of the tenant projection: an enum, whose values the collect function's
+// schedule tick keeps in step with the connectors (internal/fleet.ProjectTenants).
+const (
+	ParamTenantType   = "projection.tenant.type"
+	ParamTenantValues = "projection.tenant.values"
+)
+
+// ProjectionActions are the IAM actions the schedule tick needs to keep the tenant projection in
+// step with the connectors, on the archive table only (internal/fleet.ProjectTenants calls exactly
+// these; the stack grants exactly these).
+var ProjectionActions = []string{"glue:GetTable", "glue:UpdateTable"}
+
+// SplitValues splits an enum projection's comma-separated values, dropping empty ones.
+func SplitValues(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 // TableParameters are the Glue table parameters: partition projection on the key layout, so new
 // partitions need no crawler and no MSCK REPAIR. tenants are the tenant names of the stack's
-// connectors (each tenant's records are visible only when it is listed).
+// connectors at deploy time; each tenant's records are visible only when it is listed, so the
+// schedule tick adds the connectors added since (docs/analytics.md, "Tenants added at run time").
 func TableParameters(bucket, prefix string, tenants []string) map[string]string {
 	return map[string]string{
 		"classification":              "json",
 		"compressionType":             "gzip",
 		"projection.enabled":          "true",
-		"projection.tenant.type":      "enum",
-		"projection.tenant.values":    strings.Join(tenants, ","),
+		ParamTenantType:               "enum",
+		ParamTenantValues:             strings.Join(tenants, ","),
 		"projection.monitor.type":     "enum",
 		"projection.monitor.values":   strings.Join(Monitors, ","),
 		"projection.dt.type":          "date",

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,47 +111,6 @@ func readLines(t *testing.T, client *s3.Client, bucket, key string) []string {
 	return strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
 }
 
-// templateRegexp turns the storage.location.template into a regexp over object keys, with one
-// group per partition key: enum values literally, the date in its projection format, the hour
-// with its digits.
-func templateRegexp(t *testing.T, params map[string]string) *regexp.Regexp {
-	t.Helper()
-	tmpl := params["storage.location.template"]
-	loc, ok := strings.CutPrefix(tmpl, "s3://")
-	if !ok {
-		t.Fatalf("template %q is not an s3:// URL", tmpl)
-	}
-	_, loc, _ = strings.Cut(loc, "/") // the key, without the bucket
-	expr := "^" + regexp.QuoteMeta(loc)
-	for _, pk := range PartitionKeys {
-		var group string
-		switch typ := params["projection."+pk.Name+".type"]; typ {
-		case "enum":
-			vals := strings.Split(params["projection."+pk.Name+".values"], ",")
-			for i := range vals {
-				vals[i] = regexp.QuoteMeta(vals[i])
-			}
-			group = strings.Join(vals, "|")
-		case "date":
-			if f := params["projection."+pk.Name+".format"]; f != "yyyy-MM-dd" {
-				t.Fatalf("date format %q: the test knows only yyyy-MM-dd", f)
-			}
-			group = `\d{4}-\d{2}-\d{2}`
-		case "integer":
-			group = `\d{` + params["projection."+pk.Name+".digits"] + `}`
-		default:
-			t.Fatalf("partition key %s has projection type %q", pk.Name, typ)
-		}
-		placeholder := regexp.QuoteMeta("${" + pk.Name + "}")
-		if !strings.Contains(expr, placeholder) {
-			t.Fatalf("template %q has no ${%s}", tmpl, pk.Name)
-		}
-		expr = strings.Replace(expr, placeholder, "(?P<"+pk.Name+">"+group+")", 1)
-	}
-	// The template ends in "/": the object name follows, with no further path level.
-	return regexp.MustCompile(expr + `[^/]+\.ndjson\.gz$`)
-}
-
 // The Athena table reads what the S3 sink writes: every key of every archived object matches the
 // projection template (so the object is in a projected partition), the partition values agree
 // with the records inside, and every field of every record is a column or partition key of the
@@ -161,7 +119,10 @@ func TestTableMatchesTheS3SinksObjects(t *testing.T) {
 	const bucket, prefix = "athena-archive", "records"
 	objects := archive(t, bucket, prefix)
 	params := TableParameters(bucket, prefix, []string{"sim"})
-	re := templateRegexp(t, params)
+	re, err := KeyPattern(params)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	types := map[string]string{}
 	for _, c := range slices.Concat(Columns, PartitionKeys) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/alert"
 	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/fleet"
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
 
@@ -28,6 +29,9 @@ type settings struct {
 	// between two schedule ticks (CALM_SCHEDULE_PERIOD, 5m).
 	queueURL string
 	period   time.Duration
+	// archiveTable is the Glue table over the S3 archive whose tenant projection the schedule
+	// tick keeps in step with the connectors (CALM_ARCHIVE_TABLE, DATABASE.TABLE; "": none).
+	archiveTable fleet.ArchiveTable
 }
 
 // envFrom reads and checks the environment, naming every problem at once.
@@ -65,6 +69,11 @@ func envFrom(getenv func(string) string) (settings, error) {
 			errs = append(errs, fmt.Errorf("CALM_SCHEDULE_PERIOD: %q is not a duration of a minute or more, like 5m", v))
 		} else {
 			s.period = d
+		}
+	}
+	if v := strings.TrimSpace(getenv("CALM_ARCHIVE_TABLE")); v != "" {
+		if s.archiveTable, err = fleet.ParseArchiveTable(v); err != nil {
+			errs = append(errs, fmt.Errorf("CALM_ARCHIVE_TABLE: %w", err))
 		}
 	}
 	s.table = strings.TrimSpace(getenv("CALM_STATE_TABLE"))

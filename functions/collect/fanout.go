@@ -30,13 +30,19 @@ type Fleet struct {
 	QueueURL string
 	// Period is the time between two schedule ticks (CALM_SCHEDULE_PERIOD).
 	Period time.Duration
+	// Glue and Table keep the archive table's tenant projection in step with the connectors
+	// (CALM_ARCHIVE_TABLE); nil or an empty Table: no archive table.
+	Glue  fleet.GlueAPI
+	Table fleet.ArchiveTable
 }
 
 // DispatchSummary is the answer to a schedule tick.
 type DispatchSummary struct {
-	Connectors int    `json:"connectors"`
-	Queued     int    `json:"queued"`
-	Error      string `json:"error,omitempty"`
+	Connectors int `json:"connectors"`
+	Queued     int `json:"queued"`
+	// Projected are the tenants this tick added to the archive table's tenant projection.
+	Projected []string `json:"projected,omitempty"`
+	Error     string   `json:"error,omitempty"`
 }
 
 // Invoke is the function's entry point: an SQS event runs one collection per message (failed
@@ -100,13 +106,24 @@ func (h *Handler) Dispatch(ctx context.Context) (DispatchSummary, error) {
 			cs = append(cs, fleet.Connector{Name: name, SecretID: h.SecretIDs[name]})
 		}
 	}
+	var sum DispatchSummary
+	if f.Glue != nil && f.Table.Database != "" {
+		// Before the messages: a new tenant's first objects are queryable as soon as written. A
+		// failure here is reported and retried next tick; it never holds up the collection.
+		var err error
+		sum.Projected, err = fleet.ProjectTenants(ctx, f.Glue, f.Table, connectorNames(cs))
+		errs = append(errs, err)
+		if len(sum.Projected) > 0 {
+			h.logger().Info("archive table: tenants added to the projection", "table", f.Table.String(), "tenants", sum.Projected)
+		}
+	}
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
 	}
 	n, err := fleet.Dispatch(ctx, f.Queue, f.QueueURL, now(), f.Period, cs)
 	errs = append(errs, err)
-	sum := DispatchSummary{Connectors: len(cs), Queued: n}
+	sum.Connectors, sum.Queued = len(cs), n
 	if err := errors.Join(errs...); err != nil {
 		sum.Error = err.Error()
 		h.logger().Error("dispatch", "connectors", len(cs), "queued", n, "err", err)
@@ -116,4 +133,12 @@ func (h *Handler) Dispatch(ctx context.Context) (DispatchSummary, error) {
 	}
 	h.logger().Info("dispatch", "connectors", len(cs), "queued", n)
 	return sum, nil
+}
+
+func connectorNames(cs []fleet.Connector) []string {
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return names
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -89,7 +90,8 @@ func run() int {
 		Config: env.collect, SecretID: env.secretID, SecretIDs: env.secretIDs,
 		Secrets: newSecretReader(awsCfg, env.secretTTL, env.prefix, append([]string{env.secretID}, slices.Collect(maps.Values(env.secretIDs))...)...),
 		Fleet: &Fleet{Prefix: env.prefix, Secrets: secretsmanager.NewFromConfig(awsCfg),
-			Queue: sqs.NewFromConfig(awsCfg), QueueURL: env.queueURL, Period: env.period},
+			Queue: sqs.NewFromConfig(awsCfg), QueueURL: env.queueURL, Period: env.period,
+			Glue: glue.NewFromConfig(awsCfg), Table: env.archiveTable},
 		Store: store, Sinks: sinks,
 		EMF: os.Stdout, Logger: logger,
 	}

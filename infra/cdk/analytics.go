@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsathena"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsglue"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -26,8 +28,11 @@ type AnalyticsProps struct {
 	Name        string        // the stack name: names the database, workgroup, queries and dashboard
 	Archive     awss3.IBucket // nil: no archive, so no Athena
 	Prefix      string        // the archive sink's prefix
-	Tenants     []string      // the connectors' names (the tenant partition values)
+	Tenants     []string      // the connectors' names at deploy time (the first tenant partition values)
 	CollectLogs awslogs.ILogGroup
+	// Collect keeps the table's tenant projection in step with the connectors added at run time
+	// (CALM_ARCHIVE_TABLE); nil: nobody does (a stack of the tests).
+	Collect awslambda.Function
 }
 
 // Analytics is where the collected data is looked at (docs/analytics.md): Athena over the archive
@@ -150,6 +155,10 @@ func (a *Analytics) addAthena(c constructs.Construct, p AnalyticsProps) {
 		},
 	})
 
+	if p.Collect != nil {
+		a.letCollectProjectTenants(p.Collect, dbName)
+	}
+
 	a.Results = awss3.NewBucket(c, jsii.String("AthenaResults"), &awss3.BucketProps{
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
@@ -197,4 +206,20 @@ func (a *Analytics) addAthena(c constructs.Construct, p AnalyticsProps) {
 			QueryString: jsii.String(q.Athena),
 		}))
 	}
+}
+
+// letCollectProjectTenants tells collect's schedule tick which table to keep in step with the
+// connectors (docs/analytics.md, "Tenants added at run time") and grants exactly the calls that
+// needs (analytics.ProjectionActions) on that table, its database and the account's catalog.
+func (a *Analytics) letCollectProjectTenants(collect awslambda.Function, dbName string) {
+	collect.AddEnvironment(jsii.String("CALM_ARCHIVE_TABLE"), jsii.String(dbName+"."+analytics.TableName), nil)
+	// Built by name, as the Glue ARNs are: the database and table are named, not generated.
+	arn := func(resource string) *string {
+		return jsii.String(fmt.Sprintf("arn:%s:glue:%s:%s:%s", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID(), resource))
+	}
+	collect.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ArchiveTableTenants"),
+		Actions:   jsii.Strings(analytics.ProjectionActions...),
+		Resources: &[]*string{arn("catalog"), arn("database/" + dbName), arn("table/" + dbName + "/" + analytics.TableName)},
+	}))
 }

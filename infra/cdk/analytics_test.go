@@ -168,3 +168,50 @@ func dashboardWidgets(t *testing.T, body any) []map[string]any {
 	}
 	return d.Widgets
 }
+
+// The meeting point of the stack and the collect function for the tenant projection: collect is
+// told the table the stack creates (CALM_ARCHIVE_TABLE = its database.table, read by
+// functions/collect's config) and may call exactly analytics.ProjectionActions on it (the calls
+// internal/fleet's moto test records); without an archive there is neither.
+func TestCollectKeepsTheTenantProjection(t *testing.T) {
+	s := defaults(t)
+	db := s.resources("AWS::Glue::Database")
+	if len(db) != 1 {
+		t.Fatalf("%d Glue databases, want 1", len(db))
+	}
+	var dbName string
+	for _, r := range db {
+		dbName = r["Properties"].(map[string]any)["DatabaseInput"].(map[string]any)["Name"].(string)
+	}
+	check(t, "collect is told the table", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{"CALM_ARCHIVE_TABLE": dbName + "." + analytics.TableName})},
+		}))
+	})
+	var actions []any
+	for _, a := range analytics.ProjectionActions {
+		actions = append(actions, a)
+	}
+	check(t, "collect may call exactly the projection's actions on that table", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::IAM::Policy"), obj(map[string]any{
+			"PolicyDocument": map[string]any{"Statement": assertions.Match_ArrayWith(&[]any{map[string]any{
+				"Action": actions, "Effect": "Allow", "Sid": "ArchiveTableTenants",
+				"Resource": []any{glueArn("catalog"), glueArn("database/" + dbName), glueArn("table/" + dbName + "/" + analytics.TableName)},
+			}})},
+		}))
+	})
+
+	off := synth(t, map[string]any{keyArchive: false})
+	if strings.Contains(mustJSON(t, off.json), "CALM_ARCHIVE_TABLE") || strings.Contains(mustJSON(t, off.json), "glue:") {
+		t.Error("without an archive, collect is still told a table or granted Glue actions")
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

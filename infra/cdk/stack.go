@@ -89,7 +89,7 @@ func NewCollectorStack(scope constructs.Construct, cfg Config) *CollectorStack {
 		s.Alerts = NewAlerts(stack, "Alerts", AlertsProps{Name: cfg.StackName, Config: cfg.Alerts, Collect: s.Collect, Topic: s.Topic})
 	}
 	dashboard := s.addDashboard(cfg)
-	s.Analytics = NewAnalytics(stack, "Analytics", AnalyticsProps{Name: cfg.StackName, Archive: s.Bucket, Prefix: archivePrefix, Tenants: cfg.Connectors, CollectLogs: s.Collect.LogGroup()})
+	s.Analytics = NewAnalytics(stack, "Analytics", AnalyticsProps{Name: cfg.StackName, Archive: s.Bucket, Prefix: archivePrefix, Tenants: cfg.Connectors, CollectLogs: s.Collect.LogGroup(), Collect: s.Collect})
 	s.addOutputs(cfg, dashboard)
 	return s
 }

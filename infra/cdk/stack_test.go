@@ -528,6 +528,10 @@ func TestCollectPermissions(t *testing.T) {
 			"Resource": map[string]any{"Fn::Join": []any{"", []any{getAtt(bucketLogicalID, "Arn"), "/records/*"}}}},
 		// Alert events on the stack's bus only (docs/alerts.md).
 		map[string]any{"Action": "events:PutEvents", "Effect": "Allow", "Resource": getAtt(s.logicalID(t, "AWS::Events::EventBus", "AlertsBus"), "Arn")},
+		// The tick adds connectors to the archive table's tenant projection: exactly the calls
+		// internal/fleet.ProjectTenants makes (its moto test records them), on that table only.
+		map[string]any{"Action": []any{"glue:GetTable", "glue:UpdateTable"}, "Effect": "Allow", "Sid": "ArchiveTableTenants",
+			"Resource": []any{glueArn("catalog"), glueArn("database/calmcollector"), glueArn("table/calmcollector/records")}},
 	})
 	check(t, "no managed policies on any role", func() {
 		s.template.AllResourcesProperties(jsii.String("AWS::IAM::Role"), obj(map[string]any{"ManagedPolicyArns": assertions.Match_Absent()}))
@@ -751,6 +755,10 @@ var allowedWildcards = map[string]string{
 }
 
 // connectorsArn is the grant on every connector secret of the default stack name.
+func glueArn(resource string) map[string]any {
+	return map[string]any{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), ":glue:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":" + resource}}}
+}
+
 var connectorsArn = map[string]any{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), ":secretsmanager:", ref("AWS::Region"), ":",
 	ref("AWS::AccountId"), ":secret:calm-collector/CalmCollector/connectors/*"}}}
 

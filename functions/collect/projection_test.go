@@ -17,6 +17,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/analytics"
 	"github.com/calm-collector/calm-collector/internal/awstest"
+	"github.com/calm-collector/calm-collector/internal/awstest/athenatest"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/fleet"
 	"github.com/calm-collector/calm-collector/internal/sim"
@@ -53,7 +54,7 @@ func TestTickAddsNewTenantToTheArchiveTable(t *testing.T) {
 	awsCfg := m.AWSConfig(ctx)
 	sm, q, g := secretsmanager.NewFromConfig(awsCfg), sqs.NewFromConfig(awsCfg), glue.NewFromConfig(awsCfg)
 	table := fleet.ArchiveTable{Database: "projection", Table: analytics.TableName}
-	awstest.CreateArchiveTable(t, g, table.Database, bucket, "records", []string{"ctx"})
+	athenatest.CreateArchiveTable(t, g, table.Database, bucket, "records", []string{"ctx"})
 	paramsBefore := glueParams(t, g, table)
 	if _, err := m.S3Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
@@ -113,7 +114,7 @@ func TestTickAddsNewTenantToTheArchiveTable(t *testing.T) {
 	for _, o := range out.Contents {
 		key := aws.ToString(o.Key)
 		m := after.FindStringSubmatch(key)
-		if m == nil || m[after.SubexpIndex("tenant")] != "added" {
+		if len(m) == 0 || m[after.SubexpIndex("tenant")] != "added" {
 			t.Errorf("object %s is not in a partition of tenant added of the projection %s", key, params["storage.location.template"])
 		}
 		if before.MatchString(key) {

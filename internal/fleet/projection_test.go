@@ -16,6 +16,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/analytics"
 	"github.com/calm-collector/calm-collector/internal/awstest"
+	"github.com/calm-collector/calm-collector/internal/awstest/athenatest"
 )
 
 // glueCalls makes a Glue client record the IAM action of every call it makes.
@@ -61,7 +62,7 @@ func TestProjectTenantsAgainstMoto(t *testing.T) {
 	calls := &glueCalls{}
 	api := glue.NewFromConfig(cfg, calls.option)
 	table := ArchiveTable{Database: "projection_test", Table: analytics.TableName}
-	awstest.CreateArchiveTable(t, setup, table.Database, "archive", "records", []string{"prod", "test"})
+	athenatest.CreateArchiveTable(t, setup, table.Database, "archive", "records", []string{"prod", "test"})
 	before := getTable(t, setup, table)
 
 	added, err := ProjectTenants(ctx, api, table, []string{"test", "zeta", "prod", "alpha", "zeta"})

@@ -1,4 +1,6 @@
-package awstest
+// Package athenatest creates the archive's Athena (Glue) table in moto as the stack declares it.
+// It is apart from awstest because the analytics package's own tests use awstest.
+package athenatest
 
 import (
 	"context"

@@ -181,7 +181,7 @@ func TestStackFunctionContract(t *testing.T) {
 // standIn makes in moto what the template creates and the functions touch, under the names the
 // account resolves, and records moto's ARNs and URLs where they are the function's input: the
 // secrets (connector secrets hold the simulator's service key, as an operator would put it), the
-// state table, the archive bucket, the work queue and the event bus.
+// state table, the archive bucket and its Glue table, the work queue and the event bus.
 func standIn(t *testing.T, moto *awstest.MotoServer, a *account, cfg Config, connector []byte) {
 	t.Helper()
 	ctx := context.Background()
@@ -217,6 +217,8 @@ func standIn(t *testing.T, moto *awstest.MotoServer, a *account, cfg Config, con
 				t.Fatalf("queue %s: %v", name, err)
 			}
 			a.refs[lid] = aws.ToString(out.QueueUrl)
+		case "AWS::Glue::Table": // the tick keeps its tenant projection (glue_standin_test.go)
+			standInGlueTable(t, moto, a, props)
 		case "AWS::Events::EventBus":
 			if _, err := eventbridge.NewFromConfig(awsCfg).CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
 				t.Fatalf("event bus %s: %v", name, err)
@@ -263,9 +265,10 @@ func runCollect(t *testing.T, moto *awstest.MotoServer, a *account, bootstraps s
 	var tick struct {
 		Connectors, Queued int
 		Error              string
+		Projected          []string // none: the template's table lists the context's connectors already
 	}
 	body := awstest.Invoke(t, url, scheduleInput(t, a))
-	if err := json.Unmarshal(body, &tick); err != nil || tick.Queued != tenants || tick.Error != "" {
+	if err := json.Unmarshal(body, &tick); err != nil || tick.Queued != tenants || tick.Error != "" || len(tick.Projected) != 0 {
 		t.Fatalf("schedule tick: %s (%v); want %d tenants queued", body, err, tenants)
 	}
 	queueURL := env["CALM_QUEUE_URL"]

@@ -95,11 +95,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	case "all":
 		c.Monitors = monitor.IDs()
 	default:
-		ms, err := monitor.Parse(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("CALM_MONITORS: %w (or auto, or all)", err))
+		// The one rule for a monitors setting, shared with collect and the CDK app.
+		var ids []string
+		for id := range strings.SplitSeq(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				ids = append(ids, id)
+			}
 		}
-		c.Monitors = ms
+		for _, msg := range monitor.SettingProblems(ids) {
+			errs = append(errs, fmt.Errorf("CALM_MONITORS: %s", msg))
+		}
+		c.Monitors, _ = monitor.Parse(v)
 	}
 	c.QuotaBytes = conntest.DefaultQuotaBytes
 	if v := strings.TrimSpace(getenv("CALM_API_QUOTA_GB")); v != "" {

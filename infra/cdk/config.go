@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
 
@@ -98,7 +99,6 @@ var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 5
 
 var (
 	connectorRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$`)
-	monitorRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	stackNameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
 	rateRe      = regexp.MustCompile(`^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$`)
 	// A complete secret ARN ends in the 6-character suffix Secrets Manager
@@ -204,18 +204,11 @@ func (c *Config) checkSchedule(p *problems) {
 	}
 }
 
-// checkMonitors checks CALM_MONITORS: "auto" alone, or monitor ids.
+// checkMonitors applies the functions' own rule for CALM_MONITORS (monitor.SettingProblems) to
+// the list as they split it.
 func (c *Config) checkMonitors(p *problems) {
-	if c.Monitors == "auto" {
-		return
-	}
-	for _, m := range strings.Split(c.Monitors, ",") {
-		switch {
-		case m == "auto":
-			p.fail(keyMonitors, "\"auto\" cannot be combined with monitor ids")
-		case !monitorRe.MatchString(m):
-			p.fail(keyMonitors, "%q is not a monitor id; use \"auto\" or ids like [\"hm\",\"events\"]", m)
-		}
+	for _, msg := range monitor.SettingProblems(monitorItems(c.Monitors)) {
+		p.fail(keyMonitors, "%s", msg)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
 
@@ -42,7 +43,7 @@ func TestConfigFromCLIStrings(t *testing.T) {
 		keyConnectors:         "prod, test",
 		keySchedule:           "cron(0/15 * * * ? *)",
 		keySchedulePeriod:     "15",
-		keyMonitors:           `["hm","events"]`,
+		keyMonitors:           `["hm","status"]`,
 		keySinks:              "stdout",
 		keyArchive:            "false",
 		keyLogRetentionDays:   "90",
@@ -58,7 +59,7 @@ func TestConfigFromCLIStrings(t *testing.T) {
 	want := Config{
 		StackName: "CalmCollector", Connectors: []string{"prod", "test"},
 		Schedule: "cron(0/15 * * * ? *)", SchedulePeriod: 15 * time.Minute,
-		Monitors: "hm,events", Sinks: []string{"stdout"}, Archive: false, LogRetentionDays: 90,
+		Monitors: "hm,status", Sinks: []string{"stdout"}, Archive: false, LogRetentionDays: 90,
 		AlarmEmail: "ops@example.com", ExistingSecrets: map[string]string{"prod": arn},
 		LagAlarmSeconds: 600, BootstrapDir: bootstrapDir(), CollectConcurrency: 2, Alerts: AlertsConfig{Enabled: true},
 		MaxConcurrency: 25,
@@ -106,7 +107,7 @@ func TestConfigErrors(t *testing.T) {
 			[]string{`context "schedulePeriodMinutes": 10m0s disagrees with schedule rate(5 minutes); leave it out for rate() schedules`}},
 		"monitors": {map[string]any{keyMonitors: "auto,hm, bad id"}, []string{
 			`context "monitors": "auto" cannot be combined with monitor ids`,
-			`context "monitors": "bad id" is not a monitor id; use "auto" or ids like ["hm","events"]`,
+			`context "monitors": unknown monitor "bad id"; known: ` + strings.Join(monitor.IDs(), ","),
 		}},
 		"sinks": {map[string]any{keySinks: []any{"s3://other/x", "file:/tmp/x", "otlp+http://otel.example.com"}}, []string{
 			// the collect function's own words (spec.ForLambda), after the key

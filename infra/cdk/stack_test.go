@@ -398,11 +398,11 @@ func TestFunctions(t *testing.T) {
 }
 
 func TestReservedConcurrencyAndMonitors(t *testing.T) {
-	s := synth(t, map[string]any{keyCollectConcurrency: 2, keyMonitors: []any{"hm", "events"}})
+	s := synth(t, map[string]any{keyCollectConcurrency: 2, keyMonitors: []any{"hm", "status"}})
 	check(t, "collect reserved", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
 			"MemorySize": 256, "ReservedConcurrentExecutions": 2,
-			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(obj(map[string]any{"CALM_MONITORS": "hm,events"}))},
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(obj(map[string]any{"CALM_MONITORS": "hm,status"}))},
 		}))
 	})
 	check(t, "testconn unreserved", func() {

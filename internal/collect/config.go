@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/calm-collector/calm-collector/internal/monitor"
 )
 
 // Config holds the settings of a collection run. Start from DefaultConfig and change what differs.
@@ -87,17 +89,9 @@ func (c Config) problems() []problem {
 	bad := func(field, env, format string, args ...any) {
 		ps = append(ps, problem{field, env, fmt.Sprintf(format, args...)})
 	}
-	if len(c.Monitors) == 0 {
-		bad("monitors", "CALM_MONITORS", `empty; use "auto", "all" or a comma list of monitor ids (%s)`, strings.Join(MonitorIDs(), ","))
-	}
-	for _, m := range c.Monitors {
-		switch {
-		case (m == AutoMonitors || m == AllMonitors) && len(c.Monitors) > 1:
-			bad("monitors", "CALM_MONITORS", `%q cannot be combined with monitor ids`, m)
-		case m == AutoMonitors || m == AllMonitors:
-		case Lookup(m) == nil:
-			bad("monitors", "CALM_MONITORS", "unknown monitor %q; known: %s", m, strings.Join(MonitorIDs(), ","))
-		}
+	// The one rule for a monitors setting, shared with testconn and the CDK app.
+	for _, msg := range monitor.SettingProblems(c.Monitors) {
+		bad("monitors", "CALM_MONITORS", "%s", msg)
 	}
 	_, resOK := resolutions[c.Resolution]
 	if !resOK {

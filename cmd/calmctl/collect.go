@@ -15,8 +15,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/calm-collector/calm-collector/internal/alert"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 	"github.com/calm-collector/calm-collector/internal/sink"
@@ -61,6 +63,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		verbose    = fs.Bool("v", false, "log progress and debug details to stderr")
 		interval   = fs.Duration("interval", 5*time.Minute, "how often this command is scheduled (e.g. by cron): the default --timeout of a scheduled run")
 		timeout    = fs.Duration("timeout", 0, "stop the run after this long (default --interval for a scheduled run, none for a backfill); a run stopped with work left exits 3")
+		eventBus   = fs.String("event-bus", "", "put status events and alert-rule events (rules: CALM_ALERT_RULES) on this EventBridge bus, name or ARN (docs/alerts.md)")
 		sinks      listFlag
 	)
 	fs.Var(&sinks, "sink", "extra sink, repeatable: s3://BUCKET/PREFIX, otlp+https://HOST[:PORT][/BASE] (headers from CALM_OTLP_HEADERS), file:PATH, stdout")
@@ -114,6 +117,15 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		problems = append(problems, err)
 	}
+	alerts, err := alert.ConfigFromEnv(func(k string) string {
+		if k == "CALM_EVENT_BUS" {
+			return *eventBus
+		}
+		return os.Getenv(k)
+	})
+	if err != nil {
+		problems = append(problems, errors.New(strings.ReplaceAll(err.Error(), "CALM_EVENT_BUS", "--event-bus")))
+	}
 	var backfill *collect.Range
 	if *from != "" || *to != "" {
 		r, err := parseRange(*from, *to)
@@ -146,7 +158,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 	// AWS only when something needs it.
 	var awsCfg *aws.Config
-	needAWS := *secretID != "" || strings.HasPrefix(*stateSpec, state.DynamoPrefix) ||
+	needAWS := *secretID != "" || alerts.Bus != "" || strings.HasPrefix(*stateSpec, state.DynamoPrefix) ||
 		slices.ContainsFunc(parsedSinks, func(s spec.Spec) bool {
 			return s.Kind == spec.S3 || s.Kind == spec.OTLP && os.Getenv(sink.EnvOTLPHeadersSecret) != ""
 		})
@@ -181,6 +193,10 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	runSinks := make([]collect.Sink, len(opened))
 	for i, s := range opened {
 		runSinks[i] = s
+	}
+	if alerts.Bus != "" {
+		// Last, as in the Lambda: a window's events are put once every data sink has accepted it.
+		runSinks = append(runSinks, &alert.Sink{Bus: alerts.Bus, Events: eventbridge.NewFromConfig(*awsCfg), Store: store, Rules: alerts.Rules, Logger: logger})
 	}
 	defer func() {
 		for _, s := range opened {

@@ -414,13 +414,26 @@ func TestLeaseIsReleasedAfterTheRun(t *testing.T) {
 }
 
 func TestStatusEventsEmittedOnceAndAgainWhenChanged(t *testing.T) {
-	e := newEnv(t, "status")
+	for _, v := range sim.Readings() { // strict: capped pages, error bodies now and then
+		t.Run(v.Name, func(t *testing.T) { statusEventsOnceAndAgain(t, v.Config) })
+	}
+}
+
+func statusEventsOnceAndAgain(t *testing.T, cfg sim.Config) {
+	e := newEnvWith(t, cfg, "status")
 	s1 := e.r.Run(context.Background(), Request{})
 	mustOK(t, s1)
 	first := e.sink.records("status")
 	want := e.sim.ExpectedEvents(t0.Add(-24*time.Hour), t0)
 	if len(first) == 0 || len(first) != len(want) {
 		t.Fatalf("first run emitted %d events, the simulator has %d", len(first), len(want))
+	}
+	ids := map[string]bool{}
+	for _, r := range first {
+		ids[r.ID] = true
+	}
+	if len(ids) != len(first) {
+		t.Errorf("first run emitted %d events with %d distinct ids", len(first), len(ids))
 	}
 	s2 := e.r.Run(context.Background(), Request{})
 	mustOK(t, s2)

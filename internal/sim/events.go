@@ -183,14 +183,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		bad.write(w)
 		return
 	}
-	evs := s.events(EventsQuery{From: from, To: to, Type: q.Get("type"), EventType: q.Get("eventType"), ServiceName: q.Get("serviceName")}, now)
-	idx, total := s.pageIndexes(pg, len(evs), tok.faults)
-	page := make([]Event, len(idx))
-	for i, j := range idx {
-		page[i] = evs[j]
+	if s.cfg.Strict && s.strictErrorBody(w, r) {
+		return
 	}
-	setTotal(w, total)
-	writeJSON(w, http.StatusOK, page)
+	evs := s.events(EventsQuery{From: from, To: to, Type: q.Get("type"), EventType: q.Get("eventType"), ServiceName: q.Get("serviceName")}, now)
+	writePage(s, w, evs, pg, tok.faults)
 }
 
 // bsmPoints are the bsm provider's metrics: per bucket, one row per event active in it,

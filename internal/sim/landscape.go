@@ -44,6 +44,9 @@ func (s *Server) handleLandscape(w http.ResponseWriter, r *http.Request) {
 		bad.write(w)
 		return
 	}
+	if s.cfg.Strict && s.strictErrorBody(w, r) {
+		return
+	}
 	ot := r.URL.Query().Get("objectType")
 	var objs []LandscapeObject
 	for _, o := range s.LandscapeObjects() {
@@ -51,11 +54,5 @@ func (s *Server) handleLandscape(w http.ResponseWriter, r *http.Request) {
 			objs = append(objs, o)
 		}
 	}
-	idx, total := s.pageIndexes(pg, len(objs), tok.faults)
-	page := make([]LandscapeObject, len(idx))
-	for i, j := range idx {
-		page[i] = objs[j]
-	}
-	setTotal(w, total)
-	writeJSON(w, http.StatusOK, page)
+	writePage(s, w, objs, pg, tok.faults)
 }

@@ -16,7 +16,10 @@ import (
 //   - Metrics are paged by rows (one series at one time, every measure of it), at most
 //     strictPageCap rows a page whatever limit asks for.
 //   - calm-metrics requires dimensions and metrics; unknown measures are refused with 400.
-//   - One metrics request in strictErrorEvery answers 200 with an error object the first time.
+//   - One metrics, status events or landscape request in strictErrorEvery answers 200 with an
+//     error object the first time it is asked (strictErrorBody).
+//   - Status events and landscape objects pages hold at most strictPageCap items, whatever
+//     limit asks for (writePage).
 //   - A series with a metricName (hm) is served as OTLP metrics named after that metricName,
 //     one per measure, each with the measure as its description (nameByMetricName): the
 //     measures of one series share the metric name.
@@ -26,10 +29,11 @@ import (
 // (Readings) also refuses protobuf-binary and does not compress, so that the JSON fallback is
 // exercised under the strict reading while the default tenant serves binary with gzip.
 const (
-	// strictPageCap is the most rows a strict metrics page holds, whatever limit asks for.
+	// strictPageCap is the most rows a strict metrics page (items of another list) holds,
+	// whatever limit asks for.
 	strictPageCap = 25
-	// strictErrorEvery: one strict metrics request in strictErrorEvery (by its query) answers
-	// 200 with an error object the first time it is asked.
+	// strictErrorEvery: one strict request in strictErrorEvery (by its query) answers 200 with
+	// an error object the first time it is asked.
 	strictErrorEvery = 5
 	// strictLogsSpan is the longest logs query a strict simulator answers.
 	strictLogsSpan = time.Hour
@@ -45,9 +49,14 @@ func (s *Server) strictMetrics(w http.ResponseWriter, r *http.Request) bool {
 			return true
 		}
 	}
-	// The first time a request is asked, one in strictErrorEvery (by its query) gets the error
-	// body; asked again, it is answered: a client that retries like a 5xx loses nothing.
-	key := r.URL.RawQuery
+	return s.strictErrorBody(w, r)
+}
+
+// strictErrorBody answers one request in strictErrorEvery (by its path and query) with 200 and
+// an error object the first time it is asked; asked again, it is answered: a client that
+// retries like a 5xx loses nothing. It reports whether it answered.
+func (s *Server) strictErrorBody(w http.ResponseWriter, r *http.Request) bool {
+	key := r.URL.Path + "?" + r.URL.RawQuery
 	s.mu.Lock()
 	if s.strictSeen == nil {
 		s.strictSeen = map[string]bool{}
@@ -55,11 +64,27 @@ func (s *Server) strictMetrics(w http.ResponseWriter, r *http.Request) bool {
 	first := !s.strictSeen[key]
 	s.strictSeen[key] = true
 	s.mu.Unlock()
-	if first && fnv32(key)%strictErrorEvery == 0 {
+	if first && fnv32(r.URL.RawQuery)%strictErrorEvery == 0 {
 		writeJSON(w, http.StatusOK, map[string]string{"error": "Service Unavailable", "message": "the data service is busy; try again"})
 		return true
 	}
 	return false
+}
+
+// writePage answers one page of a limit/offset list (status events, landscape objects) with
+// its x-total-count, applying the paging faults; a strict simulator caps the page at
+// strictPageCap items whatever limit asks for.
+func writePage[T any](s *Server, w http.ResponseWriter, items []T, pg pageParams, f Faults) {
+	if s.cfg.Strict {
+		pg.limit = min(cmp.Or(pg.limit, strictPageCap), strictPageCap)
+	}
+	idx, total := s.pageIndexes(pg, len(items), f)
+	page := make([]T, len(idx))
+	for i, j := range idx {
+		page[i] = items[j]
+	}
+	setTotal(w, total)
+	writeJSON(w, http.StatusOK, page)
 }
 
 // rowsPage pages pts by rows (one row = one series at one time, every measure of it), at most

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -122,47 +123,13 @@ func (s *Server) ExpectedMetrics(q Query) (pmetric.Metrics, error) {
 // points generates the ordered, flat list of data points of a query: by service, measure,
 // series, time. Only complete buckets (t + resolution <= now) exist.
 func (s *Server) points(q Query, now time.Time) ([]Point, *badRequest) {
-	p := lookupProvider(q.Provider)
-	if p == nil {
-		return nil, badParam("unknown provider %q; known providers: %s", q.Provider, strings.Join(ProviderIDs(), ", "))
-	}
-	res := q.Resolution
-	if res == 0 {
-		res = 5 * time.Minute
-	}
-	if _, ok := ResolutionParam(res); !ok {
-		return nil, badParam("resolution %s is not one of 1m, 5m, 10m, 15m, 30m, 1h, 24h", res)
-	}
-	if !q.From.Before(q.To) {
-		return nil, badParam("from (%s) must be before to (%s)", q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout))
-	}
-	if q.To.Sub(q.From)/res > maxBuckets {
-		return nil, badParam("the window from %s to %s has more than %d buckets of %s; ask for a shorter window",
-			q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout), maxBuckets, res)
+	p, res, measures, bad := checkQuery(q)
+	if bad != nil {
+		return nil, bad
 	}
 	ids := slices.Compact(slices.Sorted(slices.Values(q.ServiceIDs)))
 	if p.id == "rum" && len(ids) > rumMaxServices {
 		return nil, badParam("at most %d serviceId values are allowed for provider rum, got %d", rumMaxServices, len(ids))
-	}
-	measures := make([]int, 0, len(p.measures))
-	if len(q.Measures) == 0 {
-		for i := range p.measures {
-			measures = append(measures, i)
-		}
-	}
-	for _, name := range q.Measures {
-		i := p.measure(name)
-		if i < 0 {
-			return nil, badParam("unknown measure %q for provider %s", name, p.id)
-		}
-		if !slices.Contains(measures, i) {
-			measures = append(measures, i)
-		}
-	}
-	for _, d := range q.Dimensions {
-		if !slices.Contains(p.dimensions(), d) {
-			return nil, badParam("unknown dimension %q for provider %s; known: %s", d, p.id, strings.Join(p.dimensions(), ", "))
-		}
 	}
 	var svcs []int
 	for i, svc := range s.services {
@@ -182,42 +149,7 @@ func (s *Server) points(q Query, now time.Time) ([]Point, *badRequest) {
 	} else {
 		// Emitted directly in API order: service, measure, series, time.
 		for _, si := range svcs {
-			svc := s.services[si]
-			resource := map[string]string{}
-			for _, d := range p.resourceDims {
-				resource[d] = serviceValue(svc, d)
-			}
-			series := make([]map[string]string, p.variants)
-			for v := range series {
-				series[v] = map[string]string{}
-				for _, d := range p.pointDims {
-					series[v][d] = pointValue(svc, d, v)
-				}
-			}
-			// The rows (buckets in which a series has data) are shared by all measures.
-			type row struct {
-				t time.Time
-				h uint64
-			}
-			rows := make([][]row, p.variants)
-			for v := range rows {
-				for t := first; t.Before(q.To) && !t.Add(res).After(now); t = t.Add(res) {
-					if h := hash(p.id, svc.ID, v, t, res); h%100 < p.presence {
-						rows[v] = append(rows[v], row{t, h})
-					}
-				}
-			}
-			for _, mi := range measures {
-				m := p.measures[mi]
-				for v, attrs := range series {
-					for _, r := range rows[v] {
-						pts = append(pts, Point{
-							Metric: m.name, Measure: m.name, Unit: m.unit, Sum: m.kind == count, Resource: resource, Attributes: attrs,
-							Time: r.t, Value: m.gen(r.h, hash(r.h, m.name)), svc: si, measure: mi, series: v,
-						})
-					}
-				}
-			}
+			pts = s.servicePoints(pts, p, si, measures, first, q.To, res, now)
 		}
 	}
 	if len(q.Dimensions) > 0 {
@@ -232,6 +164,90 @@ func (s *Server) points(q Query, now time.Time) ([]Point, *badRequest) {
 		}
 	}
 	return pts, nil
+}
+
+// checkQuery refuses a query the API would refuse (unknown provider, measure or dimension, bad
+// resolution, empty or too long window) and returns its provider, resolution and measures (by
+// index, in the order asked for; all when none is asked for).
+func checkQuery(q Query) (*provider, time.Duration, []int, *badRequest) {
+	p := lookupProvider(q.Provider)
+	if p == nil {
+		return nil, 0, nil, badParam("unknown provider %q; known providers: %s", q.Provider, strings.Join(ProviderIDs(), ", "))
+	}
+	res := cmp.Or(q.Resolution, 5*time.Minute)
+	if _, ok := ResolutionParam(res); !ok {
+		return nil, 0, nil, badParam("resolution %s is not one of 1m, 5m, 10m, 15m, 30m, 1h, 24h", res)
+	}
+	if !q.From.Before(q.To) {
+		return nil, 0, nil, badParam("from (%s) must be before to (%s)", q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout))
+	}
+	if q.To.Sub(q.From)/res > maxBuckets {
+		return nil, 0, nil, badParam("the window from %s to %s has more than %d buckets of %s; ask for a shorter window",
+			q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout), maxBuckets, res)
+	}
+	measures := make([]int, 0, len(p.measures))
+	if len(q.Measures) == 0 {
+		for i := range p.measures {
+			measures = append(measures, i)
+		}
+	}
+	for _, name := range q.Measures {
+		i := p.measure(name)
+		if i < 0 {
+			return nil, 0, nil, badParam("unknown measure %q for provider %s", name, p.id)
+		}
+		if !slices.Contains(measures, i) {
+			measures = append(measures, i)
+		}
+	}
+	for _, d := range q.Dimensions {
+		if !slices.Contains(p.dimensions(), d) {
+			return nil, 0, nil, badParam("unknown dimension %q for provider %s; known: %s", d, p.id, strings.Join(p.dimensions(), ", "))
+		}
+	}
+	return p, res, measures, nil
+}
+
+// servicePoints appends the points of service si to pts in API order (measure, series, time):
+// every complete bucket in [first, to) in which a series has a row.
+func (s *Server) servicePoints(pts []Point, p *provider, si int, measures []int, first, to time.Time, res time.Duration, now time.Time) []Point {
+	svc := s.services[si]
+	resource := map[string]string{}
+	for _, d := range p.resourceDims {
+		resource[d] = serviceValue(svc, d)
+	}
+	series := make([]map[string]string, p.variants)
+	for v := range series {
+		series[v] = map[string]string{}
+		for _, d := range p.pointDims {
+			series[v][d] = pointValue(svc, d, v)
+		}
+	}
+	// The rows (buckets in which a series has data) are shared by all measures.
+	type row struct {
+		t time.Time
+		h uint64
+	}
+	rows := make([][]row, p.variants)
+	for v := range rows {
+		for t := first; t.Before(to) && !t.Add(res).After(now); t = t.Add(res) {
+			if h := hash(p.id, svc.ID, v, t, res); h%100 < p.presence {
+				rows[v] = append(rows[v], row{t, h})
+			}
+		}
+	}
+	for _, mi := range measures {
+		m := p.measures[mi]
+		for v, attrs := range series {
+			for _, r := range rows[v] {
+				pts = append(pts, Point{
+					Metric: m.name, Measure: m.name, Unit: m.unit, Sum: m.kind == count, Resource: resource, Attributes: attrs,
+					Time: r.t, Value: m.gen(r.h, hash(r.h, m.name)), svc: si, measure: mi, series: v,
+				})
+			}
+		}
+	}
+	return pts
 }
 
 // aggregate keeps only the dimensions asked for: points that become equal are summed

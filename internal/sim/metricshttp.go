@@ -36,44 +36,13 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Strict && s.strictMetrics(w, r) {
 		return
 	}
-	res, bad := parseResolution(q.Get("resolution"))
-	if bad != nil {
-		bad.write(w)
-		return
-	}
 	now := s.now()
-	from, to, bad := parseWindow(r, "from", "to", now)
+	mq, pg, binary, bad := s.parseMetricsRequest(r, now)
 	if bad != nil {
 		bad.write(w)
 		return
 	}
-	var measures []string
-	for _, m := range listParam(r, "metrics") {
-		measures = append(measures, strings.TrimPrefix(m, "measure:"))
-	}
-	pg, bad := parsePage(r)
-	if bad != nil {
-		bad.write(w)
-		return
-	}
-	binary := false
-	switch f := q.Get("format"); f {
-	case "", "protobuf-json":
-	case "protobuf-binary":
-		if s.cfg.NoBinary {
-			badParam("parameter format %q is not supported; use protobuf-json", f).write(w)
-			return
-		}
-		binary = true
-	default:
-		badParam("parameter format %q is not supported by the simulator; use protobuf-json or protobuf-binary", f).write(w)
-		return
-	}
-	pts, bad := s.points(Query{
-		Provider: id, From: from, To: to, Resolution: res, ServiceIDs: listParam(r, "serviceId"),
-		ServiceType: q.Get("serviceType"), Measures: measures, Dimensions: listParam(r, "dimensions"),
-		Prefix: q.Get("prefix"),
-	}, now)
+	pts, bad := s.points(mq, now)
 	if bad != nil {
 		bad.write(w)
 		return
@@ -90,7 +59,48 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 			page[i] = pts[j]
 		}
 	}
-	md := buildMetrics(p, page)
+	writeMetrics(w, buildMetrics(p, page), binary, total)
+}
+
+// parseMetricsRequest reads the query, page and format of a metrics request.
+func (s *Server) parseMetricsRequest(r *http.Request, now time.Time) (Query, pageParams, bool, *badRequest) {
+	q := r.URL.Query()
+	res, bad := parseResolution(q.Get("resolution"))
+	if bad != nil {
+		return Query{}, pageParams{}, false, bad
+	}
+	from, to, bad := parseWindow(r, "from", "to", now)
+	if bad != nil {
+		return Query{}, pageParams{}, false, bad
+	}
+	var measures []string
+	for _, m := range listParam(r, "metrics") {
+		measures = append(measures, strings.TrimPrefix(m, "measure:"))
+	}
+	pg, bad := parsePage(r)
+	if bad != nil {
+		return Query{}, pageParams{}, false, bad
+	}
+	binary := false
+	switch f := q.Get("format"); f {
+	case "", "protobuf-json":
+	case "protobuf-binary":
+		if s.cfg.NoBinary {
+			return Query{}, pageParams{}, false, badParam("parameter format %q is not supported; use protobuf-json", f)
+		}
+		binary = true
+	default:
+		return Query{}, pageParams{}, false, badParam("parameter format %q is not supported by the simulator; use protobuf-json or protobuf-binary", f)
+	}
+	return Query{
+		Provider: q.Get("provider"), From: from, To: to, Resolution: res, ServiceIDs: listParam(r, "serviceId"),
+		ServiceType: q.Get("serviceType"), Measures: measures, Dimensions: listParam(r, "dimensions"),
+		Prefix: q.Get("prefix"),
+	}, pg, binary, nil
+}
+
+// writeMetrics answers md as OTLP protobuf-binary or JSON, with its x-total-count.
+func writeMetrics(w http.ResponseWriter, md pmetric.Metrics, binary bool, total int) {
 	var body []byte
 	var err error
 	if binary {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -141,4 +142,21 @@ func connectorNames(cs []fleet.Connector) []string {
 		names[i] = c.Name
 	}
 	return names
+}
+
+// projectTenant adds a tenant named otherwise than its connector (the "name" of its service key)
+// to the archive table's tenant projection before its run writes (docs/analytics.md, "Tenants
+// added at run time"); the tick adds the connectors' own names. A failure is logged and the next
+// run tries again: it never holds up the collection.
+func (h *Handler) projectTenant(ctx context.Context, connector, tenant string, log *slog.Logger) {
+	f := h.Fleet
+	if f == nil || f.Glue == nil || f.Table.Database == "" || tenant == connector || tenant == "" {
+		return
+	}
+	added, err := fleet.ProjectTenants(ctx, f.Glue, f.Table, []string{tenant})
+	if err != nil {
+		log.Warn("archive table: the tenant is not in the projection yet; the next run tries again", "table", f.Table.String(), "err", err)
+	} else if len(added) > 0 {
+		log.Info("archive table: tenant added to the projection", "table", f.Table.String(), "connector", connector)
+	}
 }

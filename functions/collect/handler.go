@@ -210,6 +210,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (collect.Su
 		monitors = in.Backfill.Monitors
 	}
 	log := h.logger().With("tenant", client.Settings().Name)
+	h.projectTenant(ctx, h.connectorOf(secretID), client.Settings().Name, log)
 	r := (&collect.Runner{Config: h.Config, Store: h.Store, Sinks: h.Sinks, Owner: owner(ctx), Now: h.Now, Logger: log}).For(client)
 	sum := r.Run(ctx, collect.Request{Monitors: monitors, Backfill: backfill})
 	if h.EMF != nil {

@@ -42,9 +42,10 @@ func TestEnvFromReadsArchiveTable(t *testing.T) {
 }
 
 // A tenant added at run time is queryable in Athena without a deploy: on moto, the archive table
-// is created as the stack declares it with the deploy-time tenant "ctx"; a connector added with
-// the fleet API is part of its tenant projection after one schedule tick, and every object the
-// S3 sink then writes for it matches the projection as Glue holds it (it did not before the tick).
+// is created as the stack declares it with the deploy-time tenant "ctx"; connectors added with
+// the fleet API are part of its tenant projection after one schedule tick, a tenant named in its
+// service key (not after its connector) once its run starts, and every object the S3 sink then
+// writes matches the projection as Glue holds it (none did before the tick).
 func TestTickAddsNewTenantToTheArchiveTable(t *testing.T) {
 	const prefix, bucket, stateTable = "calm-collector/Projection/connectors/", "projection-archive", "calm-projection"
 	ctx := context.Background()
@@ -74,6 +75,16 @@ func TestTickAddsNewTenantToTheArchiveTable(t *testing.T) {
 	if _, err := fleet.Add(ctx, sm, prefix, fleet.AddInput{Name: "added", Secret: srv.ServiceKeyJSON()}); err != nil {
 		t.Fatal(err)
 	}
+	// A "name" in the key: the tenant is that name, not the connector's.
+	var named map[string]any
+	if err := json.Unmarshal(srv.ServiceKeyJSON(), &named); err != nil {
+		t.Fatal(err)
+	}
+	named["name"] = "othername"
+	namedKey, _ := json.Marshal(named)
+	if _, err := fleet.Add(ctx, sm, prefix, fleet.AddInput{Name: "renamed", Secret: namedKey}); err != nil {
+		t.Fatal(err)
+	}
 	work := createQueue(t, q, "projection-work", nil)
 	cfg := collect.DefaultConfig()
 	cfg.Monitors = []string{"hm", "status"}
@@ -82,18 +93,22 @@ func TestTickAddsNewTenantToTheArchiveTable(t *testing.T) {
 		Fleet: &Fleet{Prefix: prefix, Secrets: sm, Queue: q, QueueURL: work, Period: 5 * time.Minute, Glue: g, Table: table}}
 
 	sum, err := h.Dispatch(ctx)
-	if err != nil || sum.Error != "" || !slices.Equal(sum.Projected, []string{"added"}) || sum.Queued != 1 {
-		t.Fatalf("tick = %+v, %v; want tenant added projected and queued", sum, err)
+	if err != nil || sum.Error != "" || !slices.Equal(sum.Projected, []string{"added", "renamed"}) || sum.Queued != 2 {
+		t.Fatalf("tick = %+v, %v; want connectors added and renamed projected and queued", sum, err)
 	}
-	params := glueParams(t, g, table)
-	if got := params[analytics.ParamTenantValues]; got != "ctx,added" {
-		t.Errorf("tenant projection after one tick = %q, want ctx,added", got)
+	if got := glueParams(t, g, table)[analytics.ParamTenantValues]; got != "ctx,added,renamed" {
+		t.Errorf("tenant projection after one tick = %q, want ctx,added,renamed", got)
 	}
 	for _, name := range drain(t, q, work) {
 		body, _ := json.Marshal(fleet.Message{Connector: name})
 		if _, err := h.Handle(ctx, body); err != nil {
 			t.Fatalf("collect %s: %v", name, err)
 		}
+	}
+	// The run of connector renamed added its tenant's own name before it wrote.
+	params := glueParams(t, g, table)
+	if got := params[analytics.ParamTenantValues]; got != "ctx,added,renamed,othername" {
+		t.Errorf("tenant projection after the runs = %q, want ctx,added,renamed,othername", got)
 	}
 
 	after, err := analytics.KeyPattern(params)
@@ -111,15 +126,21 @@ func TestTickAddsNewTenantToTheArchiveTable(t *testing.T) {
 	if len(out.Contents) == 0 {
 		t.Fatal("the collection of the new tenant archived nothing")
 	}
+	tenants := map[string]int{}
 	for _, o := range out.Contents {
 		key := aws.ToString(o.Key)
 		m := after.FindStringSubmatch(key)
-		if len(m) == 0 || m[after.SubexpIndex("tenant")] != "added" {
-			t.Errorf("object %s is not in a partition of tenant added of the projection %s", key, params["storage.location.template"])
+		if len(m) == 0 {
+			t.Errorf("object %s is not in a partition of the projection %s", key, params["storage.location.template"])
+			continue
 		}
+		tenants[m[after.SubexpIndex("tenant")]]++
 		if before.MatchString(key) {
 			t.Errorf("object %s matched the projection before the tick; the test proves nothing", key)
 		}
+	}
+	if tenants["added"] == 0 || tenants["othername"] == 0 || len(tenants) != 2 {
+		t.Errorf("objects per tenant %v; want some of added and othername only", tenants)
 	}
 }
 

@@ -4,12 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/monitor"
 )
@@ -107,15 +106,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.Monitors, _ = monitor.Parse(v)
 	}
-	c.QuotaBytes = conntest.DefaultQuotaBytes
-	if v := strings.TrimSpace(getenv("CALM_API_QUOTA_GB")); v != "" {
-		gb, err := strconv.ParseFloat(v, 64)
-		if err != nil || gb <= 0 || math.IsInf(gb, 0) {
-			errs = append(errs, fmt.Errorf("CALM_API_QUOTA_GB: %q is not a positive number of gigabytes like 24 (the tenant's monthly API quota)", v))
-		} else {
-			c.QuotaBytes = int64(gb * 1e9)
-		}
+	quota, err := calm.ParseQuotaGB(getenv("CALM_API_QUOTA_GB"))
+	if err != nil {
+		errs = append(errs, err)
 	}
+	c.QuotaBytes = quota
 	return c, errors.Join(errs...)
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/monitor"
 )
 
@@ -37,6 +38,10 @@ type Config struct {
 	// LogsProvider overrides the monitor table's `provider` of the logs API (CALM_LOGS_PROVIDER;
 	// "" keeps the table's, see internal/monitor).
 	LogsProvider string
+	// APIQuotaBytes is the tenant's monthly fair-use quota of API data (CALM_API_QUOTA_GB;
+	// 0: calm.QuotaBytes). A run warns when the month-to-date projection passes
+	// calm.QuotaWarnShare of it (docs/transfer.md).
+	APIQuotaBytes int64
 }
 
 // AutoMonitors selects every monitor whose confirmed scope the token grants.
@@ -169,6 +174,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			c.Concurrency = n
 		}
 	}
+	quota, err := calm.ParseQuotaGB(getenv("CALM_API_QUOTA_GB"))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.APIQuotaBytes = quota
 	for _, p := range c.problems() {
 		errs = append(errs, fmt.Errorf("%s: %s", p.env, p.msg))
 	}

@@ -179,6 +179,7 @@ func (r *Runner) Run(ctx context.Context, req Request) Summary {
 		sum.APIBytes += m.APIBytes
 		sum.APIBytesDecoded += m.APIBytesDecoded
 	}
+	sum.Quota = r.monthToDate(context.WithoutCancel(runCtx), now, sum.APIBytes)
 	if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) {
 		sum.Error = cause.Error()
 	}

@@ -39,6 +39,9 @@ type Summary struct {
 	// decompression. Sums of the monitors' (docs/transfer.md).
 	APIBytes        int64 `json:"apiBytes"`
 	APIBytesDecoded int64 `json:"apiBytesDecoded"`
+	// Quota is the tenant's month-to-date API transfer after this run and its projection to the
+	// month; nil when the store could not keep it.
+	Quota *QuotaUse `json:"quota,omitempty"`
 	// NotSelected lists the monitors "auto" left out, with the reason.
 	NotSelected []string `json:"notSelected,omitempty"`
 }
@@ -133,6 +136,10 @@ func (s Summary) WriteTable(w io.Writer) error {
 				m.Throttled, time.Duration(m.LagSeconds*float64(time.Second)).Round(time.Second), fmtTime(m.From), fmtTime(m.To), st)
 		}
 		fmt.Fprintf(tw, "api bytes: %d on the wire, %d decoded\n", s.APIBytes, s.APIBytesDecoded)
+		if q := s.Quota; q != nil {
+			fmt.Fprintf(tw, "api bytes in %s: %d so far, %d projected to the month = %.1f %% of the %d GB quota\n",
+				q.Month, q.MonthToDateBytes, q.ProjectedBytes, q.ProjectionPercent, q.QuotaBytes/1e9)
+		}
 	}
 	// Group the monitors "auto" left out by reason: one line per reason.
 	var reasons []string
@@ -181,6 +188,9 @@ func (s Summary) WriteEMF(w io.Writer) error {
 	}
 	run := emf.RunStats{Tenant: s.Tenant, Duration: time.Duration(s.DurationMs) * time.Millisecond, Success: s.OK,
 		Incomplete: s.Incomplete, Errors: errs, MaxLag: seconds(s.MaxLagSeconds()), APIBytes: s.APIBytes}
+	if s.Quota != nil {
+		run.QuotaProjectionPercent = &s.Quota.ProjectionPercent
+	}
 	return emf.Write(w, s.Started.Add(time.Duration(s.DurationMs)*time.Millisecond), stats, run)
 }
 

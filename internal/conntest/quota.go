@@ -13,9 +13,9 @@ import (
 const (
 	DefaultSchedulePeriod = 5 * time.Minute
 	// DefaultQuotaBytes is the 24 GB of outbound API data a month in a tenant's fair use.
-	DefaultQuotaBytes int64 = 24_000_000_000
+	DefaultQuotaBytes = calm.QuotaBytes
 	// QuotaWarnShare is the share of the quota above which the projection warns.
-	QuotaWarnShare = 0.5
+	QuotaWarnShare = calm.QuotaWarnShare
 	// quotaMonth is the month of the projection: 30 days.
 	quotaMonth = 30 * 24 * time.Hour
 	// quotaSample is the most data points the sample page of a monitor asks for.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 )
@@ -38,6 +39,9 @@ type RunStats struct {
 	MaxLag     time.Duration
 	// APIBytes is the size of the run's API answers on the wire (the fair-use quota's measure).
 	APIBytes int64
+	// QuotaProjectionPercent is the tenant's month-to-date API bytes projected to the month, in
+	// percent of its quota; nil when the run could not project it (then not written).
+	QuotaProjectionPercent *float64
 }
 
 // Writer writes the collector's metrics in CloudWatch Embedded Metric Format to a writer (in Lambda,
@@ -106,7 +110,14 @@ type emfRunLine struct {
 	Dropped       int64   `json:"Dropped"`
 	Repeats       int64   `json:"Repeats"`
 	Collisions    int64   `json:"Collisions"`
+	// QuotaProjectionPercent has no dimension: its Maximum is the fleet's worst tenant at the
+	// price of one metric; the run's warning in the log names the tenant.
+	QuotaProjectionPercent *float64 `json:"QuotaProjectionPercent,omitempty"`
 }
+
+// QuotaProjectionMetric is the run's metric of the month-to-date API bytes projected to the
+// month, in percent of the tenant's quota (no dimension; the stack alarms on its Maximum).
+const QuotaProjectionMetric = "QuotaProjectionPercent"
 
 var (
 	monitorMetrics = []emfMetric{
@@ -123,7 +134,8 @@ var (
 // Points, Windows, Requests, Retries, Throttled, Errors in Count, LagSeconds in Seconds) and one
 // for the run (no dimension: RunDuration in Milliseconds, RunSuccess 1 or 0, RunIncomplete 1
 // when the run stopped at its deadline with work left, Errors, MaxLagSeconds, APIBytes in
-// Bytes, Dropped, Repeats and Collisions summed over the monitors; and MaxLagSeconds by [tenant]), all stamped ts, in one Write. Only MaxLagSeconds carries the tenant, so each
+// Bytes, Dropped, Repeats and Collisions summed over the monitors, QuotaProjectionPercent in
+// Percent when the run projected it; and MaxLagSeconds by [tenant]), all stamped ts, in one Write. Only MaxLagSeconds carries the tenant, so each
 // further tenant adds one billed metric (docs/deploy.md, "Cost"); the tenant is a member of
 // every line for Logs Insights. CloudWatch drops a metric whose dimension value is empty, so an
 // empty tenant or monitor is an error and nothing is written.
@@ -137,6 +149,9 @@ func Write(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) err
 	runMeta := meta([]string{}, runMetrics)
 	runMeta.CloudWatchMetrics = append(runMeta.CloudWatchMetrics, emfDirective{Namespace: Namespace,
 		Dimensions: [][]string{{"tenant"}}, Metrics: []emfMetric{{"MaxLagSeconds", "Seconds"}}})
+	if run.QuotaProjectionPercent != nil {
+		runMeta.CloudWatchMetrics[0].Metrics = append(slices.Clip(runMeta.CloudWatchMetrics[0].Metrics), emfMetric{QuotaProjectionMetric, "Percent"})
+	}
 	var buf []byte
 	var dropped, repeats, collisions int64
 	for i, m := range monitors {
@@ -167,7 +182,7 @@ func Write(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) err
 		AWS: runMeta, Tenant: run.Tenant,
 		RunDuration: float64(run.Duration) / float64(time.Millisecond), RunSuccess: success, RunIncomplete: incomplete,
 		Errors: run.Errors, MaxLagSeconds: seconds(run.MaxLag), APIBytes: run.APIBytes,
-		Dropped: dropped, Repeats: repeats, Collisions: collisions,
+		Dropped: dropped, Repeats: repeats, Collisions: collisions, QuotaProjectionPercent: run.QuotaProjectionPercent,
 	})
 	if err != nil {
 		return fmt.Errorf("emf: encode run of %s: %w", run.Tenant, err)

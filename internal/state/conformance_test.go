@@ -354,6 +354,8 @@ func testConformance(t *testing.T, open storeFactory) {
 		}
 	})
 
+	t.Run("Usage", func(t *testing.T) { testUsage(t, open(t, newClock())) })
+
 	t.Run("BadNames", func(t *testing.T) {
 		s := open(t, newClock())
 		if _, _, err := s.Get(ctx, "", "hm"); err == nil || !strings.Contains(err.Error(), "tenant is empty") {

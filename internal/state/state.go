@@ -83,6 +83,7 @@ type Store interface {
 	// are dropped in time.
 	PutMarks(ctx context.Context, tenant, monitor string, now time.Time, marks map[string]Mark) error
 	FormatStore
+	UsageStore
 }
 
 // Option changes how a store is built.

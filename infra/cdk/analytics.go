@@ -116,6 +116,17 @@ func (a *Analytics) addAthena(c constructs.Construct, p AnalyticsProps) {
 			Description: jsii.String("calm-collector: SAP Cloud ALM records archived in S3 (see docs/analytics.md)"),
 		},
 	})
+	a.addTable(c, p)
+	if p.Collect != nil {
+		a.letCollectProjectTenants(p.Collect, dbName)
+	}
+	a.addResults(c)
+	a.addWorkGroup(c, p)
+}
+
+// addTable creates the Glue table of the archive's records in the database (analytics.Columns,
+// partitioned by analytics.PartitionKeys, projected as analytics.TableParameters says).
+func (a *Analytics) addTable(c constructs.Construct, p AnalyticsProps) {
 	columns := func(cols []analytics.Column) *[]any {
 		var out []any
 		for _, col := range cols {
@@ -154,11 +165,11 @@ func (a *Analytics) addAthena(c constructs.Construct, p AnalyticsProps) {
 			},
 		},
 	})
+}
 
-	if p.Collect != nil {
-		a.letCollectProjectTenants(p.Collect, dbName)
-	}
-
+// addResults creates the bucket of Athena's query results: encrypted, private, expiring after
+// athenaResultsDays.
+func (a *Analytics) addResults(c constructs.Construct) {
 	a.Results = awss3.NewBucket(c, jsii.String("AthenaResults"), &awss3.BucketProps{
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
@@ -178,7 +189,11 @@ func (a *Analytics) addAthena(c constructs.Construct, p AnalyticsProps) {
 		Reason: jsii.String("Athena query results only, expiring after " + fmt.Sprint(athenaResultsDays) + " days; queries are recorded " +
 			"in the workgroup's history and CloudTrail. An access-log bucket would cost more than the results."),
 	}}, jsii.Bool(true))
+}
 
+// addWorkGroup creates the workgroup (engine 3, results in the results bucket, a scan cut-off)
+// and one named query per question of the analytics package.
+func (a *Analytics) addWorkGroup(c constructs.Construct, p AnalyticsProps) {
 	a.WorkGroup = awsathena.NewCfnWorkGroup(c, jsii.String("WorkGroup"), &awsathena.CfnWorkGroupProps{
 		Name:                  jsii.String(p.Name),
 		Description:           jsii.String("calm-collector: queries over the Cloud ALM archive (see docs/analytics.md)"),

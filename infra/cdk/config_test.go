@@ -80,75 +80,78 @@ func TestSchedulePeriod(t *testing.T) {
 	}
 }
 
+// configErrors are bad contexts, each with every line of its joined error, in order.
+var configErrors = map[string]struct {
+	ctx  map[string]any
+	want []string
+}{
+	"secrets key alias": {map[string]any{keySecretsKMSKeyArn: "alias/calm"},
+		[]string{`context "secretsKmsKeyArn": "alias/calm" is not a KMS key ARN like arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (an alias will not do)`}},
+	"connectors empty": {map[string]any{keyConnectors: []any{}},
+		[]string{`context "connectors": no connector; name at least one, e.g. ["default"]`}},
+	"connector name and duplicate": {map[string]any{keyConnectors: []any{"Prod", "a", "a"}}, []string{
+		`context "connectors": "Prod" is not a connector name; use 1-32 lower-case letters, digits and '-' (not at either end)`,
+		`context "connectors": "a" is listed twice`,
+	}},
+	"connectors wrong type": {map[string]any{keyConnectors: 3.0},
+		[]string{`context "connectors": want a list of strings, got 3`}},
+	"schedule": {map[string]any{keySchedule: "every 5 minutes"},
+		[]string{`context "schedule": "every 5 minutes" is not a schedule; use rate(N minutes|hours|days) or cron(...), e.g. "rate(5 minutes)"`}},
+	"schedule plural": {map[string]any{keySchedule: "rate(5 minute)"},
+		[]string{`context "schedule": "rate(5 minute)": EventBridge wants the singular unit for 1 and the plural otherwise, e.g. rate(1 minute), rate(5 minutes)`}},
+	"schedule too slow": {map[string]any{keySchedule: "rate(2 days)"},
+		[]string{`context "schedule": runs every 48h0m0s; the alarms need between 1 minute and 1 day between runs`}},
+	"cron without period": {map[string]any{keySchedule: "cron(0 * * * ? *)"},
+		[]string{`context "schedulePeriodMinutes": a cron() schedule needs the time between runs in minutes, for the "no successful run" alarm`}},
+	"period disagrees with rate": {map[string]any{keySchedulePeriod: 10.0},
+		[]string{`context "schedulePeriodMinutes": 10m0s disagrees with schedule rate(5 minutes); leave it out for rate() schedules`}},
+	"monitors": {map[string]any{keyMonitors: "auto,hm, bad id"}, []string{
+		`context "monitors": "auto" cannot be combined with monitor ids`,
+		`context "monitors": unknown monitor "bad id"; known: ` + strings.Join(monitor.IDs(), ","),
+	}},
+	"sinks": {map[string]any{keySinks: []any{"s3://other/x", "file:/tmp/x", "otlp+http://otel.example.com"}}, []string{
+		// the collect function's own words (spec.ForLambda), after the key
+		`context "sinks": sink "file:/tmp/x" is not usable in Lambda; ` + spec.LambdaForms,
+		`context "sinks": sink "otlp+http://otel.example.com": plain http is allowed only for loopback hosts; use otlp+https://`,
+		`context "sinks": "s3://other/x": the stack grants the function only its own archive bucket; set archive to true instead`,
+	}},
+	"no sink at all": {map[string]any{keySinks: []any{}, keyArchive: false},
+		[]string{`context "sinks": no sink: with archive false, name at least one, e.g. ["stdout"]`}},
+	"archive": {map[string]any{keyArchive: "yes please"},
+		[]string{`context "archive": want true or false, got "yes please"`}},
+	"retention": {map[string]any{keyLogRetentionDays: 45.0},
+		[]string{`context "logRetentionDays": 45 is not a CloudWatch Logs retention; use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653`}},
+	"retention not a number": {map[string]any{keyLogRetentionDays: "a month"},
+		[]string{`context "logRetentionDays": want a whole number, got "a month"`}},
+	"email": {map[string]any{keyAlarmEmail: "Ops <ops@example.com>"},
+		[]string{`context "alarmEmail": "Ops <ops@example.com>" is not a plain e-mail address like ops@example.com`}},
+	"existing secrets": {map[string]any{keyExistingSecretArns: map[string]any{
+		"default": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:calm/prod",
+		"other":   "arn:aws:secretsmanager:eu-central-1:123456789012:secret:calm/other-AbC123",
+	}}, []string{
+		`context "existingSecretArns": default: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:calm/prod" is not a complete secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-abcdef, as shown in the console)`,
+		`context "existingSecretArns": "other" is not one of the connectors [default]; add it to "connectors" or remove it here`,
+	}},
+	"existing secrets bad JSON": {map[string]any{keyExistingSecretArns: "{prod:"},
+		[]string{`context "existingSecretArns": not a JSON object of connector name to secret ARN: invalid character 'p' looking for beginning of object key string`}},
+	"lag": {map[string]any{keyLagAlarmSeconds: 30.0},
+		[]string{`context "lagAlarmSeconds": 30 is below 60 seconds; collection runs lag by a few minutes by design`}},
+	"lag fraction": {map[string]any{keyLagAlarmSeconds: 90.5},
+		[]string{`context "lagAlarmSeconds": want a whole number, got 90.5`}},
+	"concurrency": {map[string]any{keyCollectConcurrency: -1.0, keyTestconnConcurrency: "-2"}, []string{
+		`context "collectConcurrency": -1 is negative; use 0 (unreserved) or a positive number`,
+		`context "testconnConcurrency": -2 is negative; use 0 (unreserved) or a positive number`,
+	}},
+	"stack name": {map[string]any{keyStackName: "calm_collector"},
+		[]string{`context "stackName": "calm_collector" is not a CloudFormation stack name; use letters, digits and '-', starting with a letter`}},
+	"bootstrap missing": {map[string]any{keyBootstrapDir: "/nonexistent"}, []string{
+		"context \"bootstrapDir\": " + "/nonexistent/collect/bootstrap" + " is missing; run `make build` first (it writes the Lambda binaries there)",
+		"context \"bootstrapDir\": " + "/nonexistent/testconn/bootstrap" + " is missing; run `make build` first (it writes the Lambda binaries there)",
+	}},
+}
+
 func TestConfigErrors(t *testing.T) {
-	for name, tc := range map[string]struct {
-		ctx  map[string]any
-		want []string // every line of the joined error, in order
-	}{
-		"secrets key alias": {map[string]any{keySecretsKMSKeyArn: "alias/calm"},
-			[]string{`context "secretsKmsKeyArn": "alias/calm" is not a KMS key ARN like arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (an alias will not do)`}},
-		"connectors empty": {map[string]any{keyConnectors: []any{}},
-			[]string{`context "connectors": no connector; name at least one, e.g. ["default"]`}},
-		"connector name and duplicate": {map[string]any{keyConnectors: []any{"Prod", "a", "a"}}, []string{
-			`context "connectors": "Prod" is not a connector name; use 1-32 lower-case letters, digits and '-' (not at either end)`,
-			`context "connectors": "a" is listed twice`,
-		}},
-		"connectors wrong type": {map[string]any{keyConnectors: 3.0},
-			[]string{`context "connectors": want a list of strings, got 3`}},
-		"schedule": {map[string]any{keySchedule: "every 5 minutes"},
-			[]string{`context "schedule": "every 5 minutes" is not a schedule; use rate(N minutes|hours|days) or cron(...), e.g. "rate(5 minutes)"`}},
-		"schedule plural": {map[string]any{keySchedule: "rate(5 minute)"},
-			[]string{`context "schedule": "rate(5 minute)": EventBridge wants the singular unit for 1 and the plural otherwise, e.g. rate(1 minute), rate(5 minutes)`}},
-		"schedule too slow": {map[string]any{keySchedule: "rate(2 days)"},
-			[]string{`context "schedule": runs every 48h0m0s; the alarms need between 1 minute and 1 day between runs`}},
-		"cron without period": {map[string]any{keySchedule: "cron(0 * * * ? *)"},
-			[]string{`context "schedulePeriodMinutes": a cron() schedule needs the time between runs in minutes, for the "no successful run" alarm`}},
-		"period disagrees with rate": {map[string]any{keySchedulePeriod: 10.0},
-			[]string{`context "schedulePeriodMinutes": 10m0s disagrees with schedule rate(5 minutes); leave it out for rate() schedules`}},
-		"monitors": {map[string]any{keyMonitors: "auto,hm, bad id"}, []string{
-			`context "monitors": "auto" cannot be combined with monitor ids`,
-			`context "monitors": unknown monitor "bad id"; known: ` + strings.Join(monitor.IDs(), ","),
-		}},
-		"sinks": {map[string]any{keySinks: []any{"s3://other/x", "file:/tmp/x", "otlp+http://otel.example.com"}}, []string{
-			// the collect function's own words (spec.ForLambda), after the key
-			`context "sinks": sink "file:/tmp/x" is not usable in Lambda; ` + spec.LambdaForms,
-			`context "sinks": sink "otlp+http://otel.example.com": plain http is allowed only for loopback hosts; use otlp+https://`,
-			`context "sinks": "s3://other/x": the stack grants the function only its own archive bucket; set archive to true instead`,
-		}},
-		"no sink at all": {map[string]any{keySinks: []any{}, keyArchive: false},
-			[]string{`context "sinks": no sink: with archive false, name at least one, e.g. ["stdout"]`}},
-		"archive": {map[string]any{keyArchive: "yes please"},
-			[]string{`context "archive": want true or false, got "yes please"`}},
-		"retention": {map[string]any{keyLogRetentionDays: 45.0},
-			[]string{`context "logRetentionDays": 45 is not a CloudWatch Logs retention; use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653`}},
-		"retention not a number": {map[string]any{keyLogRetentionDays: "a month"},
-			[]string{`context "logRetentionDays": want a whole number, got "a month"`}},
-		"email": {map[string]any{keyAlarmEmail: "Ops <ops@example.com>"},
-			[]string{`context "alarmEmail": "Ops <ops@example.com>" is not a plain e-mail address like ops@example.com`}},
-		"existing secrets": {map[string]any{keyExistingSecretArns: map[string]any{
-			"default": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:calm/prod",
-			"other":   "arn:aws:secretsmanager:eu-central-1:123456789012:secret:calm/other-AbC123",
-		}}, []string{
-			`context "existingSecretArns": default: "arn:aws:secretsmanager:eu-central-1:123456789012:secret:calm/prod" is not a complete secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-abcdef, as shown in the console)`,
-			`context "existingSecretArns": "other" is not one of the connectors [default]; add it to "connectors" or remove it here`,
-		}},
-		"existing secrets bad JSON": {map[string]any{keyExistingSecretArns: "{prod:"},
-			[]string{`context "existingSecretArns": not a JSON object of connector name to secret ARN: invalid character 'p' looking for beginning of object key string`}},
-		"lag": {map[string]any{keyLagAlarmSeconds: 30.0},
-			[]string{`context "lagAlarmSeconds": 30 is below 60 seconds; collection runs lag by a few minutes by design`}},
-		"lag fraction": {map[string]any{keyLagAlarmSeconds: 90.5},
-			[]string{`context "lagAlarmSeconds": want a whole number, got 90.5`}},
-		"concurrency": {map[string]any{keyCollectConcurrency: -1.0, keyTestconnConcurrency: "-2"}, []string{
-			`context "collectConcurrency": -1 is negative; use 0 (unreserved) or a positive number`,
-			`context "testconnConcurrency": -2 is negative; use 0 (unreserved) or a positive number`,
-		}},
-		"stack name": {map[string]any{keyStackName: "calm_collector"},
-			[]string{`context "stackName": "calm_collector" is not a CloudFormation stack name; use letters, digits and '-', starting with a letter`}},
-		"bootstrap missing": {map[string]any{keyBootstrapDir: "/nonexistent"}, []string{
-			"context \"bootstrapDir\": " + "/nonexistent/collect/bootstrap" + " is missing; run `make build` first (it writes the Lambda binaries there)",
-			"context \"bootstrapDir\": " + "/nonexistent/testconn/bootstrap" + " is missing; run `make build` first (it writes the Lambda binaries there)",
-		}},
-	} {
+	for name, tc := range configErrors {
 		t.Run(name, func(t *testing.T) {
 			_, err := ConfigFromContext(ctxOf(tc.ctx))
 			if err == nil {

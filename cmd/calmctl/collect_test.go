@@ -111,7 +111,7 @@ func collectScheduledAndBackfill(t *testing.T, v sim.Reading) {
 func expectedIDs(srv *sim.Server, monitor string, from, to time.Time, res time.Duration) map[string]bool {
 	want := map[string]bool{}
 	for _, p := range srv.Expected(monitor, from, to, res) {
-		want[record.MetricPointID("sim", monitor, p.Metric, p.Measure, p.Merged(), p.Time)] = true
+		want[record.PointID("sim", monitor, p.Measure, p.Merged(), p.Time)] = true
 	}
 	return want
 }

@@ -30,7 +30,8 @@ func (m metrics) Fetch(ctx context.Context, c Client, q Query, emit func(record.
 }
 
 // fetchMetrics runs one paged series and converts every data point into a record (a metric
-// not named after a measure asked for gets the measure as an attribute: record.FromMetricsOf).
+// not named after a measure asked for is named after the measure in its description:
+// record.FromMetricsOf).
 func fetchMetrics(ctx context.Context, c Client, mq calm.MetricsQuery, tenant, monitor string, emit func(record.Record)) error {
 	mq.AllPages = true // every page is read: the second may be asked for while the first is decoded
 	for page, err := range c.Metrics(ctx, mq) {

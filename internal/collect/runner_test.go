@@ -111,7 +111,7 @@ func newEnvWith(t *testing.T, cfg sim.Config, monitors ...string) *env {
 func (e *env) expectedIDs(monitor string, from, to time.Time) map[string]bool {
 	ids := map[string]bool{}
 	for _, p := range e.sim.Expected(monitor, from, to, 5*time.Minute) {
-		ids[record.MetricPointID(e.r.Tenant, monitor, p.Metric, p.Measure, p.Merged(), p.Time)] = true
+		ids[record.PointID(e.r.Tenant, monitor, p.Measure, p.Merged(), p.Time)] = true
 	}
 	return ids
 }

@@ -180,7 +180,7 @@ func crashLoop(t *testing.T, calmctl string, v sim.Reading, kills int) {
 			t.Fatalf("%s: the final checkpoint %s did not reach the end of the catch-up", m, cp.Next)
 		}
 		for _, p := range s.Expected(m, from, cp.Next, crashRes) {
-			id := record.MetricPointID("sim", m, p.Metric, p.Measure, p.Merged(), p.Time)
+			id := record.PointID("sim", m, p.Measure, p.Merged(), p.Time)
 			want[id] = m
 			windowOf[id] = m + " " + p.Time.Truncate(crashRes).Format(time.RFC3339)
 		}

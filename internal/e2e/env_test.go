@@ -200,7 +200,7 @@ func windowKey(b sink.Batch) string {
 func (e *env) expectedIDs(monitor string, from, to time.Time) map[string]bool {
 	ids := map[string]bool{}
 	for _, p := range e.sim.Expected(monitor, from, to, e.cfg.Resolution) {
-		ids[record.MetricPointID(tenantName, monitor, p.Metric, p.Measure, p.Merged(), p.Time)] = true
+		ids[record.PointID(tenantName, monitor, p.Measure, p.Merged(), p.Time)] = true
 	}
 	return ids
 }

@@ -30,17 +30,13 @@ func FromMetrics(tenant, monitor string, md pmetric.Metrics, fn func(Record) err
 	return FromMetricsOf(tenant, monitor, nil, md, fn)
 }
 
-// MeasureAttr is the attribute that names a record's measure when its OTLP metric is not named
-// after the measure (docs/cloud-alm-api.md, "Metric naming").
-const MeasureAttr = "measure"
-
 // FromMetricsOf is FromMetrics for a query that asked for measures (as the metrics parameter
 // spells them, "measure:value" or "value"). A metric named after one of them is converted as
 // FromMetrics does. A metric named otherwise (after its series' metricName, or generically)
-// whose description is one of them gives its records the attribute MeasureAttr = that measure,
-// unless its points carry that attribute themselves: two measures of one series never share an
-// id, and a record says which measure it is. Records of a metric named after a measure keep the
-// ids FromMetrics gives them.
+// whose description is one of them gives its records that measure as their name, as if the
+// tenant had named the metric after it: two measures of one series never share an id, records
+// and their ids are the same under either naming, and rules, queries and sinks that select by
+// measure name see them (docs/cloud-alm-api.md, "Metric naming").
 func FromMetricsOf(tenant, monitor string, measures []string, md pmetric.Metrics, fn func(Record) error) error {
 	c := converter{tenant: tenant, monitor: monitor, emit: fn}
 	for _, m := range measures {
@@ -110,7 +106,6 @@ type converter struct {
 	tenant, monitor string
 	emit            func(Record) error
 	measures        []string // the measures asked for, without "measure:"
-	measure         string   // the current metric's measure when its name is not one (else "")
 	resource        []pair   // attributes of the current resource, sorted by key
 	point, merged   []pair   // scratch: the point's attributes, and both merged
 	idBuf           []byte   // scratch: the bytes hashed into an id
@@ -139,9 +134,8 @@ func (c *converter) metrics(md pmetric.Metrics) error {
 
 func (c *converter) metric(m pmetric.Metric) error {
 	name, unit := m.Name(), m.Unit()
-	c.measure = ""
 	if d := m.Description(); d != name && !slices.Contains(c.measures, name) && slices.Contains(c.measures, d) {
-		c.measure = d
+		name = d // named after its series or generically: the measure is in the description
 	}
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
@@ -244,20 +238,7 @@ func (c *converter) mergeAttrs(point pcommon.Map) {
 		}
 	}
 	out = append(append(out, res...), pt...)
-	c.merged = addPair(out, c.measure)
-}
-
-// addPair adds MeasureAttr = measure to sorted pairs in key order, unless measure is empty or
-// the key is there already (the point's own attribute wins).
-func addPair(sorted []pair, measure string) []pair {
-	if measure == "" {
-		return sorted
-	}
-	i, found := slices.BinarySearchFunc(sorted, MeasureAttr, func(p pair, k string) int { return strings.Compare(p.k, k) })
-	if found {
-		return sorted
-	}
-	return slices.Insert(sorted, i, pair{MeasureAttr, measure})
+	c.merged = out
 }
 
 // attrMap returns a new map of the attributes last merged.

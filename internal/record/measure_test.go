@@ -27,7 +27,7 @@ func namedMetrics(byMetricName bool, pointMeasure string) pmetric.Metrics {
 		dp.SetDoubleValue(float64(i))
 		dp.Attributes().PutStr("metricName", "CPU_UTILIZATION")
 		if pointMeasure != "" {
-			dp.Attributes().PutStr(MeasureAttr, pointMeasure)
+			dp.Attributes().PutStr("measure", pointMeasure)
 		}
 	}
 	return md
@@ -42,56 +42,45 @@ func collectOf(t *testing.T, measures []string, md pmetric.Metrics) []Record {
 	return out
 }
 
-// Two measures of one series never share an id, whichever way the tenant names its metrics;
-// metrics named after the measure keep FromMetrics' ids (checkpointed consumers dedupe by id).
+// Two measures of one series never share an id, whichever way the tenant names its metrics: a
+// metric named after its series' metricName is named after the measure in its description, so
+// its records and ids are those of the default naming.
 func TestMeasuresOfOneSeriesNeverShareAnID(t *testing.T) {
 	asked := []string{"measure:value", "measure:usage", "measure:okStatus"}
-	for _, byMetricName := range []bool{false, true} {
-		recs := collectOf(t, asked, namedMetrics(byMetricName, ""))
-		ids := map[string]bool{}
-		for _, r := range recs {
-			ids[r.ID] = true
-		}
-		if len(recs) != 3 || len(ids) != 3 {
-			t.Fatalf("byMetricName=%v: %d records with %d ids, want 3 and 3", byMetricName, len(recs), len(ids))
-		}
-		plain := AppendFromMetrics(nil, "t", "hm", namedMetrics(byMetricName, ""))
-		for i, r := range recs {
-			measure := []string{"value", "usage", "okStatus"}[i]
-			if want := MetricPointID("t", "hm", r.Name, measure, map[string]string{"serviceId": "svc-1", "metricName": "CPU_UTILIZATION"}, t0); r.ID != want {
-				t.Errorf("byMetricName=%v %s: id %s, MetricPointID %s", byMetricName, measure, r.ID, want)
-			}
-			switch {
-			case byMetricName && r.Attributes[MeasureAttr] != measure:
-				t.Errorf("metric named CPU_UTILIZATION: record %d has measure %q, want %q", i, r.Attributes[MeasureAttr], measure)
-			case !byMetricName && (r.ID != plain[i].ID || len(r.Attributes) != 2):
-				t.Errorf("metric named %s: id %s attributes %v, want FromMetrics' id %s and no measure attribute", r.Name, r.ID, r.Attributes, plain[i].ID)
+	byMeasure := collectOf(t, asked, namedMetrics(false, ""))
+	byMetricName := collectOf(t, asked, namedMetrics(true, ""))
+	ids := map[string]bool{}
+	for _, r := range byMetricName {
+		ids[r.ID] = true
+	}
+	if len(byMetricName) != 3 || len(ids) != 3 || len(byMeasure) != 3 {
+		t.Fatalf("%d and %d records, %d ids under metricName naming; want 3, 3 and 3", len(byMeasure), len(byMetricName), len(ids))
+	}
+	plain := AppendFromMetrics(nil, "t", "hm", namedMetrics(false, ""))
+	for i, measure := range []string{"value", "usage", "okStatus"} {
+		want := PointID("t", "hm", measure, map[string]string{"serviceId": "svc-1", "metricName": "CPU_UTILIZATION"}, t0)
+		for _, r := range []Record{byMeasure[i], byMetricName[i], plain[i]} {
+			if r.Name != measure || r.ID != want || len(r.Attributes) != 2 {
+				t.Errorf("record %s %s %v; want name %s, id %s and the two attributes", r.Name, r.ID, r.Attributes, measure, want)
 			}
 		}
 	}
-	// Without the asked measures the description is not read: the records collide (which the
-	// collector counts and reports).
-	if plain := AppendFromMetrics(nil, "t", "hm", namedMetrics(true, "")); plain[0].ID != plain[1].ID {
-		t.Errorf("FromMetrics read the description: ids %s and %s", plain[0].ID, plain[1].ID)
+	// Without the asked measures the description is not read: the records keep the metric's
+	// name and collide (which the collector counts and reports).
+	if plain := AppendFromMetrics(nil, "t", "hm", namedMetrics(true, "")); plain[0].ID != plain[1].ID || plain[0].Name != "CPU_UTILIZATION" {
+		t.Errorf("FromMetrics read the description: %s %s and %s", plain[0].Name, plain[0].ID, plain[1].ID)
 	}
 }
 
-// A point's own measure attribute wins over the description.
-func TestMeasureAttributeOfThePointWins(t *testing.T) {
-	recs := collectOf(t, []string{"value", "usage", "okStatus"}, namedMetrics(true, "own"))
-	for _, r := range recs {
-		if r.Attributes[MeasureAttr] != "own" {
-			t.Errorf("measure attribute %q, want the point's own", r.Attributes[MeasureAttr])
-		}
+// A description that is not a measure asked for, or a metric named after a measure, keeps the
+// metric's name; a point's own measure attribute is an attribute like any other.
+func TestOnlyAnAskedMeasureRenames(t *testing.T) {
+	if r := collectOf(t, []string{"usage"}, namedMetrics(true, "")); r[0].Name != "CPU_UTILIZATION" || r[1].Name != "usage" {
+		t.Errorf("names %s, %s; want CPU_UTILIZATION (value not asked for) and usage", r[0].Name, r[1].Name)
 	}
-	attrs := map[string]string{MeasureAttr: "own"}
-	if MetricPointID("t", "hm", "n", "value", attrs, t0) != PointID("t", "hm", "n", attrs, t0) || len(attrs) != 1 {
-		t.Errorf("MetricPointID replaced or changed the point's own measure attribute")
-	}
-	if MetricPointID("t", "hm", "value", "value", nil, t0) != PointID("t", "hm", "value", nil, t0) {
-		t.Errorf("MetricPointID of a metric named after its measure differs from PointID")
-	}
-	if MetricPointID("t", "hm", "n", "value", nil, t0) == MetricPointID("t", "hm", "n", "usage", nil, t0) {
-		t.Errorf("two measures of one metric name share an id")
+	md := namedMetrics(false, "own")
+	md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).SetDescription("usage")
+	if r := collectOf(t, []string{"value", "usage"}, md); r[0].Name != "value" || r[0].Attributes["measure"] != "own" {
+		t.Errorf("record %s %v; want value (named after a measure) with its own measure attribute", r[0].Name, r[0].Attributes)
 	}
 }

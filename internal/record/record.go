@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash"
-	"maps"
 	"slices"
 	"time"
 )
@@ -51,20 +50,6 @@ func PointID(tenant, monitor, name string, attrs map[string]string, t time.Time)
 	binary.BigEndian.PutUint64(b[:], uint64(t.UTC().UnixNano()))
 	h.Write(b[:])
 	return sum(h)
-}
-
-// MetricPointID returns the id FromMetricsOf gives a point of measure served as the OTLP metric
-// name: PointID, with MeasureAttr = measure among the attributes when name is not the measure
-// and the attributes do not name one.
-func MetricPointID(tenant, monitor, name, measure string, attrs map[string]string, t time.Time) string {
-	if _, ok := attrs[MeasureAttr]; name != measure && measure != "" && !ok {
-		attrs = maps.Clone(attrs)
-		if attrs == nil {
-			attrs = map[string]string{}
-		}
-		attrs[MeasureAttr] = measure
-	}
-	return PointID(tenant, monitor, name, attrs, t)
 }
 
 // ContentID returns an id that changes whenever any part of the record's content changes: used

@@ -83,9 +83,17 @@ type buildError struct {
 
 func (e *buildError) Error() string { return "build " + e.fn + ": " + e.err.Error() + "\n" + e.out }
 
+// contractStack is the real stack synthesized for the contract: its configuration, the
+// template, and what `make synth` would refuse in it (stackProblems).
+type contractStack struct {
+	cfg  Config
+	tpl  map[string]any
+	errs []string
+}
+
 // contractTemplate synthesizes the real stack from ctx with the built bootstraps, without
 // cdk-nag (the stack tests hold it to nag; nag changes no environment).
-func contractTemplate(t *testing.T, bootstraps string, ctx map[string]any) (Config, map[string]any) {
+func contractTemplate(t *testing.T, bootstraps string, ctx map[string]any) contractStack {
 	t.Helper()
 	all := map[string]any{keyBootstrapDir: bootstraps}
 	for k, v := range ctx {
@@ -97,12 +105,13 @@ func contractTemplate(t *testing.T, bootstraps string, ctx map[string]any) (Conf
 		t.Fatalf("config: %v", err)
 	}
 	s := NewCollectorStack(app, cfg)
-	var tpl map[string]any
-	check(t, "synthesize", func() { tpl = *assertions.Template_FromStack(s.Stack, nil).ToJSON() })
-	if tpl == nil {
+	c := contractStack{cfg: cfg}
+	check(t, "synthesize", func() { c.tpl = *assertions.Template_FromStack(s.Stack, nil).ToJSON() })
+	if c.tpl == nil {
 		t.FailNow()
 	}
-	return cfg, tpl
+	c.errs = stackProblems(app, c.tpl, cfg)
+	return c
 }
 
 // contractCase is one documented stack configuration.
@@ -155,8 +164,12 @@ func TestStackFunctionContract(t *testing.T) {
 			cctx := c.context(aws.ToString(existing.ARN), otlp.Endpoint)
 			stack := "Contract" + string(rune('A'+i))
 			cctx[keyStackName] = stack
-			cfg, tpl := contractTemplate(t, bootstraps, cctx)
-			acct := newAccount("aws", awstest.Region, contractAccount, stack, tpl)
+			synthesized := contractTemplate(t, bootstraps, cctx)
+			if len(synthesized.errs) > 0 {
+				t.Fatalf("synthesis errors: %s", strings.Join(synthesized.errs, "\n"))
+			}
+			cfg := synthesized.cfg
+			acct := newAccount("aws", awstest.Region, contractAccount, stack, synthesized.tpl)
 			standIn(t, moto, acct, cfg, srv.ConnectorJSON())
 
 			points := otlp.Metrics.DataPointCount() + otlp.Logs.LogRecordCount()

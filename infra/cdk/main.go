@@ -23,10 +23,10 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "calm-collector cdk: bad configuration:\n%v\n", err)
 		return 2
 	}
-	NewCollectorStack(app, cfg)
+	stack := NewCollectorStack(app, cfg)
 	AddChecks(app)
-	app.Synth(nil)
-	if errs := synthErrors(app); len(errs) > 0 {
+	tpl, _ := app.Synth(nil).GetStackArtifact(stack.Stack.ArtifactId()).Template().(map[string]any)
+	if errs := stackProblems(app, tpl, cfg); len(errs) > 0 {
 		fmt.Fprintf(os.Stderr, "calm-collector cdk: %d error(s) in the synthesized stack (cdk-nag findings among them); "+
 			"fix them or add a suppression with its reason (docs/deploy.md, \"Checks at synth\"):\n", len(errs))
 		for _, e := range errs {

@@ -12,12 +12,12 @@ import (
 
 // AWS limits a stack must stay under (CloudFormation, Lambda, IAM and CloudWatch quotas).
 const (
-	maxResources      = 500     // resources per stack (nested stacks count on their own)
-	maxOutputs        = 200     // outputs per stack
-	maxTemplateBytes  = 1 << 20 // template uploaded through S3
-	maxEnvBytes       = 4096    // a function's environment, keys and values
-	maxRolePolicy     = 10240   // inline policies of one role, characters without white space
-	maxDashboardItems = 500     // widgets per dashboard
+	maxResources      = 500                 // resources per stack (nested stacks count on their own)
+	maxOutputs        = 200                 // outputs per stack
+	maxTemplateBytes  = 1 << 20             // template uploaded through S3
+	maxEnvBytes       = maxEnvironmentBytes // a function's environment (envrules.go)
+	maxRolePolicy     = 10240               // inline policies of one role, characters without white space
+	maxDashboardItems = 500                 // widgets per dashboard
 )
 
 // The stack for 1 and for 1,000 connectors stays under every AWS limit that applies, with a

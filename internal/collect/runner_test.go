@@ -146,6 +146,9 @@ func twoScheduledRuns(t *testing.T, cfg sim.Config) {
 	mustOK(t, s2)
 
 	for i, m := range monitors {
+		if c := s1.Monitors[i].Collisions + s2.Monitors[i].Collisions; c != 0 {
+			t.Errorf("%s: %d records shared an id with other content", m, c)
+		}
 		if s1.Monitors[i].Windows != 12 || s2.Monitors[i].Windows != 4 {
 			t.Errorf("%s: windows %d then %d, want 12 then 4", m, s1.Monitors[i].Windows, s2.Monitors[i].Windows)
 		}

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,18 +17,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/calm-collector/calm-collector/internal/awstest"
-	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	awstest.StopAll()
-	os.Exit(code)
-}
+// TestMain stops the shared moto_server after the tests.
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 var quiet = slog.New(slog.DiscardHandler)
 
@@ -59,11 +53,7 @@ func archive(t *testing.T, bucket, prefix string) map[string][]string {
 		t.Fatal(err)
 	}
 	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return testNow }})
-	settings, _, err := calm.ParseSettings(srv.ConnectorJSON())
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: collect.Transport(nil)}, Logger: quiet})
+	api, err := collect.Connect(srv.ConnectorJSON(), "", collect.ClientOptions{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +63,8 @@ func archive(t *testing.T, bucket, prefix string) map[string][]string {
 	}
 	rc := collect.DefaultConfig()
 	rc.Monitors = []string{"all"}
-	r := &collect.Runner{Config: rc, Tenant: settings.Name, Client: api, Scopes: api.Tokens(), Store: store,
-		Sinks: []collect.Sink{s3sink}, Owner: "analytics-test", Now: func() time.Time { return testNow }, Logger: quiet}
+	r := (&collect.Runner{Config: rc, Store: store, Sinks: []collect.Sink{s3sink}, Owner: "analytics-test",
+		Now: func() time.Time { return testNow }, Logger: quiet}).For(api)
 	if sum := r.Run(ctx, collect.Request{}); !sum.OK {
 		t.Fatalf("collection failed: %+v", sum)
 	}

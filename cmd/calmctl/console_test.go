@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 func TestRunConsoleUsageErrors(t *testing.T) {
@@ -43,10 +44,10 @@ func TestRunConsoleUsageErrors(t *testing.T) {
 }
 
 // startConsole runs `calmctl console` with args until the test ends and returns its URL.
-func startConsole(t *testing.T, args ...string) (string, *syncBuffer, func() int) {
+func startConsole(t *testing.T, args ...string) (string, *testkit.SyncBuffer, func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
+	var out, errb testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() { done <- runConsole(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), &out, &errb) }()
 	var once sync.Once

@@ -3,29 +3,18 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/calm-collector/calm-collector/internal/sim"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // calmctl test against a token endpoint that redirects (307) to another port: the client secret
 // is not re-posted there, and the report says why the test failed.
 func TestCalmctlTestRefusesTokenRedirect(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{ClientSecret: "calmctl-redirect-secret"})
-	var hits atomic.Int32
-	trap := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
-	defer trap.Close()
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/oauth/token" {
-			http.Redirect(w, r, trap.URL+r.URL.Path, http.StatusTemporaryRedirect)
-			return
-		}
-		s.ServeHTTP(w, r)
-	}))
-	defer front.Close()
+	front, hits := testkit.RedirectingFront(t, s, "/oauth/token", http.StatusTemporaryRedirect)
 	var conn map[string]string
 	if err := json.Unmarshal(s.ConnectorJSON(), &conn); err != nil {
 		t.Fatal(err)

@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 func TestCheckLoopback(t *testing.T) {
@@ -34,19 +35,6 @@ func TestRunSimRefusesNonLoopback(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reading test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func TestRunSimServesAndWritesSecret(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -57,7 +45,7 @@ func TestRunSimServesAndWritesSecret(t *testing.T) {
 	secret := filepath.Join(t.TempDir(), "connector.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errb syncBuffer
+	var out, errb testkit.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- runSim(ctx, []string{"--addr", addr, "--client-id", "cid", "--client-secret", "top-secret", "--write-secret", secret}, &out, &errb)

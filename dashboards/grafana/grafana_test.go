@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"maps"
-	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"github.com/prometheus/otlptranslator"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
-	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/otlptest"
 	"github.com/calm-collector/calm-collector/internal/sim"
@@ -37,11 +35,7 @@ func sent(t *testing.T) map[string]map[string]bool {
 	t.Helper()
 	rcv := otlptest.Start(t)
 	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return testNow }})
-	settings, _, err := calm.ParseSettings(srv.ConnectorJSON())
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: collect.Transport(nil)}, Logger: quiet})
+	api, err := collect.Connect(srv.ConnectorJSON(), "", collect.ClientOptions{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +50,8 @@ func sent(t *testing.T) map[string]map[string]bool {
 	t.Cleanup(func() { _ = otlp.Close(context.Background()) })
 	cfg := collect.DefaultConfig()
 	cfg.Monitors = []string{"all"}
-	r := &collect.Runner{Config: cfg, Tenant: settings.Name, Client: api, Scopes: api.Tokens(), Store: store,
-		Sinks: []collect.Sink{otlp}, Owner: "grafana-test", Now: func() time.Time { return testNow }, Logger: quiet}
+	r := (&collect.Runner{Config: cfg, Store: store, Sinks: []collect.Sink{otlp}, Owner: "grafana-test",
+		Now: func() time.Time { return testNow }, Logger: quiet}).For(api)
 	if sum := r.Run(context.Background(), collect.Request{}); !sum.OK {
 		t.Fatalf("collection failed: %+v", sum)
 	}

@@ -23,7 +23,9 @@ import (
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/fleet"
 	"github.com/calm-collector/calm-collector/internal/sim"
+	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // leaseGauge counts the tenants whose lease is held at the same time: the concurrency the
@@ -112,7 +114,7 @@ func TestFanOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	gauge := &leaseGauge{Store: ddb}
-	ms := &memSink{}
+	ms := &testkit.MemSink[sink.Batch]{}
 	cfg := collect.DefaultConfig()
 	cfg.Monitors = []string{"hm"}
 	h := &Handler{Config: cfg, Secrets: newSecretReader(awsCfg, time.Minute, prefix), Store: gauge, Sinks: []collect.Sink{ms},
@@ -128,7 +130,7 @@ func TestFanOut(t *testing.T) {
 	wall := time.Since(start)
 
 	perTenant := map[string]map[time.Time]int{}
-	for _, b := range ms.batches {
+	for _, b := range ms.Batches() {
 		if perTenant[b.Tenant] == nil {
 			perTenant[b.Tenant] = map[time.Time]int{}
 		}
@@ -162,7 +164,7 @@ func TestFanOut(t *testing.T) {
 		t.Errorf("dead letters %v, want [%s]", dead, brokenName)
 	}
 	t.Logf("fan-out: %d tenants, bound %d: wall %v, peak concurrent tenants %d, %d windows delivered",
-		n, bound, wall.Round(time.Millisecond), gauge.peak.Load(), len(ms.batches))
+		n, bound, wall.Round(time.Millisecond), gauge.peak.Load(), len(ms.Batches()))
 }
 
 // poll stands in for the SQS event-source mapping: `bound` workers, each receiving one message

@@ -16,6 +16,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 func TestParseInputAcceptsEveryForm(t *testing.T) {
@@ -108,24 +109,11 @@ func (f *fakeSecrets) Secret(_ context.Context, id string) ([]byte, error) {
 	return f.values[id], nil
 }
 
-type memSink struct {
-	mu      sync.Mutex
-	batches []sink.Batch
-}
-
-func (s *memSink) Name() string { return "mem" }
-func (s *memSink) Write(_ context.Context, b sink.Batch) error {
-	s.mu.Lock()
-	s.batches = append(s.batches, b)
-	s.mu.Unlock()
-	return nil
-}
-
 func TestHandleAgainstTheSimulator(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
 	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return now }})
 	store, _ := state.NewFileStore(t.TempDir())
-	ms := &memSink{}
+	ms := &testkit.MemSink[sink.Batch]{}
 	var emf bytes.Buffer
 	cfg := collect.DefaultConfig()
 	h := &Handler{Config: cfg, SecretID: "arn:secret", Secrets: &fakeSecrets{values: map[string][]byte{"arn:secret": srv.ConnectorJSON()}},
@@ -227,7 +215,7 @@ func TestHandleRereadsTheSecretAfterARotation(t *testing.T) {
 	store, _ := state.NewFileStore(t.TempDir())
 	var logs bytes.Buffer
 	h := &Handler{Config: collect.DefaultConfig(), SecretID: "arn:secret", Secrets: secretsCache,
-		Store: store, Sinks: []collect.Sink{&memSink{}}, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return now }}
+		Store: store, Sinks: []collect.Sink{&testkit.MemSink[sink.Batch]{}}, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return now }}
 
 	sum, err := h.Handle(context.Background(), json.RawMessage(`{"monitors":["hm"]}`))
 	if err != nil || !sum.OK {
@@ -261,7 +249,7 @@ func TestTenantIsTheConnectorNameWhenTheSecretHasNone(t *testing.T) {
 	store, _ := state.NewFileStore(t.TempDir())
 	secrets := &fakeSecrets{values: map[string][]byte{"arn:a": srv.ServiceKeyJSON(), "arn:b": srv.ConnectorJSON()}}
 	h := &Handler{Config: collect.DefaultConfig(), SecretIDs: map[string]string{"prod-eu10": "arn:a", "named": "arn:b"},
-		Secrets: secrets, Store: store, Sinks: []collect.Sink{&memSink{}}, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+		Secrets: secrets, Store: store, Sinks: []collect.Sink{&testkit.MemSink[sink.Batch]{}}, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
 	sum, err := h.Handle(context.Background(), json.RawMessage(`{"connector":"prod-eu10","monitors":["hm"]}`))
 	if err != nil || sum.Tenant != "prod-eu10" {
 		t.Errorf("tenant = %q (%v), want the connector name prod-eu10", sum.Tenant, err)

@@ -1,18 +1,13 @@
 package main
 
 import (
-	"os"
 	"testing"
 
 	"github.com/calm-collector/calm-collector/internal/awstest"
 )
 
 // TestMain stops the shared moto_server after the tests.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	awstest.StopAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 func TestMemoryLimit(t *testing.T) {
 	for _, tc := range []struct {

@@ -16,35 +16,11 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/secrets"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // fuzzStoredSecret is the client secret of the stored connector (never to be echoed).
 const fuzzStoredSecret = "stored-secret-never-echoed-8812"
-
-// bodySecrets returns the secret values of a POSTed settings body worth looking for in output:
-// at least 8 characters, present once in the body (a value that is also another field's may be
-// quoted as that field).
-func bodySecrets(body []byte) []string {
-	var doc struct {
-		ClientSecret any `json:"clientSecret"`
-		Key          any `json:"key"`
-		UAA          struct {
-			ClientSecret any `json:"clientsecret"`
-			Key          any `json:"key"`
-		} `json:"uaa"`
-	}
-	_ = json.Unmarshal(body, &doc)
-	var out []string
-	for _, v := range []any{doc.ClientSecret, doc.Key, doc.UAA.ClientSecret, doc.UAA.Key} {
-		if s, ok := v.(string); ok {
-			s = strings.TrimSpace(s)
-			if len(s) >= 8 && strings.Count(string(body), s) == 1 {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}
 
 // FuzzHandle: whatever the function URL receives (method, query, body, base64 flag, headers),
 // the handler answers with a JSON body and a status below 500, and neither the answer nor the
@@ -112,7 +88,7 @@ func FuzzHandle(f *testing.F) {
 				raw = d
 			}
 		}
-		for _, secret := range append(bodySecrets(raw), fuzzStoredSecret) {
+		for _, secret := range append(testkit.SecretsIn(raw), fuzzStoredSecret) {
 			if strings.Contains(resp.Body, secret) {
 				t.Fatalf("the answer holds the secret %q: %s", secret, resp.Body)
 			}

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -24,11 +23,8 @@ import (
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	awstest.StopAll()
-	os.Exit(code)
-}
+// TestMain stops the shared moto_server after the tests.
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 const simSecret = "handler-sim-secret-4711"
 

@@ -4,29 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/calm-collector/calm-collector/internal/conntest"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // POSTed settings whose token endpoint redirects (307) to another port: the function does not
 // re-post the client secret there, and the report says why.
 func TestPostRefusesTokenRedirect(t *testing.T) {
 	e := newEnv(t, nil, loopbackAllowed())
-	var hits atomic.Int32
-	trap := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
-	defer trap.Close()
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/oauth/token" {
-			http.Redirect(w, r, trap.URL+r.URL.Path, http.StatusPermanentRedirect)
-			return
-		}
-		e.sim.ServeHTTP(w, r)
-	}))
-	defer front.Close()
+	front, hits := testkit.RedirectingFront(t, e.sim, "/oauth/token", http.StatusPermanentRedirect)
 	var conn map[string]string
 	if err := json.Unmarshal(e.sim.ConnectorJSON(), &conn); err != nil {
 		t.Fatal(err)

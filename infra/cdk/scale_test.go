@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // AWS limits a stack must stay under (CloudFormation, Lambda, IAM and CloudWatch quotas).
@@ -69,7 +71,7 @@ func TestScaleLimits(t *testing.T) {
 				if out, err := exec.Command(lint, args...).CombinedOutput(); err != nil {
 					t.Errorf("cfn-lint: %v\n%s", err, out)
 				}
-			} else if os.Getenv("CI") == "true" {
+			} else if testkit.CI() {
 				t.Fatalf("cfn-lint is required in CI: %v", err)
 			}
 		})

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -814,13 +815,7 @@ func asSlice(v any) []any {
 }
 
 func TestCfnLint(t *testing.T) {
-	lint, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("cfn-lint is required in CI: %v", err)
-		}
-		t.Skipf("cfn-lint not installed: %v", err)
-	}
+	lint := testkit.LookPath(t, "pip install cfn-lint", "cfn-lint")
 	for name, ctx := range map[string]map[string]any{
 		"defaults":            nil,
 		"two connectors, off": {keyConnectors: []any{"prod", "test"}, keyArchive: false, keyAlarmEmail: "ops@example.com"},

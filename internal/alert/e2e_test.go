@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,11 +20,11 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/alert/rules"
 	"github.com/calm-collector/calm-collector/internal/awstest"
-	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -37,32 +35,19 @@ var e2eRules = []rules.Rule{
 	{Name: "S4H warning", Monitor: "hm", Metric: "warningStatus", Match: map[string]string{"serviceName": "S4H.200"}, Op: ">=", Threshold: ptr(1)},
 }
 
-// clock is the runs' clock: fixed, moved by the test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 func runTimes() []time.Time {
 	s := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
 	return []time.Time{s, s.Add(20 * time.Minute), s.Add(45 * time.Minute)}
 }
-func newRunner(t *testing.T, srv *sim.Server, store collect.Store, c *clock, sinks ...collect.Sink) *collect.Runner {
+func newRunner(t *testing.T, srv *sim.Server, store collect.Store, c *testkit.Clock, sinks ...collect.Sink) *collect.Runner {
 	t.Helper()
-	settings, _, err := calm.ParseSettings(srv.ConnectorJSON())
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: collect.Transport(nil)}, Logger: quiet})
+	api, err := collect.Connect(srv.ConnectorJSON(), "", collect.ClientOptions{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := collect.DefaultConfig()
 	cfg.Monitors = []string{"hm", "status"}
-	return &collect.Runner{Config: cfg, Tenant: settings.Name, Client: api, Scopes: api.Tokens(), Store: store,
-		Sinks: sinks, Owner: "alert-e2e", Now: c.Now, Logger: quiet}
+	return (&collect.Runner{Config: cfg, Store: store, Sinks: sinks, Owner: "alert-e2e", Now: c.Now, Logger: quiet}).For(api)
 }
 
 // counting counts the entries put through it.
@@ -111,7 +96,7 @@ func (f *flakyMarks) PutMarks(ctx context.Context, tenant, monitor string, now t
 }
 
 // reference runs the three collections without any failure and returns the events, by detail id.
-func reference(t *testing.T, srv *sim.Server, c *clock) []string {
+func reference(t *testing.T, srv *sim.Server, c *testkit.Clock) []string {
 	t.Helper()
 	store, err := state.NewFileStore(t.TempDir())
 	if err != nil {
@@ -152,7 +137,7 @@ func TestEventsReachAnSQSTargetExactlyOnceAcrossRunsAndCrashes(t *testing.T) {
 	events, queues := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return runTimes()[0] }})
 
-	c := &clock{}
+	c := &testkit.Clock{}
 	want := reference(t, srv, c)
 	kinds := map[string]int{}
 	for _, k := range want {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -82,7 +83,7 @@ func TestMotoDiesWithTestBinary(t *testing.T) {
 		os.Exit(0) // no StopAll, no cleanup: the parent-death signal must do it
 	}
 	if _, err := exec.LookPath("moto_server"); err != nil {
-		missing(t, "moto_server is not on PATH")
+		testkit.Missing(t, "moto_server is not on PATH")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMotoDiesWithTestBinary$")
 	cmd.Env = append(os.Environ(), "AWSTEST_CHILD=1")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // Region and the static credentials every client built here uses; moto accepts any.
@@ -65,7 +67,7 @@ func Moto(t testing.TB) *MotoServer {
 	}
 	path, err := exec.LookPath("moto_server")
 	if err != nil {
-		missing(t, "awstest: moto_server is not on PATH (install it with `pip install 'moto[server]'`): %v", err)
+		testkit.Missing(t, "awstest: moto_server is not on PATH (install it with `pip install 'moto[server]'`): %v", err)
 		return nil
 	}
 	// A free port can be taken between probing and binding; one more try covers that race.
@@ -239,4 +241,12 @@ func (b *tailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(bytes.TrimSpace(b.buf))
+}
+
+// Main is the TestMain of a package that uses the shared moto_server: it runs the tests, stops
+// the server and exits with the tests' code.
+func Main(m *testing.M) {
+	code := m.Run()
+	StopAll()
+	os.Exit(code)
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // InvocationsPath is where the RIE accepts invocations, as Lambda's Invoke API does.
@@ -30,7 +32,7 @@ func RIE(t testing.TB) string {
 		if isExecutable(p) {
 			return p
 		}
-		missing(t, "awstest: CALM_RIE=%q is not an executable file; run make tools", p)
+		testkit.Missing(t, "awstest: CALM_RIE=%q is not an executable file; run make tools", p)
 		return ""
 	}
 	if root, ok := moduleRoot(); ok {
@@ -41,7 +43,7 @@ func RIE(t testing.TB) string {
 	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
 		return p
 	}
-	missing(t, "awstest: the Lambda RIE (aws-lambda-rie) is not in $CALM_RIE, .bin/ or PATH; run make tools")
+	testkit.Missing(t, "awstest: the Lambda RIE (aws-lambda-rie) is not in $CALM_RIE, .bin/ or PATH; run make tools")
 	return ""
 }
 

@@ -3,17 +3,7 @@ package awstest
 import (
 	"os"
 	"path/filepath"
-	"testing"
 )
-
-// missing reports a tool that a test needs but cannot find: a failure in CI, a skip elsewhere.
-func missing(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
 
 // moduleRoot returns the directory holding go.mod, searching upwards from the working directory
 // (go test runs in the package directory).

@@ -9,31 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-)
 
-// secretsIn returns the secret values of a settings document (connector fields or a service
-// key) that are worth looking for in output: long enough not to be a common word, and present
-// once in the input (a value that is also another field's value may be quoted as that field).
-func secretsIn(data []byte) []string {
-	var doc struct {
-		ClientSecret any `json:"clientSecret"`
-		Key          any `json:"key"`
-		UAA          struct {
-			ClientSecret any `json:"clientsecret"`
-			Key          any `json:"key"`
-		} `json:"uaa"`
-	}
-	_ = json.Unmarshal(data, &doc)
-	var out []string
-	for _, v := range []any{doc.ClientSecret, doc.Key, doc.UAA.ClientSecret, doc.UAA.Key} {
-		s, ok := v.(string)
-		s = strings.TrimSpace(s)
-		if ok && len(s) >= 8 && strings.Count(string(data), s) == 1 {
-			out = append(out, s)
-		}
-	}
-	return out
-}
+	"github.com/calm-collector/calm-collector/internal/testkit"
+)
 
 // FuzzParseSettings: settings parsing never panics, and neither its errors, its warnings nor
 // the printed settings ever contain the client secret or the private key.
@@ -56,7 +34,7 @@ func FuzzParseSettings(f *testing.F) {
 			b, _ := json.Marshal(s)
 			out += fmt.Sprintf("\n%v\n%+v\n%#v\n%s\n%s", s, s, s, s.ClientSecret, b)
 		}
-		for _, secret := range secretsIn(data) {
+		for _, secret := range testkit.SecretsIn(data) {
 			if strings.Contains(out, secret) {
 				t.Fatalf("output holds the secret %q:\n%s", secret, out)
 			}

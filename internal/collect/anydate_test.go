@@ -48,13 +48,13 @@ func TestRunsAYearFromTheWallClockAreExact(t *testing.T) {
 				start := wall.Add(shift)
 				e.clock.Set(start)
 				mustOK(t, e.r.Run(ctx, Request{}))
-				events := len(e.sink.records("status"))
+				events := len(records(e.sink, "status"))
 				if events == 0 {
 					t.Fatal("the first run emitted no status event")
 				}
 				// Same clock: the same events, all marked, so none comes again.
 				mustOK(t, e.r.Run(ctx, Request{}))
-				if n := len(e.sink.records("status")) - events; n != 0 {
+				if n := len(records(e.sink, "status")) - events; n != 0 {
 					t.Errorf("an unchanged second run emitted %d status events again", n)
 				}
 				e.clock.Advance(23 * time.Minute)
@@ -64,7 +64,7 @@ func TestRunsAYearFromTheWallClockAreExact(t *testing.T) {
 				to := floor(start.Add(23*time.Minute-DefaultConfig().Lag), 5*time.Minute)
 				want := e.expectedIDs("hm", from, to)
 				got := map[string]bool{}
-				for _, r := range e.sink.records("hm") {
+				for _, r := range records(e.sink, "hm") {
 					if got[r.ID] {
 						t.Errorf("hm record %s delivered twice", r.ID)
 					}

@@ -34,7 +34,7 @@ func TestTenantOfAnotherHostRefused(t *testing.T) {
 	if !ok || before.Host != e.r.Host {
 		t.Fatalf("checkpoint %+v does not record the host %s", before, e.r.Host)
 	}
-	delivered := len(e.sink.records(""))
+	delivered := len(records(e.sink, ""))
 
 	e.r.Host = "https://test.eu10.alm.cloud.sap"
 	s := e.r.Run(ctx, Request{})
@@ -51,7 +51,7 @@ func TestTenantOfAnotherHostRefused(t *testing.T) {
 	if after != before {
 		t.Errorf("checkpoint changed by the refused connector:\n got %+v\nwant %+v", after, before)
 	}
-	if n := len(e.sink.records("")); n != delivered {
+	if n := len(records(e.sink, "")); n != delivered {
 		t.Errorf("the refused connector delivered %d records", n-delivered)
 	}
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
-	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // Logs makes cannedClient a Client: it serves no log records (the logs monitor is tested
@@ -36,7 +36,7 @@ const simLogsPath = "/api/calm-logs/v1/logs"
 // simulator as it is).
 func logsEnv(t *testing.T, cfg sim.Config, front func(http.Handler) http.Handler) *env {
 	t.Helper()
-	e := &env{clock: &clock{t: t0}, sink: &memSink{}}
+	e := &env{clock: testkit.NewClock(t0), sink: &testkit.MemSink[sink.Batch]{}}
 	cfg.Now = e.clock.Now
 	e.sim = sim.New(cfg)
 	var h http.Handler = e.sim
@@ -47,23 +47,7 @@ func logsEnv(t *testing.T, cfg sim.Config, front func(http.Handler) http.Handler
 	t.Cleanup(srv.Close)
 	conn, _ := json.Marshal(map[string]string{"name": "sim", "authenticationServer": srv.URL, "url": srv.URL,
 		"clientId": sim.DefaultClientID, "clientSecret": sim.DefaultClientSecret})
-	settings, _, err := calm.ParseSettings(conn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: Transport(nil)}, Logger: quiet,
-		BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxRetries: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.store, err = state.NewFileStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := DefaultConfig()
-	c.Monitors = []string{"logs"}
-	e.r = &Runner{Config: c, Tenant: settings.Name, Client: client, Scopes: client.Tokens(), Store: e.store,
-		Sinks: []Sink{e.sink}, Owner: "test-run", Now: e.clock.Now, Logger: quiet}
+	e.connect(t, conn, []string{"logs"})
 	return e
 }
 
@@ -124,8 +108,8 @@ func TestLogsTwoScheduledRunsDeliverEveryRecordExactlyOnce(t *testing.T) {
 	if s1.Monitors[0].Windows != 12 || s2.Monitors[0].Windows != 4 {
 		t.Errorf("windows %d then %d, want 12 then 4", s1.Monitors[0].Windows, s2.Monitors[0].Windows)
 	}
-	checkLogsExactlyOnce(t, e, e.sink.records("logs"), ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:25:00Z"))
-	for _, b := range e.sink.batches {
+	checkLogsExactlyOnce(t, e, records(e.sink, "logs"), ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:25:00Z"))
+	for _, b := range e.sink.Batches() {
 		for _, r := range b.Records {
 			if r.Time.Before(b.From) || !r.Time.Before(b.To) {
 				t.Errorf("record at %s in window %s", r.Time, fmtRange(Range{b.From, b.To}))
@@ -148,7 +132,7 @@ func TestLogsSmallServerPagesDeliverEverything(t *testing.T) {
 	e := logsEnv(t, sim.Config{LogsCap: 3}, nil)
 	s := e.r.Run(context.Background(), Request{})
 	mustOK(t, s)
-	checkLogsExactlyOnce(t, e, e.sink.records("logs"), ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:05:00Z"))
+	checkLogsExactlyOnce(t, e, records(e.sink, "logs"), ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:05:00Z"))
 	if s.Monitors[0].Requests <= int64(1+2*len(e.sim.ServiceIDs())) {
 		t.Errorf("%d requests: the small pages were not paged through", s.Monitors[0].Requests)
 	}
@@ -160,7 +144,7 @@ func TestLogsRangeOverTheCapIsSplit(t *testing.T) {
 	e := logsEnv(t, sim.Config{LogsCap: 4}, capEvenWithTruncate)
 	s := e.r.Run(context.Background(), Request{})
 	mustOK(t, s)
-	checkLogsExactlyOnce(t, e, e.sink.records("logs"), ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:05:00Z"))
+	checkLogsExactlyOnce(t, e, records(e.sink, "logs"), ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:05:00Z"))
 	if got := e.sim.Requests()[simLogsPath]; got <= 2*len(e.sim.ServiceIDs()) {
 		t.Errorf("%d logs requests for %d services: the range was not split", got, len(e.sim.ServiceIDs()))
 	}
@@ -181,7 +165,7 @@ func TestLogsMinuteOverTheCapFailsAndKeepsTheCheckpoint(t *testing.T) {
 		!strings.Contains(m.Error, "Response total count is over the limit") {
 		t.Fatalf("summary = %+v", m)
 	}
-	if n := len(e.sink.records("logs")); n != 0 || m.Windows != 0 {
+	if n := len(records(e.sink, "logs")); n != 0 || m.Windows != 0 {
 		t.Errorf("%d records in %d windows delivered from a failed span", n, m.Windows)
 	}
 	cp, _, _ := e.store.Get(context.Background(), e.r.Tenant, "logs")
@@ -283,7 +267,7 @@ func TestLogsToOTLPReceiver(t *testing.T) {
 		want[l.ExceptionID] = l
 	}
 	byID := map[string]record.Record{}
-	for _, r := range e.sink.records("logs") {
+	for _, r := range records(e.sink, "logs") {
 		byID[r.ID] = r
 	}
 	if n := rcv.Logs.LogRecordCount(); n != len(want) || n == 0 {

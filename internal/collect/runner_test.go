@@ -2,13 +2,11 @@ package collect
 
 import (
 	"context"
-	"errors"
 	"iter"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,41 +16,13 @@ import (
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
-// clock is a settable clock shared by the simulator and the runner.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time)         { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-// memSink keeps every batch; fail, when set, decides which batches it refuses.
-type memSink struct {
-	mu      sync.Mutex
-	batches []sink.Batch
-	fail    func(sink.Batch) bool
-}
-
-func (s *memSink) Name() string { return "mem" }
-func (s *memSink) Write(_ context.Context, b sink.Batch) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail != nil && s.fail(b) {
-		return errors.New("disk full")
-	}
-	s.batches = append(s.batches, b)
-	return nil
-}
-
-func (s *memSink) records(monitor string) []record.Record {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// records returns the records s accepted for monitor ("" for every monitor), in order.
+func records(s *testkit.MemSink[sink.Batch], monitor string) []record.Record {
 	var out []record.Record
-	for _, b := range s.batches {
+	for _, b := range s.Batches() {
 		if monitor == "" || b.Monitor == monitor {
 			out = append(out, b.Records...)
 		}
@@ -61,10 +31,10 @@ func (s *memSink) records(monitor string) []record.Record {
 }
 
 type env struct {
-	clock *clock
+	clock *testkit.Clock
 	sim   *sim.Server
 	store *state.FileStore
-	sink  *memSink
+	sink  *testkit.MemSink[sink.Batch]
 	r     *Runner
 }
 
@@ -80,14 +50,22 @@ func newEnv(t *testing.T, monitors ...string) *env {
 // newEnvWith is newEnv against a simulator of cfg (e.g. Strict).
 func newEnvWith(t *testing.T, cfg sim.Config, monitors ...string) *env {
 	t.Helper()
-	e := &env{clock: &clock{t: t0}, sink: &memSink{}}
+	e := &env{clock: testkit.NewClock(t0), sink: &testkit.MemSink[sink.Batch]{}}
 	cfg.Now = e.clock.Now
 	e.sim = sim.New(cfg)
 	if err := e.sim.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.sim.Close() })
-	settings, _, err := calm.ParseSettings(e.sim.ConnectorJSON())
+	e.connect(t, e.sim.ConnectorJSON(), monitors)
+	return e
+}
+
+// connect sets e's file store and a runner of monitors collecting from the tenant of the
+// connector conn into e's sink, on e's clock, with retries in milliseconds.
+func (e *env) connect(t *testing.T, conn []byte, monitors []string) {
+	t.Helper()
+	settings, _, err := calm.ParseSettings(conn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +82,6 @@ func newEnvWith(t *testing.T, cfg sim.Config, monitors ...string) *env {
 	rcfg.Monitors = monitors
 	e.r = &Runner{Config: rcfg, Tenant: settings.Name, Client: client, Scopes: client.Tokens(), Store: e.store,
 		Sinks: []Sink{e.sink}, Owner: "test-run", Now: e.clock.Now, Logger: quiet}
-	return e
 }
 
 // expectedIDs are the ids of every point the simulator holds for a monitor in [from, to).
@@ -114,6 +91,26 @@ func (e *env) expectedIDs(monitor string, from, to time.Time) map[string]bool {
 		ids[record.PointID(e.r.Tenant, monitor, p.Measure, p.Merged(), p.Time)] = true
 	}
 	return ids
+}
+
+// checkExactlyOnce checks that the sink holds each point the simulator has for monitor in
+// [from, to) exactly once, and nothing else of monitor.
+func (e *env) checkExactlyOnce(t *testing.T, monitor string, from, to time.Time) {
+	t.Helper()
+	want := e.expectedIDs(monitor, from, to)
+	got := map[string]bool{}
+	for _, r := range records(e.sink, monitor) {
+		if got[r.ID] {
+			t.Errorf("%s: record %s delivered twice", monitor, r.ID)
+		}
+		got[r.ID] = true
+		if !want[r.ID] {
+			t.Errorf("%s: record %s %s %s %v is not a point of the simulator", monitor, r.ID, r.Name, r.Time, r.Attributes)
+		}
+	}
+	if len(want) == 0 || len(got) != len(want) {
+		t.Errorf("%s: delivered %d points, the simulator holds %d", monitor, len(got), len(want))
+	}
 }
 
 func mustOK(t *testing.T, s Summary) {
@@ -152,20 +149,7 @@ func twoScheduledRuns(t *testing.T, cfg sim.Config) {
 		if s1.Monitors[i].Windows != 12 || s2.Monitors[i].Windows != 4 {
 			t.Errorf("%s: windows %d then %d, want 12 then 4", m, s1.Monitors[i].Windows, s2.Monitors[i].Windows)
 		}
-		want := e.expectedIDs(m, ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:25:00Z"))
-		got := map[string]bool{}
-		for _, r := range e.sink.records(m) {
-			if got[r.ID] {
-				t.Errorf("%s: record %s delivered twice", m, r.ID)
-			}
-			got[r.ID] = true
-			if !want[r.ID] {
-				t.Errorf("%s: record %s %s %v is not a point of the simulator", m, r.Name, r.Time, r.Attributes)
-			}
-		}
-		if len(want) == 0 || len(got) != len(want) {
-			t.Errorf("%s: delivered %d points, the simulator holds %d", m, len(got), len(want))
-		}
+		e.checkExactlyOnce(t, m, ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:25:00Z"))
 		cp, ok, err := e.store.Get(context.Background(), e.r.Tenant, m)
 		if err != nil || !ok || !cp.Next.Equal(ts("2026-11-25T10:25:00Z")) || cp.LastError != "" {
 			t.Errorf("%s: checkpoint %+v %v %v", m, cp, ok, err)
@@ -197,7 +181,7 @@ func TestBackfillOfADayIsExactAgainstBothSimulators(t *testing.T) {
 			mustOK(t, s)
 			for _, m := range ids {
 				want := e.expectedIDs(m, rng.From, rng.To)
-				got := e.sink.records(m)
+				got := records(e.sink, m)
 				seen := map[string]bool{}
 				for _, r := range got {
 					if seen[r.ID] {
@@ -226,7 +210,7 @@ func TestBackfillDeliversExactlyTheSimulatorsPointsAndLeavesCheckpoints(t *testi
 	}
 	for _, m := range []string{"hm", "jam"} {
 		want := e.expectedIDs(m, rng.From, rng.To)
-		got := e.sink.records(m)
+		got := records(e.sink, m)
 		ids := map[string]bool{}
 		for _, r := range got {
 			ids[r.ID] = true
@@ -249,7 +233,7 @@ func TestBackfillDeliversExactlyTheSimulatorsPointsAndLeavesCheckpoints(t *testi
 func TestFailingSinkKeepsTheCheckpointAndTheWindowComesAgain(t *testing.T) {
 	e := newEnv(t, "hm")
 	bad := ts("2026-11-25T09:35:00Z")
-	e.sink.fail = func(b sink.Batch) bool { return b.From.Equal(bad) }
+	e.sink.Fail = func(b sink.Batch) bool { return b.From.Equal(bad) }
 	s1 := e.r.Run(context.Background(), Request{})
 	if s1.OK || s1.Monitors[0].Error == "" || !strings.Contains(s1.Monitors[0].Error, "disk full") {
 		t.Fatalf("first run: %+v", s1.Monitors[0])
@@ -261,7 +245,7 @@ func TestFailingSinkKeepsTheCheckpointAndTheWindowComesAgain(t *testing.T) {
 	if !cp.Next.Equal(bad) || !strings.Contains(cp.LastError, "disk full") {
 		t.Errorf("checkpoint after the failure = %+v, want Next %s and the error", cp, bad)
 	}
-	e.sink.fail = nil
+	e.sink.Fail = nil
 	s2 := e.r.Run(context.Background(), Request{})
 	mustOK(t, s2)
 	if !s2.Monitors[0].From.Equal(bad) {
@@ -269,7 +253,7 @@ func TestFailingSinkKeepsTheCheckpointAndTheWindowComesAgain(t *testing.T) {
 	}
 	want := e.expectedIDs("hm", ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:05:00Z"))
 	got := map[string]int{}
-	for _, r := range e.sink.records("hm") {
+	for _, r := range records(e.sink, "hm") {
 		got[r.ID]++
 	}
 	if len(got) != len(want) {
@@ -315,7 +299,7 @@ func TestFailingMonitorDoesNotStopTheOthers(t *testing.T) {
 func TestNearDeadlineStopsAndSavesWhatIsComplete(t *testing.T) {
 	e := newEnv(t, "hm")
 	e.r.Config.Lookback = 3 * time.Hour // three spans of 1h
-	wall := &clock{t: time.Now()}
+	wall := testkit.NewClock(time.Now())
 	e.r.wall = wall.Now
 	deadline := wall.Now().Add(time.Hour)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
@@ -426,7 +410,7 @@ func statusEventsOnceAndAgain(t *testing.T, cfg sim.Config) {
 	e := newEnvWith(t, cfg, "status")
 	s1 := e.r.Run(context.Background(), Request{})
 	mustOK(t, s1)
-	first := e.sink.records("status")
+	first := records(e.sink, "status")
 	want := e.sim.ExpectedEvents(t0.Add(-24*time.Hour), t0)
 	if len(first) == 0 || len(first) != len(want) {
 		t.Fatalf("first run emitted %d events, the simulator has %d", len(first), len(want))
@@ -440,7 +424,7 @@ func statusEventsOnceAndAgain(t *testing.T, cfg sim.Config) {
 	}
 	s2 := e.r.Run(context.Background(), Request{})
 	mustOK(t, s2)
-	if n := len(e.sink.records("status")) - len(first); n != 0 {
+	if n := len(records(e.sink, "status")) - len(first); n != 0 {
 		t.Errorf("an unchanged second run emitted %d events", n)
 	}
 	byKey := map[string]string{}
@@ -450,7 +434,7 @@ func statusEventsOnceAndAgain(t *testing.T, cfg sim.Config) {
 	// Six hours later events have started, changed status or ended.
 	e.clock.Advance(6 * time.Hour)
 	mustOK(t, e.r.Run(context.Background(), Request{}))
-	third := e.sink.records("status")[len(first):]
+	third := records(e.sink, "status")[len(first):]
 	if len(third) == 0 {
 		t.Fatal("no event changed in six hours of simulated time")
 	}
@@ -504,7 +488,7 @@ func TestPointsOutsideTheRangeAreDropped(t *testing.T) {
 	// A client that answers with a point before and after the asked range as well.
 	c := &cannedClient{payload: loadOTLP(t, "testdata/hm.otlp.json")}
 	store, _ := state.NewFileStore(t.TempDir())
-	s := &memSink{}
+	s := &testkit.MemSink[sink.Batch]{}
 	cfg := DefaultConfig()
 	cfg.Monitors, cfg.Lookback = []string{"hm"}, 5*time.Minute
 	// Canned points are at 10:00 and 10:05; the window due at 10:12 is [10:05, 10:10).
@@ -512,7 +496,7 @@ func TestPointsOutsideTheRangeAreDropped(t *testing.T) {
 		Now: func() time.Time { return ts("2025-11-25T10:12:00Z") }}
 	sum := r.Run(context.Background(), Request{})
 	mustOK(t, sum)
-	for _, rec := range s.records("") {
+	for _, rec := range records(s, "") {
 		if !rec.Time.Equal(ts("2025-11-25T10:05:00Z")) {
 			t.Errorf("record at %s delivered for window 10:05–10:10", rec.Time)
 		}
@@ -543,7 +527,7 @@ func TestLostLeaseStopsTheRun(t *testing.T) {
 	fs, _ := state.NewFileStore(t.TempDir())
 	cfg := DefaultConfig()
 	cfg.Monitors, cfg.LeaseTTL = []string{"hm"}, 30*time.Millisecond
-	r := &Runner{Config: cfg, Tenant: "t", Client: &blockingClient{}, Store: stealingStore{fs}, Sinks: []Sink{&memSink{}},
+	r := &Runner{Config: cfg, Tenant: "t", Client: &blockingClient{}, Store: stealingStore{fs}, Sinks: []Sink{&testkit.MemSink[sink.Batch]{}},
 		Now: func() time.Time { return t0 }, Logger: quiet}
 	s := r.Run(context.Background(), Request{})
 	if s.OK || !strings.Contains(s.Error, "lost the lease") || !strings.Contains(s.Error, "a faster run") {

@@ -17,6 +17,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // Every field of a record comes back from spanRecords as it went in: a field added to
@@ -151,7 +152,7 @@ func TestNextSpanIsFetchedWhileASpanIsDelivered(t *testing.T) {
 	from := ts("2026-11-25T06:00:00Z")
 	c := &spanClient{asked: make(chan time.Time, 10)}
 	var asked []time.Time
-	s := &memSink{fail: func(b sink.Batch) bool {
+	s := &testkit.MemSink[sink.Batch]{Fail: func(b sink.Batch) bool {
 		if b.From.Equal(from) { // the first window of the first span: wait for the second span's series
 			deadline := time.After(10 * time.Second)
 			for {
@@ -175,7 +176,7 @@ func TestNextSpanIsFetchedWhileASpanIsDelivered(t *testing.T) {
 		t.Errorf("%d windows delivered, want 36", m.Windows)
 	}
 	var last time.Time
-	for _, b := range s.batches {
+	for _, b := range s.Batches() {
 		if !b.From.After(last) && !last.IsZero() {
 			t.Errorf("window %s delivered after %s: out of order", b.From, last)
 		}
@@ -189,7 +190,7 @@ func TestFailedDeliveryCancelsTheSpanFetchedAhead(t *testing.T) {
 	from := ts("2026-11-25T06:00:00Z")
 	c := &spanClient{asked: make(chan time.Time, 10), ended: make(chan error, 10),
 		hold: func(f time.Time) bool { return f.Equal(from.Add(time.Hour)) }}
-	s := &memSink{fail: func(b sink.Batch) bool {
+	s := &testkit.MemSink[sink.Batch]{Fail: func(b sink.Batch) bool {
 		if b.From.Equal(from.Add(5 * time.Minute)) {
 			deadline := time.After(10 * time.Second)
 			for { // fail only once the next span's series is running
@@ -221,7 +222,7 @@ func TestFailedDeliveryCancelsTheSpanFetchedAhead(t *testing.T) {
 	default:
 		t.Error("the span fetched ahead did not end before Run returned")
 	}
-	for _, b := range s.batches {
+	for _, b := range s.Batches() {
 		if !b.From.Before(from.Add(time.Hour)) {
 			t.Errorf("window %s of the span fetched ahead was delivered", b.From)
 		}

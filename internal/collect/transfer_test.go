@@ -48,20 +48,7 @@ func TestEveryFormatAndEncodingDeliversExactly(t *testing.T) {
 			s2 := e.r.Run(context.Background(), Request{})
 			mustOK(t, s2)
 			for i, m := range monitors {
-				want := e.expectedIDs(m, ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:25:00Z"))
-				got := map[string]bool{}
-				for _, r := range e.sink.records(m) {
-					if got[r.ID] {
-						t.Errorf("%s: record %s delivered twice", m, r.ID)
-					}
-					got[r.ID] = true
-					if !want[r.ID] {
-						t.Errorf("%s: record %s is not a point of the simulator", m, r.ID)
-					}
-				}
-				if len(got) != len(want) || len(want) == 0 {
-					t.Errorf("%s: %d records delivered, want %d", m, len(got), len(want))
-				}
+				e.checkExactlyOnce(t, m, ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:25:00Z"))
 				for _, s := range []Summary{s1, s2} {
 					ms := s.Monitors[i]
 					if ms.APIBytes <= 0 || ms.APIBytesDecoded < ms.APIBytes {

@@ -4,31 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/calm-collector/calm-collector/internal/sim"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
-
-// redirectingFront serves the simulator, except that path answers 307 to a trap on another
-// port; the returned counter tells how many requests reached the trap.
-func redirectingFront(t *testing.T, s *sim.Server, path string) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var hits atomic.Int32
-	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
-	t.Cleanup(trap.Close)
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == path {
-			http.Redirect(w, r, trap.URL+r.URL.Path, http.StatusTemporaryRedirect)
-			return
-		}
-		s.ServeHTTP(w, r)
-	}))
-	t.Cleanup(front.Close)
-	return front, &hits
-}
 
 // The connection test (calmctl test, testconn, the console) never re-posts the client secret
 // to where the token endpoint redirects, nor sends the bearer token to another origin.
@@ -41,7 +22,7 @@ func TestRunRefusesCredentialRedirects(t *testing.T) {
 	} {
 		t.Run(tc.check, func(t *testing.T) {
 			s := sim.StartTest(t, sim.Config{ClientSecret: "conntest-redirect-secret"})
-			front, hits := redirectingFront(t, s, tc.path)
+			front, hits := testkit.RedirectingFront(t, s, tc.path, http.StatusTemporaryRedirect)
 			raw := connector(t, s, map[string]string{"url": front.URL, "authenticationServer": front.URL})
 			r := Run(context.Background(), raw, Options{Monitors: []string{"hm"}})
 			c, _ := r.Check(tc.check)

@@ -19,6 +19,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // collectSetup is a console with a stored simulator connector, a state directory and a records
@@ -28,7 +29,7 @@ type collectSetup struct {
 	sim     *sim.Server
 	store   *state.FileStore
 	records string
-	logs    *syncBuffer
+	logs    *testkit.SyncBuffer
 	now     time.Time
 }
 
@@ -50,7 +51,7 @@ func newCollectSetup(t *testing.T, monitors []string) *collectSetup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	records := filepath.Join(dir, "out", "records.ndjson")
 	tc := startConsole(t, Config{Connectors: conns, State: store, StateName: "state", Records: records, Monitors: monitors,
 		OpenStore: func(context.Context) (collect.Store, error) { return store, nil },

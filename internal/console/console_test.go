@@ -19,6 +19,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // simSecret is the simulator's client secret in these tests: special characters, so that an
@@ -284,7 +285,7 @@ func TestSaveOnlyWhenTheTestPasses(t *testing.T) {
 func TestSecretNeverInAnyResponse(t *testing.T) {
 	s := startSim(t, sim.Config{})
 	dir := t.TempDir()
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tc := startConsole(t, Config{Connectors: Dir(dir), Records: filepath.Join(dir, "none.ndjson"), Logger: logger})
 	tok := tc.token(t)
@@ -455,7 +456,7 @@ func TestStatusViewDrawsCheckpointsAndRecords(t *testing.T) {
 
 // The last guard: a secret that a template would print is replaced, and the slip is logged.
 func TestRenderRedactsASecretThatSlipsThrough(t *testing.T) {
-	var logs syncBuffer
+	var logs testkit.SyncBuffer
 	c, err := New(Config{Connectors: Dir(t.TempDir()), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,23 +17,15 @@ import (
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "copy the end-to-end screenshots to docs/console.png and docs/console-status.png")
 
-// chromium finds the browser, or ends the test: a failure on CI, a skip elsewhere.
+// chromium finds the browser, or ends the test: a failure on CI, a skip elsewhere (testkit.Missing).
 func chromium(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (apt-get install -y chromium); the browser test cannot run")
-	}
-	t.Skip("chromium is not installed (apt-get install -y chromium); skipping the browser test")
-	return ""
+	return testkit.LookPath(t, "apt-get install -y chromium", "/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 }
 
 // browser starts a headless chromium with a fresh profile for one test.

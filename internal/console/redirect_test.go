@@ -2,31 +2,20 @@ package console
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/calm-collector/calm-collector/internal/sim"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // The console's "Test" of settings whose token endpoint redirects (307) to another port: the
 // client secret is not re-posted there, and the page says why the test failed.
 func TestConsoleTestRefusesTokenRedirect(t *testing.T) {
 	s := startSim(t, sim.Config{})
-	var hits atomic.Int32
-	trap := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
-	defer trap.Close()
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/oauth/token" {
-			http.Redirect(w, r, trap.URL+r.URL.Path, http.StatusTemporaryRedirect)
-			return
-		}
-		s.ServeHTTP(w, r)
-	}))
-	defer front.Close()
+	front, hits := testkit.RedirectingFront(t, s, "/oauth/token", http.StatusTemporaryRedirect)
 	dir := t.TempDir()
 	tc := startConsole(t, Config{Connectors: Dir(dir), Records: filepath.Join(dir, "none.ndjson")})
 	form := fieldsOf(t, s)

@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -15,11 +14,8 @@ import (
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	awstest.StopAll()
-	os.Exit(code)
-}
+// TestMain stops the shared moto_server after the tests.
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 // A connector kept in Secrets Manager (moto): the placeholder the stack writes is replaced by
 // "Save and test" only when the test passes, and the page shows the stored connector.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +24,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // Benchmark settings: a landscape large enough for more than a million points a day, and the
@@ -277,40 +279,14 @@ func setupBackfill(b *testing.B) {
 // run has caught up: the run the schedule repeats 8640 times a month. It reports its duration,
 // the API bytes it fetches and what that makes a month.
 func BenchmarkSteadyStateRun(b *testing.B) {
-	now := t0
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	s := sim.New(sim.Config{Now: clock})
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	settings, _, err := calm.ParseSettings(s.ConnectorJSON())
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: collect.Transport(nil)}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := state.NewFileStore(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	out := &countingWriter{}
-	r := &collect.Runner{Config: collect.DefaultConfig(), Tenant: settings.Name, Client: c, Scopes: c.Tokens(),
-		Store: store, Sinks: []collect.Sink{sink.NewWriter("count", out)}, Owner: "bench", Now: clock}
-	if sum := r.Run(context.Background(), collect.Request{}); !sum.OK {
-		b.Fatalf("catch-up run failed: %+v", sum)
-	}
+	s, r, clock := caughtUp(b, sim.Config{})
+	c := r.Client.(*calm.Client)
 	s.SetFaults(sim.Faults{Slow: benchLatency})
 	var bytes, reqs int64
 	var monitors int
 	b.ResetTimer()
 	for b.Loop() {
-		mu.Lock()
-		now = now.Add(5 * time.Minute)
-		mu.Unlock()
+		clock.Advance(5 * time.Minute)
 		before, stats := s.BytesServed(), c.Stats()
 		sum := r.Run(context.Background(), collect.Request{})
 		if !sum.OK {
@@ -330,4 +306,32 @@ func BenchmarkSteadyStateRun(b *testing.B) {
 	const runsPerMonth = 8640 // every 5 minutes, 30 days
 	b.ReportMetric(perRun*0.25*runsPerMonth, "GB-s/month@256MB")
 	b.ReportMetric(float64(bytes)/n*runsPerMonth/24e9*100, "%-of-24GB-quota")
+}
+
+// caughtUp starts a simulator of cfg on loopback with a clock at t0, and a runner of the default
+// configuration on it (through collect.Connect, as the Lambda builds it) whose first run has
+// caught up; the benchmarks then move the clock by a schedule interval and measure the next runs.
+func caughtUp(b *testing.B, cfg sim.Config) (*sim.Server, *collect.Runner, *testkit.Clock) {
+	b.Helper()
+	clock := testkit.NewClock(t0)
+	cfg.Now = clock.Now
+	s := sim.New(cfg)
+	if err := s.Start("127.0.0.1:0"); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	c, err := collect.Connect(s.ConnectorJSON(), "", collect.ClientOptions{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := state.NewFileStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := (&collect.Runner{Config: collect.DefaultConfig(), Store: store,
+		Sinks: []collect.Sink{sink.NewWriter("count", &countingWriter{})}, Owner: "bench", Now: clock.Now}).For(c)
+	if sum := r.Run(context.Background(), collect.Request{}); !sum.OK {
+		b.Fatalf("catch-up run failed: %+v", sum)
+	}
+	return s, r, clock
 }

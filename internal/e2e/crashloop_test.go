@@ -26,13 +26,11 @@ import (
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	awstest.StopAll()
-	os.Exit(code)
-}
+// TestMain stops the shared moto_server after the tests.
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 // buildCalmctl builds cmd/calmctl into a temporary directory.
 func buildCalmctl(t *testing.T) string {
@@ -235,7 +233,7 @@ func crashLoop(t *testing.T, calmctl string, v sim.Reading, kills int) {
 // motoOrSkip returns the shared moto_server, or nil when it is missing and CI is not set (the
 // file part of a test still runs); awstest.Moto fails the test under CI=true.
 func motoOrSkip(t *testing.T) *awstest.MotoServer {
-	if _, err := exec.LookPath("moto_server"); err != nil && os.Getenv("CI") != "true" {
+	if _, err := exec.LookPath("moto_server"); err != nil && !testkit.CI() {
 		t.Logf("moto_server is not on PATH: the S3 part is left out")
 		return nil
 	}

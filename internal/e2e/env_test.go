@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // t0 is the frozen clock of the simulator and the runner: windows end at 10:05 (lag 2m).
@@ -59,32 +59,6 @@ func (f *front) setOverride(h func(w http.ResponseWriter, r *http.Request) bool)
 	f.override.Store(&h)
 }
 
-// memSink keeps every batch; after, when set, runs after each accepted batch.
-type memSink struct {
-	mu      sync.Mutex
-	batches []sink.Batch
-	after   func(sink.Batch)
-}
-
-func (s *memSink) Name() string { return "mem" }
-
-func (s *memSink) Write(_ context.Context, b sink.Batch) error {
-	s.mu.Lock()
-	s.batches = append(s.batches, b)
-	after := s.after
-	s.mu.Unlock()
-	if after != nil {
-		after(b)
-	}
-	return nil
-}
-
-func (s *memSink) snapshot() []sink.Batch {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]sink.Batch(nil), s.batches...)
-}
-
 // env is one collector against one simulator behind a front, with a file store and a memory sink.
 type env struct {
 	t          *testing.T
@@ -93,28 +67,11 @@ type env struct {
 	srv        *httptest.Server
 	secretFile string
 	store      *state.FileStore
-	sink       *memSink
+	sink       *testkit.MemSink[sink.Batch]
 	cfg        collect.Config
 	opts       calm.Options
-	logs       *syncBuffer
+	logs       *testkit.SyncBuffer
 	reading    sim.Reading
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newEnv(t *testing.T) *env {
@@ -126,7 +83,7 @@ func newEnv(t *testing.T) *env {
 // the default reading with binary and gzip, the strict one with JSON uncompressed).
 func newEnvReading(t *testing.T, v sim.Reading) *env {
 	t.Helper()
-	e := &env{t: t, front: &front{}, sink: &memSink{}, logs: &syncBuffer{}, reading: v}
+	e := &env{t: t, front: &front{}, sink: &testkit.MemSink[sink.Batch]{}, logs: &testkit.SyncBuffer{}, reading: v}
 	e.sim = newSim(oldSecret, 0, v)
 	e.front.cur.Store(e.sim)
 	e.srv = httptest.NewServer(e.front)
@@ -252,7 +209,7 @@ func (e *env) checkPending(from time.Time) {
 // delivered more than once.
 func (e *env) checkComplete(from, to time.Time) {
 	e.t.Helper()
-	batches := e.sink.snapshot()
+	batches := e.sink.Batches()
 	deliveries := map[string]int{}
 	for _, b := range batches {
 		if len(b.Records) > 0 {
@@ -307,7 +264,7 @@ func (e *env) checkComplete(from, to time.Time) {
 
 func (e *env) idsByMonitor() map[string]map[string]int {
 	out := map[string]map[string]int{}
-	for _, b := range e.sink.snapshot() {
+	for _, b := range e.sink.Batches() {
 		if out[b.Monitor] == nil {
 			out[b.Monitor] = map[string]int{}
 		}

@@ -78,7 +78,7 @@ func faults() []fault {
 		{name: "token revoked mid-run",
 			on: func(e *env) {
 				var once sync.Once
-				e.sink.after = func(sink.Batch) { once.Do(func() { e.sim.SetFaults(sim.Faults{RevokeTokens: true}) }) }
+				e.sink.After = func(sink.Batch) { once.Do(func() { e.sim.SetFaults(sim.Faults{RevokeTokens: true}) }) }
 			},
 			check: func(t *testing.T, e *env, s collect.Summary) {
 				if n := e.sim.Requests()["/oauth/token"]; n < 2 {
@@ -92,7 +92,7 @@ func faults() []fault {
 			on: func(e *env) {
 				rotated := newSim(newSecret, 0, e.reading)
 				var once sync.Once
-				e.sink.after = func(b sink.Batch) {
+				e.sink.After = func(b sink.Batch) {
 					if len(b.Records) > 0 {
 						once.Do(func() { e.front.cur.Store(rotated) })
 					}
@@ -194,7 +194,7 @@ func runFaultOn(t *testing.T, f fault, v sim.Reading) collect.Summary {
 	// The fault is cleared; the next run goes on from the checkpoints.
 	e.sim.SetFaults(sim.Faults{})
 	e.front.setOverride(nil)
-	e.sink.after = nil
+	e.sink.After = nil
 	e.cfg.DeadlineMargin = collect.DefaultConfig().DeadlineMargin
 	s2 := e.run(context.Background(), 10*time.Second)
 	if !s2.OK {
@@ -218,7 +218,7 @@ func TestEmptyWindows(t *testing.T) {
 		t.Fatalf("run failed:\n%s", summaryText(s))
 	}
 	empty := 0
-	for _, b := range e.sink.snapshot() {
+	for _, b := range e.sink.Batches() {
 		if len(b.Records) == 0 {
 			empty++
 		}

@@ -3,16 +3,11 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sim"
-	"github.com/calm-collector/calm-collector/internal/sink"
-	"github.com/calm-collector/calm-collector/internal/state"
 )
 
 // transferVariants are the four ways a tenant can serve the metrics API: protobuf-json or
@@ -41,37 +36,11 @@ func BenchmarkTransfer(b *testing.B) {
 }
 
 func benchTransfer(b *testing.B, services int, noBinary, noGzip bool) {
-	now := t0
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	s := sim.New(sim.Config{Now: clock, Services: services, NoBinary: noBinary, NoGzip: noGzip})
-	if err := s.Start("127.0.0.1:0"); err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	settings, _, err := calm.ParseSettings(s.ConnectorJSON())
-	if err != nil {
-		b.Fatal(err)
-	}
-	c, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: collect.Transport(nil)}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := state.NewFileStore(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := &collect.Runner{Config: collect.DefaultConfig(), Tenant: settings.Name, Client: c, Scopes: c.Tokens(),
-		Store: store, Sinks: []collect.Sink{sink.NewWriter("count", &countingWriter{})}, Owner: "bench", Now: clock}
-	if sum := r.Run(context.Background(), collect.Request{}); !sum.OK {
-		b.Fatalf("catch-up run failed: %+v", sum)
-	}
+	s, r, clock := caughtUp(b, sim.Config{Services: services, NoBinary: noBinary, NoGzip: noGzip})
 	var wire, decoded, served, points int64
 	b.ResetTimer()
 	for b.Loop() {
-		mu.Lock()
-		now = now.Add(5 * time.Minute)
-		mu.Unlock()
+		clock.Advance(5 * time.Minute)
 		before := s.BytesServed()
 		sum := r.Run(context.Background(), collect.Request{})
 		if !sum.OK {

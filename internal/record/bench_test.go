@@ -61,42 +61,25 @@ func reportPoints(b *testing.B) {
 
 // BenchmarkDecodeMapEncode is our path: OTLP JSON page -> pmetric -> records -> NDJSON.
 func BenchmarkDecodeMapEncode(b *testing.B) {
-	page := otlpPage(b)
-	var recs []Record
-	var out []byte
-	b.ReportAllocs()
-	b.SetBytes(int64(len(page)))
-	b.ResetTimer()
-	for b.Loop() {
-		md, err := (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(page)
-		if err != nil {
-			b.Fatal(err)
-		}
-		recs = AppendFromMetrics(recs[:0], "prod-eu10", "hm", md)
-		out = out[:0]
-		for i := range recs {
-			out = AppendJSON(out, &recs[i])
-			out = append(out, '\n')
-		}
-		if len(recs) != pagePoints {
-			b.Fatalf("got %d records", len(recs))
-		}
-	}
-	reportPoints(b)
+	benchDecodeMapEncode(b, otlpPage(b), &pmetric.JSONUnmarshaler{})
 }
 
 // BenchmarkDecodeMapEncodeBinary is BenchmarkDecodeMapEncode on the same page as the metrics
 // API serves it with format=protobuf-binary: pdata's protobuf unmarshaler instead of its JSON
 // one (docs/transfer.md). TestBinaryPageAgrees keeps it writing the same lines.
 func BenchmarkDecodeMapEncodeBinary(b *testing.B) {
-	page := binaryPage(b)
+	benchDecodeMapEncode(b, binaryPage(b), &pmetric.ProtoUnmarshaler{})
+}
+
+// benchDecodeMapEncode decodes page with u, maps it to records and encodes them as NDJSON.
+func benchDecodeMapEncode(b *testing.B, page []byte, u pmetric.Unmarshaler) {
 	var recs []Record
 	var out []byte
 	b.ReportAllocs()
 	b.SetBytes(int64(len(page)))
 	b.ResetTimer()
 	for b.Loop() {
-		md, err := (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(page)
+		md, err := u.UnmarshalMetrics(page)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -16,11 +16,8 @@ import (
 	"github.com/calm-collector/calm-collector/internal/awstest"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	awstest.StopAll()
-	os.Exit(code)
-}
+// TestMain stops the shared moto_server after the tests.
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 const (
 	connector   = `{"name":"prod-eu10","authenticationServer":"https://sub.authentication.eu10.hana.ondemand.com","clientId":"sb-calm!b1|sapcloudalm!b2","clientSecret":"s3cr3t-value","url":"https://t.eu10.alm.cloud.sap"}`

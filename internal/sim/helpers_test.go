@@ -9,28 +9,19 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/testkit"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
-
-// clock is a settable clock for Config.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 var t0 = time.Date(2026, 11, 25, 10, 2, 30, 0, time.UTC)
 
 // start runs a simulator with a clock at t0.
-func start(t *testing.T, cfg Config) (*Server, *clock) {
+func start(t *testing.T, cfg Config) (*Server, *testkit.Clock) {
 	t.Helper()
-	c := &clock{t: t0}
+	c := testkit.NewClock(t0)
 	if cfg.Now == nil {
 		cfg.Now = c.Now
 	}

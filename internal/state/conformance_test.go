@@ -8,30 +8,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
-// clock is a settable time source shared by a store and its test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newClock is the stores' clock, at a fixed time the test moves.
+func newClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 }
 
 // storeFactory returns a fresh, empty store reading time from c.
-type storeFactory func(t *testing.T, c *clock) Store
+type storeFactory func(t *testing.T, c *testkit.Clock) Store
 
 // testConformance runs the behaviour every Store must have.
 func testConformance(t *testing.T, open storeFactory) {

@@ -3,7 +3,6 @@ package state
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,13 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/calm-collector/calm-collector/internal/awstest"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	awstest.StopAll()
-	os.Exit(code)
-}
+// TestMain stops the shared moto_server after the tests.
+func TestMain(m *testing.M) { awstest.Main(m) }
 
 var tableSeq atomic.Int64
 
@@ -36,7 +33,7 @@ func newTable(t *testing.T) (*dynamodb.Client, string) {
 }
 
 func TestDynamoStoreConformance(t *testing.T) {
-	testConformance(t, func(t *testing.T, c *clock) Store {
+	testConformance(t, func(t *testing.T, c *testkit.Clock) Store {
 		client, table := newTable(t)
 		return NewDynamoStore(client, table, WithClock(c.Now))
 	})

@@ -7,10 +7,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 func TestFileStoreConformance(t *testing.T) {
-	testConformance(t, func(t *testing.T, c *clock) Store {
+	testConformance(t, func(t *testing.T, c *testkit.Clock) Store {
 		s, err := NewFileStore(filepath.Join(t.TempDir(), "state"), WithClock(c.Now))
 		if err != nil {
 			t.Fatal(err)

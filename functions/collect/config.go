@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/alert"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/fleet"
+	"github.com/calm-collector/calm-collector/internal/secrets"
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
 
@@ -43,24 +43,11 @@ func envFrom(getenv func(string) string) (settings, error) {
 		errs = append(errs, err)
 	}
 	s.collect = c
-	s.secretID = strings.TrimSpace(getenv("CALM_SECRET_ID"))
-	if v := strings.TrimSpace(getenv("CALM_SECRET_IDS")); v != "" {
-		if err := json.Unmarshal([]byte(v), &s.secretIDs); err != nil {
-			errs = append(errs, fmt.Errorf(`CALM_SECRET_IDS: not a JSON object like {"prod":"arn:aws:secretsmanager:..."}: %v`, err))
-		}
-		for name, id := range s.secretIDs {
-			if strings.TrimSpace(name) == "" || strings.TrimSpace(id) == "" {
-				errs = append(errs, fmt.Errorf("CALM_SECRET_IDS: connector %q has an empty name or secret id", name))
-			}
-		}
+	conns, err := secrets.ConnectorsFromEnv(getenv)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	s.prefix = strings.TrimSpace(getenv("CALM_CONNECTOR_PREFIX"))
-	if s.prefix != "" && !strings.HasSuffix(s.prefix, "/") {
-		errs = append(errs, fmt.Errorf("CALM_CONNECTOR_PREFIX: %q must end in '/', like calm-collector/STACK/connectors/", s.prefix))
-	}
-	if s.secretID == "" && len(s.secretIDs) == 0 && s.prefix == "" {
-		errs = append(errs, errors.New("CALM_SECRET_ID: missing; set it to the connector secret's ARN (or set CALM_SECRET_IDS or CALM_CONNECTOR_PREFIX)"))
-	}
+	s.secretID, s.secretIDs, s.prefix, s.secretTTL = conns.ID, conns.IDs, conns.Prefix, conns.TTL
 	s.queueURL = strings.TrimSpace(getenv("CALM_QUEUE_URL"))
 	s.period = 5 * time.Minute
 	if v := strings.TrimSpace(getenv("CALM_SCHEDULE_PERIOD")); v != "" {
@@ -87,15 +74,6 @@ func envFrom(getenv func(string) string) (settings, error) {
 	_, err = spec.ForLambda(s.sinks)
 	for _, p := range spec.Problems(err) {
 		errs = append(errs, fmt.Errorf("CALM_SINKS: %w", p))
-	}
-	s.secretTTL = 5 * time.Minute
-	if v := strings.TrimSpace(getenv("CALM_SECRET_TTL")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			errs = append(errs, fmt.Errorf("CALM_SECRET_TTL: %q is not a duration of 0 or more, like 5m", v))
-		} else {
-			s.secretTTL = d
-		}
 	}
 	s.endpoint = strings.TrimSpace(getenv("CALM_ENDPOINT_URL"))
 	if s.alerts, err = alert.ConfigFromEnv(getenv); err != nil {

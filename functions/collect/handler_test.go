@@ -72,10 +72,10 @@ func TestEnvFromNamesEveryProblem(t *testing.T) {
 	})
 	for _, want := range []string{
 		`CALM_LAG: "x" is not a duration`,
-		"CALM_SECRET_ID: missing; set it to the connector secret's ARN (or set CALM_SECRET_IDS or CALM_CONNECTOR_PREFIX)",
+		"CALM_SECRET_ID: missing; set it to the connector secret's id or ARN (or set CALM_SECRET_IDS or CALM_CONNECTOR_PREFIX)",
 		"CALM_STATE_TABLE: missing; set it to the DynamoDB state table's name",
 		`CALM_SINKS: sink "file:/tmp/x" is not usable in Lambda; ` + spec.LambdaForms,
-		`CALM_SECRET_TTL: "soon" is not a duration of 0 or more, like 5m`,
+		`CALM_SECRET_TTL: "soon" is not a positive duration like 5m`,
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("envFrom error = %v\nwant it to contain %s", err, want)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/monitor"
+	"github.com/calm-collector/calm-collector/internal/secrets"
 )
 
 // Config is the function's environment, read and checked once at cold start.
@@ -19,7 +19,7 @@ type Config struct {
 	SecretID string
 	// SecretIDs are named connectors (CALM_SECRET_IDS, a JSON object name → secret id/ARN).
 	SecretIDs map[string]string
-	// SecretTTL is how long a read secret is cached (CALM_SECRET_TTL, default 5m).
+	// SecretTTL is how long a read secret is cached (CALM_SECRET_TTL, default secrets.DefaultTTL).
 	SecretTTL time.Duration
 	// Allow limits the hosts POSTed settings may point at (CALM_TESTCONN_ALLOWED_HOSTS,
 	// CALM_TESTCONN_ALLOW_LOOPBACK).
@@ -38,43 +38,16 @@ type Config struct {
 	QuotaBytes int64
 }
 
-// DefaultSecretTTL is how long a secret read from Secrets Manager is reused.
-const DefaultSecretTTL = 5 * time.Minute
-
 // LoadConfig reads the environment through getenv and reports every problem at once, each
 // naming its variable and what to do.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	var errs []error
-	c := Config{
-		SecretID:    strings.TrimSpace(getenv("CALM_SECRET_ID")),
-		SecretTTL:   DefaultSecretTTL,
-		EndpointURL: strings.TrimSpace(getenv("CALM_ENDPOINT_URL")),
+	conns, err := secrets.ConnectorsFromEnv(getenv)
+	if err != nil {
+		errs = append(errs, err)
 	}
-	if v := strings.TrimSpace(getenv("CALM_SECRET_IDS")); v != "" {
-		if err := json.Unmarshal([]byte(v), &c.SecretIDs); err != nil {
-			errs = append(errs, errors.New(`CALM_SECRET_IDS: must be a JSON object {"connectorName":"secret id or ARN",...}`))
-		}
-		for name, id := range c.SecretIDs {
-			if strings.TrimSpace(name) == "" || strings.TrimSpace(id) == "" {
-				errs = append(errs, fmt.Errorf("CALM_SECRET_IDS: connector %q: name and secret id must not be empty", name))
-			}
-		}
-	}
-	c.Prefix = strings.TrimSpace(getenv("CALM_CONNECTOR_PREFIX"))
-	if c.Prefix != "" && !strings.HasSuffix(c.Prefix, "/") {
-		errs = append(errs, fmt.Errorf("CALM_CONNECTOR_PREFIX: %q must end in '/', like calm-collector/STACK/connectors/", c.Prefix))
-	}
-	if c.SecretID == "" && len(c.SecretIDs) == 0 && c.Prefix == "" {
-		errs = append(errs, errors.New("CALM_SECRET_ID: is not set; set it to the connector secret's id or ARN (or set CALM_SECRET_IDS)"))
-	}
-	if v := strings.TrimSpace(getenv("CALM_SECRET_TTL")); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			errs = append(errs, fmt.Errorf("CALM_SECRET_TTL: %q is not a duration like 5m (0 disables the cache)", v))
-		} else {
-			c.SecretTTL = d
-		}
-	}
+	c := Config{SecretID: conns.ID, SecretIDs: conns.IDs, Prefix: conns.Prefix, SecretTTL: conns.TTL,
+		EndpointURL: strings.TrimSpace(getenv("CALM_ENDPOINT_URL"))}
 	loopback := false
 	switch v := strings.ToLower(strings.TrimSpace(getenv("CALM_TESTCONN_ALLOW_LOOPBACK"))); v {
 	case "", "false", "0":

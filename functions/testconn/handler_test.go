@@ -54,7 +54,7 @@ func newEnv(t *testing.T, stored []byte, allow conntest.Allowlist) *env {
 	}
 	logs := &bytes.Buffer{}
 	h := &Handler{
-		Stores:   map[string]Store{"": secrets.SecretsManager(sm, id, DefaultSecretTTL)},
+		Stores:   map[string]Store{"": secrets.SecretsManager(sm, id, secrets.DefaultTTL)},
 		Allow:    allow,
 		Monitors: []string{"hm", "jam"},
 		Timeout:  10 * time.Second,

@@ -186,7 +186,8 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return usageErr("otlp sink settings: %v", err)
 	}
-	opened, err := sink.OpenAll(ctx, specs, sink.Deps{AWS: awsCfg, Stdout: stdout, Logger: logger, OTLP: otlp})
+	opened, err := sink.OpenAll(ctx, specs, sink.Deps{AWS: awsCfg, Stdout: stdout, Logger: logger, OTLP: otlp,
+		S3PathStyle: os.Getenv("AWS_ENDPOINT_URL_S3") != ""})
 	if err != nil {
 		return usageErr("%v", err)
 	}

@@ -22,7 +22,9 @@ type settings struct {
 	sinks     []string
 	secretTTL time.Duration
 	endpoint  string
-	alerts    alert.Config
+	// s3PathStyle: an S3-only endpoint is set (AWS_ENDPOINT_URL_S3), so S3 is addressed path-style.
+	s3PathStyle bool
+	alerts      alert.Config
 	// prefix names the connector secrets found at run time (CALM_CONNECTOR_PREFIX).
 	prefix string
 	// queueURL takes one work message per tenant due (CALM_QUEUE_URL); period is the time
@@ -76,6 +78,7 @@ func envFrom(getenv func(string) string) (settings, error) {
 		errs = append(errs, fmt.Errorf("CALM_SINKS: %w", p))
 	}
 	s.endpoint = strings.TrimSpace(getenv("CALM_ENDPOINT_URL"))
+	s.s3PathStyle = strings.TrimSpace(getenv("AWS_ENDPOINT_URL_S3")) != ""
 	if s.alerts, err = alert.ConfigFromEnv(getenv); err != nil {
 		errs = append(errs, err)
 	}

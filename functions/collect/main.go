@@ -73,7 +73,7 @@ func run() int {
 		logger.Error("bad settings: fix the function's environment", "err", err)
 		return 1
 	}
-	opened, err := sink.OpenAll(ctx, env.sinks, sink.Deps{AWS: &awsCfg, Stdout: os.Stdout, Logger: logger, OTLP: otlp})
+	opened, err := sink.OpenAll(ctx, env.sinks, sink.Deps{AWS: &awsCfg, S3PathStyle: env.s3PathStyle, Stdout: os.Stdout, Logger: logger, OTLP: otlp})
 	if err != nil {
 		logger.Error("open the sinks", "err", err)
 		return 1

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,11 +21,11 @@ type S3API interface {
 	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
 }
 
-// NewS3Client returns an S3 client for cfg, path-style addressed when an endpoint override is
-// set (cfg.BaseEndpoint, or AWS_ENDPOINT_URL_S3), as moto and most S3 look-alikes need.
-func NewS3Client(cfg aws.Config) *s3.Client {
-	override := cfg.BaseEndpoint != nil || os.Getenv("AWS_ENDPOINT_URL_S3") != ""
-	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = override })
+// NewS3Client returns an S3 client for cfg, path-style addressed when pathStyle is set or cfg
+// has an endpoint override (cfg.BaseEndpoint), as moto and most S3 look-alikes need.
+func NewS3Client(cfg aws.Config, pathStyle bool) *s3.Client {
+	pathStyle = pathStyle || cfg.BaseEndpoint != nil
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
 }
 
 // S3 writes each window as one gzip NDJSON object with a key made only of the batch's tenant,

@@ -203,3 +203,19 @@ func TestS3MissingBucket(t *testing.T) {
 		t.Errorf("Write to a missing bucket = %v\nwant it to contain %s", err, want)
 	}
 }
+
+// Path-style addressing comes from the caller (an S3-only endpoint) or the config's endpoint
+// override, never from the environment: the test sets AWS_ENDPOINT_URL_S3 to show it is not read.
+func TestNewS3ClientPathStyle(t *testing.T) {
+	t.Setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:1")
+	for _, tc := range []struct {
+		endpoint  *string
+		pathStyle bool
+		want      bool
+	}{{nil, false, false}, {nil, true, true}, {aws.String("http://127.0.0.1:1"), false, true}} {
+		cfg := aws.Config{Region: "us-east-1", BaseEndpoint: tc.endpoint}
+		if got := NewS3Client(cfg, tc.pathStyle).Options().UsePathStyle; got != tc.want {
+			t.Errorf("endpoint %v, pathStyle %v: UsePathStyle %v, want %v", tc.endpoint != nil, tc.pathStyle, got, tc.want)
+		}
+	}
+}

@@ -37,6 +37,9 @@ type Deps struct {
 	// AWS is the SDK configuration for S3 sinks (required by them only). When it has a
 	// BaseEndpoint (moto, CALM_ENDPOINT_URL) S3 is addressed path-style.
 	AWS *aws.Config
+	// S3PathStyle addresses S3 path-style even without a BaseEndpoint: the mains set it when an
+	// S3-only endpoint is configured (AWS_ENDPOINT_URL_S3); sinks never read the environment.
+	S3PathStyle bool
 	// Stdout is where "stdout" writes; os.Stdout when nil.
 	Stdout io.Writer
 	// Logger receives one debug line per delivered batch; slog.Default() when nil.
@@ -72,7 +75,7 @@ func Open(ctx context.Context, raw string, deps Deps) (Sink, error) {
 		if deps.AWS == nil {
 			return nil, fmt.Errorf("sink %q: needs an AWS configuration, and the caller gave none", sp.Raw)
 		}
-		return NewS3(NewS3Client(*deps.AWS), sp.Bucket, sp.Prefix, logger)
+		return NewS3(NewS3Client(*deps.AWS, deps.S3PathStyle), sp.Bucket, sp.Prefix, logger)
 	case spec.OTLP:
 		o := deps.OTLP
 		if o.Logger == nil {

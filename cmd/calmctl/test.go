@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strings"
 
@@ -161,23 +160,13 @@ func testFunctionURL(ctx context.Context, rawURL, file, connector string, save, 
 		fmt.Fprintf(stderr, "calmctl test: --function-url: %v\n", err)
 		return 2
 	}
-	method, body := http.MethodGet, []byte(nil)
+	var body []byte
 	if file != "" {
-		method = http.MethodPost
 		if body, err = os.ReadFile(file); err != nil {
 			fmt.Fprintf(stderr, "calmctl test: read the settings: %v\n", err)
 			return 2
 		}
 	}
-	q := u.Query()
-	if connector != "" {
-		q.Set("connector", connector)
-	}
-	if save {
-		q.Set("save", "true")
-	}
-	u.RawQuery = q.Encode()
-
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "calmctl test: load AWS configuration: %v\n", err)
@@ -187,37 +176,15 @@ func testFunctionURL(ctx context.Context, rawURL, file, connector string, save, 
 		fmt.Fprintln(stderr, "calmctl test: no AWS region: the function URL does not name one; set AWS_REGION")
 		return 2
 	}
-	resp, err := (&funcurl.Caller{AWS: cfg}).Do(ctx, method, u.String(), body)
+	method, status, data, err := (&funcurl.Caller{AWS: cfg}).Test(ctx, u, connector, body, save)
 	if err != nil {
 		fmt.Fprintf(stderr, "calmctl test: %v\n", err)
 		return 1
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		fmt.Fprintf(stderr, "calmctl test: read the answer of %s: %v\n", u.Redacted(), err)
-		return 1
-	}
 	var rb reportBody
 	if json.Unmarshal(data, &rb) != nil || rb.Checks == nil {
-		msg := strings.TrimSpace(string(data))
-		if rb.Error != "" {
-			msg = rb.Error
-		} else {
-			var aws struct{ Message string }
-			if json.Unmarshal(data, &aws) == nil && aws.Message != "" {
-				msg = aws.Message
-			}
-		}
-		if len(msg) > 500 {
-			msg = msg[:500] + "…"
-		}
-		hint := ""
-		if resp.StatusCode == http.StatusForbidden {
-			hint = " (the function URL uses IAM auth: your credentials need lambda:InvokeFunctionUrl on the function)"
-		}
-		fmt.Fprintf(stderr, "calmctl test: %s %s: HTTP %d: %s%s\n", method, u.Redacted(), resp.StatusCode, msg, hint)
-		if resp.StatusCode >= 400 && resp.StatusCode < 500 {
+		fmt.Fprintf(stderr, "calmctl test: %s %s: %s\n", method, u.Redacted(), funcurl.NotAReport(status, data))
+		if status >= 400 && status < 500 {
 			return 2
 		}
 		return 1

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
@@ -45,51 +42,17 @@ type remoteBody struct {
 // call asks the function: GET (body nil) tests its stored connector, POST tests the body,
 // save=true stores it when the test passes.
 func (r *Remote) call(ctx context.Context, connector string, body []byte, save bool) (outcome, error) {
-	u, err := url.Parse(r.URL)
+	u, err := funcurl.Parse(r.URL)
 	if err != nil {
-		return outcome{}, fmt.Errorf("function URL: %w", err)
+		return outcome{}, err
 	}
-	q := u.Query()
-	if connector != "" {
-		q.Set("connector", connector)
-	}
-	if save {
-		q.Set("save", "true")
-	}
-	u.RawQuery = q.Encode()
-	method := http.MethodGet
-	if body != nil {
-		method = http.MethodPost
-	}
-	resp, err := r.Caller.Do(ctx, method, u.String(), body)
+	_, status, data, err := r.Caller.Test(ctx, u, connector, body, save)
 	if err != nil {
-		return outcome{}, fmt.Errorf("ask the testconn function: %w", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return outcome{}, fmt.Errorf("read the answer of the testconn function: %w", err)
+		return outcome{}, err
 	}
 	var rb remoteBody
 	if json.Unmarshal(data, &rb) != nil || rb.Checks == nil {
-		msg := rb.Error
-		if msg == "" {
-			var awsErr struct{ Message string }
-			if json.Unmarshal(data, &awsErr) == nil {
-				msg = awsErr.Message
-			}
-		}
-		if msg == "" {
-			msg = "the answer is not a connection test report"
-		}
-		if len(msg) > 300 {
-			msg = msg[:300] + "…"
-		}
-		hint := ""
-		if resp.StatusCode == http.StatusForbidden {
-			hint = " (the function URL uses IAM auth: your credentials need lambda:InvokeFunctionUrl on the function)"
-		}
-		return outcome{}, fmt.Errorf("the testconn function answered HTTP %d: %s%s", resp.StatusCode, msg, hint)
+		return outcome{}, fmt.Errorf("the testconn function answered %s", funcurl.NotAReport(status, data))
 	}
 	o := outcome{Report: &rb.Report, Saved: rb.Saved, Message: rb.Error}
 	if save && o.Saved == nil {

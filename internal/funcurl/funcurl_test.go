@@ -71,3 +71,22 @@ func TestDoNeedsRegionAndCredentials(t *testing.T) {
 		t.Errorf("bad URL: %v", err)
 	}
 }
+
+func TestNotAReport(t *testing.T) {
+	long := strings.Repeat("x", 400)
+	for _, tc := range []struct {
+		status int
+		answer string
+		want   string
+	}{
+		{502, `{"error":"bad settings","checks":null}`, "HTTP 502: bad settings"},
+		{403, `{"Message":"Forbidden"}`, "HTTP 403: Forbidden (the function URL uses IAM auth: your credentials need lambda:InvokeFunctionUrl on the function)"},
+		{500, " Internal Server Error\n", "HTTP 500: Internal Server Error"},
+		{200, "", "HTTP 200: an empty answer, not a connection test report"},
+		{504, long, "HTTP 504: " + long[:300] + "…"},
+	} {
+		if got := NotAReport(tc.status, []byte(tc.answer)); got != tc.want {
+			t.Errorf("NotAReport(%d, %.20q) = %q\nwant %q", tc.status, tc.answer, got, tc.want)
+		}
+	}
+}

@@ -1,13 +1,10 @@
 package conntest
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -15,282 +12,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/monitor"
 )
 
-// ---- token
-
-// Hints for token failures, in the words of the setup guide.
-const (
-	hintBadClient = "the client ID or client secret is wrong: copy uaa.clientid and uaa.clientsecret from the service key again " +
-		"(the secret is shown only once, when the binding or key is created)"
-	hintBadCert = "the client certificate was not accepted: copy uaa.certificate, uaa.key and uaa.certurl from the same x509 service key again " +
-		"(the key is shown only once, when the binding or key is created)"
-	hintTokenHTML = "the authentication server answered an HTML page: use uaa.url from the service key, without /oauth/token"
-	hintToken404  = "the token endpoint was not found: the authentication server must be uaa.url from the service key " +
-		"(https://<subdomain>.authentication.<region>.hana.ondemand.com), without /oauth/token"
-	hintUnauthorizedClient = "this client may not use the client_credentials grant: use a service key of the SAP Cloud ALM API " +
-		"service instance (plan standard), not of another service"
-)
-
-func (t *tester) checkToken(ctx context.Context) Check {
-	switch {
-	case t.noSettings != "":
-		t.noToken = t.noSettings
-		return skip(t.noSettings)
-	case t.noAuthHost != "":
-		t.noToken = "needs a token"
-		return skip(t.noAuthHost)
-	}
-	ts, err := calm.NewTokenSource(t.settings, t.hc)
-	if err != nil {
-		t.noToken = "needs a token"
-		return Check{Status: Fail, Detail: err.Error(), Hint: settingsHint}
-	}
-	tok, err := ts.Token(ctx)
-	if err != nil {
-		t.noToken = "needs a token"
-		return t.tokenFailure(err)
-	}
-	t.tokens = ts
-	t.scrub = append(t.scrub, tok.AccessToken, tok.RefreshToken)
-	valid := "no expiry given"
-	if !tok.Expiry.IsZero() {
-		valid = "valid for " + time.Until(tok.Expiry).Round(time.Minute).String()
-	}
-	return Check{Status: Pass, Detail: fmt.Sprintf("got a %s token from %s (%s, %d scopes)",
-		strings.ToLower(cmp.Or(tok.TokenType, "bearer")), t.settings.TokenURL(), valid, len(ts.Scopes()))}
-}
-
-// redirectFailure is the check for a refused credential redirect (see docs/security.md), if
-// err is one.
-func redirectFailure(err error) (Check, bool) {
-	var re *calm.RedirectError
-	if !errors.As(err, &re) {
-		return Check{}, false
-	}
-	return Check{Status: Fail, Detail: re.Error(), Hint: "the server answered with a redirect, which a request carrying " +
-		"credentials does not follow: use the uaa.url and endpoints.Api values of the service key exactly as they are"}, true
-}
-
-func (t *tester) tokenFailure(err error) Check {
-	if c, ok := redirectFailure(err); ok {
-		return c
-	}
-	var te *calm.TokenError
-	if !errors.As(err, &te) {
-		return Check{Status: Fail, Detail: err.Error(), Hint: hintToken404}
-	}
-	c := Check{Status: Fail, Detail: tokenDetail(te)}
-	switch {
-	case te.HTML:
-		c.Hint = hintTokenHTML
-	case te.StatusCode == http.StatusNotFound:
-		c.Hint = hintToken404
-	case te.Code == "unauthorized_client":
-		c.Hint = hintUnauthorizedClient
-	case te.Code == "invalid_client" || te.StatusCode == http.StatusUnauthorized || te.Code == "unauthorized":
-		c.Hint = hintBadClient
-		if t.settings.IsX509() {
-			c.Hint = hintBadCert
-		}
-	case te.StatusCode == 0:
-		c.Hint = fmt.Sprintf("the token endpoint %s did not answer: check authenticationServer (uaa.url from the service key) "+
-			"and the collector's outbound internet access", te.URL)
-	case te.StatusCode >= 500:
-		c.Hint = "the authentication server had an error: try again in a few minutes; if it persists, check the SAP BTP status page"
-	default:
-		c.Hint = "the authentication server refused the request: check authenticationServer (uaa.url), clientId (uaa.clientid) " +
-			"and clientSecret (uaa.clientsecret) against the service key"
-	}
-	return c
-}
-
-// tokenDetail is a short "HTTP 401 invalid_client: Bad credentials" line.
-func tokenDetail(te *calm.TokenError) string {
-	switch {
-	case te.HTML:
-		return fmt.Sprintf("HTTP %d from %s: an HTML page, not a token response", te.StatusCode, te.URL)
-	case te.StatusCode == 0 && te.Err != nil:
-		return "POST " + te.URL + ": " + errText(te.Err)
-	}
-	d := fmt.Sprintf("HTTP %d", te.StatusCode)
-	if te.Code != "" {
-		d += " " + te.Code
-	}
-	if te.Description != "" {
-		d += ": " + te.Description
-	}
-	return d + " from " + te.URL
-}
-
-// ---- scopes
-
-// need is one scope the enabled monitors need, with who needs it.
-type need struct {
-	scope     string
-	confirmed bool
-	by        []string
-}
-
-// needs lists the scopes the enabled monitors and the api check need, confirmed ones first.
-func (t *tester) needs() []need {
-	var ns []need
-	add := func(scope string, confirmed bool, by string) {
-		if i := slices.IndexFunc(ns, func(n need) bool { return n.scope == scope }); i >= 0 {
-			ns[i].by = append(ns[i].by, by)
-			ns[i].confirmed = ns[i].confirmed || confirmed
-			return
-		}
-		ns = append(ns, need{scope: scope, confirmed: confirmed, by: []string{by}})
-	}
-	add(monitor.AnalyticsScope, true, "api check and service discovery")
-	for _, id := range t.opts.Monitors {
-		m, ok := monitor.Lookup(id)
-		if !ok {
-			continue
-		}
-		if m.IsMetrics() {
-			add(monitor.MetricsScope, true, id)
-		}
-		add(m.Scope, m.ScopeConfirmed, id)
-	}
-	slices.SortStableFunc(ns, func(a, b need) int {
-		switch {
-		case a.confirmed == b.confirmed:
-			return 0
-		case a.confirmed:
-			return -1
-		}
-		return 1
-	})
-	return ns
-}
-
-func (t *tester) checkScopes(context.Context) Check {
-	if t.noToken != "" {
-		return skip("needs a token")
-	}
-	var granted []string
-	for _, s := range t.tokens.Scopes() {
-		if i := strings.Index(s, "calm-api."); i >= 0 {
-			granted = append(granted, s[i:])
-		}
-	}
-	slices.Sort(granted)
-	granted = slices.Compact(granted)
-	t.granted = granted
-
-	var missing, missingLines, unconfirmed []string
-	for _, n := range t.needs() {
-		if slices.Contains(granted, n.scope) {
-			continue
-		}
-		label := fmt.Sprintf("%s (%s)", n.scope, strings.Join(n.by, ", "))
-		if n.confirmed {
-			missing = append(missing, label)
-			missingLines = append(missingLines, authority(n.scope))
-		} else {
-			unconfirmed = append(unconfirmed, label)
-		}
-	}
-
-	grantedText := "granted: none"
-	if len(granted) > 0 {
-		grantedText = "granted: " + strings.Join(granted, ", ")
-	}
-	var notes []string
-	if len(unconfirmed) > 0 {
-		notes = append(notes, "not granted, but unconfirmed (the monitor probe decides): "+strings.Join(unconfirmed, ", "))
-	}
-	if len(missing) > 0 && t.opts.Auto && t.analyticsGranted() && len(t.autoSkipped()) < len(t.opts.Monitors) {
-		// auto collects what the token allows: the rest is a warning with the lines to add.
-		detail := "auto skips " + strings.Join(t.autoSkipped(), ", ") + ": missing " + strings.Join(missing, ", ") + "; " + grantedText
-		if len(notes) > 0 {
-			detail += "; " + strings.Join(notes, "; ")
-		}
-		return Check{Status: Warn, Detail: detail, Missing: missingLines,
-			Hint: "to collect the skipped monitors too, " + t.scopeHint(granted)}
-	}
-	if len(missing) > 0 {
-		detail := "missing " + strings.Join(missing, ", ") + "; " + grantedText
-		if len(notes) > 0 {
-			detail += "; " + strings.Join(notes, "; ")
-		}
-		return Check{Status: Fail, Detail: detail, Missing: missingLines, Hint: t.scopeHint(granted)}
-	}
-	if len(notes) > 0 {
-		return Check{Status: Warn, Detail: grantedText + "; " + strings.Join(notes, "; ")}
-	}
-	return Check{Status: Pass, Detail: grantedText + "; covers " + strings.Join(t.opts.Monitors, ", ")}
-}
-
-// analyticsGranted reports whether the token has the scope the api check needs, which no
-// monitor selection can do without.
-func (t *tester) analyticsGranted() bool { return slices.Contains(t.granted, monitor.AnalyticsScope) }
-
-// autoLacks returns the confirmed scope the token lacks for a monitor, as a collection's "auto"
-// would judge it ("" when it would collect the monitor). Unconfirmed scopes are left to the probe.
-func (t *tester) autoLacks(m monitor.Monitor) string {
-	if m.ScopeConfirmed && !slices.Contains(t.granted, m.Scope) {
-		return m.Scope
-	}
-	if m.IsMetrics() && !slices.Contains(t.granted, monitor.MetricsScope) {
-		return monitor.MetricsScope
-	}
-	return ""
-}
-
-// autoSkipped lists the enabled monitors that "auto" would skip for a missing scope.
-func (t *tester) autoSkipped() []string {
-	var ids []string
-	for _, id := range t.opts.Monitors {
-		if m, ok := monitor.Lookup(id); ok && t.autoLacks(m) != "" {
-			ids = append(ids, id)
-		}
-	}
-	return ids
-}
-
-// scopeHint says how to grant the missing scopes: the service instance parameters (with every
-// authority the collector needs, since an update replaces the list), then a new key.
-func (t *tester) scopeHint(granted []string, extra ...string) string {
-	var auths []string
-	for _, e := range extra {
-		auths = append(auths, authority(e))
-	}
-	for _, n := range t.needs() {
-		if n.confirmed || slices.Contains(granted, n.scope) {
-			auths = append(auths, authority(n.scope))
-		}
-	}
-	for _, g := range granted {
-		auths = append(auths, authority(g))
-	}
-	slices.Sort(auths)
-	auths = slices.Compact(auths)
-	params, _ := json.Marshal(map[string]any{"xs-security": map[string]any{
-		"xsappname":   xsappname(t.settings.ClientID),
-		"authorities": auths,
-	}})
-	return "add the missing authorities to the SAP Cloud ALM API service instance in the SAP BTP cockpit " +
-		"(Instances → Update → parameters), then create a new service key or binding and store it here " +
-		"(a token carries only the scopes granted when its key was created). Parameters: " + string(params)
-}
-
-// xsappname guesses the service instance's xsappname from the client id
-// ("sb-<xsappname>!b123|sapcloudalm!b456"), for the parameters to paste.
-func xsappname(clientID string) string {
-	first, _, _ := strings.Cut(clientID, "|")
-	name, ok := strings.CutPrefix(first, "sb-")
-	if !ok {
-		return "calm-collector"
-	}
-	name, _, _ = strings.Cut(name, "!")
-	if name == "" {
-		return "calm-collector"
-	}
-	return name
-}
-
-// ---- api
+// The api check (one small call to Cloud ALM) and the probe of each enabled monitor.
 
 const (
 	hintAPIHTML = "not a Cloud ALM API response — check the URL setting (endpoints.Api without /api)"
@@ -394,8 +116,6 @@ func (t *tester) apiFailure(err error, scope, who string) Check {
 	return c
 }
 
-// ---- monitors
-
 // probeResolution is the bucket of the probe queries and probeLag how far behind now the probe
 // window ends, as the collector's defaults.
 const (
@@ -404,19 +124,29 @@ const (
 	eventsLookback  = 24 * time.Hour
 )
 
+// apiSkip is why a check that calls the API after the api check cannot run: no token, the api
+// check failed, or no client; "" when it can.
+func (t *tester) apiSkip() string {
+	switch {
+	case t.noToken != "":
+		return "needs a token"
+	case t.noAPI != "":
+		return t.noAPI
+	case t.client == nil:
+		return "needs an API client"
+	}
+	return ""
+}
+
 func (t *tester) checkMonitor(ctx context.Context, id string) Check {
 	m, ok := monitor.Lookup(id)
 	if !ok {
 		return Check{Status: Fail, Detail: "unknown monitor " + id, Hint: "enable only known monitors: " + strings.Join(monitor.IDs(), ", ")}
 	}
-	switch {
-	case t.noToken != "":
-		return skip("needs a token")
-	case t.noAPI != "":
-		return skip(t.noAPI)
-	case t.client == nil:
-		return skip("needs an API client")
-	case t.opts.Auto && t.granted != nil && t.autoLacks(m) != "":
+	if why := t.apiSkip(); why != "" {
+		return skip(why)
+	}
+	if t.opts.Auto && t.granted != nil && t.autoLacks(m) != "" {
 		return skip("auto skips it: the token lacks " + t.autoLacks(m) + " (see the scopes check)")
 	}
 	switch m.API {

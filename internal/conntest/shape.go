@@ -22,13 +22,8 @@ const shapeLimit = 100
 // protobuf-binary and gzip were served. It is
 // what an operator pastes into a bug report; it warns where the answer is unexpected.
 func (t *tester) checkAPIShape(ctx context.Context) Check {
-	switch {
-	case t.noToken != "":
-		return skip("needs a token")
-	case t.noAPI != "":
-		return skip(t.noAPI)
-	case t.client == nil:
-		return skip("needs an API client")
+	if why := t.apiSkip(); why != "" {
+		return skip(why)
 	}
 	var m monitor.Monitor
 	for _, id := range t.opts.Monitors {

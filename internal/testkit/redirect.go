@@ -18,7 +18,7 @@ func RedirectingFront(t testing.TB, h http.Handler, path string, code int) (*htt
 	t.Cleanup(trap.Close)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == path {
-			http.Redirect(w, r, trap.URL+r.URL.Path, code)
+			http.Redirect(w, r, trap.URL+path, code)
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -48,25 +48,77 @@ flags:
 
 // runCollect is `calmctl collect`: one collection run, like the Lambda's, from a terminal.
 func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a, code, done := parseCollectArgs(args, stderr)
+	if done {
+		return code
+	}
+	usageErr := func(format string, v ...any) int {
+		fmt.Fprintf(stderr, "calmctl collect: "+format+"\n", v...)
+		return 2
+	}
+	plan, err := a.check()
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if runTimeout := a.runTimeout(plan.backfill != nil); runTimeout > 0 {
+		// The whole command is bounded (a slow secret store or server included); no new work
+		// starts in the last quarter (at most the usual margin), so the run ends in time.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, runTimeout)
+		defer cancel()
+		a.cfg.DeadlineMargin = min(a.cfg.DeadlineMargin, runTimeout/4)
+	}
+	level := slog.LevelWarn
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	r, closeSinks, err := a.runner(ctx, plan, logger, stdout, stderr)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	defer closeSinks()
+	sum := r.Run(ctx, collect.Request{Backfill: plan.backfill})
+	_ = sum.WriteTable(stderr)
+	switch {
+	case sum.OK:
+		return 0
+	case sum.Incomplete && sum.Error == "" && sum.Skipped == "" && sum.Failed() == 0:
+		return 3
+	}
+	return 1
+}
+
+// collectArgs are the flags of `calmctl collect`.
+type collectArgs struct {
+	secretFile, secretID, stateSpec, out, monitors, from, to string
+	eventBus                                                 string
+	verbose                                                  bool
+	interval, timeout                                        time.Duration
+	sinks                                                    listFlag
+	cfg                                                      collect.Config
+}
+
+// parseCollectArgs reads the flags of `calmctl collect`; done is set, with the exit code, for
+// -h and for flags that do not parse.
+func parseCollectArgs(args []string, stderr io.Writer) (a collectArgs, code int, done bool) {
 	fs := flag.NewFlagSet("collect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, collectUsage); fs.PrintDefaults() }
-	def := collect.DefaultConfig()
-	var (
-		secretFile = fs.String("secret-file", "", "connector secret file (connector fields or a BTP service key)")
-		secretID   = fs.String("secret-id", "", "AWS Secrets Manager secret id or ARN holding the connector")
-		stateSpec  = fs.String("state", ".calm-state", "state store: a directory or dynamodb://TABLE")
-		out        = fs.String("out", "", `append NDJSON records to FILE ("-": stdout)`)
-		monitors   = fs.String("monitors", "auto", "auto (confirmed scopes the token grants), all, or a comma list of monitor ids: "+strings.Join(collect.MonitorIDs(), ","))
-		from       = fs.String("from", "", "backfill start (RFC 3339)")
-		to         = fs.String("to", "", "backfill end (RFC 3339)")
-		verbose    = fs.Bool("v", false, "log progress and debug details to stderr")
-		interval   = fs.Duration("interval", 5*time.Minute, "how often this command is scheduled (e.g. by cron): the default --timeout of a scheduled run")
-		timeout    = fs.Duration("timeout", 0, "stop the run after this long (default --interval for a scheduled run, none for a backfill); a run stopped with work left exits 3")
-		eventBus   = fs.String("event-bus", "", "put status events and alert-rule events (rules: CALM_ALERT_RULES) on this EventBridge bus, name or ARN (docs/alerts.md)")
-		sinks      listFlag
-	)
-	fs.Var(&sinks, "sink", "extra sink, repeatable: s3://BUCKET/PREFIX, otlp+https://HOST[:PORT][/BASE] (headers from CALM_OTLP_HEADERS), file:PATH, stdout")
+	a.cfg = collect.DefaultConfig()
+	def := &a.cfg
+	fs.StringVar(&a.secretFile, "secret-file", "", "connector secret file (connector fields or a BTP service key)")
+	fs.StringVar(&a.secretID, "secret-id", "", "AWS Secrets Manager secret id or ARN holding the connector")
+	fs.StringVar(&a.stateSpec, "state", ".calm-state", "state store: a directory or dynamodb://TABLE")
+	fs.StringVar(&a.out, "out", "", `append NDJSON records to FILE ("-": stdout)`)
+	fs.StringVar(&a.monitors, "monitors", "auto", "auto (confirmed scopes the token grants), all, or a comma list of monitor ids: "+strings.Join(collect.MonitorIDs(), ","))
+	fs.StringVar(&a.from, "from", "", "backfill start (RFC 3339)")
+	fs.StringVar(&a.to, "to", "", "backfill end (RFC 3339)")
+	fs.BoolVar(&a.verbose, "v", false, "log progress and debug details to stderr")
+	fs.DurationVar(&a.interval, "interval", 5*time.Minute, "how often this command is scheduled (e.g. by cron): the default --timeout of a scheduled run")
+	fs.DurationVar(&a.timeout, "timeout", 0, "stop the run after this long (default --interval for a scheduled run, none for a backfill); a run stopped with work left exits 3")
+	fs.StringVar(&a.eventBus, "event-bus", "", "put status events and alert-rule events (rules: CALM_ALERT_RULES) on this EventBridge bus, name or ARN (docs/alerts.md)")
+	fs.Var(&a.sinks, "sink", "extra sink, repeatable: s3://BUCKET/PREFIX, otlp+https://HOST[:PORT][/BASE] (headers from CALM_OTLP_HEADERS), file:PATH, stdout")
 	fs.DurationVar(&def.Resolution, "resolution", def.Resolution, "window size: 1m, 5m, 10m, 15m, 30m, 1h or 24h")
 	fs.DurationVar(&def.Lag, "lag", def.Lag, "leave the newest data this long for late points")
 	fs.DurationVar(&def.Lookback, "lookback", def.Lookback, "how far back the first run of a monitor starts")
@@ -77,154 +129,145 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.DurationVar(&def.LeaseTTL, "lease-ttl", 2*time.Minute, "tenant lease duration (renewed while the run lasts)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return a, 0, true
 		}
-		return 2
-	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "calmctl collect: "+format+"\n", a...)
-		return 2
+		return a, 2, true
 	}
 	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q; see calmctl collect -h", fs.Args())
+		fmt.Fprintf(stderr, "calmctl collect: unexpected arguments %q; see calmctl collect -h\n", fs.Args())
+		return a, 2, true
 	}
+	return a, 0, false
+}
 
+// collectPlan is what the checked flags ask for: the sink specs, the events (--event-bus and
+// CALM_ALERT_RULES) and, for a backfill, its range.
+type collectPlan struct {
+	specs    []string
+	parsed   []spec.Spec
+	alerts   alert.Config
+	backfill *collect.Range
+}
+
+// check checks the flags and reports every problem at once.
+func (a *collectArgs) check() (collectPlan, error) {
 	var problems []error
-	if (*secretFile == "") == (*secretID == "") {
+	if (a.secretFile == "") == (a.secretID == "") {
 		problems = append(problems, errors.New("give exactly one of --secret-file and --secret-id"))
 	}
-	def.Monitors = collect.SplitList(*monitors)
-	if *interval <= 0 {
-		problems = append(problems, fmt.Errorf("--interval %s: use a positive duration such as 5m", *interval))
+	a.cfg.Monitors = collect.SplitList(a.monitors)
+	if a.interval <= 0 {
+		problems = append(problems, fmt.Errorf("--interval %s: use a positive duration such as 5m", a.interval))
 	}
-	if *timeout < 0 {
-		problems = append(problems, fmt.Errorf("--timeout %s is negative: use a positive duration such as 4m, or leave it out", *timeout))
+	if a.timeout < 0 {
+		problems = append(problems, fmt.Errorf("--timeout %s is negative: use a positive duration such as 4m, or leave it out", a.timeout))
 	}
-	if err := def.Validate(); err != nil {
+	if err := a.cfg.Validate(); err != nil {
 		problems = append(problems, err)
 	}
-	specs := []string(sinks)
+	var p collectPlan
+	p.specs = []string(a.sinks)
 	switch {
-	case *out == "-":
-		specs = append([]string{"stdout"}, specs...)
-	case *out != "":
-		specs = append([]string{"file:" + *out}, specs...)
-	case len(specs) == 0:
-		specs = []string{"stdout"}
+	case a.out == "-":
+		p.specs = append([]string{"stdout"}, p.specs...)
+	case a.out != "":
+		p.specs = append([]string{"file:" + a.out}, p.specs...)
+	case len(p.specs) == 0:
+		p.specs = []string{"stdout"}
 	}
-
-	parsedSinks, err := spec.ParseList(specs)
-	if err != nil {
+	var err error
+	if p.parsed, err = spec.ParseList(p.specs); err != nil {
 		problems = append(problems, err)
 	}
-	alerts, err := alert.ConfigFromEnv(func(k string) string {
+	p.alerts, err = alert.ConfigFromEnv(func(k string) string {
 		if k == "CALM_EVENT_BUS" {
-			return *eventBus
+			return a.eventBus
 		}
 		return os.Getenv(k)
 	})
 	if err != nil {
 		problems = append(problems, errors.New(strings.ReplaceAll(err.Error(), "CALM_EVENT_BUS", "--event-bus")))
 	}
-	var backfill *collect.Range
-	if *from != "" || *to != "" {
-		r, err := parseRange(*from, *to)
+	if a.from != "" || a.to != "" {
+		r, err := parseRange(a.from, a.to)
 		if err != nil {
 			problems = append(problems, err)
 		}
-		backfill = &r
+		p.backfill = &r
 	}
-	if len(problems) > 0 {
-		return usageErr("%v", errors.Join(problems...))
-	}
-	runTimeout := *timeout
-	if runTimeout == 0 && backfill == nil {
-		runTimeout = *interval
-	}
-	if runTimeout > 0 {
-		// The whole command is bounded (a slow secret store or server included); no new work
-		// starts in the last quarter (at most the usual margin), so the run ends in time.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, runTimeout)
-		defer cancel()
-		def.DeadlineMargin = min(def.DeadlineMargin, runTimeout/4)
-	}
+	return p, errors.Join(problems...)
+}
 
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
+// runTimeout bounds the run: --timeout, else --interval for a scheduled run; 0 for none.
+func (a *collectArgs) runTimeout(backfill bool) time.Duration {
+	if a.timeout == 0 && !backfill {
+		return a.interval
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	return a.timeout
+}
 
-	// AWS only when something needs it.
+// runner opens what the run needs: AWS only when something needs it, the connector secret, the
+// Cloud ALM client, the state store and the sinks. It returns the runner and what closes the
+// sinks.
+func (a *collectArgs) runner(ctx context.Context, p collectPlan, logger *slog.Logger, stdout, stderr io.Writer) (*collect.Runner, func(), error) {
 	var awsCfg *aws.Config
-	needAWS := *secretID != "" || alerts.Bus != "" || strings.HasPrefix(*stateSpec, state.DynamoPrefix) ||
-		slices.ContainsFunc(parsedSinks, func(s spec.Spec) bool {
+	needAWS := a.secretID != "" || p.alerts.Bus != "" || strings.HasPrefix(a.stateSpec, state.DynamoPrefix) ||
+		slices.ContainsFunc(p.parsed, func(s spec.Spec) bool {
 			return s.Kind == spec.S3 || s.Kind == spec.OTLP && os.Getenv(sink.EnvOTLPHeadersSecret) != ""
 		})
 	if needAWS {
 		c, err := loadAWS(ctx)
 		if err != nil {
-			return usageErr("%v", err)
+			return nil, nil, err
 		}
 		awsCfg = &c
 	}
-
-	secret, err := readSecret(ctx, *secretFile, *secretID, awsCfg)
+	secret, err := readSecret(ctx, a.secretFile, a.secretID, awsCfg)
 	if err != nil {
-		return usageErr("%v", err)
+		return nil, nil, err
 	}
-	client, err := collect.Connect(secret, "", collect.ClientOptions{Logger: logger, UserAgent: "calm-collector calmctl", Concurrency: def.Concurrency})
+	client, err := collect.Connect(secret, "", collect.ClientOptions{Logger: logger, UserAgent: "calm-collector calmctl", Concurrency: a.cfg.Concurrency})
 	if err != nil {
-		return usageErr("connector settings: %v", err)
+		return nil, nil, fmt.Errorf("connector settings: %w", err)
 	}
-	store, err := state.Open(ctx, *stateSpec, awsCfg)
+	store, err := state.Open(ctx, a.stateSpec, awsCfg)
 	if err != nil {
-		return usageErr("%v", err)
+		return nil, nil, err
 	}
 	otlp, err := sink.OTLPOptionsFromEnv(ctx, os.Getenv, awsCfg)
 	if err != nil {
-		return usageErr("otlp sink settings: %v", err)
+		return nil, nil, fmt.Errorf("otlp sink settings: %w", err)
 	}
-	opened, err := sink.OpenAll(ctx, specs, sink.Deps{AWS: awsCfg, Stdout: stdout, Logger: logger, OTLP: otlp,
+	opened, err := sink.OpenAll(ctx, p.specs, sink.Deps{AWS: awsCfg, Stdout: stdout, Logger: logger, OTLP: otlp,
 		S3PathStyle: os.Getenv("AWS_ENDPOINT_URL_S3") != ""})
 	if err != nil {
-		return usageErr("%v", err)
+		return nil, nil, err
 	}
 	runSinks := make([]collect.Sink, len(opened))
 	for i, s := range opened {
 		runSinks[i] = s
 	}
-	if alerts.Bus != "" {
+	if p.alerts.Bus != "" {
 		// Last, as in the Lambda: a window's events are put once every data sink has accepted it.
-		runSinks = append(runSinks, &alert.Sink{Bus: alerts.Bus, Events: eventbridge.NewFromConfig(*awsCfg), Store: store, Rules: alerts.Rules, Logger: logger})
+		runSinks = append(runSinks, &alert.Sink{Bus: p.alerts.Bus, Events: eventbridge.NewFromConfig(*awsCfg), Store: store, Rules: p.alerts.Rules, Logger: logger})
 	}
-	defer func() {
+	closeSinks := func() {
 		for _, s := range opened {
 			if err := s.Close(context.WithoutCancel(ctx)); err != nil {
 				fmt.Fprintf(stderr, "calmctl collect: close %s: %v\n", s.Name(), err)
 			}
 		}
-	}()
-
+	}
 	r := (&collect.Runner{
-		Config: def, Store: store, Sinks: runSinks, Owner: owner(), Logger: logger,
-		Progress: func(p collect.Progress) {
-			if p.Total > def.Span { // long runs only: one line per span
-				fmt.Fprintf(stderr, "%-9s %5.1f%%  %s of %s  %d windows  %d points\n", p.Monitor,
-					100*float64(p.Done)/float64(p.Total), p.Done, p.Total, p.Windows, p.Points)
+		Config: a.cfg, Store: store, Sinks: runSinks, Owner: owner(), Logger: logger,
+		Progress: func(pr collect.Progress) {
+			if pr.Total > a.cfg.Span { // long runs only: one line per span
+				fmt.Fprintf(stderr, "%-9s %5.1f%%  %s of %s  %d windows  %d points\n", pr.Monitor,
+					100*float64(pr.Done)/float64(pr.Total), pr.Done, pr.Total, pr.Windows, pr.Points)
 			}
 		},
 	}).For(client)
-	sum := r.Run(ctx, collect.Request{Backfill: backfill})
-	_ = sum.WriteTable(stderr)
-	switch {
-	case sum.OK:
-		return 0
-	case sum.Incomplete && sum.Error == "" && sum.Skipped == "" && sum.Failed() == 0:
-		return 3
-	}
-	return 1
+	return r, closeSinks, nil
 }
 
 // parseRange reads --from and --to.

@@ -39,54 +39,15 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 0
 	}
 	verb, args := args[0], args[1:]
-	fs := flag.NewFlagSet("calmctl connector "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	stack := fs.String("stack", "", "the stack's name (its stackName context key)")
-	prefix := fs.String("prefix", "", "the connector secrets' name prefix, instead of --stack")
-	name := fs.String("name", "", "the connector's name: 1-32 of a-z, 0-9 and '-'")
-	secretFile := fs.String("secret-file", "", "add: the service key or connector fields (JSON)")
-	interval := fs.Duration("interval", 0, "add: time between two collections of this tenant (default: every tick)")
-	monitors := fs.String("monitors", "", "add: this tenant's monitors (default: the stack's)")
-	kmsKey := fs.String("kms-key", "", "add: KMS key for the secret (default: aws/secretsmanager)")
-	timeout := fs.Duration("timeout", 30*time.Second, "add: connection test timeout")
-	days := fs.Int("recovery-days", 7, "remove: days Secrets Manager keeps the secret restorable (7-30)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	a, code, done := parseConnectorArgs(verb, args, stderr)
+	if done {
+		return code
 	}
 	usageErr := func(err error) int {
 		fmt.Fprintf(stderr, "calmctl connector %s: %v\n", verb, err)
 		return 2
 	}
-	var problems []error
-	if (*stack == "") == (*prefix == "") {
-		problems = append(problems, errors.New("give exactly one of --stack and --prefix"))
-	}
-	p := *prefix
-	if *stack != "" {
-		p = "calm-collector/" + *stack + "/connectors/"
-	}
-	if verb != "list" {
-		if err := fleet.CheckName(*name); err != nil {
-			problems = append(problems, fmt.Errorf("--name: %w", err))
-		}
-	}
-	switch verb {
-	case "add":
-		if *secretFile == "" {
-			problems = append(problems, errors.New("--secret-file is missing: the service key of the tenant"))
-		}
-	case "remove":
-		if *days < 7 || *days > 30 {
-			problems = append(problems, fmt.Errorf("--recovery-days %d: Secrets Manager allows 7-30", *days))
-		}
-	case "list":
-	default:
-		return usageErr(fmt.Errorf("unknown verb %q; use add, list or remove", verb))
-	}
-	if err := errors.Join(problems...); err != nil {
+	if err := a.check(verb); err != nil {
 		return usageErr(err)
 	}
 	awsCfg, err := loadAWS(ctx)
@@ -96,41 +57,117 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	switch verb {
 	case "list":
-		return listConnectors(ctx, sm, p, stdout, stderr)
+		return listConnectors(ctx, sm, a.prefix(), stdout, stderr)
 	case "remove":
-		if err := fleet.Remove(ctx, sm, p, *name, *days); err != nil {
+		if err := fleet.Remove(ctx, sm, a.prefix(), a.name, a.days); err != nil {
 			fmt.Fprintf(stderr, "calmctl connector remove: %v\n", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "connector %s removed (restorable for %d days; its checkpoints stay in the state table)\n", *name, *days)
+		fmt.Fprintf(stdout, "connector %s removed (restorable for %d days; its checkpoints stay in the state table)\n", a.name, a.days)
 		return 0
 	}
-	in := fleet.AddInput{Name: *name, Interval: *interval, KMSKeyID: *kmsKey}
-	if *monitors != "" {
-		if _, err := monitor.Parse(*monitors); err != nil {
-			return usageErr(fmt.Errorf("--monitors: %w", err))
+	return addConnector(ctx, sm, a, stdout, stderr)
+}
+
+// connectorArgs are the flags of `calmctl connector VERB`.
+type connectorArgs struct {
+	stack, prefixFlag, name, secretFile, monitors, kmsKey string
+	interval, timeout                                     time.Duration
+	days                                                  int
+}
+
+// parseConnectorArgs reads the flags of `calmctl connector verb`; done is set, with the exit
+// code, for -h and for flags that do not parse.
+func parseConnectorArgs(verb string, args []string, stderr io.Writer) (a connectorArgs, code int, done bool) {
+	fs := flag.NewFlagSet("calmctl connector "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&a.stack, "stack", "", "the stack's name (its stackName context key)")
+	fs.StringVar(&a.prefixFlag, "prefix", "", "the connector secrets' name prefix, instead of --stack")
+	fs.StringVar(&a.name, "name", "", "the connector's name: 1-32 of a-z, 0-9 and '-'")
+	fs.StringVar(&a.secretFile, "secret-file", "", "add: the service key or connector fields (JSON)")
+	fs.DurationVar(&a.interval, "interval", 0, "add: time between two collections of this tenant (default: every tick)")
+	fs.StringVar(&a.monitors, "monitors", "", "add: this tenant's monitors (default: the stack's)")
+	fs.StringVar(&a.kmsKey, "kms-key", "", "add: KMS key for the secret (default: aws/secretsmanager)")
+	fs.DurationVar(&a.timeout, "timeout", 30*time.Second, "add: connection test timeout")
+	fs.IntVar(&a.days, "recovery-days", 7, "remove: days Secrets Manager keeps the secret restorable (7-30)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return a, 0, true
 		}
-		in.Monitors = strings.Split(*monitors, ",")
+		return a, 2, true
 	}
-	if in.Secret, err = os.ReadFile(*secretFile); err != nil {
-		return usageErr(fmt.Errorf("--secret-file: %w", err))
+	return a, 0, false
+}
+
+// prefix is the connector secrets' name prefix: --prefix, or the one of --stack.
+func (a connectorArgs) prefix() string {
+	if a.stack != "" {
+		return "calm-collector/" + a.stack + "/connectors/"
 	}
-	ids, _ := monitor.Parse(*monitors) // checked above; "" is auto's pick
-	report := conntest.Run(ctx, in.Secret, conntest.Options{Monitors: ids, Auto: *monitors == "", Timeout: *timeout})
+	return a.prefixFlag
+}
+
+// check checks the flags verb uses and reports every problem at once.
+func (a connectorArgs) check(verb string) error {
+	var problems []error
+	if (a.stack == "") == (a.prefixFlag == "") {
+		problems = append(problems, errors.New("give exactly one of --stack and --prefix"))
+	}
+	if verb != "list" {
+		if err := fleet.CheckName(a.name); err != nil {
+			problems = append(problems, fmt.Errorf("--name: %w", err))
+		}
+	}
+	switch verb {
+	case "add":
+		if a.secretFile == "" {
+			problems = append(problems, errors.New("--secret-file is missing: the service key of the tenant"))
+		}
+		if a.monitors != "" {
+			if _, err := monitor.Parse(a.monitors); err != nil {
+				problems = append(problems, fmt.Errorf("--monitors: %w", err))
+			}
+		}
+	case "remove":
+		if a.days < 7 || a.days > 30 {
+			problems = append(problems, fmt.Errorf("--recovery-days %d: Secrets Manager allows 7-30", a.days))
+		}
+	case "list":
+	default:
+		return fmt.Errorf("unknown verb %q; use add, list or remove", verb)
+	}
+	return errors.Join(problems...)
+}
+
+// addConnector runs the connection test of the tenant's secret and stores it only when the test
+// passes.
+func addConnector(ctx context.Context, sm *secretsmanager.Client, a connectorArgs, stdout, stderr io.Writer) int {
+	in := fleet.AddInput{Name: a.name, Interval: a.interval, KMSKeyID: a.kmsKey}
+	if a.monitors != "" {
+		in.Monitors = strings.Split(a.monitors, ",")
+	}
+	var err error
+	if in.Secret, err = os.ReadFile(a.secretFile); err != nil {
+		fmt.Fprintf(stderr, "calmctl connector add: --secret-file: %v\n", err)
+		return 2
+	}
+	ids, _ := monitor.Parse(a.monitors) // checked by check; "" is auto's pick
+	report := conntest.Run(ctx, in.Secret, conntest.Options{Monitors: ids, Auto: a.monitors == "", Timeout: a.timeout})
 	if !report.OK {
 		_ = printReport(stderr, report, nil, false)
 		fmt.Fprintf(stderr, "calmctl connector add: the connection test failed; nothing was stored\n")
 		return exitCode(report)
 	}
-	arn, err := fleet.Add(ctx, sm, p, in)
+	arn, err := fleet.Add(ctx, sm, a.prefix(), in)
 	if err != nil {
 		fmt.Fprintf(stderr, "calmctl connector add: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "connector %s added: %s\nthe collector picks it up at its next tick\n", *name, arn)
+	fmt.Fprintf(stdout, "connector %s added: %s\nthe collector picks it up at its next tick\n", a.name, arn)
 	return 0
 }
 
+// listConnectors prints the connectors under prefix, one line each.
 func listConnectors(ctx context.Context, sm *secretsmanager.Client, prefix string, stdout, stderr io.Writer) int {
 	cs, err := fleet.List(ctx, sm, prefix)
 	if cs == nil && err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -45,113 +46,30 @@ flags:
 
 // runConsole is `calmctl console`.
 func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("console", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, consoleUsage); fs.PrintDefaults() }
-	var (
-		addr        = fs.String("addr", "127.0.0.1:8070", "listen address (loopback)")
-		dir         = fs.String("connectors-dir", ".calm-connectors", "directory of connector secret files <name>.json")
-		functionURL = fs.String("function-url", "", "URL of the deployed testconn function: tests and saves run there")
-		stateSpec   = fs.String("state", ".calm-state", "state store for the status view and Collect now: a directory or dynamodb://TABLE")
-		records     = fs.String("records", "out/records.ndjson", "collected records NDJSON file for the status charts; Collect now appends to it")
-		force       = fs.Bool("force-listen", false, "listen on a non-loopback address (the console has no login)")
-		monitors    = fs.String("monitors", "", "comma list of monitors the test probes (default "+strings.Join(monitor.Defaults(), ",")+") and \"Collect now\" collects (default auto)")
-		timeout     = fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
-		verbose     = fs.Bool("v", false, "log every request to stderr")
-		files, ids  listFlag
-	)
-	fs.Var(&files, "secret-file", "connector secret file, repeatable")
-	fs.Var(&ids, "secret-id", "Secrets Manager secret [NAME=]ID or ARN, repeatable")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
+	a, code, done := parseConsoleArgs(args, stderr)
+	if done {
+		return code
+	}
+	usageErr := func(format string, v ...any) int {
+		fmt.Fprintf(stderr, "calmctl console: "+format+"\n", v...)
 		return 2
-	}
-	usageErr := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "calmctl console: "+format+"\n", a...)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected arguments %q; see calmctl console -h", fs.Args())
-	}
-	if *timeout <= 0 {
-		return usageErr("--timeout must be positive")
-	}
-	var ids2 []string // empty: the test probes its defaults, "Collect now" takes "auto"
-	if strings.TrimSpace(*monitors) != "" {
-		var err error
-		if ids2, err = monitor.Parse(*monitors); err != nil {
-			return usageErr("--monitors: %v", err)
-		}
 	}
 	level := slog.LevelInfo
-	if *verbose {
+	if a.verbose {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	// Listen first: a refused address is a usage error before anything else is set up.
-	ln, err := console.Listen(*addr, *force)
+	ln, err := console.Listen(a.addr, a.force)
 	if err != nil {
 		return usageErr("%v", err)
 	}
 	defer ln.Close()
-
-	var awsCfg *aws.Config
-	if len(ids) > 0 || *functionURL != "" || strings.HasPrefix(*stateSpec, state.DynamoPrefix) {
-		c, err := loadAWS(ctx)
-		if err != nil {
-			return usageErr("%v", err)
-		}
-		awsCfg = &c
+	cfg, err := a.config(ctx, logger)
+	if err != nil {
+		return usageErr("%v", err)
 	}
-
-	cfg := console.Config{Monitors: ids2, TestTimeout: *timeout, Records: *records, Logger: logger}
-	switch {
-	case len(files) > 0 || len(ids) > 0:
-		sources := map[string]secrets.Source{}
-		add := func(key string, src secrets.Source) error {
-			if _, dup := sources[key]; dup {
-				return fmt.Errorf("two connectors are named %q: name them with --secret-id NAME=ID", key)
-			}
-			sources[key] = src
-			return nil
-		}
-		for _, f := range files {
-			if err := add(console.KeyFor(f), secrets.File(f)); err != nil {
-				return usageErr("%v", err)
-			}
-		}
-		for _, id := range ids {
-			name, secretID, ok := strings.Cut(id, "=")
-			if !ok || strings.HasPrefix(id, "arn:") {
-				name, secretID = console.KeyFor(id), id
-			}
-			if secretID == "" {
-				return usageErr("--secret-id %q: no secret id after the name", id)
-			}
-			if err := add(name, secrets.SecretsManager(secretsmanager.NewFromConfig(*awsCfg), secretID, 0)); err != nil {
-				return usageErr("%v", err)
-			}
-		}
-		cfg.Connectors = console.Fixed(sources)
-	case *functionURL == "":
-		cfg.Connectors = console.Dir(*dir)
-	}
-	if *functionURL != "" {
-		if _, err := funcurl.Parse(*functionURL); err != nil {
-			return usageErr("--function-url: %v", err)
-		}
-		cfg.Remote = &console.Remote{URL: *functionURL, Caller: &funcurl.Caller{AWS: *awsCfg}}
-	}
-	if *stateSpec != "" {
-		st := &lazyState{spec: *stateSpec, aws: awsCfg}
-		cfg.State, cfg.StateName = st, *stateSpec
-		cfg.OpenStore = func(ctx context.Context) (collect.Store, error) { return st.open(ctx) }
-		cfg.Owner = "calmctl console " + strings.TrimPrefix(owner(), "calmctl ")
-	}
-
 	c, err := console.New(cfg)
 	if err != nil {
 		return usageErr("%v", err)
@@ -162,6 +80,126 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	return 0
+}
+
+// consoleArgs are the flags of `calmctl console`.
+type consoleArgs struct {
+	addr, dir, functionURL, stateSpec, records string
+	force, verbose                             bool
+	timeout                                    time.Duration
+	monitors                                   []string // empty: the test probes its defaults, "Collect now" takes "auto"
+	files, ids                                 listFlag
+}
+
+// parseConsoleArgs reads and checks the flags of `calmctl console`; done is set, with the exit
+// code, for -h and for flags that are wrong (said on stderr).
+func parseConsoleArgs(args []string, stderr io.Writer) (a consoleArgs, code int, done bool) {
+	fs := flag.NewFlagSet("console", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, consoleUsage); fs.PrintDefaults() }
+	fs.StringVar(&a.addr, "addr", "127.0.0.1:8070", "listen address (loopback)")
+	fs.StringVar(&a.dir, "connectors-dir", ".calm-connectors", "directory of connector secret files <name>.json")
+	fs.StringVar(&a.functionURL, "function-url", "", "URL of the deployed testconn function: tests and saves run there")
+	fs.StringVar(&a.stateSpec, "state", ".calm-state", "state store for the status view and Collect now: a directory or dynamodb://TABLE")
+	fs.StringVar(&a.records, "records", "out/records.ndjson", "collected records NDJSON file for the status charts; Collect now appends to it")
+	fs.BoolVar(&a.force, "force-listen", false, "listen on a non-loopback address (the console has no login)")
+	monitors := fs.String("monitors", "", "comma list of monitors the test probes (default "+strings.Join(monitor.Defaults(), ",")+") and \"Collect now\" collects (default auto)")
+	fs.DurationVar(&a.timeout, "timeout", conntest.DefaultTimeout, "time limit of each check")
+	fs.BoolVar(&a.verbose, "v", false, "log every request to stderr")
+	fs.Var(&a.files, "secret-file", "connector secret file, repeatable")
+	fs.Var(&a.ids, "secret-id", "Secrets Manager secret [NAME=]ID or ARN, repeatable")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return a, 0, true
+		}
+		return a, 2, true
+	}
+	var problem string
+	switch {
+	case fs.NArg() > 0:
+		problem = fmt.Sprintf("unexpected arguments %q; see calmctl console -h", fs.Args())
+	case a.timeout <= 0:
+		problem = "--timeout must be positive"
+	case strings.TrimSpace(*monitors) != "":
+		var err error
+		if a.monitors, err = monitor.Parse(*monitors); err != nil {
+			problem = fmt.Sprintf("--monitors: %v", err)
+		}
+	}
+	if problem != "" {
+		fmt.Fprintf(stderr, "calmctl console: %s\n", problem)
+		return a, 2, true
+	}
+	return a, 0, false
+}
+
+// config is the console's configuration: where its connectors live (the secrets given, the
+// function URL, or the directory), the state store and the records. AWS is loaded only when
+// something needs it.
+func (a consoleArgs) config(ctx context.Context, logger *slog.Logger) (console.Config, error) {
+	var awsCfg *aws.Config
+	if len(a.ids) > 0 || a.functionURL != "" || strings.HasPrefix(a.stateSpec, state.DynamoPrefix) {
+		c, err := loadAWS(ctx)
+		if err != nil {
+			return console.Config{}, err
+		}
+		awsCfg = &c
+	}
+	cfg := console.Config{Monitors: a.monitors, TestTimeout: a.timeout, Records: a.records, Logger: logger}
+	switch {
+	case len(a.files) > 0 || len(a.ids) > 0:
+		sources, err := fixedConnectors(a.files, a.ids, awsCfg)
+		if err != nil {
+			return console.Config{}, err
+		}
+		cfg.Connectors = console.Fixed(sources)
+	case a.functionURL == "":
+		cfg.Connectors = console.Dir(a.dir)
+	}
+	if a.functionURL != "" {
+		if _, err := funcurl.Parse(a.functionURL); err != nil {
+			return console.Config{}, fmt.Errorf("--function-url: %w", err)
+		}
+		cfg.Remote = &console.Remote{URL: a.functionURL, Caller: &funcurl.Caller{AWS: *awsCfg}}
+	}
+	if a.stateSpec != "" {
+		st := &lazyState{spec: a.stateSpec, aws: awsCfg}
+		cfg.State, cfg.StateName = st, a.stateSpec
+		cfg.OpenStore = func(ctx context.Context) (collect.Store, error) { return st.open(ctx) }
+		cfg.Owner = "calmctl console " + strings.TrimPrefix(owner(), "calmctl ")
+	}
+	return cfg, nil
+}
+
+// fixedConnectors are the connectors of --secret-file and --secret-id ([NAME=]ID), by key; two
+// with one key are refused.
+func fixedConnectors(files, ids []string, awsCfg *aws.Config) (map[string]secrets.Source, error) {
+	sources := map[string]secrets.Source{}
+	add := func(key string, src secrets.Source) error {
+		if _, dup := sources[key]; dup {
+			return fmt.Errorf("two connectors are named %q: name them with --secret-id NAME=ID", key)
+		}
+		sources[key] = src
+		return nil
+	}
+	for _, f := range files {
+		if err := add(console.KeyFor(f), secrets.File(f)); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range ids {
+		name, secretID, ok := strings.Cut(id, "=")
+		if !ok || strings.HasPrefix(id, "arn:") {
+			name, secretID = console.KeyFor(id), id
+		}
+		if secretID == "" {
+			return nil, fmt.Errorf("--secret-id %q: no secret id after the name", id)
+		}
+		if err := add(name, secrets.SecretsManager(secretsmanager.NewFromConfig(*awsCfg), secretID, 0)); err != nil {
+			return nil, err
+		}
+	}
+	return sources, nil
 }
 
 // lazyState opens the state store on first use, and reads a missing state directory as "no

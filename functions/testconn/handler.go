@@ -79,87 +79,109 @@ func (h *Handler) Handle(ctx context.Context, req events.LambdaFunctionURLReques
 		defer cancel()
 	}
 	method := strings.ToUpper(req.RequestContext.HTTP.Method)
-	query, err := url.ParseQuery(req.RawQueryString)
-	if err != nil {
-		return errorResponse(http.StatusBadRequest, "the query string is malformed: "+err.Error()), nil
+	q, errResp := parseQuery(req)
+	if errResp != nil {
+		return *errResp, nil
 	}
-	// Function URLs fill both; an event built by hand may carry only the map.
-	for k, v := range req.QueryStringParameters {
-		if !query.Has(k) {
-			query.Set(k, v)
-		}
-	}
-	name := query.Get("connector")
-	save, err := parseBool(query.Get("save"))
-	if err != nil {
-		return errorResponse(http.StatusBadRequest, "save: "+err.Error()), nil
-	}
-	replace, err := parseBool(query.Get("replace"))
-	if err != nil {
-		return errorResponse(http.StatusBadRequest, "replace: "+err.Error()), nil
-	}
-	log = log.With("method", method, "connector", name, "save", save)
+	log = log.With("method", method, "connector", q.connector, "save", q.save)
 
 	switch method {
 	case http.MethodGet:
-		if save {
+		if q.save {
 			return errorResponse(http.StatusBadRequest, "save=true needs a POST with the settings in the body"), nil
 		}
-		store, name, errResp := h.store(name)
+		store, name, errResp := h.store(q.connector)
 		if errResp != nil {
 			return *errResp, nil
 		}
 		report := h.testStored(ctx, log, name, store)
 		h.logReport(ctx, log, report)
 		return jsonResponse(http.StatusOK, response{Report: report}), nil
-
 	case http.MethodPost:
-		body, errResp := readBody(req)
-		if errResp != nil {
-			log.WarnContext(ctx, "rejected the request body", "status", errResp.StatusCode, "bytes", len(req.Body))
-			return *errResp, nil
-		}
-		var store Store
-		if save {
-			var errResp *events.LambdaFunctionURLResponse
-			if store, name, errResp = h.store(name); errResp != nil {
-				return *errResp, nil
-			}
-		}
-		report := conntest.Run(ctx, body, conntest.Options{
-			Monitors:   h.Monitors,
-			Auto:       h.MonitorsAuto,
-			QuotaBytes: h.QuotaBytes,
-			AllowHost:  h.Allow.Host,
-			AllowAddr:  h.Allow.Addr,
-			Timeout:    h.Timeout,
-		})
-		h.logReport(ctx, log, report)
-		if !save {
-			return jsonResponse(http.StatusOK, response{Report: report}), nil
-		}
-		saved := false
-		if !report.OK {
-			return jsonResponse(http.StatusUnprocessableEntity, response{Report: report, Saved: &saved,
-				Error: "not saved: the connection test failed; the stored secret is unchanged"}), nil
-		}
-		if err := h.save(ctx, store, name, body, replace); errors.As(err, new(*identityError)) {
-			log.WarnContext(ctx, "refused to change the connector's identity", "err", err)
-			return jsonResponse(http.StatusConflict, response{Report: report, Saved: &saved, Error: "not saved: " + err.Error()}), nil
-		} else if err != nil {
-			log.ErrorContext(ctx, "save the connector secret", "secret", store.Name(), "err", err)
-			return jsonResponse(http.StatusBadGateway, response{Report: report, Saved: &saved,
-				Error: "the test passed but saving failed: " + err.Error()}), nil
-		}
-		saved = true
-		log.InfoContext(ctx, "saved the connector secret", "secret", store.Name())
-		return jsonResponse(http.StatusOK, response{Report: report, Saved: &saved}), nil
-
+		return h.post(ctx, log, req, q), nil
 	default:
 		resp := errorResponse(http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed: GET tests the stored connector, POST tests the settings in the body (?save=true stores them when the test passes)", method))
 		resp.Headers["Allow"] = "GET, POST"
 		return resp, nil
 	}
+}
+
+// query is what a request's query string asks for.
+type query struct {
+	connector     string // which stored connector ("" the default)
+	save, replace bool   // store the POSTed settings when the test passes; even over another identity (see save)
+}
+
+// parseQuery reads the query string (and the parameters map an event built by hand may carry
+// instead); a malformed one is a 400 answer.
+func parseQuery(req events.LambdaFunctionURLRequest) (query, *events.LambdaFunctionURLResponse) {
+	bad := func(msg string) (query, *events.LambdaFunctionURLResponse) {
+		resp := errorResponse(http.StatusBadRequest, msg)
+		return query{}, &resp
+	}
+	values, err := url.ParseQuery(req.RawQueryString)
+	if err != nil {
+		return bad("the query string is malformed: " + err.Error())
+	}
+	// Function URLs fill both; an event built by hand may carry only the map.
+	for k, v := range req.QueryStringParameters {
+		if !values.Has(k) {
+			values.Set(k, v)
+		}
+	}
+	q := query{connector: values.Get("connector")}
+	if q.save, err = parseBool(values.Get("save")); err != nil {
+		return bad("save: " + err.Error())
+	}
+	if q.replace, err = parseBool(values.Get("replace")); err != nil {
+		return bad("replace: " + err.Error())
+	}
+	return q, nil
+}
+
+// post tests the settings in the request body and, when asked and the test passes, stores them
+// in the connector's secret.
+func (h *Handler) post(ctx context.Context, log *slog.Logger, req events.LambdaFunctionURLRequest, q query) events.LambdaFunctionURLResponse {
+	body, errResp := readBody(req)
+	if errResp != nil {
+		log.WarnContext(ctx, "rejected the request body", "status", errResp.StatusCode, "bytes", len(req.Body))
+		return *errResp
+	}
+	var store Store
+	name := q.connector
+	if q.save {
+		if store, name, errResp = h.store(name); errResp != nil {
+			return *errResp
+		}
+	}
+	report := conntest.Run(ctx, body, conntest.Options{
+		Monitors:   h.Monitors,
+		Auto:       h.MonitorsAuto,
+		QuotaBytes: h.QuotaBytes,
+		AllowHost:  h.Allow.Host,
+		AllowAddr:  h.Allow.Addr,
+		Timeout:    h.Timeout,
+	})
+	h.logReport(ctx, log, report)
+	if !q.save {
+		return jsonResponse(http.StatusOK, response{Report: report})
+	}
+	saved := false
+	if !report.OK {
+		return jsonResponse(http.StatusUnprocessableEntity, response{Report: report, Saved: &saved,
+			Error: "not saved: the connection test failed; the stored secret is unchanged"})
+	}
+	if err := h.save(ctx, store, name, body, q.replace); errors.As(err, new(*identityError)) {
+		log.WarnContext(ctx, "refused to change the connector's identity", "err", err)
+		return jsonResponse(http.StatusConflict, response{Report: report, Saved: &saved, Error: "not saved: " + err.Error()})
+	} else if err != nil {
+		log.ErrorContext(ctx, "save the connector secret", "secret", store.Name(), "err", err)
+		return jsonResponse(http.StatusBadGateway, response{Report: report, Saved: &saved,
+			Error: "the test passed but saving failed: " + err.Error()})
+	}
+	saved = true
+	log.InfoContext(ctx, "saved the connector secret", "secret", store.Name())
+	return jsonResponse(http.StatusOK, response{Report: report, Saved: &saved})
 }
 
 // testStored tests the stored secret. A token failure may mean the secret was rotated since it

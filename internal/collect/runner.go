@@ -98,32 +98,10 @@ func (r *Runner) Run(ctx context.Context, req Request) Summary {
 		return sum
 	}
 
-	names := req.Monitors
-	if len(names) == 0 {
-		names = r.Config.Monitors
-	}
-	if len(names) == 1 && names[0] == AutoMonitors {
-		if t, ok := r.Scopes.(interface {
-			Token(context.Context) (*oauth2.Token, error)
-		}); ok {
-			if _, err := t.Token(ctx); err != nil {
-				sum.Error = fmt.Sprintf("get a token to see the granted scopes: %v", err)
-				return finish()
-			}
-		}
-	}
-	var scopes Scopes = noScopes{}
-	if r.Scopes != nil {
-		scopes = r.Scopes
-	}
-	selected, skipped, err := Select(names, scopes)
-	sum.NotSelected = skipped
-	if err != nil {
-		sum.Error = err.Error()
-		return finish()
-	}
-	if len(selected) == 0 {
-		sum.Error = "no monitor selected: the token grants none of the confirmed monitor scopes; name monitors explicitly or add scopes to the service instance"
+	selected, notSelected, problem := r.selectMonitors(ctx, req)
+	sum.NotSelected = notSelected
+	if problem != "" {
+		sum.Error = problem
 		return finish()
 	}
 
@@ -160,19 +138,7 @@ func (r *Runner) Run(ctx context.Context, req Request) Summary {
 		stopAt = d.Add(-r.Config.DeadlineMargin)
 	}
 	formats, hadFormats := r.tenantFormats(runCtx, now)
-	results := make([]MonitorSummary, len(selected))
-	sem := make(chan struct{}, r.Config.Concurrency)
-	var wg sync.WaitGroup
-	for i, m := range selected {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i] = r.runMonitor(runCtx, m, req, now, stopAt)
-		}()
-	}
-	wg.Wait()
+	results := r.runMonitors(runCtx, selected, req, now, stopAt)
 	sum.Monitors = results
 	r.saveFormats(context.WithoutCancel(runCtx), now, formats, hadFormats)
 	for _, m := range results {
@@ -184,6 +150,55 @@ func (r *Runner) Run(ctx context.Context, req Request) Summary {
 		sum.Error = cause.Error()
 	}
 	return finish()
+}
+
+// selectMonitors picks the monitors of the run: the request's, else the configuration's; for
+// "auto" those the token grants confirmed scopes for. problem says why none can run.
+func (r *Runner) selectMonitors(ctx context.Context, req Request) (selected []Monitor, notSelected []string, problem string) {
+	names := req.Monitors
+	if len(names) == 0 {
+		names = r.Config.Monitors
+	}
+	if len(names) == 1 && names[0] == AutoMonitors {
+		if t, ok := r.Scopes.(interface {
+			Token(context.Context) (*oauth2.Token, error)
+		}); ok {
+			if _, err := t.Token(ctx); err != nil {
+				return nil, nil, fmt.Sprintf("get a token to see the granted scopes: %v", err)
+			}
+		}
+	}
+	var scopes Scopes = noScopes{}
+	if r.Scopes != nil {
+		scopes = r.Scopes
+	}
+	selected, notSelected, err := Select(names, scopes)
+	switch {
+	case err != nil:
+		return nil, notSelected, err.Error()
+	case len(selected) == 0:
+		return nil, notSelected, "no monitor selected: the token grants none of the confirmed monitor scopes; name monitors explicitly or add scopes to the service instance"
+	}
+	return selected, notSelected, ""
+}
+
+// runMonitors collects the selected monitors, Config.Concurrency at a time, and returns their
+// summaries in the order of selected.
+func (r *Runner) runMonitors(ctx context.Context, selected []Monitor, req Request, now, stopAt time.Time) []MonitorSummary {
+	results := make([]MonitorSummary, len(selected))
+	sem := make(chan struct{}, r.Config.Concurrency)
+	var wg sync.WaitGroup
+	for i, m := range selected {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = r.runMonitor(ctx, m, req, now, stopAt)
+		}()
+	}
+	wg.Wait()
+	return results
 }
 
 // noScopes grants nothing: without a token source "auto" selects no monitor.

@@ -114,35 +114,49 @@ func (c *Console) collectNow(ctx context.Context, key string) (runView, []string
 		return fail("the stored settings of connector %s do not parse: open it, fix it and save it again (%v)", key, err), scrub
 	}
 
-	// Runs of this console share its lease owner, which the state store lets in again: keep
-	// them to one per tenant here; other processes meet the lease.
-	c.mu.Lock()
-	busy := c.collecting[settings.Name]
-	if !busy {
-		c.collecting[settings.Name] = true
-	}
-	c.mu.Unlock()
-	if busy {
-		rv.State, rv.Held = "held", fmt.Sprintf("a collection of tenant %q is already running in this console; wait for its summary", settings.Name)
+	release, held := c.holdTenant(settings.Name)
+	if held != "" {
+		rv.State, rv.Held = "held", held
 		return rv, scrub
 	}
-	defer func() {
-		c.mu.Lock()
-		delete(c.collecting, settings.Name)
-		c.mu.Unlock()
-	}()
+	defer release()
+	return c.runCollection(ctx, key, raw), scrub
+}
 
+// holdTenant keeps this console's runs to one per tenant: they share its lease owner, which the
+// state store lets in again (other processes meet the lease). It returns what releases the
+// tenant, or why it is held.
+func (c *Console) holdTenant(tenant string) (release func(), held string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.collecting[tenant] {
+		return nil, fmt.Sprintf("a collection of tenant %q is already running in this console; wait for its summary", tenant)
+	}
+	c.collecting[tenant] = true
+	return func() {
+		c.mu.Lock()
+		delete(c.collecting, tenant)
+		c.mu.Unlock()
+	}, ""
+}
+
+// runCollection runs one scheduled collection of connector key from its secret raw into the
+// console's records file, and returns its view.
+func (c *Console) runCollection(ctx context.Context, key string, raw []byte) runView {
+	fail := func(format string, a ...any) runView {
+		return runView{Key: key, State: "error", Error: fmt.Sprintf(format, a...)}
+	}
 	cfg := collect.DefaultConfig()
 	cfg.Resolution = c.cfg.Resolution
 	if len(c.cfg.Monitors) > 0 {
 		cfg.Monitors = c.cfg.Monitors
 	}
 	if err := cfg.Validate(); err != nil {
-		return fail("collection settings: %v", err), scrub
+		return fail("collection settings: %v", err)
 	}
 	store, err := c.cfg.OpenStore(ctx)
 	if err != nil {
-		return fail("open the state store %s: %v", c.cfg.StateName, err), scrub
+		return fail("open the state store %s: %v", c.cfg.StateName, err)
 	}
 	var base http.RoundTripper
 	if c.cfg.HTTPClient != nil {
@@ -150,11 +164,11 @@ func (c *Console) collectNow(ctx context.Context, key string) (runView, []string
 	}
 	client, err := collect.Connect(raw, "", collect.ClientOptions{Base: base, Timeout: c.cfg.CollectTimeout, Logger: c.log, UserAgent: "calm-collector console"})
 	if err != nil {
-		return fail("build the Cloud ALM client: %v", err), scrub
+		return fail("build the Cloud ALM client: %v", err)
 	}
 	out, err := sink.OpenFile(c.cfg.Records)
 	if err != nil {
-		return fail("open the records file: %v", err), scrub
+		return fail("open the records file: %v", err)
 	}
 	defer func() {
 		if err := out.Close(context.WithoutCancel(ctx)); err != nil {
@@ -175,7 +189,7 @@ func (c *Console) collectNow(ctx context.Context, key string) (runView, []string
 	}
 	c.log.Info("collect now", "connector", key, "tenant", sum.Tenant, "ok", sum.OK, "skipped", sum.Skipped != "",
 		"failed", sum.Failed(), "points", points, "ms", sum.DurationMs)
-	return newRunView(key, sum), scrub
+	return newRunView(key, sum)
 }
 
 func newRunView(key string, sum collect.Summary) runView {

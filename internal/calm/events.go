@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -53,12 +52,7 @@ func (c *Client) StatusEvents(ctx context.Context, q EventsQuery) iter.Seq2[Stat
 		if q.ServiceName != "" {
 			qv.Set("serviceName", q.ServiceName)
 		}
-		req, err := c.newRequest(ctx, http.MethodGet, "bsm-service/v1/events", qv, nil)
-		if err != nil {
-			return page[StatusEvent]{}, err
-		}
-		req.shape = shapeList
-		resp, err := c.do(req, nil)
+		resp, err := c.getList(ctx, "bsm-service/v1/events", qv)
 		if err != nil {
 			return page[StatusEvent]{}, err
 		}

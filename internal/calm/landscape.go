@@ -27,12 +27,7 @@ func (c *Client) LandscapeObjects(ctx context.Context, objectType string) iter.S
 		if objectType != "" {
 			q.Set("objectType", objectType)
 		}
-		req, err := c.newRequest(ctx, http.MethodGet, "calm-landscape/v1/landscapeObjects", q, nil)
-		if err != nil {
-			return page[LandscapeObject]{}, err
-		}
-		req.shape = shapeList
-		resp, err := c.do(req, nil)
+		resp, err := c.getList(ctx, "calm-landscape/v1/landscapeObjects", q)
 		if err != nil {
 			return page[LandscapeObject]{}, err
 		}
@@ -51,6 +46,17 @@ func (c *Client) LandscapeObjects(ctx context.Context, objectType string) iter.S
 		return p, nil
 	}
 	return flatten(newPager[LandscapeObject](c, what, limit).paginate(ctx, fetch))
+}
+
+// getList GETs one page of a list API (status events, landscape objects): path under /api with
+// query, the answer checked to be a JSON list (see shape.go).
+func (c *Client) getList(ctx context.Context, path string, query url.Values) (*response, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, path, query, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.shape = shapeList
+	return c.do(req, nil)
 }
 
 // decodeList decodes a JSON array of objects, or an OData-style {"value":[…]} wrapper.

@@ -7,6 +7,10 @@ import (
 	"slices"
 )
 
+// The simulator declares its wire types itself instead of importing internal/calm's: it is a
+// second reading of SAP's API, so a wrong JSON field in the client fails a test rather than
+// agreeing with itself (docs/architecture.md, internal/sim).
+
 // AnalyticsProvider is one entry of the analytics providers list.
 type AnalyticsProvider struct {
 	Name        string   `json:"name"`

@@ -61,7 +61,7 @@ fuzz-short: ## a short run of every fuzz target (FUZZTIME, default 10s each)
 	scripts/fuzz.sh $(FUZZTIME)
 
 .PHONY: fuzz-wire
-fuzz-wire: ## the differential fuzzers of the protobuf wire readers against pdata (FUZZTIME each)
+fuzz-wire: ## only the differential fuzzers of the protobuf wire readers against pdata (FUZZTIME each; make fuzz-short runs them too)
 	FUZZ_WIRE=1 scripts/fuzz.sh $(FUZZTIME)
 
 .PHONY: lint

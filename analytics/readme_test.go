@@ -5,45 +5,25 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
-
-// memSink keeps every record written.
-type memSink struct {
-	mu   sync.Mutex
-	recs []record.Record
-}
-
-func (s *memSink) Name() string { return "mem" }
-func (s *memSink) Write(_ context.Context, b sink.Batch) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.recs = append(s.recs, b.Records...)
-	return nil
-}
 
 // simDay collects the last 24 hours of the simulator's monitors at testNow.
 func simDay(t *testing.T, monitors ...string) []record.Record {
 	t.Helper()
 	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return testNow }})
-	settings, _, err := calm.ParseSettings(srv.ConnectorJSON())
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: collect.Transport(nil)}, Logger: quiet})
+	api, err := collect.Connect(srv.ConnectorJSON(), "", collect.ClientOptions{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,13 +33,17 @@ func simDay(t *testing.T, monitors ...string) []record.Record {
 	}
 	rc := collect.DefaultConfig()
 	rc.Monitors, rc.Lookback, rc.MaxCatchUp = monitors, 24*time.Hour, 24*time.Hour
-	ms := &memSink{}
-	r := &collect.Runner{Config: rc, Tenant: settings.Name, Client: api, Scopes: api.Tokens(), Store: store,
-		Sinks: []collect.Sink{ms}, Owner: "readme-test", Now: func() time.Time { return testNow }, Logger: quiet}
+	ms := &testkit.MemSink[sink.Batch]{}
+	r := (&collect.Runner{Config: rc, Store: store, Sinks: []collect.Sink{ms}, Owner: "readme-test",
+		Now: func() time.Time { return testNow }, Logger: quiet}).For(api)
 	if sum := r.Run(context.Background(), collect.Request{}); !sum.OK {
 		t.Fatalf("collection failed: %+v", sum)
 	}
-	return ms.recs
+	var recs []record.Record
+	for _, b := range ms.Batches() {
+		recs = append(recs, b.Records...)
+	}
+	return recs
 }
 
 // The README's "Look at your data" tables are what the queries' logic computes from a day of the

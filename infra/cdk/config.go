@@ -71,6 +71,8 @@ type Config struct {
 	// MaxConcurrency bounds the tenants collected at once: the work queue's event-source
 	// mapping's maximum concurrency (2-1000, as Lambda allows).
 	MaxConcurrency int
+	// APIQuotaGB is the tenants' monthly fair-use quota of API data (quota.go).
+	APIQuotaGB float64
 }
 
 // DefaultConfig is the configuration with no context at all. cdk.json repeats
@@ -91,6 +93,7 @@ func DefaultConfig() Config {
 		BootstrapDir:     "build/lambda",
 		Alerts:           AlertsConfig{Enabled: true},
 		MaxConcurrency:   10,
+		APIQuotaGB:       defaultAPIQuotaGB,
 	}
 }
 
@@ -130,6 +133,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	c.TestconnConcurrency = p.integer(keyTestconnConcurrency, 0)
 	c.SecretsKMSKeyArn = p.str(keySecretsKMSKeyArn, "")
 	c.MaxConcurrency = p.integer(keyMaxConcurrency, c.MaxConcurrency)
+	c.APIQuotaGB = p.apiQuotaGB(c.APIQuotaGB)
 	periodMinutes := p.integer(keySchedulePeriod, 0)
 	c.Alerts = p.alertsFromContext(c.Alerts)
 
@@ -155,6 +159,7 @@ func (c *Config) Validate() error {
 	c.checkAccountSettings(&p)
 	c.checkExistingSecrets(&p)
 	c.checkNumbers(&p)
+	c.checkQuota(&p)
 	c.checkBootstrap(&p)
 	return errors.Join(p.errs...)
 }

@@ -52,6 +52,7 @@ func TestConfigFromCLIStrings(t *testing.T) {
 		keyLagAlarmSeconds:    "600",
 		keyCollectConcurrency: "2",
 		keyMaxConcurrency:     "25",
+		keyAPIQuotaGB:         "48.5",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +63,7 @@ func TestConfigFromCLIStrings(t *testing.T) {
 		Monitors: "hm,status", Sinks: []string{"stdout"}, Archive: false, LogRetentionDays: 90,
 		AlarmEmail: "ops@example.com", ExistingSecrets: map[string]string{"prod": arn},
 		LagAlarmSeconds: 600, BootstrapDir: bootstrapDir(), CollectConcurrency: 2, Alerts: AlertsConfig{Enabled: true},
-		MaxConcurrency: 25,
+		MaxConcurrency: 25, APIQuotaGB: 48.5,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)

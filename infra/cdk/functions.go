@@ -41,6 +41,7 @@ func connectorEnv(cfg Config) map[string]string {
 		"CALM_SECRET_ID":        firstSecret,
 		"CALM_CONNECTOR_PREFIX": connectorPrefix(cfg),
 		"CALM_MONITORS":         cfg.Monitors,
+		"CALM_API_QUOTA_GB":     quotaEnv(cfg),
 	}
 	if len(pairs) > 0 {
 		env["CALM_SECRET_IDS"] = "{" + strings.Join(pairs, ",") + "}"
@@ -95,7 +96,7 @@ func (s *CollectorStack) addCollect(cfg Config) {
 	// BatchWriteItem for event marks): no Scan, no stream reads, no UpdateItem.
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("StateTable"),
-		Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"),
+		Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"),
 		Resources: jsii.Strings(*s.Table.TableArn()),
 	}))
 	if s.Bucket != nil {

@@ -85,6 +85,7 @@ func NewCollectorStack(scope constructs.Construct, cfg Config) *CollectorStack {
 	s.addFunctions(cfg)
 	s.addSchedules(cfg)
 	s.addAlarms(cfg)
+	s.addQuotaAlarm(cfg)
 	if cfg.Alerts.Enabled {
 		s.Alerts = NewAlerts(stack, "Alerts", AlertsProps{Name: cfg.StackName, Config: cfg.Alerts, Collect: s.Collect, Topic: s.Topic})
 	}

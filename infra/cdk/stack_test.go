@@ -523,7 +523,7 @@ func TestCollectPermissions(t *testing.T) {
 		map[string]any{"Action": "secretsmanager:ListSecrets", "Effect": "Allow", "Resource": "*", "Sid": "ListConnectors"},
 		map[string]any{"Action": []any{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}, "Effect": "Allow", "Resource": connectorsArn, "Sid": "ReadConnectors"},
 		// Exactly what internal/state calls: no Scan, UpdateItem or stream reads.
-		map[string]any{"Action": []any{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"},
+		map[string]any{"Action": []any{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"},
 			"Effect": "Allow", "Resource": getAtt(table, "Arn"), "Sid": "StateTable"},
 		map[string]any{"Action": []any{"s3:PutObject", "s3:AbortMultipartUpload"}, "Effect": "Allow", "Sid": "ArchivePut",
 			"Resource": map[string]any{"Fn::Join": []any{"", []any{getAtt(bucketLogicalID, "Arn"), "/records/*"}}}},
@@ -596,8 +596,8 @@ func TestEverythingEncrypted(t *testing.T) {
 
 func TestAlarms(t *testing.T) {
 	s := synth(t, map[string]any{keyConnectors: []any{"prod", "test"}, keyLagAlarmSeconds: 900, keyAlarmEmail: "ops@example.com"})
-	check(t, "six, whatever the tenants (TestScaleLimits: the same for 1,000)", func() {
-		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(6))
+	check(t, "seven, whatever the tenants (TestScaleLimits: the same for 1,000)", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(7))
 	})
 	topic := ref(s.logicalID(t, "AWS::SNS::Topic", "Alarms"))
 	check(t, "every alarm notifies the topic", func() {

@@ -32,6 +32,8 @@ func newTable(t *testing.T) (*dynamodb.Client, string) {
 	return client, name
 }
 
+// TestDynamoStoreConformance runs testConformance against moto; the acquire race is not run here
+// (see testAcquireRace for why).
 func TestDynamoStoreConformance(t *testing.T) {
 	testConformance(t, func(t *testing.T, c *testkit.Clock) Store {
 		client, table := newTable(t)

@@ -12,13 +12,15 @@ import (
 )
 
 func TestFileStoreConformance(t *testing.T) {
-	testConformance(t, func(t *testing.T, c *testkit.Clock) Store {
+	open := func(t *testing.T, c *testkit.Clock) Store {
 		s, err := NewFileStore(filepath.Join(t.TempDir(), "state"), WithClock(c.Now))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
-	})
+	}
+	testConformance(t, open)
+	t.Run("AcquireRace", func(t *testing.T) { testAcquireRace(t, open) })
 }
 
 // A crash between writing the temp file and renaming it leaves the temp file behind; the store

@@ -45,20 +45,20 @@ func FromLogs(tenant, monitor string, ld plog.Logs, fn func(Record) error) error
 				lr := lrs.At(k)
 				attrs := make(map[string]string, res.Len()+lr.Attributes().Len()+2)
 				for key, v := range res.All() {
-					attrs[key] = v.AsString()
+					attrs[ValidText(key)] = ValidText(v.AsString())
 				}
 				for key, v := range lr.Attributes().All() {
-					attrs[key] = v.AsString()
+					attrs[ValidText(key)] = ValidText(v.AsString())
 				}
 				if s := lr.SeverityText(); s != "" {
-					attrs[AttrSeverityText] = s
+					attrs[AttrSeverityText] = ValidText(s)
 				}
 				if n := lr.SeverityNumber(); n != plog.SeverityNumberUnspecified {
 					attrs[AttrSeverityNumber] = strconv.Itoa(int(n))
 				}
-				name := lr.EventName()
+				name := ValidText(lr.EventName())
 				if name == "" {
-					name = scope
+					name = ValidText(scope)
 				}
 				if name == "" {
 					name = DefaultLogName
@@ -68,7 +68,7 @@ func FromLogs(tenant, monitor string, ld plog.Logs, fn func(Record) error) error
 					ts = lr.ObservedTimestamp()
 				}
 				t := time.Unix(0, int64(ts)).UTC()
-				body := lr.Body().AsString()
+				body := ValidText(lr.Body().AsString())
 				r := Record{
 					ID:     ContentID(tenant, monitor, name, attrs, t, body),
 					Tenant: tenant, Monitor: monitor, Kind: KindLog, Name: name,

@@ -133,7 +133,7 @@ func (c *converter) metrics(md pmetric.Metrics) error {
 }
 
 func (c *converter) metric(m pmetric.Metric) error {
-	name, unit := m.Name(), m.Unit()
+	name, unit := ValidText(m.Name()), ValidText(m.Unit())
 	if d := m.Description(); d != name && !slices.Contains(c.measures, name) && slices.Contains(c.measures, d) {
 		name = d // named after its series or generically: the measure is in the description
 	}
@@ -250,11 +250,11 @@ func (c *converter) attrMap() map[string]string {
 	return m
 }
 
-// sortedPairs appends attrs to dst as strings, sorted by key; of repeated keys the last wins,
-// as it would when assigned to a map in order.
+// sortedPairs appends attrs to dst as strings (ValidText), sorted by key; of repeated keys the
+// last wins, as it would when assigned to a map in order.
 func sortedPairs(dst []pair, attrs pcommon.Map) []pair {
 	for k, v := range attrs.All() {
-		dst = append(dst, pair{k, v.AsString()})
+		dst = append(dst, pair{ValidText(k), ValidText(v.AsString())})
 	}
 	// insertion sort: attribute lists are short, and it is stable
 	for i := 1; i < len(dst); i++ {

@@ -7,6 +7,7 @@ import (
 	"hash"
 	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // Kinds of record.
@@ -93,4 +94,25 @@ func writeField(h hash.Hash, s string) {
 func sum(h hash.Hash) string {
 	var buf [sha256.Size]byte
 	return hex.EncodeToString(h.Sum(buf[:0])[:16])
+}
+
+// ValidText returns s with each byte that is not part of valid UTF-8 replaced by U+FFFD, as the
+// JSON line writes it (appendString, like encoding/json): a record holds the text its line
+// carries, so its id, its attributes and the line agree, and two keys that differ only in
+// invalid bytes become one (the later wins). Valid text, nearly all of it, is returned as is.
+func ValidText(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			b = utf8.AppendRune(b, utf8.RuneError) // one U+FFFD per invalid byte, as appendString
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return string(b)
 }

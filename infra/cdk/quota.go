@@ -35,7 +35,8 @@ func (p *parser) apiQuotaGB(def float64) float64 {
 // checkQuota checks the quota setting.
 func (c *Config) checkQuota(p *problems) {
 	if !(c.APIQuotaGB > 0) || math.IsInf(c.APIQuotaGB, 0) || c.APIQuotaGB > 1e9 {
-		p.fail(keyAPIQuotaGB, "%v is not a positive number of gigabytes; use the tenant's monthly API quota, 24 unless it bought more", c.APIQuotaGB)
+		// the words of calm.ParseQuotaGB for the CALM_API_QUOTA_GB this would write (refuse_test.go)
+		p.fail(keyAPIQuotaGB, "%q is not a positive number of gigabytes like 24 (the tenant's monthly API quota)", quotaEnv(*c))
 	}
 }
 

@@ -43,6 +43,9 @@ func TestStackRefusesWhatFunctionsRefuse(t *testing.T) {
 		{"file sink", keySinks, []any{"stdout", "file:/tmp/records.ndjson"}, "CALM_SINKS", "stdout,file:/tmp/records.ndjson", []string{"collect"}},
 		{"plain http OTLP", keySinks, "otlp+http://otel.example.com:4318", "CALM_SINKS", "otlp+http://otel.example.com:4318", []string{"collect"}},
 		{"sink twice", keySinks, "stdout,stdout,ftp://host/x", "CALM_SINKS", "stdout,stdout,ftp://host/x", []string{"collect"}},
+		{"quota zero", keyAPIQuotaGB, 0.0, "CALM_API_QUOTA_GB", "0", both},
+		{"quota negative", keyAPIQuotaGB, -1.5, "CALM_API_QUOTA_GB", "-1.5", both},
+		{"quota too large", keyAPIQuotaGB, 2e9, "CALM_API_QUOTA_GB", "2000000000", both},
 		{"bad alert rule", keyAlertRules, `[{"name":"a","monitor":"hm","metric":"m","op":"=>"}]`, "CALM_ALERT_RULES",
 			`[{"name":"a","monitor":"hm","metric":"m","op":"=>"}]`, []string{"collect"}},
 	}

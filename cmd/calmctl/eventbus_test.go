@@ -118,28 +118,17 @@ func TestCollectEventBus(t *testing.T) {
 func receivedEventIDs(t *testing.T, queues *sqs.Client, url string) []string {
 	t.Helper()
 	var ids []string
-	for {
-		res, err := queues.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
-		if err != nil {
-			t.Fatal(err)
+	for _, body := range awstest.DrainQueue(t, queues, url) {
+		var ev struct {
+			Source string `json:"source"`
+			Detail struct {
+				EventID string `json:"eventId"`
+			} `json:"detail"`
 		}
-		if len(res.Messages) == 0 {
-			return ids
+		if err := json.Unmarshal([]byte(body), &ev); err != nil || ev.Source != rules.Source {
+			t.Fatalf("message %s: %v", body, err)
 		}
-		for _, msg := range res.Messages {
-			var ev struct {
-				Source string `json:"source"`
-				Detail struct {
-					EventID string `json:"eventId"`
-				} `json:"detail"`
-			}
-			if err := json.Unmarshal([]byte(aws.ToString(msg.Body)), &ev); err != nil || ev.Source != rules.Source {
-				t.Fatalf("message %s: %v", aws.ToString(msg.Body), err)
-			}
-			ids = append(ids, ev.Detail.EventID)
-			if _, err := queues.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: msg.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		ids = append(ids, ev.Detail.EventID)
 	}
+	return ids
 }

@@ -246,35 +246,24 @@ var examples = map[string]string{}
 func receive(t *testing.T, queues *sqs.Client, url string) []string {
 	t.Helper()
 	var out []string
-	for {
-		res, err := queues.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10})
-		if err != nil {
-			t.Fatal(err)
+	for _, body := range awstest.DrainQueue(t, queues, url) {
+		var ev struct {
+			Source     string          `json:"source"`
+			DetailType string          `json:"detail-type"`
+			Detail     json.RawMessage `json:"detail"`
 		}
-		if len(res.Messages) == 0 {
-			return out
+		if err := json.Unmarshal([]byte(body), &ev); err != nil {
+			t.Fatalf("message %s: %v", body, err)
 		}
-		for _, msg := range res.Messages {
-			var ev struct {
-				Source     string          `json:"source"`
-				DetailType string          `json:"detail-type"`
-				Detail     json.RawMessage `json:"detail"`
-			}
-			if err := json.Unmarshal([]byte(*msg.Body), &ev); err != nil {
-				t.Fatalf("message %s: %v", *msg.Body, err)
-			}
-			if ev.Source != Source {
-				t.Errorf("message source %q", ev.Source)
-			}
-			out = append(out, eventKey(t, ev.DetailType, string(ev.Detail)))
-			if examples[ev.DetailType] == "" {
-				examples[ev.DetailType] = *msg.Body
-			}
-			if _, err := queues.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: msg.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
+		if ev.Source != Source {
+			t.Errorf("message source %q", ev.Source)
+		}
+		out = append(out, eventKey(t, ev.DetailType, string(ev.Detail)))
+		if examples[ev.DetailType] == "" {
+			examples[ev.DetailType] = body
 		}
 	}
+	return out
 }
 
 func sorted(s []string) []string { return slices.Sorted(slices.Values(s)) }

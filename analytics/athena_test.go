@@ -18,9 +18,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/collect"
-	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
-	"github.com/calm-collector/calm-collector/internal/state"
 )
 
 // TestMain stops the shared moto_server after the tests.
@@ -52,22 +50,9 @@ func archive(t *testing.T, bucket, prefix string) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return testNow }})
-	api, err := collect.Connect(srv.ConnectorJSON(), "", collect.ClientOptions{Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := state.NewFileStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	rc := collect.DefaultConfig()
 	rc.Monitors = []string{"all"}
-	r := (&collect.Runner{Config: rc, Store: store, Sinks: []collect.Sink{s3sink}, Owner: "analytics-test",
-		Now: func() time.Time { return testNow }, Logger: quiet}).For(api)
-	if sum := r.Run(ctx, collect.Request{}); !sum.OK {
-		t.Fatalf("collection failed: %+v", sum)
-	}
+	collectSim(t, rc, s3sink)
 
 	objects := map[string][]string{}
 	p := s3.NewListObjectsV2Paginator(client, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})

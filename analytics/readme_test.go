@@ -19,8 +19,8 @@ import (
 	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
-// simDay collects the last 24 hours of the simulator's monitors at testNow.
-func simDay(t *testing.T, monitors ...string) []record.Record {
+// collectSim runs one collection of the simulator at testNow with rc into sinks.
+func collectSim(t *testing.T, rc collect.Config, sinks ...collect.Sink) {
 	t.Helper()
 	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return testNow }})
 	api, err := collect.Connect(srv.ConnectorJSON(), "", collect.ClientOptions{Logger: quiet})
@@ -31,14 +31,20 @@ func simDay(t *testing.T, monitors ...string) []record.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := collect.DefaultConfig()
-	rc.Monitors, rc.Lookback, rc.MaxCatchUp = monitors, 24*time.Hour, 24*time.Hour
-	ms := &testkit.MemSink[sink.Batch]{}
-	r := (&collect.Runner{Config: rc, Store: store, Sinks: []collect.Sink{ms}, Owner: "readme-test",
+	r := (&collect.Runner{Config: rc, Store: store, Sinks: sinks, Owner: "analytics-test",
 		Now: func() time.Time { return testNow }, Logger: quiet}).For(api)
 	if sum := r.Run(context.Background(), collect.Request{}); !sum.OK {
 		t.Fatalf("collection failed: %+v", sum)
 	}
+}
+
+// simDay collects the last 24 hours of the simulator's monitors at testNow.
+func simDay(t *testing.T, monitors ...string) []record.Record {
+	t.Helper()
+	rc := collect.DefaultConfig()
+	rc.Monitors, rc.Lookback, rc.MaxCatchUp = monitors, 24*time.Hour, 24*time.Hour
+	ms := &testkit.MemSink[sink.Batch]{}
+	collectSim(t, rc, ms)
 	var recs []record.Record
 	for _, b := range ms.Batches() {
 		recs = append(recs, b.Records...)

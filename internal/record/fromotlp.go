@@ -24,6 +24,10 @@ import (
 //   - Time is the point's timestamp in UTC; Attributes are the resource attributes merged with
 //     the point's attributes (the point wins), every value as pcommon.Value.AsString; ID is
 //     PointID of the record. Scope attributes are not carried.
+//   - Records whose attributes are equal may share one map (consecutive points of a series, the
+//     count and sum of a histogram point): fn must not change a record's Attributes; a caller
+//     that wants to copies the map first. One map per series instead of one per point is most
+//     of the converter's allocations saved (BENCHMARKS.md, 24 h backfill).
 //
 // Callers that collect a window drop the records whose Time falls outside it.
 func FromMetrics(tenant, monitor string, md pmetric.Metrics, fn func(Record) error) error {
@@ -109,6 +113,10 @@ type converter struct {
 	resource        []pair   // attributes of the current resource, sorted by key
 	point, merged   []pair   // scratch: the point's attributes, and both merged
 	idBuf           []byte   // scratch: the bytes hashed into an id
+	// shared is the map of the attributes last made into one (sharedOf): the next record of
+	// equal attributes gets it too.
+	shared   map[string]string
+	sharedOf []pair
 }
 
 // pair is one attribute with its value as a string.
@@ -202,7 +210,6 @@ func (c *converter) countSum(name, unit string, attrs pcommon.Map, ts pcommon.Ti
 	if !hasSum {
 		return nil
 	}
-	// a record of its own owns its map: the caller may change one without touching the other
 	r = c.record(name+".sum", unit, c.attrMap(), ts)
 	r.Value, r.HasValue = sum, !flags.NoRecordedValue()
 	return c.emit(r)
@@ -241,12 +248,17 @@ func (c *converter) mergeAttrs(point pcommon.Map) {
 	c.merged = out
 }
 
-// attrMap returns a new map of the attributes last merged.
+// attrMap returns a map of the attributes last merged: the one of the previous record when its
+// attributes are the same, a new one otherwise.
 func (c *converter) attrMap() map[string]string {
+	if c.shared != nil && slices.Equal(c.merged, c.sharedOf) {
+		return c.shared
+	}
 	m := make(map[string]string, len(c.merged))
 	for _, p := range c.merged {
 		m[p.k] = p.v
 	}
+	c.shared, c.sharedOf = m, append(c.sharedOf[:0], c.merged...)
 	return m
 }
 

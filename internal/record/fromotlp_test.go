@@ -127,10 +127,19 @@ func TestFromMetrics(t *testing.T) {
 	if n := PointCount(md); n != len(want) {
 		t.Errorf("PointCount = %d, want %d", n, len(want))
 	}
-	// the .count and .sum records of one point do not share a map
-	got[4].Attributes["x"] = "y"
-	if _, ok := got[5].Attributes["x"]; ok {
-		t.Error("histogram count and sum records share one attribute map")
+	// records of equal attributes in a row share one map; other attributes make a new one
+	same := func(i, j int) bool {
+		return reflect.ValueOf(got[i].Attributes).UnsafePointer() == reflect.ValueOf(got[j].Attributes).UnsafePointer()
+	}
+	for _, p := range [][2]int{{1, 2}, {2, 3}, {4, 5}, {6, 7}, {9, 10}} {
+		if !same(p[0], p[1]) {
+			t.Errorf("records %d and %d have equal attributes in a row but a map each", p[0], p[1])
+		}
+	}
+	for _, p := range [][2]int{{0, 1}, {3, 4}, {5, 6}} {
+		if same(p[0], p[1]) {
+			t.Errorf("records %d and %d have different attributes but share a map", p[0], p[1])
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -165,25 +166,33 @@ func appendFloat(dst []byte, f float64) []byte {
 	return dst
 }
 
-// appendAttrs writes the attributes in sorted key order. Small maps (the usual case) sort their
-// keys in a stack array, so encoding does not allocate.
+// appendAttrs writes the attributes in sorted key order, reading the map once. Small maps (the
+// usual case) sort their pairs in a stack array, so encoding does not allocate.
 func appendAttrs(dst []byte, attrs map[string]string) []byte {
 	if len(attrs) == 0 {
 		return dst
 	}
-	var stack [16]string
-	keys := stack[:0]
-	for k := range attrs {
-		keys = append(keys, k)
+	var stack [16]pair
+	kv := stack[:0]
+	for k, v := range attrs {
+		kv = append(kv, pair{k, v})
 	}
-	slices.Sort(keys)
-	for i, k := range keys {
+	if len(kv) <= len(stack) { // insertion sort: the usual map is small (keys are unique)
+		for i := 1; i < len(kv); i++ {
+			for j := i; j > 0 && kv[j].k < kv[j-1].k; j-- {
+				kv[j], kv[j-1] = kv[j-1], kv[j]
+			}
+		}
+	} else {
+		slices.SortFunc(kv, func(a, b pair) int { return strings.Compare(a.k, b.k) })
+	}
+	for i, p := range kv {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, k)
+		dst = appendString(dst, p.k)
 		dst = append(dst, ':')
-		dst = appendString(dst, attrs[k])
+		dst = appendString(dst, p.v)
 	}
 	return dst
 }

@@ -1,10 +1,13 @@
 package collect
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/maphash"
 	"maps"
-	"strconv"
+	"math"
+	"reflect"
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/record"
@@ -12,24 +15,28 @@ import (
 
 // spanRecords holds the records of one span, window by window, until the span's last page is
 // in (the API orders points by service, measure, series and time, so no window is complete
-// before then), in a compact form: a record is kept as its id, time, value and body plus the
-// index of its series — tenant, monitor, kind, name, unit, Count and the attribute map, which
-// the records of one series share in every window of the span. batch rebuilds the records of
-// one window when it is delivered.
+// before then), in a compact form: a record is kept as its id, time and value plus the index of
+// its series — tenant, monitor, kind, name, unit, Count and the attribute map, which the
+// records of one series share in every window of the span. batch rebuilds the records of one
+// window when it is delivered.
 //
 // Why: held as record.Record with a map each, one hour of a 240-service landscape (43,200 hm
-// points) is about 25 MB live; this way about 5 MB (BENCHMARKS.md, peak memory). Sinks get
-// records whose attribute maps are shared and must not change them (see Sink).
+// points) is about 25 MB live; this way about 3 MB, in pointer-free arrays the garbage collector
+// does not scan (BENCHMARKS.md, peak memory). Sinks get records whose attribute maps are shared
+// and must not change them (see Sink).
 type spanRecords struct {
 	from    time.Time
 	res     time.Duration
 	series  []series
 	windows [][]point
-	dropped int // points of the series outside the span
-	// seen maps the id of every record kept to a digest of its content: a record read again
-	// (the pager re-reads rather than skips, see internal/calm) is dropped; one whose id is
-	// taken by a different content is a collision, dropped, counted and reported.
-	seen       map[string]uint64
+	texts   []string // ids that are not 32 hex digits, and log bodies (point.text)
+	dropped int      // points of the series outside the span
+	// seen maps the id of every record kept (seenText: an id that is not 32 hex digits) to a
+	// digest of its content: a record read again (the pager re-reads rather than skips, see
+	// internal/calm) is dropped; one whose id is taken by a different content is a collision,
+	// dropped, counted and reported.
+	seen       map[[16]byte]uint64
+	seenText   map[string]uint64
 	repeats    int
 	collisions int
 	collision  string // one example: the id and both names
@@ -42,12 +49,14 @@ type series struct {
 	attrs                             map[string]string
 }
 
-// point is the rest of a record.
+// point is the rest of a record, without a pointer: 48 bytes.
 type point struct {
-	id, body string
-	t        time.Time
+	id       [16]byte // the id's 32 hex digits as bytes (record ids are); zero when idText is set
+	t        int64    // Time in Unix nanoseconds (UTC)
 	value    float64
 	series   int32
+	idText   int32 // 1 + the index in texts of an id that is not 32 hex digits; 0: none
+	body     int32 // 1 + the index in texts of the body; 0: none
 	hasValue bool
 }
 
@@ -60,10 +69,11 @@ func newSpanRecords(span Range, res time.Duration) *spanRecords {
 	if span.To.Sub(span.From)%res != 0 {
 		n++
 	}
-	return &spanRecords{from: span.From, res: res, windows: make([][]point, n), seen: map[string]uint64{}}
+	return &spanRecords{from: span.From, res: res, windows: make([][]point, n), seen: map[[16]byte]uint64{}, seenText: map[string]uint64{}}
 }
 
-// digest is what tells two records of one id apart.
+// digest is what tells two records of one id apart: name, body, value and time (every NaN
+// alike, as they write alike). It allocates nothing: it runs for every point.
 func digest(rec *record.Record) uint64 {
 	var h maphash.Hash
 	h.SetSeed(digestSeed)
@@ -71,9 +81,17 @@ func digest(rec *record.Record) uint64 {
 	h.WriteByte(0)
 	h.WriteString(rec.Body)
 	h.WriteByte(0)
-	h.WriteString(strconv.FormatFloat(rec.Value, 'g', -1, 64))
-	h.WriteString(strconv.FormatBool(rec.HasValue))
-	h.WriteString(rec.Time.UTC().Format(time.RFC3339Nano))
+	bits := math.Float64bits(rec.Value)
+	if math.IsNaN(rec.Value) {
+		bits = math.Float64bits(math.NaN())
+	}
+	var b [17]byte
+	binary.LittleEndian.PutUint64(b[0:], bits)
+	binary.LittleEndian.PutUint64(b[8:], uint64(rec.Time.UnixNano()))
+	if rec.HasValue {
+		b[16] = 1
+	}
+	h.Write(b[:])
 	return h.Sum64()
 }
 
@@ -82,7 +100,17 @@ var digestSeed = maphash.MakeSeed()
 // add keeps rec in window i, unless a record of its id is kept already.
 func (s *spanRecords) add(i int, rec record.Record) {
 	d := digest(&rec)
-	if was, ok := s.seen[rec.ID]; ok {
+	p := point{t: rec.Time.UnixNano(), value: rec.Value, hasValue: rec.HasValue}
+	var was uint64
+	var ok bool
+	if id, hex := hexID(rec.ID); hex {
+		if was, ok = s.seen[id]; !ok {
+			s.seen[id], p.id = d, id
+		}
+	} else if was, ok = s.seenText[rec.ID]; !ok {
+		s.seenText[rec.ID], p.idText = d, s.text(rec.ID)
+	}
+	if ok {
 		if was == d {
 			s.repeats++
 			return
@@ -93,11 +121,43 @@ func (s *spanRecords) add(i int, rec record.Record) {
 		}
 		return
 	}
-	s.seen[rec.ID] = d
-	s.windows[i] = append(s.windows[i], point{
-		id: rec.ID, body: rec.Body, t: rec.Time, value: rec.Value, hasValue: rec.HasValue,
-		series: s.seriesOf(&rec),
-	})
+	if rec.Body != "" {
+		p.body = s.text(rec.Body)
+	}
+	p.series = s.seriesOf(&rec)
+	s.windows[i] = append(s.windows[i], p)
+}
+
+// text keeps t and returns 1 + its index.
+func (s *spanRecords) text(t string) int32 {
+	s.texts = append(s.texts, t)
+	return int32(len(s.texts))
+}
+
+// hexID returns the 16 bytes of an id of 32 lowercase hex digits, as record ids are.
+func hexID(id string) (b [16]byte, ok bool) {
+	if len(id) != 32 {
+		return b, false
+	}
+	for i := range b {
+		hi, ok1 := fromHex(id[2*i])
+		lo, ok2 := fromHex(id[2*i+1])
+		if !ok1 || !ok2 {
+			return [16]byte{}, false
+		}
+		b[i] = hi<<4 | lo
+	}
+	return b, true
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // seriesOf returns the index of rec's series: one of the latest when it matches, a new one
@@ -107,8 +167,7 @@ func (s *spanRecords) seriesOf(rec *record.Record) int32 {
 	for i := len(s.series) - 1; i >= 0 && i >= len(s.series)-recentSeries; i-- {
 		sr := &s.series[i]
 		if sr.name == rec.Name && sr.unit == rec.Unit && sr.kind == rec.Kind && sr.count == rec.Count &&
-			sr.tenant == rec.Tenant && sr.monitor == rec.Monitor &&
-			(sr.attrs == nil) == (rec.Attributes == nil) && maps.Equal(sr.attrs, rec.Attributes) {
+			sr.tenant == rec.Tenant && sr.monitor == rec.Monitor && sameAttrs(sr.attrs, rec.Attributes) {
 			return int32(i)
 		}
 	}
@@ -117,6 +176,16 @@ func (s *spanRecords) seriesOf(rec *record.Record) int32 {
 		count: rec.Count, attrs: rec.Attributes,
 	})
 	return int32(len(s.series) - 1)
+}
+
+// sameAttrs reports whether a and b hold the same attributes (both nil, or neither). One map
+// (the converter shares a series' map among its points: record.FromMetrics) is found without
+// reading it.
+func sameAttrs(a, b map[string]string) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() || maps.Equal(a, b)
 }
 
 // batch returns the records of window i, in the order they came, and lets go of the window.
@@ -130,10 +199,20 @@ func (s *spanRecords) batch(i int) []record.Record {
 	for j, p := range pts {
 		sr := &s.series[p.series]
 		out[j] = record.Record{
-			ID: p.id, Tenant: sr.tenant, Monitor: sr.monitor, Kind: sr.kind, Name: sr.name,
-			Time: p.t, Value: p.value, HasValue: p.hasValue, Unit: sr.unit, Count: sr.count,
-			Body: p.body, Attributes: sr.attrs,
+			ID: s.idOf(&p), Tenant: sr.tenant, Monitor: sr.monitor, Kind: sr.kind, Name: sr.name,
+			Time: time.Unix(0, p.t).UTC(), Value: p.value, HasValue: p.hasValue, Unit: sr.unit, Count: sr.count,
+			Attributes: sr.attrs,
+		}
+		if p.body > 0 {
+			out[j].Body = s.texts[p.body-1]
 		}
 	}
 	return out
+}
+
+func (s *spanRecords) idOf(p *point) string {
+	if p.idText > 0 {
+		return s.texts[p.idText-1]
+	}
+	return hex.EncodeToString(p.id[:])
 }

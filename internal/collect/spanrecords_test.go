@@ -48,12 +48,17 @@ func TestSpanRecordsKeepEveryField(t *testing.T) {
 	}
 	bare := record.Record{ID: "bare", Time: span.From.Add(8 * time.Minute)} // zero values and a nil map
 	empty := record.Record{ID: "empty", Time: span.From.Add(9 * time.Minute), Attributes: map[string]string{}}
+	// ids are kept as 16 bytes when they are 32 lowercase hex digits (as record ids are), as
+	// text otherwise: both come back as they went in
+	at := span.From.Add(6 * time.Minute)
+	hexed := record.Record{ID: record.PointID("t", "hm", "cpu", nil, at), Time: at, Body: "a body"}
+	upper := record.Record{ID: strings.ToUpper(hexed.ID), Time: at}
 	s := newSpanRecords(span, 5*time.Minute)
-	for _, r := range []record.Record{full, bare, empty} {
+	for _, r := range []record.Record{full, bare, empty, hexed, upper} {
 		s.add(int(r.Time.Sub(span.From)/(5*time.Minute)), r)
 	}
 	got := s.batch(1)
-	if want := []record.Record{full, bare, empty}; !reflect.DeepEqual(got, want) {
+	if want := []record.Record{full, bare, empty, hexed, upper}; !reflect.DeepEqual(got, want) {
 		t.Errorf("window 1 =\n%#v\nwant\n%#v", got, want)
 	}
 	if got[1].Attributes != nil || got[2].Attributes == nil {

@@ -329,6 +329,7 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, c.checkResponse(ctx, r.method, u.Path, resp)
 	}
+	answerBegun(ctx) // a pager's next request may go out while this body is read
 	b, err := c.readBody(ctx, resp, c.opt.MaxBodyBytes)
 	switch {
 	case errors.Is(err, errBodyTooLarge):

@@ -233,6 +233,12 @@ func TestPagesDiscardsThePageAskedAheadWhenAPageIsShort(t *testing.T) {
 		}
 		return nil
 	}
+	f.onDecode = func(offset int) error {
+		if offset == 3 {
+			f.waitAsked(t, 6) // the page ahead is on its way when the short one is decoded
+		}
+		return nil
+	}
 	before := runtime.NumGoroutine()
 	var got, offsets []int
 	for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(context.Background(), f.fetch) {

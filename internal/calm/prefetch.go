@@ -3,6 +3,7 @@ package calm
 import (
 	"context"
 	"errors"
+	"sync"
 )
 
 // maxAhead is how many pages the pager's fetcher may have asked for beyond the page being
@@ -19,49 +20,102 @@ const AnswersHeld = 1 + maxAhead
 // and then did not need; the client does not count its end as an error.
 var errPrefetchDiscarded = errors.New("page requested ahead is not needed")
 
-// fetcherPlan is what a fetcher asks for: the pages at from, from+limit, … one after the other,
-// at most pages of them, while each answer is full (rows equal to limit), carries total and the
-// next offset is below it. Any other answer, or an error, is its last.
+// fetcherPlan is what a fetcher asks for: the pages at from, from+limit, … below total, one
+// after the other, at most pages of them. An answer that is not full (rows other than limit),
+// carries another total or is an error is the last it asks after.
 type fetcherPlan struct {
 	from, limit, total, pages int
 }
 
-// fetched is one answer of a fetcher, in the order asked.
+// fetched is one answer of a fetcher.
 type fetched[T any] struct {
 	a   answer[T]
 	err error
 }
 
-// fetcher asks for the pages of a plan in a goroutine, one request at a time, at most maxAhead
-// answers ahead of the pager: its channel holds one answer and it holds the next one (or
-// its request) until the pager takes the first.
+// inflight is one request of a fetcher.
+type inflight[T any] struct {
+	begun chan struct{} // closed when its answer has begun (answerBegun) or the fetch ended
+	done  chan struct{} // closed when r is set
+	r     fetched[T]
+}
+
+// fetcher asks for the pages of a plan, in order, at most maxAhead pages ahead of the pager.
+// It asks for a page once the answer to the page before has begun to arrive (a 2xx status and
+// its headers: answerBegun), so reading, unpacking and checking that answer overlap the next
+// request's wait instead of adding to it; the series stays one request after the other at the
+// server. It stops asking after an answer that ends the plan (an error, a page not full, a
+// changed total); a request already on its way then is discarded by the pager (one request,
+// counted, never a row).
 type fetcher[T any] struct {
 	next   int // offset of the answer the pager takes next
 	limit  int
-	out    chan fetched[T]
+	out    chan *inflight[T] // the requests in the order asked
+	slots  chan struct{}     // one per request asked for and not yet taken: at most maxAhead
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 }
 
 func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswer[T]) *fetcher[T] {
 	fctx, cancel := context.WithCancelCause(ctx)
-	f := &fetcher[T]{next: plan.from, limit: plan.limit, out: make(chan fetched[T], maxAhead-1), cancel: cancel, done: make(chan struct{})}
+	f := &fetcher[T]{next: plan.from, limit: plan.limit, out: make(chan *inflight[T], maxAhead),
+		slots: make(chan struct{}, maxAhead), cancel: cancel, done: make(chan struct{})}
 	go func() {
+		var requests sync.WaitGroup
 		defer close(f.done)
+		defer requests.Wait() // no request outlives the fetcher
 		defer close(f.out)
-		for i, off := 0, plan.from; i < plan.pages; i, off = i+1, off+plan.limit {
-			a, err := fetch(fctx, off)
+		var asked []*inflight[T]
+		for i, off := 0, plan.from; i < plan.pages && off < plan.total; i, off = i+1, off+plan.limit {
 			select {
-			case f.out <- fetched[T]{a, err}:
+			case f.slots <- struct{}{}:
 			case <-fctx.Done():
 				return
 			}
-			if err != nil || a.rows != plan.limit || a.total != plan.total || off+plan.limit >= plan.total {
+			if ended(asked, plan) {
+				return
+			}
+			r := launch(fctx, &requests, fetch, off)
+			asked = append(asked, r)
+			f.out <- r // never blocks: the slots bound what is in out
+			select {
+			case <-r.begun:
+			case <-fctx.Done():
 				return
 			}
 		}
 	}()
 	return f
+}
+
+// launch runs fetch for the page at offset in a goroutine of its own.
+func launch[T any](ctx context.Context, wg *sync.WaitGroup, fetch fetchAnswer[T], offset int) *inflight[T] {
+	r := &inflight[T]{begun: make(chan struct{}), done: make(chan struct{})}
+	var once sync.Once
+	begin := func() { once.Do(func() { close(r.begun) }) }
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(r.done)
+		defer begin()
+		r.r.a, r.r.err = fetch(withAnswerBegun(ctx, begin), offset)
+	}()
+	return r
+}
+
+// ended reports whether an answer in so far ends the plan: the pager does not go on from it
+// at the next offset.
+func ended[T any](asked []*inflight[T], plan fetcherPlan) bool {
+	for _, r := range asked {
+		select {
+		case <-r.done:
+			if r.r.err != nil || r.r.a.rows != plan.limit || r.r.a.total != plan.total {
+				return true
+			}
+		default:
+		}
+	}
+	return false
 }
 
 // take returns the answer at offset when it is the one the fetcher asks for next (waiting for
@@ -75,16 +129,33 @@ func (f *fetcher[T]) take(offset int) (a answer[T], err error, ok bool) {
 	if !ok {
 		return answer[T]{}, nil, false
 	}
+	<-r.done
+	<-f.slots
 	f.next += f.limit
-	return r.a, r.err, true
+	return r.r.a, r.r.err, true
 }
 
 // discard cancels the requests still going or waiting (with errPrefetchDiscarded as the cause)
-// and waits until the goroutine is done. A nil f is nothing to discard.
+// and waits until they and the fetcher are done. A nil f is nothing to discard.
 func (f *fetcher[T]) discard() {
 	if f == nil {
 		return
 	}
 	f.cancel(errPrefetchDiscarded)
 	<-f.done
+}
+
+// answerBegunKey carries, in a request's context, what the client calls once a 2xx answer's
+// status and headers are in, before its body is read.
+type answerBegunKey struct{}
+
+func withAnswerBegun(ctx context.Context, begun func()) context.Context {
+	return context.WithValue(ctx, answerBegunKey{}, begun)
+}
+
+// answerBegun tells the fetcher waiting on ctx's request, if any, that its answer has begun.
+func answerBegun(ctx context.Context) {
+	if begun, _ := ctx.Value(answerBegunKey{}).(func()); begun != nil {
+		begun()
+	}
 }

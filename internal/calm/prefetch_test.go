@@ -3,8 +3,11 @@ package calm
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -136,4 +139,56 @@ func TestPagesCancelTheRequestsAheadOnAnError(t *testing.T) {
 		t.Errorf("%d fetches still running after the iteration", n)
 	}
 	noGoroutineLeak(t, before)
+}
+
+// Through the client, the fetcher asks for a page as soon as the answer to the page before has
+// begun (its 2xx status and headers are in), while that answer's body is still on its way: the
+// server holds the body of the page at 3 until the request for the page at 6 has come. Every
+// row still comes once, in order, with the minimum of requests.
+func TestMetricsAskTheNextPageWhileABodyIsRead(t *testing.T) {
+	tn := newTenant(t)
+	const limit, total = 3, 9
+	sixAsked := make(chan struct{})
+	tn.mux.HandleFunc("GET /api/calm-metrics/v1/metrics", func(w http.ResponseWriter, r *http.Request) {
+		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		if offset == 6 {
+			close(sixAsked)
+		}
+		var dps []string
+		for i := offset; i < min(offset+limit, total); i++ {
+			dps = append(dps, fmt.Sprintf(`{"timeUnixNano":"%d","asDouble":%d}`, 1795687200000000000+int64(i)*1e9, i))
+		}
+		body := []byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"value","gauge":{"dataPoints":[` + strings.Join(dps, ",") + `]}}]}]}]}`)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Total-Count", strconv.Itoa(total))
+		if offset != 3 {
+			w.Write(body)
+			return
+		}
+		w.Write(body[:10])
+		w.(http.Flusher).Flush() // status and headers are out, the body has begun
+		select {
+		case <-sixAsked:
+		case <-time.After(10 * time.Second):
+			t.Error("the page at 6 was not asked for while the body of the page at 3 was on its way")
+		}
+		w.Write(body[10:])
+	})
+	c := tn.client(func(o *Options) { o.PageSize = limit })
+	var got []float64
+	for p, err := range c.Metrics(context.Background(), MetricsQuery{Provider: "hm", From: winFrom, To: winTo, AllPages: true}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		dps := p.Metrics.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints()
+		for i := range dps.Len() {
+			got = append(got, dps.At(i).DoubleValue())
+		}
+	}
+	if want := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(got, want) {
+		t.Errorf("values %v, want %v", got, want)
+	}
+	if s := c.Stats(); s.Requests != 3 || s.Errors != 0 {
+		t.Errorf("stats %+v, want 3 requests (the minimum) and no error", s)
+	}
 }

@@ -64,7 +64,9 @@ type Client struct {
 	// metricsUnit is what the tenant's metrics paging counts, once a walk has learned it
 	// (a pageUnit; see pages).
 	metricsUnit atomic.Int32
-	retry       retry.Policy
+	// metricsCapped is true once a metrics walk met a short page before its end (pager.capped).
+	metricsCapped atomic.Bool
+	retry         retry.Policy
 
 	requests, retries, throttled, errs, bytesRead, bytesWire atomic.Int64
 	// jsonOnly: metrics calls ask for protobuf-json (SetBinary(false), or the tenant refused
@@ -329,7 +331,7 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, c.checkResponse(ctx, r.method, u.Path, resp)
 	}
-	answerBegun(ctx) // a pager's next request may go out while this body is read
+	answerBegun(ctx, resp.Header) // a pager's next request may go out while this body is read
 	b, err := c.readBody(ctx, resp, c.opt.MaxBodyBytes)
 	switch {
 	case errors.Is(err, errBodyTooLarge):

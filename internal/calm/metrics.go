@@ -31,6 +31,11 @@ type MetricsQuery struct {
 	// while the first is decoded, as it does for every later page. Leave it false for a probe
 	// that reads one page (it would cost a request more).
 	AllPages bool
+	// LastAsked, when set, is called once the answer to what the walk expects to be its last
+	// page has begun: the caller may start its next request series then, so that it follows
+	// this one without a gap. It is a guess (a short page makes the walk go on) and may not be
+	// called at all (the walk then ends as usual).
+	LastAsked func()
 }
 
 // MetricsPage is one page of the paged series; Points counts the data points in it (gauge,
@@ -152,7 +157,7 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 			rows: rows, decode: decode}, nil
 	}
 	return flatten(pager[MetricsPage]{logger: c.logger, what: what, limit: limit, maxPages: c.maxPages,
-		allPages: q.AllPages, learned: &c.metricsUnit}.pages(ctx, fetch))
+		allPages: q.AllPages, learned: &c.metricsUnit, capped: &c.metricsCapped, lastAsked: q.LastAsked}.pages(ctx, fetch))
 }
 
 // countDataPoints counts the elements of every "dataPoints" (or "data_points") array of an OTLP

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -97,6 +98,14 @@ type pager[T any] struct {
 	maxPages int
 	allPages bool
 	learned  *atomic.Int32
+	// capped, when set, is shared by the walks of one client like learned: true once a walk met
+	// a short page before its end (a server that caps pages below the limit). The first page is
+	// then asked for alone, not with the second (which such a server would make a wasted
+	// request).
+	capped *atomic.Bool
+	// lastAsked, when set, is called once the answer to what the walk expects to be its last
+	// page has begun (fetcherPlan.lastAsked).
+	lastAsked func()
 }
 
 // newPager is the pager of the client c for the collection what, with pages of limit.
@@ -159,6 +168,10 @@ func (p pager[T]) pages(ctx context.Context, fetch fetchAnswer[T]) iter.Seq2[pag
 				w.fail(yield, fmt.Errorf("%s: page %d at offset %d (total %d, limit %d, at most %d pages): %w", p.what, n, w.offset, w.total, p.limit, p.maxPages, ErrTooManyPages))
 				return
 			}
+			if n == 1 && p.allPages && p.maxPages > 1 && (p.capped == nil || !p.capped.Load()) {
+				// the second page goes out as soon as the first answer has begun
+				ahead = startFetcher(ctx, fetcherPlan{from: w.offset, limit: p.limit, total: -1, pages: p.maxPages, lastAsked: p.lastAsked}, fetch)
+			}
 			a, err, ok := ahead.take(w.offset)
 			if !ok {
 				ahead.discard()
@@ -179,7 +192,7 @@ func (p pager[T]) pages(ctx context.Context, fetch fetchAnswer[T]) iter.Seq2[pag
 				continue
 			}
 			if ahead == nil && (n > 1 || p.allPages) && a.rows == p.limit && w.total >= 0 && w.offset+p.limit < w.total && n+1 <= p.maxPages {
-				ahead = startFetcher(ctx, fetcherPlan{from: w.offset + p.limit, limit: p.limit, total: w.total, pages: p.maxPages - n}, fetch)
+				ahead = startFetcher(ctx, fetcherPlan{from: w.offset + p.limit, limit: p.limit, total: w.total, pages: p.maxPages - n, lastAsked: p.lastAsked}, fetch)
 			}
 			d, err := a.decode()
 			if err != nil {
@@ -194,6 +207,9 @@ func (p pager[T]) pages(ctx context.Context, fetch fetchAnswer[T]) iter.Seq2[pag
 				return
 			} else if next == stepEnd {
 				return
+			}
+			if w.prevShort && p.capped != nil {
+				p.capped.Store(true) // a short page before the end
 			}
 		}
 	}
@@ -323,8 +339,11 @@ func (w *walk[T]) after(n int, d decoded[T]) (step, error) {
 }
 
 // totalCount reads x-total-count; -1 when absent or unreadable.
-func totalCount(r *response) int {
-	v := strings.TrimSpace(r.header.Get("X-Total-Count"))
+func totalCount(r *response) int { return headerTotal(r.header) }
+
+// headerTotal reads x-total-count of h; -1 when absent or unreadable.
+func headerTotal(h http.Header) int {
+	v := strings.TrimSpace(h.Get("X-Total-Count"))
 	if v == "" {
 		return -1
 	}

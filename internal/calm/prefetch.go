@@ -3,6 +3,7 @@ package calm
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 )
 
@@ -21,10 +22,14 @@ const AnswersHeld = 1 + maxAhead
 var errPrefetchDiscarded = errors.New("page requested ahead is not needed")
 
 // fetcherPlan is what a fetcher asks for: the pages at from, from+limit, … below total, one
-// after the other, at most pages of them. An answer that is not full (rows other than limit),
-// carries another total or is an error is the last it asks after.
+// after the other, at most pages of them. A total of -1 is learned from the first answer (its
+// x-total-count as soon as its headers are in). An answer that is not full (rows other than
+// limit), carries another total or is an error is the last it asks after. lastAsked, when set,
+// is called once the answer to the page the total makes the last has begun: the caller may start
+// its next request series then (a guess: the walk may still go on, after a short page).
 type fetcherPlan struct {
 	from, limit, total, pages int
+	lastAsked                 func()
 }
 
 // fetched is one answer of a fetcher.
@@ -36,6 +41,7 @@ type fetched[T any] struct {
 // inflight is one request of a fetcher.
 type inflight[T any] struct {
 	begun chan struct{} // closed when its answer has begun (answerBegun) or the fetch ended
+	total int           // x-total-count of the answer once begun, -1 when absent or failed
 	done  chan struct{} // closed when r is set
 	r     fetched[T]
 }
@@ -66,13 +72,14 @@ func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswe
 		defer requests.Wait() // no request outlives the fetcher
 		defer close(f.out)
 		var asked []*inflight[T]
-		for i, off := 0, plan.from; i < plan.pages && off < plan.total; i, off = i+1, off+plan.limit {
+		total := plan.total
+		for i, off := 0, plan.from; i < plan.pages && (total < 0 || off < total); i, off = i+1, off+plan.limit {
 			select {
 			case f.slots <- struct{}{}:
 			case <-fctx.Done():
 				return
 			}
-			if ended(asked, plan) {
+			if ended(asked, plan.limit, total) {
 				return
 			}
 			r := launch(fctx, &requests, fetch, off)
@@ -83,6 +90,16 @@ func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswe
 			case <-fctx.Done():
 				return
 			}
+			switch {
+			case r.total < 0, total >= 0 && r.total != total:
+				return // no total to plan by, or another one: the pager goes on by itself
+			case off+plan.limit >= r.total:
+				if plan.lastAsked != nil {
+					plan.lastAsked()
+				}
+				return
+			}
+			total = r.total
 		}
 	}()
 	return f
@@ -90,26 +107,36 @@ func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswe
 
 // launch runs fetch for the page at offset in a goroutine of its own.
 func launch[T any](ctx context.Context, wg *sync.WaitGroup, fetch fetchAnswer[T], offset int) *inflight[T] {
-	r := &inflight[T]{begun: make(chan struct{}), done: make(chan struct{})}
+	r := &inflight[T]{begun: make(chan struct{}), total: -1, done: make(chan struct{})}
 	var once sync.Once
-	begin := func() { once.Do(func() { close(r.begun) }) }
+	begin := func(h http.Header) {
+		once.Do(func() {
+			if h != nil {
+				r.total = headerTotal(h)
+			} else if r.r.err == nil {
+				r.total = r.r.a.total
+			}
+			close(r.begun)
+		})
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer close(r.done)
-		defer begin()
-		r.r.a, r.r.err = fetch(withAnswerBegun(ctx, begin), offset)
+		a, err := fetch(withAnswerBegun(ctx, begin), offset)
+		r.r = fetched[T]{a, err}
+		begin(nil) // when the answer never said it had begun
 	}()
 	return r
 }
 
 // ended reports whether an answer in so far ends the plan: the pager does not go on from it
 // at the next offset.
-func ended[T any](asked []*inflight[T], plan fetcherPlan) bool {
+func ended[T any](asked []*inflight[T], limit, total int) bool {
 	for _, r := range asked {
 		select {
 		case <-r.done:
-			if r.r.err != nil || r.r.a.rows != plan.limit || r.r.a.total != plan.total {
+			if r.r.err != nil || r.r.a.rows != limit || r.r.a.total != total {
 				return true
 			}
 		default:
@@ -145,17 +172,17 @@ func (f *fetcher[T]) discard() {
 	<-f.done
 }
 
-// answerBegunKey carries, in a request's context, what the client calls once a 2xx answer's
-// status and headers are in, before its body is read.
+// answerBegunKey carries, in a request's context, what the client calls with a 2xx answer's
+// headers once they are in, before its body is read.
 type answerBegunKey struct{}
 
-func withAnswerBegun(ctx context.Context, begun func()) context.Context {
+func withAnswerBegun(ctx context.Context, begun func(http.Header)) context.Context {
 	return context.WithValue(ctx, answerBegunKey{}, begun)
 }
 
 // answerBegun tells the fetcher waiting on ctx's request, if any, that its answer has begun.
-func answerBegun(ctx context.Context) {
-	if begun, _ := ctx.Value(answerBegunKey{}).(func()); begun != nil {
-		begun()
+func answerBegun(ctx context.Context, h http.Header) {
+	if begun, _ := ctx.Value(answerBegunKey{}).(func(http.Header)); begun != nil {
+		begun(h)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -190,5 +192,123 @@ func TestMetricsAskTheNextPageWhileABodyIsRead(t *testing.T) {
 	}
 	if s := c.Stats(); s.Requests != 3 || s.Errors != 0 {
 		t.Errorf("stats %+v, want 3 requests (the minimum) and no error", s)
+	}
+}
+
+// pagedServer answers the metrics API with total points in pages of at most limit (cap, when
+// above 0, cuts a page shorter), one point per row; hold, when set, is called after an
+// answer's headers are out and before its body, with the offset asked.
+func pagedServer(t *testing.T, tn *tenant, total, capAt int, hold func(offset int)) {
+	tn.mux.HandleFunc("GET /api/calm-metrics/v1/metrics", func(w http.ResponseWriter, r *http.Request) {
+		offset, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		n := min(limit, total-offset)
+		if capAt > 0 {
+			n = min(n, capAt)
+		}
+		var dps []string
+		for i := offset; i < offset+n; i++ {
+			dps = append(dps, fmt.Sprintf(`{"timeUnixNano":"%d","asDouble":%d}`, 1795687200000000000+int64(i)*1e9, i))
+		}
+		body := []byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"value","gauge":{"dataPoints":[` + strings.Join(dps, ",") + `]}}]}]}]}`)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Total-Count", strconv.Itoa(total))
+		w.Write(body[:10])
+		w.(http.Flusher).Flush()
+		if hold != nil {
+			hold(offset)
+		}
+		w.Write(body[10:])
+	})
+}
+
+// waitFor waits for ch to close; a pager that never gets there fails the test.
+func waitFor(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Error(what)
+	}
+}
+
+func metricValues(t *testing.T, c *Client, q MetricsQuery) []float64 {
+	t.Helper()
+	var got []float64
+	for p, err := range c.Metrics(context.Background(), q) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		dps := p.Metrics.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints()
+		for i := range dps.Len() {
+			got = append(got, dps.At(i).DoubleValue())
+		}
+	}
+	return got
+}
+
+// When the caller reads every page, the second page is asked for as soon as the first answer
+// has begun; LastAsked is called once the answer to the last page has begun, while its body is
+// still on its way. Every row comes once, with the minimum of requests.
+func TestMetricsAskTheSecondPageAndSayTheLastOneEarly(t *testing.T) {
+	tn := newTenant(t)
+	secondAsked, lastAsked := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	pagedServer(t, tn, 9, 0, func(offset int) {
+		switch offset {
+		case 0:
+			waitFor(t, secondAsked, "the page at 3 was not asked for while the first answer's body was on its way")
+		case 3:
+			close(secondAsked)
+		case 6:
+			waitFor(t, lastAsked, "LastAsked was not called while the last answer's body was on its way")
+		}
+	})
+	c := tn.client(func(o *Options) { o.PageSize = 3 })
+	got := metricValues(t, c, MetricsQuery{Provider: "hm", From: winFrom, To: winTo, AllPages: true,
+		LastAsked: func() { once.Do(func() { close(lastAsked) }) }})
+	if want := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(got, want) {
+		t.Errorf("values %v, want %v", got, want)
+	}
+	if s := c.Stats(); s.Requests != 3 || s.Errors != 0 {
+		t.Errorf("stats %+v, want 3 requests (the minimum) and no error", s)
+	}
+}
+
+// Against a tenant that caps pages below the limit, asking for the second page with the first
+// costs one request that is not needed; the client learns it, and later walks ask for their
+// first page alone. Every row comes once in both.
+func TestMetricsAskTheFirstPageAloneOnceAPageWasCapped(t *testing.T) {
+	tn := newTenant(t)
+	var ahead atomic.Int32 // requests for the page at 3: only ever asked ahead (capped pages are at 0, 2, 4, …)
+	aheadAsked := make(chan struct{})
+	var walk atomic.Int32
+	walk.Store(1)
+	pagedServer(t, tn, 9, 2, func(offset int) {
+		switch {
+		case offset == 3:
+			if ahead.Add(1) == 1 {
+				close(aheadAsked)
+			}
+		case offset == 0 && walk.Load() == 1:
+			waitFor(t, aheadAsked, "the first walk did not ask for the second page with the first")
+		}
+	})
+	c := tn.client(func(o *Options) { o.PageSize = 3 })
+	want := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8}
+	q := MetricsQuery{Provider: "hm", From: winFrom, To: winTo, AllPages: true}
+	if got := metricValues(t, c, q); !slices.Equal(got, want) {
+		t.Errorf("first walk: values %v, want %v", got, want)
+	}
+	first := c.Stats().Requests
+	if first != 6 || ahead.Load() != 1 {
+		t.Errorf("first walk: %d requests, %d at offset 3; want 6: 5 capped pages and the one asked ahead of the first", first, ahead.Load())
+	}
+	walk.Store(2)
+	if got := metricValues(t, c, q); !slices.Equal(got, want) {
+		t.Errorf("second walk: values %v, want %v", got, want)
+	}
+	if n := c.Stats().Requests - first; n != 5 || ahead.Load() != 1 {
+		t.Errorf("second walk: %d requests, %d at offset 3 in all; want 5, the first page asked alone", n, ahead.Load())
 	}
 }

@@ -20,6 +20,7 @@ func (m metrics) query(q Query) calm.MetricsQuery {
 		From:       q.From,
 		To:         q.To,
 		Resolution: q.Resolution,
+		LastAsked:  q.LastAsked,
 	}
 	mq.Dimensions, mq.Metrics = m.info.Columns()
 	return mq
@@ -56,6 +57,9 @@ func (m batched) Fetch(ctx context.Context, c Client, q Query, emit func(record.
 	for start := 0; start < len(services); start += m.info.MaxServices {
 		batch := services[start:min(start+m.info.MaxServices, len(services))]
 		mq := m.query(q)
+		if start+len(batch) < len(services) {
+			mq.LastAsked = nil // only the last batch's series is the last
+		}
 		for _, s := range batch {
 			mq.ServiceIDs = append(mq.ServiceIDs, s.ID)
 		}

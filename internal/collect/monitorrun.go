@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
@@ -149,8 +150,7 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 		if f == nil {
 			f = mr.startSpan(fctx, span)
 		}
-		<-f.done
-		ahead = nil
+		ahead = mr.awaitSpan(fctx, f, spans[k+1:])
 		recs, err := f.recs, f.err
 		if recs != nil {
 			mr.sum.Dropped += recs.dropped
@@ -165,7 +165,7 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 		if err != nil {
 			return fmt.Errorf("collect %s %s: %w", mr.id, fmtRange(span), err)
 		}
-		if k+1 < len(spans) && !mr.nearDeadline() {
+		if ahead == nil && k+1 < len(spans) && !mr.nearDeadline() {
 			ahead = mr.startSpan(fctx, spans[k+1])
 		}
 		for i, w := range split(span, res) {
@@ -188,20 +188,44 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 }
 
 // spanFetch is one span's request series running in its own goroutine; done closes when
-// recs and err are set.
+// recs and err are set. lastAsked closes when the answer to what the series expects to be its
+// last request has begun (calm.MetricsQuery.LastAsked; monitors of other APIs do not say).
 type spanFetch struct {
-	done chan struct{}
-	recs *spanRecords
-	err  error
+	done      chan struct{}
+	lastAsked chan struct{}
+	recs      *spanRecords
+	err       error
 }
 
 func (mr *monitorRun) startSpan(ctx context.Context, span Range) *spanFetch {
-	f := &spanFetch{done: make(chan struct{})}
+	f := &spanFetch{done: make(chan struct{}), lastAsked: make(chan struct{})}
+	var once sync.Once
+	lastAsked := func() { once.Do(func() { close(f.lastAsked) }) }
 	go func() {
 		defer close(f.done)
-		f.recs, f.err = mr.fetchSpanInTime(ctx, span)
+		f.recs, f.err = mr.fetchSpanInTime(ctx, span, lastAsked)
 	}()
 	return f
+}
+
+// awaitSpan waits until f is done and returns the series of the next span (the first of rest)
+// when it started it meanwhile: as soon as f's last answer has begun, so that the next series
+// follows without waiting for f's last page to be decoded. Nothing is delivered while it waits,
+// so at most two spans are held: f's and the next.
+func (mr *monitorRun) awaitSpan(ctx context.Context, f *spanFetch, rest []Range) *spanFetch {
+	var next *spanFetch
+	lastAsked := f.lastAsked
+	for {
+		select {
+		case <-lastAsked:
+			lastAsked = nil
+			if len(rest) > 0 && !mr.nearDeadline() {
+				next = mr.startSpan(ctx, rest[0])
+			}
+		case <-f.done:
+			return next
+		}
+	}
 }
 
 // errFetchCut: a request series was cut short so that the run can still save and report.
@@ -210,13 +234,13 @@ var errFetchCut = errors.New("request series cut short by the deadline margin")
 // fetchSpanInTime is fetchSpan with a deadline halfway into the deadline margin: a slow request
 // series started before the margin cannot run into the end of the invocation, so the run still
 // has time to save its checkpoints and report. Nothing of the cut span is delivered.
-func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range) (*spanRecords, error) {
+func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range, lastAsked func()) (*spanRecords, error) {
 	if mr.stopAt.IsZero() {
-		return mr.fetchSpan(ctx, span)
+		return mr.fetchSpan(ctx, span, lastAsked)
 	}
 	fctx, cancel := context.WithDeadlineCause(ctx, mr.stopAt.Add(mr.Config.DeadlineMargin/2), errFetchCut)
 	defer cancel()
-	out, err := mr.fetchSpan(fctx, span)
+	out, err := mr.fetchSpan(fctx, span, lastAsked)
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(fctx), errFetchCut) {
 		return nil, errFetchCut
 	}
@@ -226,10 +250,11 @@ func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range) (*spanRec
 // fetchSpan runs the monitor's request series for span and returns its records by window
 // (window i is [from+i·res, from+(i+1)·res)). Points outside the span are dropped: they
 // belong to another window, which delivers them (or already did).
-func (mr *monitorRun) fetchSpan(ctx context.Context, span Range) (*spanRecords, error) {
+func (mr *monitorRun) fetchSpan(ctx context.Context, span Range, lastAsked func()) (*spanRecords, error) {
 	res := mr.Config.Resolution
 	out := newSpanRecords(span, res)
-	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam(), LogsProvider: mr.Config.LogsProvider}
+	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam(), LogsProvider: mr.Config.LogsProvider,
+		LastAsked: lastAsked}
 	var outside string
 	err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) {
 		if rec.Time.Before(span.From) || !rec.Time.Before(span.To) {
@@ -240,6 +265,7 @@ func (mr *monitorRun) fetchSpan(ctx context.Context, span Range) (*spanRecords, 
 		}
 		out.add(int(rec.Time.Sub(span.From)/res), rec)
 	})
+	out.seal()
 	if out.dropped > 0 {
 		mr.log.Warn("points outside the asked range (the tenant may not honour from/to); not delivered here, their own window delivers them",
 			"count", out.dropped, "example", outside, "from", span.From, "to", span.To)

@@ -39,6 +39,9 @@ type Query struct {
 	Resolution string // metrics API resolution, e.g. "5Mi"
 	// LogsProvider overrides the table's logs API provider ("" keeps it).
 	LogsProvider string
+	// LastAsked, when set, is called once the answer to what the Fetch expects to be its last
+	// request has begun (calm.MetricsQuery.LastAsked); a Fetch may not call it.
+	LastAsked func()
 }
 
 // MetricsScope is needed by every call to the metrics API, in addition to the monitor's scope.

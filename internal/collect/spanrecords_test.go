@@ -189,6 +189,58 @@ func TestNextSpanIsFetchedWhileASpanIsDelivered(t *testing.T) {
 	}
 }
 
+// A span's series says when the answer to its last request has begun (LastAsked): the next
+// span's series starts then, before the span's series ends, and never a third while the first
+// is not done (at most two spans held).
+func TestNextSpanStartsWhenTheLastAnswerHasBegun(t *testing.T) {
+	from := ts("2026-11-25T06:00:00Z")
+	c := &lastAskedClient{last: from.Add(2 * time.Hour), started: map[time.Time]chan struct{}{}}
+	for h := range 3 {
+		c.started[from.Add(time.Duration(h)*time.Hour)] = make(chan struct{})
+	}
+	sum := spanRunner(t, c, &testkit.MemSink[sink.Batch]{}).Run(context.Background(), Request{Backfill: &Range{From: from, To: from.Add(3 * time.Hour)}})
+	mustOK(t, sum)
+	if m := sum.Monitors[0]; m.Windows != 36 {
+		t.Errorf("%d windows delivered, want 36", m.Windows)
+	}
+	if n := c.early.Load(); n != 2 {
+		t.Errorf("%d of 2 spans started while the span before was still in its series, want 2", n)
+	}
+	if n := c.most.Load(); n > 2 {
+		t.Errorf("%d series at once, want at most 2", n)
+	}
+}
+
+// lastAskedClient's series (one per span, started[From] closed when it starts) call LastAsked,
+// then wait up to 10 s for the next span's series to start before they end; the last span's
+// (From = last) does not wait.
+type lastAskedClient struct {
+	cannedClient
+	last          time.Time
+	started       map[time.Time]chan struct{}
+	running, most atomic.Int32
+	early         atomic.Int32
+}
+
+func (c *lastAskedClient) Metrics(ctx context.Context, q calm.MetricsQuery) iter.Seq2[calm.MetricsPage, error] {
+	return func(yield func(calm.MetricsPage, error) bool) {
+		n := c.running.Add(1)
+		defer c.running.Add(-1)
+		for m := c.most.Load(); n > m && !c.most.CompareAndSwap(m, n); m = c.most.Load() {
+		}
+		close(c.started[q.From])
+		if q.LastAsked != nil && q.From.Before(c.last) {
+			q.LastAsked()
+			select {
+			case <-c.started[q.To]:
+				c.early.Add(1)
+			case <-time.After(10 * time.Second):
+			}
+		}
+		yield(calm.MetricsPage{Metrics: pmetric.NewMetrics()}, nil)
+	}
+}
+
 // A delivery that fails ends the run with its error; the span fetched ahead is cancelled and
 // its series has ended when Run returns. Nothing of it is delivered.
 func TestFailedDeliveryCancelsTheSpanFetchedAhead(t *testing.T) {
@@ -245,6 +297,7 @@ func TestSpanRecordsDropRepeatsAndCountCollisions(t *testing.T) {
 	other := r
 	other.Name, other.Value = "usage", 2
 	s.add(0, other)
+	s.seal()
 	got := s.batch(0)
 	if len(got) != 1 || got[0].Name != "value" || s.repeats != 1 || s.collisions != 1 || !strings.Contains(s.collision, "id a: usage") {
 		t.Errorf("kept %d records, repeats %d, collisions %d (%q); want the first once, 1 repeat, 1 collision named", len(got), s.repeats, s.collisions, s.collision)

@@ -31,12 +31,9 @@ type spanRecords struct {
 	windows [][]point
 	texts   []string // ids that are not 32 hex digits, and log bodies (point.text)
 	dropped int      // points of the series outside the span
-	// seen maps the id of every record kept (seenText: an id that is not 32 hex digits) to a
-	// digest of its content: a record read again (the pager re-reads rather than skips, see
-	// internal/calm) is dropped; one whose id is taken by a different content is a collision,
-	// dropped, counted and reported.
-	seen       map[[16]byte]uint64
-	seenText   map[string]uint64
+	// seal drops a record read again (the pager re-reads rather than skips, see internal/calm)
+	// and counts it in repeats; one whose id another content has is a collision: dropped,
+	// counted and reported.
 	repeats    int
 	collisions int
 	collision  string // one example: the id and both names
@@ -69,26 +66,28 @@ func newSpanRecords(span Range, res time.Duration) *spanRecords {
 	if span.To.Sub(span.From)%res != 0 {
 		n++
 	}
-	return &spanRecords{from: span.From, res: res, windows: make([][]point, n), seen: map[[16]byte]uint64{}, seenText: map[string]uint64{}}
+	return &spanRecords{from: span.From, res: res, windows: make([][]point, n)}
 }
 
 // digest is what tells two records of one id apart: name, body, value and time (every NaN
-// alike, as they write alike). It allocates nothing: it runs for every point.
-func digest(rec *record.Record) uint64 {
+// alike, as they write alike).
+func (s *spanRecords) digest(p *point) uint64 {
 	var h maphash.Hash
 	h.SetSeed(digestSeed)
-	h.WriteString(rec.Name)
+	h.WriteString(s.series[p.series].name)
 	h.WriteByte(0)
-	h.WriteString(rec.Body)
+	if p.body > 0 {
+		h.WriteString(s.texts[p.body-1])
+	}
 	h.WriteByte(0)
-	bits := math.Float64bits(rec.Value)
-	if math.IsNaN(rec.Value) {
+	bits := math.Float64bits(p.value)
+	if math.IsNaN(p.value) {
 		bits = math.Float64bits(math.NaN())
 	}
 	var b [17]byte
 	binary.LittleEndian.PutUint64(b[0:], bits)
-	binary.LittleEndian.PutUint64(b[8:], uint64(rec.Time.UnixNano()))
-	if rec.HasValue {
+	binary.LittleEndian.PutUint64(b[8:], uint64(p.t))
+	if p.hasValue {
 		b[16] = 1
 	}
 	h.Write(b[:])
@@ -97,35 +96,57 @@ func digest(rec *record.Record) uint64 {
 
 var digestSeed = maphash.MakeSeed()
 
-// add keeps rec in window i, unless a record of its id is kept already.
+// add keeps rec in window i; seal drops it later when its id is there already.
 func (s *spanRecords) add(i int, rec record.Record) {
-	d := digest(&rec)
 	p := point{t: rec.Time.UnixNano(), value: rec.Value, hasValue: rec.HasValue}
-	var was uint64
-	var ok bool
-	if id, hex := hexID(rec.ID); hex {
-		if was, ok = s.seen[id]; !ok {
-			s.seen[id], p.id = d, id
-		}
-	} else if was, ok = s.seenText[rec.ID]; !ok {
-		s.seenText[rec.ID], p.idText = d, s.text(rec.ID)
-	}
-	if ok {
-		if was == d {
-			s.repeats++
-			return
-		}
-		s.collisions++
-		if s.collision == "" {
-			s.collision = fmt.Sprintf("id %s: %s at %s, and again with other content", rec.ID, rec.Name, rec.Time.UTC().Format(time.RFC3339))
-		}
-		return
+	if id, ok := hexID(rec.ID); ok {
+		p.id = id
+	} else {
+		p.idText = s.text(rec.ID)
 	}
 	if rec.Body != "" {
 		p.body = s.text(rec.Body)
 	}
 	p.series = s.seriesOf(&rec)
 	s.windows[i] = append(s.windows[i], p)
+}
+
+// seal drops, window by window, every record whose id came before it: one of the same content
+// (read again) counts as a repeat, one of another content as a collision (the first is kept,
+// one example is named). The records keep their order. One id has one time, so its records
+// share a window: a map of one window at a time does, not one of the whole span.
+func (s *spanRecords) seal() {
+	byHex := map[[16]byte]int32{} // id → index of its first record in the window
+	byText := map[string]int32{}
+	for w, pts := range s.windows {
+		clear(byHex)
+		clear(byText)
+		kept := pts[:0]
+		for _, p := range pts {
+			var first int32
+			var seen bool
+			if p.idText == 0 {
+				if first, seen = byHex[p.id]; !seen {
+					byHex[p.id] = int32(len(kept))
+				}
+			} else if first, seen = byText[s.texts[p.idText-1]]; !seen {
+				byText[s.texts[p.idText-1]] = int32(len(kept))
+			}
+			switch {
+			case !seen:
+				kept = append(kept, p)
+			case s.digest(&kept[first]) == s.digest(&p):
+				s.repeats++
+			default:
+				s.collisions++
+				if s.collision == "" {
+					s.collision = fmt.Sprintf("id %s: %s at %s, and again with other content", s.idOf(&p), s.series[p.series].name,
+						time.Unix(0, p.t).UTC().Format(time.RFC3339))
+				}
+			}
+		}
+		s.windows[w] = kept
+	}
 }
 
 // text keeps t and returns 1 + its index.

@@ -1,8 +1,10 @@
 package calm
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -42,29 +45,73 @@ var errEncoding = errors.New("unsupported Content-Encoding")
 func (c *Client) readBody(ctx context.Context, resp *http.Response, max int64) (b []byte, err error) {
 	wire := &countingReader{r: io.LimitReader(resp.Body, max+1)}
 	defer func() { c.countBytes(ctx, wire.n, int64(len(b))) }()
-	var src io.Reader = wire
-	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(wire)
-		switch {
-		case errors.Is(err, io.EOF): // an empty body
-			return nil, nil
-		case err != nil:
-			return nil, fmt.Errorf("gzip answer: %w", err)
-		}
-		src = zr
-	default:
+	enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
+	if enc != "" && enc != "identity" && enc != "gzip" && enc != "x-gzip" {
 		return nil, fmt.Errorf("%w %q: the client asks for gzip and reads gzip or none", errEncoding, enc)
 	}
-	b, err = io.ReadAll(io.LimitReader(src, max+1))
-	if int64(len(b)) > max || wire.n > max {
+	b, err = readSized(wire, resp.ContentLength, max)
+	if wire.n > max {
 		return b, errBodyTooLarge
 	}
-	if err != nil && src != io.Reader(wire) {
+	if err != nil || enc == "" || enc == "identity" {
+		return b, err
+	}
+	if len(b) == 0 { // an empty body
+		return nil, nil
+	}
+	zr, _ := gzipReaders.Get().(*gzip.Reader)
+	if zr == nil {
+		zr = new(gzip.Reader)
+	}
+	defer gzipReaders.Put(zr)
+	if err := zr.Reset(bytes.NewReader(b)); err != nil {
+		return nil, fmt.Errorf("gzip answer: %w", err)
+	}
+	b, err = readSized(zr, gzipSize(b), max)
+	if int64(len(b)) > max {
+		return b, errBodyTooLarge
+	}
+	if err != nil {
 		err = fmt.Errorf("gzip answer: %w", err)
 	}
 	return b, err
+}
+
+// gzipReaders keeps gzip readers (each holds tens of kilobytes of tables) for the next answer.
+var gzipReaders sync.Pool
+
+// readSized reads r to its end, at most max+1 bytes, into a buffer of size+1 when size (a
+// Content-Length, a gzip trailer's size) is known: the usual answer is read without growing
+// a buffer, and the buffer is no larger than it. A wrong size only costs growing.
+func readSized(r io.Reader, size, max int64) ([]byte, error) {
+	n := int64(512)
+	if size >= 0 {
+		n = min(size, max) + 1 // + 1: room to see the end without growing
+	}
+	b := make([]byte, 0, n)
+	r = io.LimitReader(r, max+1)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		m, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// gzipSize is the size a gzip stream says its (last) member decompresses to: its trailer's
+// ISIZE; -1 when it is too short to have one. Only a hint: readSized bounds what is read.
+func gzipSize(z []byte) int64 {
+	if len(z) < 18 {
+		return -1
+	}
+	return int64(binary.LittleEndian.Uint32(z[len(z)-4:]))
 }
 
 func (c *Client) countBytes(ctx context.Context, wire, decoded int64) {

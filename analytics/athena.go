@@ -66,14 +66,14 @@ func Location(bucket, prefix string) string {
 }
 
 // The table parameters of the tenant projection: an enum, whose values the collect function's
-// schedule tick keeps in step with the connectors (internal/fleet.ProjectTenants).
+// schedule tick keeps in step with the connectors (internal/fleet/projection.Tenants).
 const (
 	ParamTenantType   = "projection.tenant.type"
 	ParamTenantValues = "projection.tenant.values"
 )
 
 // ProjectionActions are the IAM actions the schedule tick needs to keep the tenant projection in
-// step with the connectors, on the archive table only (internal/fleet.ProjectTenants calls exactly
+// step with the connectors, on the archive table only (internal/fleet/projection.Tenants calls exactly
 // these; the stack grants exactly these).
 var ProjectionActions = []string{"glue:GetTable", "glue:UpdateTable"}
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/alert"
 	"github.com/calm-collector/calm-collector/internal/collect"
-	"github.com/calm-collector/calm-collector/internal/fleet"
+	"github.com/calm-collector/calm-collector/internal/fleet/projection"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
@@ -33,7 +33,7 @@ type settings struct {
 	period   time.Duration
 	// archiveTable is the Glue table over the S3 archive whose tenant projection the schedule
 	// tick keeps in step with the connectors (CALM_ARCHIVE_TABLE, DATABASE.TABLE; "": none).
-	archiveTable fleet.ArchiveTable
+	archiveTable projection.ArchiveTable
 }
 
 // envFrom reads and checks the environment, naming every problem at once.
@@ -61,7 +61,7 @@ func envFrom(getenv func(string) string) (settings, error) {
 		}
 	}
 	if v := strings.TrimSpace(getenv("CALM_ARCHIVE_TABLE")); v != "" {
-		if s.archiveTable, err = fleet.ParseArchiveTable(v); err != nil {
+		if s.archiveTable, err = projection.ParseArchiveTable(v); err != nil {
 			errs = append(errs, fmt.Errorf("CALM_ARCHIVE_TABLE: %w", err))
 		}
 	}

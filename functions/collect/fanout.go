@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/calm-collector/calm-collector/internal/fleet"
+	"github.com/calm-collector/calm-collector/internal/fleet/projection"
 )
 
 // Fleet is how the function finds and hands out tenants (docs/deploy.md, "Fan-out"): the
@@ -33,8 +34,8 @@ type Fleet struct {
 	Period time.Duration
 	// Glue and Table keep the archive table's tenant projection in step with the connectors
 	// (CALM_ARCHIVE_TABLE); nil or an empty Table: no archive table.
-	Glue  fleet.GlueAPI
-	Table fleet.ArchiveTable
+	Glue  projection.GlueAPI
+	Table projection.ArchiveTable
 }
 
 // DispatchSummary is the answer to a schedule tick.
@@ -112,7 +113,7 @@ func (h *Handler) Dispatch(ctx context.Context) (DispatchSummary, error) {
 		// Before the messages: a new tenant's first objects are queryable as soon as written. A
 		// failure here is reported and retried next tick; it never holds up the collection.
 		var err error
-		sum.Projected, err = fleet.ProjectTenants(ctx, f.Glue, f.Table, connectorNames(cs))
+		sum.Projected, err = projection.Tenants(ctx, f.Glue, f.Table, connectorNames(cs))
 		errs = append(errs, err)
 		if len(sum.Projected) > 0 {
 			h.logger().Info("archive table: tenants added to the projection", "table", f.Table.String(), "tenants", sum.Projected)
@@ -153,7 +154,7 @@ func (h *Handler) projectTenant(ctx context.Context, connector, tenant string, l
 	if f == nil || f.Glue == nil || f.Table.Database == "" || tenant == connector || tenant == "" {
 		return
 	}
-	added, err := fleet.ProjectTenants(ctx, f.Glue, f.Table, []string{tenant})
+	added, err := projection.Tenants(ctx, f.Glue, f.Table, []string{tenant})
 	if err != nil {
 		log.Warn("archive table: the tenant is not in the projection yet; the next run tries again", "table", f.Table.String(), "err", err)
 	} else if len(added) > 0 {

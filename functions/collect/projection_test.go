@@ -20,6 +20,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/awstest/athenatest"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/fleet"
+	"github.com/calm-collector/calm-collector/internal/fleet/projection"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
@@ -28,7 +29,7 @@ import (
 func TestEnvFromReadsArchiveTable(t *testing.T) {
 	base := map[string]string{"CALM_SECRET_ID": "arn:x", "CALM_STATE_TABLE": "calm-state", "CALM_ARCHIVE_TABLE": "calmcollector.records"}
 	s, err := envFrom(func(k string) string { return base[k] })
-	if err != nil || s.archiveTable != (fleet.ArchiveTable{Database: "calmcollector", Table: "records"}) {
+	if err != nil || s.archiveTable != (projection.ArchiveTable{Database: "calmcollector", Table: "records"}) {
 		t.Fatalf("archiveTable = %+v, %v", s.archiveTable, err)
 	}
 	base["CALM_ARCHIVE_TABLE"] = "records"
@@ -54,7 +55,7 @@ func TestTickAddsNewTenantToTheArchiveTable(t *testing.T) {
 	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return now }})
 	awsCfg := m.AWSConfig(ctx)
 	sm, q, g := secretsmanager.NewFromConfig(awsCfg), sqs.NewFromConfig(awsCfg), glue.NewFromConfig(awsCfg)
-	table := fleet.ArchiveTable{Database: "projection", Table: analytics.TableName}
+	table := projection.ArchiveTable{Database: "projection", Table: analytics.TableName}
 	athenatest.CreateArchiveTable(t, g, table.Database, bucket, "records", []string{"ctx"})
 	paramsBefore := glueParams(t, g, table)
 	if _, err := m.S3Client().CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
@@ -144,7 +145,7 @@ func TestTickAddsNewTenantToTheArchiveTable(t *testing.T) {
 	}
 }
 
-func glueParams(t *testing.T, g *glue.Client, table fleet.ArchiveTable) map[string]string {
+func glueParams(t *testing.T, g *glue.Client, table projection.ArchiveTable) map[string]string {
 	t.Helper()
 	out, err := g.GetTable(context.Background(), &glue.GetTableInput{DatabaseName: aws.String(table.Database), Name: aws.String(table.Table)})
 	if err != nil {

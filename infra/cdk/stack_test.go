@@ -530,7 +530,7 @@ func TestCollectPermissions(t *testing.T) {
 		// Alert events on the stack's bus only (docs/alerts.md).
 		map[string]any{"Action": "events:PutEvents", "Effect": "Allow", "Resource": getAtt(s.logicalID(t, "AWS::Events::EventBus", "AlertsBus"), "Arn")},
 		// The tick adds connectors to the archive table's tenant projection: exactly the calls
-		// internal/fleet.ProjectTenants makes (its moto test records them), on that table only.
+		// internal/fleet/projection.Tenants makes (its moto test records them), on that table only.
 		map[string]any{"Action": []any{"glue:GetTable", "glue:UpdateTable"}, "Effect": "Allow", "Sid": "ArchiveTableTenants",
 			"Resource": []any{glueArn("catalog"), glueArn("database/calmcollector"), glueArn("table/calmcollector/records")}},
 	})

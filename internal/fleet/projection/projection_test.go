@@ -1,4 +1,4 @@
-package fleet
+package projection
 
 import (
 	"context"
@@ -39,6 +39,9 @@ func (c *glueCalls) option(o *glue.Options) {
 	})
 }
 
+// TestMain stops the shared moto_server after the tests.
+func TestMain(m *testing.M) { awstest.Main(m) }
+
 func TestParseArchiveTable(t *testing.T) {
 	if got, err := ParseArchiveTable("calmcollector.records"); err != nil || got != (ArchiveTable{"calmcollector", "records"}) {
 		t.Errorf("ParseArchiveTable = %+v, %v", got, err)
@@ -50,11 +53,11 @@ func TestParseArchiveTable(t *testing.T) {
 	}
 }
 
-// ProjectTenants on moto: missing tenants are added to the enum in sorted order after the
+// Tenants on moto: missing tenants are added to the enum in sorted order after the
 // deployed ones, nothing else of the table changes, nothing is written when nothing is missing,
 // values are never removed, and the calls made are exactly analytics.ProjectionActions (which
 // the stack grants, infra/cdk's TestCollectPermissions).
-func TestProjectTenantsAgainstMoto(t *testing.T) {
+func TestTenantsAgainstMoto(t *testing.T) {
 	ctx := context.Background()
 	m := awstest.Moto(t)
 	cfg := m.AWSConfig(ctx)
@@ -65,7 +68,7 @@ func TestProjectTenantsAgainstMoto(t *testing.T) {
 	athenatest.CreateArchiveTable(t, setup, table.Database, "archive", "records", []string{"prod", "test"})
 	before := getTable(t, setup, table)
 
-	added, err := ProjectTenants(ctx, api, table, []string{"test", "zeta", "prod", "alpha", "zeta"})
+	added, err := Tenants(ctx, api, table, []string{"test", "zeta", "prod", "alpha", "zeta"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +91,7 @@ func TestProjectTenantsAgainstMoto(t *testing.T) {
 	versions := tableVersions(t, setup, table)
 
 	// Nothing missing (a removed connector included): no write, and nothing is removed.
-	added, err = ProjectTenants(ctx, api, table, []string{"zeta", "prod"})
+	added, err = Tenants(ctx, api, table, []string{"zeta", "prod"})
 	if err != nil || len(added) != 0 {
 		t.Errorf("second call added %v, %v; want nothing", added, err)
 	}
@@ -100,7 +103,7 @@ func TestProjectTenantsAgainstMoto(t *testing.T) {
 	}
 	slices.Sort(calls.actions)
 	if !slices.Equal(calls.actions, analytics.ProjectionActions) {
-		t.Errorf("ProjectTenants called %v; analytics.ProjectionActions (what the stack grants) = %v", calls.actions, analytics.ProjectionActions)
+		t.Errorf("Tenants called %v; analytics.ProjectionActions (what the stack grants) = %v", calls.actions, analytics.ProjectionActions)
 	}
 
 	// A table whose tenant projection is no longer an enum is left alone.
@@ -109,12 +112,12 @@ func TestProjectTenantsAgainstMoto(t *testing.T) {
 	if _, err := setup.UpdateTable(ctx, &glue.UpdateTableInput{DatabaseName: aws.String(table.Database), TableInput: in}); err != nil {
 		t.Fatal(err)
 	}
-	if added, err := ProjectTenants(ctx, api, table, []string{"new"}); err != nil || len(added) != 0 {
+	if added, err := Tenants(ctx, api, table, []string{"new"}); err != nil || len(added) != 0 {
 		t.Errorf("with an injected tenant projection: added %v, %v; want nothing", added, err)
 	}
 
 	// A missing table is an error that names it.
-	_, err = ProjectTenants(ctx, api, ArchiveTable{Database: "projection_test", Table: "nope"}, []string{"x"})
+	_, err = Tenants(ctx, api, ArchiveTable{Database: "projection_test", Table: "nope"}, []string{"x"})
 	if err == nil || !strings.Contains(err.Error(), "projection_test.nope") {
 		t.Errorf("missing table: err = %v, want one naming projection_test.nope", err)
 	}

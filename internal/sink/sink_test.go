@@ -128,6 +128,41 @@ func TestWriterConcurrentBatchesStayWhole(t *testing.T) {
 	}
 }
 
+// A batch larger than a chunk goes out in several writes of whole lines, each about writeChunk
+// bytes, and concurrent batches still do not interleave: the writes of one batch follow each
+// other and hold its records in order.
+func TestWriterLargeBatchesInChunksOfWholeLines(t *testing.T) {
+	var log writeLog
+	s := NewWriter("stdout", &log)
+	batches := map[string]Batch{}
+	var wg sync.WaitGroup
+	for i := range 4 {
+		b := batch("prod", fmt.Sprintf("m%d", i), 2000, 0)
+		batches[b.Monitor] = b
+		wg.Go(func() {
+			if err := s.Write(context.Background(), b); err != nil {
+				t.Errorf("Write: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	var all []byte
+	for _, w := range log.writes {
+		if len(w) == 0 || w[len(w)-1] != '\n' || len(w) > writeChunk+1024 {
+			t.Fatalf("a write of %d bytes: want whole lines, at most a line over %d bytes", len(w), writeChunk)
+		}
+		all = append(all, w...)
+	}
+	if len(log.writes) < 8 {
+		t.Errorf("%d writes for 4 batches of %d bytes each: not written in chunks", len(log.writes), len(all)/4)
+	}
+	recs := decodeLines(t, all)
+	for start := 0; start < len(recs); start += 2000 {
+		want := batches[recs[start].Monitor]
+		assertRecords(t, recs[start:min(start+2000, len(recs))], want)
+	}
+}
+
 func TestFileAppendsAcrossBatchesAndReopens(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sub", "out.ndjson")

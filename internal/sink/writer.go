@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/calm-collector/calm-collector/internal/record"
 )
 
-// Writer writes each batch as NDJSON lines to an io.Writer with one Write call, so lines of
-// concurrent batches never interleave.
+// Writer writes each batch as NDJSON lines to an io.Writer, in Write calls of about 64 KiB of
+// whole lines, one batch at a time, so lines of concurrent batches never interleave and the
+// buffer stays small whatever the batch (a window of a large landscape is megabytes of lines).
 type Writer struct {
 	name string
 	mu   sync.Mutex
@@ -34,12 +37,22 @@ func (s *Writer) Write(ctx context.Context, b Batch) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.buf = appendNDJSON(s.buf[:0], b)
-	if _, err := s.w.Write(s.buf); err != nil {
-		return fmt.Errorf("%s: write %s/%s window %s: %w", s.name, b.Tenant, b.Monitor, windowText(b), err)
+	s.buf = s.buf[:0]
+	for i := range b.Records {
+		s.buf = append(record.AppendJSON(s.buf, &b.Records[i]), '\n')
+		if len(s.buf) < writeChunk && i < len(b.Records)-1 {
+			continue
+		}
+		if _, err := s.w.Write(s.buf); err != nil {
+			return fmt.Errorf("%s: write %s/%s window %s: %w", s.name, b.Tenant, b.Monitor, windowText(b), err)
+		}
+		s.buf = s.buf[:0]
 	}
 	return nil
 }
+
+// writeChunk is about how many bytes of lines Writer writes at once.
+const writeChunk = 64 << 10
 
 // Close does nothing: the writer belongs to the caller.
 func (s *Writer) Close(context.Context) error { return nil }

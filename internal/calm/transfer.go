@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,31 +44,46 @@ var errEncoding = errors.New("unsupported Content-Encoding")
 // also when reading fails. A read error (a connection cut, a broken gzip stream) is returned
 // as it is, for the caller to retry.
 func (c *Client) readBody(ctx context.Context, resp *http.Response, max int64) (b []byte, err error) {
+	b, _, err = c.readBodyZipped(ctx, resp, max)
+	return b, err
+}
+
+// readBodyZipped is readBody that also returns the body as it came when it came gzip'd (nil
+// otherwise): a caller that holds the answer a while may keep that instead, and inflate it
+// again when it needs it.
+func (c *Client) readBodyZipped(ctx context.Context, resp *http.Response, max int64) (b, zipped []byte, err error) {
 	wire := &countingReader{r: io.LimitReader(resp.Body, max+1)}
 	defer func() { c.countBytes(ctx, wire.n, int64(len(b))) }()
 	enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
 	if enc != "" && enc != "identity" && enc != "gzip" && enc != "x-gzip" {
-		return nil, fmt.Errorf("%w %q: the client asks for gzip and reads gzip or none", errEncoding, enc)
+		return nil, nil, fmt.Errorf("%w %q: the client asks for gzip and reads gzip or none", errEncoding, enc)
 	}
 	b, err = readSized(wire, resp.ContentLength, max)
 	if wire.n > max {
-		return b, errBodyTooLarge
+		return b, nil, errBodyTooLarge
 	}
 	if err != nil || enc == "" || enc == "identity" {
-		return b, err
+		return b, nil, err
 	}
 	if len(b) == 0 { // an empty body
-		return nil, nil
+		return nil, nil, nil
 	}
+	zipped = b
+	b, err = inflate(zipped, max)
+	return b, zipped, err
+}
+
+// inflate decompresses a gzip body, failing with errBodyTooLarge past max bytes.
+func inflate(zipped []byte, max int64) ([]byte, error) {
 	zr, _ := gzipReaders.Get().(*gzip.Reader)
 	if zr == nil {
 		zr = new(gzip.Reader)
 	}
 	defer gzipReaders.Put(zr)
-	if err := zr.Reset(bytes.NewReader(b)); err != nil {
+	if err := zr.Reset(bytes.NewReader(zipped)); err != nil {
 		return nil, fmt.Errorf("gzip answer: %w", err)
 	}
-	b, err = readSized(zr, gzipSize(b), max)
+	b, err := readSized(zr, gzipSize(zipped), max)
 	if int64(len(b)) > max {
 		return b, errBodyTooLarge
 	}
@@ -92,7 +108,10 @@ func readSized(r io.Reader, size, max int64) ([]byte, error) {
 	r = io.LimitReader(r, max+1)
 	for {
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			if int64(len(b)) > max {
+				return b, nil // max+1 bytes: too large, and no byte more is held
+			}
+			b = slices.Grow(b, int(min(int64(cap(b)), max+1-int64(len(b))))) // double, up to max+1
 		}
 		m, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+m]

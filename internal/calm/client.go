@@ -175,6 +175,9 @@ func (r *request) accept() string {
 type response struct {
 	header http.Header
 	body   []byte
+	// zipped is the body as it came when it came gzip'd (nil otherwise): an answer held ahead
+	// of its decoding keeps only this (inflate makes the body again).
+	zipped []byte
 }
 
 // correlationID is the answer's x-correlationid header, which SAP support asks for.
@@ -332,7 +335,7 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response
 		return nil, c.checkResponse(ctx, r.method, u.Path, resp)
 	}
 	answerBegun(ctx, resp.Header) // a pager's next request may go out while this body is read
-	b, err := c.readBody(ctx, resp, c.opt.MaxBodyBytes)
+	b, zipped, err := c.readBodyZipped(ctx, resp, c.opt.MaxBodyBytes)
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		return nil, fmt.Errorf("%s %s: answer is larger than %d bytes (MaxBodyBytes), counted decompressed; ask for less (smaller limit or window)", r.method, u.Path, c.opt.MaxBodyBytes)
@@ -351,7 +354,7 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response
 		return nil, &APIError{StatusCode: resp.StatusCode, Method: r.method, Path: u.Path, NotData: why,
 			CorrelationID: resp.Header.Get("X-Correlationid"), SAPMessage: resp.Header.Get("Sap-Message")}
 	}
-	return &response{header: resp.Header, body: b}, nil
+	return &response{header: resp.Header, body: b, zipped: zipped}, nil
 }
 
 // stripURL drops the full URL (with its query) from *url.Error: the caller already names the

@@ -32,9 +32,9 @@ type MetricsQuery struct {
 	// that reads one page (it would cost a request more).
 	AllPages bool
 	// LastAsked, when set, is called once the answer to what the walk expects to be its last
-	// page has begun: the caller may start its next request series then, so that it follows
-	// this one without a gap. It is a guess (a short page makes the walk go on) and may not be
-	// called at all (the walk then ends as usual).
+	// page is in (read whole, not yet decoded): the caller may start its next request series
+	// then, so that it follows this one without waiting for the decode. It is a guess (a short
+	// page makes the walk go on) and may not be called at all (the walk then ends as usual).
 	LastAsked func()
 }
 
@@ -118,8 +118,10 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		}
 		resp, err := c.metricsCall(ctx, q, res, limit, offset, format)
 		if err != nil && format == FormatBinary && refusesFormat(err) {
-			// Asked again in JSON: when that succeeds, it was the format the tenant refused.
-			resp, err = c.metricsCall(ctx, q, res, limit, offset, FormatJSON)
+			// Asked again in JSON: when that succeeds, it was the format the tenant refused. The
+			// pager's next request waits for the whole answer (not its beginning), so that it
+			// asks in the format learned here.
+			resp, err = c.metricsCall(withAnswerBegun(ctx, nil), q, res, limit, offset, FormatJSON)
 			if err == nil && !c.binaryRefused.Swap(true) {
 				c.SetBinary(false)
 				c.logger.Info("the tenant refuses format=protobuf-binary; asking for protobuf-json from now on", "what", what)
@@ -137,10 +139,24 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 				c.binaryServed.Store(true)
 			}
 		}
+		size, hash, corr := len(resp.body), bodyHash(resp.body), correlationID(resp)
+		// Held until its turn to be decoded, an answer that came gzip'd keeps only the bytes
+		// that came (a tenth of the body or less); decode inflates them again.
+		body, zipped, max := resp.body, resp.zipped, c.opt.MaxBodyBytes
+		if zipped != nil {
+			body = nil
+		}
 		// Decoding (pdata builds the whole tree) takes about as long as a far-away answer: the
 		// pager runs it while the next page is on its way.
 		decode := func() (decoded[MetricsPage], error) {
-			md, err := decodeMetrics(ctype, resp.body)
+			b := body
+			if b == nil && zipped != nil {
+				var err error
+				if b, err = inflate(zipped, max); err != nil {
+					return decoded[MetricsPage]{}, err
+				}
+			}
+			md, err := decodeMetrics(ctype, b)
 			if err != nil {
 				kind := "JSON"
 				if isProtobuf(ctype) {
@@ -150,11 +166,10 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 			}
 			n := md.DataPointCount()
 			keys := rowKeys(md)
-			return decoded[MetricsPage]{items: []MetricsPage{{Metrics: md, Offset: offset, Points: n, Rows: len(keys), Total: total, Bytes: len(resp.body)}},
+			return decoded[MetricsPage]{items: []MetricsPage{{Metrics: md, Offset: offset, Points: n, Rows: len(keys), Total: total, Bytes: size}},
 				count: n, rows: len(keys), keys: keys}, nil
 		}
-		return answer[MetricsPage]{total: total, hash: bodyHash(resp.body), bytes: len(resp.body), corr: correlationID(resp),
-			rows: rows, decode: decode}, nil
+		return answer[MetricsPage]{total: total, hash: hash, bytes: size, corr: corr, rows: rows, decode: decode}, nil
 	}
 	return flatten(pager[MetricsPage]{logger: c.logger, what: what, limit: limit, maxPages: c.maxPages,
 		allPages: q.AllPages, learned: &c.metricsUnit, capped: &c.metricsCapped, lastAsked: q.LastAsked}.pages(ctx, fetch))

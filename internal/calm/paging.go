@@ -104,7 +104,7 @@ type pager[T any] struct {
 	// request).
 	capped *atomic.Bool
 	// lastAsked, when set, is called once the answer to what the walk expects to be its last
-	// page has begun (fetcherPlan.lastAsked).
+	// page is in, before it is decoded (fetcherPlan.lastAsked).
 	lastAsked func()
 }
 

@@ -25,8 +25,9 @@ var errPrefetchDiscarded = errors.New("page requested ahead is not needed")
 // after the other, at most pages of them. A total of -1 is learned from the first answer (its
 // x-total-count as soon as its headers are in). An answer that is not full (rows other than
 // limit), carries another total or is an error is the last it asks after. lastAsked, when set,
-// is called once the answer to the page the total makes the last has begun: the caller may start
-// its next request series then (a guess: the walk may still go on, after a short page).
+// is called once the answer to the page the total makes the last is in, read whole and before
+// it is decoded: the caller may start its next request series then (a guess: the walk may still
+// go on, after a short page).
 type fetcherPlan struct {
 	from, limit, total, pages int
 	lastAsked                 func()
@@ -94,8 +95,12 @@ func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswe
 			case r.total < 0, total >= 0 && r.total != total:
 				return // no total to plan by, or another one: the pager goes on by itself
 			case off+plan.limit >= r.total:
-				if plan.lastAsked != nil {
-					plan.lastAsked()
+				select { // the last page: said once its answer is in whole (a page too large to read is not)
+				case <-r.done:
+					if r.r.err == nil && plan.lastAsked != nil {
+						plan.lastAsked()
+					}
+				case <-fctx.Done():
 				}
 				return
 			}

@@ -76,15 +76,20 @@ func (r *Runner) For(c *calm.Client) *Runner {
 // are about 2 MiB).
 const minPageLimit = 4 << 20
 
+// AnswersPerMonitor is how many API answers one monitor holds at most at once: those of two
+// request series (calm.AnswersHeld each), since at a span boundary the next span's series starts
+// as soon as the answer to this span's last request is in (Query.LastAsked), while this
+// span's last pages may still wait to be decoded.
+const AnswersPerMonitor = 2 * calm.AnswersHeld
+
 // PageLimit is the cap of one API answer (calm.Options.MaxBodyBytes) under the process's memory
 // limit memLimit (debug.SetMemoryLimit(-1): GOMEMLIMIT, or what the collect function sets from
 // its memory size): one budget, half of the limit, shared by every answer that can be held at
-// once (concurrency monitors × calm.AnswersHeld: the page being decoded and those asked for
-// ahead of it), so that no combination of pages exceeds it; the
-// other half is for what the pages decode into. 0 (the client's default) without a limit.
+// once (concurrency monitors × AnswersPerMonitor), so that no combination of pages exceeds it;
+// the other half is for what the pages decode into. 0 (the client's default) without a limit.
 func PageLimit(memLimit int64, concurrency int) int64 {
 	if memLimit <= 0 || memLimit == math.MaxInt64 || concurrency <= 0 {
 		return 0
 	}
-	return min(calm.DefaultMaxBodyBytes, max(minPageLimit, memLimit/2/int64(concurrency*calm.AnswersHeld)))
+	return min(calm.DefaultMaxBodyBytes, max(minPageLimit, memLimit/2/int64(concurrency*AnswersPerMonitor)))
 }

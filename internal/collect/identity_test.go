@@ -78,8 +78,8 @@ func TestPageLimit(t *testing.T) {
 		concurrency int
 		want        int64
 	}{
-		{192 << 20, 4, 8 << 20},          // the collect function: 3/4 of 256 MiB, 4 monitors × 3 answers
-		{256 << 20, 4, (256 << 20) / 24}, // GOMEMLIMIT=256MiB
+		{192 << 20, 4, 4 << 20},          // the collect function: 3/4 of 256 MiB, 4 monitors × 6 answers
+		{256 << 20, 4, (256 << 20) / 48}, // GOMEMLIMIT=256MiB
 		{4 << 30, 4, 64 << 20},           // never above the client's default
 		{32 << 20, 8, 4 << 20},           // never below a page of 5,000 points
 		{0, 4, 0},                        // no limit: the client's default

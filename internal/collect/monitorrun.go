@@ -189,7 +189,7 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 
 // spanFetch is one span's request series running in its own goroutine; done closes when
 // recs and err are set. lastAsked closes when the answer to what the series expects to be its
-// last request has begun (calm.MetricsQuery.LastAsked; monitors of other APIs do not say).
+// last request is in (calm.MetricsQuery.LastAsked; monitors of other APIs do not say).
 type spanFetch struct {
 	done      chan struct{}
 	lastAsked chan struct{}
@@ -209,7 +209,7 @@ func (mr *monitorRun) startSpan(ctx context.Context, span Range) *spanFetch {
 }
 
 // awaitSpan waits until f is done and returns the series of the next span (the first of rest)
-// when it started it meanwhile: as soon as f's last answer has begun, so that the next series
+// when it started it meanwhile: as soon as f's last answer is in, so that the next series
 // follows without waiting for f's last page to be decoded. Nothing is delivered while it waits,
 // so at most two spans are held: f's and the next.
 func (mr *monitorRun) awaitSpan(ctx context.Context, f *spanFetch, rest []Range) *spanFetch {

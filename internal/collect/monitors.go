@@ -40,7 +40,7 @@ type Query struct {
 	// LogsProvider overrides the table's logs API provider ("" keeps it).
 	LogsProvider string
 	// LastAsked, when set, is called once the answer to what the Fetch expects to be its last
-	// request has begun (calm.MetricsQuery.LastAsked); a Fetch may not call it.
+	// request is in (calm.MetricsQuery.LastAsked); a Fetch may not call it.
 	LastAsked func()
 }
 

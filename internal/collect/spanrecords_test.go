@@ -189,7 +189,7 @@ func TestNextSpanIsFetchedWhileASpanIsDelivered(t *testing.T) {
 	}
 }
 
-// A span's series says when the answer to its last request has begun (LastAsked): the next
+// A span's series says when the answer to its last request is in (LastAsked): the next
 // span's series starts then, before the span's series ends, and never a third while the first
 // is not done (at most two spans held).
 func TestNextSpanStartsWhenTheLastAnswerHasBegun(t *testing.T) {

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 )
 
@@ -268,7 +267,7 @@ func TestGiantPagesOnEveryMonitorStayInTheMemoryBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	capBytes := collect.PageLimit(limit, e.cfg.Concurrency)
-	if capBytes*int64(e.cfg.Concurrency)*calm.AnswersHeld > limit/2 {
+	if capBytes*int64(e.cfg.Concurrency)*collect.AnswersPerMonitor > limit/2 {
 		t.Fatalf("cap %d: the answers held at once exceed half the limit", capBytes)
 	}
 	r := (&collect.Runner{Config: e.cfg, Store: e.store, Sinks: []collect.Sink{e.sink}, Owner: "e2e",

@@ -48,6 +48,8 @@ type replayFront struct {
 	cache map[string]cachedAnswer
 
 	requests, bytes atomic.Int64
+	// trace, when set (CALM_BENCH_TRACE), writes every API answer's start and end.
+	trace *requestTrace
 	// minRequests is Σ ceil(x-total-count/limit) over the first pages (offset 0) seen.
 	minRequests atomic.Int64
 }
@@ -64,6 +66,10 @@ func (f *replayFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.requests.Add(1)
+	if f.trace != nil {
+		start := time.Now()
+		defer func() { f.trace.add(start, time.Now(), r.URL.Query()) }()
+	}
 	if d := time.Duration(f.latency.Load()); d > 0 {
 		time.Sleep(d)
 	}
@@ -103,6 +109,21 @@ func (f *replayFront) reset() {
 	f.minRequests.Store(0)
 }
 
+// requestTrace writes one line per API answer: start and end (Unix microseconds, as the
+// server saw them), provider, offset and from. Where the wall time goes beyond the network
+// bound is read off it: the gaps between one answer's end and the next request of the same
+// series (BENCHMARKS.md, 24 h backfill).
+type requestTrace struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (t *requestTrace) add(start, end time.Time, q url.Values) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fmt.Fprintf(t.w, "%d %d %s %s %s\n", start.UnixMicro(), end.UnixMicro(), q.Get("provider"), q.Get("offset"), q.Get("from"))
+}
+
 // countingWriter counts what the collector delivers.
 type countingWriter struct{ n atomic.Int64 }
 
@@ -130,9 +151,18 @@ func BenchmarkBackfill24h(b *testing.B) {
 	}
 	concurrency := collect.DefaultConfig().Concurrency
 	var wall time.Duration
-	var rss int64
+	var rss memPeak
 	var delivered int64
 	var cpu time.Duration
+	e.front.trace = nil
+	if path := os.Getenv("CALM_BENCH_TRACE"); path != "" { // the last run's answers
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		e.front.trace = &requestTrace{w: f}
+	}
 	b.ResetTimer()
 	for b.Loop() {
 		e.front.reset()
@@ -150,7 +180,7 @@ func BenchmarkBackfill24h(b *testing.B) {
 		// Peak RSS from VmHWM, read while the process runs. (wait4's ru_maxrss is no use
 		// here: a child started with vfork+exec inherits the parent's high-water mark.)
 		stop := make(chan struct{})
-		peak := make(chan int64, 1)
+		peak := make(chan memPeak, 1)
 		go func() { peak <- pollVmHWM(cmd.Process.Pid, stop) }()
 		err := cmd.Wait()
 		wall = time.Since(start)
@@ -172,22 +202,33 @@ func BenchmarkBackfill24h(b *testing.B) {
 	b.ReportMetric(float64(minReqs), "min-requests")
 	b.ReportMetric(float64(e.front.bytes.Load())/1e6, "MB-fetched")
 	b.ReportMetric(float64(delivered)/1e6, "MB-delivered")
-	b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
-	b.ReportMetric(cpu.Seconds(), "cpu-s") // user + system time of the calmctl process
+	b.ReportMetric(float64(rss.hwm)/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(float64(rss.anon)/(1<<20), "peak-anon-MiB") // heap and stacks
+	b.ReportMetric(float64(rss.file)/(1<<20), "peak-file-MiB") // pages of the binary
+	b.ReportMetric(cpu.Seconds(), "cpu-s")                     // user + system time of the calmctl process
 }
 
-// pollVmHWM returns the largest VmHWM (bytes) of the process seen until stop is closed.
-func pollVmHWM(pid int, stop <-chan struct{}) int64 {
-	var peak int64
+// memPeak is the peak memory of a process: VmHWM (its resident high-water mark), and the
+// largest RssAnon (heap, stacks) and RssFile (pages of its binary) seen while polling.
+type memPeak struct{ hwm, anon, file int64 }
+
+// pollVmHWM returns the peak memory of the process seen until stop is closed.
+func pollVmHWM(pid int, stop <-chan struct{}) memPeak {
+	var peak memPeak
 	path := fmt.Sprintf("/proc/%d/status", pid)
 	tk := time.NewTicker(10 * time.Millisecond)
 	defer tk.Stop()
 	for {
 		if b, err := os.ReadFile(path); err == nil {
 			for _, line := range strings.Split(string(b), "\n") {
-				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-					if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
-						peak = max(peak, kb*1024)
+				for _, f := range []struct {
+					key string
+					to  *int64
+				}{{"VmHWM:", &peak.hwm}, {"RssAnon:", &peak.anon}, {"RssFile:", &peak.file}} {
+					if v, ok := strings.CutPrefix(line, f.key); ok {
+						if kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64); err == nil {
+							*f.to = max(*f.to, kb*1024)
+						}
 					}
 				}
 			}

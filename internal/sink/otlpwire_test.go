@@ -140,21 +140,38 @@ func FuzzParseExportResponseProtoMatchesPdata(f *testing.F) {
 }
 
 // hasGroup reports whether an export response holds a group field at its top level or in a
-// partial_success.
+// partial_success, also one that is not closed (the message then does not parse, and the
+// field is never handed to a callback: the tags are read one by one).
 func hasGroup(data []byte) bool {
 	found := false
-	_ = eachWireField(data, func(num protowire.Number, typ protowire.Type, value []byte) error {
+	eachTag(data, func(num protowire.Number, typ protowire.Type, value []byte) {
 		found = found || typ == protowire.StartGroupType
 		if num == 1 && typ == protowire.BytesType {
 			ps, _ := protowire.ConsumeBytes(value)
-			_ = eachWireField(ps, func(_ protowire.Number, typ protowire.Type, _ []byte) error {
+			eachTag(ps, func(_ protowire.Number, typ protowire.Type, _ []byte) {
 				found = found || typ == protowire.StartGroupType
-				return nil
 			})
 		}
-		return nil
 	})
 	return found
+}
+
+// eachTag calls fn with every field of msg up to the first it cannot read, that one included
+// (with what follows its tag as the value).
+func eachTag(msg []byte, fn func(num protowire.Number, typ protowire.Type, value []byte)) {
+	for b := msg; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return
+		}
+		m := protowire.ConsumeFieldValue(num, typ, b[n:])
+		if m < 0 {
+			fn(num, typ, b[n:])
+			return
+		}
+		fn(num, typ, b[n:n+m])
+		b = b[n+m:]
+	}
 }
 
 // pbStatus is the reference reading of a google.rpc.Status: the generated type.

@@ -1,9 +1,12 @@
 package record
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding"
 	"encoding/binary"
 	"encoding/hex"
+	"hash"
 	"slices"
 	"strings"
 	"time"
@@ -24,8 +27,8 @@ import (
 //   - Time is the point's timestamp in UTC; Attributes are the resource attributes merged with
 //     the point's attributes (the point wins), every value as pcommon.Value.AsString; ID is
 //     PointID of the record. Scope attributes are not carried.
-//   - Records whose attributes are equal may share one map (consecutive points of a series, the
-//     count and sum of a histogram point): fn must not change a record's Attributes; a caller
+//   - Records whose attributes are equal may share one map (points of a series, the count and
+//     sum of a histogram point): fn must not change a record's Attributes; a caller
 //     that wants to copies the map first. One map per series instead of one per point is most
 //     of the converter's allocations saved (BENCHMARKS.md, 24 h backfill).
 //
@@ -113,10 +116,30 @@ type converter struct {
 	resource        []pair   // attributes of the current resource, sorted by key
 	point, merged   []pair   // scratch: the point's attributes, and both merged
 	idBuf           []byte   // scratch: the bytes hashed into an id
-	// shared is the map of the attributes last made into one (sharedOf): the next record of
-	// equal attributes gets it too.
-	shared   map[string]string
-	sharedOf []pair
+	// recent are the maps of the attributes last made into one: a record of equal attributes
+	// gets the same map. A few, not one: series may take turns (a histogram's count and sum,
+	// points of several series at one time).
+	recent [recentMaps]sharedMap
+	next   int // the slot of recent the next new map takes
+	// hash and states make ids: the hash state after the bytes of each of the last few series
+	// (id).
+	hash      hash.Hash
+	states    [recentMaps]hashState
+	nextState int
+	timeBuf   [8]byte           // scratch: a time as hashed
+	sumBuf    [sha256.Size]byte // scratch: a hash
+}
+
+// hashState is the state of an id's hash after key, the bytes of a series.
+type hashState struct{ key, state []byte }
+
+// recentMaps is how many attribute maps a converter looks back at.
+const recentMaps = 4
+
+// sharedMap is a map of attributes and the sorted pairs it was made of.
+type sharedMap struct {
+	m  map[string]string
+	of []pair
 }
 
 // pair is one attribute with its value as a string.
@@ -218,15 +241,44 @@ func (c *converter) countSum(name, unit string, attrs pcommon.Map, ts pcommon.Ti
 // record builds the record of the attributes last merged.
 func (c *converter) record(name, unit string, attrs map[string]string, ts pcommon.Timestamp) Record {
 	t := time.Unix(0, int64(ts)).UTC()
-	c.idBuf = appendPointKey(c.idBuf[:0], c.tenant, c.monitor, name, c.merged, t)
-	sum := sha256.Sum256(c.idBuf)
-	var id [32]byte
-	hex.Encode(id[:], sum[:16])
 	return Record{
-		ID:     string(id[:]),
+		ID:     c.id(name, t),
 		Tenant: c.tenant, Monitor: c.monitor, Kind: KindMetric, Name: name, Unit: unit,
 		Time: t, Attributes: attrs,
 	}
+}
+
+// id is PointID of a record named name, of the attributes last merged, at t. The bytes hashed
+// are the series' (tenant, monitor, name, attributes) and then the time: the hash state after a
+// series' bytes is kept for the last few series, so a point of one of them hashes only the
+// rest (a sixth of the bytes, in the usual case).
+func (c *converter) id(name string, t time.Time) string {
+	c.idBuf = appendSeriesKey(c.idBuf[:0], c.tenant, c.monitor, name, c.merged)
+	if c.hash == nil {
+		c.hash = sha256.New()
+	}
+	var state []byte
+	for i := range c.states {
+		if s := &c.states[i]; s.state != nil && bytes.Equal(s.key, c.idBuf) {
+			state = s.state
+			break
+		}
+	}
+	if state == nil || c.hash.(encoding.BinaryUnmarshaler).UnmarshalBinary(state) != nil {
+		c.hash.Reset()
+		c.hash.Write(c.idBuf)
+		if st, err := c.hash.(encoding.BinaryMarshaler).MarshalBinary(); err == nil {
+			s := &c.states[c.nextState]
+			s.key, s.state = append(s.key[:0], c.idBuf...), st
+			c.nextState = (c.nextState + 1) % recentMaps
+		}
+	}
+	binary.BigEndian.PutUint64(c.timeBuf[:], uint64(t.UTC().UnixNano()))
+	c.hash.Write(c.timeBuf[:])
+	sum := c.hash.Sum(c.sumBuf[:0])
+	var id [32]byte
+	hex.Encode(id[:], sum[:16])
+	return string(id[:])
 }
 
 // mergeAttrs sets c.merged to the resource attributes overwritten by the point's, sorted by key.
@@ -248,17 +300,21 @@ func (c *converter) mergeAttrs(point pcommon.Map) {
 	c.merged = out
 }
 
-// attrMap returns a map of the attributes last merged: the one of the previous record when its
+// attrMap returns a map of the attributes last merged: the one of a recent record when its
 // attributes are the same, a new one otherwise.
 func (c *converter) attrMap() map[string]string {
-	if c.shared != nil && slices.Equal(c.merged, c.sharedOf) {
-		return c.shared
+	for i := range c.recent {
+		if r := &c.recent[i]; r.m != nil && slices.Equal(c.merged, r.of) {
+			return r.m
+		}
 	}
 	m := make(map[string]string, len(c.merged))
 	for _, p := range c.merged {
 		m[p.k] = p.v
 	}
-	c.shared, c.sharedOf = m, append(c.sharedOf[:0], c.merged...)
+	r := &c.recent[c.next]
+	r.m, r.of = m, append(r.of[:0], c.merged...)
+	c.next = (c.next + 1) % recentMaps
 	return m
 }
 
@@ -284,9 +340,9 @@ func sortedPairs(dst []pair, attrs pcommon.Map) []pair {
 	return out
 }
 
-// appendPointKey appends the bytes PointID hashes, from attributes already sorted by key
-// (a test checks that the ids are equal to PointID's).
-func appendPointKey(b []byte, tenant, monitor, name string, sorted []pair, t time.Time) []byte {
+// appendSeriesKey appends the bytes PointID hashes before the time, from attributes already
+// sorted by key (a test checks that the ids are equal to PointID's).
+func appendSeriesKey(b []byte, tenant, monitor, name string, sorted []pair) []byte {
 	b = appendField(b, tenant)
 	b = appendField(b, monitor)
 	b = appendField(b, name)
@@ -295,7 +351,7 @@ func appendPointKey(b []byte, tenant, monitor, name string, sorted []pair, t tim
 		b = appendField(b, p.k)
 		b = appendField(b, p.v)
 	}
-	return binary.BigEndian.AppendUint64(b, uint64(t.UTC().UnixNano()))
+	return b
 }
 
 func appendField(b []byte, s string) []byte {

@@ -1,8 +1,6 @@
 package record
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -164,23 +162,34 @@ func TestFromMetricsEmpty(t *testing.T) {
 	}
 }
 
-func TestAppendPointKeyHashesLikePointID(t *testing.T) {
+// The converter's ids are PointID's, for series met for the first time and again (their hash
+// state kept, or pushed out by other series meanwhile), in any order, at any time.
+func TestConverterIDsArePointIDs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for i := range 500 {
+	type series struct {
+		name   string
+		sorted []pair
+		asMap  map[string]string
+	}
+	var pool []series
+	for i := range 12 {
 		attrs := pcommon.NewMap()
 		for j := range rng.IntN(6) {
 			attrs.PutStr(fmt.Sprintf("k%d", rng.IntN(10)), fmt.Sprintf("v%d-%d", i, j))
 		}
-		sorted := sortedPairs(nil, attrs)
 		asMap := map[string]string{}
 		for k, v := range attrs.All() {
 			asMap[k] = v.AsString()
 		}
+		pool = append(pool, series{fmt.Sprintf("m%d", rng.IntN(3)), sortedPairs(nil, attrs), asMap})
+	}
+	c := converter{tenant: "t", monitor: "hm"}
+	for range 2000 {
+		s := pool[rng.IntN(min(len(pool), 2+rng.IntN(len(pool))))] // a few series often, all now and then
 		at := time.Unix(rng.Int64N(1<<33), rng.Int64N(1e9)).In(time.FixedZone("x", 3600))
-		name := fmt.Sprintf("m%d", rng.IntN(100))
-		sum := sha256.Sum256(appendPointKey(nil, "t", "hm", name, sorted, at))
-		if got, want := hex.EncodeToString(sum[:16]), PointID("t", "hm", name, asMap, at); got != want {
-			t.Fatalf("id of (%v, %v, %v) = %s, PointID = %s", name, asMap, at, got, want)
+		c.merged = s.sorted
+		if got, want := c.id(s.name, at), PointID("t", "hm", s.name, s.asMap, at); got != want {
+			t.Fatalf("id of (%v, %v, %v) = %s, PointID = %s", s.name, s.asMap, at, got, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,7 +35,44 @@ import (
 
 // AppendJSON appends the JSON encoding of r (one line, without the newline) to dst and returns
 // the extended buffer.
-func AppendJSON(dst []byte, r *Record) []byte {
+func AppendJSON(dst []byte, r *Record) []byte { return appendJSON(dst, r, nil) }
+
+// Encoder is AppendJSON with a short memory: the attributes of a map it wrote lately are copied
+// from what it wrote, not written again (the records of a series share one map:
+// FromMetrics). While one Encoder is used, the records' maps must not change (sinks only read
+// records). The zero Encoder is ready to use.
+type Encoder struct {
+	recent [recentMaps]encodedAttrs
+	next   int
+}
+
+type encodedAttrs struct {
+	m map[string]string
+	b []byte
+}
+
+// AppendJSON appends the JSON encoding of r, as the function AppendJSON does.
+func (e *Encoder) AppendJSON(dst []byte, r *Record) []byte { return appendJSON(dst, r, e) }
+
+func (e *Encoder) appendAttrs(dst []byte, m map[string]string) []byte {
+	if len(m) == 0 {
+		return dst
+	}
+	p := reflect.ValueOf(m).UnsafePointer()
+	for i := range e.recent {
+		if r := &e.recent[i]; r.m != nil && reflect.ValueOf(r.m).UnsafePointer() == p {
+			return append(dst, r.b...)
+		}
+	}
+	start := len(dst)
+	dst = appendAttrs(dst, m)
+	r := &e.recent[e.next]
+	r.m, r.b = m, append(r.b[:0], dst[start:]...)
+	e.next = (e.next + 1) % recentMaps
+	return dst
+}
+
+func appendJSON(dst []byte, r *Record, e *Encoder) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, r.ID)
 	dst = append(dst, `,"tenant":`...)
@@ -61,7 +99,11 @@ func AppendJSON(dst []byte, r *Record) []byte {
 		dst = appendString(dst, r.Body)
 	}
 	dst = append(dst, `,"attributes":{`...)
-	dst = appendAttrs(dst, r.Attributes)
+	if e != nil {
+		dst = e.appendAttrs(dst, r.Attributes)
+	} else {
+		dst = appendAttrs(dst, r.Attributes)
+	}
 	dst = append(dst, "}}"...)
 	return dst
 }

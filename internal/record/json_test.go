@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -261,4 +262,32 @@ func TestAppendJSONDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("AppendJSON allocates %v times per record, want 0", allocs)
 	}
+}
+
+// An Encoder writes every record exactly as AppendJSON does, whether its map was written lately
+// (shared by the records of a series), long ago (past its memory), or is another map with
+// equal, or different, content.
+func TestEncoderWritesAsAppendJSON(t *testing.T) {
+	maps := make([]map[string]string, 7)
+	for i := range maps {
+		maps[i] = map[string]string{"serviceId": fmt.Sprint("svc-", i%3), "instance": fmt.Sprint("host-", i), "<&>": "\u2028"}
+	}
+	maps[5] = maps2(maps[4]) // equal content, another map
+	maps[6] = nil
+	var enc Encoder
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	for i, k := range []int{0, 1, 0, 2, 3, 4, 5, 0, 6, 1, 1, 4, 2, 3, 5, 0} {
+		r := Record{ID: fmt.Sprint(i), Tenant: "t", Monitor: "hm", Kind: KindMetric, Name: "cpu", Time: at, Value: float64(i), HasValue: true, Attributes: maps[k]}
+		if got, want := enc.AppendJSON(nil, &r), AppendJSON(nil, &r); string(got) != string(want) {
+			t.Fatalf("record %d (map %d):\n got %s\nwant %s", i, k, got, want)
+		}
+	}
+}
+
+func maps2(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

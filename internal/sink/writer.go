@@ -38,8 +38,9 @@ func (s *Writer) Write(ctx context.Context, b Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf = s.buf[:0]
+	var enc record.Encoder
 	for i := range b.Records {
-		s.buf = append(record.AppendJSON(s.buf, &b.Records[i]), '\n')
+		s.buf = append(enc.AppendJSON(s.buf, &b.Records[i]), '\n')
 		if len(s.buf) < writeChunk && i < len(b.Records)-1 {
 			continue
 		}

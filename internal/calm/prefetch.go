@@ -13,8 +13,8 @@ import (
 const maxAhead = 2
 
 // AnswersHeld is how many API answers one paged call holds at most at once: the page being
-// decoded and the pages asked for ahead of it. A memory budget for answers divides by it
-// (collect.PageLimit).
+// decoded and the pages asked for ahead of it. A memory budget for answers counts it for every
+// walk that can run at once (collect.AnswersPerMonitor, collect.PageLimit).
 const AnswersHeld = 1 + maxAhead
 
 // errPrefetchDiscarded is the cause given to the context of a request the pager sent ahead

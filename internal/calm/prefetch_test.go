@@ -177,16 +177,7 @@ func TestMetricsAskTheNextPageWhileABodyIsRead(t *testing.T) {
 		w.Write(body[10:])
 	})
 	c := tn.client(func(o *Options) { o.PageSize = limit })
-	var got []float64
-	for p, err := range c.Metrics(context.Background(), MetricsQuery{Provider: "hm", From: winFrom, To: winTo, AllPages: true}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		dps := p.Metrics.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints()
-		for i := range dps.Len() {
-			got = append(got, dps.At(i).DoubleValue())
-		}
-	}
+	got := metricValues(t, c, MetricsQuery{Provider: "hm", From: winFrom, To: winTo, AllPages: true}, nil)
 	if want := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(got, want) {
 		t.Errorf("values %v, want %v", got, want)
 	}
@@ -232,12 +223,17 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 	}
 }
 
-func metricValues(t *testing.T, c *Client, q MetricsQuery) []float64 {
+// metricValues reads every page of q and returns the values of its points in order; onPage,
+// when set, sees each page first.
+func metricValues(t *testing.T, c *Client, q MetricsQuery, onPage func(MetricsPage)) []float64 {
 	t.Helper()
 	var got []float64
 	for p, err := range c.Metrics(context.Background(), q) {
 		if err != nil {
 			t.Fatal(err)
+		}
+		if onPage != nil {
+			onPage(p)
 		}
 		dps := p.Metrics.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints()
 		for i := range dps.Len() {
@@ -270,19 +266,11 @@ func TestMetricsAskTheSecondPageAndSayTheLastOneEarly(t *testing.T) {
 	})
 	c := tn.client(func(o *Options) { o.PageSize = 3 })
 	q := MetricsQuery{Provider: "hm", From: winFrom, To: winTo, AllPages: true, LastAsked: func() { once.Do(func() { close(lastAsked) }) }}
-	var got []float64
-	for p, err := range c.Metrics(context.Background(), q) {
-		if err != nil {
-			t.Fatal(err)
-		}
+	got := metricValues(t, c, q, func(p MetricsPage) {
 		if p.Offset == 6 {
 			waitFor(t, lastAsked, "LastAsked was not called before the last page was yielded")
 		}
-		dps := p.Metrics.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Gauge().DataPoints()
-		for i := range dps.Len() {
-			got = append(got, dps.At(i).DoubleValue())
-		}
-	}
+	})
 	if want := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(got, want) {
 		t.Errorf("values %v, want %v", got, want)
 	}
@@ -313,7 +301,7 @@ func TestMetricsAskTheFirstPageAloneOnceAPageWasCapped(t *testing.T) {
 	c := tn.client(func(o *Options) { o.PageSize = 3 })
 	want := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8}
 	q := MetricsQuery{Provider: "hm", From: winFrom, To: winTo, AllPages: true}
-	if got := metricValues(t, c, q); !slices.Equal(got, want) {
+	if got := metricValues(t, c, q, nil); !slices.Equal(got, want) {
 		t.Errorf("first walk: values %v, want %v", got, want)
 	}
 	first := c.Stats().Requests
@@ -321,7 +309,7 @@ func TestMetricsAskTheFirstPageAloneOnceAPageWasCapped(t *testing.T) {
 		t.Errorf("first walk: %d requests, %d at offset 3; want 6: 5 capped pages and the one asked ahead of the first", first, ahead.Load())
 	}
 	walk.Store(2)
-	if got := metricValues(t, c, q); !slices.Equal(got, want) {
+	if got := metricValues(t, c, q, nil); !slices.Equal(got, want) {
 		t.Errorf("second walk: values %v, want %v", got, want)
 	}
 	if n := c.Stats().Requests - first; n != 5 || ahead.Load() != 1 {

@@ -11,11 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/calm-collector/calm-collector/internal/alert/rules"
 	"github.com/calm-collector/calm-collector/internal/awstest"
@@ -49,25 +46,7 @@ func TestCollectEventBus(t *testing.T) {
 	cfg := m.AWSConfig(ctx)
 	events, queues := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	const bus = "calmctl-event-bus"
-	if _, err := events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
-		t.Fatal(err)
-	}
-	q, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("calmctl-event-bus")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := queues.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("to-queue"), EventBusName: aws.String(bus),
-		EventPattern: aws.String(`{"source":["` + rules.Source + `"]}`)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("to-queue"), EventBusName: aws.String(bus),
-		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
-		t.Fatal(err)
-	}
+	queue := awstest.BusToQueue(t, events, queues, bus, "calmctl-event-bus", rules.Source)
 
 	_, secret := startSim(t)
 	dir := t.TempDir()
@@ -99,7 +78,7 @@ func TestCollectEventBus(t *testing.T) {
 	if len(want) == 0 {
 		t.Fatal("the simulator served no status event")
 	}
-	got := receivedEventIDs(t, queues, *q.QueueUrl)
+	got := receivedEventIDs(t, queues, queue)
 	slices.Sort(want)
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
@@ -109,7 +88,7 @@ func TestCollectEventBus(t *testing.T) {
 	if code := runCollect(ctx, args, &stdout, &stderr); code != 0 {
 		t.Fatalf("second collect = %d: %s", code, stderr.String())
 	}
-	if again := receivedEventIDs(t, queues, *q.QueueUrl); len(again) != 0 {
+	if again := receivedEventIDs(t, queues, queue); len(again) != 0 {
 		t.Errorf("the second run put events again for %v; nothing changed", again)
 	}
 }

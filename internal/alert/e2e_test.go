@@ -12,11 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/calm-collector/calm-collector/internal/alert/rules"
 	"github.com/calm-collector/calm-collector/internal/awstest"
@@ -157,7 +154,7 @@ func TestEventsReachAnSQSTargetExactlyOnceAcrossRunsAndCrashes(t *testing.T) {
 	}{{"killed between delivery and checkpoint", true, false}, {"state not saved after the events were put", false, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			bus, queue := fmt.Sprintf("calm-%d", i), fmt.Sprintf("calm-alerts-%d", i)
-			url := setupBus(t, events, queues, bus, queue)
+			url := awstest.BusToQueue(t, events, queues, bus, queue, Source)
 			var store collect.Store = state.NewDynamoStore(m.DynamoClient(), dynamoTable(t, m, fmt.Sprintf("alert-e2e-%d", i)))
 			if tc.flaky {
 				store = &flakyMarks{Store: store}
@@ -211,32 +208,6 @@ func dynamoTable(t *testing.T, m *awstest.MotoServer, name string) string {
 		t.Fatal(err)
 	}
 	return name
-}
-
-// setupBus creates a bus with a rule on source calm-collector that targets a new queue.
-func setupBus(t *testing.T, events *eventbridge.Client, queues *sqs.Client, bus, queue string) string {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
-		t.Fatal(err)
-	}
-	q, err := queues.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(queue)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := queues.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pattern := `{"source":["` + Source + `"]}`
-	if _, err := events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("to-queue"), EventBusName: aws.String(bus), EventPattern: aws.String(pattern)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("to-queue"), EventBusName: aws.String(bus),
-		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}}}); err != nil {
-		t.Fatal(err)
-	}
-	return *q.QueueUrl
 }
 
 // examples keeps one message per detail type (go test -v shows them; docs/alerts.md quotes them).

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // The NDJSON encoding of a Record (docs/design.md §4), one object per line:
@@ -47,8 +48,9 @@ type Encoder struct {
 }
 
 type encodedAttrs struct {
-	m map[string]string
-	b []byte
+	m   map[string]string
+	ptr unsafe.Pointer // m's identity
+	b   []byte
 }
 
 // AppendJSON appends the JSON encoding of r, as the function AppendJSON does.
@@ -60,14 +62,14 @@ func (e *Encoder) appendAttrs(dst []byte, m map[string]string) []byte {
 	}
 	p := reflect.ValueOf(m).UnsafePointer()
 	for i := range e.recent {
-		if r := &e.recent[i]; r.m != nil && reflect.ValueOf(r.m).UnsafePointer() == p {
+		if r := &e.recent[i]; r.m != nil && r.ptr == p {
 			return append(dst, r.b...)
 		}
 	}
 	start := len(dst)
 	dst = appendAttrs(dst, m)
 	r := &e.recent[e.next]
-	r.m, r.b = m, append(r.b[:0], dst[start:]...)
+	r.m, r.ptr, r.b = m, p, append(r.b[:0], dst[start:]...)
 	e.next = (e.next + 1) % recentMaps
 	return dst
 }

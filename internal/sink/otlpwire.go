@@ -174,7 +174,7 @@ func rpcStatusMessage(data []byte) (string, bool) {
 // wire type and encoded value. It stops at the first malformed field or error from fn.
 func eachWireField(msg []byte, fn func(num protowire.Number, typ protowire.Type, value []byte) error) error {
 	for b := msg; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := consumeTag(b)
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
@@ -188,4 +188,20 @@ func eachWireField(msg []byte, fn func(num protowire.Number, typ protowire.Type,
 		b = b[n+m:]
 	}
 	return nil
+}
+
+// consumeTag reads a field's tag as pdata's decoder does (internal/calm has the same reader for
+// the API's answers): the field number is the tag's upper bits as an int32 and must be
+// positive, where protowire.ConsumeTag also refuses numbers above 2^29-1, which pdata skips as
+// unknown fields.
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
+	v, n := protowire.ConsumeVarint(b)
+	if n < 0 {
+		return 0, 0, n
+	}
+	num := int32(v >> 3)
+	if num <= 0 {
+		return 0, 0, -1
+	}
+	return protowire.Number(num), protowire.Type(v & 7), n
 }

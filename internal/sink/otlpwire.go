@@ -48,7 +48,7 @@ func parseExportResponse(signal, ctype string, data []byte) (exportResponse, err
 // skipped as protowire does; pdata's own skipping of them is looser in places.)
 func parseExportResponseProto(data []byte) (exportResponse, error) {
 	var r exportResponse
-	err := eachWireField(data, func(num protowire.Number, typ protowire.Type, value []byte) error {
+	err := eachWireField(data, consumeTag, func(num protowire.Number, typ protowire.Type, value []byte) error {
 		if num != 1 {
 			return nil
 		}
@@ -56,7 +56,7 @@ func parseExportResponseProto(data []byte) (exportResponse, error) {
 			return fmt.Errorf("partial_success has wire type %d", typ)
 		}
 		ps, _ := protowire.ConsumeBytes(value)
-		return eachWireField(ps, func(num protowire.Number, typ protowire.Type, value []byte) error {
+		return eachWireField(ps, consumeTag, func(num protowire.Number, typ protowire.Type, value []byte) error {
 			switch num {
 			case 1:
 				if typ != protowire.VarintType {
@@ -135,7 +135,7 @@ func jsonInt64(raw json.RawMessage) (int64, error) {
 // type_url of a details Any); a field of an unexpected wire type is an unknown field.
 func rpcStatusMessage(data []byte) (string, bool) {
 	var msg string
-	err := eachWireField(data, func(num protowire.Number, typ protowire.Type, value []byte) error {
+	err := eachWireField(data, protowire.ConsumeTag, func(num protowire.Number, typ protowire.Type, value []byte) error {
 		if num > protowire.MaxValidNumber {
 			return fmt.Errorf("field number %d is out of range", num)
 		}
@@ -150,7 +150,7 @@ func rpcStatusMessage(data []byte) (string, bool) {
 			}
 			msg = string(v)
 		case 3: // details: google.protobuf.Any{type_url = 1, value = 2}
-			return eachWireField(v, func(num protowire.Number, typ protowire.Type, value []byte) error {
+			return eachWireField(v, protowire.ConsumeTag, func(num protowire.Number, typ protowire.Type, value []byte) error {
 				if num > protowire.MaxValidNumber {
 					return fmt.Errorf("details field number %d is out of range", num)
 				}
@@ -171,10 +171,13 @@ func rpcStatusMessage(data []byte) (string, bool) {
 }
 
 // eachWireField calls fn with every field of the protobuf message msg in order: its number,
-// wire type and encoded value. It stops at the first malformed field or error from fn.
-func eachWireField(msg []byte, fn func(num protowire.Number, typ protowire.Type, value []byte) error) error {
+// wire type and encoded value. It stops at the first malformed field or error from fn. readTag
+// reads tags as the decoder the reading stands in for does: consumeTag for what pdata decodes
+// (export responses), protowire.ConsumeTag for what the protobuf runtime decodes
+// (google.rpc.Status); the two part on field numbers above 2^29-1.
+func eachWireField(msg []byte, readTag func([]byte) (protowire.Number, protowire.Type, int), fn func(num protowire.Number, typ protowire.Type, value []byte) error) error {
 	for b := msg; len(b) > 0; {
-		num, typ, n := consumeTag(b)
+		num, typ, n := readTag(b)
 		if n < 0 {
 			return protowire.ParseError(n)
 		}

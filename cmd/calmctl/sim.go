@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/loopback"
@@ -27,6 +28,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	force := fs.Bool("force", false, "allow a non-loopback listen address")
 	verbose := fs.Bool("v", false, "log every request")
 	strict := fs.Bool("strict", false, "take the other reading wherever SAP's material allows two: rows paging, pages capped below the limit, dimensions and metrics required, a 200 with an error body now and then, logs provider required and at most 60 minutes a query (docs/cloud-alm-api.md)")
+	behave := fs.String("behave", "", "comma list of tenant behaviours SAP's material allows, to try the collector against: "+strings.Join(sim.BehaviourNames(), ", "))
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: calmctl sim [--addr 127.0.0.1:8787] [--client-id X --client-secret Y] [--write-secret FILE] [--services N]")
 		fs.PrintDefaults()
@@ -45,6 +47,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "calmctl sim: --addr %s: %v; the simulator accepts any caller with the printed credentials, pass --force to listen there anyway\n", *addr, err)
 		return 2
 	}
+	behaviours, err := sim.ParseBehaviours(*behave)
+	if err != nil {
+		fmt.Fprintf(stderr, "calmctl sim: --behave: %v\n", err)
+		return 2
+	}
 	if *services < 1 {
 		fmt.Fprintln(stderr, "calmctl sim: --services must be at least 1")
 		return 2
@@ -54,7 +61,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	s := sim.New(sim.Config{ClientID: *clientID, ClientSecret: *clientSecret, Services: *services, Logger: log, Strict: *strict})
+	s := sim.New(sim.Config{ClientID: *clientID, ClientSecret: *clientSecret, Services: *services, Logger: log, Strict: *strict, Behaviours: behaviours})
 	if err := s.Start(*addr); err != nil {
 		fmt.Fprintf(stderr, "calmctl sim: %v\n", err)
 		return 1

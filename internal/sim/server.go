@@ -39,6 +39,8 @@ type Config struct {
 	// paging, a page cap below the asked limit, dimensions and metrics mandatory, a 200 with an
 	// error body now and then, logs provider required and a 60-minute logs cap.
 	Strict bool
+	// Behaviours switches on tenant behaviours that SAP's material allows (behaviours.go).
+	Behaviours Behaviours
 }
 
 // Defaults of Config.

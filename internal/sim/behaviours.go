@@ -1,0 +1,69 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Behaviours are ways a real tenant may behave that SAP's material allows but the default
+// simulator does not take (docs/cloud-alm-api.md, "What is confirmed"). Each is switched on by
+// name (`calmctl sim --behave NAME[,NAME…]`, Config.Behaviours) so that the collector's
+// guards can be tried against it: a run against any of them must be exact, or loud (not ok,
+// checkpoint not past the missing data), never ok with data missing. The e2e suite runs every
+// name in BehaviourNames.
+type Behaviours struct {
+	// Fields are added by the rows of behaviourTable below; each documents itself there.
+}
+
+// behaviour is one row of behaviourTable: a name, what it does, and how it sets Behaviours.
+type behaviour struct {
+	name string
+	doc  string
+	set  func(*Behaviours)
+}
+
+// behaviourTable lists every behaviour, in the order they are shown to users.
+var behaviourTable = []behaviour{}
+
+// BehaviourNames returns the name of every behaviour, in table order.
+func BehaviourNames() []string {
+	names := make([]string, len(behaviourTable))
+	for i, b := range behaviourTable {
+		names[i] = b.name
+	}
+	return names
+}
+
+// BehaviourDoc returns what the named behaviour does ("" for an unknown name).
+func BehaviourDoc(name string) string {
+	i := slices.IndexFunc(behaviourTable, func(b behaviour) bool { return b.name == name })
+	if i < 0 {
+		return ""
+	}
+	return behaviourTable[i].doc
+}
+
+// ParseBehaviours reads a comma list of behaviour names ("" = none), naming every unknown one
+// and the known ones.
+func ParseBehaviours(list string) (Behaviours, error) {
+	var b Behaviours
+	var unknown []string
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		i := slices.IndexFunc(behaviourTable, func(r behaviour) bool { return r.name == name })
+		if i < 0 {
+			unknown = append(unknown, name)
+			continue
+		}
+		behaviourTable[i].set(&b)
+	}
+	if len(unknown) > 0 {
+		return Behaviours{}, fmt.Errorf("unknown behaviour %s: use a comma list of %s",
+			strings.Join(unknown, ", "), strings.Join(BehaviourNames(), ","))
+	}
+	return b, nil
+}

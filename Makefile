@@ -65,11 +65,12 @@ fuzz-wire: ## only the differential fuzzers of the protobuf wire readers against
 	FUZZ_WIRE=1 scripts/fuzz.sh $(FUZZTIME)
 
 .PHONY: lint
-lint: $(GOLANGCI_LINT) ## gofmt, go vet, golangci-lint (.golangci.yml) and go.mod/go.sum tidy
+lint: $(GOLANGCI_LINT) ## gofmt, go vet, golangci-lint (.golangci.yml), go.mod/go.sum tidy, commit subjects <= 72
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
 	$(GOLANGCI_LINT) run ./...
 	@go mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; exit 1; }
+	@scripts/check-subjects.sh
 
 .PHONY: bench
 bench: tools $(BENCHSTAT) ## benchmarks behind BENCHMARKS.md

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# make lint: commit subjects of at most 72 characters. Checks the subjects of the commits after
+# BASE (default cad13b3, the first commit made under that rule; the history before it is left as
+# it is) up to HEAD, and names each one that is longer. A clone without BASE (a shallow CI clone)
+# checks nothing and says so.
+set -euo pipefail
+export LC_ALL=C.UTF-8 # count characters, not bytes ("…" is one)
+base=${1:-${SUBJECT_BASE:-cad13b3}}
+max=72
+if ! git rev-parse --quiet --verify "$base^{commit}" >/dev/null; then
+  echo "check-subjects: base commit $base is not in this clone (shallow?); subjects not checked"
+  exit 0
+fi
+bad=0
+while IFS=$'\t' read -r hash subject; do
+  n=${#subject}
+  if [ "$n" -gt "$max" ]; then
+    echo "commit $hash: subject of $n characters (at most $max): $subject"
+    bad=$((bad + 1))
+  fi
+done < <(git log --no-merges --format='%h%x09%s' "$base..HEAD")
+if [ "$bad" -gt 0 ]; then
+  echo "check-subjects: $bad commit subject(s) over $max characters since $base; shorten them (git rebase -i, reword) and put the details in the body"
+  exit 1
+fi

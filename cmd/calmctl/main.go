@@ -42,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if i := slices.IndexFunc(commands, func(c command) bool { return c.name == args[0] }); i >= 0 {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		applyMemoryBudget(args[0], os.Getenv)
 		return commands[i].run(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "calmctl: unknown command %q\n\n", args[0])

@@ -14,6 +14,10 @@ import (
 // name in BehaviourNames.
 type Behaviours struct {
 	// Fields are added by the rows of behaviourTable below; each documents itself there.
+
+	// RUMServiceLimit: rum answers 428 when no serviceId is given, and the tenant has more
+	// than rumMaxServices services (rum-service-limit).
+	RUMServiceLimit bool
 }
 
 // behaviour is one row of behaviourTable: a name, what it does, and how it sets Behaviours.
@@ -24,7 +28,12 @@ type behaviour struct {
 }
 
 // behaviourTable lists every behaviour, in the order they are shown to users.
-var behaviourTable = []behaviour{}
+var behaviourTable = []behaviour{
+	// The tenant shape rows (issue 20 items 4, 6, 7: docs/cloud-alm-api.md).
+	{"rum-service-limit", "rum answers 428 \"At most 5 services or systems allowed in scope\" to a query naming no serviceId, " +
+		"and the tenant has more than 5 RUM services (SAP's Grafana plug-in issue #109)",
+		func(b *Behaviours) { b.RUMServiceLimit = true }},
+}
 
 // BehaviourNames returns the name of every behaviour, in table order.
 func BehaviourNames() []string {

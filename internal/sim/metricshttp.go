@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -34,6 +35,11 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.cfg.Strict && s.strictMetrics(w, r) {
+		return
+	}
+	if s.cfg.Behaviours.RUMServiceLimit && p.id == "rum" && len(listParam(r, "serviceId")) == 0 {
+		(&badRequest{http.StatusPreconditionRequired, "Precondition Required",
+			fmt.Sprintf("At most %d services or systems allowed in scope", rumMaxServices)}).write(w)
 		return
 	}
 	now := s.now()

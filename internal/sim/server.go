@@ -113,6 +113,9 @@ func New(cfg Config) *Server {
 	if cfg.Services <= 0 {
 		cfg.Services = 6
 	}
+	if cfg.Behaviours.RUMServiceLimit && cfg.Services <= rumMaxServices {
+		cfg.Services = rumMaxServices + 3 // more RUM services than one query may name
+	}
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = DefaultTokenTTL
 	}

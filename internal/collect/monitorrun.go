@@ -299,7 +299,17 @@ func (mr *monitorRun) scheduledEvents(ctx context.Context, now time.Time) (err e
 		mr.sum.Stopped = "deadline"
 		return nil
 	}
-	events, err := mr.fetchEvents(ctx, rng)
+	read := rng
+	var open int
+	var cut bool
+	if read.From, open, cut = eventReach(rng, marks, now); open > 0 {
+		mr.log.Info("reading status events back to the oldest open one, to see it change", "from", read.From, "open", open)
+	}
+	if cut {
+		mr.log.Warn("an open status event started more than the longest reach ago; its changes are seen only if the API returns it for a later start",
+			"reach", MaxEventReach.String())
+	}
+	events, err := mr.fetchEvents(ctx, read)
 	if err != nil {
 		return err
 	}
@@ -308,7 +318,14 @@ func (mr *monitorRun) scheduledEvents(ctx context.Context, now time.Time) (err e
 	var fresh []record.Record
 	for _, key := range sortedKeys(events) {
 		rec := events[key]
-		seen[key] = state.Mark{Hash: rec.ID, Expires: expires}
+		if _, tracked := marks[key]; !tracked && !inLookback(rec, rng.From) {
+			continue // ended before the lookback: brought only by reading back to an open event
+		}
+		mark := state.Mark{Hash: rec.ID, Expires: expires}
+		if start, ok := eventOpen(rec, now); ok {
+			mark.Open = start.UTC()
+		}
+		seen[key] = mark
 		if marks[key].Hash != rec.ID {
 			fresh = append(fresh, rec)
 		}

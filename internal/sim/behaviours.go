@@ -18,6 +18,9 @@ type Behaviours struct {
 	// RUMServiceLimit: rum answers 428 when no serviceId is given, and the tenant has more
 	// than rumMaxServices services (rum-service-limit).
 	RUMServiceLimit bool
+	// StartFilteredEvents: the events API returns only events that started inside the asked
+	// range, and one event in ten lasts two to three days (start-filtered-events).
+	StartFilteredEvents bool
 }
 
 // behaviour is one row of behaviourTable: a name, what it does, and how it sets Behaviours.
@@ -33,6 +36,9 @@ var behaviourTable = []behaviour{
 	{"rum-service-limit", "rum answers 428 \"At most 5 services or systems allowed in scope\" to a query naming no serviceId, " +
 		"and the tenant has more than 5 RUM services (SAP's Grafana plug-in issue #109)",
 		func(b *Behaviours) { b.RUMServiceLimit = true }},
+	{"start-filtered-events", "the status events API filters on start time: an event that started before the asked range is " +
+		"never returned for it; and some events last days, longer than a lookback",
+		func(b *Behaviours) { b.StartFilteredEvents = true }},
 }
 
 // BehaviourNames returns the name of every behaviour, in table order.

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ func planned(typ string) bool { return typ == "Maintenance" || typ == "Planned A
 func (s *Server) eventsIn(svcs []int, from, to time.Time) []simEvent {
 	var out []simEvent
 	from, to = from.UTC(), to.UTC() // ids and RFC 3339 times must not depend on the caller's zone
-	first := from.Add(-eventSlot - eventMaxDuration).Truncate(eventSlot)
+	first := from.Add(-eventSlot - s.eventMaxDuration()).Truncate(eventSlot)
 	for slot := first; slot.Before(to); slot = slot.Add(eventSlot) {
 		for _, si := range svcs {
 			svc := s.services[si]
@@ -57,7 +58,7 @@ func (s *Server) eventsIn(svcs []int, from, to time.Time) []simEvent {
 				continue
 			}
 			start := slot.Add(time.Duration((h>>8)%360) * time.Minute)
-			end := start.Add(time.Duration(15+(h>>20)%226) * time.Minute)
+			end := start.Add(s.eventDuration(h))
 			if !start.Before(to) || !end.After(from) {
 				continue
 			}
@@ -74,6 +75,26 @@ func (s *Server) eventsIn(svcs []int, from, to time.Time) []simEvent {
 		return out[i].svc < out[j].svc
 	})
 	return out
+}
+
+// eventLong is how long the longest events last under StartFilteredEvents: longer than a
+// day's lookback, so that they start before the lookback of the run that sees them end.
+const eventLong = 3 * 24 * time.Hour
+
+// eventDuration is how long the event of hash h lasts: 15 minutes to 4 hours; under
+// StartFilteredEvents one in ten lasts two to three days.
+func (s *Server) eventDuration(h uint64) time.Duration {
+	if s.cfg.Behaviours.StartFilteredEvents && (h>>40)%10 == 0 {
+		return eventLong - time.Duration((h>>20)%(24*60))*time.Minute
+	}
+	return time.Duration(15+(h>>20)%226) * time.Minute
+}
+
+func (s *Server) eventMaxDuration() time.Duration {
+	if s.cfg.Behaviours.StartFilteredEvents {
+		return eventLong
+	}
+	return eventMaxDuration
 }
 
 // visible reports whether the event is known at time at.
@@ -187,6 +208,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	evs := s.events(EventsQuery{From: from, To: to, Type: q.Get("type"), EventType: q.Get("eventType"), ServiceName: q.Get("serviceName")}, now)
+	if s.cfg.Behaviours.StartFilteredEvents {
+		evs = slices.DeleteFunc(evs, func(e Event) bool {
+			start, _ := time.Parse(time.RFC3339, e.EventStartTime)
+			return start.Before(from)
+		})
+	}
 	writePage(s, w, evs, pg, tok.faults)
 }
 

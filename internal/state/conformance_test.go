@@ -230,7 +230,7 @@ func testConformance(t *testing.T, open storeFactory) {
 		// Upsert: ev-2 changes, ev-3 is new, ev-1 stays.
 		if err := s.PutMarks(ctx, "t1", "bsm", c.Now(), map[string]Mark{
 			"ev-2": {Hash: "h2b", Expires: now.Add(2 * time.Hour)},
-			"ev-3": {Hash: "h3", Expires: now.Add(3 * time.Hour)},
+			"ev-3": {Hash: "h3", Expires: now.Add(3 * time.Hour), Open: now.Add(-50 * time.Hour)},
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -241,7 +241,7 @@ func testConformance(t *testing.T, open storeFactory) {
 		assertMarks(t, got, map[string]Mark{
 			"ev-1": {Hash: "h1", Expires: now.Add(time.Hour)},
 			"ev-2": {Hash: "h2b", Expires: now.Add(2 * time.Hour)},
-			"ev-3": {Hash: "h3", Expires: now.Add(3 * time.Hour)},
+			"ev-3": {Hash: "h3", Expires: now.Add(3 * time.Hour), Open: now.Add(-50 * time.Hour)},
 		})
 		c.Advance(90 * time.Minute)
 		got, err = s.Marks(ctx, "t1", "bsm", c.Now())
@@ -250,7 +250,7 @@ func testConformance(t *testing.T, open storeFactory) {
 		}
 		assertMarks(t, got, map[string]Mark{
 			"ev-2": {Hash: "h2b", Expires: now.Add(2 * time.Hour)},
-			"ev-3": {Hash: "h3", Expires: now.Add(3 * time.Hour)},
+			"ev-3": {Hash: "h3", Expires: now.Add(3 * time.Hour), Open: now.Add(-50 * time.Hour)},
 		})
 	})
 
@@ -345,7 +345,7 @@ func assertMarks(t *testing.T, got, want map[string]Mark) {
 	}
 	for k, w := range want {
 		g, ok := got[k]
-		if !ok || g.Hash != w.Hash || !g.Expires.Equal(w.Expires) {
+		if !ok || g.Hash != w.Hash || !g.Expires.Equal(w.Expires) || !g.Open.Equal(w.Open) {
 			t.Errorf("mark %s = %+v (present %v), want %+v", k, g, ok, w)
 		}
 	}

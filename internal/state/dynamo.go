@@ -17,7 +17,7 @@ import (
 //
 //	checkpoint#<monitor>    next (S, RFC 3339), nextMs (N), the other Checkpoint fields
 //	lease                   owner (S), expires (S), expiresAtMs (N), expiresAt (N, TTL)
-//	mark#<monitor>#<key>    hash (S), expires (S), expiresAtMs (N), expiresAt (N, TTL)
+//	mark#<monitor>#<key>    hash (S), expires (S), expiresAtMs (N), expiresAt (N, TTL), open (S, only while an event is open)
 //
 // Conditions compare the millisecond numbers; the strings keep the exact times. expiresAt (epoch
 // seconds, rounded up) lets DynamoDB's TTL delete old leases and marks; reads never rely on it,
@@ -295,7 +295,11 @@ func (s *DynamoStore) Marks(ctx context.Context, tenant, monitor string, now tim
 			return nil // expired; TTL will delete it
 		}
 		hash, _ := getS(item, "hash")
-		marks[strings.TrimPrefix(sk, prefix)] = Mark{Hash: hash, Expires: exp}
+		open, err := getTime(item, "open")
+		if err != nil {
+			return fmt.Errorf("mark %s: %w", sk, err)
+		}
+		marks[strings.TrimPrefix(sk, prefix)] = Mark{Hash: hash, Expires: exp, Open: open}
 		return nil
 	})
 	if err != nil {
@@ -325,6 +329,9 @@ func (s *DynamoStore) PutMarks(ctx context.Context, tenant, monitor string, _ ti
 			item["expires"] = str(formatTime(m.Expires))
 			item["expiresAtMs"] = num(m.Expires.UnixMilli())
 			item[attrTTL] = num(ttlSeconds(m.Expires))
+			if !m.Open.IsZero() {
+				item["open"] = str(formatTime(m.Open))
+			}
 			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 		}
 		if err := s.batchWrite(ctx, reqs); err != nil {

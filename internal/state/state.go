@@ -36,6 +36,10 @@ type Lease struct {
 type Mark struct {
 	Hash    string    `json:"hash"`
 	Expires time.Time `json:"expires"`
+	// Open is the start of a status event not yet closed when it was last seen (zero when it
+	// is closed, or the mark is not an event's): a run reads back to it, so that the event's
+	// later changes are seen also where the API filters on start time.
+	Open time.Time `json:"open,omitzero"`
 }
 
 // HeldError is returned by Acquire (and Renew) when another run holds an unexpired lease.

@@ -1,0 +1,69 @@
+package collect
+
+import (
+	"strings"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/record"
+	"github.com/calm-collector/calm-collector/internal/state"
+)
+
+// MaxEventReach is how far back a run reads status events to see an open event close: the
+// events API may filter on start time (docs/cloud-alm-api.md, "Status events"), so an event
+// that started before the lookback is asked for from its start while it is open.
+const MaxEventReach = 90 * 24 * time.Hour
+
+// closedStatuses are the eventStatus values of an event that changes no more.
+var closedStatuses = []string{"resolved", "closed", "completed", "cancelled", "canceled"}
+
+// eventReach returns where a scheduled run reads status events from: the lookback's start, or
+// the start of the oldest event still open when it was last seen (a mark's Open), but not
+// further back than MaxEventReach. open counts the marks of open events that reach back.
+func eventReach(lookback Range, marks map[string]state.Mark, now time.Time) (from time.Time, open int, cut bool) {
+	from = lookback.From
+	floor := now.Add(-MaxEventReach).Truncate(time.Second)
+	for _, m := range marks {
+		if m.Open.IsZero() || !m.Open.Before(lookback.From) {
+			continue
+		}
+		open++
+		if m.Open.Before(floor) {
+			cut = true
+			from = floor
+			continue
+		}
+		if m.Open.Before(from) {
+			from = m.Open.UTC().Truncate(time.Second)
+		}
+	}
+	return from, open, cut
+}
+
+// eventOpen reports whether an event record may still change, and its start: not when its
+// status is a closing one or its end time has passed.
+func eventOpen(rec record.Record, now time.Time) (time.Time, bool) {
+	status := strings.ToLower(strings.TrimSpace(rec.Attributes["eventStatus"]))
+	for _, c := range closedStatuses {
+		if status == c {
+			return time.Time{}, false
+		}
+	}
+	if end, ok := parseEventTime(rec.Attributes["eventEndTime"]); ok && !end.After(now) {
+		return time.Time{}, false
+	}
+	if rec.Time.IsZero() {
+		return time.Time{}, false // no start to read back to
+	}
+	return rec.Time, true
+}
+
+// inLookback reports whether an event overlaps the lookback from from on: it started in it,
+// or it has not ended before it. A read reaching further back (eventReach) brings events that
+// ended long ago; only those the run already tracks (marks) are of its business.
+func inLookback(rec record.Record, from time.Time) bool {
+	if !rec.Time.Before(from) {
+		return true
+	}
+	end, ok := parseEventTime(rec.Attributes["eventEndTime"])
+	return !ok || !end.Before(from)
+}

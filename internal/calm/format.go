@@ -78,7 +78,8 @@ const (
 func isDataField(n protowire.Number) bool { return n == 5 || n == 7 || n == 9 || n == 10 || n == 11 }
 
 // countBinaryPoints counts the data points of an OTLP protobuf metrics body without decoding
-// it, as countDataPoints does for JSON: only the pager's guess of a page's rows comes from it.
+// it, as countDataPoints does for JSON: only the pager's guess of whether a page is full comes
+// from it.
 // Of a metric's data fields the last one counts (a later oneof field replaces an earlier one).
 func countBinaryPoints(b []byte) int {
 	n := 0

@@ -132,9 +132,9 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		}
 		total := totalCount(resp)
 		ctype := resp.header.Get("Content-Type")
-		rows := countDataPoints(resp.body)
+		points := countDataPoints(resp.body)
 		if isProtobuf(ctype) {
-			rows = countBinaryPoints(resp.body)
+			points = countBinaryPoints(resp.body)
 			if format == FormatBinary {
 				c.binaryServed.Store(true)
 			}
@@ -169,7 +169,7 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 			return decoded[MetricsPage]{items: []MetricsPage{{Metrics: md, Offset: offset, Points: n, Rows: len(keys), Total: total, Bytes: size}},
 				count: n, rows: len(keys), keys: keys}, nil
 		}
-		return answer[MetricsPage]{total: total, hash: hash, bytes: size, corr: corr, rows: rows, decode: decode}, nil
+		return answer[MetricsPage]{total: total, hash: hash, bytes: size, corr: corr, items: points, decode: decode}, nil
 	}
 	return flatten(pager[MetricsPage]{logger: c.logger, what: what, limit: limit, maxPages: c.maxPages,
 		allPages: q.AllPages, learned: &c.metricsUnit, capped: &c.metricsCapped, lastAsked: q.LastAsked}.pages(ctx, fetch))
@@ -177,7 +177,7 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 
 // countDataPoints counts the elements of every "dataPoints" (or "data_points") array of an OTLP
 // JSON body without decoding it: for a well-formed body what DataPointCount says once decoded,
-// in a fraction of the time. Only the pager's guess of a page's rows comes from it.
+// in a fraction of the time. Only the pager's guess of whether a page is full comes from it.
 func countDataPoints(b []byte) int {
 	n, depth, in := 0, 0, -1 // in: depth of the data points array being counted, -1 outside
 	for i := 0; i < len(b); i++ {

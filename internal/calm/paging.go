@@ -36,19 +36,38 @@ type decoded[T any] struct {
 }
 
 // answer is a page as the network part of a fetch leaves it: the body read (bounded), the
-// headers seen, the rows counted as well as can be done without decoding; decode makes the
+// headers seen, its items counted as well as can be done without decoding; decode makes the
 // page of it. Splitting the two lets the pager ask for the next page while this one is decoded.
 type answer[T any] struct {
 	total int      // x-total-count, -1 when absent
 	hash  [32]byte // of the body
 	bytes int
 	corr  string // x-correlationid, named in the errors about this page
-	// rows is the number of items the page holds as far as it is known before decoding (a
-	// cheap scan of the body, or the exact count of a page decoded already); -1 when unknown.
-	// The pager asks for the next page early only when rows equals the limit; decode has the
-	// final say, so a wrong guess costs one discarded request, never a row.
-	rows   int
+	// items is the number of items (metrics: data points, not rows) the page holds as far as
+	// it is known before decoding (a cheap scan of the body, or the exact count of a page
+	// decoded already); -1 when unknown. The pager asks for the next page early only when the
+	// page looks full (full); decode has the final say, so a wrong guess costs one discarded
+	// request, never a row.
+	items  int
 	decode func() (decoded[T], error)
+}
+
+// full reports whether the answer looks like a full page of limit before it is decoded. Under
+// items paging a full page holds limit items. Under rows paging (or while the unit is not
+// known) rows cannot be counted before decoding, but a full page holds at least limit data
+// points, since every row carries at least one: at least limit then looks full.
+func (a answer[T]) full(limit int, unit pageUnit) bool {
+	if unit == unitItems {
+		return a.items == limit
+	}
+	return a.items >= limit
+}
+
+// looksFull is answer.full for the walk's next request: after a short page (a tenant capping
+// pages below the limit), a guess by data points that may be rows is not taken, so that such a
+// tenant does not have every page's next one asked for in vain.
+func (w *walk[T]) looksFull(a answer[T]) bool {
+	return a.full(w.limit, w.unit) && (w.unit == unitItems || !w.prevShort)
 }
 
 // fetchAnswer does the network part of fetching the page at offset.
@@ -62,7 +81,7 @@ func (p pager[T]) paginate(ctx context.Context, fetch fetchPage[T]) iter.Seq2[pa
 		if err != nil {
 			return answer[T]{}, err
 		}
-		return answer[T]{total: pg.total, hash: pg.hash, bytes: pg.bytes, corr: pg.corr, rows: pg.count,
+		return answer[T]{total: pg.total, hash: pg.hash, bytes: pg.bytes, corr: pg.corr, items: pg.count,
 			decode: func() (decoded[T], error) { return decoded[T]{items: pg.items, count: pg.count, rows: pg.count}, nil }}, nil
 	})
 }
@@ -170,7 +189,7 @@ func (p pager[T]) pages(ctx context.Context, fetch fetchAnswer[T]) iter.Seq2[pag
 			}
 			if n == 1 && p.allPages && p.maxPages > 1 && (p.capped == nil || !p.capped.Load()) {
 				// the second page goes out as soon as the first answer has begun
-				ahead = startFetcher(ctx, fetcherPlan{from: w.offset, limit: p.limit, total: -1, pages: p.maxPages, lastAsked: p.lastAsked}, fetch)
+				ahead = startFetcher(ctx, fetcherPlan{from: w.offset, limit: p.limit, total: -1, pages: p.maxPages, unit: w.unit, lastAsked: p.lastAsked}, fetch)
 			}
 			a, err, ok := ahead.take(w.offset)
 			if !ok {
@@ -191,8 +210,8 @@ func (p pager[T]) pages(ctx context.Context, fetch fetchAnswer[T]) iter.Seq2[pag
 			case next == stepRestart:
 				continue
 			}
-			if ahead == nil && (n > 1 || p.allPages) && a.rows == p.limit && w.total >= 0 && w.offset+p.limit < w.total && n+1 <= p.maxPages {
-				ahead = startFetcher(ctx, fetcherPlan{from: w.offset + p.limit, limit: p.limit, total: w.total, pages: p.maxPages - n, lastAsked: p.lastAsked}, fetch)
+			if ahead == nil && (n > 1 || p.allPages) && w.looksFull(a) && w.total >= 0 && w.offset+p.limit < w.total && n+1 <= p.maxPages {
+				ahead = startFetcher(ctx, fetcherPlan{from: w.offset + p.limit, limit: p.limit, total: w.total, pages: p.maxPages - n, unit: w.unit, lastAsked: p.lastAsked}, fetch)
 			}
 			d, err := a.decode()
 			if err != nil {

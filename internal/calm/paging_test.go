@@ -77,7 +77,7 @@ func TestMetricsTotalShrinkingDoesNotSkipRows(t *testing.T) {
 // without HTTP: it records the offsets asked for and how many fetches are running.
 type fakeCollection struct {
 	limit, total int
-	// guess, when set, is the row count the network part claims (default: the true count).
+	// guess, when set, is the item count the network part claims (default: the true count).
 	guess func(offset int) int
 	// count, when set, is the number of rows a page at offset really holds (default: up to limit).
 	count func(offset int) int
@@ -122,15 +122,15 @@ func (f *fakeCollection) fetch(ctx context.Context, offset int) (answer[int], er
 	if f.count != nil {
 		n = f.count(offset)
 	}
-	rows := n
+	guess := n
 	if f.guess != nil {
-		rows = f.guess(offset)
+		guess = f.guess(offset)
 	}
 	var items []int
 	for i := range n {
 		items = append(items, offset+i)
 	}
-	return answer[int]{total: f.total, hash: bodyHash([]byte(fmt.Sprint(items))), bytes: n, rows: rows,
+	return answer[int]{total: f.total, hash: bodyHash([]byte(fmt.Sprint(items))), bytes: n, items: guess,
 		decode: func() (decoded[int], error) {
 			defer f.held.Add(-1)
 			if f.onDecode != nil {

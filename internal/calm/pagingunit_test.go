@@ -68,7 +68,7 @@ func (s *unitServer) fetch(limit int) fetchAnswer[pt] {
 			keys[uint64(p.r)] = struct{}{}
 		}
 		d := decoded[pt]{items: items, count: len(items), rows: len(keys), keys: keys}
-		return answer[pt]{total: total, hash: bodyHash(fmt.Append(nil, offset, items)), rows: len(items),
+		return answer[pt]{total: total, hash: bodyHash(fmt.Append(nil, offset, items)), items: len(items),
 			decode: func() (decoded[pt], error) { return d, nil }}, nil
 	}
 }
@@ -183,7 +183,7 @@ func TestPagesFailOnAnEmptyPageBeforeTheTotal(t *testing.T) {
 func TestPagesServerIgnoringOffset(t *testing.T) {
 	short := func(_ context.Context, _ int) (answer[int], error) {
 		items := []int{1, 2, 3}
-		return answer[int]{total: -1, hash: bodyHash([]byte("same")), rows: 3,
+		return answer[int]{total: -1, hash: bodyHash([]byte("same")), items: 3,
 			decode: func() (decoded[int], error) { return decoded[int]{items: items, count: 3, rows: 3}, nil }}, nil
 	}
 	var got []int
@@ -198,7 +198,7 @@ func TestPagesServerIgnoringOffset(t *testing.T) {
 	}
 	full := func(_ context.Context, _ int) (answer[int], error) {
 		items := []int{1, 2}
-		return answer[int]{total: -1, hash: bodyHash([]byte("same")), rows: 2,
+		return answer[int]{total: -1, hash: bodyHash([]byte("same")), items: 2,
 			decode: func() (decoded[int], error) { return decoded[int]{items: items, count: 2, rows: 2}, nil }}, nil
 	}
 	var err error

@@ -23,13 +23,14 @@ var errPrefetchDiscarded = errors.New("page requested ahead is not needed")
 
 // fetcherPlan is what a fetcher asks for: the pages at from, from+limit, … below total, one
 // after the other, at most pages of them. A total of -1 is learned from the first answer (its
-// x-total-count as soon as its headers are in). An answer that is not full (rows other than
-// limit), carries another total or is an error is the last it asks after. lastAsked, when set,
+// x-total-count as soon as its headers are in). An answer that is not full (answer.full in
+// unit, the paging unit known when the plan was made), carries another total or is an error is the last it asks after. lastAsked, when set,
 // is called once the answer to the page the total makes the last is in, read whole and before
 // it is decoded: the caller may start its next request series then (a guess: the walk may still
 // go on, after a short page).
 type fetcherPlan struct {
 	from, limit, total, pages int
+	unit                      pageUnit
 	lastAsked                 func()
 }
 
@@ -80,7 +81,7 @@ func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswe
 			case <-fctx.Done():
 				return
 			}
-			if ended(asked, plan.limit, total) {
+			if ended(asked, plan.limit, plan.unit, total) {
 				return
 			}
 			r := launch(fctx, &requests, fetch, off)
@@ -137,11 +138,11 @@ func launch[T any](ctx context.Context, wg *sync.WaitGroup, fetch fetchAnswer[T]
 
 // ended reports whether an answer in so far ends the plan: the pager does not go on from it
 // at the next offset.
-func ended[T any](asked []*inflight[T], limit, total int) bool {
+func ended[T any](asked []*inflight[T], limit int, unit pageUnit, total int) bool {
 	for _, r := range asked {
 		select {
 		case <-r.done:
-			if r.r.err != nil || r.r.a.rows != limit || r.r.a.total != total {
+			if r.r.err != nil || !r.r.a.full(limit, unit) || r.r.a.total != total {
 				return true
 			}
 		default:

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"iter"
 	"mime"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -16,12 +15,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
-// ErrOverLimit means the logs API refused a request because the time range holds more log
-// records than it answers at once (HTTP 403 "Response total count is over the limit"). The
+// ErrOverLimit means the logs or traces API refused a request because the time range holds
+// more records than it answers at once (HTTP 403 "Response total count is over the limit"). The
 // caller asks again for smaller time ranges. The error wraps the *APIError.
-var ErrOverLimit = errors.New("the logs API holds more records for this range than it answers at once; ask for a shorter time range")
+var ErrOverLimit = errors.New("the API holds more records for this range than it answers at once; ask for a shorter time range")
 
-// overLimitMessage is how the logs API words its count cap (docs/design.md §1.4), matched case-insensitively.
+// overLimitMessage is how the logs API words its count cap (docs/design.md §1.4), matched
+// case-insensitively; the traces API is taken to word it alike (docs/cloud-alm-api.md, "Traces").
 const overLimitMessage = "response total count is over the limit"
 
 // LogsQuery is one service's raw exception logs of a time range.
@@ -52,10 +52,6 @@ type LogsPage struct {
 // (its own cap) while the total says there are more is paged by the size it serves: the
 // first page is kept, not fetched again.
 func (c *Client) Logs(ctx context.Context, q LogsQuery) iter.Seq2[LogsPage, error] {
-	s := &logsSeries{c: c, q: q, limit: q.PageSize}
-	if s.limit <= 0 {
-		s.limit = c.opt.PageSize
-	}
 	what := fmt.Sprintf("logs of service %s %s–%s", q.ServiceID, q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout))
 	switch {
 	case q.ServiceID == "":
@@ -63,66 +59,14 @@ func (c *Client) Logs(ctx context.Context, q LogsQuery) iter.Seq2[LogsPage, erro
 	case !q.To.After(q.From):
 		return failed[LogsPage](fmt.Errorf("%s: to must be after from", what))
 	}
-	return func(yield func(LogsPage, error) bool) {
-		for run := 0; ; run++ {
-			resized := false
-			for p, err := range newPager[LogsPage](c, what, s.limit).paginate(ctx, s.fetch) {
-				if errors.Is(err, errServerPageCap) && run == 0 {
-					resized = true
-					break
-				}
-				if err != nil {
-					yield(LogsPage{}, err)
-					return
-				}
-				for _, lp := range p.items {
-					if !yield(lp, nil) {
-						return
-					}
-				}
-			}
-			if !resized {
-				return
-			}
-			c.logger.Info("the logs API serves fewer records per request than asked; paging by its size",
-				"what", what, "asked", s.limit, "served", s.served, "total", s.first.total)
-			s.limit = s.served
-		}
+	get := func(ctx context.Context, limit, offset int) (page[LogsPage], error) {
+		return c.logsPage(ctx, q, limit, offset)
 	}
+	return newRawSeries(c, what, q.PageSize, get).all(ctx)
 }
 
-// errServerPageCap stops the first run of a logs series whose first page was cut short by the
-// server: the pager's bounds assume pages of the asked limit, so the series starts again with
-// the limit the server serves.
-var errServerPageCap = errors.New("the server serves fewer records per request than asked")
-
-// logsSeries is the state of one Logs call.
-type logsSeries struct {
-	c      *Client
-	q      LogsQuery
-	limit  int
-	served int             // records per request the server serves, when below the asked limit
-	first  *page[LogsPage] // first page, kept for the second run after errServerPageCap
-}
-
-func (s *logsSeries) fetch(ctx context.Context, offset int) (page[LogsPage], error) {
-	if offset == 0 && s.first != nil && s.served > 0 && s.limit == s.served {
-		return *s.first, nil
-	}
-	p, err := s.get(ctx, offset)
-	if err != nil {
-		return p, err
-	}
-	if offset == 0 && s.served == 0 && p.count > 0 && p.count < s.limit && p.total > p.count {
-		s.served, s.first = p.count, &p
-		return page[LogsPage]{}, errServerPageCap
-	}
-	return p, nil
-}
-
-// get fetches and decodes the page at offset.
-func (s *logsSeries) get(ctx context.Context, offset int) (page[LogsPage], error) {
-	q := s.q
+// logsPage fetches and decodes the page at offset.
+func (c *Client) logsPage(ctx context.Context, q LogsQuery, limit, offset int) (page[LogsPage], error) {
 	qv := url.Values{
 		"version":           {"V1"},
 		"serviceId":         {q.ServiceID},
@@ -131,25 +75,15 @@ func (s *logsSeries) get(ctx context.Context, offset int) (page[LogsPage], error
 		"format":            {"protobuf-json"},
 		"preserveTimeStamp": {"true"},
 		"observedTimestamp": {"true"},
-		"limit":             {strconv.Itoa(s.limit)},
+		"limit":             {strconv.Itoa(limit)},
 		"offset":            {strconv.Itoa(offset)},
 		"onLimit":           {"truncate"}, // limit and offset only work with it (docs/design.md §1.4)
 	}
 	if q.Provider != "" {
 		qv.Set("provider", q.Provider)
 	}
-	req, err := s.c.newRequest(ctx, http.MethodGet, "calm-logs/v1/logs", qv, nil)
+	resp, err := c.rawGet(ctx, "calm-logs/v1/logs", shapeLogs, qv)
 	if err != nil {
-		return page[LogsPage]{}, err
-	}
-	req.shape = shapeLogs
-	resp, err := s.c.do(req, nil)
-	if err != nil {
-		var apiErr *APIError
-		if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden &&
-			strings.Contains(strings.ToLower(apiErr.Message+" "+apiErr.SAPMessage), overLimitMessage) {
-			return page[LogsPage]{}, fmt.Errorf("%w: %w", ErrOverLimit, err)
-		}
 		return page[LogsPage]{}, err
 	}
 	ld, err := decodeLogs(resp.header.Get("Content-Type"), resp.body)
@@ -158,7 +92,7 @@ func (s *logsSeries) get(ctx context.Context, offset int) (page[LogsPage], error
 	}
 	n := ld.LogRecordCount()
 	lp := LogsPage{Logs: ld, Offset: offset, Records: n, Total: totalCount(resp), Bytes: len(resp.body)}
-	return page[LogsPage]{items: []LogsPage{lp}, count: n, total: lp.Total, hash: bodyHash(resp.body), bytes: len(resp.body), corr: correlationID(resp)}, nil
+	return rawPage(resp, lp, offset, n), nil
 }
 
 // decodeLogs reads an OTLP ExportLogsServiceRequest: JSON when the Content-Type says so,

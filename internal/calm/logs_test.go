@@ -95,9 +95,14 @@ func bodies(from, to int) []string {
 // logsServer serves GET /api/calm-logs/v1/logs with serve(limit, offset) after checking the
 // query (everything but limit and offset) against want; it records the limits asked for.
 func logsServer(t *testing.T, tn *tenant, want url.Values, serve func(w http.ResponseWriter, limit, offset int)) *[]string {
+	return rawServer(t, tn, logsPath, want, serve)
+}
+
+// rawServer is logsServer for the raw-data API at path (logs, traces).
+func rawServer(t *testing.T, tn *tenant, path string, want url.Values, serve func(w http.ResponseWriter, limit, offset int)) *[]string {
 	var mu sync.Mutex
 	var asked []string
-	tn.mux.HandleFunc("GET "+logsPath, func(w http.ResponseWriter, r *http.Request) {
+	tn.mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		limit, _ := strconv.Atoi(q.Get("limit"))
 		offset, _ := strconv.Atoi(q.Get("offset"))

@@ -17,6 +17,7 @@ const (
 	shapeMetrics              // OTLP JSON with resourceMetrics; {} and null are no data
 	shapeLogs                 // OTLP protobuf, or JSON with resourceLogs; {} and null are no data
 	shapeList                 // a JSON array, or OData {"value":[…]}; null is no data
+	shapeTraces               // OTLP protobuf, or JSON with resourceSpans; {} and null are no data
 )
 
 // key is the top-level field the shape's objects must have.
@@ -28,6 +29,8 @@ func (s shape) key() string {
 		return "resourceLogs"
 	case shapeList:
 		return "value"
+	case shapeTraces:
+		return "resourceSpans"
 	}
 	return ""
 }
@@ -43,7 +46,7 @@ func (s shape) notData(body []byte) string {
 		return ""
 	}
 	if t[0] != '{' || bytes.Contains(t, []byte(`"`+s.key()+`"`)) {
-		return "" // protobuf logs, a list, or an object with the expected field
+		return "" // protobuf logs or traces, a list, or an object with the expected field
 	}
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(t, &obj) != nil {

@@ -15,9 +15,10 @@ const (
 	KindMetric = "metric"
 	KindEvent  = "event"
 	KindLog    = "log"
+	KindSpan   = "span" // one span of a trace (fromtraces.go)
 )
 
-// Record is one collected data point, status event or log line (docs/design.md §4).
+// Record is one collected data point, status event, log line or span (docs/design.md §4).
 type Record struct {
 	ID      string
 	Tenant  string
@@ -25,7 +26,7 @@ type Record struct {
 	Kind    string
 	Name    string
 	Time    time.Time // UTC
-	// Value is the data point's value; HasValue is false for events and logs.
+	// Value is the data point's value, or a span's duration; HasValue is false for events and logs.
 	Value    float64
 	HasValue bool
 	Unit     string

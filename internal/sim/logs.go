@@ -135,17 +135,10 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	recs := s.logs(ids, from, to, now)
-	limit := s.cfg.LogsCap
-	if pg.limit > 0 && pg.limit < limit {
-		limit = pg.limit
-	}
-	if !pg.truncate && len(recs) > limit {
-		w.Header().Set("x-total-count", fmt.Sprint(len(recs)))
-		writeError(w, http.StatusForbidden, "Forbidden", "Response total count is over the limit")
+	idx, total, ok := s.cappedPage(w, pg, len(recs), tok.faults)
+	if !ok {
 		return
 	}
-	pg.limit = limit
-	idx, total := s.pageIndexes(pg, len(recs), tok.faults)
 	page := make([]LogRecord, len(idx))
 	for i, j := range idx {
 		page[i] = recs[j]
@@ -158,4 +151,22 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	setTotal(w, total)
 	_, _ = w.Write(body) // the client is gone: nothing to do
+}
+
+// cappedPage picks the items of one page of a raw-data API (logs, traces) out of n: the
+// limit is at most the cap (LogsCap); without onLimit=truncate a count above the limit is
+// refused with 403, as the logs API does, and ok is false.
+func (s *Server) cappedPage(w http.ResponseWriter, pg pageParams, n int, f Faults) (idx []int, total int, ok bool) {
+	limit := s.cfg.LogsCap
+	if pg.limit > 0 && pg.limit < limit {
+		limit = pg.limit
+	}
+	if !pg.truncate && n > limit {
+		setTotal(w, n)
+		writeError(w, http.StatusForbidden, "Forbidden", "Response total count is over the limit")
+		return nil, 0, false
+	}
+	pg.limit = limit
+	idx, total = s.pageIndexes(pg, n, f)
+	return idx, total, true
 }

@@ -19,12 +19,15 @@ const (
 	ScopeIMM       = "calm-api.imm.read" // unconfirmed: integration monitoring scope name is a guess
 	ScopeLandscape = "calm-api.landscape.read"
 	ScopeLogs      = "calm-api.logs.read" // unconfirmed: by analogy with calm-api.metrics.read
+	// ScopeTraces is the traces API's scope: unconfirmed, by analogy with the inbound traces
+	// API's calm-api.traces.write (docs/cloud-alm-api.md, "Traces").
+	ScopeTraces = "calm-api.traces.read"
 )
 
 // AllScopes is the default grant: every scope suffix the simulator checks.
 var AllScopes = []string{
 	ScopeAnalytics, ScopeMetrics, ScopeHM, ScopeRUMUsers, ScopeJAM, ScopeEXM, ScopeIEP,
-	ScopeSUM, ScopeBSM, ScopeIMM, ScopeLandscape, ScopeLogs,
+	ScopeSUM, ScopeBSM, ScopeIMM, ScopeLandscape, ScopeLogs, ScopeTraces,
 }
 
 // rumMaxServices is the real per-query limit of the rum provider (docs/design.md §1.3).

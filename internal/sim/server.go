@@ -32,8 +32,8 @@ type Config struct {
 	// NoBinary makes the metrics API refuse format=protobuf-binary with 400, as a tenant
 	// without the binary format would.
 	NoBinary bool
-	// LogsCap is the most log records the logs API returns without onLimit=truncate
-	// (default 1000).
+	// LogsCap is the most log records (or spans) the logs (and traces) API returns without
+	// onLimit=truncate (default 1000).
 	LogsCap int
 	// Strict takes the other reading wherever SAP's material allows two (strict.go): rows
 	// paging, a page cap below the asked limit, dimensions and metrics mandatory, a 200 with an
@@ -149,6 +149,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/calm-metrics/v1/metrics", s.api(ScopeMetrics, s.handleMetrics))
 	m.HandleFunc("GET /api/bsm-service/v1/events", s.api(ScopeBSM, s.handleEvents))
 	m.HandleFunc("GET /api/calm-logs/v1/logs", s.api(ScopeLogs, s.handleLogs))
+	m.HandleFunc("GET /api/calm-traces/v1/traces", s.api(ScopeTraces, s.handleTraces))
 	m.HandleFunc("/api/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found", fmt.Sprintf("no API at %s %s", r.Method, r.URL.Path))
 	}))

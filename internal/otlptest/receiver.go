@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
@@ -15,11 +16,13 @@ import (
 
 // Receiver is a running OTLP/HTTP receiver and what it has received.
 type Receiver struct {
-	// Endpoint is the receiver's base URL, e.g. "http://127.0.0.1:41234" (POST /v1/metrics, /v1/logs).
+	// Endpoint is the receiver's base URL, e.g. "http://127.0.0.1:41234" (POST /v1/metrics,
+	// /v1/logs, /v1/traces).
 	Endpoint string
-	// Metrics and Logs hold everything the receiver accepted.
+	// Metrics, Logs and Traces hold everything the receiver accepted.
 	Metrics *consumertest.MetricsSink
 	Logs    *consumertest.LogsSink
+	Traces  *consumertest.TracesSink
 }
 
 // Start runs an OTLP/HTTP receiver (no gRPC) on 127.0.0.1 at a free port and shuts it down when the
@@ -62,10 +65,11 @@ func start() (*Receiver, func(context.Context) error, error) {
 		Endpoint: "http://" + addr,
 		Metrics:  new(consumertest.MetricsSink),
 		Logs:     new(consumertest.LogsSink),
+		Traces:   new(consumertest.TracesSink),
 	}
 	ctx := context.Background()
 	set := receivertest.NewNopSettings(factory.Type())
-	// Both signals share one receiver (the factory keys it by the config pointer).
+	// The signals share one receiver (the factory keys it by the config pointer).
 	mr, err := factory.CreateMetrics(ctx, set, cfg, r.Metrics)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create metrics receiver: %w", err)
@@ -74,16 +78,22 @@ func start() (*Receiver, func(context.Context) error, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("create logs receiver: %w", err)
 	}
-	// mr and lr wrap the same shared receiver: starting and stopping it once is enough, and the
+	tr, err := factory.CreateTraces(ctx, set, cfg, r.Traces)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create traces receiver: %w", err)
+	}
+	// mr, lr and tr wrap the same shared receiver: starting and stopping it once is enough, and the
 	// shutdown also removes it from the factory's table, which matters after a failed start.
 	host := componenttest.NewNopHost()
 	if err := mr.Start(ctx, host); err != nil {
 		_ = mr.Shutdown(ctx)
 		return nil, nil, fmt.Errorf("start receiver on %s: %w", addr, err)
 	}
-	if err := lr.Start(ctx, host); err != nil {
-		_ = mr.Shutdown(ctx)
-		return nil, nil, fmt.Errorf("start receiver on %s: %w", addr, err)
+	for _, c := range []component.Component{lr, tr} {
+		if err := c.Start(ctx, host); err != nil {
+			_ = mr.Shutdown(ctx)
+			return nil, nil, fmt.Errorf("start receiver on %s: %w", addr, err)
+		}
 	}
 	return r, mr.Shutdown, nil
 }

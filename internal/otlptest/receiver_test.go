@@ -9,11 +9,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
-// TestReceiverAcceptsMetricsAndLogs posts one metric and one log record in OTLP protobuf and checks
-// that the sinks hold them.
-func TestReceiverAcceptsMetricsAndLogs(t *testing.T) {
+// TestReceiverAcceptsMetricsLogsAndTraces posts one metric, one log record and one span in OTLP
+// protobuf and checks that the sinks hold them.
+func TestReceiverAcceptsMetricsLogsAndTraces(t *testing.T) {
 	r := Start(t)
 
 	md := pmetric.NewMetrics()
@@ -34,6 +36,14 @@ func TestReceiverAcceptsMetricsAndLogs(t *testing.T) {
 	}
 	post(t, r.Endpoint+"/v1/logs", body)
 
+	td := ptrace.NewTraces()
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("GET /ui")
+	body, err = ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	post(t, r.Endpoint+"/v1/traces", body)
+
 	if got := r.Metrics.DataPointCount(); got != 1 {
 		t.Errorf("metrics sink holds %d data points, want 1", got)
 	} else if name := r.Metrics.AllMetrics()[0].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).Name(); name != "responseTime" {
@@ -43,6 +53,11 @@ func TestReceiverAcceptsMetricsAndLogs(t *testing.T) {
 		t.Errorf("logs sink holds %d log records, want 1", got)
 	} else if b := r.Logs.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str(); b != "hello" {
 		t.Errorf("log body = %q, want hello", b)
+	}
+	if got := r.Traces.SpanCount(); got != 1 {
+		t.Errorf("traces sink holds %d spans, want 1", got)
+	} else if n := r.Traces.AllTraces()[0].ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Name(); n != "GET /ui" {
+		t.Errorf("span name = %q, want GET /ui", n)
 	}
 }
 

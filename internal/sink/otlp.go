@@ -16,6 +16,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/retry"
@@ -51,7 +52,7 @@ type OTLPOptions struct {
 	// Backoff is the first retry's wait, doubled each retry (at most 30 s) and jittered; 0 means
 	// 500 ms. A Retry-After answer (seconds or HTTP date) replaces it.
 	Backoff time.Duration
-	// MaxPerRequest bounds the data points or log records of one request; 0 means 2000.
+	// MaxPerRequest bounds the data points, log records or spans of one request; 0 means 2000.
 	MaxPerRequest int
 	// AllowPartial accepts a batch that the backend answered with a partial success (some points
 	// rejected), logging the rejection. By default such a batch fails (see OTLP.Write).
@@ -61,12 +62,14 @@ type OTLPOptions struct {
 }
 
 // OTLP sends records to an OpenTelemetry backend over OTLP/HTTP: metrics to {base}/v1/metrics,
-// status events and logs to {base}/v1/logs, as gzip-compressed protobuf. The mapping is
+// status events and logs to {base}/v1/logs, spans to {base}/v1/traces, as gzip-compressed
+// protobuf. The mapping is
 // described in otlpmap.go. It is safe for concurrent use.
 type OTLP struct {
 	name       string
 	metricsURL string
 	logsURL    string
+	tracesURL  string
 	opts       OTLPOptions
 	client     *http.Client
 	ownClient  bool
@@ -93,6 +96,7 @@ func newOTLP(base string, opts OTLPOptions) *OTLP {
 		name:       "otlp+" + base,
 		metricsURL: base + "/v1/metrics",
 		logsURL:    base + "/v1/logs",
+		tracesURL:  base + "/v1/traces",
 		opts:       opts,
 		logger:     opts.Logger,
 	}
@@ -136,8 +140,8 @@ func (s *OTLP) Close(context.Context) error {
 	return nil
 }
 
-// Write sends the batch's metric records to {base}/v1/metrics and its events and logs to
-// {base}/v1/logs, at most MaxPerRequest items per request, and returns nil only when the backend
+// Write sends the batch's metric records to {base}/v1/metrics, its events and logs to
+// {base}/v1/logs and its spans to {base}/v1/traces, at most MaxPerRequest items per request, and returns nil only when the backend
 // accepted every request. It stops at the first request that fails.
 //
 // A partial success (the backend accepted the request but rejected some points or log records)
@@ -151,13 +155,15 @@ func (s *OTLP) Write(ctx context.Context, b Batch) error {
 		return nil
 	}
 	m := newOTLPMapper(b, time.Now())
-	var metrics, logs []record.Record
+	var metrics, logs, spans []record.Record
 	for i := range b.Records {
 		switch b.Records[i].Kind {
 		case record.KindMetric:
 			metrics = append(metrics, b.Records[i])
 		case record.KindEvent, record.KindLog:
 			logs = append(logs, b.Records[i])
+		case record.KindSpan:
+			spans = append(spans, b.Records[i])
 		}
 	}
 	fail := func(err error) error {
@@ -187,8 +193,21 @@ func (s *OTLP) Write(ctx context.Context, b Batch) error {
 			return fail(err)
 		}
 	}
+	for chunk := range slices.Chunk(spans, s.opts.MaxPerRequest) {
+		td, err := m.traces(chunk)
+		if err != nil {
+			return fail(err)
+		}
+		body, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+		if err != nil {
+			return fail(fmt.Errorf("encode traces: %w", err))
+		}
+		if err := s.send(ctx, signalTraces, s.tracesURL, body, len(chunk)); err != nil {
+			return fail(err)
+		}
+	}
 	s.logger.DebugContext(ctx, "otlp batch delivered", "sink", s.name, "tenant", b.Tenant, "monitor", b.Monitor,
-		"window", windowText(b), "metrics", len(metrics), "logs", len(logs))
+		"window", windowText(b), "metrics", len(metrics), "logs", len(logs), "spans", len(spans))
 	return nil
 }
 

@@ -14,12 +14,13 @@ import (
 const (
 	signalMetrics = "metrics"
 	signalLogs    = "logs"
+	signalTraces  = "traces"
 )
 
 // OTLPError is a request the backend refused (after retries where the status allows them) or
 // that never got an answer.
 type OTLPError struct {
-	Signal     string // "metrics" or "logs"
+	Signal     string // "metrics", "logs" or "traces"
 	URL        string
 	StatusCode int    // 0 when there was no answer
 	Message    string // the backend's message (bounded), or where a redirect pointed
@@ -51,17 +52,20 @@ func (e *OTLPError) Temporary() bool { return e.StatusCode == 0 || retryableStat
 
 // OTLPPartialError is a request the backend accepted only in part (OTLP partial_success).
 type OTLPPartialError struct {
-	Signal   string // "metrics" or "logs"
+	Signal   string // "metrics", "logs" or "traces"
 	URL      string
-	Sent     int   // data points or log records in the request
-	Rejected int64 // rejected_data_points or rejected_log_records
+	Sent     int   // data points, log records or spans in the request
+	Rejected int64 // rejected_data_points, rejected_log_records or rejected_spans
 	Message  string
 }
 
 func (e *OTLPPartialError) Error() string {
 	what := "data points"
-	if e.Signal == signalLogs {
+	switch e.Signal {
+	case signalLogs:
 		what = "log records"
+	case signalTraces:
+		what = "spans"
 	}
 	msg := ""
 	if e.Message != "" {

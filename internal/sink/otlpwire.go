@@ -31,6 +31,7 @@ type exportResponse struct {
 var rejectedJSONNames = map[string][2]string{
 	signalMetrics: {"rejectedDataPoints", "rejected_data_points"},
 	signalLogs:    {"rejectedLogRecords", "rejected_log_records"},
+	signalTraces:  {"rejectedSpans", "rejected_spans"},
 }
 
 // parseExportResponse reads an OTLP/HTTP export response of signal: JSON when ctype is

@@ -34,7 +34,7 @@ type Fleet struct {
 	Period time.Duration
 	// Glue and Table keep the archive table's tenant projection in step with the connectors
 	// (CALM_ARCHIVE_TABLE); nil or an empty Table: no archive table.
-	Glue  projection.GlueAPI
+	Glue  *projection.Glue
 	Table projection.ArchiveTable
 }
 

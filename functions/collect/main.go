@@ -16,12 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/glue"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/calm-collector/calm-collector/internal/alert"
 	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/fleet/projection"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
@@ -91,7 +91,7 @@ func run() int {
 		Secrets: newSecretReader(awsCfg, env.secretTTL, env.prefix, append([]string{env.secretID}, slices.Collect(maps.Values(env.secretIDs))...)...),
 		Fleet: &Fleet{Prefix: env.prefix, Secrets: secretsmanager.NewFromConfig(awsCfg),
 			Queue: sqs.NewFromConfig(awsCfg), QueueURL: env.queueURL, Period: env.period,
-			Glue: glue.NewFromConfig(awsCfg), Table: env.archiveTable},
+			Glue: &projection.Glue{AWS: awsCfg}, Table: env.archiveTable},
 		Store: store, Sinks: sinks,
 		EMF: os.Stdout, Logger: logger,
 	}

@@ -91,7 +91,7 @@ func TestTickAddsNewTenantToTheArchiveTable(t *testing.T) {
 	cfg.Monitors = []string{"hm", "status"}
 	h := &Handler{Config: cfg, Secrets: newSecretReader(awsCfg, time.Minute, prefix), Store: store, Sinks: []collect.Sink{archive},
 		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now },
-		Fleet: &Fleet{Prefix: prefix, Secrets: sm, Queue: q, QueueURL: work, Period: 5 * time.Minute, Glue: g, Table: table}}
+		Fleet: &Fleet{Prefix: prefix, Secrets: sm, Queue: q, QueueURL: work, Period: 5 * time.Minute, Glue: &projection.Glue{AWS: awsCfg}, Table: table}}
 
 	sum, err := h.Dispatch(ctx)
 	if err != nil || sum.Error != "" || !slices.Equal(sum.Projected, []string{"added", "renamed"}) || sum.Queued != 2 {

@@ -1,28 +1,17 @@
 // Package projection keeps the Athena archive table's tenant partition projection in step with
-// the connectors (Glue GetTable/UpdateTable). It is a package of its own so that only the
-// collect function links the Glue client: its generated schemas cost about 15 ms and 2 MB of
-// heap at every process start (BENCHMARKS.md), which calmctl does not pay.
+// the connectors (Glue GetTable/UpdateTable, as two signed requests: glue.go).
 package projection
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/glue"
-	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
-
 	"github.com/calm-collector/calm-collector/analytics"
 )
-
-// GlueAPI is the part of the Glue client Tenants uses: exactly analytics.ProjectionActions.
-type GlueAPI interface {
-	GetTable(context.Context, *glue.GetTableInput, ...func(*glue.Options)) (*glue.GetTableOutput, error)
-	UpdateTable(context.Context, *glue.UpdateTableInput, ...func(*glue.Options)) (*glue.UpdateTableOutput, error)
-}
 
 // ArchiveTable names the Glue table over the archive, "DATABASE.TABLE" (CALM_ARCHIVE_TABLE).
 type ArchiveTable struct {
@@ -49,19 +38,19 @@ func (t ArchiveTable) String() string { return t.Database + "." + t.Table }
 // tries again. Values are only ever added: a removed connector's archived data stays queryable.
 // A table whose tenant projection is not an enum (changed by hand) is left alone. It returns the
 // tenants it added.
-func Tenants(ctx context.Context, api GlueAPI, t ArchiveTable, tenants []string) ([]string, error) {
-	out, err := api.GetTable(ctx, &glue.GetTableInput{DatabaseName: aws.String(t.Database), Name: aws.String(t.Table)})
+func Tenants(ctx context.Context, api *Glue, t ArchiveTable, tenants []string) ([]string, error) {
+	table, err := api.getTable(ctx, t)
 	if err != nil {
 		return nil, fmt.Errorf("read the archive table %s: %w", t, err)
 	}
-	table := out.Table
-	if table == nil {
-		return nil, fmt.Errorf("read the archive table %s: Glue returned no table", t)
+	var params map[string]string
+	if err := json.Unmarshal(table["Parameters"], &params); table["Parameters"] != nil && err != nil {
+		return nil, fmt.Errorf("read the archive table %s: parameters: %w", t, err)
 	}
-	if table.Parameters[analytics.ParamTenantType] != "enum" {
+	if params[analytics.ParamTenantType] != "enum" {
 		return nil, nil
 	}
-	values := analytics.SplitValues(table.Parameters[analytics.ParamTenantValues])
+	values := analytics.SplitValues(params[analytics.ParamTenantValues])
 	var added []string
 	for _, name := range tenants {
 		if name != "" && !slices.Contains(values, name) && !slices.Contains(added, name) {
@@ -72,13 +61,12 @@ func Tenants(ctx context.Context, api GlueAPI, t ArchiveTable, tenants []string)
 		return nil, nil
 	}
 	slices.Sort(added)
+	params[analytics.ParamTenantValues] = strings.Join(append(values, added...), ",")
 	in := tableInput(table)
-	in.Parameters[analytics.ParamTenantValues] = strings.Join(append(values, added...), ",")
-	_, err = api.UpdateTable(ctx, &glue.UpdateTableInput{
-		CatalogId: table.CatalogId, DatabaseName: aws.String(t.Database), TableInput: in, VersionId: table.VersionId,
-	})
-	var conflict *gluetypes.ConcurrentModificationException
-	if errors.As(err, &conflict) {
+	in["Parameters"], _ = json.Marshal(params) // a map of strings always encodes
+	err = api.updateTable(ctx, t, stringField(table, "CatalogId"), stringField(table, "VersionId"), in)
+	var ge *GlueError
+	if errors.As(err, &ge) && ge.Type == "ConcurrentModificationException" {
 		return nil, fmt.Errorf("add tenants %s to the archive table %s: the table changed meanwhile (a deploy?); the next tick adds them: %w",
 			strings.Join(added, ","), t, err)
 	}
@@ -89,28 +77,27 @@ func Tenants(ctx context.Context, api GlueAPI, t ArchiveTable, tenants []string)
 	return added, nil
 }
 
-// tableInput is the table as read, as the input that writes it back unchanged (its parameters a
-// copy). The read-only fields (times, version, creator) are not part of an input; the table over
-// the archive is no view, so it has no view definition to carry over.
-func tableInput(t *gluetypes.Table) *gluetypes.TableInput {
-	params := make(map[string]string, len(t.Parameters)+1)
-	for k, v := range t.Parameters {
-		params[k] = v
+// tableInputFields are the fields of a Glue Table that are also fields of the TableInput that
+// writes it back. The read-only ones (times, version, creator, database, catalog) are not; the
+// table over the archive is no view, so it has no view definition to carry over.
+var tableInputFields = []string{"Name", "Description", "FederatedTable", "LastAccessTime", "LastAnalyzedTime", "Owner",
+	"Parameters", "PartitionKeys", "Retention", "StorageDescriptor", "TableType", "TargetTable", "ViewExpandedText", "ViewOriginalText"}
+
+// tableInput is the table as read, as the input that writes it back unchanged: each field's
+// JSON as Glue sent it.
+func tableInput(table map[string]json.RawMessage) map[string]json.RawMessage {
+	in := make(map[string]json.RawMessage, len(tableInputFields))
+	for _, f := range tableInputFields {
+		if v, ok := table[f]; ok {
+			in[f] = v
+		}
 	}
-	return &gluetypes.TableInput{
-		Name:              t.Name,
-		Description:       t.Description,
-		FederatedTable:    t.FederatedTable,
-		LastAccessTime:    t.LastAccessTime,
-		LastAnalyzedTime:  t.LastAnalyzedTime,
-		Owner:             t.Owner,
-		Parameters:        params,
-		PartitionKeys:     t.PartitionKeys,
-		Retention:         t.Retention,
-		StorageDescriptor: t.StorageDescriptor,
-		TableType:         t.TableType,
-		TargetTable:       t.TargetTable,
-		ViewExpandedText:  t.ViewExpandedText,
-		ViewOriginalText:  t.ViewOriginalText,
-	}
+	return in
+}
+
+// stringField is the table's field f as a string ("" when absent or not a string).
+func stringField(table map[string]json.RawMessage, f string) string {
+	var s string
+	_ = json.Unmarshal(table[f], &s) // absent or not a string: ""
+	return s
 }

@@ -3,7 +3,10 @@ package projection
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -12,31 +15,25 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
 	gluetypes "github.com/aws/aws-sdk-go-v2/service/glue/types"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/calm-collector/calm-collector/analytics"
 	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/awstest/athenatest"
 )
 
-// glueCalls makes a Glue client record the IAM action of every call it makes.
+// glueCalls records the IAM action of every Glue call that goes through it.
 type glueCalls struct {
 	mu      sync.Mutex
 	actions []string
 }
 
-func (c *glueCalls) option(o *glue.Options) {
-	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("recordAction",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				c.mu.Lock()
-				if a := "glue:" + middleware.GetOperationName(ctx); !slices.Contains(c.actions, a) {
-					c.actions = append(c.actions, a)
-				}
-				c.mu.Unlock()
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-	})
+func (c *glueCalls) Do(req *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	if a := "glue:" + strings.TrimPrefix(req.Header.Get("X-Amz-Target"), "AWSGlue."); !slices.Contains(c.actions, a) {
+		c.actions = append(c.actions, a)
+	}
+	c.mu.Unlock()
+	return http.DefaultClient.Do(req)
 }
 
 // TestMain stops the shared moto_server after the tests.
@@ -63,7 +60,8 @@ func TestTenantsAgainstMoto(t *testing.T) {
 	cfg := m.AWSConfig(ctx)
 	setup := glue.NewFromConfig(cfg)
 	calls := &glueCalls{}
-	api := glue.NewFromConfig(cfg, calls.option)
+	api := &Glue{AWS: cfg.Copy()}
+	api.AWS.HTTPClient = calls
 	table := ArchiveTable{Database: "projection_test", Table: analytics.TableName}
 	athenatest.CreateArchiveTable(t, setup, table.Database, "archive", "records", []string{"prod", "test"})
 	before := getTable(t, setup, table)
@@ -107,7 +105,9 @@ func TestTenantsAgainstMoto(t *testing.T) {
 	}
 
 	// A table whose tenant projection is no longer an enum is left alone.
-	in := tableInput(getTable(t, setup, table))
+	cur := getTable(t, setup, table)
+	in := &gluetypes.TableInput{Name: cur.Name, Parameters: maps.Clone(cur.Parameters), PartitionKeys: cur.PartitionKeys,
+		StorageDescriptor: cur.StorageDescriptor, TableType: cur.TableType}
 	in.Parameters[analytics.ParamTenantType] = "injected"
 	if _, err := setup.UpdateTable(ctx, &glue.UpdateTableInput{DatabaseName: aws.String(table.Database), TableInput: in}); err != nil {
 		t.Fatal(err)
@@ -151,4 +151,42 @@ func tableJSON(t *testing.T, table *gluetypes.Table) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// A table changed between Tenants' read and its write (a deploy) fails the update, with an
+// error that says so; the version read is what the update names. Glue's error answers of the
+// JSON protocol are read as Glue sends them, and every call is signed for glue.
+func TestTenantsNameAConcurrentChange(t *testing.T) {
+	var versionSent string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if auth := r.Header.Get("Authorization"); !strings.Contains(auth, "/eu-west-1/glue/aws4_request") {
+			t.Errorf("Authorization %q is not signed for glue in eu-west-1", auth)
+		}
+		var in struct{ VersionId string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		switch r.Header.Get("X-Amz-Target") {
+		case "AWSGlue.GetTable":
+			w.Write([]byte(`{"Table":{"Name":"records","VersionId":"7","Parameters":{"projection.tenant.type":"enum","projection.tenant.values":"a"}}}`))
+		case "AWSGlue.UpdateTable":
+			versionSent = in.VersionId
+			w.Header().Set("X-Amzn-ErrorType", "ConcurrentModificationException:http://internal.amazon.com/")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"__type":"com.amazonaws.glue#ConcurrentModificationException","message":"Update table failed due to concurrent modifications."}`))
+		default:
+			t.Errorf("unexpected call %q", r.Header.Get("X-Amz-Target"))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	api := &Glue{AWS: aws.Config{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "AKID", SecretAccessKey: "secret"}, nil
+		})}}
+	_, err := Tenants(context.Background(), api, ArchiveTable{"db", "records"}, []string{"b"})
+	var ge *GlueError
+	if !errors.As(err, &ge) || ge.Type != "ConcurrentModificationException" || !strings.Contains(err.Error(), "changed meanwhile") {
+		t.Errorf("err = %v, want a ConcurrentModificationException named as a change meanwhile", err)
+	}
+	if versionSent != "7" {
+		t.Errorf("UpdateTable named version %q, want the version read (7)", versionSent)
+	}
 }

@@ -68,7 +68,9 @@ type Client struct {
 	metricsCapped atomic.Bool
 	retry         retry.Policy
 
-	requests, retries, throttled, errs, bytesRead, bytesWire atomic.Int64
+	// total counts every call since New (Stats); errs the calls that ended in an error.
+	total Counts
+	errs  atomic.Int64
 	// jsonOnly: metrics calls ask for protobuf-json (SetBinary(false), or the tenant refused
 	// binary); binaryRefused: the tenant refused protobuf-binary during this client's life;
 	// binaryServed: an answer to protobuf-binary came in protobuf.
@@ -147,8 +149,8 @@ func (c *Client) Tokens() *TokenSource { return c.tokens }
 // Stats returns the cumulative counters since New.
 func (c *Client) Stats() Stats {
 	return Stats{
-		Requests: c.requests.Load(), Retries: c.retries.Load(), Throttled: c.throttled.Load(),
-		Errors: c.errs.Load(), BytesRead: c.bytesRead.Load(), BytesWire: c.bytesWire.Load(),
+		Requests: c.total.Requests.Load(), Retries: c.total.Retries.Load(), Throttled: c.total.Throttled.Load(),
+		Errors: c.errs.Load(), BytesRead: c.total.Decoded.Load(), BytesWire: c.total.Wire.Load(),
 	}
 }
 
@@ -234,7 +236,7 @@ func (c *Client) send(r *request) (*response, error) {
 			// The token may have been revoked or expired early: one forced refresh, one retry
 			// that does not count against MaxRetries.
 			refreshed = true
-			c.retries.Add(1)
+			c.count(ctx, func(n *Counts) { n.Retries.Add(1) })
 			c.logger.Info("cloud alm answered 401; refreshing the token and retrying once", "method", r.method, "path", u.Path)
 			if _, terr := c.tokens.Refresh(ctx); terr != nil {
 				return retry.Verdict{}, fmt.Errorf("%w (token refresh after 401 failed: %w)", err, terr)
@@ -251,7 +253,7 @@ func (c *Client) send(r *request) (*response, error) {
 		return v, err
 	}
 	err := c.retry.Do(ctx, try, func(attempt int, wait time.Duration, err error) {
-		c.retries.Add(1)
+		c.count(ctx, func(n *Counts) { n.Retries.Add(1) })
 		c.logger.Warn("cloud alm call failed; retrying", "method", r.method, "path", u.Path,
 			"attempt", attempt, "wait", wait.Round(time.Millisecond), "error", err)
 	})
@@ -319,7 +321,7 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response
 	if r.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	c.requests.Add(1)
+	c.count(ctx, func(n *Counts) { n.Requests.Add(1) })
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -378,7 +380,7 @@ func (c *Client) checkResponse(ctx context.Context, method, path string, resp *h
 		RetryAfter:    retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		c.throttled.Add(1)
+		c.count(ctx, func(n *Counts) { n.Throttled.Add(1) })
 	}
 	b, _ := c.readBody(ctx, resp, maxErrorBody) // a cut or unreadable body still names the status
 	if looksHTML(resp.Header.Get("Content-Type"), b) {

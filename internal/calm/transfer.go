@@ -17,17 +17,28 @@ import (
 	"sync/atomic"
 )
 
-// ByteCount adds up the API answers of the calls made with a context from CountBytes: Wire is
-// what came over the network (compressed when the server sent gzip), Decoded the same bodies
-// after decompression. The fair-use quota of a tenant counts the former.
-type ByteCount struct{ Wire, Decoded atomic.Int64 }
+// Counts adds up the API calls made with a context from WithCounts: the requests sent (every
+// attempt, a page asked ahead and then not needed included), the retries among them, the 429
+// answers, and the answers' bodies: Wire as they came over the network (compressed when the
+// server sent gzip), Decoded the same after decompression. The fair-use quota of a tenant
+// counts Wire. Token requests are not API calls. The client keeps the same counts over its
+// life (Stats): the one place requests are counted.
+type Counts struct{ Requests, Retries, Throttled, Wire, Decoded atomic.Int64 }
 
-type byteCountKey struct{}
+type countsKey struct{}
 
-// CountBytes returns a context whose API calls add their answers' sizes to bc (as well as to
-// the client's Stats). A collect run gives each monitor its own.
-func CountBytes(ctx context.Context, bc *ByteCount) context.Context {
-	return context.WithValue(ctx, byteCountKey{}, bc)
+// WithCounts returns a context whose API calls add to n (as well as to the client's Stats). A
+// collect run gives each monitor its own.
+func WithCounts(ctx context.Context, n *Counts) context.Context {
+	return context.WithValue(ctx, countsKey{}, n)
+}
+
+// count applies add to the client's counts and to those of ctx, if any.
+func (c *Client) count(ctx context.Context, add func(*Counts)) {
+	add(&c.total)
+	if n, _ := ctx.Value(countsKey{}).(*Counts); n != nil {
+		add(n)
+	}
 }
 
 // errBodyTooLarge is an answer larger than the bound readBody was given, decompressed.
@@ -40,7 +51,7 @@ var errEncoding = errors.New("unsupported Content-Encoding")
 // readBody reads resp's body, decompressing gzip, and fails with errBodyTooLarge past max
 // bytes decompressed. The compressed bytes are bounded by max too, and decompression stops
 // at max+1 bytes, so an answer that inflates far beyond its size is never held (at most
-// max+1 bytes are). Both sizes are counted in the client's Stats and in the ctx's ByteCount,
+// max+1 bytes are). Both sizes are counted in the client's Stats and in the ctx's Counts,
 // also when reading fails. A read error (a connection cut, a broken gzip stream) is returned
 // as it is, for the caller to retry.
 func (c *Client) readBody(ctx context.Context, resp *http.Response, max int64) (b []byte, err error) {
@@ -53,7 +64,7 @@ func (c *Client) readBody(ctx context.Context, resp *http.Response, max int64) (
 // again when it needs it.
 func (c *Client) readBodyZipped(ctx context.Context, resp *http.Response, max int64) (b, zipped []byte, err error) {
 	wire := &countingReader{r: io.LimitReader(resp.Body, max+1)}
-	defer func() { c.countBytes(ctx, wire.n, int64(len(b))) }()
+	defer func() { c.count(ctx, func(n *Counts) { n.Wire.Add(wire.n); n.Decoded.Add(int64(len(b))) }) }()
 	enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
 	if enc != "" && enc != "identity" && enc != "gzip" && enc != "x-gzip" {
 		return nil, nil, fmt.Errorf("%w %q: the client asks for gzip and reads gzip or none", errEncoding, enc)
@@ -131,15 +142,6 @@ func gzipSize(z []byte) int64 {
 		return -1
 	}
 	return int64(binary.LittleEndian.Uint32(z[len(z)-4:]))
-}
-
-func (c *Client) countBytes(ctx context.Context, wire, decoded int64) {
-	c.bytesWire.Add(wire)
-	c.bytesRead.Add(decoded)
-	if bc, _ := ctx.Value(byteCountKey{}).(*ByteCount); bc != nil {
-		bc.Wire.Add(wire)
-		bc.Decoded.Add(decoded)
-	}
 }
 
 // countingReader counts the bytes read through it.

@@ -24,7 +24,7 @@ func gzipped(t *testing.T, b []byte) []byte {
 }
 
 // TestGzipNegotiated: every API call asks for gzip; a gzip'd answer is read as the plain one,
-// and the bytes on the wire and decoded are both counted, in Stats and in the ctx's ByteCount.
+// and the bytes on the wire and decoded are both counted, in Stats and in the ctx's Counts.
 func TestGzipNegotiated(t *testing.T) {
 	tn := newTenant(t)
 	plain := readTestdata(t, "providers.json")
@@ -38,8 +38,8 @@ func TestGzipNegotiated(t *testing.T) {
 		w.Write(zipped)
 	})
 	c := tn.client(nil)
-	var bc ByteCount
-	got, err := c.Providers(CountBytes(context.Background(), &bc))
+	var bc Counts
+	got, err := c.Providers(WithCounts(context.Background(), &bc))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 // ClientOptions are what differs between the callers that turn a connector secret into a Cloud
 // ALM client: the collect function, `calmctl collect` and the console's "Collect now".
 type ClientOptions struct {
-	// Base is the transport under the request counting (nil: http.DefaultTransport).
+	// Base is the HTTP transport (nil: http.DefaultTransport).
 	Base http.RoundTripper
 	// Timeout bounds one HTTP exchange with Cloud ALM (0: 2 minutes).
 	Timeout time.Duration
@@ -28,8 +28,8 @@ type ClientOptions struct {
 }
 
 // Connect is the one way from a connector secret to a Cloud ALM client ready for a [Runner]:
-// the settings are parsed (both secret forms, every problem at once), their warnings logged, and
-// requests counted per monitor (see Transport). connector, when not "", names the tenant of a
+// the settings are parsed (both secret forms, every problem at once) and their warnings logged
+// (the client counts each monitor's requests: calm.WithCounts). connector, when not "", names the tenant of a
 // secret without a top-level "name" (a service key as downloaded), so that records, state and
 // the stack's metrics agree on the connector's name. Errors never hold the secret's values.
 func Connect(raw []byte, connector string, o ClientOptions) (*calm.Client, error) {
@@ -56,7 +56,7 @@ func Connect(raw []byte, connector string, o ClientOptions) (*calm.Client, error
 		concurrency = DefaultConfig().Concurrency
 	}
 	c, err := calm.New(settings, calm.Options{
-		HTTPClient: &http.Client{Transport: Transport(o.Base), Timeout: timeout},
+		HTTPClient: &http.Client{Transport: o.Base, Timeout: timeout},
 		Logger:     logger, UserAgent: o.UserAgent,
 		MaxBodyBytes: PageLimit(debug.SetMemoryLimit(-1), concurrency),
 	})

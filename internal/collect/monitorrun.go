@@ -22,19 +22,17 @@ type monitorRun struct {
 	m      Monitor
 	id     string
 	log    *slog.Logger
-	cnt    *counters
 	stopAt time.Time
 	sum    MonitorSummary
 }
 
 func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, stopAt time.Time) MonitorSummary {
 	start := r.wallNow()
-	mr := &monitorRun{Runner: r, m: m, id: m.Info().ID, cnt: &counters{}, stopAt: stopAt}
+	mr := &monitorRun{Runner: r, m: m, id: m.Info().ID, stopAt: stopAt}
 	mr.log = r.logger().With("monitor", mr.id, "tenant", r.Tenant)
 	mr.sum.Monitor = mr.id
-	ctx = withCounters(ctx, mr.cnt)
-	var bytes calm.ByteCount
-	ctx = calm.CountBytes(ctx, &bytes)
+	var counts calm.Counts
+	ctx = calm.WithCounts(ctx, &counts)
 	err := mr.checkTenantHost(ctx)
 	switch {
 	case err != nil:
@@ -51,10 +49,8 @@ func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, st
 		mr.sum.Error = err.Error()
 		mr.log.Error("monitor failed", "err", err, "windows", mr.sum.Windows)
 	}
-	mr.sum.Requests = mr.cnt.requests.Load()
-	mr.sum.Retries = mr.cnt.retries.Load()
-	mr.sum.Throttled = mr.cnt.throttled.Load()
-	mr.sum.APIBytes, mr.sum.APIBytesDecoded = bytes.Wire.Load(), bytes.Decoded.Load()
+	mr.sum.Requests, mr.sum.Retries, mr.sum.Throttled = counts.Requests.Load(), counts.Retries.Load(), counts.Throttled.Load()
+	mr.sum.APIBytes, mr.sum.APIBytesDecoded = counts.Wire.Load(), counts.Decoded.Load()
 	if req.Backfill == nil && !mr.sum.To.IsZero() {
 		mr.sum.LagSeconds = max(0, now.Sub(mr.sum.To).Seconds())
 	}

@@ -69,7 +69,7 @@ func (e *env) connect(t *testing.T, conn []byte, monitors []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: Transport(nil)}, Logger: quiet,
+	client, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{}, Logger: quiet,
 		BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, MaxRetries: 2})
 	if err != nil {
 		t.Fatal(err)

@@ -74,9 +74,9 @@ func (t *tester) project(ctx context.Context, quota int64) (Projection, error) {
 	for _, pr := range t.probed {
 		q := pr.q
 		q.PageSize = min(pr.points, quotaSample)
-		var bc calm.ByteCount
+		var bc calm.Counts
 		points := 0
-		for page, err := range t.client.Metrics(calm.CountBytes(ctx, &bc), q) {
+		for page, err := range t.client.Metrics(calm.WithCounts(ctx, &bc), q) {
 			if err != nil {
 				return Projection{}, fmt.Errorf("sample of %s: %w", q.Provider, err)
 			}

@@ -134,7 +134,7 @@ func (e *env) runner(httpTimeout time.Duration) *collect.Runner {
 		e.t.Fatal(err)
 	}
 	o := e.opts
-	o.HTTPClient = &http.Client{Transport: collect.Transport(nil), Timeout: httpTimeout}
+	o.HTTPClient = &http.Client{Timeout: httpTimeout}
 	c, err := calm.New(settings, o)
 	if err != nil {
 		e.t.Fatal(err)

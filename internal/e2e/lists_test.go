@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
-	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
@@ -23,7 +22,7 @@ func TestStatusEventsAndLandscapeAreExactAgainstBothSimulators(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: collect.Transport(nil), Timeout: 10 * time.Second},
+			c, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Timeout: 10 * time.Second},
 				Logger: slog.New(slog.DiscardHandler), PageSize: 40, MaxRetries: 2, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)

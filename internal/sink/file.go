@@ -16,6 +16,9 @@ type File struct {
 	mu   sync.Mutex
 	f    *os.File
 	buf  []byte
+	// regular is false for a device, pipe or socket (/dev/null, a FIFO, /dev/stdout): such a
+	// file cannot be fsynced or cut back, and needs neither.
+	regular bool
 }
 
 // OpenFile opens (creating with mode 0644, and its directory with 0755) the file at path for
@@ -35,7 +38,12 @@ func OpenFile(path string) (*File, error) {
 		f.Close()
 		return nil, fmt.Errorf("file sink %s: %w", path, err)
 	}
-	return &File{path: path, f: f}, nil
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("file sink %s: %w", path, err)
+	}
+	return &File{path: path, f: f, regular: fi.Mode().IsRegular()}, nil
 }
 
 // cutTornLine truncates f after its last newline when it does not end with one.
@@ -100,11 +108,17 @@ func (s *File) Write(ctx context.Context, b Batch) error {
 	if s.f == nil {
 		return fmt.Errorf("%s: write after close", s.Name())
 	}
+	s.buf = appendNDJSON(s.buf[:0], b)
+	if !s.regular {
+		if _, err := s.f.Write(s.buf); err != nil {
+			return fmt.Errorf("%s: append %s/%s window %s: %w", s.Name(), b.Tenant, b.Monitor, windowText(b), err)
+		}
+		return nil
+	}
 	fi, err := s.f.Stat()
 	if err != nil {
 		return fmt.Errorf("%s: %w", s.Name(), err)
 	}
-	s.buf = appendNDJSON(s.buf[:0], b)
 	_, err = s.f.Write(s.buf)
 	if err == nil {
 		err = s.f.Sync()

@@ -210,6 +210,44 @@ func TestFileAppendsAcrossBatchesAndReopens(t *testing.T) {
 	}
 }
 
+// TestFileWritesToNonRegularFiles: --out /dev/null and a named pipe take every batch (a device
+// or pipe cannot be fsynced or cut back; that must not fail the window).
+func TestFileWritesToNonRegularFiles(t *testing.T) {
+	ctx := context.Background()
+	null, err := OpenFile(os.DevNull)
+	if err != nil {
+		t.Fatalf("open %s: %v", os.DevNull, err)
+	}
+	if err := null.Write(ctx, batch("prod", "hm", 3, 0)); err != nil {
+		t.Errorf("Write to %s: %v", os.DevNull, err)
+	}
+	if err := null.Close(ctx); err != nil {
+		t.Error(err)
+	}
+
+	fifo := filepath.Join(t.TempDir(), "records.pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan []byte, 1)
+	go func() {
+		data, _ := os.ReadFile(fifo) // opens once the writer does; ends when it closes
+		read <- data
+	}()
+	s, err := OpenFile(fifo)
+	if err != nil {
+		t.Fatalf("open a named pipe: %v", err)
+	}
+	a := batch("prod", "hm", 2, 0)
+	if err := s.Write(ctx, a); err != nil {
+		t.Errorf("Write to a named pipe: %v", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Error(err)
+	}
+	assertRecords(t, decodeLines(t, <-read), a)
+}
+
 func TestFileWriteFailureIsReported(t *testing.T) {
 	// /dev/full takes the open and fails every write with ENOSPC
 	s, err := OpenFile("/dev/full")

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -42,13 +41,22 @@ A scheduled run stops after --timeout (default: --interval, how often it is sche
 what is complete; the rest follows next run.
 Exit status: 0 every monitor ok, 1 a monitor failed or another run holds the lease, 2 usage or
 settings, 3 the run stopped at its deadline with work left (incomplete; nothing is lost).
-
-flags:
+The summary is a table on stderr, or JSON on stdout with --json. A backfill stopped early
+(Ctrl-C, --timeout) prints the command that collects the rest.
 `
+
+// collectExamples are run by TestHelpExamplesRun (key.json: the simulator's connector secret).
+var collectExamples = []string{
+	"calmctl collect --secret-file key.json --out records.ndjson",
+	"calmctl collect --secret-file key.json --monitors hm,jam --out -",
+	"calmctl collect --secret-file key.json --out records.ndjson --json",
+	"calmctl collect --secret-file key.json --from 2026-11-25T06:00:00Z --to 2026-11-25T08:00:00Z --out backfill.ndjson",
+	"calmctl collect --secret-file key.json --out /dev/null --state state-dir",
+}
 
 // runCollect is `calmctl collect`: one collection run, like the Lambda's, from a terminal.
 func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a, code, done := parseCollectArgs(args, stderr)
+	a, code, done := parseCollectArgs(args, stdout, stderr)
 	if done {
 		return code
 	}
@@ -79,7 +87,12 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	defer closeSinks()
 	sum := r.Run(ctx, collect.Request{Backfill: plan.backfill})
-	_ = sum.WriteTable(stderr)
+	if err := a.report(sum, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "calmctl collect: write the summary: %v\n", err)
+	}
+	if plan.backfill != nil {
+		writeResume(stderr, args, *plan.backfill, sum)
+	}
 	switch {
 	case sum.OK:
 		return 0
@@ -93,7 +106,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 type collectArgs struct {
 	secretFile, secretID, stateSpec, out, monitors, from, to string
 	eventBus                                                 string
-	verbose                                                  bool
+	verbose, json                                            bool
 	interval, timeout                                        time.Duration
 	sinks                                                    listFlag
 	cfg                                                      collect.Config
@@ -101,10 +114,9 @@ type collectArgs struct {
 
 // parseCollectArgs reads the flags of `calmctl collect`; done is set, with the exit code, for
 // -h and for flags that do not parse.
-func parseCollectArgs(args []string, stderr io.Writer) (a collectArgs, code int, done bool) {
+func parseCollectArgs(args []string, stdout, stderr io.Writer) (a collectArgs, code int, done bool) {
 	fs := flag.NewFlagSet("collect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, collectUsage); fs.PrintDefaults() }
+	fs.Usage = usageFunc(fs, collectUsage, collectExamples...)
 	a.cfg = collect.DefaultConfig()
 	def := &a.cfg
 	fs.StringVar(&a.secretFile, "secret-file", "", "connector secret file (connector fields or a BTP service key)")
@@ -115,6 +127,7 @@ func parseCollectArgs(args []string, stderr io.Writer) (a collectArgs, code int,
 	fs.StringVar(&a.from, "from", "", "backfill start (RFC 3339)")
 	fs.StringVar(&a.to, "to", "", "backfill end (RFC 3339)")
 	fs.BoolVar(&a.verbose, "v", false, "log progress and debug details to stderr")
+	fs.BoolVar(&a.json, "json", false, "print the run's summary as JSON on stdout instead of the table on stderr")
 	fs.DurationVar(&a.interval, "interval", 5*time.Minute, "how often this command is scheduled (e.g. by cron): the default --timeout of a scheduled run")
 	fs.DurationVar(&a.timeout, "timeout", 0, "stop the run after this long (default --interval for a scheduled run, none for a backfill); a run stopped with work left exits 3")
 	fs.StringVar(&a.eventBus, "event-bus", "", "put status events and alert-rule events (rules: CALM_ALERT_RULES) on this EventBridge bus, name or ARN (docs/alerts.md)")
@@ -127,11 +140,8 @@ func parseCollectArgs(args []string, stderr io.Writer) (a collectArgs, code int,
 	fs.DurationVar(&def.EventLookback, "event-lookback", def.EventLookback, "status events: how far back each run asks")
 	fs.IntVar(&def.Concurrency, "concurrency", def.Concurrency, "monitors collected at the same time")
 	fs.DurationVar(&def.LeaseTTL, "lease-ttl", 2*time.Minute, "tenant lease duration (renewed while the run lasts)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return a, 0, true
-		}
-		return a, 2, true
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return a, code, true
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "calmctl collect: unexpected arguments %q; see calmctl collect -h\n", fs.Args())
@@ -178,6 +188,9 @@ func (a *collectArgs) check() (collectPlan, error) {
 	var err error
 	if p.parsed, err = spec.ParseList(p.specs); err != nil {
 		problems = append(problems, err)
+	}
+	if a.json && slices.ContainsFunc(p.parsed, func(s spec.Spec) bool { return s.Kind == spec.Stdout }) {
+		problems = append(problems, errors.New("--json prints the summary on stdout, where the records go too: give --out FILE, or leave out --json"))
 	}
 	p.alerts, err = alert.ConfigFromEnv(func(k string) string {
 		if k == "CALM_EVENT_BUS" {
@@ -289,18 +302,6 @@ func parseRange(from, to string) (collect.Range, error) {
 		errs = append(errs, fmt.Errorf("--from %s is not before --to %s", from, to))
 	}
 	return r, errors.Join(errs...)
-}
-
-// loadAWS loads the SDK configuration; CALM_ENDPOINT_URL (or AWS_ENDPOINT_URL) points it at moto.
-func loadAWS(ctx context.Context) (aws.Config, error) {
-	c, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load the AWS configuration: %w", err)
-	}
-	if ep := os.Getenv("CALM_ENDPOINT_URL"); ep != "" {
-		c.BaseEndpoint = aws.String(ep)
-	}
-	return c, nil
 }
 
 // readSecret returns the connector secret from a file or from Secrets Manager.

@@ -202,3 +202,55 @@ func TestCollectTimeoutFlagsChecked(t *testing.T) {
 		}
 	}
 }
+
+// A backfill stopped half-way (Ctrl-C: its context ends at the first progress line) prints the
+// commands that collect the rest; run as printed, they complete it: every point of the range
+// once, none twice.
+func TestCollectStoppedBackfillPrintsResume(t *testing.T) {
+	srv, secret := startSim(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "backfill.ndjson")
+	from := time.Now().UTC().Truncate(time.Hour).Add(-8 * time.Hour)
+	to := from.Add(6 * time.Hour)
+	args := []string{"--secret-file", secret, "--state", filepath.Join(dir, "state"), "--out", out, "--monitors", "hm,jam",
+		"--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339)}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout bytes.Buffer
+	stderr := &lockedBuffer{onLine: cancel}
+	if code := runCollect(ctx, args, &stdout, stderr); code == 0 {
+		t.Fatalf("the stopped backfill exited 0:\n%s", stderr.String())
+	}
+	_, rest, ok := strings.Cut(stderr.String(), "to collect the rest, run:\n")
+	if !ok {
+		t.Fatalf("no resume command after the stop:\n%s", stderr.String())
+	}
+	for _, line := range strings.Split(rest, "\n") {
+		cmd, ok := strings.CutPrefix(line, "  calmctl collect ")
+		if !ok {
+			continue
+		}
+		var errb bytes.Buffer
+		if code := runCollect(context.Background(), strings.Fields(cmd), &stdout, &errb); code != 0 {
+			t.Fatalf("the resume command %q: exit %d\n%s", cmd, code, errb.String())
+		}
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := collect.DefaultConfig()
+	for _, m := range []string{"hm", "jam"} {
+		exact(t, "stopped and resumed backfill "+m, readIDs(t, b, m), expectedIDs(srv, m, from, to, cfg.Resolution))
+	}
+}
+
+func TestWithoutFlagsAndShellJoin(t *testing.T) {
+	got := withoutFlags([]string{"--secret-file", "k.json", "--from", "A", "-monitors=hm", "--out", "o", "-from=B", "--monitors", "jam"}, "from", "monitors")
+	if want := "--secret-file k.json --out o"; strings.Join(got, " ") != want {
+		t.Errorf("withoutFlags = %q, want %q", got, want)
+	}
+	if got := shellJoin([]string{"calmctl", "--out", "my records.ndjson", "--sink", "s3://b/p", "it's"}); got != `calmctl --out 'my records.ndjson' --sink s3://b/p 'it'\''s'` {
+		t.Errorf("shellJoin = %s", got)
+	}
+}

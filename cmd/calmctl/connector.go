@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -19,27 +20,39 @@ import (
 )
 
 const connectorUsage = `usage:
-  calmctl connector add    --stack NAME --name CONNECTOR --secret-file key.json [--interval 15m] [--monitors hm,events] [--kms-key ID]
-  calmctl connector list   --stack NAME
+  calmctl connector add    --stack NAME --name CONNECTOR --secret-file key.json [--interval 15m] [--monitors hm,status] [--kms-key ID]
+  calmctl connector list   --stack NAME [--json]
   calmctl connector remove --stack NAME --name CONNECTOR [--recovery-days 7]
 
 A connector is a Secrets Manager secret named calm-collector/STACK/connectors/CONNECTOR; the
 deployed collector finds it at its next tick, no deploy needed (docs/deploy.md, "Tenants").
-add runs the connection test first and stores nothing unless it passes. --prefix replaces
---stack for a prefix of your own. AWS credentials and region come from the environment
-(CALM_ENDPOINT_URL points at moto in tests).`
+add checks that the stack exists, runs the connection test and stores nothing unless it passes.
+--prefix replaces --stack for a prefix of your own. AWS credentials and region come from the
+environment (CALM_ENDPOINT_URL points at moto in tests). 'calmctl connector VERB -h' lists the
+flags of a verb.`
+
+// connectorExamples are run by TestHelpExamplesRun, in order, against moto with a stack named
+// calm (key.json: the simulator's service key).
+var connectorExamples = []string{
+	"calmctl connector add --stack calm --name prod-eu10 --secret-file key.json --monitors hm,status",
+	"calmctl connector list --stack calm",
+	"calmctl connector list --stack calm --json",
+	"calmctl connector remove --stack calm --name prod-eu10",
+}
 
 // runConnector adds, lists and removes the tenants of a deployed stack.
 func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		fmt.Fprintln(stderr, connectorUsage)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stdout, connectorUsage)
+		writeExamples(stdout, connectorExamples)
 		return 0
 	}
 	verb, args := args[0], args[1:]
-	a, code, done := parseConnectorArgs(verb, args, stderr)
+	a, code, done := parseConnectorArgs(verb, args, stdout, stderr)
 	if done {
 		return code
 	}
@@ -57,7 +70,7 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	switch verb {
 	case "list":
-		return listConnectors(ctx, sm, a.prefix(), stdout, stderr)
+		return listConnectors(ctx, sm, a.prefix(), a.json, stdout, stderr)
 	case "remove":
 		if err := fleet.Remove(ctx, sm, a.prefix(), a.name, a.days); err != nil {
 			fmt.Fprintf(stderr, "calmctl connector remove: %v\n", err)
@@ -65,6 +78,12 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stdout, "connector %s removed (restorable for %d days; its checkpoints stay in the state table)\n", a.name, a.days)
 		return 0
+	}
+	if a.stack != "" {
+		if err := checkStack(ctx, awsCfg, a.stack); err != nil {
+			fmt.Fprintf(stderr, "calmctl connector add: %v; nothing was stored\n", err)
+			return 1
+		}
 	}
 	return addConnector(ctx, sm, a, stdout, stderr)
 }
@@ -74,13 +93,14 @@ type connectorArgs struct {
 	stack, prefixFlag, name, secretFile, monitors, kmsKey string
 	interval, timeout                                     time.Duration
 	days                                                  int
+	json                                                  bool
 }
 
 // parseConnectorArgs reads the flags of `calmctl connector verb`; done is set, with the exit
 // code, for -h and for flags that do not parse.
-func parseConnectorArgs(verb string, args []string, stderr io.Writer) (a connectorArgs, code int, done bool) {
+func parseConnectorArgs(verb string, args []string, stdout, stderr io.Writer) (a connectorArgs, code int, done bool) {
 	fs := flag.NewFlagSet("calmctl connector "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = usageFunc(fs, connectorUsage, connectorExamples...)
 	fs.StringVar(&a.stack, "stack", "", "the stack's name (its stackName context key)")
 	fs.StringVar(&a.prefixFlag, "prefix", "", "the connector secrets' name prefix, instead of --stack")
 	fs.StringVar(&a.name, "name", "", "the connector's name: 1-32 of a-z, 0-9 and '-'")
@@ -90,10 +110,12 @@ func parseConnectorArgs(verb string, args []string, stderr io.Writer) (a connect
 	fs.StringVar(&a.kmsKey, "kms-key", "", "add: KMS key for the secret (default: aws/secretsmanager)")
 	fs.DurationVar(&a.timeout, "timeout", 30*time.Second, "add: connection test timeout")
 	fs.IntVar(&a.days, "recovery-days", 7, "remove: days Secrets Manager keeps the secret restorable (7-30)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return a, 0, true
-		}
+	fs.BoolVar(&a.json, "json", false, "list: print the connectors as a JSON array")
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return a, code, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "calmctl connector %s: unexpected arguments %q; see calmctl connector %s -h\n", verb, fs.Args(), verb)
 		return a, 2, true
 	}
 	return a, 0, false
@@ -160,20 +182,36 @@ func addConnector(ctx context.Context, sm *secretsmanager.Client, a connectorArg
 	}
 	arn, err := fleet.Add(ctx, sm, a.prefix(), in)
 	if err != nil {
-		fmt.Fprintf(stderr, "calmctl connector add: %v\n", err)
+		fmt.Fprintf(stderr, "calmctl connector add: %s\n", awsMessage(err))
 		return 1
 	}
 	fmt.Fprintf(stdout, "connector %s added: %s\nthe collector picks it up at its next tick\n", a.name, arn)
 	return 0
 }
 
-// listConnectors prints the connectors under prefix, one line each.
-func listConnectors(ctx context.Context, sm *secretsmanager.Client, prefix string, stdout, stderr io.Writer) int {
+// listConnectors prints the connectors under prefix, one line each, or as JSON.
+func listConnectors(ctx context.Context, sm *secretsmanager.Client, prefix string, asJSON bool, stdout, stderr io.Writer) int {
 	cs, err := fleet.List(ctx, sm, prefix)
 	if cs == nil && err != nil {
-		fmt.Fprintf(stderr, "calmctl connector list: %v\n", err)
+		fmt.Fprintf(stderr, "calmctl connector list: %s\n", awsMessage(err))
 		return 1
 	}
+	if asJSON {
+		if jerr := writeConnectorsJSON(stdout, cs); jerr != nil {
+			err = errors.Join(err, jerr)
+		}
+	} else {
+		writeConnectorTable(stdout, cs)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "calmctl connector list: %s\n", awsMessage(err))
+		return 1
+	}
+	return 0
+}
+
+// writeConnectorTable writes the connectors as a table.
+func writeConnectorTable(stdout io.Writer, cs []fleet.Connector) {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CONNECTOR\tINTERVAL\tMONITORS\tSECRET")
 	for _, c := range cs {
@@ -187,9 +225,26 @@ func listConnectors(ctx context.Context, sm *secretsmanager.Client, prefix strin
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, iv, ms, c.SecretID)
 	}
 	_ = tw.Flush()
-	if err != nil {
-		fmt.Fprintf(stderr, "calmctl connector list: %v\n", err)
-		return 1
+}
+
+// connectorJSON is one connector of `connector list --json`.
+type connectorJSON struct {
+	Name            string   `json:"name"`
+	SecretID        string   `json:"secretId"`
+	IntervalSeconds float64  `json:"intervalSeconds,omitempty"`
+	Monitors        []string `json:"monitors,omitempty"`
+}
+
+// writeConnectorsJSON writes the connectors as one JSON array (empty, not null, when there are none).
+func writeConnectorsJSON(w io.Writer, cs []fleet.Connector) error {
+	out := make([]connectorJSON, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, connectorJSON{Name: c.Name, SecretID: c.SecretID, IntervalSeconds: c.Interval.Seconds(), Monitors: c.Monitors})
 	}
-	return 0
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }

@@ -12,17 +12,26 @@ import (
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
-// calmctl connector add tests before it stores, list shows what the collector will find, remove
-// takes the tenant out; against moto and the simulator.
-func TestConnectorAddListRemove(t *testing.T) {
+// motoEnv starts (or reuses) moto with no resources and points calmctl's AWS configuration at
+// it, with test credentials and nothing from the machine's ~/.aws.
+func motoEnv(t *testing.T) *awstest.MotoServer {
+	t.Helper()
 	m := awstest.Moto(t)
 	m.Reset(t)
-	srv := sim.StartTest(t, sim.Config{})
 	for k, v := range map[string]string{"AWS_REGION": awstest.Region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"),
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"), "CALM_ENDPOINT_URL": m.Endpoint()} {
 		t.Setenv(k, v)
 	}
+	return m
+}
+
+// calmctl connector add tests before it stores, list shows what the collector will find, remove
+// takes the tenant out; against moto and the simulator.
+func TestConnectorAddListRemove(t *testing.T) {
+	m := motoEnv(t)
+	m.CreateStack(t, "S")
+	srv := sim.StartTest(t, sim.Config{})
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.json")
 	if err := os.WriteFile(good, srv.ServiceKeyJSON(), 0o600); err != nil {
@@ -58,6 +67,10 @@ func TestConnectorAddListRemove(t *testing.T) {
 	}
 	if _, out, _ := calmctl("list", "--stack", "S"); strings.Contains(out, "prod-eu10") {
 		t.Errorf("list after remove still shows it:\n%s", out)
+	}
+	code, _, errs = calmctl("add", "--stack", "Missing", "--name", "prod-eu10", "--secret-file", good)
+	if code != 1 || !strings.Contains(errs, "--stack Missing: no such CloudFormation stack in "+awstest.Region) || !strings.Contains(errs, "nothing was stored") {
+		t.Errorf("add to a stack that does not exist: exit %d, %s", code, errs)
 	}
 	code, _, errs = calmctl("add", "--name", "Bad Name")
 	if code != 2 || !strings.Contains(errs, "--stack") || !strings.Contains(errs, "--name") {

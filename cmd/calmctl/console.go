@@ -40,13 +40,19 @@ Connectors live in --connectors-dir (one <name>.json per connector, mode 0600), 
 --secret-file / --secret-id secrets given (repeatable). With --function-url the tests and saves
 run in the deployed testconn function (requests signed with your AWS credentials).
 The console listens on loopback only (it has no login); --force-listen overrides that.
-
-flags:
+--addr 127.0.0.1:0 takes any free port; the first line printed says which.
 `
+
+// consoleExamples are run by TestHelpExamplesRun, each until the console listens (key.json: the
+// simulator's connector secret).
+var consoleExamples = []string{
+	"calmctl console --secret-file key.json --addr 127.0.0.1:0",
+	"calmctl console --connectors-dir connectors --records records.ndjson --addr 127.0.0.1:0",
+}
 
 // runConsole is `calmctl console`.
 func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a, code, done := parseConsoleArgs(args, stderr)
+	a, code, done := parseConsoleArgs(args, stdout, stderr)
 	if done {
 		return code
 	}
@@ -93,10 +99,9 @@ type consoleArgs struct {
 
 // parseConsoleArgs reads and checks the flags of `calmctl console`; done is set, with the exit
 // code, for -h and for flags that are wrong (said on stderr).
-func parseConsoleArgs(args []string, stderr io.Writer) (a consoleArgs, code int, done bool) {
+func parseConsoleArgs(args []string, stdout, stderr io.Writer) (a consoleArgs, code int, done bool) {
 	fs := flag.NewFlagSet("console", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, consoleUsage); fs.PrintDefaults() }
+	fs.Usage = usageFunc(fs, consoleUsage, consoleExamples...)
 	fs.StringVar(&a.addr, "addr", "127.0.0.1:8070", "listen address (loopback)")
 	fs.StringVar(&a.dir, "connectors-dir", ".calm-connectors", "directory of connector secret files <name>.json")
 	fs.StringVar(&a.functionURL, "function-url", "", "URL of the deployed testconn function: tests and saves run there")
@@ -108,11 +113,8 @@ func parseConsoleArgs(args []string, stderr io.Writer) (a consoleArgs, code int,
 	fs.BoolVar(&a.verbose, "v", false, "log every request to stderr")
 	fs.Var(&a.files, "secret-file", "connector secret file, repeatable")
 	fs.Var(&a.ids, "secret-id", "Secrets Manager secret [NAME=]ID or ARN, repeatable")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return a, 0, true
-		}
-		return a, 2, true
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return a, code, true
 	}
 	var problem string
 	switch {

@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"slices"
 	"syscall"
+
+	"github.com/calm-collector/calm-collector/internal/version"
 )
 
 // command is one calmctl subcommand. run returns the process exit code:
@@ -32,16 +34,26 @@ var commands = []command{
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runContext(ctx, args, stdout, stderr)
+}
+
+// runContext runs the command args names until it is done or ctx ends.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return 0
+	case "-version", "--version", "version":
+		fmt.Fprintf(stdout, "calmctl %s\n", version.String())
 		return 0
 	}
 	if i := slices.IndexFunc(commands, func(c command) bool { return c.name == args[0] }); i >= 0 {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
 		applyMemoryBudget(args[0], os.Getenv)
 		return commands[i].run(ctx, args[1:], stdout, stderr)
 	}
@@ -52,11 +64,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: calmctl <command> [flags]")
+	fmt.Fprintln(w, "       calmctl --version")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "commands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.usage)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "run 'calmctl <command> -h' for the flags of a command")
+	fmt.Fprintln(w, "run 'calmctl <command> -h' for the flags and examples of a command")
+	writeExamples(w, []string{"calmctl --version"})
 }

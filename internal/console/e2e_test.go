@@ -25,7 +25,7 @@ var updateScreenshot = flag.Bool("update-screenshot", false, "copy the end-to-en
 // chromium finds the browser, or ends the test: a failure on CI, a skip elsewhere (testkit.Missing).
 func chromium(t *testing.T) string {
 	t.Helper()
-	return testkit.LookPath(t, "apt-get install -y chromium", "/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+	return testkit.LookPath(t, testkit.Chromium, "/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
 }
 
 // browser starts a headless chromium with a fresh profile for one test.

@@ -234,7 +234,7 @@ func crashLoop(t *testing.T, calmctl string, v sim.Reading, kills int) {
 // file part of a test still runs); awstest.Moto fails the test under CI=true.
 func motoOrSkip(t *testing.T) *awstest.MotoServer {
 	if _, err := exec.LookPath("moto_server"); err != nil && !testkit.CI() {
-		t.Logf("moto_server is not on PATH: the S3 part is left out")
+		testkit.LeftOut(t, testkit.MotoServer, "the S3 sink part")
 		return nil
 	}
 	return awstest.Moto(t)

@@ -252,7 +252,7 @@ func TestFileWriteFailureIsReported(t *testing.T) {
 	// /dev/full takes the open and fails every write with ENOSPC
 	s, err := OpenFile("/dev/full")
 	if err != nil {
-		testkit.Missing(t, "no /dev/full here: %v", err)
+		testkit.Missing(t, testkit.DevFull, "no /dev/full here: %v", err)
 	}
 	defer s.Close(context.Background())
 	err = s.Write(context.Background(), batch("prod", "hm", 1, 0))

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,21 +22,23 @@ func (r *recorder) Helper()                        {}
 func (r *recorder) Fatalf(format string, a ...any) { r.fatal = fmt.Sprintf(format, a...) }
 func (r *recorder) Skipf(format string, a ...any)  { r.skip = fmt.Sprintf(format, a...) }
 
+var fakeTool = Tool{"calm-no-such-tool", "apt-get install calm-no-such-tool"}
+
 func TestMissingFailsUnderCIAndSkipsElsewhere(t *testing.T) {
 	t.Setenv("CI", "true")
 	r := &recorder{TB: t}
-	Missing(r, "no %s", "tool")
-	if r.fatal != "no tool" {
+	Missing(r, fakeTool, "no %s", "tool")
+	if !strings.HasPrefix(r.fatal, "no tool (calm-no-such-tool is missing; install: apt-get install calm-no-such-tool)") {
 		t.Errorf("under CI=true: fatal %q, skip %q; want the test failed", r.fatal, r.skip)
 	}
 	t.Setenv("CI", "")
 	r = &recorder{TB: t}
-	Missing(r, "no %s", "tool")
-	if r.skip != "no tool" || r.fatal != "" {
+	Missing(r, fakeTool, "no %s", "tool")
+	if !strings.HasPrefix(r.skip, "no tool (calm-no-such-tool is missing") || r.fatal != "" {
 		t.Errorf("without CI: fatal %q, skip %q; want the test skipped", r.fatal, r.skip)
 	}
 	r = &recorder{TB: t}
-	if p := LookPath(r, "install it", "calm-no-such-tool"); p != "" || r.skip == "" {
+	if p := LookPath(r, fakeTool); p != "" || r.skip == "" {
 		t.Errorf("LookPath of a missing tool = %q, skip %q", p, r.skip)
 	}
 }
@@ -91,5 +96,31 @@ func TestRedirectingFrontRedirectsOnlyThePath(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusPermanentRedirect {
 		t.Errorf("the path answered %d, want 308", resp.StatusCode)
+	}
+}
+
+// TestSkipsAreNoted: outside CI, a skip and a part left out are noted in $CALM_TEST_SKIPS, one
+// tab-separated line each (tool, install command, package directory, test), for make test's
+// summary; under CI=true nothing is noted (the test fails instead).
+func TestSkipsAreNoted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "skips.tsv")
+	t.Setenv(SkipsEnv, path)
+	t.Setenv("CI", "true")
+	Missing(&recorder{TB: t}, fakeTool, "no tool")
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("a skip under CI=true was noted")
+	}
+	t.Setenv("CI", "")
+	Missing(&recorder{TB: t}, fakeTool, "no tool")
+	LeftOut(&recorder{TB: t}, CfnLint, "the lint part")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, _ := os.Getwd()
+	want := "calm-no-such-tool\tapt-get install calm-no-such-tool\t" + dir + "\t" + t.Name() + "\n" +
+		"cfn-lint\t" + CfnLint.Install + "\t" + dir + "\t" + t.Name() + " (the lint part)\n"
+	if string(b) != want {
+		t.Errorf("noted:\n%q\nwant:\n%q", b, want)
 	}
 }

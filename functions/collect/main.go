@@ -24,6 +24,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/fleet/projection"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
+	"github.com/calm-collector/calm-collector/internal/version"
 )
 
 func main() { os.Exit(run()) }
@@ -95,6 +96,7 @@ func run() int {
 		Store: store, Sinks: sinks,
 		EMF: os.Stdout, Logger: logger,
 	}
+	logger.Info("collect ready", "version", version.String())
 	lambda.Start(h.Invoke)
 	return 0
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/calm-collector/calm-collector/internal/secrets"
+	"github.com/calm-collector/calm-collector/internal/version"
 )
 
 func main() { os.Exit(run()) }
@@ -54,7 +55,7 @@ func run() int {
 			h.DefaultConnector = name
 		}
 	}
-	log.Info("testconn ready", "connectors", cfg.connectorNames(), "monitors", cfg.Monitors,
+	log.Info("testconn ready", "version", version.String(), "connectors", cfg.connectorNames(), "monitors", cfg.Monitors,
 		"allowed_hosts", cfg.Allow.Patterns, "allow_loopback", cfg.Allow.Loopback)
 	lambda.Start(h.Handle)
 	return 0

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/emf"
+	"github.com/calm-collector/calm-collector/internal/version"
 )
 
 // Run modes.
@@ -187,7 +188,7 @@ func (s Summary) WriteEMF(w io.Writer) error {
 		errs++
 	}
 	run := emf.RunStats{Tenant: s.Tenant, Duration: time.Duration(s.DurationMs) * time.Millisecond, Success: s.OK,
-		Incomplete: s.Incomplete, Errors: errs, MaxLag: seconds(s.MaxLagSeconds()), APIBytes: s.APIBytes}
+		Incomplete: s.Incomplete, Errors: errs, MaxLag: seconds(s.MaxLagSeconds()), APIBytes: s.APIBytes, Version: version.String()}
 	if s.Quota != nil {
 		run.QuotaProjectionPercent = &s.Quota.ProjectionPercent
 	}

@@ -42,6 +42,9 @@ type RunStats struct {
 	// QuotaProjectionPercent is the tenant's month-to-date API bytes projected to the month, in
 	// percent of its quota; nil when the run could not project it (then not written).
 	QuotaProjectionPercent *float64
+	// Version is the collector's release (internal/version): a member of the run's line, not a
+	// dimension, so Logs Insights can tell runs of two releases apart at no metric cost.
+	Version string
 }
 
 // Writer writes the collector's metrics in CloudWatch Embedded Metric Format to a writer (in Lambda,
@@ -113,6 +116,7 @@ type emfRunLine struct {
 	// QuotaProjectionPercent has no dimension: its Maximum is the fleet's worst tenant at the
 	// price of one metric; the run's warning in the log names the tenant.
 	QuotaProjectionPercent *float64 `json:"QuotaProjectionPercent,omitempty"`
+	Version                string   `json:"version,omitempty"`
 }
 
 // QuotaProjectionMetric is the run's metric of the month-to-date API bytes projected to the
@@ -183,6 +187,7 @@ func Write(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) err
 		RunDuration: float64(run.Duration) / float64(time.Millisecond), RunSuccess: success, RunIncomplete: incomplete,
 		Errors: run.Errors, MaxLagSeconds: seconds(run.MaxLag), APIBytes: run.APIBytes,
 		Dropped: dropped, Repeats: repeats, Collisions: collisions, QuotaProjectionPercent: run.QuotaProjectionPercent,
+		Version: run.Version,
 	})
 	if err != nil {
 		return fmt.Errorf("emf: encode run of %s: %w", run.Tenant, err)

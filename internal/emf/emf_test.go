@@ -29,6 +29,23 @@ func emfSample(t *testing.T) []byte {
 	return buf.Bytes()
 }
 
+// TestEMFRunLineCarriesTheVersion: the run's line names the release as a plain member (not a
+// dimension: the directives stay those of the golden file).
+func TestEMFRunLineCarriesTheVersion(t *testing.T) {
+	var buf bytes.Buffer
+	ts := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
+	if err := Write(&buf, ts, nil, RunStats{Tenant: "prod-eu10", Success: true, Version: "v1.2.3"}); err != nil {
+		t.Fatal(err)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	if line["version"] != "v1.2.3" || strings.Contains(buf.String(), `["version"]`) {
+		t.Errorf("run line %s: want the member version v1.2.3 and no version dimension", buf.String())
+	}
+}
+
 func TestEMFGolden(t *testing.T) {
 	got := emfSample(t)
 	path := filepath.Join("testdata", "emf.golden")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/aws/aws-lambda-go/events"
 	"log/slog"
 	"os"
 	"strings"
@@ -36,6 +37,25 @@ func TestParseInputAcceptsEveryForm(t *testing.T) {
 		if rng != nil && (strings.Join(in.Backfill.Monitors, ",") != "hm,jam" || !rng.From.Equal(time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC))) {
 			t.Errorf("%s: %+v %v", f, in.Backfill, rng)
 		}
+	}
+	// The schedule's tick (infra/cdk's TestReleaseTemplate holds it to the schedule's input) and
+	// one work message of the queue, as the queue's event-source mapping delivers it.
+	b, err := os.ReadFile("../../events/collect-dispatch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, _, err := ParseInput(b); err != nil || !in.Dispatch {
+		t.Errorf("collect-dispatch.json: %+v %v; want a dispatch", in, err)
+	}
+	if b, err = os.ReadFile("../../events/collect-queue.json"); err != nil {
+		t.Fatal(err)
+	}
+	var q events.SQSEvent
+	if err := json.Unmarshal(b, &q); err != nil || !isSQS(b) || len(q.Records) != 1 {
+		t.Fatalf("collect-queue.json is not one SQS message: %v", err)
+	}
+	if in, _, err := ParseInput([]byte(q.Records[0].Body)); err != nil || in.Connector != "default" {
+		t.Errorf("collect-queue.json's message: %+v %v; want connector default", in, err)
 	}
 	in, _, err := ParseInput([]byte(`{"detail-type":"Scheduled Event","source":"aws.events","detail":{"monitors":["hm"],"connector":"prod"}}`))
 	if err != nil || in.Connector != "prod" || in.Monitors[0] != "hm" {

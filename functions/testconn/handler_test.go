@@ -341,7 +341,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.SecretTTL != 5*time.Minute || c.Allow.Loopback || strings.Join(c.Allow.Patterns, ",") != conntest.DefaultAllowedHosts ||
-		strings.Join(c.Monitors, ",") != "hm,rum,jam,exm,iep" || c.QuotaBytes != 24_000_000_000 {
+		!slices.Equal(c.Monitors, monitor.Defaults()) || c.QuotaBytes != 24_000_000_000 {
 		t.Errorf("defaults = %+v", c)
 	}
 	if c, err := LoadConfig(env(map[string]string{"CALM_SECRET_ID": "arn:x", "CALM_API_QUOTA_GB": "48.5"})); err != nil || c.QuotaBytes != 48_500_000_000 {

@@ -35,9 +35,6 @@ type Config struct {
 	// LeaseTTL is the lease duration; 0 derives it from the context deadline (plus margin), or
 	// 10 minutes without a deadline. The lease is renewed every third of it while the run lasts.
 	LeaseTTL time.Duration
-	// LogsProvider overrides the monitor table's `provider` of the logs API (CALM_LOGS_PROVIDER;
-	// "" keeps the table's, see internal/monitor).
-	LogsProvider string
 	// APIQuotaBytes is the tenant's monthly fair-use quota of API data (CALM_API_QUOTA_GB;
 	// 0: calm.QuotaBytes). A run warns when the month-to-date projection passes
 	// calm.QuotaWarnShare of it (docs/transfer.md).
@@ -138,7 +135,7 @@ func (c Config) resolutionParam() string { return resolutions[c.Resolution] }
 
 // ConfigFromEnv reads the collection settings from CALM_* environment variables (docs/architecture.md, "Lambda environment"):
 // CALM_MONITORS, CALM_RESOLUTION, CALM_LAG, CALM_LOOKBACK, CALM_MAX_CATCHUP, CALM_SPAN,
-// CALM_EVENT_LOOKBACK, CALM_DEADLINE_MARGIN, CALM_CONCURRENCY, CALM_LOGS_PROVIDER. Unset variables keep the defaults.
+// CALM_EVENT_LOOKBACK, CALM_DEADLINE_MARGIN, CALM_CONCURRENCY. Unset variables keep the defaults.
 // Every problem is reported at once, each naming its variable.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
@@ -158,7 +155,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if v := strings.TrimSpace(getenv("CALM_MONITORS")); v != "" {
 		c.Monitors = SplitList(v)
 	}
-	c.LogsProvider = strings.TrimSpace(getenv("CALM_LOGS_PROVIDER"))
 	dur("CALM_RESOLUTION", &c.Resolution)
 	dur("CALM_LAG", &c.Lag)
 	dur("CALM_LOOKBACK", &c.Lookback)

@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,8 +43,7 @@ func (m logs) Fetch(ctx context.Context, c Client, q Query, emit func(record.Rec
 		return fmt.Errorf("discover %s services: %w", m.info.Provider, err)
 	}
 	seen := map[string]bool{}
-	provider := cmp.Or(q.LogsProvider, m.info.LogsProvider)
-	f := logsFetch{c: c, tenant: q.Tenant, monitor: m.info.ID, provider: provider, res: resolutionOf(q.Resolution), emit: func(r record.Record) {
+	f := logsFetch{c: c, tenant: q.Tenant, monitor: m.info.ID, provider: m.info.LogsProvider, res: resolutionOf(q.Resolution), emit: func(r record.Record) {
 		if !seen[r.ID] {
 			seen[r.ID] = true
 			emit(r)

@@ -309,12 +309,12 @@ func TestLogsToOTLPReceiver(t *testing.T) {
 }
 
 // A span longer than an hour is asked for hour by hour (a live tenant caps a logs query at 60
-// minutes), each request with the table's logs provider, or the configured one.
+// minutes), each request with the monitor's own log provider.
 func TestLogsFetchAsksAtMostAnHourWithTheProvider(t *testing.T) {
-	for _, override := range []string{"", "exm"} {
+	for _, id := range []string{"logs", "logs-jam-run-step"} {
 		c := &overLimitClient{cannedClient: cannedClient{services: []calm.Service{{ID: "svc-1", Name: "S4H.100"}}}, max: 2 * time.Hour}
-		q := Query{Tenant: "t", From: ts("2026-11-25T10:00:00Z"), To: ts("2026-11-25T12:30:00Z"), Resolution: "5Mi", LogsProvider: override}
-		if err := Lookup("logs").Fetch(context.Background(), c, q, func(record.Record) {}); err != nil {
+		q := Query{Tenant: "t", From: ts("2026-11-25T10:00:00Z"), To: ts("2026-11-25T12:30:00Z"), Resolution: "5Mi"}
+		if err := Lookup(id).Fetch(context.Background(), c, q, func(record.Record) {}); err != nil {
 			t.Fatal(err)
 		}
 		var got []string
@@ -322,16 +322,12 @@ func TestLogsFetchAsksAtMostAnHourWithTheProvider(t *testing.T) {
 			got = append(got, r.From.Format("15:04")+"-"+r.To.Format("15:04"))
 		}
 		if want := "10:00-11:00 11:00-12:00 12:00-12:30"; strings.Join(got, " ") != want {
-			t.Errorf("ranges asked = %s, want %s", strings.Join(got, " "), want)
+			t.Errorf("%s: ranges asked = %s, want %s", id, strings.Join(got, " "), want)
 		}
-		info := Lookup("logs").Info()
-		want := info.LogsProvider
-		if override != "" {
-			want = override
-		}
+		want := map[string]string{"logs": "exm.im", "logs-jam-run-step": "jam.run_step"}[id]
 		for _, p := range c.providers {
-			if p != want || p == "" {
-				t.Errorf("provider %q, want %q (override %q)", p, want, override)
+			if p != want {
+				t.Errorf("%s: provider %q, want %q", id, p, want)
 			}
 		}
 	}

@@ -249,7 +249,7 @@ func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range, lastAsked
 func (mr *monitorRun) fetchSpan(ctx context.Context, span Range, lastAsked func()) (*spanRecords, error) {
 	res := mr.Config.Resolution
 	out := newSpanRecords(span, res)
-	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam(), LogsProvider: mr.Config.LogsProvider,
+	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam(),
 		LastAsked: lastAsked}
 	var outside string
 	err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) {

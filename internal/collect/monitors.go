@@ -37,8 +37,6 @@ type Query struct {
 	Tenant     string
 	From, To   time.Time
 	Resolution string // metrics API resolution, e.g. "5Mi"
-	// LogsProvider overrides the table's logs API provider ("" keeps it).
-	LogsProvider string
 	// LastAsked, when set, is called once the answer to what the Fetch expects to be its last
 	// request is in (calm.MetricsQuery.LastAsked); a Fetch may not call it.
 	LastAsked func()
@@ -56,6 +54,8 @@ var monitors = func() []Monitor {
 			ms = append(ms, status{info: in})
 		case in.API == monitor.Logs:
 			ms = append(ms, logs{info: in})
+		case in.API != monitor.Metrics:
+			// an API this version cannot read yet (analytics, traces): not offered
 		case in.MaxServices > 0:
 			ms = append(ms, batched{metrics{info: in}})
 		default:
@@ -94,13 +94,12 @@ func Select(names []string, scopes Scopes) (selected []Monitor, skipped []string
 	if len(names) == 1 && names[0] == AutoMonitors {
 		for _, m := range monitors {
 			in := m.Info()
+			lacks := slices.IndexFunc(in.NeedsScopes(), func(s string) bool { return !scopes.HasScope(s) })
 			switch {
 			case !in.ScopeConfirmed:
 				skipped = append(skipped, fmt.Sprintf("%s: unconfirmed scope %s; name the monitor to collect it", in.ID, in.Scope))
-			case !scopes.HasScope(in.Scope):
-				skipped = append(skipped, fmt.Sprintf("%s: the token lacks scope %s", in.ID, in.Scope))
-			case in.IsMetrics() && !scopes.HasScope(MetricsScope):
-				skipped = append(skipped, fmt.Sprintf("%s: the token lacks scope %s", in.ID, MetricsScope))
+			case lacks >= 0:
+				skipped = append(skipped, fmt.Sprintf("%s: the token lacks scope %s", in.ID, in.NeedsScopes()[lacks]))
 			default:
 				selected = append(selected, m)
 			}

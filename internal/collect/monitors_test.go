@@ -115,7 +115,7 @@ func TestMonitorMappingGolden(t *testing.T) {
 	q := Query{Tenant: "prod-eu10", From: ts("2025-11-25T10:00:00Z"), To: ts("2025-11-25T11:00:00Z"), Resolution: "5Mi"}
 	for _, m := range Monitors() {
 		in := m.Info()
-		if in.ID == "logs" {
+		if in.API == monitor.Logs {
 			continue // OTLP logs, not metrics: logs_test.go
 		}
 		t.Run(in.ID, func(t *testing.T) {
@@ -235,11 +235,13 @@ func TestSelect(t *testing.T) {
 	for _, m := range sel {
 		ids = append(ids, m.Info().ID)
 	}
-	if strings.Join(ids, ",") != "hm,rum,jam" {
-		t.Errorf("auto selected %v, want hm,rum,jam (unconfirmed scopes only when named)", ids)
+	// every monitor whose scopes are granted: status events (calm-api.bsm.read is published)
+	// and the logs of the job and status-event providers included.
+	if want := "hm,rum,jam,bsm,status,logs-bsm,logs-jam-def,logs-jam-run,logs-jam-run-step"; strings.Join(ids, ",") != want {
+		t.Errorf("auto selected %v, want %s", ids, want)
 	}
 	if !slices.Contains(skipped, "exm: the token lacks scope calm-api.exm.read") ||
-		!slices.Contains(skipped, "status: unconfirmed scope calm-api.bsm.read; name the monitor to collect it") {
+		!slices.Contains(skipped, "sum: unconfirmed scope calm-api.sum.read; name the monitor to collect it") {
 		t.Errorf("skipped = %q", skipped)
 	}
 	sel, _, err = Select([]string{"status", "cpi", "status"}, scopeSet{})

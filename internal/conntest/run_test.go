@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
@@ -53,7 +54,22 @@ func wantStatuses(t *testing.T, r Report, want string) {
 	}
 }
 
-const allPass = "settings=pass reach=pass token=pass scopes=pass api=pass api-shape=pass monitor:hm=pass monitor:rum=pass monitor:jam=pass monitor:exm=pass monitor:iep=pass quota=pass"
+// allPass is every check passing, with every default monitor probed.
+var allPass = defaultStatuses("settings=pass reach=pass token=pass scopes=pass api=pass api-shape=pass", "pass", "quota=pass")
+
+// defaultStatuses renders the statuses of a run of the default monitors: before, each default
+// monitor's check with status (analytics monitors: skipped, not read yet), then after.
+func defaultStatuses(before, status, after string) string {
+	parts := []string{before}
+	for _, id := range monitor.Defaults() {
+		st := status
+		if m, _ := monitor.Lookup(id); m.API == monitor.Analytics && status == "pass" {
+			st = "skip"
+		}
+		parts = append(parts, "monitor:"+id+"="+st)
+	}
+	return strings.Join(append(parts, after), " ")
+}
 
 func TestRunPass(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
@@ -92,7 +108,7 @@ func TestRunServiceKeyWithAPISuffix(t *testing.T) {
 func TestRunWrongCredentials(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{ClientSecret: "the-right-secret-value"})
 	r := Run(context.Background(), connector(t, s, map[string]string{"clientSecret": "a-wrong-secret-value"}), Options{})
-	wantStatuses(t, r, "settings=pass reach=pass token=fail scopes=skip api=skip api-shape=skip monitor:hm=skip monitor:rum=skip monitor:jam=skip monitor:exm=skip monitor:iep=skip quota=skip")
+	wantStatuses(t, r, defaultStatuses("settings=pass reach=pass token=fail scopes=skip api=skip api-shape=skip", "skip", "quota=skip"))
 	tok, _ := r.Check("token")
 	if tok.Hint != hintBadClient || !strings.Contains(tok.Detail, "HTTP 401") {
 		t.Errorf("token = %+v", tok)
@@ -122,7 +138,7 @@ func TestRunMissingScope(t *testing.T) {
 	if !slices.Equal(sc.Missing, []string{"$XSMASTERAPPNAME.calm-api.jam.read"}) {
 		t.Errorf("missing = %q", sc.Missing)
 	}
-	if !strings.Contains(sc.Detail, "missing calm-api.jam.read (jam)") {
+	if !strings.Contains(sc.Detail, "missing calm-api.jam.read (jam, logs-jam-def, logs-jam-run, logs-jam-run-step)") {
 		t.Errorf("detail = %q", sc.Detail)
 	}
 	// The hint carries the parameters to paste, with every authority the monitors need.
@@ -163,26 +179,19 @@ func TestRunMissingMetricsScope(t *testing.T) {
 
 func TestRunUnconfirmedScopesWarn(t *testing.T) {
 	scopes := slices.DeleteFunc(slices.Clone(sim.AllScopes), func(s string) bool {
-		return s == sim.ScopeSUM || s == sim.ScopeBSM || s == sim.ScopeIMM
+		return s == sim.ScopeSUM
 	})
 	s := sim.StartTest(t, sim.Config{Scopes: scopes})
-	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "sum", "status", "cpi"}})
+	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "sum"}})
 	sc, _ := r.Check("scopes")
-	if sc.Status != Warn || !strings.Contains(sc.Detail, "calm-api.sum.read (sum)") || !strings.Contains(sc.Detail, "the monitor probe decides") ||
-		!strings.Contains(sc.Detail, "calm-api.imm.read (cpi)") {
+	if sc.Status != Warn || !strings.Contains(sc.Detail, "calm-api.sum.read (sum)") || !strings.Contains(sc.Detail, "the monitor probe decides") {
 		t.Fatalf("scopes = %+v", sc)
 	}
-	// The probes decide: the simulator refuses both without their scopes.
-	if st, _ := r.Check("monitor:status"); st.Status != Fail || !strings.Contains(st.Detail, "403") {
-		t.Errorf("monitor:status = %+v", st)
-	}
+	// The probe decides: the simulator refuses it without its scope.
 	sum, _ := r.Check("monitor:sum")
 	if sum.Status != Fail || !slices.Equal(sum.Missing, []string{"$XSMASTERAPPNAME.calm-api.sum.read"}) ||
 		!strings.Contains(sum.Hint, `"$XSMASTERAPPNAME.calm-api.sum.read"`) {
 		t.Errorf("monitor:sum = %+v", sum)
-	}
-	if cpi, _ := r.Check("monitor:cpi"); cpi.Status != Fail || !slices.Equal(cpi.Missing, []string{"$XSMASTERAPPNAME.calm-api.imm.read"}) {
-		t.Errorf("monitor:cpi = %+v", cpi)
 	}
 	if hm, _ := r.Check("monitor:hm"); hm.Status != Pass {
 		t.Errorf("monitor:hm = %+v", hm)
@@ -391,11 +400,15 @@ func TestRunLogsMonitor(t *testing.T) {
 		t.Errorf("the logs monitor asked for the metrics scope: %+v", c)
 	}
 
-	// Without its (unconfirmed) scope the probe decides, and names the authority line.
-	scopes := slices.DeleteFunc(slices.Clone(sim.AllScopes), func(sc string) bool { return strings.HasSuffix(sc, "calm-api.logs.read") })
+	// Without its provider's scope (published: calm-api.exm.read for exm.im) the scopes check
+	// fails and names the exact authority line to add, and so does the probe.
+	scopes := slices.DeleteFunc(slices.Clone(sim.AllScopes), func(sc string) bool { return sc == sim.ScopeEXM })
 	s = sim.StartTest(t, sim.Config{Scopes: scopes})
 	r = Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"logs"}})
-	if c, _ := r.Check("monitor:logs"); c.Status != Fail || !slices.Equal(c.Missing, []string{"$XSMASTERAPPNAME.calm-api.logs.read"}) {
+	if c, _ := r.Check("scopes"); c.Status != Fail || !slices.Equal(c.Missing, []string{"$XSMASTERAPPNAME.calm-api.exm.read"}) {
+		t.Errorf("scopes without calm-api.exm.read = %+v", c)
+	}
+	if c, _ := r.Check("monitor:logs"); c.Status != Fail || !slices.Equal(c.Missing, []string{"$XSMASTERAPPNAME.calm-api.exm.read"}) {
 		t.Errorf("monitor:logs without its scope = %+v", c)
 	}
 }

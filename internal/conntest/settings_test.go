@@ -2,6 +2,7 @@ package conntest
 
 import (
 	"context"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"strings"
 	"testing"
 )
@@ -43,7 +44,11 @@ func TestRunBadSettings(t *testing.T) {
 					t.Errorf("detail %q does not name field %s", s.Detail, f)
 				}
 			}
-			wantIDs := []string{"settings", "reach", "token", "scopes", "api", "api-shape", "monitor:hm", "monitor:rum", "monitor:jam", "monitor:exm", "monitor:iep", "quota"}
+			wantIDs := []string{"settings", "reach", "token", "scopes", "api", "api-shape"}
+			for _, id := range monitor.Defaults() {
+				wantIDs = append(wantIDs, "monitor:"+id)
+			}
+			wantIDs = append(wantIDs, "quota")
 			if got := ids(r); strings.Join(got, ",") != strings.Join(wantIDs, ",") {
 				t.Fatalf("checks = %v, want %v", got, wantIDs)
 			}

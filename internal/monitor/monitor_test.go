@@ -65,7 +65,7 @@ func TestNamesAreSAPs(t *testing.T) {
 	for _, m := range All() {
 		name, ok := strings.CutPrefix(m.Source, postman)
 		if !ok {
-			if !strings.HasPrefix(m.Source, notInSAP) {
+			if !strings.HasPrefix(m.Source, notInSAP) && m.Source != sapLogs {
 				t.Errorf("%s: Source %q names neither a Postman request nor says the names come from elsewhere", m.ID, m.Source)
 			}
 			continue
@@ -77,11 +77,12 @@ func TestNamesAreSAPs(t *testing.T) {
 		}
 		q := r.query
 		switch {
-		case m.API == Logs:
-			if q.Get("provider") != m.LogsProvider {
-				t.Errorf("%s: LogsProvider %q, SAP's request sends provider=%q", m.ID, m.LogsProvider, q.Get("provider"))
+		case m.API == Analytics:
+			// SAP's CSA request spells the format "time_Series".
+			if q.Get("provider") != m.DataProvider || !strings.EqualFold(q.Get("format"), "time_series") {
+				t.Errorf("%s: DataProvider %q; SAP's request %q asks provider=%q in format %q (want time_series)",
+					m.ID, m.DataProvider, name, q.Get("provider"), q.Get("format"))
 			}
-			continue
 		case q.Get("provider") == "EVENTS":
 			// the analytics provider whose data the iep raw-data provider serves
 		case q.Get("provider") != m.ID:
@@ -132,6 +133,10 @@ func TestTableIsConsistent(t *testing.T) {
 			if m.LogsProvider == "" || m.Provider == "" {
 				t.Errorf("%s: a logs monitor needs a logs provider and a discovery provider", m.ID)
 			}
+		case Analytics:
+			if m.DataProvider == "" || len(m.Dimensions) == 0 || len(m.Measures) == 0 {
+				t.Errorf("%s: an analytics monitor needs a data provider, dimensions and measures", m.ID)
+			}
 		case Events:
 		default:
 			t.Errorf("%s: unknown API %q", m.ID, m.API)
@@ -164,8 +169,9 @@ func TestDefaultsAreTheConfirmedScopes(t *testing.T) {
 			t.Errorf("default %s has an unconfirmed scope", id)
 		}
 	}
-	if got := strings.Join(Defaults(), ","); got != "hm,rum,jam,exm,iep" {
-		t.Errorf("Defaults = %s, want the five monitors whose scopes SAP publishes", got)
+	// sum is the one monitor whose scope SAP's API Scopes page does not list.
+	if got, want := Defaults(), slices.DeleteFunc(IDs(), func(id string) bool { return id == "sum" }); !slices.Equal(got, want) {
+		t.Errorf("Defaults = %v, want every monitor but sum (%v)", got, want)
 	}
 }
 

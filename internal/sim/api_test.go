@@ -203,7 +203,7 @@ func TestLogs(t *testing.T) {
 	from, to := t0.Add(-3*time.Hour), t0
 	svc := s.ServiceIDs()[0]
 	base := func() url.Values {
-		return url.Values{"serviceId": {svc}, "from": {from.Format(TimeLayout)}, "to": {to.Format(TimeLayout)}, "format": {"protobuf-json"}}
+		return url.Values{"serviceId": {svc}, "provider": {"exm.im"}, "from": {from.Format(TimeLayout)}, "to": {to.Format(TimeLayout)}, "format": {"protobuf-json"}}
 	}
 	if r := get(t, s, tok, logsPath, url.Values{}); r.status != 428 || !strings.Contains(string(r.body), "serviceId") {
 		t.Errorf("no serviceId: %v", r)

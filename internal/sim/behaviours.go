@@ -21,6 +21,9 @@ type Behaviours struct {
 	// StartFilteredEvents: the events API returns only events that started inside the asked
 	// range, and one event in ten lasts two to three days (start-filtered-events).
 	StartFilteredEvents bool
+	// LogsExmImOnly: the logs API serves records under provider exm.im only; the other log
+	// providers answer empty (logs-exm-im-only).
+	LogsExmImOnly bool
 }
 
 // behaviour is one row of behaviourTable: a name, what it does, and how it sets Behaviours.
@@ -39,6 +42,10 @@ var behaviourTable = []behaviour{
 	{"start-filtered-events", "the status events API filters on start time: an event that started before the asked range is " +
 		"never returned for it; and some events last days, longer than a lookback",
 		func(b *Behaviours) { b.StartFilteredEvents = true }},
+	// Issue 20 item 5: a tenant whose exceptions are all under exm.im.
+	{"logs-exm-im-only", "the logs API serves records under provider exm.im only; every other log provider SAP lists " +
+		"(exm.jam, bsm, im, iep, jam.def, jam.run, jam.run_step) answers empty",
+		func(b *Behaviours) { b.LogsExmImOnly = true }},
 }
 
 // BehaviourNames returns the name of every behaviour, in table order.

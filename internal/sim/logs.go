@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -27,15 +28,46 @@ var logMessages = []string{
 	"Runtime error TSV_TNEW_PAGE_ALLOC_FAILED in program ZREPORT_SALES",
 }
 
-// logsIn returns the exception records of a service in [from, to): up to two per minute,
-// only for complete minutes (t + 1m <= now), in time order.
-func (s *Server) logsIn(si int, from, to, now time.Time) []LogRecord {
+// LogProviders are the log providers SAP Help lists ("Raw Data Outbound Logs API"), in its
+// order, each with the scope the simulator asks for it.
+var LogProviders = []struct{ Name, Scope string }{
+	{"exm.im", ScopeEXM}, {"exm.jam", ScopeEXM}, {"bsm", ScopeBSM}, {"im", ScopeIMM}, {"iep", ScopeIEP},
+	{"jam.def", ScopeJAM}, {"jam.run", ScopeJAM}, {"jam.run_step", ScopeJAM},
+}
+
+// logProviderScope returns the scope of a log provider and whether it is one.
+func logProviderScope(name string) (string, bool) {
+	for _, p := range LogProviders {
+		if p.Name == name {
+			return p.Scope, true
+		}
+	}
+	return "", false
+}
+
+// logSeed is what a provider's records are drawn from: exm.im keeps the seed of the
+// simulator's one logs provider of before, so its records are those it always served.
+func logSeed(provider string) string {
+	if provider == "exm.im" {
+		return "logs"
+	}
+	return "logs/" + provider
+}
+
+// logsIn returns the records of a log provider for a service in [from, to): up to two per
+// minute, only for complete minutes (t + 1m <= now), in time order. Under the behaviour
+// logs-exm-im-only, the providers other than exm.im hold none.
+func (s *Server) logsIn(provider string, si int, from, to, now time.Time) []LogRecord {
+	if s.cfg.Behaviours.LogsExmImOnly && provider != "exm.im" {
+		return nil
+	}
 	svc := s.services[si]
 	var out []LogRecord
 	from, to = from.UTC(), to.UTC()
 	first := from.Truncate(time.Minute)
+	seed := logSeed(provider)
 	for t := first; t.Before(to) && !t.Add(time.Minute).After(now); t = t.Add(time.Minute) {
-		h := hash("logs", svc.ID, t)
+		h := hash(seed, svc.ID, t)
 		n := 0
 		switch h % 10 {
 		case 7, 8:
@@ -51,7 +83,7 @@ func (s *Server) logsIn(si int, from, to, now time.Time) []LogRecord {
 			c := int((h >> (24 + i*8)) % 3)
 			out = append(out, LogRecord{
 				ServiceID: svc.ID, Time: ts, CategoryID: pools["categoryId"][c], CategoryName: pools["categoryName"][c],
-				ExceptionID: uuidFrom("exception", svc.ID, fmt.Sprint(t.Unix(), i)),
+				ExceptionID: uuidFrom(strings.Replace(seed, "logs", "exception", 1), svc.ID, fmt.Sprint(t.Unix(), i)),
 				Body:        logMessages[int(h>>40)%len(logMessages)],
 			})
 		}
@@ -60,23 +92,28 @@ func (s *Server) logsIn(si int, from, to, now time.Time) []LogRecord {
 	return out
 }
 
-// ExpectedLogs returns the records the logs API holds for the services in [from, to) as of
-// the simulator's clock, unpaged, in the API's order.
+// ExpectedLogs returns the records the logs API holds under provider exm.im for the services
+// in [from, to) as of the simulator's clock, unpaged, in the API's order.
 func (s *Server) ExpectedLogs(serviceIDs []string, from, to time.Time) []LogRecord {
-	return s.logs(serviceIDs, from, to, s.now())
+	return s.logs("exm.im", serviceIDs, from, to, s.now())
 }
 
-func (s *Server) logs(serviceIDs []string, from, to, now time.Time) []LogRecord {
+// ExpectedLogsOf is ExpectedLogs for any log provider.
+func (s *Server) ExpectedLogsOf(provider string, serviceIDs []string, from, to time.Time) []LogRecord {
+	return s.logs(provider, serviceIDs, from, to, s.now())
+}
+
+func (s *Server) logs(provider string, serviceIDs []string, from, to, now time.Time) []LogRecord {
 	var out []LogRecord
 	for i, svc := range s.services {
 		if slices.Contains(serviceIDs, svc.ID) {
-			out = append(out, s.logsIn(i, from, to, now)...)
+			out = append(out, s.logsIn(provider, i, from, to, now)...)
 		}
 	}
 	return out
 }
 
-func (s *Server) buildLogs(recs []LogRecord) plog.Logs {
+func (s *Server) buildLogs(provider string, recs []LogRecord) plog.Logs {
 	ld := plog.NewLogs()
 	var sl plog.ScopeLogs
 	last := ""
@@ -89,7 +126,7 @@ func (s *Server) buildLogs(recs []LogRecord) plog.Logs {
 			rl.Resource().Attributes().PutStr("serviceName", svc.Name)
 			rl.Resource().Attributes().PutStr("serviceType", svc.Type)
 			sl = rl.ScopeLogs().AppendEmpty()
-			sl.Scope().SetName("sap.calm.exm")
+			sl.Scope().SetName(logScopeName(provider))
 			sl.Scope().SetVersion("v1")
 			last = rec.ServiceID
 		}
@@ -106,14 +143,41 @@ func (s *Server) buildLogs(recs []LogRecord) plog.Logs {
 	return ld
 }
 
-// handleLogs serves OTLP protobuf whatever format says (as the real API does). serviceId is
-// required; limit and offset only apply with onLimit=truncate, otherwise a count above the
-// limit (or the server's cap) is refused with 403.
+// logScopeName is the instrumentation scope of a provider's records: exm.im keeps the name
+// the simulator always gave its exception logs.
+func logScopeName(provider string) string {
+	if provider == "exm.im" {
+		return "sap.calm.exm"
+	}
+	return "sap.calm." + provider
+}
+
+// handleLogs serves OTLP protobuf whatever format says (as the real API does). serviceId and
+// provider (one of LogProviders, with its scope) are required; limit and offset only apply with
+// onLimit=truncate, otherwise a count above the limit (or the server's cap) is refused with 403.
 func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	tok := tokenFrom(r.Context())
 	ids := listParam(r, "serviceId")
 	if len(ids) == 0 {
 		missingParam("serviceId").write(w)
+		return
+	}
+	provider := r.URL.Query().Get("provider")
+	if provider == "" {
+		missingParam("provider").write(w)
+		return
+	}
+	scope, ok := logProviderScope(provider)
+	if !ok {
+		var names []string
+		for _, p := range LogProviders {
+			names = append(names, p.Name)
+		}
+		badParam("unknown log provider %q; known providers: %s", provider, strings.Join(names, ", ")).write(w)
+		return
+	}
+	if !s.hasScope(tok.claims, scope, tok.faults) {
+		writeError(w, http.StatusForbidden, "Forbidden", "Missing scope "+scope)
 		return
 	}
 	now := s.now()
@@ -134,7 +198,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		bad.write(w)
 		return
 	}
-	recs := s.logs(ids, from, to, now)
+	recs := s.logs(provider, ids, from, to, now)
 	idx, total, ok := s.cappedPage(w, pg, len(recs), tok.faults)
 	if !ok {
 		return
@@ -143,7 +207,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	for i, j := range idx {
 		page[i] = recs[j]
 	}
-	body, err := (&plog.ProtoMarshaler{}).MarshalLogs(s.buildLogs(page))
+	body, err := (&plog.ProtoMarshaler{}).MarshalLogs(s.buildLogs(provider, page))
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "Internal Server Error", "encoding logs failed")
 		return

@@ -14,20 +14,21 @@ const (
 	ScopeJAM       = "calm-api.jam.read"
 	ScopeEXM       = "calm-api.exm.read"
 	ScopeIEP       = "calm-api.iep.read"
-	ScopeSUM       = "calm-api.sum.read" // unconfirmed (docs/design.md §1.3)
-	ScopeBSM       = "calm-api.bsm.read" // unconfirmed (docs/design.md §1.3)
-	ScopeIMM       = "calm-api.imm.read" // unconfirmed: integration monitoring scope name is a guess
+	ScopeSUM       = "calm-api.sum.read"                    // unconfirmed (docs/design.md §1.3)
+	ScopeBSM       = "calm-api.bsm.read"                    // SAP Help, API Scopes
+	ScopeIMM       = "calm-api.integration-monitoring.read" // SAP Help, API Scopes
 	ScopeLandscape = "calm-api.landscape.read"
-	ScopeLogs      = "calm-api.logs.read" // unconfirmed: by analogy with calm-api.metrics.read
 	// ScopeTraces is the traces API's scope: unconfirmed, by analogy with the inbound traces
 	// API's calm-api.traces.write (docs/cloud-alm-api.md, "Traces").
 	ScopeTraces = "calm-api.traces.read"
+	ScopeBM     = "calm-api.bm.read"  // Business Process Monitoring analytics (SAP Help, API Scopes)
+	ScopeCSA    = "calm-api.csa.read" // Configuration and Security Analysis analytics
 )
 
 // AllScopes is the default grant: every scope suffix the simulator checks.
 var AllScopes = []string{
 	ScopeAnalytics, ScopeMetrics, ScopeHM, ScopeRUMUsers, ScopeJAM, ScopeEXM, ScopeIEP,
-	ScopeSUM, ScopeBSM, ScopeIMM, ScopeLandscape, ScopeLogs, ScopeTraces,
+	ScopeSUM, ScopeBSM, ScopeIMM, ScopeLandscape, ScopeTraces, ScopeBM, ScopeCSA,
 }
 
 // rumMaxServices is the real per-query limit of the rum provider (docs/design.md §1.3).

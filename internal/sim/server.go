@@ -148,7 +148,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/calm-landscape/v1/landscapeObjects", s.api(ScopeLandscape, s.handleLandscape))
 	m.HandleFunc("GET /api/calm-metrics/v1/metrics", s.api(ScopeMetrics, s.handleMetrics))
 	m.HandleFunc("GET /api/bsm-service/v1/events", s.api(ScopeBSM, s.handleEvents))
-	m.HandleFunc("GET /api/calm-logs/v1/logs", s.api(ScopeLogs, s.handleLogs))
+	m.HandleFunc("GET /api/calm-logs/v1/logs", s.api("", s.handleLogs))
 	m.HandleFunc("GET /api/calm-traces/v1/traces", s.api(ScopeTraces, s.handleTraces))
 	m.HandleFunc("/api/", s.api("", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found", fmt.Sprintf("no API at %s %s", r.Method, r.URL.Path))

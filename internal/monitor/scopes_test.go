@@ -1,0 +1,94 @@
+package monitor
+
+import (
+	"bufio"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// loadColumn reads the first column of a tab-separated fixture (comments and blanks skipped).
+func loadColumn(t *testing.T, name string) []string {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		first, _, ok := strings.Cut(line, "\t")
+		if !ok {
+			t.Fatalf("%s: line %q: want <name> TAB <what SAP says>", name, line)
+		}
+		out = append(out, first)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestScopesAreSAPs holds every scope the table calls published to SAP Help's API Scopes page
+// (testdata/sap_help_api_scopes.txt), and every other one to a reason.
+func TestScopesAreSAPs(t *testing.T) {
+	published := loadColumn(t, "testdata/sap_help_api_scopes.txt")
+	for _, s := range []string{AnalyticsScope, IntegrationScope} {
+		if !slices.Contains(published, s) {
+			t.Errorf("scope %s is not on SAP's API Scopes page", s)
+		}
+	}
+	for _, m := range All() {
+		switch {
+		case m.ScopeSource == SAPScopes && !slices.Contains(published, m.Scope):
+			t.Errorf("%s: scope %s says SAP publishes it; SAP's API Scopes page does not list it", m.ID, m.Scope)
+		case m.ScopeSource == SAPScopes && !m.ScopeConfirmed:
+			t.Errorf("%s: scope %s is published but not confirmed: auto would never collect it", m.ID, m.Scope)
+		case m.ScopeSource != SAPScopes && (m.ScopeConfirmed || !strings.HasPrefix(m.ScopeSource, unpublished)):
+			t.Errorf("%s: scope %s with source %q: want SAPScopes, or unconfirmed with %q and why", m.ID, m.Scope, m.ScopeSource, unpublished)
+		}
+	}
+	if m, _ := Lookup("cpi"); m.Scope != "calm-api.integration-monitoring.read" {
+		t.Errorf("cpi scope %s, want calm-api.integration-monitoring.read (SAP does not list calm-api.imm.read)", m.Scope)
+	}
+}
+
+// TestEveryLogsProviderIsAMonitor: one logs monitor per log provider of SAP Help's list, no
+// other, and exm.im keeps the id "logs" (existing checkpoints stay valid).
+func TestEveryLogsProviderIsAMonitor(t *testing.T) {
+	providers := loadColumn(t, "testdata/sap_help_logs_providers.txt")
+	var got []string
+	for _, m := range All() {
+		if m.API != Logs {
+			continue
+		}
+		if m.Source != sapLogs {
+			t.Errorf("%s: Source %q, want %q", m.ID, m.Source, sapLogs)
+		}
+		got = append(got, m.LogsProvider)
+	}
+	if !slices.Equal(got, providers) {
+		t.Errorf("logs monitors read providers %v, SAP lists %v", got, providers)
+	}
+	if m, _ := Lookup("logs"); m.LogsProvider != "exm.im" {
+		t.Errorf("monitor logs reads provider %q, want exm.im", m.LogsProvider)
+	}
+}
+
+func TestNeedsScopes(t *testing.T) {
+	for id, want := range map[string][]string{
+		"hm":   {"calm-api.hm.read", MetricsScope},
+		"logs": {"calm-api.exm.read"},
+	} {
+		m, _ := Lookup(id)
+		if got := m.NeedsScopes(); !slices.Equal(got, want) {
+			t.Errorf("%s NeedsScopes = %v, want %v", id, got, want)
+		}
+	}
+}

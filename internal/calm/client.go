@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/retry"
+	"github.com/calm-collector/calm-collector/internal/transcript"
 )
 
 // Defaults of Options.
@@ -49,6 +50,10 @@ type Options struct {
 	PageSize     int           // default 5000 (limit)
 	UserAgent    string        // default "calm-collector"
 	Logger       *slog.Logger  // default slog.Default()
+	// Recorder, when set, receives every HTTP exchange of the client as a transcript
+	// (docs/transcripts.md): the API's, and the token endpoint's when the client builds its own
+	// token source (a given Tokens records through TokenSource.RecordTo).
+	Recorder *transcript.Recorder
 }
 
 // Client calls the Cloud ALM API of one tenant. Build it once and reuse it: it keeps the
@@ -130,6 +135,13 @@ func New(s Settings, o Options) (*Client, error) {
 			return nil, fmt.Errorf("new cloud alm client: %w", err)
 		}
 		o.Tokens.logger = o.Logger
+		if o.Recorder != nil {
+			o.Tokens.RecordTo(o.Recorder)
+		}
+	}
+	if o.Recorder != nil {
+		recordSettings(o.Recorder, s)
+		o.HTTPClient = recording(o.HTTPClient, o.Recorder, transcript.ToAPI)
 	}
 	// The bearer token goes only to the API's own origin (docs/security.md).
 	o.HTTPClient = sameOriginRedirects(o.HTTPClient)

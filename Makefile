@@ -62,6 +62,10 @@ test: tools lint ## the whole test suite (what CI runs): lint, every test, a sho
 	CALM_TEST_SKIPS=$(TEST_SKIPS) $(MAKE) --no-print-directory fuzz-short
 	@scripts/test-skips.sh $(TEST_SKIPS)
 
+.PHONY: transcripts
+transcripts: ## record the simulator transcripts of the replay suite again (both readings, every sim behaviour; docs/transcripts.md)
+	go test -count=1 ./internal/collect -run 'TestTranscriptsReplayExactly$$' -update-transcripts
+
 FUZZTIME ?= 10s
 .PHONY: fuzz-short
 fuzz-short: ## a short run of every fuzz target (FUZZTIME, default 10s each)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/transcript"
 )
 
 // ClientOptions are what differs between the callers that turn a connector secret into a Cloud
@@ -25,6 +26,9 @@ type ClientOptions struct {
 	// Concurrency is how many monitors the run fetches at once (0: DefaultConfig's); with the
 	// process's memory limit it sets the cap of one answer (see PageLimit).
 	Concurrency int
+	// Recorder, when set, records every exchange with Cloud ALM as a transcript
+	// (docs/transcripts.md, Recording).
+	Recorder *transcript.Recorder
 }
 
 // Connect is the one way from a connector secret to a Cloud ALM client ready for a [Runner]:
@@ -59,6 +63,7 @@ func Connect(raw []byte, connector string, o ClientOptions) (*calm.Client, error
 		HTTPClient: &http.Client{Transport: o.Base, Timeout: timeout},
 		Logger:     logger, UserAgent: o.UserAgent,
 		MaxBodyBytes: PageLimit(debug.SetMemoryLimit(-1), concurrency),
+		Recorder:     o.Recorder,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build the Cloud ALM client: %w", err)

@@ -189,10 +189,12 @@ func (r *Runner) runMonitors(ctx context.Context, selected []Monitor, req Reques
 	sem := make(chan struct{}, r.Config.Concurrency)
 	var wg sync.WaitGroup
 	for i, m := range selected {
+		// Monitors start in table order: with Concurrency 1 a run asks in one order, which a
+		// replay of its transcript follows (RecordingConcurrency).
+		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			results[i] = r.runMonitor(ctx, m, req, now, stopAt)
 		}()

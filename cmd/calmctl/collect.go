@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -105,7 +106,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // collectArgs are the flags of `calmctl collect`.
 type collectArgs struct {
 	secretFile, secretID, stateSpec, out, monitors, from, to string
-	eventBus                                                 string
+	eventBus, deadLetter                                     string
 	verbose, json                                            bool
 	interval, timeout                                        time.Duration
 	sinks                                                    listFlag
@@ -131,6 +132,7 @@ func parseCollectArgs(args []string, stdout, stderr io.Writer) (a collectArgs, c
 	fs.DurationVar(&a.interval, "interval", 5*time.Minute, "how often this command is scheduled (e.g. by cron): the default --timeout of a scheduled run")
 	fs.DurationVar(&a.timeout, "timeout", 0, "stop the run after this long (default --interval for a scheduled run, none for a backfill); a run stopped with work left exits 3")
 	fs.StringVar(&a.eventBus, "event-bus", "", "put status events and alert-rule events (rules: CALM_ALERT_RULES) on this EventBridge bus, name or ARN (docs/alerts.md)")
+	fs.StringVar(&a.deadLetter, "dead-letter", "", `where records a sink refuses for good (too large for its destination) are kept: FILE or s3://BUCKET/PREFIX (default: deadletter.ndjson in the --state directory, else ./calm-deadletter.ndjson)`)
 	fs.Var(&a.sinks, "sink", "extra sink, repeatable: s3://BUCKET/PREFIX, otlp+https://HOST[:PORT][/BASE] (headers from CALM_OTLP_HEADERS), file:PATH, stdout")
 	fs.DurationVar(&def.Resolution, "resolution", def.Resolution, "window size: 1m, 5m, 10m, 15m, 30m, 1h or 24h")
 	fs.DurationVar(&def.Lag, "lag", def.Lag, "leave the newest data this long for late points")
@@ -224,7 +226,7 @@ func (a *collectArgs) runTimeout(backfill bool) time.Duration {
 // sinks.
 func (a *collectArgs) runner(ctx context.Context, p collectPlan, logger *slog.Logger, stdout, stderr io.Writer) (*collect.Runner, func(), error) {
 	var awsCfg *aws.Config
-	needAWS := a.secretID != "" || p.alerts.Bus != "" || strings.HasPrefix(a.stateSpec, state.DynamoPrefix) ||
+	needAWS := a.secretID != "" || p.alerts.Bus != "" || strings.HasPrefix(a.deadLetterSpec(), "s3://") || strings.HasPrefix(a.stateSpec, state.DynamoPrefix) ||
 		slices.ContainsFunc(p.parsed, func(s spec.Spec) bool {
 			return s.Kind == spec.S3 || s.Kind == spec.OTLP && os.Getenv(sink.EnvOTLPHeadersSecret) != ""
 		})
@@ -264,7 +266,14 @@ func (a *collectArgs) runner(ctx context.Context, p collectPlan, logger *slog.Lo
 		// Last, as in the Lambda: a window's events are put once every data sink has accepted it.
 		runSinks = append(runSinks, &alert.Sink{Bus: p.alerts.Bus, Events: eventbridge.NewFromConfig(*awsCfg), Store: store, Rules: p.alerts.Rules, Logger: logger})
 	}
+	deadLetter, err := sink.OpenDeadLetter(a.deadLetterSpec(), sink.Deps{AWS: awsCfg, S3PathStyle: os.Getenv("AWS_ENDPOINT_URL_S3") != ""})
+	if err != nil {
+		return nil, nil, fmt.Errorf("--dead-letter: %w", err)
+	}
 	closeSinks := func() {
+		if err := deadLetter.Close(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintf(stderr, "calmctl collect: close %s: %v\n", deadLetter.Name(), err)
+		}
 		for _, s := range opened {
 			if err := s.Close(context.WithoutCancel(ctx)); err != nil {
 				fmt.Fprintf(stderr, "calmctl collect: close %s: %v\n", s.Name(), err)
@@ -272,7 +281,7 @@ func (a *collectArgs) runner(ctx context.Context, p collectPlan, logger *slog.Lo
 		}
 	}
 	r := (&collect.Runner{
-		Config: a.cfg, Store: store, Sinks: runSinks, Owner: owner(), Logger: logger,
+		Config: a.cfg, Store: store, Sinks: runSinks, DeadLetter: deadLetter, Owner: owner(), Logger: logger,
 		Progress: func(pr collect.Progress) {
 			if pr.Total > a.cfg.Span { // long runs only: one line per span
 				fmt.Fprintf(stderr, "%-9s %5.1f%%  %s of %s  %d windows  %d points\n", pr.Monitor,
@@ -281,6 +290,18 @@ func (a *collectArgs) runner(ctx context.Context, p collectPlan, logger *slog.Lo
 		},
 	}).For(client)
 	return r, closeSinks, nil
+}
+
+// deadLetterSpec is --dead-letter, or its default beside the state: deadletter.ndjson in the
+// --state directory, ./calm-deadletter.ndjson with a DynamoDB state.
+func (a *collectArgs) deadLetterSpec() string {
+	switch {
+	case a.deadLetter != "":
+		return a.deadLetter
+	case strings.HasPrefix(a.stateSpec, state.DynamoPrefix):
+		return "calm-deadletter.ndjson"
+	}
+	return filepath.Join(a.stateSpec, "deadletter.ndjson")
 }
 
 // parseRange reads --from and --to.

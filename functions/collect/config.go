@@ -34,6 +34,9 @@ type settings struct {
 	// archiveTable is the Glue table over the S3 archive whose tenant projection the schedule
 	// tick keeps in step with the connectors (CALM_ARCHIVE_TABLE, DATABASE.TABLE; "": none).
 	archiveTable projection.ArchiveTable
+	// deadLetter keeps what a sink refuses for good (CALM_DEAD_LETTER, s3://BUCKET/PREFIX; "":
+	// none, and such a refusal holds its window).
+	deadLetter string
 }
 
 // envFrom reads and checks the environment, naming every problem at once.
@@ -76,6 +79,10 @@ func envFrom(getenv func(string) string) (settings, error) {
 	_, err = spec.ForLambda(s.sinks)
 	for _, p := range spec.Problems(err) {
 		errs = append(errs, fmt.Errorf("CALM_SINKS: %w", p))
+	}
+	s.deadLetter = strings.TrimSpace(getenv("CALM_DEAD_LETTER"))
+	if sp, err := spec.Parse(s.deadLetter); s.deadLetter != "" && (err != nil || sp.Kind != spec.S3) {
+		errs = append(errs, fmt.Errorf("CALM_DEAD_LETTER: %q is not s3://BUCKET/PREFIX (where refused records are kept)", s.deadLetter))
 	}
 	s.endpoint = strings.TrimSpace(getenv("CALM_ENDPOINT_URL"))
 	s.s3PathStyle = strings.TrimSpace(getenv("AWS_ENDPOINT_URL_S3")) != ""

@@ -44,6 +44,9 @@ type Handler struct {
 	Fleet *Fleet
 	Store collect.Store
 	Sinks []collect.Sink
+	// DeadLetter keeps what a sink refuses for good (CALM_DEAD_LETTER; nil: such a refusal
+	// holds its window).
+	DeadLetter collect.DeadLetter
 	// EMF receives the run's self-metrics (stdout in Lambda); nil writes none.
 	EMF    io.Writer
 	Logger *slog.Logger
@@ -211,7 +214,7 @@ func (h *Handler) Handle(ctx context.Context, event json.RawMessage) (collect.Su
 	}
 	log := h.logger().With("tenant", client.Settings().Name)
 	h.projectTenant(ctx, h.connectorOf(secretID), client.Settings().Name, log)
-	r := (&collect.Runner{Config: h.Config, Store: h.Store, Sinks: h.Sinks, Owner: owner(ctx), Now: h.Now, Logger: log}).For(client)
+	r := (&collect.Runner{Config: h.Config, Store: h.Store, Sinks: h.Sinks, DeadLetter: h.DeadLetter, Owner: owner(ctx), Now: h.Now, Logger: log}).For(client)
 	sum := r.Run(ctx, collect.Request{Monitors: monitors, Backfill: backfill})
 	if h.EMF != nil {
 		if err := sum.WriteEMF(h.EMF); err != nil {

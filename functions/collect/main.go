@@ -74,7 +74,7 @@ func run() int {
 		logger.Error("bad settings: fix the function's environment", "err", err)
 		return 1
 	}
-	opened, err := sink.OpenAll(ctx, env.sinks, sink.Deps{AWS: &awsCfg, S3PathStyle: env.s3PathStyle, Stdout: os.Stdout, Logger: logger, OTLP: otlp})
+	opened, err := sink.OpenAll(ctx, env.sinks, sink.Deps{AWS: &awsCfg, S3PathStyle: env.s3PathStyle, Stdout: os.Stdout, StdoutMaxLine: sink.CloudWatchLogsMaxLine, Logger: logger, OTLP: otlp})
 	if err != nil {
 		logger.Error("open the sinks", "err", err)
 		return 1
@@ -87,13 +87,20 @@ func run() int {
 		// Last: a window's events are put only once every data sink has accepted it.
 		sinks = append(sinks, &alert.Sink{Bus: env.alerts.Bus, Events: eventbridge.NewFromConfig(awsCfg), Store: store, Rules: env.alerts.Rules, Logger: logger})
 	}
+	var deadLetter collect.DeadLetter
+	if env.deadLetter != "" {
+		if deadLetter, err = sink.OpenDeadLetter(env.deadLetter, sink.Deps{AWS: &awsCfg, S3PathStyle: env.s3PathStyle}); err != nil {
+			logger.Error("open the dead-letter place", "err", err)
+			return 1
+		}
+	}
 	h := &Handler{
 		Config: env.collect, SecretID: env.secretID, SecretIDs: env.secretIDs,
 		Secrets: newSecretReader(awsCfg, env.secretTTL, env.prefix, append([]string{env.secretID}, slices.Collect(maps.Values(env.secretIDs))...)...),
 		Fleet: &Fleet{Prefix: env.prefix, Secrets: secretsmanager.NewFromConfig(awsCfg),
 			Queue: sqs.NewFromConfig(awsCfg), QueueURL: env.queueURL, Period: env.period,
 			Glue: &projection.Glue{AWS: awsCfg}, Table: env.archiveTable},
-		Store: store, Sinks: sinks,
+		Store: store, Sinks: sinks, DeadLetter: deadLetter,
 		EMF: os.Stdout, Logger: logger,
 	}
 	logger.Info("collect ready", "version", version.String())

@@ -101,6 +101,9 @@ func (s *CollectorStack) alarmSpecs(cfg Config) []alarmSpec {
 	return []alarmSpec{
 		atLeastOnce("Errors", "calm-collector: collection runs reported errors (which tenants: the collect function's logs, field tenant)",
 			fleet("Errors", "Sum")),
+		atLeastOnce("DeadLettered", "calm-collector: a sink refused records or events for good (too large for its destination); "+
+			"they are kept under deadletter/ in the archive bucket, the windows moved on (which: the collect function's logs)",
+			fleet("DeadLettered", "Sum")),
 		{
 			id: "NoSuccess", description: "calm-collector: no successful collection run of any tenant for 3 schedule periods " +
 				"(no data counts: the schedule, the dispatch or the function may be broken)",

@@ -57,6 +57,9 @@ func (s *CollectorStack) collectEnv(cfg Config) map[string]string {
 		sinks = append(sinks, "s3://"+*s.Bucket.BucketName()+"/"+archivePrefix)
 	}
 	env := connectorEnv(cfg)
+	if s.Bucket != nil {
+		env["CALM_DEAD_LETTER"] = "s3://" + *s.Bucket.BucketName() + "/" + deadLetterPrefix
+	}
 	env["CALM_STATE_TABLE"] = *s.Table.TableName()
 	env["CALM_SINKS"] = strings.Join(sinks, ",")
 	env["CALM_QUEUE_URL"] = *s.Work.QueueUrl()
@@ -104,19 +107,22 @@ func (s *CollectorStack) addCollect(cfg Config) {
 	}
 }
 
-// grantArchivePut lets role put archive objects under records/: its own statement instead of
+// grantArchivePut lets role put archive objects under records/ and dead letters under
+// deadletter/: its own statement instead of
 // Bucket.grantPut, which adds object ACL, tagging and retention actions the sink never uses.
 func (s *CollectorStack) grantArchivePut(role awsiam.Role) {
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("ArchivePut"),
 		Actions:   jsii.Strings("s3:PutObject", "s3:AbortMultipartUpload"),
-		Resources: jsii.Strings(*s.Bucket.ArnForObjects(jsii.String(archivePrefix + "/*"))),
+		Resources: jsii.Strings(*s.Bucket.ArnForObjects(jsii.String(archivePrefix + "/*")), *s.Bucket.ArnForObjects(jsii.String(deadLetterPrefix + "/*"))),
 	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("The S3 sink writes one object per tenant/monitor/window under records/ " +
-			"(records/tenant=T/monitor=M/dt=D/hour=H/FROM-TO.ndjson.gz); the keys are not known in advance, so the grant is the prefix."),
-		AppliesTo: &[]any{jsii.String("Resource::<" + bucketLogicalID + ".Arn>/" + archivePrefix + "/*")},
+			"(records/tenant=T/monitor=M/dt=D/hour=H/FROM-TO.ndjson.gz), and what a sink refused for good under deadletter/; " +
+			"the keys are not known in advance, so the grant is the prefix."),
+		AppliesTo: &[]any{jsii.String("Resource::<" + bucketLogicalID + ".Arn>/" + archivePrefix + "/*"),
+			jsii.String("Resource::<" + bucketLogicalID + ".Arn>/" + deadLetterPrefix + "/*")},
 	}}, jsii.Bool(true))
 }
 

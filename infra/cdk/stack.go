@@ -24,6 +24,8 @@ import (
 const (
 	metricNamespace = "CalmCollector"
 	archivePrefix   = "records"
+	// deadLetterPrefix holds, beside the archive, what a sink refused for good (CALM_DEAD_LETTER).
+	deadLetterPrefix = "deadletter"
 	// Logical ids that docs/deploy.md and `sam local invoke` refer to; kept
 	// stable instead of CDK's hashed ids.
 	collectLogicalID  = "CollectFunction"

@@ -291,7 +291,8 @@ func TestArchiveBucket(t *testing.T) {
 	check(t, "CALM_SINKS has the archive", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
 			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(obj(map[string]any{
-				"CALM_SINKS": map[string]any{"Fn::Join": []any{"", []any{"stdout,s3://", ref(bucketLogicalID), "/records"}}},
+				"CALM_SINKS":       map[string]any{"Fn::Join": []any{"", []any{"stdout,s3://", ref(bucketLogicalID), "/records"}}},
+				"CALM_DEAD_LETTER": map[string]any{"Fn::Join": []any{"", []any{"s3://", ref(bucketLogicalID), "/deadletter"}}},
 			}))},
 		}))
 	})
@@ -374,6 +375,7 @@ func TestFunctions(t *testing.T) {
 			"CALM_CONNECTOR_PREFIX": prefix,
 			"CALM_STATE_TABLE":      ref(table),
 			"CALM_SINKS":            map[string]any{"Fn::Join": []any{"", []any{"stdout,s3://", ref(bucketLogicalID), "/records"}}},
+			"CALM_DEAD_LETTER":      map[string]any{"Fn::Join": []any{"", []any{"s3://", ref(bucketLogicalID), "/deadletter"}}},
 			"CALM_MONITORS":         "auto",
 			"CALM_QUEUE_URL":        ref(s.logicalID(t, "AWS::SQS::Queue", "WorkBF")),
 			"CALM_SCHEDULE_PERIOD":  "5m0s",
@@ -526,7 +528,10 @@ func TestCollectPermissions(t *testing.T) {
 		map[string]any{"Action": []any{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"},
 			"Effect": "Allow", "Resource": getAtt(table, "Arn"), "Sid": "StateTable"},
 		map[string]any{"Action": []any{"s3:PutObject", "s3:AbortMultipartUpload"}, "Effect": "Allow", "Sid": "ArchivePut",
-			"Resource": map[string]any{"Fn::Join": []any{"", []any{getAtt(bucketLogicalID, "Arn"), "/records/*"}}}},
+			"Resource": []any{
+				map[string]any{"Fn::Join": []any{"", []any{getAtt(bucketLogicalID, "Arn"), "/records/*"}}},
+				map[string]any{"Fn::Join": []any{"", []any{getAtt(bucketLogicalID, "Arn"), "/deadletter/*"}}},
+			}},
 		// Alert events on the stack's bus only (docs/alerts.md).
 		map[string]any{"Action": "events:PutEvents", "Effect": "Allow", "Resource": getAtt(s.logicalID(t, "AWS::Events::EventBus", "AlertsBus"), "Arn")},
 		// The tick adds connectors to the archive table's tenant projection: exactly the calls
@@ -596,8 +601,8 @@ func TestEverythingEncrypted(t *testing.T) {
 
 func TestAlarms(t *testing.T) {
 	s := synth(t, map[string]any{keyConnectors: []any{"prod", "test"}, keyLagAlarmSeconds: 900, keyAlarmEmail: "ops@example.com"})
-	check(t, "seven, whatever the tenants (TestScaleLimits: the same for 1,000)", func() {
-		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(7))
+	check(t, "eight, whatever the tenants (TestScaleLimits: the same for 1,000)", func() {
+		s.template.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(8))
 	})
 	topic := ref(s.logicalID(t, "AWS::SNS::Topic", "Alarms"))
 	check(t, "every alarm notifies the topic", func() {
@@ -608,6 +613,12 @@ func TestAlarms(t *testing.T) {
 	check(t, "errors of any tenant", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
 			"Namespace": "CalmCollector", "MetricName": "Errors", "Dimensions": assertions.Match_Absent(), "Statistic": "Sum",
+			"Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "EvaluationPeriods": 1,
+		}))
+	})
+	check(t, "records or events dead-lettered by any tenant", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
+			"Namespace": "CalmCollector", "MetricName": "DeadLettered", "Dimensions": assertions.Match_Absent(), "Statistic": "Sum",
 			"Threshold": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "EvaluationPeriods": 1,
 		}))
 	})

@@ -38,11 +38,13 @@ const (
 // seen: a series silent for longer starts afresh.
 const stateTTL = 30 * 24 * time.Hour
 
-// putEventsLimit is the most entries one PutEvents call takes; putAttempts bounds the retries of
-// entries EventBridge refused.
+// PutEvents' limits (docs/design.md, "Destination limits"): at most putEventsLimit entries per
+// call, and a total entry size, computed as EventBridge documents it (entrySize), below
+// putEventsMaxBytes (256 KB). putAttempts bounds the retries of entries EventBridge refused.
 const (
-	putEventsLimit = 10
-	putAttempts    = 3
+	putEventsLimit    = 10
+	putEventsMaxBytes = 256 << 10
+	putAttempts       = 3
 )
 
 // EventsAPI is the part of the EventBridge client the sink uses.
@@ -93,7 +95,7 @@ func (s *Sink) Write(ctx context.Context, b sink.Batch) error {
 		events = s.statusChanges(b, marks, changed, now)
 	}
 	events = append(events, s.ruleChanges(b, marks, changed, now)...)
-	if err := s.put(ctx, events); err != nil {
+	if err := s.put(ctx, b, events); err != nil {
 		return err
 	}
 	if len(changed) == 0 {
@@ -256,26 +258,63 @@ func eventID(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// put sends the events in order, at most putEventsLimit per call, retrying refused entries.
-func (s *Sink) put(ctx context.Context, events []event) error {
+// put sends the events in order, as many per call as PutEvents' limits allow, retrying refused
+// entries. An entry that alone reaches the size limit can never be put: it is refused for good
+// (b.Refuse keeps it in the dead-letter place) and the others go on.
+func (s *Sink) put(ctx context.Context, b sink.Batch, events []event) error {
 	slices.SortStableFunc(events, func(a, b event) int { return a.time.Compare(b.time) })
-	for chunk := range slices.Chunk(events, putEventsLimit) {
-		entries := make([]types.PutEventsRequestEntry, len(chunk))
-		for i, e := range chunk {
-			detail, err := json.Marshal(e.detail)
-			if err != nil {
-				return fmt.Errorf("%s: encode event detail: %w", s.Name(), err)
-			}
-			entries[i] = types.PutEventsRequestEntry{
-				EventBusName: aws.String(s.Bus), Source: aws.String(Source), DetailType: aws.String(e.detailType),
-				Detail: aws.String(string(detail)), Time: aws.Time(e.time),
-			}
+	var entries []types.PutEventsRequestEntry
+	var refused []sink.Refused
+	for _, e := range events {
+		detail, err := json.Marshal(e.detail)
+		if err != nil {
+			return fmt.Errorf("%s: encode event detail: %w", s.Name(), err)
 		}
-		if err := s.putEntries(ctx, entries); err != nil {
+		entry := types.PutEventsRequestEntry{
+			EventBusName: aws.String(s.Bus), Source: aws.String(Source), DetailType: aws.String(e.detailType),
+			Detail: aws.String(string(detail)), Time: aws.Time(e.time),
+		}
+		if n := entrySize(entry); n >= putEventsMaxBytes {
+			refused = append(refused, refusedEntry(entry, detail, n))
+			continue
+		}
+		entries = append(entries, entry)
+	}
+	for len(entries) > 0 {
+		n, size := 0, 0
+		for n < len(entries) && n < putEventsLimit && size+entrySize(entries[n]) < putEventsMaxBytes {
+			size += entrySize(entries[n])
+			n++
+		}
+		if err := s.putEntries(ctx, entries[:n]); err != nil {
 			return err
 		}
+		entries = entries[n:]
 	}
-	return nil
+	return b.KeepRefused(ctx, s.Name(), refused)
+}
+
+// entrySize is the size EventBridge counts for an entry against PutEvents' limit: 14 bytes for
+// the time, and the UTF-8 bytes of source, detail type, detail and each resource (the AWS
+// guide's "Calculating PutEvents event entry size").
+func entrySize(e types.PutEventsRequestEntry) int {
+	n := len(aws.ToString(e.Source)) + len(aws.ToString(e.DetailType)) + len(aws.ToString(e.Detail))
+	if e.Time != nil {
+		n += 14
+	}
+	for _, r := range e.Resources {
+		n += len(r)
+	}
+	return n
+}
+
+// refusedEntry is an entry too large for PutEvents, as the dead-letter place keeps it.
+func refusedEntry(e types.PutEventsRequestEntry, detail []byte, size int) sink.Refused {
+	raw, _ := json.Marshal(map[string]any{
+		"source": aws.ToString(e.Source), "detailType": aws.ToString(e.DetailType), "time": aws.ToTime(e.Time).UTC(),
+		"detail": json.RawMessage(detail),
+	})
+	return sink.Refused{Entry: raw, Reason: fmt.Sprintf("the PutEvents entry is %d bytes; EventBridge takes entries totalling less than %d bytes per request", size, putEventsMaxBytes)}
 }
 
 func (s *Sink) putEntries(ctx context.Context, entries []types.PutEventsRequestEntry) error {

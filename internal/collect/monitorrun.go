@@ -272,8 +272,20 @@ func (mr *monitorRun) fetchSpan(ctx context.Context, span Range, lastAsked func(
 	return out, err
 }
 
-// deliver writes the batch to every sink; it succeeds only when every sink accepted it.
+// deliver writes the batch to every sink; it succeeds only when every sink accepted it, items a
+// sink refused for good being kept in the dead-letter place.
 func (mr *monitorRun) deliver(ctx context.Context, b sink.Batch) error {
+	if mr.DeadLetter != nil {
+		b.Refuse = func(ctx context.Context, sinkName string, items []sink.Refused) error {
+			if err := mr.DeadLetter.Keep(ctx, b, sinkName, items); err != nil {
+				return err
+			}
+			mr.sum.DeadLettered += len(items)
+			mr.log.Warn("a sink refused items for good: kept in the dead-letter place, the window moves on",
+				"sink", sinkName, "items", len(items), "window", fmtRange(Range{From: b.From, To: b.To}), "first", items[0].Reason)
+			return nil
+		}
+	}
 	for _, s := range mr.Sinks {
 		if err := s.Write(ctx, b); err != nil {
 			return fmt.Errorf("sink %s: %w", s.Name(), err)

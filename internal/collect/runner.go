@@ -34,6 +34,12 @@ type Sink interface {
 	Write(ctx context.Context, b sink.Batch) error
 }
 
+// DeadLetter keeps what a sink refused for good (sink.Refused); internal/sink's dead-letter
+// places satisfy it.
+type DeadLetter interface {
+	Keep(ctx context.Context, b sink.Batch, sink string, items []sink.Refused) error
+}
+
 // Runner collects the monitors of one tenant. Build one per run (or reuse it: Run keeps no
 // state between calls).
 type Runner struct {
@@ -48,6 +54,10 @@ type Runner struct {
 	Scopes Scopes
 	Store  Store
 	Sinks  []Sink
+	// DeadLetter keeps the records and entries a sink refuses for good (too large for its
+	// destination, refused as invalid), so that the window moves on; they are counted in the
+	// summary (DeadLettered). Nil: such a refusal fails the window, which is then held.
+	DeadLetter DeadLetter
 	// Owner names this run in the lease (default host name and process id).
 	Owner string
 	// Now is the clock the windows are computed from (default time.Now).

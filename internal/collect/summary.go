@@ -74,9 +74,12 @@ type MonitorSummary struct {
 	// Repeats counts records read twice (the pager re-reads rather than skips) and delivered
 	// once; Collisions counts records whose id another record with other content had (the
 	// first is delivered; a sign of a tenant that names series unexpectedly).
-	Repeats    int   `json:"repeats,omitempty"`
-	Collisions int   `json:"collisions,omitempty"`
-	DurationMs int64 `json:"durationMs"`
+	Repeats    int `json:"repeats,omitempty"`
+	Collisions int `json:"collisions,omitempty"`
+	// DeadLettered counts records and events a sink refused for good (too large for its
+	// destination, refused as invalid), kept in the dead-letter place; their windows moved on.
+	DeadLettered int   `json:"deadLettered,omitempty"`
+	DurationMs   int64 `json:"durationMs"`
 }
 
 // Failed counts the monitors that failed.
@@ -133,6 +136,9 @@ func (s Summary) WriteTable(w io.Writer) error {
 			case m.Pending:
 				st = "ok, more next run"
 			}
+			if m.DeadLettered > 0 {
+				st += fmt.Sprintf(", %d dead-lettered", m.DeadLettered)
+			}
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", m.Monitor, m.Windows, m.Points, m.Requests, m.Retries,
 				m.Throttled, time.Duration(m.LagSeconds*float64(time.Second)).Round(time.Second), fmtTime(m.From), fmtTime(m.To), st)
 		}
@@ -182,7 +188,7 @@ func (s Summary) WriteEMF(w io.Writer) error {
 		errs += e
 		stats = append(stats, emf.MonitorStats{Tenant: s.Tenant, Monitor: m.Monitor, Points: int64(m.Points),
 			Windows: int64(m.Windows), Requests: m.Requests, Retries: m.Retries, Throttled: m.Throttled, Errors: e,
-			Dropped: int64(m.Dropped), Repeats: int64(m.Repeats), Collisions: int64(m.Collisions), Lag: seconds(m.LagSeconds)})
+			Dropped: int64(m.Dropped), Repeats: int64(m.Repeats), Collisions: int64(m.Collisions), DeadLettered: int64(m.DeadLettered), Lag: seconds(m.LagSeconds)})
 	}
 	if s.Error != "" {
 		errs++

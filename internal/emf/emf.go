@@ -24,6 +24,9 @@ type MonitorStats struct {
 	// once, Collisions records whose id other content had (docs/cloud-alm-api.md). They are
 	// members of the monitor's line (for Logs Insights) and summed in the run's metrics.
 	Dropped, Repeats, Collisions int64
+	// DeadLettered are records and events a sink refused for good, kept in the dead-letter
+	// place; a member of the monitor's line and summed in the run's metrics, like Dropped.
+	DeadLettered int64
 	// Lag is how far the monitor's checkpoint is behind now (negative counts as 0).
 	Lag time.Duration
 }
@@ -94,9 +97,10 @@ type emfMonitorLine struct {
 	Errors     int64   `json:"Errors"`
 	LagSeconds float64 `json:"LagSeconds"`
 	// Not declared as metrics (each would be billed per monitor): the run line sums them.
-	Dropped    int64 `json:"Dropped"`
-	Repeats    int64 `json:"Repeats"`
-	Collisions int64 `json:"Collisions"`
+	Dropped      int64 `json:"Dropped"`
+	Repeats      int64 `json:"Repeats"`
+	Collisions   int64 `json:"Collisions"`
+	DeadLettered int64 `json:"DeadLettered"`
 }
 
 // emfRunLine is the run's line: MaxLagSeconds by [tenant] (the one per-tenant metric: the
@@ -113,6 +117,7 @@ type emfRunLine struct {
 	Dropped       int64   `json:"Dropped"`
 	Repeats       int64   `json:"Repeats"`
 	Collisions    int64   `json:"Collisions"`
+	DeadLettered  int64   `json:"DeadLettered"`
 	// QuotaProjectionPercent has no dimension: its Maximum is the fleet's worst tenant at the
 	// price of one metric; the run's warning in the log names the tenant.
 	QuotaProjectionPercent *float64 `json:"QuotaProjectionPercent,omitempty"`
@@ -130,7 +135,7 @@ var (
 	}
 	runMetrics = []emfMetric{
 		{"RunDuration", "Milliseconds"}, {"RunSuccess", "Count"}, {"RunIncomplete", "Count"}, {"Errors", "Count"}, {"MaxLagSeconds", "Seconds"},
-		{"APIBytes", "Bytes"}, {"Dropped", "Count"}, {"Repeats", "Count"}, {"Collisions", "Count"},
+		{"APIBytes", "Bytes"}, {"Dropped", "Count"}, {"Repeats", "Count"}, {"Collisions", "Count"}, {"DeadLettered", "Count"},
 	}
 )
 
@@ -138,7 +143,7 @@ var (
 // Points, Windows, Requests, Retries, Throttled, Errors in Count, LagSeconds in Seconds) and one
 // for the run (no dimension: RunDuration in Milliseconds, RunSuccess 1 or 0, RunIncomplete 1
 // when the run stopped at its deadline with work left, Errors, MaxLagSeconds, APIBytes in
-// Bytes, Dropped, Repeats and Collisions summed over the monitors, QuotaProjectionPercent in
+// Bytes, Dropped, Repeats, Collisions and DeadLettered summed over the monitors, QuotaProjectionPercent in
 // Percent when the run projected it; and MaxLagSeconds by [tenant]), all stamped ts, in one Write. Only MaxLagSeconds carries the tenant, so each
 // further tenant adds one billed metric (docs/deploy.md, "Cost"); the tenant is a member of
 // every line for Logs Insights. CloudWatch drops a metric whose dimension value is empty, so an
@@ -157,9 +162,9 @@ func Write(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) err
 		runMeta.CloudWatchMetrics[0].Metrics = append(slices.Clip(runMeta.CloudWatchMetrics[0].Metrics), emfMetric{QuotaProjectionMetric, "Percent"})
 	}
 	var buf []byte
-	var dropped, repeats, collisions int64
+	var dropped, repeats, collisions, dead int64
 	for i, m := range monitors {
-		dropped, repeats, collisions = dropped+m.Dropped, repeats+m.Repeats, collisions+m.Collisions
+		dropped, repeats, collisions, dead = dropped+m.Dropped, repeats+m.Repeats, collisions+m.Collisions, dead+m.DeadLettered
 		if m.Tenant == "" || m.Monitor == "" {
 			return fmt.Errorf("emf: monitor stats %d without tenant or monitor (tenant %q, monitor %q)", i, m.Tenant, m.Monitor)
 		}
@@ -167,7 +172,7 @@ func Write(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) err
 			AWS: meta([]string{"monitor"}, monitorMetrics), Tenant: m.Tenant, Monitor: m.Monitor,
 			Points: m.Points, Windows: m.Windows, Requests: m.Requests, Retries: m.Retries,
 			Throttled: m.Throttled, Errors: m.Errors, LagSeconds: seconds(m.Lag),
-			Dropped: m.Dropped, Repeats: m.Repeats, Collisions: m.Collisions,
+			Dropped: m.Dropped, Repeats: m.Repeats, Collisions: m.Collisions, DeadLettered: m.DeadLettered,
 		})
 		if err != nil {
 			return fmt.Errorf("emf: encode %s/%s: %w", m.Tenant, m.Monitor, err)
@@ -186,7 +191,7 @@ func Write(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) err
 		AWS: runMeta, Tenant: run.Tenant,
 		RunDuration: float64(run.Duration) / float64(time.Millisecond), RunSuccess: success, RunIncomplete: incomplete,
 		Errors: run.Errors, MaxLagSeconds: seconds(run.MaxLag), APIBytes: run.APIBytes,
-		Dropped: dropped, Repeats: repeats, Collisions: collisions, QuotaProjectionPercent: run.QuotaProjectionPercent,
+		Dropped: dropped, Repeats: repeats, Collisions: collisions, DeadLettered: dead, QuotaProjectionPercent: run.QuotaProjectionPercent,
 		Version: run.Version,
 	})
 	if err != nil {

@@ -100,6 +100,13 @@ func (s *File) Write(ctx context.Context, b Batch) error {
 	if len(b.Records) == 0 {
 		return nil
 	}
+	return s.appendLines(ctx, func(buf []byte) []byte { return appendNDJSON(buf, b) },
+		fmt.Sprintf("%s/%s window %s", b.Tenant, b.Monitor, windowText(b)))
+}
+
+// appendLines appends the lines build appends to its buffer (what names them in an error),
+// with Write's guarantees: fsynced, or cut back to the size before.
+func (s *File) appendLines(ctx context.Context, build func([]byte) []byte, what string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w", s.Name(), err)
 	}
@@ -108,10 +115,10 @@ func (s *File) Write(ctx context.Context, b Batch) error {
 	if s.f == nil {
 		return fmt.Errorf("%s: write after close", s.Name())
 	}
-	s.buf = appendNDJSON(s.buf[:0], b)
+	s.buf = build(s.buf[:0])
 	if !s.regular {
 		if _, err := s.f.Write(s.buf); err != nil {
-			return fmt.Errorf("%s: append %s/%s window %s: %w", s.Name(), b.Tenant, b.Monitor, windowText(b), err)
+			return fmt.Errorf("%s: append %s: %w", s.Name(), what, err)
 		}
 		return nil
 	}
@@ -124,7 +131,7 @@ func (s *File) Write(ctx context.Context, b Batch) error {
 		err = s.f.Sync()
 	}
 	if err != nil {
-		err = fmt.Errorf("%s: append %s/%s window %s: %w", s.Name(), b.Tenant, b.Monitor, windowText(b), err)
+		err = fmt.Errorf("%s: append %s: %w", s.Name(), what, err)
 		if terr := s.f.Truncate(fi.Size()); terr != nil {
 			err = errors.Join(err, fmt.Errorf("%s: cut back the partial batch: %w", s.Name(), terr))
 		}

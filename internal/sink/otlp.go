@@ -169,46 +169,72 @@ func (s *OTLP) Write(ctx context.Context, b Batch) error {
 	fail := func(err error) error {
 		return fmt.Errorf("%s: write %s/%s window %s: %w", s.name, b.Tenant, b.Monitor, windowText(b), err)
 	}
+	// MetricsData has the wire format of ExportMetricsServiceRequest (and LogsData that of
+	// ExportLogsServiceRequest); pmetricotlp and plogotlp would link all of gRPC.
+	encodeMetrics := func(recs []record.Record) ([]byte, error) {
+		md, err := m.metrics(recs)
+		if err != nil {
+			return nil, err
+		}
+		return (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
+	}
+	encodeLogs := func(recs []record.Record) ([]byte, error) { return (&plog.ProtoMarshaler{}).MarshalLogs(m.logs(recs)) }
+	var refused []Refused
 	for chunk := range slices.Chunk(metrics, s.opts.MaxPerRequest) {
-		md, err := m.metrics(chunk)
-		if err != nil {
-			return fail(err)
-		}
-		// MetricsData has the wire format of ExportMetricsServiceRequest (and LogsData that of
-		// ExportLogsServiceRequest); pmetricotlp and plogotlp would link all of gRPC.
-		body, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
-		if err != nil {
-			return fail(fmt.Errorf("encode metrics: %w", err))
-		}
-		if err := s.send(ctx, signalMetrics, s.metricsURL, body, len(chunk)); err != nil {
+		if err := s.sendSplitting(ctx, signalMetrics, s.metricsURL, chunk, encodeMetrics, &refused); err != nil {
 			return fail(err)
 		}
 	}
 	for chunk := range slices.Chunk(logs, s.opts.MaxPerRequest) {
-		body, err := (&plog.ProtoMarshaler{}).MarshalLogs(m.logs(chunk))
-		if err != nil {
-			return fail(fmt.Errorf("encode logs: %w", err))
-		}
-		if err := s.send(ctx, signalLogs, s.logsURL, body, len(chunk)); err != nil {
+		if err := s.sendSplitting(ctx, signalLogs, s.logsURL, chunk, encodeLogs, &refused); err != nil {
 			return fail(err)
 		}
 	}
+	encodeTraces := func(recs []record.Record) ([]byte, error) {
+		td, err := m.traces(recs)
+		if err != nil {
+			return nil, err
+		}
+		return (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+	}
 	for chunk := range slices.Chunk(spans, s.opts.MaxPerRequest) {
-		td, err := m.traces(chunk)
-		if err != nil {
+		if err := s.sendSplitting(ctx, signalTraces, s.tracesURL, chunk, encodeTraces, &refused); err != nil {
 			return fail(err)
 		}
-		body, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
-		if err != nil {
-			return fail(fmt.Errorf("encode traces: %w", err))
-		}
-		if err := s.send(ctx, signalTraces, s.tracesURL, body, len(chunk)); err != nil {
-			return fail(err)
-		}
+	}
+	if err := b.KeepRefused(ctx, s.name, refused); err != nil {
+		return fail(err)
 	}
 	s.logger.DebugContext(ctx, "otlp batch delivered", "sink", s.name, "tenant", b.Tenant, "monitor", b.Monitor,
 		"window", windowText(b), "metrics", len(metrics), "logs", len(logs), "spans", len(spans))
 	return nil
+}
+
+// sendSplitting sends recs as one export request; when the backend answers 413 (the request is
+// larger than it takes) it sends each half on its own, down to single records, and a single
+// record still answered 413 is refused for good (appended to refused): it can never fit.
+func (s *OTLP) sendSplitting(ctx context.Context, signal, target string, recs []record.Record,
+	encode func([]record.Record) ([]byte, error), refused *[]Refused) error {
+	payload, err := encode(recs)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", signal, err)
+	}
+	err = s.send(ctx, signal, target, payload, len(recs))
+	var oe *OTLPError
+	if !errors.As(err, &oe) || oe.StatusCode != http.StatusRequestEntityTooLarge {
+		return err
+	}
+	if len(recs) == 1 {
+		*refused = append(*refused, Refused{Record: &recs[0],
+			Reason: fmt.Sprintf("the backend answered 413 to a %s request of this record alone (%d bytes of protobuf): %s", signal, len(payload), oe.Message)})
+		return nil
+	}
+	s.logger.DebugContext(ctx, "otlp request too large for the backend; sending it in halves", "sink", s.name, "signal", signal, "items", len(recs))
+	half := len(recs) / 2
+	if err := s.sendSplitting(ctx, signal, target, recs[:half], encode, refused); err != nil {
+		return err
+	}
+	return s.sendSplitting(ctx, signal, target, recs[half:], encode, refused)
 }
 
 // send posts one export request, retrying what may go away by itself.

@@ -21,6 +21,10 @@ type Batch struct {
 	Tenant, Monitor string
 	From, To        time.Time
 	Records         []record.Record
+	// Refuse keeps the items a sink refuses for good (Refused) in the run's dead-letter place,
+	// so that the window moves on; the runner sets it. Nil: such a refusal fails the batch
+	// (RefusedError). A sink calls it at most once per batch.
+	Refuse RefuseFunc
 }
 
 // Sink is one destination of records.
@@ -42,6 +46,10 @@ type Deps struct {
 	S3PathStyle bool
 	// Stdout is where "stdout" writes; os.Stdout when nil.
 	Stdout io.Writer
+	// StdoutMaxLine, when positive, is the longest record line "stdout" writes; a longer record
+	// is refused (Batch.Refuse). The collect function sets CloudWatchLogsMaxLine: in Lambda each
+	// stdout line is one CloudWatch Logs event.
+	StdoutMaxLine int
 	// Logger receives one debug line per delivered batch; slog.Default() when nil.
 	Logger *slog.Logger
 	// OTLP configures "otlp+" sinks (headers, partial success); mains build it with
@@ -70,7 +78,9 @@ func Open(ctx context.Context, raw string, deps Deps) (Sink, error) {
 		if w == nil {
 			w = os.Stdout
 		}
-		return NewWriter("stdout", w), nil
+		out := NewWriter("stdout", w)
+		out.MaxLine = deps.StdoutMaxLine
+		return out, nil
 	case spec.S3:
 		if deps.AWS == nil {
 			return nil, fmt.Errorf("sink %q: needs an AWS configuration, and the caller gave none", sp.Raw)

@@ -13,6 +13,10 @@ import (
 // whole lines, one batch at a time, so lines of concurrent batches never interleave and the
 // buffer stays small whatever the batch (a window of a large landscape is megabytes of lines).
 type Writer struct {
+	// MaxLine, when positive, is the longest line written (without its newline): a record whose
+	// line is longer is refused (Batch.Refuse) instead of reaching a destination that would cut it.
+	MaxLine int
+
 	name string
 	mu   sync.Mutex
 	w    io.Writer
@@ -39,9 +43,18 @@ func (s *Writer) Write(ctx context.Context, b Batch) error {
 	defer s.mu.Unlock()
 	s.buf = s.buf[:0]
 	var enc record.Encoder
+	var refused []Refused
 	for i := range b.Records {
-		s.buf = append(enc.AppendJSON(s.buf, &b.Records[i]), '\n')
-		if len(s.buf) < writeChunk && i < len(b.Records)-1 {
+		start := len(s.buf)
+		s.buf = enc.AppendJSON(s.buf, &b.Records[i])
+		if n := len(s.buf) - start; s.MaxLine > 0 && n > s.MaxLine {
+			s.buf = s.buf[:start]
+			refused = append(refused, Refused{Record: &b.Records[i],
+				Reason: fmt.Sprintf("the record's line is %d bytes, over the %d bytes a line of %s may have (CloudWatch Logs event limit)", n, s.MaxLine, s.name)})
+		} else {
+			s.buf = append(s.buf, '\n')
+		}
+		if len(s.buf) < writeChunk && i < len(b.Records)-1 || len(s.buf) == 0 {
 			continue
 		}
 		if _, err := s.w.Write(s.buf); err != nil {
@@ -49,8 +62,14 @@ func (s *Writer) Write(ctx context.Context, b Batch) error {
 		}
 		s.buf = s.buf[:0]
 	}
-	return nil
+	return b.KeepRefused(ctx, s.name, refused)
 }
+
+// CloudWatchLogsMaxLine is the longest stdout line the collect function writes: CloudWatch Logs
+// takes events of at most 256 KiB counting 26 bytes of overhead (PutLogEvents; raised to 1 MB in
+// 2025, kept at the lower figure that every Region documents), and Lambda ships each stdout line
+// as one event.
+const CloudWatchLogsMaxLine = 256<<10 - 26
 
 // writeChunk is about how many bytes of lines Writer writes at once.
 const writeChunk = 64 << 10

@@ -168,10 +168,20 @@ func addConnector(ctx context.Context, sm *secretsmanager.Client, a connectorArg
 	if a.monitors != "" {
 		in.Monitors = strings.Split(a.monitors, ",")
 	}
-	var err error
-	if in.Secret, err = os.ReadFile(a.secretFile); err != nil {
+	raw, err := os.ReadFile(a.secretFile)
+	if err != nil {
 		fmt.Fprintf(stderr, "calmctl connector add: --secret-file: %v\n", err)
 		return 2
+	}
+	// The same check as testconn's ?save=true: the connector's name is the tenant's.
+	s, renamed, err := fleet.BindName(a.name, raw)
+	if err != nil {
+		fmt.Fprintf(stderr, "calmctl connector add: --secret-file: %v\n", err)
+		return 2
+	}
+	if in.Secret, err = s.MarshalConnector(); err != nil {
+		fmt.Fprintf(stderr, "calmctl connector add: encode the connector settings: %v\n", err)
+		return 1
 	}
 	ids, _ := monitor.Parse(a.monitors) // checked by check; "" is auto's pick
 	report := conntest.Run(ctx, in.Secret, conntest.Options{Monitors: ids, Auto: a.monitors == "", Timeout: a.timeout})
@@ -186,6 +196,9 @@ func addConnector(ctx context.Context, sm *secretsmanager.Client, a connectorArg
 		return 1
 	}
 	fmt.Fprintf(stdout, "connector %s added: %s\nthe collector picks it up at its next tick\n", a.name, arn)
+	if renamed {
+		fmt.Fprintf(stdout, "the settings have no \"name\": stored as %q, the connector's name, which names the tenant\n", a.name)
+	}
 	return 0
 }
 

@@ -2,13 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
 	"github.com/calm-collector/calm-collector/internal/awstest"
+	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
@@ -24,6 +29,50 @@ func motoEnv(t *testing.T) *awstest.MotoServer {
 		t.Setenv(k, v)
 	}
 	return m
+}
+
+// calmctl runs calmctl connector args in process.
+func calmctl(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(append([]string{"connector"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// A connector's name is its tenant's identity: a key naming another tenant is refused with both
+// names, one without a name is stored under the connector's (and the answer says so).
+func TestConnectorAddBindsTheTenantToTheConnectorName(t *testing.T) {
+	m := motoEnv(t)
+	m.CreateStack(t, "S")
+	srv := sim.StartTest(t, sim.Config{})
+	dir := t.TempDir()
+	var key map[string]any
+	_ = json.Unmarshal(srv.ServiceKeyJSON(), &key)
+	key["name"] = "victim"
+	squat, _ := json.Marshal(key)
+	file := filepath.Join(dir, "squat.json")
+	if err := os.WriteFile(file, squat, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := calmctl("add", "--stack", "S", "--name", "squat", "--secret-file", file)
+	if code != 2 || !strings.Contains(errs, `connector "squat": the settings name the tenant "victim"`) {
+		t.Errorf("add --name squat of a key naming victim: exit %d\n%s%s", code, out, errs)
+	}
+	plain := filepath.Join(dir, "plain.json")
+	if err := os.WriteFile(plain, srv.ServiceKeyJSON(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = calmctl("add", "--stack", "S", "--name", "prod", "--secret-file", plain)
+	if code != 0 || !strings.Contains(out, `stored as "prod"`) {
+		t.Fatalf("add --name prod of a key without a name: exit %d\n%s%s", code, out, errs)
+	}
+	got, err := m.SecretsClient().GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("calm-collector/S/connectors/prod")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := calm.ParseSettings([]byte(aws.ToString(got.SecretString)))
+	if err != nil || s.Name != "prod" {
+		t.Errorf("stored settings name %q (%v), want the connector's name prod", s.Name, err)
+	}
 }
 
 // calmctl connector add tests before it stores, list shows what the collector will find, remove
@@ -45,12 +94,6 @@ func TestConnectorAddListRemove(t *testing.T) {
 	if err := os.WriteFile(bad, badJSON, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	calmctl := func(args ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		code := run(append([]string{"connector"}, args...), &out, &errb)
-		return code, out.String(), errb.String()
-	}
-
 	if code, out, errs := calmctl("add", "--stack", "S", "--name", "prod-eu10", "--secret-file", good, "--interval", "15m", "--monitors", "hm"); code != 0 {
 		t.Fatalf("add: exit %d\n%s%s", code, out, errs)
 	}

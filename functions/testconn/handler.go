@@ -66,6 +66,8 @@ type response struct {
 	conntest.Report
 	Saved *bool  `json:"saved,omitempty"`
 	Error string `json:"error,omitempty"`
+	// Note says how the saved settings differ from the request's (named after the connector).
+	Note string `json:"note,omitempty"`
 }
 
 // Handle serves one function URL request. It never returns an error: every outcome is an HTTP
@@ -171,7 +173,8 @@ func (h *Handler) post(ctx context.Context, log *slog.Logger, req events.LambdaF
 		return jsonResponse(http.StatusUnprocessableEntity, response{Report: report, Saved: &saved,
 			Error: "not saved: the connection test failed; the stored secret is unchanged"})
 	}
-	if err := h.save(ctx, store, name, body, q.replace); errors.As(err, new(*identityError)) {
+	note, err := h.save(ctx, store, name, body, q.replace)
+	if errors.As(err, new(*identityError)) {
 		log.WarnContext(ctx, "refused to change the connector's identity", "err", err)
 		return jsonResponse(http.StatusConflict, response{Report: report, Saved: &saved, Error: "not saved: " + err.Error()})
 	} else if err != nil {
@@ -181,7 +184,7 @@ func (h *Handler) post(ctx context.Context, log *slog.Logger, req events.LambdaF
 	}
 	saved = true
 	log.InfoContext(ctx, "saved the connector secret", "secret", store.Name())
-	return jsonResponse(http.StatusOK, response{Report: report, Saved: &saved})
+	return jsonResponse(http.StatusOK, response{Report: report, Saved: &saved, Note: note})
 }
 
 // testStored tests the stored secret. A token failure may mean the secret was rotated since it
@@ -216,35 +219,45 @@ func (h *Handler) runStored(ctx context.Context, name string, store Store, opts 
 }
 
 // save stores tested settings in connector-fields form (normalised, with the real secret).
-// Settings without a "name" of their own (a service key as downloaded) are stored under the
-// connector's name, which is the tenant the stack's alarms and dashboard watch.
-func (h *Handler) save(ctx context.Context, store Store, connector string, body []byte, replace bool) error {
-	s, _, err := calm.ParseSettings(body)
-	if err != nil {
-		return fmt.Errorf("parse the tested settings: %w", err)
-	}
+// A connector's name is its tenant's identity (fleet.BindName): settings without a "name" of
+// their own (a service key as downloaded) are stored under the connector's name, which note
+// then says; settings naming another tenant are refused, replace=true or not.
+func (h *Handler) save(ctx context.Context, store Store, connector string, body []byte, replace bool) (note string, err error) {
 	if connector == "" {
 		connector = h.DefaultConnector
 	}
-	if connector != "" && !calm.NamesItself(body) {
-		s.Name = connector
+	var s calm.Settings
+	if connector == "" {
+		s, _, err = calm.ParseSettings(body)
+	} else {
+		var renamed bool
+		s, renamed, err = fleet.BindName(connector, body)
+		if renamed {
+			note = fmt.Sprintf("the settings have no \"name\": stored as %q, the connector's name, which names the tenant", connector)
+		}
+	}
+	if ne := (*fleet.NameError)(nil); errors.As(err, &ne) {
+		return "", &identityError{ne.Error()}
+	}
+	if err != nil {
+		return "", fmt.Errorf("parse the tested settings: %w", err)
 	}
 	if !replace {
 		if err := sameIdentity(ctx, store, connector, s); err != nil {
-			return err
+			return "", err
 		}
 	}
 	data, err := s.MarshalConnector()
 	if err != nil {
-		return fmt.Errorf("encode the connector settings: %w", err)
+		return "", fmt.Errorf("encode the connector settings: %w", err)
 	}
 	if err := store.Save(ctx, data); err != nil {
-		return err
+		return "", err
 	}
 	if inv, ok := store.(invalidator); ok {
 		inv.Invalidate()
 	}
-	return nil
+	return note, nil
 }
 
 // store picks the connector: ?connector=name from CALM_SECRET_IDS or under the connector

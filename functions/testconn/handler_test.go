@@ -393,8 +393,9 @@ func TestHandleDeadline(t *testing.T) {
 
 // "Save and test" of a service key as downloaded (no "name") stores it under the connector's
 // name — the tenant the stack's alarms watch — whether the connector is named in the query or is
-// the default one. Settings that name themselves differently would rename the tenant (its
-// checkpoints and lease): refused with 409 unless replace=true asks for it.
+// the default one, and the answer says so. Settings that name themselves differently would
+// collect as another tenant (its checkpoints and lease): refused with 409 naming both, also with
+// replace=true (fleet.BindName, the check calmctl connector add makes too).
 // A save may not re-host a stored connector: settings for another API host are refused with
 // both hosts named, unless replace=true.
 func TestSaveCannotRehostAConnector(t *testing.T) {
@@ -430,14 +431,18 @@ func TestSaveNamesTheTenantAfterTheConnector(t *testing.T) {
 		{"save=true", e.sim.ServiceKeyJSON(), 200, "prod-eu10"},
 		{"save=true", e.sim.ConnectorJSON(), 409, "prod-eu10"},
 		{"save=true&connector=prod-eu10", e.sim.ConnectorJSON(), 409, "prod-eu10"},
-		{"save=true&replace=true", e.sim.ConnectorJSON(), 200, "sim"},
+		{"save=true&replace=true", e.sim.ConnectorJSON(), 409, "prod-eu10"},
+		{"save=true&connector=prod-eu10&replace=true", e.sim.ConnectorJSON(), 409, "prod-eu10"},
 	} {
 		resp, err := e.h.Handle(context.Background(), request("POST", tc.query, string(tc.body), false))
 		if err != nil || resp.StatusCode != tc.status {
 			t.Fatalf("%s: status %d, %v: %s; want %d", tc.query, resp.StatusCode, err, resp.Body, tc.status)
 		}
-		if tc.status == 409 && !strings.Contains(resp.Body, `not saved: the settings name the connector \"sim\", but it is stored as \"prod-eu10\"`) {
+		if tc.status == 409 && !strings.Contains(resp.Body, `not saved: connector \"prod-eu10\": the settings name the tenant \"sim\"`) {
 			t.Errorf("%s: the refusal does not name both: %s", tc.query, resp.Body)
+		}
+		if tc.status == 200 && !strings.Contains(resp.Body, `stored as \"prod-eu10\", the connector's name`) {
+			t.Errorf("%s: the answer does not say the settings were named after the connector: %s", tc.query, resp.Body)
 		}
 		s, _, err := calm.ParseSettings([]byte(e.stored(t)))
 		if err != nil || s.Name != tc.want {

@@ -2,6 +2,8 @@ package analytics
 
 import (
 	"strings"
+
+	"github.com/calm-collector/calm-collector/internal/monitor"
 )
 
 // TableName is the Glue table over the archive; the named queries select from it.
@@ -39,14 +41,9 @@ var PartitionKeys = []Column{
 	{"hour", "string", "UTC hour of the window start, 00-23"},
 }
 
-// Monitors are the monitor ids the projection enumerates: every monitor of the collector's
-// table (a test compares them with internal/collect's).
-var Monitors = []string{
-	"hm", "rum", "jam", "exm", "iep", "sum", "bsm",
-	"cpi", "aif", "idoc", "ws", "sf", "c4c", "concur", "fg", "mdi", "mobsrv",
-	"aribacig", "aribanet", "aribaproc", "aribasrc",
-	"status", "logs",
-}
+// Monitors are the monitor ids the projection enumerates: every built-in monitor of the table
+// (internal/monitor), so every monitor the S3 sink writes is a partition Athena can find.
+var Monitors = monitor.IDs()
 
 // ProjectionStart is the first day the dt projection covers.
 const ProjectionStart = "2024-01-01"

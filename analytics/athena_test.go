@@ -29,12 +29,6 @@ var quiet = slog.New(slog.DiscardHandler)
 // A fixed clock: the simulator's data and the windows depend on it, never on the wall clock.
 var testNow = time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
 
-func TestMonitorsAreTheCollectorsMonitors(t *testing.T) {
-	if got := collect.MonitorIDs(); !slices.Equal(Monitors, got) {
-		t.Errorf("analytics.Monitors = %v\nthe collector's monitor table = %v\n(the Athena projection must enumerate every monitor the S3 sink can write)", Monitors, got)
-	}
-}
-
 // archive collects every monitor of the simulator for the last hour into an S3 sink on moto
 // and returns the bucket's objects: key → NDJSON lines.
 func archive(t *testing.T, bucket, prefix string) map[string][]string {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/conntest"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
 
@@ -82,8 +84,17 @@ func TestRIE(t *testing.T) {
 			if err := json.Unmarshal([]byte(resp.Body), &report); err != nil {
 				t.Fatalf("body is not a report: %v\n%s", err, resp.Body)
 			}
-			if !report.OK || report.Connector != "sim" || len(report.Checks) != 12 { // settings … api, api-shape, 5 monitors, quota
-				t.Fatalf("report: %s", resp.Body)
+			want := []string{"settings", "reach", "token", "scopes", "api", "api-shape"}
+			for _, id := range monitor.Defaults() {
+				want = append(want, "monitor:"+id)
+			}
+			want = append(want, "quota")
+			var got []string
+			for _, c := range report.Checks {
+				got = append(got, c.ID)
+			}
+			if !report.OK || report.Connector != "sim" || !slices.Equal(got, want) {
+				t.Fatalf("checks %v, want %v; report: %s", got, want, resp.Body)
 			}
 			for _, c := range report.Checks {
 				if c.Status != conntest.Pass {

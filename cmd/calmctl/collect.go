@@ -106,7 +106,7 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // collectArgs are the flags of `calmctl collect`.
 type collectArgs struct {
 	secretFile, secretID, stateSpec, out, monitors, from, to string
-	eventBus, deadLetter                                     string
+	eventBus, deadLetter, extraMonitors                      string
 	verbose, json                                            bool
 	interval, timeout                                        time.Duration
 	sinks                                                    listFlag
@@ -125,6 +125,7 @@ func parseCollectArgs(args []string, stdout, stderr io.Writer) (a collectArgs, c
 	fs.StringVar(&a.stateSpec, "state", ".calm-state", "state store: a directory or dynamodb://TABLE")
 	fs.StringVar(&a.out, "out", "", `append NDJSON records to FILE ("-": stdout)`)
 	fs.StringVar(&a.monitors, "monitors", "auto", "auto (confirmed scopes the token grants), all, or a comma list of monitor ids: "+strings.Join(collect.MonitorIDs(), ","))
+	fs.StringVar(&a.extraMonitors, "extra-monitors", "", extraMonitorsHelp)
 	fs.StringVar(&a.from, "from", "", "backfill start (RFC 3339)")
 	fs.StringVar(&a.to, "to", "", "backfill end (RFC 3339)")
 	fs.BoolVar(&a.verbose, "v", false, "log progress and debug details to stderr")
@@ -168,6 +169,9 @@ func (a *collectArgs) check() (collectPlan, error) {
 		problems = append(problems, errors.New("give exactly one of --secret-file and --secret-id"))
 	}
 	a.cfg.Monitors = collect.SplitList(a.monitors)
+	if err := a.readExtraMonitors(); err != nil {
+		problems = append(problems, err)
+	}
 	if a.interval <= 0 {
 		problems = append(problems, fmt.Errorf("--interval %s: use a positive duration such as 5m", a.interval))
 	}
@@ -348,4 +352,11 @@ func owner() string {
 		name = u.Username
 	}
 	return fmt.Sprintf("calmctl %s@%s pid %d", name, host, os.Getpid())
+}
+
+// readExtraMonitors reads the --extra-monitors file into the configuration.
+func (a *collectArgs) readExtraMonitors() error {
+	extra, _, err := readExtraMonitors(a.extraMonitors)
+	a.cfg.Extra = extra
+	return err
 }

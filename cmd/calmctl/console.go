@@ -94,6 +94,7 @@ type consoleArgs struct {
 	force, verbose                             bool
 	timeout                                    time.Duration
 	monitors                                   []string // empty: the test probes its defaults, "Collect now" takes "auto"
+	extra                                      []monitor.Monitor
 	files, ids                                 listFlag
 }
 
@@ -109,6 +110,7 @@ func parseConsoleArgs(args []string, stdout, stderr io.Writer) (a consoleArgs, c
 	fs.StringVar(&a.records, "records", "out/records.ndjson", "collected records NDJSON file for the status charts; Collect now appends to it")
 	fs.BoolVar(&a.force, "force-listen", false, "listen on a non-loopback address (the console has no login)")
 	monitors := fs.String("monitors", "", "comma list of monitors the test probes (default "+strings.Join(monitor.Defaults(), ",")+") and \"Collect now\" collects (default auto)")
+	extraFile := fs.String("extra-monitors", "", extraMonitorsHelp)
 	fs.DurationVar(&a.timeout, "timeout", conntest.DefaultTimeout, "time limit of each check")
 	fs.BoolVar(&a.verbose, "v", false, "log every request to stderr")
 	fs.Var(&a.files, "secret-file", "connector secret file, repeatable")
@@ -117,14 +119,17 @@ func parseConsoleArgs(args []string, stdout, stderr io.Writer) (a consoleArgs, c
 		return a, code, true
 	}
 	var problem string
+	extra, tab, err := readExtraMonitors(*extraFile)
+	a.extra = extra
 	switch {
 	case fs.NArg() > 0:
 		problem = fmt.Sprintf("unexpected arguments %q; see calmctl console -h", fs.Args())
 	case a.timeout <= 0:
 		problem = "--timeout must be positive"
+	case err != nil:
+		problem = err.Error()
 	case strings.TrimSpace(*monitors) != "":
-		var err error
-		if a.monitors, err = monitor.Parse(*monitors); err != nil {
+		if a.monitors, err = tab.Parse(*monitors); err != nil {
 			problem = fmt.Sprintf("--monitors: %v", err)
 		}
 	}
@@ -147,7 +152,7 @@ func (a consoleArgs) config(ctx context.Context, logger *slog.Logger) (console.C
 		}
 		awsCfg = &c
 	}
-	cfg := console.Config{Monitors: a.monitors, TestTimeout: a.timeout, Records: a.records, Logger: logger}
+	cfg := console.Config{Monitors: a.monitors, Extra: a.extra, TestTimeout: a.timeout, Records: a.records, Logger: logger}
 	switch {
 	case len(a.files) > 0 || len(a.ids) > 0:
 		sources, err := fixedConnectors(a.files, a.ids, awsCfg)

@@ -48,6 +48,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	save := fs.Bool("save", false, "with --function-url and --secret-file: store the settings when the test passes")
 	connector := fs.String("connector", "", "with --function-url: the connector name (from CALM_SECRET_IDS) to test or save")
 	monitors := fs.String("monitors", "", "comma list of monitors to probe (default auto: "+strings.Join(monitor.Defaults(), ",")+", a missing scope only warns)")
+	extraFile := fs.String("extra-monitors", "", extraMonitorsHelp)
 	asJSON := fs.Bool("json", false, "print the report as JSON (docs/design.md §3)")
 	timeout := fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
 	quotaGB := fs.Float64("quota-gb", float64(conntest.DefaultQuotaBytes)/1e9, "the tenant's monthly fair-use quota of API data in GB (24 unless bought more): the quota check warns above half of it")
@@ -87,11 +88,14 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case (*secretFile == "") == (*secretID == ""):
 		return usageErr("give exactly one of --secret-file and --secret-id (or --function-url)")
 	}
+	extra, tab, err := readExtraMonitors(*extraFile)
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	auto := strings.TrimSpace(*monitors) == "" || strings.EqualFold(strings.TrimSpace(*monitors), "auto")
-	ids := monitor.Defaults()
+	ids := tab.Defaults()
 	if !auto {
-		var err error
-		if ids, err = monitor.Parse(*monitors); err != nil {
+		if ids, err = tab.Parse(*monitors); err != nil {
 			return usageErr("--monitors: %v", err)
 		}
 	}
@@ -100,7 +104,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "calmctl test: %v\n", err)
 		return 2
 	}
-	report := conntest.Run(ctx, raw, conntest.Options{Monitors: ids, Auto: auto, Timeout: *timeout,
+	report := conntest.Run(ctx, raw, conntest.Options{Monitors: ids, Extra: extra, Auto: auto, Timeout: *timeout,
 		QuotaBytes: int64(*quotaGB * 1e9), SchedulePeriod: *schedule})
 	if err := printReport(stdout, report, nil, *asJSON); err != nil {
 		fmt.Fprintf(stderr, "calmctl test: %v\n", err)

@@ -26,6 +26,9 @@ type Config struct {
 	Allow conntest.Allowlist
 	// Monitors are the monitors tested (CALM_MONITORS: "auto" = the confirmed set, "all", or a list).
 	Monitors []string
+	// Extra are monitors given as data (CALM_EXTRA_MONITORS, a JSON list of monitor definitions,
+	// the collect function's too): tested like the built-in ones.
+	Extra []monitor.Monitor
 	// MonitorsAuto says Monitors is what "auto" picks (CALM_MONITORS empty or auto): a missing
 	// scope then warns instead of failing (see conntest.Options.Auto).
 	MonitorsAuto bool
@@ -61,11 +64,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("CALM_TESTCONN_ALLOWED_HOSTS: %w", err))
 	}
 	c.Allow = allow
+	extra, err := monitor.Builtin().ParseDefinitions([]byte(getenv("CALM_EXTRA_MONITORS")))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("CALM_EXTRA_MONITORS: %w", err))
+	}
+	c.Extra = extra
+	tab, err := monitor.Builtin().With(extra...)
+	if err != nil {
+		tab = monitor.Builtin()
+	}
 	switch v := strings.TrimSpace(getenv("CALM_MONITORS")); strings.ToLower(v) {
 	case "", "auto":
-		c.Monitors, c.MonitorsAuto = monitor.Defaults(), true
+		c.Monitors, c.MonitorsAuto = tab.Defaults(), true
 	case "all":
-		c.Monitors = monitor.IDs()
+		c.Monitors = tab.IDs()
 	default:
 		// The one rule for a monitors setting, shared with collect and the CDK app.
 		var ids []string
@@ -74,10 +86,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 				ids = append(ids, id)
 			}
 		}
-		for _, msg := range monitor.SettingProblems(ids) {
+		for _, msg := range tab.SettingProblems(ids) {
 			errs = append(errs, fmt.Errorf("CALM_MONITORS: %s", msg))
 		}
-		c.Monitors, _ = monitor.Parse(v)
+		c.Monitors, _ = tab.Parse(v)
 	}
 	quota, err := calm.ParseQuotaGB(getenv("CALM_API_QUOTA_GB"))
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/fleet"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 )
 
@@ -49,6 +50,8 @@ type Handler struct {
 	Allow conntest.Allowlist
 	// Monitors are the monitors tested.
 	Monitors []string
+	// Extra are the monitors given as data (Config.Extra).
+	Extra []monitor.Monitor
 	// MonitorsAuto says Monitors is what "auto" picks (see conntest.Options.Auto).
 	MonitorsAuto bool
 	// QuotaBytes is the monthly API quota the quota check compares with (0: 24 GB).
@@ -158,6 +161,7 @@ func (h *Handler) post(ctx context.Context, log *slog.Logger, req events.LambdaF
 	}
 	report := conntest.Run(ctx, body, conntest.Options{
 		Monitors:   h.Monitors,
+		Extra:      h.Extra,
 		Auto:       h.MonitorsAuto,
 		QuotaBytes: h.QuotaBytes,
 		AllowHost:  h.Allow.Host,
@@ -190,7 +194,7 @@ func (h *Handler) post(ctx context.Context, log *slog.Logger, req events.LambdaF
 // testStored tests the stored secret. A token failure may mean the secret was rotated since it
 // was cached: the cache is dropped and the test runs once more on a fresh read.
 func (h *Handler) testStored(ctx context.Context, log *slog.Logger, name string, store Store) conntest.Report {
-	opts := conntest.Options{Monitors: h.Monitors, Auto: h.MonitorsAuto, Timeout: h.Timeout, HTTPClient: h.HTTPClient, QuotaBytes: h.QuotaBytes}
+	opts := conntest.Options{Monitors: h.Monitors, Extra: h.Extra, Auto: h.MonitorsAuto, Timeout: h.Timeout, HTTPClient: h.HTTPClient, QuotaBytes: h.QuotaBytes}
 	report := h.runStored(ctx, name, store, opts)
 	if tok, ok := report.Check("token"); ok && tok.Status == conntest.Fail {
 		if inv, ok := store.(invalidator); ok {

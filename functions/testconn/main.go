@@ -44,7 +44,7 @@ func run() int {
 	for name, id := range cfg.SecretIDs {
 		stores[name] = secrets.SecretsManager(sm, id, cfg.SecretTTL)
 	}
-	h := &Handler{Stores: stores, Allow: cfg.Allow, Monitors: cfg.Monitors, MonitorsAuto: cfg.MonitorsAuto, QuotaBytes: cfg.QuotaBytes, Logger: log}
+	h := &Handler{Stores: stores, Allow: cfg.Allow, Monitors: cfg.Monitors, Extra: cfg.Extra, MonitorsAuto: cfg.MonitorsAuto, QuotaBytes: cfg.QuotaBytes, Logger: log}
 	if cfg.Prefix != "" {
 		h.Connector = func(name string) Store {
 			return &connectorStore{SecretsManagerSource: secrets.SecretsManager(sm, cfg.Prefix+name, cfg.SecretTTL), api: sm, prefix: cfg.Prefix, name: name}

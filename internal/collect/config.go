@@ -16,6 +16,9 @@ import (
 type Config struct {
 	// Monitors is ["auto"] (every monitor whose confirmed scope the token grants) or a list of ids.
 	Monitors []string
+	// Extra are analytics monitors given as data (monitor.Definition: calmctl collect
+	// --extra-monitors FILE, CALM_EXTRA_MONITORS), known besides the built-in ones.
+	Extra []monitor.Monitor
 	// Resolution is the window size and the API's bucket size: 1m, 5m, 10m, 15m, 30m, 1h or 24h.
 	Resolution time.Duration
 	// Lag keeps the newest data out of a run so that late points arrive first: to = floor(now−lag).
@@ -92,7 +95,11 @@ func (c Config) problems() []problem {
 		ps = append(ps, problem{field, env, fmt.Sprintf(format, args...)})
 	}
 	// The one rule for a monitors setting, shared with testconn and the CDK app.
-	for _, msg := range monitor.SettingProblems(c.Monitors) {
+	tab, err := c.MonitorTable()
+	if err != nil {
+		bad("extraMonitors", "CALM_EXTRA_MONITORS", "%s", err)
+	}
+	for _, msg := range tab.SettingProblems(c.Monitors) {
 		bad("monitors", "CALM_MONITORS", "%s", msg)
 	}
 	_, resOK := resolutions[c.Resolution]
@@ -130,12 +137,22 @@ func (c Config) problems() []problem {
 	return ps
 }
 
+// MonitorTable is the built-in monitor table extended by Extra; an extra id that is already
+// taken is an error.
+func (c Config) MonitorTable() (monitor.Table, error) {
+	if len(c.Extra) == 0 {
+		return monitor.Builtin(), nil
+	}
+	return monitor.Builtin().With(c.Extra...)
+}
+
 // resolutionParam is the metrics API's name for the configured resolution.
 func (c Config) resolutionParam() string { return resolutions[c.Resolution] }
 
 // ConfigFromEnv reads the collection settings from CALM_* environment variables (docs/architecture.md, "Lambda environment"):
 // CALM_MONITORS, CALM_RESOLUTION, CALM_LAG, CALM_LOOKBACK, CALM_MAX_CATCHUP, CALM_SPAN,
-// CALM_EVENT_LOOKBACK, CALM_DEADLINE_MARGIN, CALM_CONCURRENCY. Unset variables keep the defaults.
+// CALM_EVENT_LOOKBACK, CALM_DEADLINE_MARGIN, CALM_CONCURRENCY, CALM_EXTRA_MONITORS (a JSON list
+// of monitor definitions). Unset variables keep the defaults.
 // Every problem is reported at once, each naming its variable.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
@@ -155,6 +172,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if v := strings.TrimSpace(getenv("CALM_MONITORS")); v != "" {
 		c.Monitors = SplitList(v)
 	}
+	extra, err := monitor.Builtin().ParseDefinitions([]byte(getenv("CALM_EXTRA_MONITORS")))
+	for line := range strings.Lines(errText(err)) {
+		errs = append(errs, fmt.Errorf("CALM_EXTRA_MONITORS: %s", strings.TrimSuffix(line, "\n")))
+	}
+	c.Extra = extra
 	dur("CALM_RESOLUTION", &c.Resolution)
 	dur("CALM_LAG", &c.Lag)
 	dur("CALM_LOOKBACK", &c.Lookback)
@@ -191,4 +213,12 @@ func SplitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// errText is err's message, "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -19,6 +19,7 @@ type Client interface {
 	Services(ctx context.Context, provider string) ([]calm.Service, error)
 	StatusEvents(ctx context.Context, q calm.EventsQuery) iter.Seq2[calm.StatusEvent, error]
 	Logs(ctx context.Context, q calm.LogsQuery) iter.Seq2[calm.LogsPage, error]
+	AnalyticsData(ctx context.Context, q calm.AnalyticsQuery) ([]calm.AnalyticsPoint, error)
 }
 
 // Monitor is one Cloud ALM source. Fetch emits every record of [q.From, q.To) with one paged
@@ -45,17 +46,23 @@ type Query struct {
 // MetricsScope is needed by every call to the metrics API, in addition to the monitor's scope.
 const MetricsScope = monitor.MetricsScope
 
-// monitors are the monitors of the one table (internal/monitor), each with the Fetch of its API.
-var monitors = func() []Monitor {
+// monitors are the monitors of the built-in table (internal/monitor), each with the Fetch of
+// its API.
+var monitors = monitorsOf(monitor.Builtin())
+
+// monitorsOf returns the monitors of a table, in table order, each with the Fetch of its API;
+// a row of an API this version cannot read (traces, until it can) is left out.
+func monitorsOf(t monitor.Table) []Monitor {
 	var ms []Monitor
-	for _, in := range monitor.All() {
+	for _, in := range t.All() {
 		switch {
 		case in.API == monitor.Events:
 			ms = append(ms, status{info: in})
 		case in.API == monitor.Logs:
 			ms = append(ms, logs{info: in})
+		case in.API == monitor.Analytics:
+			ms = append(ms, analytics{info: in})
 		case in.API != monitor.Metrics:
-			// an API this version cannot read yet (analytics, traces): not offered
 		case in.MaxServices > 0:
 			ms = append(ms, batched{metrics{info: in}})
 		default:
@@ -63,17 +70,19 @@ var monitors = func() []Monitor {
 		}
 	}
 	return ms
-}()
+}
 
-// Monitors returns the table of monitors, in table order.
+// Monitors returns the built-in monitors, in table order.
 func Monitors() []Monitor { return slices.Clone(monitors) }
 
-// MonitorIDs returns the ids of every monitor, in table order.
+// MonitorIDs returns the ids of every built-in monitor, in table order.
 func MonitorIDs() []string { return monitor.IDs() }
 
-// Lookup returns the monitor with the id, or nil.
-func Lookup(id string) Monitor {
-	for _, m := range monitors {
+// Lookup returns the built-in monitor with the id, or nil.
+func Lookup(id string) Monitor { return lookupIn(monitors, id) }
+
+func lookupIn(ms []Monitor, id string) Monitor {
+	for _, m := range ms {
 		if m.Info().ID == id {
 			return m
 		}
@@ -84,15 +93,25 @@ func Lookup(id string) Monitor {
 // Scopes is what Select needs from the token: *calm.TokenSource satisfies it.
 type Scopes interface{ HasScope(suffix string) bool }
 
-// Select resolves monitor names to monitors. ["auto"] picks every monitor whose scope is
-// confirmed and granted (with the metrics scope); names pick exactly those monitors, whatever
-// their scope (the API's answer tells); ["all"] names every monitor. skipped lists the monitors "auto" left out and why.
+// Select is SelectFrom the built-in table.
 func Select(names []string, scopes Scopes) (selected []Monitor, skipped []string, err error) {
+	return SelectFrom(monitor.Builtin(), names, scopes)
+}
+
+// SelectFrom resolves monitor names to monitors of a table. ["auto"] picks every monitor
+// whose scope is confirmed and whose scopes the token grants (its own and its API's); names
+// pick exactly those monitors, whatever their scope (the API's answer tells); ["all"] names
+// every monitor. skipped lists the monitors "auto" left out and why.
+func SelectFrom(t monitor.Table, names []string, scopes Scopes) (selected []Monitor, skipped []string, err error) {
+	ms := monitors
+	if len(t.IDs()) != len(monitor.IDs()) {
+		ms = monitorsOf(t)
+	}
 	if len(names) == 1 && names[0] == AllMonitors {
-		names = MonitorIDs()
+		names = t.IDs()
 	}
 	if len(names) == 1 && names[0] == AutoMonitors {
-		for _, m := range monitors {
+		for _, m := range ms {
 			in := m.Info()
 			lacks := slices.IndexFunc(in.NeedsScopes(), func(s string) bool { return !scopes.HasScope(s) })
 			switch {
@@ -108,7 +127,7 @@ func Select(names []string, scopes Scopes) (selected []Monitor, skipped []string
 	}
 	var unknown []string
 	for _, n := range names {
-		m := Lookup(n)
+		m := lookupIn(ms, n)
 		if m == nil {
 			unknown = append(unknown, fmt.Sprintf("%q", n))
 			continue
@@ -118,7 +137,7 @@ func Select(names []string, scopes Scopes) (selected []Monitor, skipped []string
 		}
 	}
 	if len(unknown) > 0 {
-		return nil, nil, fmt.Errorf("monitors: unknown %s; known: %s", strings.Join(unknown, ", "), strings.Join(MonitorIDs(), ","))
+		return nil, nil, fmt.Errorf("monitors: unknown %s; known: %s", strings.Join(unknown, ", "), strings.Join(t.IDs(), ","))
 	}
 	return selected, nil, nil
 }

@@ -29,7 +29,14 @@ type cannedClient struct {
 	events   []calm.StatusEvent
 	queries  []calm.MetricsQuery
 	eventQs  []calm.EventsQuery
+	analytic []calm.AnalyticsPoint
+	aQueries []calm.AnalyticsQuery
 	err      error
+}
+
+func (c *cannedClient) AnalyticsData(_ context.Context, q calm.AnalyticsQuery) ([]calm.AnalyticsPoint, error) {
+	c.aQueries = append(c.aQueries, q)
+	return c.analytic, c.err
 }
 
 func (c *cannedClient) Metrics(_ context.Context, q calm.MetricsQuery) iter.Seq2[calm.MetricsPage, error] {
@@ -115,8 +122,8 @@ func TestMonitorMappingGolden(t *testing.T) {
 	q := Query{Tenant: "prod-eu10", From: ts("2025-11-25T10:00:00Z"), To: ts("2025-11-25T11:00:00Z"), Resolution: "5Mi"}
 	for _, m := range Monitors() {
 		in := m.Info()
-		if in.API == monitor.Logs {
-			continue // OTLP logs, not metrics: logs_test.go
+		if in.API == monitor.Logs || in.API == monitor.Analytics {
+			continue // not OTLP metrics: logs_test.go, analytics_test.go
 		}
 		t.Run(in.ID, func(t *testing.T) {
 			c := &cannedClient{}
@@ -284,6 +291,8 @@ func TestEveryTableMonitorIsCollected(t *testing.T) {
 			want = m.Info().API == monitor.Metrics && m.Info().MaxServices > 0
 		case metrics:
 			want = m.Info().API == monitor.Metrics && m.Info().MaxServices == 0
+		case analytics:
+			want = m.Info().API == monitor.Analytics
 		}
 		if !want {
 			t.Errorf("%s: collected by a %T, which does not read its API %s", id, m, m.Info().API)

@@ -182,7 +182,11 @@ func (r *Runner) selectMonitors(ctx context.Context, req Request) (selected []Mo
 	if r.Scopes != nil {
 		scopes = r.Scopes
 	}
-	selected, notSelected, err := Select(names, scopes)
+	tab, err := r.Config.MonitorTable()
+	if err != nil {
+		return nil, nil, err.Error()
+	}
+	selected, notSelected, err = SelectFrom(tab, names, scopes)
 	switch {
 	case err != nil:
 		return nil, notSelected, err.Error()

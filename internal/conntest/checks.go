@@ -139,9 +139,9 @@ func (t *tester) apiSkip() string {
 }
 
 func (t *tester) checkMonitor(ctx context.Context, id string) Check {
-	m, ok := monitor.Lookup(id)
+	m, ok := t.table.Lookup(id)
 	if !ok {
-		return Check{Status: Fail, Detail: "unknown monitor " + id, Hint: "enable only known monitors: " + strings.Join(monitor.IDs(), ", ")}
+		return Check{Status: Fail, Detail: "unknown monitor " + id, Hint: "enable only known monitors: " + strings.Join(t.table.IDs(), ", ")}
 	}
 	if why := t.apiSkip(); why != "" {
 		return skip(why)
@@ -154,7 +154,9 @@ func (t *tester) checkMonitor(ctx context.Context, id string) Check {
 		return t.probeEvents(ctx, m)
 	case monitor.Logs:
 		return t.probeLogs(ctx, m)
-	case monitor.Analytics, monitor.Traces:
+	case monitor.Analytics:
+		return t.probeAnalytics(ctx, m)
+	case monitor.Traces:
 		return skip("this version does not read the " + string(m.API) + " API yet")
 	}
 	return t.probeMetrics(ctx, m)
@@ -237,34 +239,100 @@ func (t *tester) probeEvents(ctx context.Context, m monitor.Monitor) Check {
 	return Check{Status: Pass, Detail: "status events answered: no events in the last 24 h"}
 }
 
-// probeLogs asks for the last window's log lines of the first service the provider lists: the
-// logs API needs a service id.
+// probeLogs asks the first service the monitor's discovery provider lists for its log records
+// of the last 24 hours, an hour at a time (a live tenant caps a logs query at 60 minutes),
+// newest first, and stops at the first hour with records: one request on an active tenant.
+// The last logs monitor probed warns when no logs monitor found any record (a provider that
+// serves nothing, or logs served under another provider, would be collected as nothing).
 func (t *tester) probeLogs(ctx context.Context, m monitor.Monitor) Check {
 	services, err := t.client.Services(ctx, m.Provider)
 	if err != nil {
 		return t.apiFailure(err, monitor.AnalyticsScope, "monitor "+m.ID+" service discovery")
 	}
 	if len(services) == 0 {
-		return Check{Status: Pass, Detail: fmt.Sprintf("no services listed by %s: no logs to probe", m.Provider)}
+		return t.logsResult(m, Check{Status: Pass, Detail: fmt.Sprintf("no services listed by %s: no logs to probe", m.Provider)}, 0)
 	}
+	s := services[0]
+	end := t.opts.Now().UTC().Add(-probeLag).Truncate(time.Minute)
+	for to := end; to.After(end.Add(-logsLookback)); to = to.Add(-time.Hour) {
+		from := to.Add(-time.Hour)
+		n := 0
+		for page, err := range t.client.Logs(ctx, calm.LogsQuery{ServiceID: s.ID, From: from, To: to, PageSize: 1, Provider: m.LogsProvider}) {
+			if err != nil {
+				return t.monitorFailure(err, m)
+			}
+			n = max(page.Total, page.Records)
+			break
+		}
+		if n > 0 {
+			window := from.Format("2006-01-02 15:04") + "–" + to.Format("15:04") + " UTC"
+			return t.logsResult(m, Check{Status: Pass, Detail: fmt.Sprintf("provider %s: %d log records of %s in %s", m.LogsProvider, n, s.Name, window)}, n)
+		}
+	}
+	return t.logsResult(m, Check{Status: Pass, Detail: fmt.Sprintf("provider %s: no log records of %s in the last 24 h (the API answered)", m.LogsProvider, s.Name)}, 0)
+}
+
+// logsLookback is how far back the logs probes look for a record.
+const logsLookback = 24 * time.Hour
+
+// logsResult counts a logs probe's records and, for the last enabled logs monitor, turns c into
+// a warning when no logs monitor found any.
+func (t *tester) logsResult(m monitor.Monitor, c Check, records int) Check {
+	t.logsRecords += records
+	var last string
+	for _, id := range t.opts.Monitors {
+		if lm, ok := t.table.Lookup(id); ok && lm.API == monitor.Logs {
+			last = id
+		}
+	}
+	if m.ID != last || t.logsRecords > 0 {
+		return c
+	}
+	var providers []string
+	for _, id := range t.opts.Monitors {
+		if lm, ok := t.table.Lookup(id); ok && lm.API == monitor.Logs {
+			providers = append(providers, lm.LogsProvider)
+		}
+	}
+	c.Status = Warn
+	c.Detail += fmt.Sprintf("; no log records under any of the probed providers (%s) in the last 24 h", strings.Join(providers, ", "))
+	c.Hint = "the logs monitors would collect nothing: check that the tenant's exceptions and job logs are set up, " +
+		"and enable the logs monitor of the provider that serves them (logs, logs-exm-jam, logs-bsm, logs-im, logs-iep, " +
+		"logs-jam-def, logs-jam-run, logs-jam-run-step)"
+	return c
+}
+
+// probeAnalytics asks for the last window's data of an analytics monitor, as collection does.
+func (t *tester) probeAnalytics(ctx context.Context, m monitor.Monitor) Check {
 	to := t.opts.Now().UTC().Add(-probeLag).Truncate(probeResolution)
 	from := to.Add(-probeResolution)
 	window := from.Format("2006-01-02 15:04") + "–" + to.Format("15:04") + " UTC"
-	s := services[0]
-	for page, err := range t.client.Logs(ctx, calm.LogsQuery{ServiceID: s.ID, From: from, To: to, PageSize: 1, Provider: m.LogsProvider}) {
-		if err != nil {
-			return t.monitorFailure(err, m)
-		}
-		return Check{Status: Pass, Detail: fmt.Sprintf("%d log records of %s in %s", max(page.Total, page.Records), s.Name, window)}
+	q := calm.AnalyticsQuery{Provider: m.DataProvider, Version: m.Version, Dimensions: m.Dimensions, Measures: m.Measures,
+		Methods: m.Methods, From: from, To: to, Resolution: "5Mi"}
+	for _, f := range m.Filters {
+		q.Filters = append(q.Filters, calm.AnalyticsFilter{Key: f.Key, Values: f.Values})
 	}
-	return Check{Status: Pass, Detail: fmt.Sprintf("no log records of %s in %s (the API answered)", s.Name, window)}
+	points, err := t.client.AnalyticsData(ctx, q)
+	if err != nil {
+		return t.monitorFailure(err, m)
+	}
+	if len(points) == 0 {
+		return Check{Status: Pass, Detail: fmt.Sprintf("no values of %s in %s (the API answered)", m.DataProvider, window)}
+	}
+	return Check{Status: Pass, Detail: fmt.Sprintf("%d values of %s in %s", len(points), m.DataProvider, window)}
 }
 
 func (t *tester) monitorFailure(err error, m monitor.Monitor) Check {
 	scope := m.Scope
 	var ae *calm.APIError
-	if errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden && m.IsMetrics() && t.tokens != nil && !t.tokens.HasScope(monitor.MetricsScope) {
-		scope = monitor.MetricsScope
+	if errors.As(err, &ae) && ae.StatusCode == http.StatusForbidden && t.tokens != nil {
+		// the first scope the monitor needs that the token lacks: its own, or its API's
+		for _, s := range m.NeedsScopes() {
+			if !t.tokens.HasScope(s) {
+				scope = s
+				break
+			}
+		}
 	}
 	c := t.apiFailure(err, scope, "monitor "+m.ID)
 	if errors.As(err, &ae) && ae.StatusCode == http.StatusNotFound && !m.ScopeConfirmed {

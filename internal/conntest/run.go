@@ -23,8 +23,11 @@ const DefaultTimeout = 15 * time.Second
 
 // Options tune one connection test. The zero value tests monitor.Defaults() with no host limits.
 type Options struct {
-	// Monitors are the enabled monitor ids (see internal/monitor); empty means monitor.Defaults().
+	// Monitors are the enabled monitor ids (see internal/monitor); empty means the table's
+	// defaults (monitor.Table.Defaults: the built-in ones and every monitor of Extra).
 	Monitors []string
+	// Extra are monitors given as data (monitor.Definition), known besides the built-in ones.
+	Extra []monitor.Monitor
 	// Auto says the monitors are what "auto" picks, not named by the user. A confirmed scope the
 	// token lacks then only makes a collection skip the monitors that need it: the scopes check
 	// warns, naming the authority line to add, and their probes are skipped. For named monitors
@@ -62,10 +65,10 @@ func Run(ctx context.Context, raw []byte, opts Options) Report {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if len(opts.Monitors) == 0 {
-		opts.Monitors = monitor.Defaults()
+	t := &tester{opts: opts, scrub: calm.SecretValues(raw), table: tableOf(opts.Extra)}
+	if len(t.opts.Monitors) == 0 {
+		t.opts.Monitors = t.table.Defaults()
 	}
-	t := &tester{opts: opts, scrub: calm.SecretValues(raw)}
 	start := time.Now()
 	t.run(ctx, raw)
 	t.report.DurationMs = time.Since(start).Milliseconds()
@@ -77,11 +80,11 @@ func Run(ctx context.Context, raw []byte, opts Options) Report {
 // Unavailable returns the report of a test that could not get at its settings (an unreadable
 // secret, say): the settings check fails with detail and hint, every later check is skipped.
 func Unavailable(connector, detail, hint string, opts Options) Report {
-	if len(opts.Monitors) == 0 {
-		opts.Monitors = monitor.Defaults()
-	}
 	opts.Timeout = cmp.Or(opts.Timeout, DefaultTimeout)
-	t := &tester{opts: opts, noSettings: "needs settings"}
+	t := &tester{opts: opts, noSettings: "needs settings", table: tableOf(opts.Extra)}
+	if len(t.opts.Monitors) == 0 {
+		t.opts.Monitors = t.table.Defaults()
+	}
 	t.report.Connector = connector
 	t.check(context.Background(), "settings", func(context.Context) Check {
 		return Check{Status: Fail, Detail: detail, Hint: hint}
@@ -93,6 +96,7 @@ func Unavailable(connector, detail, hint string, opts Options) Report {
 // tester holds one run's state: what the earlier checks established for the later ones.
 type tester struct {
 	opts   Options
+	table  monitor.Table // the built-in monitors and opts.Extra
 	report Report
 	scrub  []string // secret values that must never appear in the report
 
@@ -102,6 +106,8 @@ type tester struct {
 	client   *calm.Client
 	granted  []string // granted calm-api.* scope suffixes
 	probed   []probed // metrics monitors that answered with data, for the quota check
+	// logsRecords counts the log records the logs probes found (see logsResult).
+	logsRecords int
 
 	cancelled bool // a check found the context done
 
@@ -324,4 +330,16 @@ func scrub(r *Report, secrets []string) {
 			c.Missing[j] = clean(c.Missing[j])
 		}
 	}
+}
+
+// tableOf is the built-in table extended by extra; an extra whose id is taken is left out (the
+// callers validate definitions before: monitor.Table.ParseDefinitions).
+func tableOf(extra []monitor.Monitor) monitor.Table {
+	t := monitor.Builtin()
+	for _, m := range extra {
+		if wider, err := t.With(m); err == nil {
+			t = wider
+		}
+	}
+	return t
 }

@@ -58,15 +58,11 @@ func wantStatuses(t *testing.T, r Report, want string) {
 var allPass = defaultStatuses("settings=pass reach=pass token=pass scopes=pass api=pass api-shape=pass", "pass", "quota=pass")
 
 // defaultStatuses renders the statuses of a run of the default monitors: before, each default
-// monitor's check with status (analytics monitors: skipped, not read yet), then after.
+// monitor's check with status, then after.
 func defaultStatuses(before, status, after string) string {
 	parts := []string{before}
 	for _, id := range monitor.Defaults() {
-		st := status
-		if m, _ := monitor.Lookup(id); m.API == monitor.Analytics && status == "pass" {
-			st = "skip"
-		}
-		parts = append(parts, "monitor:"+id+"="+st)
+		parts = append(parts, "monitor:"+id+"="+status)
 	}
 	return strings.Join(append(parts, after), " ")
 }
@@ -138,7 +134,7 @@ func TestRunMissingScope(t *testing.T) {
 	if !slices.Equal(sc.Missing, []string{"$XSMASTERAPPNAME.calm-api.jam.read"}) {
 		t.Errorf("missing = %q", sc.Missing)
 	}
-	if !strings.Contains(sc.Detail, "missing calm-api.jam.read (jam, logs-jam-def, logs-jam-run, logs-jam-run-step)") {
+	if !strings.Contains(sc.Detail, "missing calm-api.jam.read (jam, logs-jam-def, logs-jam-run, logs-jam-run-step, jobs)") {
 		t.Errorf("detail = %q", sc.Detail)
 	}
 	// The hint carries the parameters to paste, with every authority the monitors need.

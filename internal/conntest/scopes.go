@@ -32,12 +32,12 @@ func (t *tester) needs() []need {
 	}
 	add(monitor.AnalyticsScope, true, "api check and service discovery")
 	for _, id := range t.opts.Monitors {
-		m, ok := monitor.Lookup(id)
+		m, ok := t.table.Lookup(id)
 		if !ok {
 			continue
 		}
-		if m.IsMetrics() {
-			add(monitor.MetricsScope, true, id)
+		for _, s := range m.NeedsScopes()[1:] {
+			add(s, true, id) // the API's scope (metrics, analytics)
 		}
 		add(m.Scope, m.ScopeConfirmed, id)
 	}
@@ -121,8 +121,10 @@ func (t *tester) autoLacks(m monitor.Monitor) string {
 	if m.ScopeConfirmed && !slices.Contains(t.granted, m.Scope) {
 		return m.Scope
 	}
-	if m.IsMetrics() && !slices.Contains(t.granted, monitor.MetricsScope) {
-		return monitor.MetricsScope
+	for _, s := range m.NeedsScopes()[1:] {
+		if !slices.Contains(t.granted, s) {
+			return s
+		}
 	}
 	return ""
 }
@@ -131,7 +133,7 @@ func (t *tester) autoLacks(m monitor.Monitor) string {
 func (t *tester) autoSkipped() []string {
 	var ids []string
 	for _, id := range t.opts.Monitors {
-		if m, ok := monitor.Lookup(id); ok && t.autoLacks(m) != "" {
+		if m, ok := t.table.Lookup(id); ok && t.autoLacks(m) != "" {
 			ids = append(ids, id)
 		}
 	}

@@ -27,7 +27,7 @@ func (t *tester) checkAPIShape(ctx context.Context) Check {
 	}
 	var m monitor.Monitor
 	for _, id := range t.opts.Monitors {
-		if mm, ok := monitor.Lookup(id); ok && mm.IsMetrics() && mm.MaxServices == 0 {
+		if mm, ok := t.table.Lookup(id); ok && mm.IsMetrics() && mm.MaxServices == 0 {
 			m = mm
 			break
 		}

@@ -175,7 +175,7 @@ func (c *Console) stored(ctx context.Context, key string) []byte {
 }
 
 func (c *Console) testOptions() conntest.Options {
-	return conntest.Options{Monitors: c.cfg.Monitors, Auto: len(c.cfg.Monitors) == 0, Timeout: c.cfg.TestTimeout, HTTPClient: c.cfg.HTTPClient}
+	return conntest.Options{Monitors: c.cfg.Monitors, Extra: c.cfg.Extra, Auto: len(c.cfg.Monitors) == 0, Timeout: c.cfg.TestTimeout, HTTPClient: c.cfg.HTTPClient}
 }
 
 // summary is one stored connector as the list and the form show it: never its secret.

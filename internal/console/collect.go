@@ -148,6 +148,7 @@ func (c *Console) runCollection(ctx context.Context, key string, raw []byte) run
 	}
 	cfg := collect.DefaultConfig()
 	cfg.Resolution = c.cfg.Resolution
+	cfg.Extra = c.cfg.Extra
 	if len(c.cfg.Monitors) > 0 {
 		cfg.Monitors = c.cfg.Monitors
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/state"
@@ -149,8 +150,13 @@ func TestCollectNowCollectsIntoStateAndRecords(t *testing.T) {
 	}
 	for _, row := range rows {
 		m := row[1]
-		if row[2] != "12" {
-			t.Errorf("%s: %s windows in the summary, want 12", m, row[2])
+		// windowed monitors: 12 windows of the hour; status events: one lookback window
+		want := "12"
+		if in, _ := monitor.Lookup(m); in.API == monitor.Events {
+			want = "1"
+		}
+		if row[2] != want {
+			t.Errorf("%s: %s windows in the summary, want %s", m, row[2], want)
 		}
 		if row[4] == "0" {
 			t.Errorf("%s: no request counted in the summary", m)

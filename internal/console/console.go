@@ -21,6 +21,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/conntest"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
 
@@ -48,9 +49,12 @@ type Config struct {
 	// Tenants are shown in the status view besides the stored connectors' names and the tenants
 	// found in Records (a DynamoDB store cannot list its tenants).
 	Tenants []string
-	// Monitors are the monitors the connection test probes (empty: monitor.Defaults()) and
+	// Monitors are the monitors the connection test probes (empty: the table's defaults) and
 	// "Collect now" collects (empty: "auto", every monitor whose scope the token grants).
 	Monitors []string
+	// Extra are monitors given as data (monitor.Definition): the connection test probes and
+	// lists them, "Collect now" collects them, like the built-in ones.
+	Extra []monitor.Monitor
 	// OpenStore opens the state store "Collect now" writes checkpoints and the tenant lease to
 	// (nil: no "Collect now"). It is called for each run; the console writes state through that
 	// action only. "Collect now" also needs Connectors and Records (appended to as NDJSON).

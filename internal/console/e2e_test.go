@@ -14,6 +14,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/sink"
 	"github.com/calm-collector/calm-collector/internal/state"
@@ -316,8 +317,12 @@ func TestBrowserServiceKeyToStatus(t *testing.T) {
 		if _, err := fmt.Sscanf(strings.ReplaceAll(c, "=", " "), "%s %d %d", &m, &windows, &points); err != nil {
 			t.Fatalf("summary row %q: %v", c, err)
 		}
-		if points == 0 {
-			t.Errorf("%s: collected no records", m)
+		// auto collects every monitor the token allows; some hold nothing in the hour (bsm,
+		// some log providers), and status events chart their events' own times, not windows.
+		if in, _ := monitor.Lookup(m); points == 0 || in.API == monitor.Events {
+			if m == "hm" {
+				t.Errorf("hm: collected no records")
+			}
 			continue
 		}
 		sel := fmt.Sprintf(`tr[data-tenant="sim"][data-monitor=%q]`, m)

@@ -149,6 +149,13 @@ func logsMonitor(id, provider, title, scope, discovery string) Monitor {
 		API: Logs, Provider: discovery, LogsProvider: provider, Source: sapLogs}
 }
 
+// analytics is an analytics monitor of a Data (REST) request of SAP's Postman collection.
+func analytics(id, title, scope, provider, request string, dims, measures, counts []string) Monitor {
+	return Monitor{ID: id, Title: title, Scope: scope, ScopeConfirmed: true, ScopeSource: SAPScopes, API: Analytics,
+		DataProvider: provider, Dimensions: dims, Measures: measures, Counts: counts,
+		Source: postman + "Data (REST)/" + request}
+}
+
 // builtin is the table of built-in monitors, in the order they are listed to users.
 var builtin = []Monitor{
 	{ID: "hm", Title: "Health Monitoring", Scope: "calm-api.hm.read", ScopeConfirmed: true, ScopeSource: SAPScopes, API: Metrics,
@@ -227,6 +234,26 @@ var builtin = []Monitor{
 	logsMonitor("logs-jam-def", "jam.def", "Job Automation Monitoring Definition Logs", "calm-api.jam.read", "DP_JOB_MONITORING"),
 	logsMonitor("logs-jam-run", "jam.run", "Job Automation Monitoring Runtime Logs", "calm-api.jam.read", "DP_JOB_MONITORING"),
 	logsMonitor("logs-jam-run-step", "jam.run_step", "Job Automation Monitoring Runtime Step Logs", "calm-api.jam.read", "DP_JOB_MONITORING"),
+	// Analytics monitors: data only the Analytics API serves.
+	analytics("bpm", "Business Process Monitoring KPIs", "calm-api.bm.read", "KPI_HISTORY_TOTALS",
+		"ALM Business Process Monitoring (Time Series)",
+		[]string{"kpiId", "kpiName", "kpiCategory", "kpiDescription", "serviceId", "serviceName"},
+		[]string{"kpiValue"}, nil),
+	analytics("jobs", "Job outcomes", "calm-api.jam.read", "DP_JOB_MONITORING", "ALM Job Monitoring (Time Series)",
+		[]string{"serviceType", "serviceId", "serviceName", "serviceTypeLabel", "jobType", "jobTypeLabel", "jobName", "jobId"},
+		[]string{"runTime", "averageRunTime", "executions", "success", "warning", "aborted", "applicationWarning", "applicationError"},
+		[]string{"executions", "success", "warning", "aborted", "applicationWarning", "applicationError"}),
+	analytics("csa", "Configuration and Security Analysis changes", "calm-api.csa.read", "CCDB_STORE_DATA",
+		"ALM Configuration and Security Analysis (Time Series)",
+		[]string{"serviceType", "serviceTypeLabel", "serviceId", "serviceName", "serviceNameDesc", "storeLscpId", "storeLscpCaption",
+			"sciId", "sciDesc", "storeId", "storeNameExt", "storeName", "storeType", "storeHasSecrec", "elementDate", "elementDateTo",
+			"elementModification", "elementStatus", "itemSecRecStatus", "itemSecRecIndex"},
+		[]string{"numChanges", "numStores", "numItems", "tickets", "alerts", "mails", "chatMessages", "operationFlows"},
+		[]string{"numChanges"}),
+	analytics("monitoring-events", "Monitoring events", "calm-api.iep.read", "EVENTS", "ALM Monitoring Events (Time Series)",
+		[]string{"serviceType", "useCaseId", "useCase", "serviceId", "serviceName"},
+		[]string{"events", "eventSituations", "totalDuration", "tickets", "alerts", "mails", "chatMessages", "operationFlows"},
+		[]string{"events", "eventSituations", "tickets", "alerts", "mails", "chatMessages", "operationFlows"}),
 }
 
 // Table is a table of monitors: the built-in ones (Builtin) and any given as data (With). The

@@ -84,6 +84,7 @@ func TestEveryLogsProviderIsAMonitor(t *testing.T) {
 func TestNeedsScopes(t *testing.T) {
 	for id, want := range map[string][]string{
 		"hm":   {"calm-api.hm.read", MetricsScope},
+		"bpm":  {"calm-api.bm.read", AnalyticsScope},
 		"logs": {"calm-api.exm.read"},
 	} {
 		m, _ := Lookup(id)

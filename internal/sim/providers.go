@@ -245,6 +245,7 @@ var providers = []provider{
 // extraAnalyticsProviders are analytics providers without a raw-data metrics counterpart here.
 var extraAnalyticsProviders = []struct{ name, description, domain string }{
 	{"KPI_HISTORY_TOTALS", "Business Process Monitoring KPIs", "Business Process Monitoring"},
+	{"CCDB_STORE_DATA", "Configuration and Security Analysis data stores", "Configuration and Security Analysis"},
 }
 
 func lookupProvider(id string) *provider {

@@ -145,6 +145,7 @@ func (s *Server) routes() {
 	m.HandleFunc("/oauth/token", s.handleToken)
 	m.HandleFunc("GET /api/calm-analytics/v1/analytics/providers", s.api(ScopeAnalytics, s.handleProviders))
 	m.HandleFunc("POST /api/calm-analytics/v1/analytics/providers/filters", s.api(ScopeAnalytics, s.handleFilters))
+	m.HandleFunc("POST /api/calm-analytics/v1/analytics/providers/data", s.api(ScopeAnalytics, s.handleAnalyticsData))
 	m.HandleFunc("GET /api/calm-landscape/v1/landscapeObjects", s.api(ScopeLandscape, s.handleLandscape))
 	m.HandleFunc("GET /api/calm-metrics/v1/metrics", s.api(ScopeMetrics, s.handleMetrics))
 	m.HandleFunc("GET /api/bsm-service/v1/events", s.api(ScopeBSM, s.handleEvents))

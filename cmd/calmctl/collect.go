@@ -35,6 +35,7 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 const collectUsage = `usage: calmctl collect (--secret-file F | --secret-id ID) [--state DIR | --state dynamodb://TABLE]
         [--out FILE | --out -] [--sink s3://BUCKET/PREFIX | otlp+https://HOST]... [--monitors auto | all | hm,jam,...]
         [--from RFC3339 --to RFC3339] [--resolution 5m --lag 2m --lookback 1h] [--interval 5m] [--timeout D]
+        [--record DIR [--redact-services A,B]] [--now RFC3339]
 
 Without --from/--to: a scheduled run that goes on from the checkpoints in --state.
 With them: a backfill of that range; checkpoints are left alone.
@@ -44,6 +45,8 @@ Exit status: 0 every monitor ok, 1 a monitor failed or another run holds the lea
 settings, 3 the run stopped at its deadline with work left (incomplete; nothing is lost).
 The summary is a table on stderr, or JSON on stdout with --json. A backfill stopped early
 (Ctrl-C, --timeout) prints the command that collects the rest.
+With --record DIR every HTTP exchange of the run is written, redacted, as a transcript, with the
+run's clock, settings and what it delivered (docs/transcripts.md); monitors then run one at a time.
 `
 
 // collectExamples are run by TestHelpExamplesRun (key.json: the simulator's connector secret).
@@ -111,6 +114,7 @@ type collectArgs struct {
 	interval, timeout                                        time.Duration
 	sinks                                                    listFlag
 	cfg                                                      collect.Config
+	rec                                                      recordFlags
 }
 
 // parseCollectArgs reads the flags of `calmctl collect`; done is set, with the exit code, for
@@ -132,6 +136,7 @@ func parseCollectArgs(args []string, stdout, stderr io.Writer) (a collectArgs, c
 	fs.BoolVar(&a.json, "json", false, "print the run's summary as JSON on stdout instead of the table on stderr")
 	fs.DurationVar(&a.interval, "interval", 5*time.Minute, "how often this command is scheduled (e.g. by cron): the default --timeout of a scheduled run")
 	fs.DurationVar(&a.timeout, "timeout", 0, "stop the run after this long (default --interval for a scheduled run, none for a backfill); a run stopped with work left exits 3")
+	a.rec.register(fs)
 	fs.StringVar(&a.eventBus, "event-bus", "", "put status events and alert-rule events (rules: CALM_ALERT_RULES) on this EventBridge bus, name or ARN (docs/alerts.md)")
 	fs.StringVar(&a.deadLetter, "dead-letter", "", `where records a sink refuses for good (too large for its destination) are kept: FILE or s3://BUCKET/PREFIX (default: deadletter.ndjson in the --state directory, else ./calm-deadletter.ndjson)`)
 	fs.Var(&a.sinks, "sink", "extra sink, repeatable: s3://BUCKET/PREFIX, otlp+https://HOST[:PORT][/BASE] (headers from CALM_OTLP_HEADERS), file:PATH, stdout")
@@ -171,6 +176,10 @@ func (a *collectArgs) check() (collectPlan, error) {
 	a.cfg.Monitors = collect.SplitList(a.monitors)
 	if err := a.readExtraMonitors(); err != nil {
 		problems = append(problems, err)
+	}
+	problems = append(problems, a.rec.check()...)
+	if a.rec.dir != "" {
+		a.cfg.Concurrency = collect.RecordingConcurrency // a replay asks in the recorded order
 	}
 	if a.interval <= 0 {
 		problems = append(problems, fmt.Errorf("--interval %s: use a positive duration such as 5m", a.interval))
@@ -245,11 +254,21 @@ func (a *collectArgs) runner(ctx context.Context, p collectPlan, logger *slog.Lo
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := collect.Connect(secret, "", collect.ClientOptions{Logger: logger, UserAgent: "calm-collector calmctl", Concurrency: a.cfg.Concurrency})
+	rec, err := a.rec.create(secret)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--record: %w", err)
+	}
+	client, err := collect.Connect(secret, "", collect.ClientOptions{Logger: logger, UserAgent: "calm-collector calmctl",
+		Concurrency: a.cfg.Concurrency, Recorder: rec})
 	if err != nil {
 		return nil, nil, fmt.Errorf("connector settings: %w", err)
 	}
 	store, err := state.Open(ctx, a.stateSpec, awsCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := a.rec.clock()
+	rc, err := startRecording(rec, store, client.Settings(), now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -274,6 +293,9 @@ func (a *collectArgs) runner(ctx context.Context, p collectPlan, logger *slog.Lo
 	if err != nil {
 		return nil, nil, fmt.Errorf("--dead-letter: %w", err)
 	}
+	if rc != nil {
+		runSinks = append(runSinks, rc.Sink()) // last: it counts what every sink accepted
+	}
 	closeSinks := func() {
 		if err := deadLetter.Close(context.WithoutCancel(ctx)); err != nil {
 			fmt.Fprintf(stderr, "calmctl collect: close %s: %v\n", deadLetter.Name(), err)
@@ -283,9 +305,11 @@ func (a *collectArgs) runner(ctx context.Context, p collectPlan, logger *slog.Lo
 				fmt.Fprintf(stderr, "calmctl collect: close %s: %v\n", s.Name(), err)
 			}
 		}
+		closeRecording(rc, client, a.cfg, p.backfill, stderr)
 	}
 	r := (&collect.Runner{
 		Config: a.cfg, Store: store, Sinks: runSinks, DeadLetter: deadLetter, Owner: owner(), Logger: logger,
+		Now: func() time.Time { return now },
 		Progress: func(pr collect.Progress) {
 			if pr.Total > a.cfg.Span { // long runs only: one line per span
 				fmt.Fprintf(stderr, "%-9s %5.1f%%  %s of %s  %d windows  %d points\n", pr.Monitor,

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -18,16 +19,20 @@ import (
 	"github.com/calm-collector/calm-collector/internal/funcurl"
 	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/secrets"
+	"github.com/calm-collector/calm-collector/internal/transcript"
 )
 
 const testUsage = `usage:
   calmctl test --secret-file FILE | --secret-id ID [--monitors hm,rum] [--json] [--timeout 15s]
+               [--record DIR [--redact-services A,B]] [--now RFC3339]
   calmctl test --function-url URL [--secret-file FILE [--save]] [--connector NAME] [--json]
 
 Runs the connection test (settings, reach, token, scopes, api, one probe per monitor) and prints
 a table, or the report JSON with --json. With --function-url it asks the deployed testconn
 function instead (signed with your AWS credentials): GET tests the stored secret, a
 --secret-file is POSTed and tested, --save stores it when the test passes.
+With --record DIR every HTTP exchange of the test is written, redacted, as a transcript to
+attach to a bug report (docs/transcripts.md).
 
 exit status: 0 nothing failed (warnings allowed), 1 a check failed, 2 usage or settings problem
 `
@@ -53,6 +58,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
 	quotaGB := fs.Float64("quota-gb", float64(conntest.DefaultQuotaBytes)/1e9, "the tenant's monthly fair-use quota of API data in GB (24 unless bought more): the quota check warns above half of it")
 	schedule := fs.Duration("schedule", conntest.DefaultSchedulePeriod, "time between scheduled runs, for the quota projection")
+	var rf recordFlags
+	rf.register(fs)
 	if code, done := parseFlags(fs, args, stdout, stderr); done {
 		return code
 	}
@@ -67,6 +74,9 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *timeout <= 0 {
 		return usageErr("--timeout must be positive")
 	}
+	if problems := rf.check(); len(problems) > 0 {
+		return usageErr("%v", errors.Join(problems...))
+	}
 	if *quotaGB <= 0 || *schedule <= 0 {
 		return usageErr("--quota-gb and --schedule must be positive (the tenant's monthly API quota in GB, the time between scheduled runs)")
 	}
@@ -79,6 +89,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return usageErr("--save needs --secret-file: the settings to test and store")
 		case *monitors != "":
 			return usageErr("--monitors does not go with --function-url: the function tests its configured monitors (CALM_MONITORS)")
+		case rf.dir != "" || rf.now != "":
+			return usageErr("--record and --now do not go with --function-url: the test runs in the function")
 		}
 		return testFunctionURL(ctx, *functionURL, *secretFile, *connector, *save, *asJSON, stdout, stderr)
 	}
@@ -104,8 +116,20 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "calmctl test: %v\n", err)
 		return 2
 	}
+	rec, err := rf.create(raw)
+	if err != nil {
+		return usageErr("--record: %v", err)
+	}
+	now := rf.clock()
 	report := conntest.Run(ctx, raw, conntest.Options{Monitors: ids, Extra: extra, Auto: auto, Timeout: *timeout,
-		QuotaBytes: int64(*quotaGB * 1e9), SchedulePeriod: *schedule})
+		QuotaBytes: int64(*quotaGB * 1e9), SchedulePeriod: *schedule, Recorder: rec, Now: func() time.Time { return now }})
+	if rec != nil {
+		if err := closeTestTranscript(rec, report, now, raw); err != nil {
+			fmt.Fprintf(stderr, "calmctl test: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stderr, "transcript written to %s (docs/transcripts.md)\n", rec.Dir())
+	}
 	if err := printReport(stdout, report, nil, *asJSON); err != nil {
 		fmt.Fprintf(stderr, "calmctl test: %v\n", err)
 		return 1
@@ -229,4 +253,11 @@ func loadSettings(ctx context.Context, file, secretID string) ([]byte, error) {
 		return nil, fmt.Errorf("read the settings: %w", err)
 	}
 	return raw, nil
+}
+
+// closeTestTranscript writes the report and the meta of a recorded connection test.
+func closeTestTranscript(rec *transcript.Recorder, r conntest.Report, now time.Time, raw []byte) error {
+	werr := rec.WriteJSON(transcript.ReportFile, r)
+	cerr := rec.Close(transcript.Meta{Command: "test", Recorded: time.Now().UTC(), Now: now, Settings: settingsOf(raw)})
+	return errors.Join(werr, cerr)
 }

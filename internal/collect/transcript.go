@@ -34,6 +34,8 @@ type Recording struct {
 	Now      time.Time
 	// Source names a simulator setup (transcript.Meta.Source); "" for a tenant.
 	Source string
+	// State says that the transcript's state directory holds the state the run started from.
+	State  bool
 	expect transcript.Expect
 }
 
@@ -85,7 +87,7 @@ func (rc *Recording) Close(client *calm.Client, cfg Config, backfill *Range) err
 	}
 	werr := rc.Recorder.WriteJSON(transcript.ExpectedFile, rc.expect.Result())
 	cerr := rc.Recorder.Close(transcript.Meta{Command: "collect", Recorded: time.Now().UTC(), Now: rc.Now.UTC(),
-		Settings: TranscriptSettings(s), Run: run, Source: rc.Source})
+		Settings: TranscriptSettings(s), Run: run, Source: rc.Source, State: rc.State})
 	if werr != nil {
 		return werr
 	}

@@ -40,6 +40,7 @@ func (t *tester) checkAPI(ctx context.Context) Check {
 		MaxRetries: 2,
 		PageSize:   1,
 		UserAgent:  "calm-collector-conntest",
+		Recorder:   t.opts.Recorder,
 	})
 	if err != nil {
 		t.noAPI = "needs an API client"

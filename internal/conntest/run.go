@@ -16,6 +16,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/monitor"
+	"github.com/calm-collector/calm-collector/internal/transcript"
 )
 
 // DefaultTimeout bounds each check when Options.Timeout is zero.
@@ -51,6 +52,9 @@ type Options struct {
 	// SchedulePeriod is the time between scheduled runs, for the quota projection; zero means
 	// DefaultSchedulePeriod.
 	SchedulePeriod time.Duration
+	// Recorder, when set, receives every HTTP exchange of the test, the token endpoint's
+	// included, as a transcript (docs/transcripts.md); the caller closes it.
+	Recorder *transcript.Recorder
 	// QuotaBytes is the tenant's monthly fair-use quota of API data; zero means DefaultQuotaBytes
 	// (24 GB; tenants can buy more). The quota check warns above QuotaWarnShare of it.
 	QuotaBytes int64

@@ -41,6 +41,9 @@ func (t *tester) checkToken(ctx context.Context) Check {
 		t.noToken = "needs a token"
 		return Check{Status: Fail, Detail: err.Error(), Hint: settingsHint}
 	}
+	if t.opts.Recorder != nil {
+		ts.RecordTo(t.opts.Recorder)
+	}
 	tok, err := ts.Token(ctx)
 	if err != nil {
 		t.noToken = "needs a token"

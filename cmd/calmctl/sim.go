@@ -23,6 +23,8 @@ Runs the Cloud ALM simulator until Ctrl-C: the OAuth token endpoint and the Clou
 collector reads, with a day of made-up data for --services services. --write-secret writes the
 connector secret that calmctl test, collect and console take as --secret-file.
 --addr 127.0.0.1:0 takes any free port; the start line says which.
+--replay DIR serves a recorded transcript instead (docs/transcripts.md): run the collector
+against it with --now set to the recorded clock the start line prints.
 `
 
 // simExamples are run by TestHelpExamplesRun, each until the simulator has started.
@@ -37,6 +39,8 @@ type simStart struct {
 	AuthURL    string `json:"authenticationServer"`
 	ClientID   string `json:"clientId"`
 	SecretFile string `json:"connectorSecret,omitempty"`
+	// Now is a replayed transcript's clock (calmctl sim --replay).
+	Now string `json:"now,omitempty"`
 }
 
 // writeSimStart prints the start line: a short text, or one JSON object.
@@ -65,6 +69,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "log every request")
 	strict := fs.Bool("strict", false, "take the other reading wherever SAP's material allows two: rows paging, pages capped below the limit, dimensions and metrics required, a 200 with an error body now and then, logs provider required and at most 60 minutes a query (docs/cloud-alm-api.md)")
 	asJSON := fs.Bool("json", false, "print the start line as one JSON object (url, authenticationServer, clientId, connectorSecret)")
+	replay := fs.String("replay", "", "serve a recorded transcript (calmctl test|collect --record DIR) instead of made-up data (docs/transcripts.md)")
 	behave := fs.String("behave", "", "comma list of tenant behaviours SAP's material allows, to try the collector against: "+strings.Join(sim.BehaviourNames(), ", "))
 	fs.Usage = usageFunc(fs, simUsage, simExamples...)
 	if code, done := parseFlags(fs, args, stdout, stderr); done {
@@ -78,6 +83,14 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "calmctl sim: --addr %s: %v; the simulator accepts any caller with the printed credentials, pass --force to listen there anyway\n", *addr, err)
 		return 2
 	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *replay != "" {
+		return runReplay(ctx, replayArgs{dir: *replay, addr: *addr, writeSecret: *writeSecret, asJSON: *asJSON}, log, stdout, stderr)
+	}
 	behaviours, err := sim.ParseBehaviours(*behave)
 	if err != nil {
 		fmt.Fprintf(stderr, "calmctl sim: --behave: %v\n", err)
@@ -87,27 +100,15 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "calmctl sim: --services must be at least 1")
 		return 2
 	}
-	level := slog.LevelInfo
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	s := sim.New(sim.Config{ClientID: *clientID, ClientSecret: *clientSecret, Services: *services, Logger: log, Strict: *strict, Behaviours: behaviours})
 	if err := s.Start(*addr); err != nil {
 		fmt.Fprintf(stderr, "calmctl sim: %v\n", err)
 		return 1
 	}
 	defer s.Close()
-	if *writeSecret != "" {
-		if err := os.WriteFile(*writeSecret, append(s.ConnectorJSON(), '\n'), 0o600); err != nil {
-			fmt.Fprintf(stderr, "calmctl sim: write connector secret: %v\n", err)
-			return 1
-		}
-		// WriteFile keeps the mode of an existing file: make sure it is private.
-		if err := os.Chmod(*writeSecret, 0o600); err != nil {
-			fmt.Fprintf(stderr, "calmctl sim: write connector secret: %v\n", err)
-			return 1
-		}
+	if err := writeSecretFile(*writeSecret, s.ConnectorJSON()); err != nil {
+		fmt.Fprintf(stderr, "calmctl sim: %v\n", err)
+		return 1
 	}
 	if err := writeSimStart(stdout, simStart{URL: s.URL(), AuthURL: s.AuthURL(), ClientID: *clientID, SecretFile: *writeSecret}, *asJSON); err != nil {
 		fmt.Fprintf(stderr, "calmctl sim: %v\n", err)
@@ -123,6 +124,21 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "simulator stopped")
 	}
 	return 0
+}
+
+// writeSecretFile writes a connector secret to path, mode 0600 ("" writes nothing).
+func writeSecretFile(path string, secret []byte) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.WriteFile(path, append(secret, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write connector secret: %w", err)
+	}
+	// WriteFile keeps the mode of an existing file: make sure it is private.
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("write connector secret: %w", err)
+	}
+	return nil
 }
 
 // checkLoopback returns an error unless addr's host is a loopback address or localhost.

@@ -24,9 +24,17 @@ type MetricsQuery struct {
 	Resolution  string    // 5Mi default
 	Dimensions  []string  // optional
 	Metrics     []string  // optional, e.g. "measure:value"
-	ServiceIDs  []string  // optional (rum: at most 5, comma-separated)
+	ServiceIDs  []string  // optional (rum: at most 5, comma-separated unless RepeatServiceIDs)
 	ServiceType string    // optional
-	PageSize    int       // 0 = client default
+	// RepeatServiceIDs sends each service id as a serviceId parameter of its own
+	// (serviceId=a&serviceId=b) instead of one comma list, for a tenant that does not take the
+	// list (docs/cloud-alm-api.md, "Service lists").
+	RepeatServiceIDs bool
+	// Period, when set, is sent instead of from and to (e.g. "L3H"), for a tenant that does not
+	// honour them (docs/cloud-alm-api.md, "Time windows"). From and To still name the window
+	// the caller keeps points of.
+	Period   string
+	PageSize int // 0 = client default
 	// AllPages says the caller reads every page: the pager may then ask for the second page
 	// while the first is decoded, as it does for every later page. Leave it false for a probe
 	// that reads one page (it would cost a request more).
@@ -57,8 +65,6 @@ func (c *Client) metricsCall(ctx context.Context, q MetricsQuery, res string, li
 	qv := url.Values{
 		"version":           {"V1"},
 		"provider":          {q.Provider},
-		"from":              {q.From.UTC().Format(TimeLayout)},
-		"to":                {q.To.UTC().Format(TimeLayout)},
 		"resolution":        {res},
 		"format":            {format},
 		"preserveTimeStamp": {"true"},
@@ -72,7 +78,16 @@ func (c *Client) metricsCall(ctx context.Context, q MetricsQuery, res string, li
 	if len(q.Metrics) > 0 {
 		qv.Set("metrics", strings.Join(q.Metrics, ","))
 	}
-	if len(q.ServiceIDs) > 0 {
+	if q.Period != "" {
+		qv.Set("period", q.Period)
+	} else {
+		qv.Set("from", q.From.UTC().Format(TimeLayout))
+		qv.Set("to", q.To.UTC().Format(TimeLayout))
+	}
+	switch {
+	case len(q.ServiceIDs) > 0 && q.RepeatServiceIDs:
+		qv["serviceId"] = q.ServiceIDs
+	case len(q.ServiceIDs) > 0:
 		qv.Set("serviceId", strings.Join(q.ServiceIDs, ","))
 	}
 	if q.ServiceType != "" {
@@ -106,6 +121,9 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		res = DefaultResolution
 	}
 	what := fmt.Sprintf("metrics %s %s–%s", q.Provider, q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout))
+	if q.Period != "" {
+		what += " (period=" + q.Period + ")"
+	}
 	if q.Provider == "" || !q.To.After(q.From) {
 		return func(yield func(MetricsPage, error) bool) {
 			yield(MetricsPage{}, fmt.Errorf("%s: provider must be set and to after from", what))

@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/record"
@@ -21,6 +22,7 @@ func (m metrics) query(q Query) calm.MetricsQuery {
 		To:         q.To,
 		Resolution: q.Resolution,
 		LastAsked:  q.LastAsked,
+		Period:     q.Shape.period(q.From, q.Now), // "" while from/to are honoured
 	}
 	mq.Dimensions, mq.Metrics = m.info.Columns()
 	return mq
@@ -47,6 +49,10 @@ func fetchMetrics(ctx context.Context, c Client, mq calm.MetricsQuery, tenant, m
 // batched is a metrics monitor whose queries name at most MaxServices services (Real User
 // Monitoring: 5): Fetch discovers the services first and queries them in batches, all for the
 // same range.
+//
+// How several service ids are sent is learned per tenant (docs/cloud-alm-api.md, "Service
+// lists"): while it is not known, every service is asked for alone, and the first batch in
+// which two or more services had data is asked for again as a list (learnServiceList).
 type batched struct{ metrics }
 
 func (m batched) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
@@ -54,18 +60,87 @@ func (m batched) Fetch(ctx context.Context, c Client, q Query, emit func(record.
 	if err != nil {
 		return fmt.Errorf("discover %s services: %w", m.info.Provider, err)
 	}
-	for start := 0; start < len(services); start += m.info.MaxServices {
-		batch := services[start:min(start+m.info.MaxServices, len(services))]
+	mode, learn := q.Shape.serviceList(q.Now)
+	size := m.info.MaxServices
+	if mode == ListSingle {
+		size = 1
+	}
+	var group serviceGroup // the services asked for alone since the last full batch
+	for start := 0; start < len(services); start += size {
+		batch := services[start:min(start+size, len(services))]
 		mq := m.query(q)
 		if start+len(batch) < len(services) {
 			mq.LastAsked = nil // only the last batch's series is the last
 		}
+		mq.RepeatServiceIDs = mode == ListRepeat
 		for _, s := range batch {
 			mq.ServiceIDs = append(mq.ServiceIDs, s.ID)
 		}
-		if err := fetchMetrics(ctx, c, mq, q.Tenant, m.info.ID, emit); err != nil {
+		see := emit
+		if learn {
+			see = group.add(batch[0], emit)
+		}
+		if err := fetchMetrics(ctx, c, mq, q.Tenant, m.info.ID, see); err != nil {
 			return fmt.Errorf("services %d-%d of %d: %w", start+1, start+len(batch), len(services), err)
+		}
+		if learn && (len(group.services) == m.info.MaxServices || start+1 == len(services)) {
+			learn = !m.learnServiceList(ctx, c, q, group)
+			group = serviceGroup{}
 		}
 	}
 	return nil
+}
+
+// serviceGroup is up to MaxServices services asked for alone, with the ids of their records (a
+// pager may read a record twice) and how many of them had data.
+type serviceGroup struct {
+	services []calm.Service
+	ids      map[string]bool
+	withData int
+}
+
+// add adds a service and returns the emit of its request series, which notes its records.
+func (g *serviceGroup) add(s calm.Service, emit func(record.Record)) func(record.Record) {
+	g.services = append(g.services, s)
+	if g.ids == nil {
+		g.ids = map[string]bool{}
+	}
+	had := false
+	return func(r record.Record) {
+		if !had {
+			had = true
+			g.withData++
+		}
+		g.ids[r.ID] = true
+		emit(r)
+	}
+}
+
+// learnServiceList asks for a group of services, each of which was asked for alone, as one
+// comma list and, failing that, as repeated serviceId parameters: the form whose answer holds
+// exactly the records of the single requests is the tenant's. Neither: one service a request is
+// remembered, and tried again after ShapeRetryAfter. A group in which fewer than two services
+// had data tells nothing: it reports false.
+func (m batched) learnServiceList(ctx context.Context, c Client, q Query, g serviceGroup) bool {
+	if g.withData < 2 {
+		return false
+	}
+	for _, mode := range []string{ListComma, ListRepeat} {
+		mq := m.query(q)
+		mq.LastAsked, mq.RepeatServiceIDs = nil, mode == ListRepeat
+		for _, s := range g.services {
+			mq.ServiceIDs = append(mq.ServiceIDs, s.ID)
+		}
+		ids := map[string]bool{}
+		err := fetchMetrics(ctx, c, mq, q.Tenant, m.info.ID, func(r record.Record) { ids[r.ID] = true })
+		if ctx.Err() != nil {
+			return false
+		}
+		if err == nil && maps.Equal(ids, g.ids) {
+			q.Shape.learnServiceList(mode, q.Now)
+			return true
+		}
+	}
+	q.Shape.learnServiceList(ListSingle, q.Now)
+	return true
 }

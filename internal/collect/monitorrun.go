@@ -24,11 +24,12 @@ type monitorRun struct {
 	log    *slog.Logger
 	stopAt time.Time
 	sum    MonitorSummary
+	shape  *tenantShape // what the run learned of the tenant, shared by its monitors
 }
 
-func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, stopAt time.Time) MonitorSummary {
+func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, stopAt time.Time, shape *tenantShape) MonitorSummary {
 	start := r.wallNow()
-	mr := &monitorRun{Runner: r, m: m, id: m.Info().ID, stopAt: stopAt}
+	mr := &monitorRun{Runner: r, m: m, id: m.Info().ID, stopAt: stopAt, shape: shape}
 	mr.log = r.logger().With("monitor", mr.id, "tenant", r.Tenant)
 	mr.sum.Monitor = mr.id
 	var counts calm.Counts
@@ -97,6 +98,9 @@ func (mr *monitorRun) scheduled(ctx context.Context, now time.Time) (err error) 
 		mr.sum.To = cp.Next
 		return nil
 	}
+	if err := mr.probeFromTo(ctx, now); err != nil {
+		return err
+	}
 	return mr.windowsWith(ctx, plan.Range, func(w Range) error {
 		cp.Next = w.To
 		cp.UpdatedAt = mr.wallNow().UTC()
@@ -110,6 +114,9 @@ func (mr *monitorRun) scheduled(ctx context.Context, now time.Time) (err error) 
 // backfill collects rng window by window and saves no checkpoint.
 func (mr *monitorRun) backfill(ctx context.Context, rng Range) error {
 	mr.sum.From, mr.sum.To = rng.From, rng.From
+	if err := mr.probeFromTo(ctx, mr.now()); err != nil {
+		return err
+	}
 	return mr.windowsWith(ctx, rng, func(Range) error { return nil })
 }
 
@@ -246,13 +253,36 @@ func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range, lastAsked
 // fetchSpan runs the monitor's request series for span and returns its records by window
 // (window i is [from+i·res, from+(i+1)·res)). Points outside the span are dropped: they
 // belong to another window, which delivers them (or already did).
+//
+// A metrics span whose answer shows that the tenant stamps points or honours from/to otherwise
+// than the run took it to (learnShape) is read again, the way learned: at most twice.
 func (mr *monitorRun) fetchSpan(ctx context.Context, span Range, lastAsked func()) (*spanRecords, error) {
+	for attempt := 0; ; attempt++ {
+		out, edges, err := mr.fetchSpanOnce(ctx, span, lastAsked)
+		if err != nil || !mr.m.Info().IsMetrics() || attempt == 2 || !mr.learnShape(edges) {
+			return out, err
+		}
+		mr.log.Info("reading the span again as learned", "from", span.From, "to", span.To)
+	}
+}
+
+// fetchSpanOnce runs the monitor's request series for span once; edges tells where the
+// answer's points lay relative to the span (learnShape).
+func (mr *monitorRun) fetchSpanOnce(ctx context.Context, span Range, lastAsked func()) (*spanRecords, spanEdges, error) {
 	res := mr.Config.Resolution
 	out := newSpanRecords(span, res)
 	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam(),
-		LastAsked: lastAsked}
+		LastAsked: lastAsked, Shape: mr.shape, Now: mr.now()}
+	metrics := mr.m.Info().IsMetrics()
+	edges := spanEdges{span: span, period: metrics && mr.shape.period(span.From, q.Now) != ""}
+	endStamped := metrics && mr.shape.endStamped()
 	var outside string
 	err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) {
+		if endStamped { // a record's time is its bucket's start (docs/design.md §4), as its id
+			rec.Time = rec.Time.Add(-res)
+			rec.ID = record.PointID(rec.Tenant, rec.Monitor, rec.Name, rec.Attributes, rec.Time)
+		}
+		edges.see(rec)
 		if rec.Time.Before(span.From) || !rec.Time.Before(span.To) {
 			if out.dropped++; outside == "" {
 				outside = rec.Name + " at " + rec.Time.UTC().Format(time.RFC3339)
@@ -261,15 +291,18 @@ func (mr *monitorRun) fetchSpan(ctx context.Context, span Range, lastAsked func(
 		}
 		out.add(int(rec.Time.Sub(span.From)/res), rec)
 	})
+	edges.example = outside
 	out.seal()
-	if out.dropped > 0 {
+	// A period reaches past the span by design (its own window delivers those points): counted
+	// as dropped, but not worth a warning each run.
+	if out.dropped > 0 && !edges.period {
 		mr.log.Warn("points outside the asked range (the tenant may not honour from/to); not delivered here, their own window delivers them",
 			"count", out.dropped, "example", outside, "from", span.From, "to", span.To)
 	}
 	if out.collisions > 0 {
 		mr.log.Warn("records sharing an id with other content; the first is delivered", "count", out.collisions, "example", out.collision)
 	}
-	return out, err
+	return out, edges, err
 }
 
 // deliver writes the batch to every sink; it succeeds only when every sink accepted it, items a

@@ -41,6 +41,10 @@ type Query struct {
 	// LastAsked, when set, is called once the answer to what the Fetch expects to be its last
 	// request is in (calm.MetricsQuery.LastAsked); a Fetch may not call it.
 	LastAsked func()
+	// Shape is what the run learned of how the tenant answers (nil: the usual reading); Now is
+	// the run's clock when the Fetch starts, which a period is counted back from.
+	Shape *tenantShape
+	Now   time.Time
 }
 
 // MetricsScope is needed by every call to the metrics API, in addition to the monitor's scope.

@@ -148,9 +148,11 @@ func (r *Runner) Run(ctx context.Context, req Request) Summary {
 		stopAt = d.Add(-r.Config.DeadlineMargin)
 	}
 	formats, hadFormats := r.tenantFormats(runCtx, now)
-	results := r.runMonitors(runCtx, selected, req, now, stopAt)
+	shape := newTenantShape(formats, log)
+	shape.probe = probeMonitor(selected)
+	results := r.runMonitors(runCtx, selected, req, now, stopAt, shape)
 	sum.Monitors = results
-	r.saveFormats(context.WithoutCancel(runCtx), now, formats, hadFormats)
+	r.saveFormats(context.WithoutCancel(runCtx), now, formats, hadFormats, shape)
 	for _, m := range results {
 		sum.APIBytes += m.APIBytes
 		sum.APIBytesDecoded += m.APIBytesDecoded
@@ -198,7 +200,7 @@ func (r *Runner) selectMonitors(ctx context.Context, req Request) (selected []Mo
 
 // runMonitors collects the selected monitors, Config.Concurrency at a time, and returns their
 // summaries in the order of selected.
-func (r *Runner) runMonitors(ctx context.Context, selected []Monitor, req Request, now, stopAt time.Time) []MonitorSummary {
+func (r *Runner) runMonitors(ctx context.Context, selected []Monitor, req Request, now, stopAt time.Time, shape *tenantShape) []MonitorSummary {
 	results := make([]MonitorSummary, len(selected))
 	sem := make(chan struct{}, r.Config.Concurrency)
 	var wg sync.WaitGroup
@@ -210,7 +212,7 @@ func (r *Runner) runMonitors(ctx context.Context, selected []Monitor, req Reques
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i] = r.runMonitor(ctx, m, req, now, stopAt)
+			results[i] = r.runMonitor(ctx, m, req, now, stopAt, shape)
 		}()
 	}
 	wg.Wait()

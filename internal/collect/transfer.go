@@ -23,17 +23,16 @@ type formatClient interface {
 // or store without formats, or a failed read, leaves the client as it is (binary: a refusal
 // costs one request more).
 func (r *Runner) tenantFormats(ctx context.Context, now time.Time) (state.Formats, bool) {
-	fc, okc := r.Client.(formatClient)
 	fs, oks := r.Store.(state.FormatStore)
-	if !okc || !oks {
+	if !oks {
 		return state.Formats{}, false
 	}
 	f, ok, err := fs.Formats(ctx, r.Tenant)
 	if err != nil {
-		r.logger().Warn("read the tenant's formats; asking for protobuf-binary", "err", err)
+		r.logger().Warn("read the tenant's formats; asking for protobuf-binary and learning the tenant's shape again", "err", err)
 		return state.Formats{}, false
 	}
-	if ok && !f.BinaryRefusedAt.IsZero() && now.Sub(f.BinaryRefusedAt) < BinaryRetryAfter {
+	if fc, okc := r.Client.(formatClient); okc && ok && !f.BinaryRefusedAt.IsZero() && now.Sub(f.BinaryRefusedAt) < BinaryRetryAfter {
 		fc.SetBinary(false)
 	}
 	return f, ok
@@ -41,18 +40,23 @@ func (r *Runner) tenantFormats(ctx context.Context, now time.Time) (state.Format
 
 // saveFormats stores what this run learnt: a refusal of binary (with the run's time), or that
 // binary was served again after a remembered refusal. Nothing learnt, nothing written.
-func (r *Runner) saveFormats(ctx context.Context, now time.Time, stored state.Formats, hadStored bool) {
-	fc, okc := r.Client.(formatClient)
+//
+// What the run learned of the tenant's shape (tenantShape) is written with it.
+func (r *Runner) saveFormats(ctx context.Context, now time.Time, stored state.Formats, hadStored bool, shape *tenantShape) {
 	fs, oks := r.Store.(state.FormatStore)
-	if !okc || !oks {
+	if !oks {
 		return
 	}
-	f := state.Formats{Tenant: r.Tenant}
+	f, learned := shape.formats() // the stored formats, with what the run learned of the shape
+	f.Tenant, f.UpdatedAt = r.Tenant, time.Time{}
+	fc, okc := r.Client.(formatClient)
 	switch {
-	case fc.BinaryRefused():
-		f.BinaryRefusedAt = now
-	case fc.BinaryServed() && (!hadStored || !stored.BinaryRefusedAt.IsZero()):
-	default:
+	case okc && fc.BinaryRefused():
+		f.BinaryRefusedAt, learned = now, true
+	case okc && fc.BinaryServed() && (!hadStored || !stored.BinaryRefusedAt.IsZero()):
+		f.BinaryRefusedAt, learned = time.Time{}, true
+	}
+	if !learned {
 		return
 	}
 	if err := fs.PutFormats(ctx, f); err != nil {

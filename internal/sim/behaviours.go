@@ -21,6 +21,14 @@ type Behaviours struct {
 	// StartFilteredEvents: the events API returns only events that started inside the asked
 	// range, and one event in ten lasts two to three days (start-filtered-events).
 	StartFilteredEvents bool
+	// IgnoreFromTo: calm-metrics ignores from and to and serves the period asked for (the last
+	// hour without one), as SAP's Postman collection only ever asks (ignore-from-to).
+	IgnoreFromTo bool
+	// EndStamps: calm-metrics stamps a data point with its bucket's end (end-stamps).
+	EndStamps bool
+	// NoServiceList: calm-metrics takes serviceId=a,b,c as one unknown service id; only a
+	// serviceId parameter per service selects several (no-service-list).
+	NoServiceList bool
 	// LogsExmImOnly: the logs API serves records under provider exm.im only; the other log
 	// providers answer empty (logs-exm-im-only).
 	LogsExmImOnly bool
@@ -42,6 +50,14 @@ var behaviourTable = []behaviour{
 	{"start-filtered-events", "the status events API filters on start time: an event that started before the asked range is " +
 		"never returned for it; and some events last days, longer than a lookback",
 		func(b *Behaviours) { b.StartFilteredEvents = true }},
+	{"ignore-from-to", "calm-metrics ignores from and to and serves by period only (the last hour when none is given), " +
+		"as SAP's Postman collection only ever asks with period=L1H or C24H",
+		func(b *Behaviours) { b.IgnoreFromTo = true }},
+	{"end-stamps", "calm-metrics stamps each data point with its bucket's end: the last bucket of every request falls on its to",
+		func(b *Behaviours) { b.EndStamps = true }},
+	{"no-service-list", "calm-metrics takes serviceId=a,b,c as one unknown service id (no data); only repeated serviceId " +
+		"parameters select several services",
+		func(b *Behaviours) { b.NoServiceList = true }},
 	// Issue 20 item 5: a tenant whose exceptions are all under exm.im.
 	{"logs-exm-im-only", "the logs API serves records under provider exm.im only; every other log provider SAP lists " +
 		"(exm.jam, bsm, im, iep, jam.def, jam.run, jam.run_step) answers empty",

@@ -65,6 +65,11 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 			page[i] = pts[j]
 		}
 	}
+	if s.cfg.Behaviours.EndStamps {
+		for i := range page {
+			page[i].Time = page[i].Time.Add(mq.Resolution)
+		}
+	}
 	writeMetrics(w, buildMetrics(p, page), binary, total)
 }
 
@@ -75,9 +80,17 @@ func (s *Server) parseMetricsRequest(r *http.Request, now time.Time) (Query, pag
 	if bad != nil {
 		return Query{}, pageParams{}, false, bad
 	}
-	from, to, bad := parseWindow(r, "from", "to", now)
+	fromName, toName := "from", "to"
+	if s.cfg.Behaviours.IgnoreFromTo {
+		fromName, toName = "", "" // read by period only
+	}
+	from, to, bad := parseWindow(r, fromName, toName, now)
 	if bad != nil {
 		return Query{}, pageParams{}, false, bad
+	}
+	services := listParam(r, "serviceId")
+	if s.cfg.Behaviours.NoServiceList {
+		services = q["serviceId"] // a comma list is one (unknown) id
 	}
 	var measures []string
 	for _, m := range listParam(r, "metrics") {
@@ -99,7 +112,7 @@ func (s *Server) parseMetricsRequest(r *http.Request, now time.Time) (Query, pag
 		return Query{}, pageParams{}, false, badParam("parameter format %q is not supported by the simulator; use protobuf-json or protobuf-binary", f)
 	}
 	return Query{
-		Provider: q.Get("provider"), From: from, To: to, Resolution: res, ServiceIDs: listParam(r, "serviceId"),
+		Provider: q.Get("provider"), From: from, To: to, Resolution: res, ServiceIDs: services,
 		ServiceType: q.Get("serviceType"), Measures: measures, Dimensions: listParam(r, "dimensions"),
 		Prefix: q.Get("prefix"),
 	}, pg, binary, nil
@@ -127,10 +140,13 @@ func writeMetrics(w http.ResponseWriter, md pmetric.Metrics, binary bool, total 
 var periodRE = regexp.MustCompile(`^[LC]?(\d+)(Mi|M|H|D)$`)
 
 // parseWindow reads [from, to) from yyyyMMddHHmmss parameters, or from period (L1H, C24H,
-// 30M, …) counted back from now; the default is the last hour.
+// 30M, …) counted back from now; the default is the last hour. Empty names read by period only.
 func parseWindow(r *http.Request, fromName, toName string, now time.Time) (time.Time, time.Time, *badRequest) {
 	q := r.URL.Query()
-	fv, tv := q.Get(fromName), q.Get(toName)
+	var fv, tv string
+	if fromName != "" {
+		fv, tv = q.Get(fromName), q.Get(toName)
+	}
 	if fv == "" && tv == "" {
 		span := time.Hour
 		if pv := q.Get("period"); pv != "" {

@@ -281,6 +281,14 @@ func testConformance(t *testing.T, open storeFactory) {
 		if err := s.PutFormats(ctx, refused); err != nil {
 			t.Fatal(err)
 		}
+		shape := Formats{Tenant: "t2", Stamping: "end", FromTo: "ignored", FromToAt: t0.Add(time.Minute), ServiceList: "repeat", ServiceListAt: t0.Add(2 * time.Minute)}
+		if err := s.PutFormats(ctx, shape); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok, err := s.Formats(ctx, "t2"); err != nil || !ok || got.Stamping != "end" || got.FromTo != "ignored" || !got.FromToAt.Equal(shape.FromToAt) ||
+			got.ServiceList != "repeat" || !got.ServiceListAt.Equal(shape.ServiceListAt) {
+			t.Fatalf("Formats(t2) = %+v ok %v err %v, want %+v", got, ok, err, shape)
+		}
 		if err := s.PutFormats(ctx, Formats{Tenant: "t2"}); err != nil {
 			t.Fatal(err)
 		}
@@ -297,7 +305,8 @@ func testConformance(t *testing.T, open storeFactory) {
 		if got, ok, err := s.Formats(ctx, "t1"); err != nil || !ok || !got.BinaryRefusedAt.IsZero() || !got.UpdatedAt.Equal(c.Now()) {
 			t.Fatalf("Formats(t1) after clearing = %+v ok %v err %v", got, ok, err)
 		}
-		if got, ok, err := s.Formats(ctx, "t2"); err != nil || !ok || !got.BinaryRefusedAt.IsZero() {
+		if got, ok, err := s.Formats(ctx, "t2"); err != nil || !ok || !got.BinaryRefusedAt.IsZero() || got.Stamping != "" || got.ServiceList != "" ||
+			got.FromTo != "" || !got.FromToAt.IsZero() || !got.ServiceListAt.IsZero() {
 			t.Fatalf("Formats(t2) = %+v ok %v err %v", got, ok, err)
 		}
 		if cps, err := s.List(ctx, "t1"); err != nil || len(cps) != 0 {

@@ -1,6 +1,10 @@
 package calm
 
-import "google.golang.org/protobuf/encoding/protowire"
+import (
+	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/calm-collector/calm-collector/internal/wire"
+)
 
 // Field numbers promoteScopeLogs reads. ExportLogsServiceRequest and LogsData share the wire
 // format: resource_logs is field 1 of both.
@@ -79,36 +83,12 @@ func hasDeprecatedScopeLogs(body []byte) bool {
 	return found && valid
 }
 
-// eachField calls fn with every field of msg in order: its number, its wire type, its
-// encoded tag and its encoded value. It stops and reports false at a malformed field.
+// eachField calls fn with every field of msg in order, read as pdata reads it (wire.Pdata): its
+// number, its wire type, its encoded tag and its encoded value. It stops and reports false at a
+// malformed field.
 func eachField(msg []byte, fn func(num protowire.Number, typ protowire.Type, tag, value []byte)) bool {
-	for b := msg; len(b) > 0; {
-		num, typ, n := consumeTag(b)
-		if n < 0 {
-			return false
-		}
-		m := protowire.ConsumeFieldValue(num, typ, b[n:])
-		if m < 0 {
-			return false
-		}
-		fn(num, typ, b[:n], b[n:n+m])
-		b = b[n+m:]
-	}
-	return true
-}
-
-// consumeTag reads a field's tag as pdata's decoder does: the field number is the tag's upper
-// bits as an int32 and must be positive. protowire.ConsumeTag also refuses numbers above
-// 2^29-1, which pdata skips as unknown fields; reading them as pdata does keeps the wire
-// readers' view of a body the decoder's (the differential fuzzers found one that parted).
-func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
-	v, n := protowire.ConsumeVarint(b)
-	if n < 0 {
-		return 0, 0, n
-	}
-	num := int32(v >> 3)
-	if num <= 0 {
-		return 0, 0, -1
-	}
-	return protowire.Number(num), protowire.Type(v & 7), n
+	return wire.Fields(msg, wire.Pdata, func(num protowire.Number, typ protowire.Type, tag, value []byte) error {
+		fn(num, typ, tag, value)
+		return nil
+	}) == nil
 }

@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/calm-collector/calm-collector/internal/wire"
 )
 
 // deprecatedResource is a ResourceLogs whose scope logs sit in the deprecated field 1000
@@ -154,7 +156,7 @@ func FuzzDecodeLogsMatchesPlogotlp(f *testing.F) {
 // holds a field of the deprecated group wire types (or does not parse up to one).
 func hasGroup(msg []byte, depth int) bool {
 	for b := msg; len(b) > 0; {
-		num, typ, n := consumeTag(b) // as pdata reads tags: a field number above 2^29-1 is a field
+		num, typ, n := wire.Pdata(b) // as pdata reads tags: a field number above 2^29-1 is a field
 		if n < 0 {
 			return false
 		}

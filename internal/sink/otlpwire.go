@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/calm-collector/calm-collector/internal/wire"
 )
 
 // The OTLP export responses and google.rpc.Status are read here with protowire rather than
@@ -49,7 +51,7 @@ func parseExportResponse(signal, ctype string, data []byte) (exportResponse, err
 // skipped as protowire does; pdata's own skipping of them is looser in places.)
 func parseExportResponseProto(data []byte) (exportResponse, error) {
 	var r exportResponse
-	err := eachWireField(data, consumeTag, func(num protowire.Number, typ protowire.Type, value []byte) error {
+	err := wire.Fields(data, wire.Pdata, func(num protowire.Number, typ protowire.Type, _, value []byte) error {
 		if num != 1 {
 			return nil
 		}
@@ -57,7 +59,7 @@ func parseExportResponseProto(data []byte) (exportResponse, error) {
 			return fmt.Errorf("partial_success has wire type %d", typ)
 		}
 		ps, _ := protowire.ConsumeBytes(value)
-		return eachWireField(ps, consumeTag, func(num protowire.Number, typ protowire.Type, value []byte) error {
+		return wire.Fields(ps, wire.Pdata, func(num protowire.Number, typ protowire.Type, _, value []byte) error {
 			switch num {
 			case 1:
 				if typ != protowire.VarintType {
@@ -136,10 +138,7 @@ func jsonInt64(raw json.RawMessage) (int64, error) {
 // type_url of a details Any); a field of an unexpected wire type is an unknown field.
 func rpcStatusMessage(data []byte) (string, bool) {
 	var msg string
-	err := eachWireField(data, protowire.ConsumeTag, func(num protowire.Number, typ protowire.Type, value []byte) error {
-		if num > protowire.MaxValidNumber {
-			return fmt.Errorf("field number %d is out of range", num)
-		}
+	err := wire.Fields(data, wire.Runtime, func(num protowire.Number, typ protowire.Type, _, value []byte) error {
 		if typ != protowire.BytesType {
 			return nil // code (1) is a varint; anything else is unknown
 		}
@@ -151,10 +150,7 @@ func rpcStatusMessage(data []byte) (string, bool) {
 			}
 			msg = string(v)
 		case 3: // details: google.protobuf.Any{type_url = 1, value = 2}
-			return eachWireField(v, protowire.ConsumeTag, func(num protowire.Number, typ protowire.Type, value []byte) error {
-				if num > protowire.MaxValidNumber {
-					return fmt.Errorf("details field number %d is out of range", num)
-				}
+			return wire.Fields(v, wire.Runtime, func(num protowire.Number, typ protowire.Type, _, value []byte) error {
 				if num == 1 && typ == protowire.BytesType {
 					if s, _ := protowire.ConsumeBytes(value); !utf8.Valid(s) {
 						return errors.New("details type_url is not UTF-8")
@@ -169,43 +165,4 @@ func rpcStatusMessage(data []byte) (string, bool) {
 		return "", false
 	}
 	return msg, true
-}
-
-// eachWireField calls fn with every field of the protobuf message msg in order: its number,
-// wire type and encoded value. It stops at the first malformed field or error from fn. readTag
-// reads tags as the decoder the reading stands in for does: consumeTag for what pdata decodes
-// (export responses), protowire.ConsumeTag for what the protobuf runtime decodes
-// (google.rpc.Status); the two part on field numbers above 2^29-1.
-func eachWireField(msg []byte, readTag func([]byte) (protowire.Number, protowire.Type, int), fn func(num protowire.Number, typ protowire.Type, value []byte) error) error {
-	for b := msg; len(b) > 0; {
-		num, typ, n := readTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		m := protowire.ConsumeFieldValue(num, typ, b[n:])
-		if m < 0 {
-			return protowire.ParseError(m)
-		}
-		if err := fn(num, typ, b[n:n+m]); err != nil {
-			return err
-		}
-		b = b[n+m:]
-	}
-	return nil
-}
-
-// consumeTag reads a field's tag as pdata's decoder does (internal/calm has the same reader for
-// the API's answers): the field number is the tag's upper bits as an int32 and must be
-// positive, where protowire.ConsumeTag also refuses numbers above 2^29-1, which pdata skips as
-// unknown fields.
-func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
-	v, n := protowire.ConsumeVarint(b)
-	if n < 0 {
-		return 0, 0, n
-	}
-	num := int32(v >> 3)
-	if num <= 0 {
-		return 0, 0, -1
-	}
-	return protowire.Number(num), protowire.Type(v & 7), n
 }

@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/calm-collector/calm-collector/internal/wire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 )
@@ -160,7 +162,7 @@ func hasGroup(data []byte) bool {
 // (with what follows its tag as the value).
 func eachTag(msg []byte, fn func(num protowire.Number, typ protowire.Type, value []byte)) {
 	for b := msg; len(b) > 0; {
-		num, typ, n := consumeTag(b)
+		num, typ, n := wire.Pdata(b)
 		if n < 0 {
 			return
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/funcurl"
 	"github.com/calm-collector/calm-collector/internal/monitor"
+	"github.com/calm-collector/calm-collector/internal/quota"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 	"github.com/calm-collector/calm-collector/internal/transcript"
 )
@@ -56,7 +57,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	extraFile := fs.String("extra-monitors", "", extraMonitorsHelp)
 	asJSON := fs.Bool("json", false, "print the report as JSON (docs/design.md §3)")
 	timeout := fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
-	quotaGB := fs.Float64("quota-gb", float64(conntest.DefaultQuotaBytes)/1e9, "the tenant's monthly fair-use quota of API data in GB (24 unless bought more): the quota check warns above half of it")
+	quotaGB := fs.Float64("quota-gb", quota.DefaultGB, "the tenant's monthly fair-use quota of API data in GB (24 unless bought more): the quota check warns above half of it")
 	schedule := fs.Duration("schedule", conntest.DefaultSchedulePeriod, "time between scheduled runs, for the quota projection")
 	var rf recordFlags
 	rf.register(fs)

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/monitor"
+	"github.com/calm-collector/calm-collector/internal/quota"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 )
 
@@ -91,11 +91,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.Monitors, _ = tab.Parse(v)
 	}
-	quota, err := calm.ParseQuotaGB(getenv("CALM_API_QUOTA_GB"))
+	quotaBytes, err := quota.ParseGB(getenv(quota.Env))
 	if err != nil {
 		errs = append(errs, err)
 	}
-	c.QuotaBytes = quota
+	c.QuotaBytes = quotaBytes
 	return c, errors.Join(errs...)
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/monitor"
+	"github.com/calm-collector/calm-collector/internal/quota"
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
 
@@ -93,7 +94,7 @@ func DefaultConfig() Config {
 		BootstrapDir:     "build/lambda",
 		Alerts:           AlertsConfig{Enabled: true},
 		MaxConcurrency:   10,
-		APIQuotaGB:       defaultAPIQuotaGB,
+		APIQuotaGB:       quota.DefaultGB,
 	}
 }
 

@@ -1,24 +1,23 @@
 package main
 
 import (
-	"math"
 	"strconv"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/calm-collector/calm-collector/internal/quota"
 )
 
-// The fair-use quota of API data (docs/transfer.md, "The quota as a budget").
+// The fair-use quota of API data (docs/transfer.md, "The quota as a budget"; its rule is
+// internal/quota's).
 const (
 	keyAPIQuotaGB = "apiQuotaGB"
-	// defaultAPIQuotaGB is the 24 GB a month in a Cloud ALM tenant's fair use (calm.QuotaBytes;
-	// a test keeps them equal).
-	defaultAPIQuotaGB = 24.0
 	// quotaAlarmPercent is the share of the quota the month-to-date projection may reach before
-	// the alarm fires: the share the connection test warns at (calm.QuotaWarnShare).
-	quotaAlarmPercent = 50.0
+	// the alarm fires: the share the connection test warns at.
+	quotaAlarmPercent = 100 * quota.WarnShare
 	// quotaMetric is the collect function's EMF metric of the worst tenant's projection
 	// (emf.QuotaProjectionMetric).
 	quotaMetric = "QuotaProjectionPercent"
@@ -34,14 +33,14 @@ func (p *parser) apiQuotaGB(def float64) float64 {
 
 // checkQuota checks the quota setting.
 func (c *Config) checkQuota(p *problems) {
-	if !(c.APIQuotaGB > 0) || math.IsInf(c.APIQuotaGB, 0) || c.APIQuotaGB > 1e9 {
-		// the words of calm.ParseQuotaGB for the CALM_API_QUOTA_GB this would write (refuse_test.go)
-		p.fail(keyAPIQuotaGB, "%q is not a positive number of gigabytes like 24 (the tenant's monthly API quota)", quotaEnv(*c))
+	if !quota.ValidGB(c.APIQuotaGB) {
+		// the words the functions use for the CALM_API_QUOTA_GB this would write (refuse_test.go)
+		p.fail(keyAPIQuotaGB, "%s", quota.Problem(quotaEnv(*c)))
 	}
 }
 
-// quotaEnv is CALM_API_QUOTA_GB, the setting both functions read (calm.ParseQuotaGB).
-func quotaEnv(cfg Config) string { return strconv.FormatFloat(cfg.APIQuotaGB, 'f', -1, 64) }
+// quotaEnv is CALM_API_QUOTA_GB, the setting both functions read (quota.ParseGB).
+func quotaEnv(cfg Config) string { return quota.FormatGB(cfg.APIQuotaGB) }
 
 // addQuotaAlarm alarms when the worst tenant's month-to-date API bytes, projected to the month,
 // pass quotaAlarmPercent of apiQuotaGB. The collect function writes the projection of each run

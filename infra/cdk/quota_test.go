@@ -7,27 +7,25 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/emf"
+	"github.com/calm-collector/calm-collector/internal/quota"
 )
 
 // The meeting point of the quota setting: apiQuotaGB reaches both functions as the
-// CALM_API_QUOTA_GB they parse (collect.ConfigFromEnv, calm.ParseQuotaGB) into the same bytes,
+// CALM_API_QUOTA_GB they parse (collect.ConfigFromEnv, quota.ParseGB) into the same bytes,
 // and the alarm watches the metric the collect function writes (name, namespace, no
 // dimension) at the share the connection test warns at.
 func TestQuotaSettingReachesTheFunctionsAndTheAlarm(t *testing.T) {
-	if defaultAPIQuotaGB*1e9 != float64(calm.QuotaBytes) || quotaAlarmPercent != 100*calm.QuotaWarnShare ||
-		quotaMetric != emf.QuotaProjectionMetric || metricNamespace != emf.Namespace {
-		t.Fatalf("the stack's quota constants (%v GB, %v %%, %s/%s) differ from the functions' (%d bytes, %v, %s/%s)",
-			defaultAPIQuotaGB, quotaAlarmPercent, metricNamespace, quotaMetric, calm.QuotaBytes, calm.QuotaWarnShare, emf.Namespace, emf.QuotaProjectionMetric)
+	if quotaMetric != emf.QuotaProjectionMetric || metricNamespace != emf.Namespace {
+		t.Fatalf("the stack's quota metric %s/%s differs from the function's %s/%s", metricNamespace, quotaMetric, emf.Namespace, emf.QuotaProjectionMetric)
 	}
 	s := synth(t, map[string]any{keyAPIQuotaGB: "48.5"})
 	for _, fn := range []string{collectLogicalID, testconnLogicalID} {
 		props := s.json["Resources"].(map[string]any)[fn].(map[string]any)["Properties"].(map[string]any)
 		vars := props["Environment"].(map[string]any)["Variables"].(map[string]any)
 		v, _ := vars["CALM_API_QUOTA_GB"].(string)
-		if got, err := calm.ParseQuotaGB(v); err != nil || got != 48_500_000_000 {
+		if got, err := quota.ParseGB(v); err != nil || got != 48_500_000_000 {
 			t.Errorf("%s: CALM_API_QUOTA_GB %q parses to %d, %v; want 48.5 GB", fn, v, got, err)
 		}
 		if fn == collectLogicalID {
@@ -41,7 +39,7 @@ func TestQuotaSettingReachesTheFunctionsAndTheAlarm(t *testing.T) {
 	check(t, "the quota alarm", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
 			"Namespace": emf.Namespace, "MetricName": emf.QuotaProjectionMetric, "Dimensions": assertions.Match_Absent(),
-			"Statistic": "Maximum", "Period": 3600, "EvaluationPeriods": 2, "Threshold": 100 * calm.QuotaWarnShare,
+			"Statistic": "Maximum", "Period": 3600, "EvaluationPeriods": 2, "Threshold": 100 * quota.WarnShare,
 			"ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
 			"AlarmDescription": assertions.Match_StringLikeRegexp(jsii.String("48.5 GB")),
 			"AlarmActions":     []any{topic}, "OKActions": []any{topic},

@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,29 +152,4 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// The fair-use quota of API data (docs/transfer.md, "The quota as a budget").
-const (
-	// QuotaBytes is the 24 GB of outbound API data a month in a tenant's fair use; tenants can
-	// buy more (the setting CALM_API_QUOTA_GB, calmctl test --quota-gb, the stack's apiQuotaGB).
-	QuotaBytes int64 = 24_000_000_000
-	// QuotaWarnShare is the share of the quota above which a projection warns: the connection
-	// test's, and the collect function's month-to-date projection (a warning and the stack's
-	// alarm).
-	QuotaWarnShare = 0.5
-)
-
-// ParseQuotaGB reads the quota setting (CALM_API_QUOTA_GB): a positive number of gigabytes
-// (10⁹ bytes) such as 24 or 48.5; "" is QuotaBytes. The error names the variable.
-func ParseQuotaGB(v string) (int64, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return QuotaBytes, nil
-	}
-	gb, err := strconv.ParseFloat(v, 64)
-	if err != nil || gb <= 0 || math.IsInf(gb, 0) || gb > 1e9 {
-		return 0, fmt.Errorf("CALM_API_QUOTA_GB: %q is not a positive number of gigabytes like 24 (the tenant's monthly API quota)", v)
-	}
-	return int64(gb * 1e9), nil
 }

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/monitor"
+	"github.com/calm-collector/calm-collector/internal/quota"
 )
 
 // Config holds the settings of a collection run. Start from DefaultConfig and change what differs.
@@ -39,8 +39,8 @@ type Config struct {
 	// 10 minutes without a deadline. The lease is renewed every third of it while the run lasts.
 	LeaseTTL time.Duration
 	// APIQuotaBytes is the tenant's monthly fair-use quota of API data (CALM_API_QUOTA_GB;
-	// 0: calm.QuotaBytes). A run warns when the month-to-date projection passes
-	// calm.QuotaWarnShare of it (docs/transfer.md).
+	// 0: quota.DefaultBytes). A run warns when the month-to-date projection passes
+	// quota.WarnShare of it (docs/transfer.md).
 	APIQuotaBytes int64
 }
 
@@ -192,11 +192,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			c.Concurrency = n
 		}
 	}
-	quota, err := calm.ParseQuotaGB(getenv("CALM_API_QUOTA_GB"))
+	quotaBytes, err := quota.ParseGB(getenv(quota.Env))
 	if err != nil {
 		errs = append(errs, err)
 	}
-	c.APIQuotaBytes = quota
+	c.APIQuotaBytes = quotaBytes
 	for _, p := range c.problems() {
 		errs = append(errs, fmt.Errorf("%s: %s", p.env, p.msg))
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/quota"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
 
@@ -17,7 +17,7 @@ type QuotaUse struct {
 	ProjectedBytes int64 `json:"projectedBytes"`
 	QuotaBytes     int64 `json:"quotaBytes"`
 	// ProjectionPercent is ProjectedBytes in percent of QuotaBytes: the EMF metric
-	// QuotaProjectionPercent, which the stack alarms on above calm.QuotaWarnShare.
+	// QuotaProjectionPercent, which the stack alarms on above quota.WarnShare.
 	ProjectionPercent float64 `json:"projectionPercent"`
 }
 
@@ -35,7 +35,7 @@ func ProjectMonth(bytes int64, now time.Time) int64 {
 }
 
 // monthToDate adds the run's API bytes to the tenant's month in the store (keyed by the run's
-// UTC month) and projects the month. Above calm.QuotaWarnShare of the quota it logs a warning
+// UTC month) and projects the month. Above quota.WarnShare of the quota it logs a warning
 // naming the tenant. A store that cannot keep usage, or fails to, gives nil (logged): the run's
 // own apiBytes still report it.
 func (r *Runner) monthToDate(ctx context.Context, now time.Time, bytes int64) *QuotaUse {
@@ -48,16 +48,16 @@ func (r *Runner) monthToDate(ctx context.Context, now time.Time, bytes int64) *Q
 		r.logger().Warn("add the run's API bytes to the month's; the quota projection is left out of this run", "tenant", r.Tenant, "err", err)
 		return nil
 	}
-	quota := r.Config.APIQuotaBytes
-	if quota <= 0 {
-		quota = calm.QuotaBytes
+	limit := r.Config.APIQuotaBytes
+	if limit <= 0 {
+		limit = quota.DefaultBytes
 	}
-	q := &QuotaUse{Month: u.Month, MonthToDateBytes: u.APIBytes, ProjectedBytes: ProjectMonth(u.APIBytes, now), QuotaBytes: quota}
-	q.ProjectionPercent = 100 * float64(q.ProjectedBytes) / float64(quota)
-	if q.ProjectionPercent > 100*calm.QuotaWarnShare {
+	q := &QuotaUse{Month: u.Month, MonthToDateBytes: u.APIBytes, ProjectedBytes: ProjectMonth(u.APIBytes, now), QuotaBytes: limit}
+	q.ProjectionPercent = 100 * float64(q.ProjectedBytes) / float64(limit)
+	if q.ProjectionPercent > 100*quota.WarnShare {
 		r.logger().Warn("API transfer projected to the month is above the quota share: collect fewer monitors or at a coarser resolution, or raise CALM_API_QUOTA_GB if the tenant has bought more",
 			"tenant", r.Tenant, "month", q.Month, "monthToDateBytes", q.MonthToDateBytes, "projectedBytes", q.ProjectedBytes,
-			"quotaBytes", quota, "projectionPercent", q.ProjectionPercent, "warnAbovePercent", 100*calm.QuotaWarnShare)
+			"quotaBytes", limit, "projectionPercent", q.ProjectionPercent, "warnAbovePercent", 100*quota.WarnShare)
 	}
 	return q
 }

@@ -7,15 +7,12 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/quota"
 )
 
 // Defaults of the quota projection (docs/transfer.md).
 const (
 	DefaultSchedulePeriod = 5 * time.Minute
-	// DefaultQuotaBytes is the 24 GB of outbound API data a month in a tenant's fair use.
-	DefaultQuotaBytes = calm.QuotaBytes
-	// QuotaWarnShare is the share of the quota above which the projection warns.
-	QuotaWarnShare = calm.QuotaWarnShare
 	// quotaMonth is the month of the projection: 30 days.
 	quotaMonth = 30 * 24 * time.Hour
 	// quotaSample is the most data points the sample page of a monitor asks for.
@@ -40,29 +37,29 @@ type Projection struct {
 // data: for each, one sample page of its probe window gives the bytes per data point on the
 // wire, times the points of a window, times the windows of a month. Runs every
 // SchedulePeriod collect every window once, so the period changes the requests, not the
-// points; it is named in the detail. Warns above QuotaWarnShare of QuotaBytes.
+// points; it is named in the detail. Warns above quota.WarnShare of QuotaBytes.
 func (t *tester) checkQuota(ctx context.Context) Check {
 	if t.client == nil || len(t.probed) == 0 {
 		return skip("no metrics monitor answered with data points to measure")
 	}
-	quota := t.opts.QuotaBytes
-	if quota <= 0 {
-		quota = DefaultQuotaBytes
+	limit := t.opts.QuotaBytes
+	if limit <= 0 {
+		limit = quota.DefaultBytes
 	}
 	period := t.opts.SchedulePeriod
 	if period <= 0 {
 		period = DefaultSchedulePeriod
 	}
-	p, err := t.project(ctx, quota)
+	p, err := t.project(ctx, limit)
 	if err != nil {
 		return Check{Status: Warn, Detail: "could not measure the transfer: " + err.Error(),
 			Hint: "run the test again; the collection itself is not affected"}
 	}
 	detail := fmt.Sprintf("projected %s a month (%.1f %% of the %s quota) at one run every %s: %s",
-		gb(p.Bytes), 100*p.Share, gb(quota), period, strings.Join(p.Lines, "; "))
-	if p.Share > QuotaWarnShare {
+		gb(p.Bytes), 100*p.Share, gb(limit), period, strings.Join(p.Lines, "; "))
+	if p.Share > quota.WarnShare {
 		return Check{Status: Warn, Detail: detail, Hint: fmt.Sprintf("above %.0f %% of the fair-use quota: enable fewer monitors, "+
-			"collect at a coarser resolution, or raise the quota setting if the tenant has bought more", 100*QuotaWarnShare)}
+			"collect at a coarser resolution, or raise the quota setting if the tenant has bought more", 100*quota.WarnShare)}
 	}
 	return Check{Status: Pass, Detail: detail}
 }

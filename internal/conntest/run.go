@@ -55,8 +55,9 @@ type Options struct {
 	// Recorder, when set, receives every HTTP exchange of the test, the token endpoint's
 	// included, as a transcript (docs/transcripts.md); the caller closes it.
 	Recorder *transcript.Recorder
-	// QuotaBytes is the tenant's monthly fair-use quota of API data; zero means DefaultQuotaBytes
-	// (24 GB; tenants can buy more). The quota check warns above QuotaWarnShare of it.
+	// QuotaBytes is the tenant's monthly fair-use quota of API data; zero means
+	// quota.DefaultBytes (24 GB; tenants can buy more). The quota check warns above
+	// quota.WarnShare of it.
 	QuotaBytes int64
 }
 

@@ -89,8 +89,9 @@ func runCollect(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	defer closeSinks()
-	sum := r.Run(ctx, collect.Request{Backfill: plan.backfill})
+	var sum collect.Summary
+	defer func() { closeSinks(sum) }()
+	sum = r.Run(ctx, collect.Request{Backfill: plan.backfill})
 	if err := a.report(sum, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "calmctl collect: write the summary: %v\n", err)
 	}
@@ -237,7 +238,7 @@ func (a *collectArgs) runTimeout(backfill bool) time.Duration {
 // runner opens what the run needs: AWS only when something needs it, the connector secret, the
 // Cloud ALM client, the state store and the sinks. It returns the runner and what closes the
 // sinks.
-func (a *collectArgs) runner(ctx context.Context, p collectPlan, logger *slog.Logger, stdout, stderr io.Writer) (*collect.Runner, func(), error) {
+func (a *collectArgs) runner(ctx context.Context, p collectPlan, logger *slog.Logger, stdout, stderr io.Writer) (*collect.Runner, func(collect.Summary), error) {
 	var awsCfg *aws.Config
 	needAWS := a.secretID != "" || p.alerts.Bus != "" || strings.HasPrefix(a.deadLetterSpec(), "s3://") || strings.HasPrefix(a.stateSpec, state.DynamoPrefix) ||
 		slices.ContainsFunc(p.parsed, func(s spec.Spec) bool {
@@ -296,7 +297,7 @@ func (a *collectArgs) runner(ctx context.Context, p collectPlan, logger *slog.Lo
 	if rc != nil {
 		runSinks = append(runSinks, rc.Sink()) // last: it counts what every sink accepted
 	}
-	closeSinks := func() {
+	closeSinks := func(sum collect.Summary) {
 		if err := deadLetter.Close(context.WithoutCancel(ctx)); err != nil {
 			fmt.Fprintf(stderr, "calmctl collect: close %s: %v\n", deadLetter.Name(), err)
 		}
@@ -305,7 +306,7 @@ func (a *collectArgs) runner(ctx context.Context, p collectPlan, logger *slog.Lo
 				fmt.Fprintf(stderr, "calmctl collect: close %s: %v\n", s.Name(), err)
 			}
 		}
-		closeRecording(rc, client, a.cfg, p.backfill, stderr)
+		closeRecording(rc, client, a.cfg, p.backfill, sum, stderr)
 	}
 	r := (&collect.Runner{
 		Config: a.cfg, Store: store, Sinks: runSinks, DeadLetter: deadLetter, Owner: owner(), Logger: logger,

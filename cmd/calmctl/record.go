@@ -86,11 +86,11 @@ func startRecording(rec *transcript.Recorder, store state.Store, s calm.Settings
 }
 
 // closeRecording writes the rest of a recorded collection's transcript (nothing when rc is nil).
-func closeRecording(rc *collect.Recording, client *calm.Client, cfg collect.Config, backfill *collect.Range, stderr io.Writer) {
+func closeRecording(rc *collect.Recording, client *calm.Client, cfg collect.Config, backfill *collect.Range, sum collect.Summary, stderr io.Writer) {
 	if rc == nil {
 		return
 	}
-	if err := rc.Close(client, cfg, backfill); err != nil {
+	if err := rc.Close(client, cfg, backfill, sum); err != nil {
 		fmt.Fprintf(stderr, "calmctl collect: --record: %v\n", err)
 		return
 	}

@@ -2,14 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/testkit"
@@ -180,5 +185,58 @@ func assertNothingOf(t *testing.T, dir string, values []string) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// calmctl sim --replay serves a shipped transcript: calmctl collect with the recorded clock and
+// settings (as the start line and transcript.json give them) delivers exactly expected.json.
+func TestSimReplayServesAShippedTranscript(t *testing.T) {
+	dir := filepath.Join("..", "..", "internal", "collect", "testdata", "tenants", "sim-default")
+	tr, err := transcript.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded collect.RecordedRun
+	if err := json.Unmarshal(tr.Meta.Run, &recorded); err != nil {
+		t.Fatal(err)
+	}
+	var want transcript.Expected
+	if err := tr.ReadJSON(transcript.ExpectedFile, &want); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "replay.json")
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- runSim(ctx, []string{"--addr", "127.0.0.1:0", "--replay", dir, "--write-secret", secret, "--json"}, pw, io.Discard)
+		pw.Close()
+	}()
+	var st simStart
+	if err := json.NewDecoder(pr).Decode(&st); err != nil {
+		cancel()
+		t.Fatalf("start line: %v", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if st.Now != tr.Meta.Now.Format(time.RFC3339) {
+		t.Errorf("start line now %q; want the recorded %s", st.Now, tr.Meta.Now)
+	}
+	out := filepath.Join(t.TempDir(), "replayed.ndjson")
+	cfg := recorded.Config
+	var stderr bytes.Buffer
+	code := run([]string{"collect", "--secret-file", secret, "--out", out, "--state", t.TempDir(), "--now", st.Now,
+		"--monitors", strings.Join(cfg.Monitors, ","), "--lookback", cfg.Lookback.String(), "--event-lookback", cfg.EventLookback.String(),
+		"--concurrency", strconv.Itoa(cfg.Concurrency)}, &bytes.Buffer{}, &stderr)
+	cancel()
+	if c := <-done; c != 0 {
+		t.Errorf("calmctl sim --replay exit %d", c)
+	}
+	if code != 0 {
+		t.Fatalf("collect against the replay: exit %d: %s", code, stderr.String())
+	}
+	got := recordIDs(t, out)
+	wantIDs := slices.Sorted(maps.Keys(want.IDs))
+	if !slices.Equal(got, wantIDs) {
+		t.Errorf("replay delivered %d records; the recorded run %d (expected.json)", len(got), len(wantIDs))
 	}
 }

@@ -77,15 +77,29 @@ func (rc *Recording) pseudonymous(r record.Record) record.Record {
 	return r
 }
 
-// Close writes the transcript's expected.json and transcript.json for a run of client with
-// cfg (and backfill, when it was one).
-func (rc *Recording) Close(client *calm.Client, cfg Config, backfill *Range) error {
+// Outcomes maps each monitor of a run to "ok" or "failed" (transcript.Expected.Monitors).
+func Outcomes(sum Summary) map[string]string {
+	out := make(map[string]string, len(sum.Monitors))
+	for _, m := range sum.Monitors {
+		out[m.Monitor] = "ok"
+		if m.Error != "" {
+			out[m.Monitor] = "failed"
+		}
+	}
+	return out
+}
+
+// Close writes the transcript's expected.json and transcript.json for the run sum of client
+// with cfg (and backfill, when it was one).
+func (rc *Recording) Close(client *calm.Client, cfg Config, backfill *Range, sum Summary) error {
 	s := client.Settings()
 	run, err := json.Marshal(RecordedRun{Config: cfg, Backfill: backfill, Host: APIHost(s.URL)})
 	if err != nil {
 		return fmt.Errorf("record the run: %w", err)
 	}
-	werr := rc.Recorder.WriteJSON(transcript.ExpectedFile, rc.expect.Result())
+	exp := rc.expect.Result()
+	exp.Monitors = Outcomes(sum)
+	werr := rc.Recorder.WriteJSON(transcript.ExpectedFile, exp)
 	cerr := rc.Recorder.Close(transcript.Meta{Command: "collect", Recorded: time.Now().UTC(), Now: rc.Now.UTC(),
 		Settings: TranscriptSettings(s), Run: run, Source: rc.Source, State: rc.State})
 	if werr != nil {

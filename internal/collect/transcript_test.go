@@ -91,10 +91,12 @@ func recordSetup(t *testing.T, srv *sim.Server, dir string, services []string, s
 	if sum.Error != "" {
 		t.Fatalf("recorded run: %s", sum.Error)
 	}
-	if err := rc.Close(c, cfg, nil); err != nil {
+	if err := rc.Close(c, cfg, nil, sum); err != nil {
 		t.Fatal(err)
 	}
-	return rc.expect.Result()
+	exp := rc.expect.Result()
+	exp.Monitors = Outcomes(sum)
+	return exp
 }
 
 // TestTranscriptsReplayExactly runs collection against every transcript under testdata/tenants
@@ -131,7 +133,11 @@ func TestTranscriptsReplayExactly(t *testing.T) {
 			}
 			got, rp := replayCollect(t, tr)
 			if diff := want.Diff(got); len(diff) > 0 {
-				t.Errorf("replay of %s is not exact (%d differences; first ones):\n  %s", dir, len(diff), strings.Join(diff[:min(len(diff), 10)], "\n  "))
+				hint := ""
+				if tr.Meta.Source != "" {
+					hint = "\n(a simulator transcript: if the collector's requests changed on purpose, record them again with make transcripts)"
+				}
+				t.Errorf("replay of %s is not exact (%d differences; first ones):\n  %s%s", dir, len(diff), strings.Join(diff[:min(len(diff), 10)], "\n  "), hint)
 			}
 			if u := rp.Unserved(); len(u) > 0 {
 				t.Logf("recorded requests the replay did not ask (prefetched pages it did not need): %s", strings.Join(u, "; "))
@@ -184,7 +190,9 @@ func replayCollect(t *testing.T, tr *transcript.Transcript) (transcript.Expected
 			e.Add(b.Records[i].ID, line)
 		}
 	}
-	return e.Result(), rp
+	got := e.Result()
+	got.Monitors = Outcomes(sum)
+	return got, rp
 }
 
 // A collection recorded with service names redacted replays exactly: the pseudonyms are the same
@@ -304,8 +312,8 @@ func TestTranscriptHoldsNoSecret(t *testing.T) {
 			if _, err := c.Tokens().Refresh(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			r.Run(context.Background(), Request{Backfill: &Range{From: transcriptNow.Add(-time.Hour), To: transcriptNow.Add(-50 * time.Minute)}})
-			if err := rc.Close(c, cfg, nil); err != nil {
+			sum := r.Run(context.Background(), Request{Backfill: &Range{From: transcriptNow.Add(-time.Hour), To: transcriptNow.Add(-50 * time.Minute)}})
+			if err := rc.Close(c, cfg, nil, sum); err != nil {
 				t.Fatal(err)
 			}
 			if len(spy.values) < 4 {

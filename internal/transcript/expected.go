@@ -19,6 +19,10 @@ type Expected struct {
 	Digest string `json:"digest"`
 	// IDs maps each record id to the SHA-256 of its NDJSON line (docs/design.md §4).
 	IDs map[string]string `json:"ids"`
+	// Monitors maps each monitor the run collected to "ok" or "failed": a replay that fails a
+	// monitor the recorded run did not (or runs other monitors) is not exact, even when neither
+	// delivered anything.
+	Monitors map[string]string `json:"monitors,omitempty"`
 }
 
 // Expect gathers an Expected. It is safe for concurrent use.
@@ -79,8 +83,27 @@ func (want Expected) Diff(got Expected) []string {
 			out = append(out, "extra "+id)
 		}
 	}
+	if want.Monitors != nil {
+		for _, m := range slices.Sorted(maps.Keys(want.Monitors)) {
+			if got.Monitors[m] != want.Monitors[m] {
+				out = append(out, fmt.Sprintf("monitor %s %s, recorded %s", m, cmpOr(got.Monitors[m], "not run"), want.Monitors[m]))
+			}
+		}
+		for _, m := range slices.Sorted(maps.Keys(got.Monitors)) {
+			if _, ok := want.Monitors[m]; !ok {
+				out = append(out, fmt.Sprintf("monitor %s %s, not in the recorded run", m, got.Monitors[m]))
+			}
+		}
+	}
 	if len(out) == 0 && want.Digest != got.Digest {
 		out = append(out, "digest differs: "+got.Digest+", recorded "+want.Digest)
 	}
 	return out
+}
+
+func cmpOr(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }

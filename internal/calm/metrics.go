@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -44,6 +45,16 @@ type MetricsQuery struct {
 	// then, so that it follows this one without waiting for the decode. It is a guess (a short
 	// page makes the walk go on) and may not be called at all (the walk then ends as usual).
 	LastAsked func()
+}
+
+// periodMargin is how much further back PeriodCovering reaches: the tenant's clock may differ.
+const periodMargin = 5 * time.Minute
+
+// PeriodCovering is the metrics period counted back from now that covers from ("L3H"), for a
+// tenant that does not honour from/to: whole hours, the unit of SAP's Postman collection (L1H).
+func PeriodCovering(from, now time.Time) string {
+	hours := int(math.Ceil((now.Sub(from) + periodMargin).Hours()))
+	return fmt.Sprintf("L%dH", max(hours, 1))
 }
 
 // MetricsPage is one page of the paged series; Points counts the data points in it (gauge,

@@ -1,12 +1,11 @@
 package collect
 
 import (
-	"fmt"
 	"log/slog"
-	"math"
 	"sync"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
@@ -28,7 +27,6 @@ const (
 	FromToHonoured = "honoured"
 	FromToIgnored  = "ignored"
 	FromToUnknown  = "unknown"
-	periodMargin   = 5 * time.Minute // a period reaches this much further back: clocks differ
 )
 
 // tenantShape is what collection learned of how the tenant answers where SAP's material allows
@@ -103,14 +101,7 @@ func (t *tenantShape) period(from, now time.Time) string {
 	if fromTo != FromToIgnored || now.Sub(at) >= ShapeRetryAfter {
 		return ""
 	}
-	return periodCovering(from, now)
-}
-
-// periodCovering is the period counted back from now that covers from: whole hours, the unit
-// SAP's Postman collection uses (L1H).
-func periodCovering(from, now time.Time) string {
-	hours := int(math.Ceil((now.Sub(from) + periodMargin).Hours()))
-	return fmt.Sprintf("L%dH", max(hours, 1))
+	return calm.PeriodCovering(from, now)
 }
 
 // fromToDue reports whether from/to are to be probed: never asked, or what was learned is a

@@ -92,7 +92,7 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) in
 type consoleArgs struct {
 	addr, dir, functionURL, stateSpec, records string
 	force, verbose                             bool
-	timeout                                    time.Duration
+	timeout, schedule                          time.Duration
 	monitors                                   []string // empty: the test probes its defaults, "Collect now" takes "auto"
 	extra                                      []monitor.Monitor
 	files, ids                                 listFlag
@@ -112,6 +112,7 @@ func parseConsoleArgs(args []string, stdout, stderr io.Writer) (a consoleArgs, c
 	monitors := fs.String("monitors", "", "comma list of monitors the test probes (default "+strings.Join(monitor.Defaults(), ",")+") and \"Collect now\" collects (default auto)")
 	extraFile := fs.String("extra-monitors", "", extraMonitorsHelp)
 	fs.DurationVar(&a.timeout, "timeout", conntest.DefaultTimeout, "time limit of each check")
+	fs.DurationVar(&a.schedule, "schedule", 5*time.Minute, "time between scheduled collections (the stack's schedule, or your cron's): the status view colours each lag against it")
 	fs.BoolVar(&a.verbose, "v", false, "log every request to stderr")
 	fs.Var(&a.files, "secret-file", "connector secret file, repeatable")
 	fs.Var(&a.ids, "secret-id", "Secrets Manager secret [NAME=]ID or ARN, repeatable")
@@ -128,6 +129,8 @@ func parseConsoleArgs(args []string, stdout, stderr io.Writer) (a consoleArgs, c
 		problem = "--timeout must be positive"
 	case err != nil:
 		problem = err.Error()
+	case a.schedule <= 0:
+		problem = "--schedule must be positive, e.g. 5m"
 	case strings.TrimSpace(*monitors) != "":
 		if a.monitors, err = tab.Parse(*monitors); err != nil {
 			problem = fmt.Sprintf("--monitors: %v", err)
@@ -152,7 +155,7 @@ func (a consoleArgs) config(ctx context.Context, logger *slog.Logger) (console.C
 		}
 		awsCfg = &c
 	}
-	cfg := console.Config{Monitors: a.monitors, Extra: a.extra, TestTimeout: a.timeout, Records: a.records, Logger: logger}
+	cfg := console.Config{Monitors: a.monitors, Extra: a.extra, TestTimeout: a.timeout, Records: a.records, Schedule: a.schedule, Logger: logger}
 	switch {
 	case len(a.files) > 0 || len(a.ids) > 0:
 		sources, err := fixedConnectors(a.files, a.ids, awsCfg)

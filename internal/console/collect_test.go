@@ -171,7 +171,7 @@ func TestCollectNowCollectsIntoStateAndRecords(t *testing.T) {
 
 	// The status view reads what the run wrote.
 	_, status := cs.get(t, "/status")
-	hm := regexp.MustCompile(`(?s)<tr data-tenant="sim" data-monitor="hm">(.*?)</tr>`).FindStringSubmatch(status)
+	hm := regexp.MustCompile(`(?s)<tr data-tenant="sim" data-monitor="hm"[^>]*>(.*?)</tr>`).FindStringSubmatch(status)
 	if hm == nil {
 		t.Fatalf("no hm row in the status view:\n%s", status)
 	}

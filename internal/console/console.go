@@ -65,6 +65,9 @@ type Config struct {
 	Owner string
 	// Resolution is the window of the status charts (default 5m, the collector's default).
 	Resolution time.Duration
+	// Schedule is the time between scheduled collections (default 5m, the stack's default):
+	// the status view colours each lag against it.
+	Schedule time.Duration
 	// TestTimeout bounds each check (0: conntest.DefaultTimeout).
 	TestTimeout time.Duration
 	// HTTPClient is used by local connection tests (nil: conntest builds one).
@@ -93,6 +96,9 @@ func New(cfg Config) (*Console, error) {
 	}
 	if cfg.Resolution <= 0 {
 		cfg.Resolution = 5 * time.Minute
+	}
+	if cfg.Schedule <= 0 {
+		cfg.Schedule = 5 * time.Minute
 	}
 	if cfg.Resolution > chartSpan || chartSpan%cfg.Resolution != 0 {
 		return nil, fmt.Errorf("console: resolution %s does not divide a day into windows: use 1m, 5m, 10m, 15m, 30m, 1h or 24h", cfg.Resolution)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/state"
 	"github.com/calm-collector/calm-collector/internal/testkit"
@@ -424,7 +425,7 @@ func TestStatusViewDrawsCheckpointsAndRecords(t *testing.T) {
 		t.Fatalf("GET /status = %d", resp.StatusCode)
 	}
 	row := func(tenant, monitor string) string {
-		m := regexp.MustCompile(`(?s)<tr data-tenant="` + tenant + `" data-monitor="` + monitor + `">(.*?)</tr>`).FindStringSubmatch(body)
+		m := regexp.MustCompile(`(?s)<tr data-tenant="` + tenant + `" data-monitor="` + monitor + `"[^>]*>(.*?)</tr>`).FindStringSubmatch(body)
 		if m == nil {
 			t.Fatalf("no row for %s/%s:\n%s", tenant, monitor, body)
 		}
@@ -451,6 +452,56 @@ func TestStatusViewDrawsCheckpointsAndRecords(t *testing.T) {
 	}
 	if !strings.Contains(body, "1 record lines were not counted") {
 		t.Error("the bad record line is not reported")
+	}
+}
+
+// The status view lists monitors by the monitor table: grouped by API kind in the order metrics,
+// integration, events, logs (then kinds it does not know, then monitors the table lacks), the
+// core monitors (scope confirmed) first in their group, each under its title; and the lag is
+// coloured against the schedule.
+func TestStatusViewGroupsMonitorsByAPIKind(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 2, 0, 0, time.UTC)
+	store, err := state.NewFileStore(filepath.Join(t.TempDir(), "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Put in an order that is neither the table's nor the alphabet's.
+	for _, m := range []string{"zzz", "logs", "cpi", "status", "sum", "jam", "hm", "aif", "bpm", "logs-im", "xtr"} {
+		cp := state.Checkpoint{Tenant: "prod", Monitor: m, Next: now.Add(-20 * time.Minute), LastRunAt: now}
+		if err := store.Put(context.Background(), cp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		schedule time.Duration
+		lag      string
+	}{{0, "late"}, {15 * time.Minute, "ok"}} {
+		// A monitor given as data, of an API kind the table does not have yet.
+		extra := []monitor.Monitor{{ID: "xtr", Title: "Widget counts", Scope: "calm-api.widgets.read", API: monitor.API("widgets")}}
+		c := startConsole(t, Config{Connectors: Fixed(nil), State: store, StateName: "state", Tenants: []string{"prod"},
+			Schedule: tc.schedule, Extra: extra, Now: func() time.Time { return now }})
+		_, body := c.get(t, "/status")
+		var order []string
+		for _, m := range regexp.MustCompile(`<tr (?:class="group" data-group="([a-z]+)"|data-tenant="prod" data-monitor="([a-z-]+)")`).FindAllStringSubmatch(body, -1) {
+			if m[1] != "" {
+				order = append(order, "["+m[1]+"]")
+			} else {
+				order = append(order, m[2])
+			}
+		}
+		want := "[metrics] hm jam sum [integration] cpi aif [events] status [logs] logs logs-im [analytics] bpm [widgets] xtr [other] zzz"
+		if got := strings.Join(order, " "); got != want {
+			t.Errorf("status rows in the order\n %s\nwant\n %s", got, want)
+		}
+		for _, title := range []string{"Health Monitoring", "Job &amp; Automation Monitoring", "Integration Monitoring: Cloud Integration",
+			"Business service status events", "Logs: Integration Monitoring", ">Integration Monitoring<", ">Widgets<", "Widget counts"} {
+			if !strings.Contains(body, title) {
+				t.Errorf("the status view lacks %q", title)
+			}
+		}
+		if want := `<span class="lag ` + tc.lag + `">20m</span>`; !strings.Contains(body, want) {
+			t.Errorf("schedule %s: a lag of 20m should be %s (%s)", tc.schedule, tc.lag, want)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -270,6 +271,19 @@ func TestBrowserServiceKeyToStatus(t *testing.T) {
 	if v, _ := chromedp.Run(ctx, chromedp.Value("#f-key")); v != "" {
 		t.Error("the service key box still holds the key (and its secret) after the save")
 	}
+	// The connector list follows the save without a reload: the new connector, marked current.
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(`aside.list li.current a[href="/?c=sim"]`)); err != nil {
+		t.Fatalf("the connector list after the save: %v", err)
+	}
+	if list, _ := chromedp.Run(ctx, chromedp.Text("aside.list")); strings.Contains(list, "No connector stored yet") {
+		t.Errorf("the connector list still says there is none after the save:\n%s", list)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifact(t, "console-saved.png", shot)
+	updateDocs(t, "console-saved.png", shot)
 	checks, err := allChecks(ctx)
 	if err != nil || len(checks) < 6 {
 		t.Fatalf("checklist %v (%v)", checks, err)
@@ -297,7 +311,7 @@ func TestBrowserServiceKeyToStatus(t *testing.T) {
 	if err != nil || len(collected) < 3 {
 		t.Fatalf("run summary rows %v (%v), want the monitors auto selects", collected, err)
 	}
-	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	shot, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +390,9 @@ func TestBrowserStatusAfterCollection(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := collect.DefaultConfig()
-	cfg.Monitors = []string{"hm", "jam", "exm"}
+	// Three metrics monitors drawn in full, and one of each other group the simulator serves.
+	charted := []string{"hm", "jam", "exm"}
+	cfg.Monitors = append(slices.Clone(charted), "cpi", "status", "logs")
 	cfg.Lookback = 3 * time.Hour
 	r := &collect.Runner{Config: cfg, Tenant: settings.Name, Client: client, Scopes: client.Tokens(), Store: store,
 		Sinks: []collect.Sink{fileSink}, Owner: "console-e2e"}
@@ -397,7 +413,7 @@ func TestBrowserStatusAfterCollection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open the status view: %v", err)
 	}
-	for _, m := range cfg.Monitors {
+	for _, m := range charted {
 		sel := fmt.Sprintf(`tr[data-tenant="sim"][data-monitor=%q]`, m)
 		bars, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll('%s svg.chart rect').length`, sel)))
 		if err != nil || bars < 30 {
@@ -411,6 +427,13 @@ func TestBrowserStatusAfterCollection(t *testing.T) {
 		if lag == "" {
 			t.Errorf("%s: no lag shown", m)
 		}
+		if title, _ := chromedp.Run(ctx, chromedp.Text(sel+" td:nth-child(2) strong")); title != placeOf(monitor.Builtin(), m).Title || title == m {
+			t.Errorf("%s: title %q, want the monitor table's", m, title)
+		}
+	}
+	groups, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("tr.group")).map(tr => tr.textContent.trim())`))
+	if want := "Metrics,Integration Monitoring,Events,Logs"; err != nil || strings.Join(groups, ",") != want {
+		t.Errorf("group headings %v (%v), want %s", groups, err, want)
 	}
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {

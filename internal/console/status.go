@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 )
 
 // statusView is the status page: one row per tenant and monitor.
@@ -13,14 +16,18 @@ type statusView struct {
 	StateName  string
 	Records    string
 	Resolution time.Duration
-	Rows       []statusRow
-	Problems   []string
-	Skipped    int // record lines that were not counted
+	// Schedule is the time between scheduled runs; OnTime and Late bound the lag's colours.
+	Schedule, OnTime, Late time.Duration
+	Tenants                []string
+	Rows                   []statusRow
+	Problems               []string
+	Skipped                int // record lines that were not counted
 }
 
 // statusRow is one monitor of one tenant.
 type statusRow struct {
 	Tenant, Monitor string
+	Place           monitorPlace // title and group from the monitor table
 	HasCheckpoint   bool
 	Next            time.Time // the last completed window ends here
 	Lag             time.Duration
@@ -52,7 +59,8 @@ const chartHeight = 40
 
 func (c *Console) status(ctx context.Context, conns []summary) statusView {
 	now := c.cfg.Now().UTC()
-	sv := statusView{Now: now, StateName: c.cfg.StateName, Records: c.cfg.Records, Resolution: c.cfg.Resolution}
+	sv := statusView{Now: now, StateName: c.cfg.StateName, Records: c.cfg.Records, Resolution: c.cfg.Resolution,
+		Schedule: c.cfg.Schedule, OnTime: c.onTime(), Late: c.onTime() + 2*c.cfg.Schedule}
 
 	var counts map[seriesKey]seriesCounts
 	if c.records != nil {
@@ -74,6 +82,11 @@ func (c *Console) status(ctx context.Context, conns []summary) statusView {
 	slices.Sort(tenants)
 	tenants = slices.Compact(tenants)
 
+	tab, err := monitor.Builtin().With(c.cfg.Extra...)
+	if err != nil {
+		sv.Problems = append(sv.Problems, fmt.Sprintf("monitors given as data: %v", err))
+		tab = monitor.Builtin()
+	}
 	rows := map[seriesKey]*statusRow{}
 	if c.cfg.State != nil {
 		for _, t := range tenants {
@@ -105,20 +118,34 @@ func (c *Console) status(ctx context.Context, conns []summary) statusView {
 		}
 		row.Total, row.Newest = sc.Total, sc.Newest
 		row.Chart = c.chart(sc, now)
+		row.Place = placeOf(tab, row.Monitor)
 		sv.Rows = append(sv.Rows, *row)
 	}
+	slices.SortStableFunc(sv.Rows, compareRows)
+	for _, r := range sv.Rows {
+		sv.Tenants = append(sv.Tenants, r.Tenant)
+	}
+	sv.Tenants = slices.Compact(sv.Tenants)
 	return sv
 }
 
-// lagLevel grades a lag: a scheduled run every few minutes keeps it within a few windows.
+// lagLevel grades a lag against the schedule. Data ends at the last window closed before now
+// minus the collector's lag, so a run on time leaves at most one schedule period, one window and
+// that lag: ok. Up to two more periods (a run or two missed, or slow) is late; beyond, stale.
 func (c *Console) lagLevel(lag time.Duration) string {
+	onTime := c.onTime()
 	switch {
-	case lag <= 4*c.cfg.Resolution+2*time.Minute:
+	case lag <= onTime:
 		return "ok"
-	case lag <= 2*time.Hour:
+	case lag <= onTime+2*c.cfg.Schedule:
 		return "late"
 	}
 	return "stale"
+}
+
+// onTime is the most lag a run on schedule leaves (lagLevel).
+func (c *Console) onTime() time.Duration {
+	return c.cfg.Schedule + c.cfg.Resolution + collect.DefaultConfig().Lag
 }
 
 // chart draws one bar per window of the last day, scaled to the busiest window.

@@ -81,6 +81,21 @@
     update();
   }
 
+  // refreshList replaces the connector list with the server's, after a save stored a connector:
+  // it fetches the saved connector's page and takes its list (the saved one marked current).
+  function refreshList(saved) {
+    var list = document.querySelector("aside.list");
+    var link = saved.querySelector("a");
+    if (!list || !window.DOMParser) { return; }
+    fetch((link && link.getAttribute("href")) || "/", { credentials: "same-origin" }).then(function (resp) {
+      if (!resp.ok) { return; }
+      return resp.text().then(function (text) {
+        var fresh = new DOMParser().parseFromString(text, "text/html").querySelector("aside.list");
+        if (fresh) { list.replaceWith(fresh); }
+      });
+    });
+  }
+
   function wireForm() {
     var form = document.getElementById("connector-form");
     var result = document.getElementById("result");
@@ -115,6 +130,9 @@
           var secret = document.getElementById("f-secret");
           var key = document.getElementById("f-key");
           var saved = document.getElementById("saved");
+          if (saved && saved.classList.contains("yes")) {
+            refreshList(saved);
+          }
           if (secret && saved && saved.classList.contains("yes")) {
             // Stored: the page lets go of the secret (the pasted key holds it too).
             secret.value = "";

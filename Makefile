@@ -91,6 +91,14 @@ bench: tools $(BENCHSTAT) ## benchmarks behind BENCHMARKS.md
 invoke-%: $(RIE) ## run a built function under the Lambda RIE with its events/ files (invoke-collect, invoke-testconn)
 	scripts/invoke.sh $*
 
+.PHONY: release
+release: ## from a clean tree: calmctl for 6 platforms, the Lambda zips, SHA-256 sums, a template deployable without the CDK, into build/release/
+	scripts/release.sh
+
+.PHONY: env-json
+env-json: synth ## write events/env.json (sam local invoke --env-vars) from the synthesized stack
+	go run ./tools/release envjson $(CDK_OUTDIR)/CalmCollector.template.json > events/env.json
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf $(BUILD) cdk.out out

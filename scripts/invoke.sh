@@ -35,7 +35,11 @@ done
 
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1
 awsl() { aws --endpoint-url "http://127.0.0.1:$moto" "$@" >/dev/null; }
-awsl secretsmanager create-secret --name calm/sim --secret-string "file://$work/secret.json"
+# The stack's default connector, under the stack's prefix, so the queue message
+# (events/collect-queue.json, connector "default") and the dispatch find it.
+prefix=calm-collector/CalmCollector/connectors/
+awsl secretsmanager create-secret --name "${prefix}default" --secret-string "file://$work/secret.json"
+queue=$(aws --endpoint-url "http://127.0.0.1:$moto" sqs create-queue --queue-name calm-work --query QueueUrl --output text)
 awsl dynamodb create-table --table-name calm-state --billing-mode PAY_PER_REQUEST \
   --attribute-definitions AttributeName=pk,AttributeType=S AttributeName=sk,AttributeType=S \
   --key-schema AttributeName=pk,KeyType=HASH AttributeName=sk,KeyType=RANGE
@@ -45,7 +49,8 @@ port=$(freeport); api=$(freeport)
 env -i PATH="$PATH" HOME="$HOME" \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
   AWS_ENDPOINT_URL="http://127.0.0.1:$moto" \
-  CALM_SECRET_ID=calm/sim CALM_STATE_TABLE=calm-state CALM_SINKS="stdout,s3://calm-records/records" \
+  CALM_SECRET_ID="${prefix}default" CALM_CONNECTOR_PREFIX="$prefix" CALM_QUEUE_URL="$queue" \
+  CALM_STATE_TABLE=calm-state CALM_SINKS="stdout,s3://calm-records/records" \
   CALM_TESTCONN_ALLOW_LOOPBACK=true \
   "$rie" --runtime-interface-emulator-address "127.0.0.1:$port" --runtime-api-address "127.0.0.1:$api" \
   "$work/bootstrap" >"$work/function.log" 2>&1 & pids+=($!)

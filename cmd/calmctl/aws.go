@@ -17,6 +17,9 @@ import (
 // call is made.
 func loadAWS(ctx context.Context) (aws.Config, error) {
 	c, err := config.LoadDefaultConfig(ctx)
+	if p := os.Getenv("AWS_PROFILE"); err != nil && strings.Contains(err.Error(), "failed to get shared config profile") {
+		return aws.Config{}, fmt.Errorf("AWS_PROFILE=%s is not a profile of ~/.aws/config or ~/.aws/credentials: fix the name, or create it with aws configure --profile %s", p, p)
+	}
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("AWS configuration: %s", awsMessage(err))
 	}

@@ -38,17 +38,28 @@ type logs struct{ info Info }
 func (m logs) Info() Info { return m.info }
 
 func (m logs) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
-	services, err := c.Services(ctx, m.info.Provider)
+	f := logsFetch{c: c, tenant: q.Tenant, monitor: m.info.ID, provider: m.info.LogsProvider,
+		res: resolutionOf(q.Resolution), emit: emit}
+	f.read = f.series
+	return f.run(ctx, m.info.Provider, q)
+}
+
+// run discovers the services of the analytics provider and emits each service's records of
+// [q.From, q.To), asked for at most maxLogsRange at a time; a record read twice within the
+// span (same id) is emitted once.
+func (f logsFetch) run(ctx context.Context, provider string, q Query) error {
+	services, err := f.c.Services(ctx, provider)
 	if err != nil {
-		return fmt.Errorf("discover %s services: %w", m.info.Provider, err)
+		return fmt.Errorf("discover %s services: %w", provider, err)
 	}
 	seen := map[string]bool{}
-	f := logsFetch{c: c, tenant: q.Tenant, monitor: m.info.ID, provider: m.info.LogsProvider, res: resolutionOf(q.Resolution), emit: func(r record.Record) {
+	emit := f.emit
+	f.emit = func(r record.Record) {
 		if !seen[r.ID] {
 			seen[r.ID] = true
 			emit(r)
 		}
-	}}
+	}
 	for _, s := range services {
 		for from := q.From; from.Before(q.To); from = from.Add(maxLogsRange) {
 			r := Range{From: from, To: minTime(from.Add(maxLogsRange), q.To)}
@@ -67,18 +78,21 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// logsFetch is one Fetch of the logs monitor.
+// logsFetch is one Fetch of a logs or traces monitor: both APIs are read alike (one service a
+// request, at most an hour, halved while over the count cap).
 type logsFetch struct {
 	c               Client
 	tenant, monitor string
-	provider        string        // the logs API's provider parameter
+	provider        string        // the logs or traces API's provider parameter
 	res             time.Duration // window size, 0 when unknown
 	emit            func(record.Record)
+	// read reads one request series of a service's range and converts its records.
+	read func(ctx context.Context, s calm.Service, r Range) ([]record.Record, error)
 }
 
 // rangeOf emits the service's records of r, splitting r while the API answers ErrOverLimit.
 func (f logsFetch) rangeOf(ctx context.Context, s calm.Service, r Range) error {
-	recs, err := f.series(ctx, s, r)
+	recs, err := f.read(ctx, s, r)
 	if err == nil {
 		for _, rec := range recs {
 			f.emit(rec)
@@ -90,10 +104,10 @@ func (f logsFetch) rangeOf(ctx context.Context, s calm.Service, r Range) error {
 	}
 	a, b, ok := halves(r, f.res)
 	if !ok {
-		return fmt.Errorf("logs %s: the API holds more records for this range than it answers at once, even for a range of %s, the shortest asked for; nothing of the span is delivered: %w",
-			fmtRangeSeconds(r), r.To.Sub(r.From), err)
+		return fmt.Errorf("%s %s: the API holds more records for this range than it answers at once, even for a range of %s, the shortest asked for; nothing of the span is delivered: %w",
+			f.monitor, fmtRangeSeconds(r), r.To.Sub(r.From), err)
 	}
-	slog.DebugContext(ctx, "logs range over the API's count cap; asking for its halves", "service", s.ID, "range", fmtRangeSeconds(r), "split", a.To)
+	slog.DebugContext(ctx, "range over the API's count cap; asking for its halves", "monitor", f.monitor, "service", s.ID, "range", fmtRangeSeconds(r), "split", a.To)
 	if err := f.rangeOf(ctx, s, a); err != nil {
 		return err
 	}

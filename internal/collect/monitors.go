@@ -20,6 +20,7 @@ type Client interface {
 	StatusEvents(ctx context.Context, q calm.EventsQuery) iter.Seq2[calm.StatusEvent, error]
 	Logs(ctx context.Context, q calm.LogsQuery) iter.Seq2[calm.LogsPage, error]
 	AnalyticsData(ctx context.Context, q calm.AnalyticsQuery) ([]calm.AnalyticsPoint, error)
+	Traces(ctx context.Context, q calm.TracesQuery) iter.Seq2[calm.TracesPage, error]
 }
 
 // Monitor is one Cloud ALM source. Fetch emits every record of [q.From, q.To) with one paged
@@ -66,7 +67,8 @@ func monitorsOf(t monitor.Table) []Monitor {
 			ms = append(ms, logs{info: in})
 		case in.API == monitor.Analytics:
 			ms = append(ms, analytics{info: in})
-		case in.API != monitor.Metrics:
+		case in.API == monitor.Traces:
+			ms = append(ms, traces{info: in})
 		case in.MaxServices > 0:
 			ms = append(ms, batched{metrics{info: in}})
 		default:

@@ -122,8 +122,8 @@ func TestMonitorMappingGolden(t *testing.T) {
 	q := Query{Tenant: "prod-eu10", From: ts("2025-11-25T10:00:00Z"), To: ts("2025-11-25T11:00:00Z"), Resolution: "5Mi"}
 	for _, m := range Monitors() {
 		in := m.Info()
-		if in.API == monitor.Logs || in.API == monitor.Analytics {
-			continue // not OTLP metrics: logs_test.go, analytics_test.go
+		if in.API == monitor.Logs || in.API == monitor.Analytics || in.API == monitor.Traces {
+			continue // not OTLP metrics: logs_test.go, analytics_test.go, traces_test.go
 		}
 		t.Run(in.ID, func(t *testing.T) {
 			c := &cannedClient{}
@@ -287,6 +287,8 @@ func TestEveryTableMonitorIsCollected(t *testing.T) {
 			want = m.Info().API == monitor.Events
 		case logs:
 			want = m.Info().API == monitor.Logs
+		case traces:
+			want = m.Info().API == monitor.Traces
 		case batched:
 			want = m.Info().API == monitor.Metrics && m.Info().MaxServices > 0
 		case metrics:

@@ -463,19 +463,21 @@ func TestAutoSelectsGrantedConfirmedMonitors(t *testing.T) {
 	for _, m := range s.Monitors {
 		ids = append(ids, m.Monitor)
 	}
-	// the simulator grants every scope: auto runs every monitor but sum, whose scope SAP does
-	// not publish.
+	// the simulator grants every scope: auto runs every monitor but sum and traces, whose
+	// scopes SAP does not publish.
 	var want []string
 	for _, m := range Monitors() {
-		if m.Info().ID != "sum" {
-			want = append(want, m.Info().ID)
+		if id := m.Info().ID; id != "sum" && id != "traces" {
+			want = append(want, id)
 		}
 	}
 	if !slices.Equal(ids, want) {
 		t.Errorf("auto ran %v, want %v", ids, want)
 	}
-	if !slices.ContainsFunc(s.NotSelected, func(s string) bool { return strings.HasPrefix(s, "sum:") }) {
-		t.Errorf("notSelected = %v", s.NotSelected)
+	for _, id := range []string{"sum:", "traces:"} {
+		if !slices.ContainsFunc(s.NotSelected, func(s string) bool { return strings.HasPrefix(s, id) }) {
+			t.Errorf("notSelected = %v, want %s among them", s.NotSelected, id)
+		}
 	}
 }
 

@@ -158,7 +158,7 @@ func (t *tester) checkMonitor(ctx context.Context, id string) Check {
 	case monitor.Analytics:
 		return t.probeAnalytics(ctx, m)
 	case monitor.Traces:
-		return skip("this version does not read the " + string(m.API) + " API yet")
+		return t.probeTraces(ctx, m)
 	}
 	return t.probeMetrics(ctx, m)
 }

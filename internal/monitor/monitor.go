@@ -59,7 +59,7 @@ type Monitor struct {
 	// Provider is the analytics provider whose serviceId filter lists the monitor's services
 	// ("" when the monitor needs no service discovery).
 	Provider string
-	// LogsProvider is the logs API's `provider` parameter (logs monitors only).
+	// LogsProvider is the logs or traces API's `provider` parameter (logs and traces monitors only).
 	LogsProvider string
 	// MaxServices is the API's limit on service ids per query (0: the query names no service).
 	MaxServices int
@@ -130,6 +130,10 @@ const postman = "SAP Postman: "
 // sapLogs is the Source of the logs monitors: SAP Help's "Raw Data Outbound Logs API" page lists
 // the log providers (copied into testdata/sap_help_logs_providers.txt).
 const sapLogs = "SAP Help: Raw Data Outbound Logs API"
+
+// sapTraces is the Source of the traces monitor: SAP Help's "Raw Data Outbound Traces API" page
+// lists its one provider (copied into testdata/sap_help_traces_providers.txt).
+const sapTraces = "SAP Help: Raw Data Outbound Traces API"
 
 // unpublished is the ScopeSource prefix of a scope SAP does not list.
 const unpublished = "not published: "
@@ -234,6 +238,11 @@ var builtin = []Monitor{
 	logsMonitor("logs-jam-def", "jam.def", "Job Automation Monitoring Definition Logs", "calm-api.jam.read", "DP_JOB_MONITORING"),
 	logsMonitor("logs-jam-run", "jam.run", "Job Automation Monitoring Runtime Logs", "calm-api.jam.read", "DP_JOB_MONITORING"),
 	logsMonitor("logs-jam-run-step", "jam.run_step", "Job Automation Monitoring Runtime Step Logs", "calm-api.jam.read", "DP_JOB_MONITORING"),
+	// Real User Monitoring's traces, read as the logs API is read (SAP publishes no parameters):
+	// one RUM service a request, the services DP_RUM_REQUEST_TYPES lists (docs/cloud-alm-api.md).
+	{ID: "traces", Title: "Real User Monitoring traces", Scope: "calm-api.traces.read", API: Traces,
+		ScopeSource: unpublished + "the Raw Data Outbound Traces API page's scope table could not be read; named after the inbound page's calm-api.traces.write",
+		Provider:    "DP_RUM_REQUEST_TYPES", LogsProvider: "rum", Source: sapTraces},
 	// Analytics monitors: data only the Analytics API serves.
 	analytics("bpm", "Business Process Monitoring KPIs", "calm-api.bm.read", "KPI_HISTORY_TOTALS",
 		"ALM Business Process Monitoring (Time Series)",

@@ -65,7 +65,7 @@ func TestNamesAreSAPs(t *testing.T) {
 	for _, m := range All() {
 		name, ok := strings.CutPrefix(m.Source, postman)
 		if !ok {
-			if !strings.HasPrefix(m.Source, notInSAP) && m.Source != sapLogs {
+			if !strings.HasPrefix(m.Source, notInSAP) && m.Source != sapLogs && m.Source != sapTraces {
 				t.Errorf("%s: Source %q names neither a Postman request nor says the names come from elsewhere", m.ID, m.Source)
 			}
 			continue
@@ -129,9 +129,9 @@ func TestTableIsConsistent(t *testing.T) {
 				!slices.Contains(m.Dimensions, "businessServiceId") && !slices.Contains(m.Dimensions, "scenarioId") {
 				t.Errorf("%s: no service or scenario id among the dimensions: series of services would merge", m.ID)
 			}
-		case Logs:
+		case Logs, Traces:
 			if m.LogsProvider == "" || m.Provider == "" {
-				t.Errorf("%s: a logs monitor needs a logs provider and a discovery provider", m.ID)
+				t.Errorf("%s: a %s monitor needs a provider and a discovery provider", m.ID, m.API)
 			}
 		case Analytics:
 			if m.DataProvider == "" || len(m.Dimensions) == 0 || len(m.Measures) == 0 {
@@ -169,9 +169,9 @@ func TestDefaultsAreTheConfirmedScopes(t *testing.T) {
 			t.Errorf("default %s has an unconfirmed scope", id)
 		}
 	}
-	// sum is the one monitor whose scope SAP's API Scopes page does not list.
-	if got, want := Defaults(), slices.DeleteFunc(IDs(), func(id string) bool { return id == "sum" }); !slices.Equal(got, want) {
-		t.Errorf("Defaults = %v, want every monitor but sum (%v)", got, want)
+	// sum and traces are the monitors whose scopes SAP's material, as read, does not list.
+	if got, want := Defaults(), slices.DeleteFunc(IDs(), func(id string) bool { return id == "sum" || id == "traces" }); !slices.Equal(got, want) {
+		t.Errorf("Defaults = %v, want every monitor but sum and traces (%v)", got, want)
 	}
 }
 

@@ -81,6 +81,25 @@ func TestEveryLogsProviderIsAMonitor(t *testing.T) {
 	}
 }
 
+// TestTracesProvidersAreSAPs: the traces monitors read the providers SAP Help's Raw Data
+// Outbound Traces API page lists (testdata/sap_help_traces_providers.txt), each once.
+func TestTracesProvidersAreSAPs(t *testing.T) {
+	providers := loadColumn(t, "testdata/sap_help_traces_providers.txt")
+	var got []string
+	for _, m := range All() {
+		if m.API != Traces {
+			continue
+		}
+		if m.Source != sapTraces {
+			t.Errorf("%s: Source %q, want %q", m.ID, m.Source, sapTraces)
+		}
+		got = append(got, m.LogsProvider)
+	}
+	if !slices.Equal(got, providers) {
+		t.Errorf("traces monitors read providers %v, SAP lists %v", got, providers)
+	}
+}
+
 func TestNeedsScopes(t *testing.T) {
 	for id, want := range map[string][]string{
 		"hm":   {"calm-api.hm.read", MetricsScope},

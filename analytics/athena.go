@@ -22,13 +22,13 @@ type Column struct {
 // "+Inf" or "-Inf", which the JSON SerDe reads as NULL in a double column.
 var Columns = []Column{
 	{"id", "string", "stable record id: the same data point always has the same id"},
-	{"kind", "string", "metric, event or log"},
-	{"name", "string", "metric name (e.g. criticalStatus), status_event, or the log's name"},
-	{"time", "string", "RFC 3339 UTC time of the data point or event start; use from_iso8601_timestamp(\"time\")"},
-	{"value", "double", "the data point's value (NULL for events and logs)"},
+	{"kind", "string", "metric, event, log or span"},
+	{"name", "string", "metric name (e.g. criticalStatus), status_event, the log's name or the span's name"},
+	{"time", "string", "RFC 3339 UTC time of the data point, event start or span start; use from_iso8601_timestamp(\"time\")"},
+	{"value", "double", "the data point's value, or a span's duration in ms (NULL for events and logs)"},
 	{"unit", "string", "unit as Cloud ALM sends it (%, ms, s, 1, ...)"},
 	{"body", "string", "log line of a log record"},
-	{"attributes", "map<string,string>", "resource and data-point attributes (serviceName, metricName, eventStatus, ...)"},
+	{"attributes", "map<string,string>", "resource and data-point attributes (serviceName, metricName, eventStatus, traceId, ...)"},
 }
 
 // PartitionKeys are the partition columns, in the order of the S3 key

@@ -39,4 +39,12 @@ var Panels = []Panel{
 | sort started desc`,
 		View: "table",
 	},
+	{
+		Title: "Slowest user requests (RUM traces, p95 ms)",
+		Insights: `filter monitor = "traces" and kind = "span" and not ispresent(attributes.parentSpanId)
+| stats count(*) as requests, pct(value, 95) as p95_ms by tenant, attributes.serviceName as service, name as request
+| sort p95_ms desc
+| limit 20`,
+		View: "table",
+	},
 }

@@ -98,6 +98,24 @@ ORDER BY started DESC`,
 		Columns: []string{"tenant", "event_id", "service", "event_type", "status", "started", "ended", "duration_min"},
 	},
 	{
+		ID:          "slow-or-failed-requests",
+		Title:       "Slowest and failed user requests (last 24 h)",
+		Description: "Real User Monitoring traces (monitor traces): root spans per tenant, service and request, with how many failed and their 95th percentile and longest duration.",
+		Athena: `SELECT tenant, element_at(attributes, 'serviceName') AS service, name AS request,
+       count(*) AS requests, count_if(element_at(attributes, 'statusCode') = 'Error') AS failed,
+       round(approx_percentile(value, 0.95), 1) AS p95_ms, round(max(value), 1) AS max_ms
+FROM records
+WHERE monitor = 'traces' AND kind = 'span' AND element_at(attributes, 'parentSpanId') IS NULL
+  AND dt >= date_format(current_timestamp - INTERVAL '1' DAY, '%Y-%m-%d')
+  AND from_iso8601_timestamp("time") >= current_timestamp - INTERVAL '24' HOUR
+GROUP BY 1, 2, 3
+ORDER BY failed DESC, p95_ms DESC`,
+		Insights: `filter monitor = "traces" and kind = "span" and not ispresent(attributes.parentSpanId)
+| stats count(*) as requests, pct(value, 95) as p95_ms, max(value) as max_ms by tenant, attributes.serviceName as service, name as request
+| sort p95_ms desc`,
+		Columns: []string{"tenant", "service", "request", "requests", "failed", "p95_ms", "max_ms"},
+	},
+	{
 		ID:          "collection-gaps",
 		Title:       "Collection gaps (last 24 h)",
 		Description: "Hours of the last day without any archived record, per tenant and monitor that has data in the last two days. A monitor with nothing to report in an hour (no job ran) shows there too; the collector's checkpoints and its Errors/Lag alarms are the authority.",

@@ -3,6 +3,7 @@ package conntest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/monitor"
@@ -16,23 +17,16 @@ const rumPersonalScope = "calm-api.rum.personal.read"
 // provider lists, as collection does (one service a request), and says whether user names
 // come in clear or anonymised.
 func (t *tester) probeTraces(ctx context.Context, m monitor.Monitor) Check {
-	services, err := t.client.Services(ctx, m.Provider)
-	if err != nil {
-		return t.apiFailure(err, monitor.AnalyticsScope, "monitor "+m.ID+" service discovery")
+	s, w, stop := t.probeService(ctx, m, "traces")
+	if stop != nil {
+		return *stop
 	}
-	if len(services) == 0 {
-		return Check{Status: Pass, Detail: fmt.Sprintf("no services listed by %s: no traces to probe", m.Provider)}
-	}
-	to := t.opts.Now().UTC().Add(-probeLag).Truncate(probeResolution)
-	from := to.Add(-probeResolution)
-	window := from.Format("2006-01-02 15:04") + "–" + to.Format("15:04") + " UTC"
-	s := services[0]
-	detail := fmt.Sprintf("no spans of %s in %s (the API answered)", s.Name, window)
-	for page, err := range t.client.Traces(ctx, calm.TracesQuery{Provider: m.LogsProvider, ServiceID: s.ID, From: from, To: to, PageSize: 1}) {
+	detail := fmt.Sprintf("no spans of %s in %s (the API answered)", s.Name, w.text)
+	for page, err := range t.client.Traces(ctx, calm.TracesQuery{Provider: m.LogsProvider, ServiceID: s.ID, From: w.From, To: w.To, PageSize: 1}) {
 		if err != nil {
 			return t.monitorFailure(err, m)
 		}
-		detail = fmt.Sprintf("%d spans of %s in %s", max(page.Total, page.Spans), s.Name, window)
+		detail = fmt.Sprintf("%d spans of %s in %s", max(page.Total, page.Spans), s.Name, w.text)
 		break
 	}
 	if t.tokens != nil && !t.tokens.HasScope(rumPersonalScope) {
@@ -40,4 +34,27 @@ func (t *tester) probeTraces(ctx context.Context, m monitor.Monitor) Check {
 			authority(rumPersonalScope))
 	}
 	return Check{Status: Pass, Detail: detail}
+}
+
+// probeWindow is the last window a probe asks for, as the collector's defaults would collect it.
+type probeWindow struct {
+	From, To time.Time
+	text     string
+}
+
+// probeService finds the first service of the monitor's discovery provider and the probe
+// window, for an API that wants one service a request; stop is the check to report instead
+// when discovery fails or lists no service (what names what was not probed).
+func (t *tester) probeService(ctx context.Context, m monitor.Monitor, what string) (calm.Service, probeWindow, *Check) {
+	services, err := t.client.Services(ctx, m.Provider)
+	if err != nil {
+		c := t.apiFailure(err, monitor.AnalyticsScope, "monitor "+m.ID+" service discovery")
+		return calm.Service{}, probeWindow{}, &c
+	}
+	if len(services) == 0 {
+		return calm.Service{}, probeWindow{}, &Check{Status: Pass, Detail: fmt.Sprintf("no services listed by %s: no %s to probe", m.Provider, what)}
+	}
+	to := t.opts.Now().UTC().Add(-probeLag).Truncate(probeResolution)
+	from := to.Add(-probeResolution)
+	return services[0], probeWindow{From: from, To: to, text: from.Format("2006-01-02 15:04") + "–" + to.Format("15:04") + " UTC"}, nil
 }

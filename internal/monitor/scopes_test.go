@@ -62,42 +62,36 @@ func TestScopesAreSAPs(t *testing.T) {
 // TestEveryLogsProviderIsAMonitor: one logs monitor per log provider of SAP Help's list, no
 // other, and exm.im keeps the id "logs" (existing checkpoints stay valid).
 func TestEveryLogsProviderIsAMonitor(t *testing.T) {
-	providers := loadColumn(t, "testdata/sap_help_logs_providers.txt")
+	checkProviders(t, Logs, sapLogs, "testdata/sap_help_logs_providers.txt")
+	if m, _ := Lookup("logs"); m.LogsProvider != "exm.im" {
+		t.Errorf("monitor logs reads provider %q, want exm.im", m.LogsProvider)
+	}
+}
+
+// checkProviders holds the providers of the monitors of api, in table order, to the fixture's
+// list, and their Source to source.
+func checkProviders(t *testing.T, api API, source, fixture string) {
+	t.Helper()
+	providers := loadColumn(t, fixture)
 	var got []string
 	for _, m := range All() {
-		if m.API != Logs {
+		if m.API != api {
 			continue
 		}
-		if m.Source != sapLogs {
-			t.Errorf("%s: Source %q, want %q", m.ID, m.Source, sapLogs)
+		if m.Source != source {
+			t.Errorf("%s: Source %q, want %q", m.ID, m.Source, source)
 		}
 		got = append(got, m.LogsProvider)
 	}
 	if !slices.Equal(got, providers) {
-		t.Errorf("logs monitors read providers %v, SAP lists %v", got, providers)
-	}
-	if m, _ := Lookup("logs"); m.LogsProvider != "exm.im" {
-		t.Errorf("monitor logs reads provider %q, want exm.im", m.LogsProvider)
+		t.Errorf("%s monitors read providers %v, SAP lists %v", api, got, providers)
 	}
 }
 
 // TestTracesProvidersAreSAPs: the traces monitors read the providers SAP Help's Raw Data
 // Outbound Traces API page lists (testdata/sap_help_traces_providers.txt), each once.
 func TestTracesProvidersAreSAPs(t *testing.T) {
-	providers := loadColumn(t, "testdata/sap_help_traces_providers.txt")
-	var got []string
-	for _, m := range All() {
-		if m.API != Traces {
-			continue
-		}
-		if m.Source != sapTraces {
-			t.Errorf("%s: Source %q, want %q", m.ID, m.Source, sapTraces)
-		}
-		got = append(got, m.LogsProvider)
-	}
-	if !slices.Equal(got, providers) {
-		t.Errorf("traces monitors read providers %v, SAP lists %v", got, providers)
-	}
+	checkProviders(t, Traces, sapTraces, "testdata/sap_help_traces_providers.txt")
 }
 
 func TestNeedsScopes(t *testing.T) {

@@ -57,8 +57,8 @@ func (s expectSink) Write(_ context.Context, b sink.Batch) error {
 }
 
 // pseudonymous is r as the transcript's service-name pseudonyms make it: the record a replay
-// delivers (with its id taken again as the collector takes it, PointID for data points and
-// ContentID for events and logs).
+// delivers (with its id taken again as the collector takes it, PointID for data points,
+// SpanRecordID for spans and ContentID for events and logs).
 func (rc *Recording) pseudonymous(r record.Record) record.Record {
 	if rc.Recorder.Services() == 0 {
 		return r
@@ -69,9 +69,12 @@ func (rc *Recording) pseudonymous(r record.Record) record.Record {
 		attrs[k] = p(v)
 	}
 	r.Attributes, r.Name, r.Body = attrs, p(r.Name), p(r.Body)
-	if r.Kind == record.KindMetric {
+	switch r.Kind {
+	case record.KindMetric:
 		r.ID = record.PointID(r.Tenant, r.Monitor, r.Name, attrs, r.Time)
-	} else {
+	case record.KindSpan:
+		r.ID = record.SpanRecordID(r.Tenant, r.Monitor, attrs[record.AttrTraceID], attrs[record.AttrSpanID])
+	default:
 		r.ID = record.ContentID(r.Tenant, r.Monitor, r.Name, attrs, r.Time, r.Body)
 	}
 	return r

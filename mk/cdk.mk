@@ -11,9 +11,8 @@ CDK_OUTDIR  := cdk.out
 CDK_ARGS    ?=
 
 .PHONY: synth
-synth: build ## synthesize the stack into cdk.out, offline (no AWS credentials needed)
-	rm -rf $(CDK_OUTDIR)
-	CDK_OUTDIR=$(CDK_OUTDIR) go run ./infra/cdk
+synth: build ## synthesize the stack into cdk.out, offline (no AWS credentials needed); a failed synth keeps the last good one
+	scripts/synth.sh $(CDK_OUTDIR) go run ./infra/cdk
 
 CONNECTORS      ?= 1000
 SCALE_OUTDIR    := build/cdk-scale

@@ -20,14 +20,15 @@ import (
 )
 
 const connectorUsage = `usage:
-  calmctl connector add    --stack NAME --name CONNECTOR --secret-file key.json [--interval 15m] [--monitors hm,status] [--kms-key ID]
+  calmctl connector add    --stack NAME --name CONNECTOR --secret-file key.json [--interval 15m] [--monitors hm,status]
   calmctl connector list   --stack NAME [--json]
   calmctl connector remove --stack NAME --name CONNECTOR [--recovery-days 7]
 
 A connector is a Secrets Manager secret named calm-collector/STACK/connectors/CONNECTOR; the
 deployed collector finds it at its next tick, no deploy needed (docs/deploy.md, "Tenants").
 add checks that the stack exists, runs the connection test and stores nothing unless it passes.
---prefix replaces --stack for a prefix of your own. AWS credentials and region come from the
+With --stack the secret is created under the stack's customer key when it has one
+(secretsKmsKeyArn); --prefix replaces --stack for a prefix of your own (then --kms-key ID). AWS credentials and region come from the
 environment (CALM_ENDPOINT_URL points at moto in tests). 'calmctl connector VERB -h' lists the
 flags of a verb.`
 
@@ -80,10 +81,13 @@ func runConnector(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return 0
 	}
 	if a.stack != "" {
-		if err := checkStack(ctx, awsCfg, a.stack); err != nil {
+		key, err := checkStack(ctx, awsCfg, a.stack)
+		if err != nil {
 			fmt.Fprintf(stderr, "calmctl connector add: %v; nothing was stored\n", err)
 			return 1
 		}
+		// The stack decides the key of its secrets (secretsKmsKeyArn), not a flag.
+		a.kmsKey = key
 	}
 	return addConnector(ctx, sm, a, stdout, stderr)
 }
@@ -107,7 +111,7 @@ func parseConnectorArgs(verb string, args []string, stdout, stderr io.Writer) (a
 	fs.StringVar(&a.secretFile, "secret-file", "", "add: the service key or connector fields (JSON)")
 	fs.DurationVar(&a.interval, "interval", 0, "add: time between two collections of this tenant (default: every tick)")
 	fs.StringVar(&a.monitors, "monitors", "", "add: this tenant's monitors (default: the stack's)")
-	fs.StringVar(&a.kmsKey, "kms-key", "", "add: KMS key for the secret (default: aws/secretsmanager)")
+	fs.StringVar(&a.kmsKey, "kms-key", "", "add with --prefix: KMS key for the secret (default: aws/secretsmanager); with --stack the stack's secretsKmsKeyArn is used")
 	fs.DurationVar(&a.timeout, "timeout", 30*time.Second, "add: connection test timeout")
 	fs.IntVar(&a.days, "recovery-days", 7, "remove: days Secrets Manager keeps the secret restorable (7-30)")
 	fs.BoolVar(&a.json, "json", false, "list: print the connectors as a JSON array")
@@ -135,6 +139,11 @@ func (a connectorArgs) check(verb string) error {
 	if (a.stack == "") == (a.prefixFlag == "") {
 		problems = append(problems, errors.New("give exactly one of --stack and --prefix"))
 	}
+	if a.stack != "" {
+		if err := fleet.CheckStackName(a.stack); err != nil {
+			problems = append(problems, fmt.Errorf("--stack: %w", err))
+		}
+	}
 	if verb != "list" {
 		if err := fleet.CheckName(a.name); err != nil {
 			problems = append(problems, fmt.Errorf("--name: %w", err))
@@ -142,6 +151,9 @@ func (a connectorArgs) check(verb string) error {
 	}
 	switch verb {
 	case "add":
+		if a.stack != "" && a.kmsKey != "" {
+			problems = append(problems, errors.New("--kms-key: with --stack the secret uses the stack's key (its secretsKmsKeyArn); give --kms-key only with --prefix"))
+		}
 		if a.secretFile == "" {
 			problems = append(problems, errors.New("--secret-file is missing: the service key of the tenant"))
 		}

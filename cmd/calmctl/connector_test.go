@@ -120,3 +120,39 @@ func TestConnectorAddListRemove(t *testing.T) {
 		t.Errorf("bad usage: exit %d, %s", code, errs)
 	}
 }
+
+// A connector added to a stack with a customer key of its secrets (its SecretsKmsKeyArn output,
+// written when secretsKmsKeyArn is set) is created under that key, with no flag; --kms-key is
+// for --prefix only.
+func TestConnectorAddUsesTheStacksKey(t *testing.T) {
+	m := motoEnv(t)
+	const key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	m.CreateStackWithOutputs(t, "Keyed", map[string]string{"SecretsKmsKeyArn": key})
+	srv := sim.StartTest(t, sim.Config{})
+	file := filepath.Join(t.TempDir(), "key.json")
+	if err := os.WriteFile(file, srv.ServiceKeyJSON(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := calmctl("add", "--stack", "Keyed", "--name", "prod", "--secret-file", file); code != 0 {
+		t.Fatalf("add: exit %d\n%s%s", code, out, errs)
+	}
+	d, err := m.SecretsClient().DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: aws.String("calm-collector/Keyed/connectors/prod")})
+	if err != nil || aws.ToString(d.KmsKeyId) != key {
+		t.Errorf("the connector's key is %q (%v), want the stack's %s", aws.ToString(d.KmsKeyId), err, key)
+	}
+	code, _, errs := calmctl("add", "--stack", "Keyed", "--name", "other", "--secret-file", file, "--kms-key", "alias/mine")
+	if code != 2 || !strings.Contains(errs, "--kms-key: with --stack the secret uses the stack's key") {
+		t.Errorf("--kms-key with --stack: exit %d, %s", code, errs)
+	}
+}
+
+// --stack is checked like the stackName it was deployed with: a name that climbs out of the
+// prefix (calm-collector/STACK/connectors/) is refused before anything is touched.
+func TestConnectorStackNameIsChecked(t *testing.T) {
+	for _, stack := range []string{"Adv/connectors/../../Other", "a/b", "1abc", "bad_name"} {
+		code, _, errs := calmctl("list", "--stack", stack)
+		if code != 2 || !strings.Contains(errs, "--stack: stack name") {
+			t.Errorf("--stack %q: exit %d, %s", stack, code, errs)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -96,6 +98,13 @@ func TestFanOut(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The stack's placeholder, never filled in: listed, not queued (it could only fail and
+	// keep the dead-letter alarm firing), named in the answer.
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(prefix + "unfilled"),
+		SecretString: aws.String(`{"name":"unfilled","placeholder":"fill in"}`),
+		Tags:         []smtypes.Tag{{Key: aws.String(fleet.TagPlaceholder), Value: aws.String("true")}}}); err != nil {
+		t.Fatal(err)
+	}
 	brokenName := fmt.Sprintf("t%04d", n/2)
 	dlq := createQueue(t, q, "fanout-dlq", nil)
 	dlqArn := queueArn(t, q, dlq)
@@ -123,8 +132,8 @@ func TestFanOut(t *testing.T) {
 
 	start := time.Now()
 	out, err := h.Invoke(ctx, json.RawMessage(`{"dispatch":true}`))
-	if err != nil || out.(DispatchSummary).Queued != n {
-		t.Fatalf("dispatch: %+v, %v; want %d queued", out, err, n)
+	if sum, _ := out.(DispatchSummary); err != nil || sum.Queued != n || sum.Connectors != n+1 || !slices.Equal(sum.Unfilled, []string{"unfilled"}) {
+		t.Fatalf("dispatch: %+v, %v; want %d queued of %d, unfilled named", out, err, n, n+1)
 	}
 	failures := poll(t, q, work, bound, h)
 	wall := time.Since(start)

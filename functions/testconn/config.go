@@ -36,6 +36,9 @@ type Config struct {
 	Prefix string
 	// EndpointURL overrides the AWS endpoint (CALM_ENDPOINT_URL; moto in tests).
 	EndpointURL string
+	// SecretsKMSKey is the customer-managed key a connector created at run time is encrypted
+	// with (CALM_SECRETS_KMS_KEY, set by the stack from secretsKmsKeyArn; "": the AWS-managed key).
+	SecretsKMSKey string
 	// QuotaBytes is the tenant's monthly API quota for the quota check (CALM_API_QUOTA_GB,
 	// default 24 GB; tenants can buy more).
 	QuotaBytes int64
@@ -50,7 +53,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	c := Config{SecretID: conns.ID, SecretIDs: conns.IDs, Prefix: conns.Prefix, SecretTTL: conns.TTL,
-		EndpointURL: strings.TrimSpace(getenv("CALM_ENDPOINT_URL"))}
+		EndpointURL: strings.TrimSpace(getenv("CALM_ENDPOINT_URL")), SecretsKMSKey: strings.TrimSpace(getenv("CALM_SECRETS_KMS_KEY"))}
 	loopback := false
 	switch v := strings.ToLower(strings.TrimSpace(getenv("CALM_TESTCONN_ALLOW_LOOPBACK"))); v {
 	case "", "false", "0":

@@ -17,6 +17,8 @@ type connectorStore struct {
 	*secrets.SecretsManagerSource
 	api          fleet.SecretsAPI
 	prefix, name string
+	// kmsKey encrypts a connector created here: the stack's customer key (CALM_SECRETS_KMS_KEY).
+	kmsKey string
 }
 
 // Save stores data as the connector's secret, creating it when there is none.
@@ -24,7 +26,7 @@ func (c *connectorStore) Save(ctx context.Context, data []byte) error {
 	err := c.SecretsManagerSource.Save(ctx, data)
 	var nf *smtypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
-		_, err = fleet.Add(ctx, c.api, c.prefix, fleet.AddInput{Name: c.name, Secret: data})
+		_, err = fleet.Add(ctx, c.api, c.prefix, fleet.AddInput{Name: c.name, Secret: data, KMSKeyID: c.kmsKey})
 	}
 	return err
 }

@@ -47,7 +47,7 @@ func run() int {
 	h := &Handler{Stores: stores, Allow: cfg.Allow, Monitors: cfg.Monitors, Extra: cfg.Extra, MonitorsAuto: cfg.MonitorsAuto, QuotaBytes: cfg.QuotaBytes, Logger: log}
 	if cfg.Prefix != "" {
 		h.Connector = func(name string) Store {
-			return &connectorStore{SecretsManagerSource: secrets.SecretsManager(sm, cfg.Prefix+name, cfg.SecretTTL), api: sm, prefix: cfg.Prefix, name: name}
+			return &connectorStore{SecretsManagerSource: secrets.SecretsManager(sm, cfg.Prefix+name, cfg.SecretTTL), api: sm, prefix: cfg.Prefix, name: name, kmsKey: cfg.SecretsKMSKey}
 		}
 	}
 	for name, id := range cfg.SecretIDs {

@@ -135,6 +135,9 @@ var contractCases = []contractCase{
 	{name: "existing secret", context: func(arn, _ string) map[string]any {
 		return map[string]any{keyConnectors: `["default","prod"]`, keyExistingSecretArns: map[string]any{"prod": arn}}
 	}, tenants: 2},
+	{name: "customer key", context: func(_, _ string) map[string]any {
+		return map[string]any{keySecretsKMSKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
+	}, tenants: 1},
 	{name: "custom schedule and monitors", context: func(_, _ string) map[string]any {
 		return map[string]any{keySchedule: "cron(0/10 * * * ? *)", keySchedulePeriod: 10, keyMonitors: "hm,jam"}
 	}, tenants: 1},
@@ -186,7 +189,7 @@ func TestStackFunctionContract(t *testing.T) {
 					t.Error("no object in the archive bucket after the tenants' runs")
 				}
 			}
-			runTestconn(t, moto, acct, bootstraps)
+			runTestconn(t, moto, acct, bootstraps, cfg, srv.ServiceKeyJSON())
 		})
 	}
 }
@@ -310,7 +313,7 @@ func runCollect(t *testing.T, moto *awstest.MotoServer, a *account, bootstraps s
 }
 
 // runTestconn starts testconn with its template environment and tests the default connector.
-func runTestconn(t *testing.T, moto *awstest.MotoServer, a *account, bootstraps string) {
+func runTestconn(t *testing.T, moto *awstest.MotoServer, a *account, bootstraps string, cfg Config, key []byte) {
 	t.Helper()
 	env := a.functionEnv(t, testconnLogicalID)
 	checkEnvSize(t, testconnLogicalID, env)
@@ -327,6 +330,34 @@ func runTestconn(t *testing.T, moto *awstest.MotoServer, a *account, bootstraps 
 	var report conntest.Report
 	if err := json.Unmarshal([]byte(resp.Body), &report); err != nil || !report.OK {
 		t.Errorf("testconn report not OK: %s (%v)", resp.Body, err)
+	}
+	if cfg.SecretsKMSKeyArn != "" {
+		saveUnderTheStacksKey(t, moto, url, cfg, key)
+	}
+}
+
+// saveUnderTheStacksKey adds a connector at run time (POST ?connector=NEW&save=true) to a stack
+// with a customer key of its secrets: the secret the function creates uses that key.
+func saveUnderTheStacksKey(t *testing.T, moto *awstest.MotoServer, url string, cfg Config, key []byte) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "testconn-post.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req events.LambdaFunctionURLRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		t.Fatal(err)
+	}
+	req.RawQueryString, req.QueryStringParameters = "connector=runtime-new&save=true", map[string]string{"connector": "runtime-new", "save": "true"}
+	req.Body, req.IsBase64Encoded = string(key), false
+	event, _ := json.Marshal(req)
+	var resp events.LambdaFunctionURLResponse
+	if body := awstest.Invoke(t, url, event); json.Unmarshal(body, &resp) != nil || resp.StatusCode != 200 {
+		t.Fatalf("testconn ?connector=runtime-new&save=true: %s", body)
+	}
+	d, err := moto.SecretsClient().DescribeSecret(context.Background(), &secretsmanager.DescribeSecretInput{SecretId: aws.String(connectorPrefix(cfg) + "runtime-new")})
+	if err != nil || aws.ToString(d.KmsKeyId) != cfg.SecretsKMSKeyArn {
+		t.Errorf("the connector testconn created uses the key %q (%v), want the stack's %s", aws.ToString(d.KmsKeyId), err, cfg.SecretsKMSKeyArn)
 	}
 }
 

@@ -109,14 +109,26 @@ func (s *CollectorStack) addFanOut(cfg Config, collectRole awsiam.Role) {
 	}}, jsii.Bool(true))
 }
 
+// testconnTagKey is the one tag testconn writes on a connector it creates (internal/fleet.Add's
+// calm:connector).
+const testconnTagKey = "calm:connector"
+
 // grantConnectorsToTestconn lets testconn read the connector secrets and store a tested key.
 func (s *CollectorStack) grantConnectorsToTestconn(cfg Config, role awsiam.Role) {
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("TestAndSaveConnectors"),
-		Actions: jsii.Strings("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue",
-			// POST ?connector=NEW&save=true adds a tenant (internal/fleet.Add tags it).
-			"secretsmanager:CreateSecret", "secretsmanager:TagResource"),
+		Sid:       jsii.String("TestAndSaveConnectors"),
+		Actions:   jsii.Strings("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"),
 		Resources: &[]*string{s.connectorSecretsArn(cfg)},
+	}))
+	// POST ?connector=NEW&save=true adds a tenant, tagged calm:connector by internal/fleet.Add
+	// and nothing else: the tags collect obeys (calm:interval, calm:monitors) are the operator's.
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("AddConnectors"),
+		Actions:   jsii.Strings("secretsmanager:CreateSecret", "secretsmanager:TagResource"),
+		Resources: &[]*string{s.connectorSecretsArn(cfg)},
+		Conditions: &map[string]any{"ForAllValues:StringEquals": map[string]any{
+			"aws:TagKeys": []any{testconnTagKey},
+		}},
 	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),

@@ -126,6 +126,17 @@ func (s *CollectorStack) grantArchivePut(role awsiam.Role) {
 	}}, jsii.Bool(true))
 }
 
+// testconnEnv is the testconn function's environment: the connectors, and the secrets' customer
+// key (CALM_SECRETS_KMS_KEY) when one is set, so that a connector saved at run time
+// (?connector=NEW&save=true) is created under it like the stack's own secrets.
+func (s *CollectorStack) testconnEnv(cfg Config) map[string]string {
+	env := connectorEnv(cfg)
+	if cfg.SecretsKMSKeyArn != "" {
+		env["CALM_SECRETS_KMS_KEY"] = cfg.SecretsKMSKeyArn
+	}
+	return env
+}
+
 // addTestconn creates the connection test behind an IAM-authenticated function URL; it may
 // store a tested service key.
 func (s *CollectorStack) addTestconn(cfg Config) {
@@ -137,7 +148,7 @@ func (s *CollectorStack) addTestconn(cfg Config) {
 		timeout:     awscdk.Duration_Seconds(jsii.Number(30)),
 		concurrency: cfg.TestconnConcurrency,
 		role:        role,
-		env:         connectorEnv(cfg),
+		env:         s.testconnEnv(cfg),
 	})
 	s.grantSecretsKey(role, "kms:Decrypt", "kms:GenerateDataKey")
 	// POST ?save=true stores a tested service key: PutSecretValue (and CreateSecret for a new

@@ -33,6 +33,10 @@ const (
 	bucketLogicalID   = "ArchiveBucket"
 )
 
+// placeholderTag marks the connector secrets the stack creates with a placeholder
+// (internal/fleet.TagPlaceholder).
+const placeholderTag = "calm:placeholder"
+
 // placeholderSecret is the SecretString of a newly created connector secret.
 // The connection test reports a secret holding "placeholder" as "not filled
 // in yet". It holds nothing secret.
@@ -123,6 +127,9 @@ func (s *CollectorStack) addSecrets(cfg Config) {
 			// take an admin to re-create. Re-attach with existingSecretArns.
 			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 		})
+		// While it holds the placeholder (one version), the tick does not dispatch it
+		// (internal/fleet.TagPlaceholder) and the dashboard lists it as not filled in.
+		awscdk.Tags_Of(sec).Add(jsii.String(placeholderTag), jsii.String("true"), nil)
 		cdknag.NagSuppressions_AddResourceSuppressions(sec, &[]*cdknag.NagPackSuppression{{
 			Id: jsii.String("AwsSolutions-SMG4"),
 			Reason: jsii.String("The secret holds an SAP BTP XSUAA client secret (service key) that is created and rotated in SAP BTP " +
@@ -271,6 +278,10 @@ func (s *CollectorStack) addSchedules(cfg Config) {
 	sched.Node().AddDependency(role)
 }
 
+// SecretsKeyOutput is the stack output naming the secrets' customer-managed key (calmctl
+// connector add reads it by this name).
+const SecretsKeyOutput = "SecretsKmsKeyArn" //nolint:gosec // G101: a stack output's name, no credential
+
 // addOutputs prints what the operator needs after `cdk deploy`.
 func (s *CollectorStack) addOutputs(cfg Config, d awscloudwatch.Dashboard) {
 	out := func(id, desc string, value *string) {
@@ -278,6 +289,11 @@ func (s *CollectorStack) addOutputs(cfg Config, d awscloudwatch.Dashboard) {
 	}
 	out("FunctionUrl", "testconn function URL (IAM auth): calmctl test --function-url URL", s.URL.Url())
 	out("ConnectorPrefix", "connector secrets are named PREFIX<name>: calmctl connector add|list|remove", jsii.String(connectorPrefix(cfg)))
+	if cfg.SecretsKMSKeyArn != "" {
+		// calmctl connector add reads it, so that a connector added by hand uses the stack's key.
+		out(SecretsKeyOutput, "customer-managed KMS key of the connector secrets (secretsKmsKeyArn): every connector secret is created under it",
+			jsii.String(cfg.SecretsKMSKeyArn))
+	}
 	if s.OTLPHeaders != nil {
 		out("OtlpHeadersSecretArn", "headers of the OTLP backend: put a JSON object of headers here", s.OTLPHeaders.SecretArn())
 	}

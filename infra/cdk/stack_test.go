@@ -202,9 +202,25 @@ func TestSecretsCustomerManagedKey(t *testing.T) {
 			t.Errorf("%s may not decrypt the secrets with %s through Secrets Manager: %v", role, key, s.policyStatements(t, role))
 		}
 	}
+	check(t, "testconn creates connectors under the key", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(obj(map[string]any{
+				"CALM_SECRETS_KMS_KEY": key, "CALM_CONNECTOR_PREFIX": "calm-collector/CalmCollector/connectors/",
+			}))},
+		}))
+	})
+	check(t, "calmctl connector add reads the key from the stack's outputs", func() {
+		s.template.HasOutput(jsii.String(SecretsKeyOutput), obj(map[string]any{"Value": key}))
+	})
+	if SecretsKeyOutput != "SecretsKmsKeyArn" {
+		t.Errorf("output %q: calmctl connector add reads SecretsKmsKeyArn", SecretsKeyOutput)
+	}
 	d := defaults(t)
 	check(t, "default: the AWS-managed key", func() {
 		d.template.AllResourcesProperties(jsii.String("AWS::SecretsManager::Secret"), obj(map[string]any{"KmsKeyId": assertions.Match_Absent()}))
+		d.template.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), obj(map[string]any{
+			"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(obj(map[string]any{"CALM_SECRETS_KMS_KEY": assertions.Match_Absent()}))},
+		}))
 	})
 }
 
@@ -548,8 +564,11 @@ func TestTestconnPermissionsAndURL(t *testing.T) {
 	s := synth(t, map[string]any{keyConnectors: []any{"a", "b"}})
 	equalJSON(t, "testconn policy", s.policyStatements(t, "TestconnRole"), []any{
 		map[string]any{"Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Effect": "Allow", "Resource": getAtt(s.logicalID(t, "AWS::Logs::LogGroup", "TestconnLogs"), "Arn")},
-		map[string]any{"Action": []any{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue",
-			"secretsmanager:CreateSecret", "secretsmanager:TagResource"}, "Effect": "Allow", "Sid": "TestAndSaveConnectors", "Resource": connectorsArn},
+		map[string]any{"Action": []any{"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"},
+			"Effect": "Allow", "Sid": "TestAndSaveConnectors", "Resource": connectorsArn},
+		// Adding a connector tags it calm:connector only: never the tags collect obeys.
+		map[string]any{"Action": []any{"secretsmanager:CreateSecret", "secretsmanager:TagResource"}, "Effect": "Allow", "Sid": "AddConnectors",
+			"Resource": connectorsArn, "Condition": map[string]any{"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []any{"calm:connector"}}}},
 	})
 	check(t, "every function URL is IAM-authenticated", func() {
 		s.template.ResourceCountIs(jsii.String("AWS::Lambda::Url"), jsii.Number(1))
@@ -889,4 +908,24 @@ func TestCdkJSONMatchesDefaults(t *testing.T) {
 		t.Fatalf("defaults: %v", err)
 	}
 	equalJSON(t, "cdk.json context vs DefaultConfig", got, want)
+}
+
+// The secrets the stack creates hold a placeholder and carry the tag that keeps the tick from
+// dispatching them until they are filled in (internal/fleet.TagPlaceholder); the dashboard names
+// the connectors the tick found unfilled.
+func TestPlaceholderSecretsAreTaggedAndShown(t *testing.T) {
+	s := defaults(t)
+	check(t, "tagged calm:placeholder", func() {
+		s.template.AllResourcesProperties(jsii.String("AWS::SecretsManager::Secret"), obj(map[string]any{
+			"Tags": assertions.Match_ArrayWith(&[]any{map[string]any{"Key": "calm:placeholder", "Value": "true"}}),
+		}))
+	})
+	var body string
+	for _, d := range s.resources("AWS::CloudWatch::Dashboard") {
+		b, _ := json.Marshal(d["Properties"])
+		body += string(b)
+	}
+	if !strings.Contains(body, "not filled in yet") {
+		t.Errorf("no dashboard widget names the connectors not filled in yet")
+	}
 }

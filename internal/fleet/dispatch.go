@@ -25,12 +25,13 @@ type Message struct {
 }
 
 // Dispatch sends one message per connector due at the tick (see Connector.Due) to the queue,
-// ten to a request, and returns how many it sent. A message the queue refused is named in the
-// error; the others are sent all the same, so one tenant never holds up the rest.
+// ten to a request, and returns how many it sent. Placeholders nobody has filled in yet
+// (Connector.Unfilled) are not sent: their runs could only fail. A message the queue refused is
+// named in the error; the others are sent all the same, so one tenant never holds up the rest.
 func Dispatch(ctx context.Context, api QueueAPI, queueURL string, at time.Time, period time.Duration, cs []Connector) (int, error) {
 	var due []Connector
 	for _, c := range cs {
-		if c.Due(at, period) {
+		if !c.Unfilled && c.Due(at, period) {
 			due = append(due, c)
 		}
 	}

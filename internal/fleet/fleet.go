@@ -28,6 +28,10 @@ const (
 	// TagMonitors is the tenant's CALM_MONITORS ("auto", "all" or "hm,events"); absent: the
 	// function's.
 	TagMonitors = "calm:monitors"
+	// TagPlaceholder marks a secret the stack created with a placeholder to fill in. While the
+	// secret still has that one version, the connector is not dispatched (nothing to collect
+	// with); the first PutSecretValue adds a version and it collects from the next tick.
+	TagPlaceholder = "calm:placeholder"
 )
 
 var nameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$`)
@@ -41,12 +45,27 @@ func CheckName(name string) error {
 	return nil
 }
 
+var stackNameRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
+
+// CheckStackName reports whether name can name a stack (CloudFormation's rule, which infra/cdk
+// applies to stackName): the connector prefix calm-collector/STACK/connectors/ is built from
+// it, so a name with '/' or '..' would reach into another stack's connectors.
+func CheckStackName(name string) error {
+	if !stackNameRe.MatchString(name) {
+		return fmt.Errorf("stack name %q: use 1-128 letters, digits and '-', starting with a letter (the stackName it was deployed with)", name)
+	}
+	return nil
+}
+
 // Connector is one tenant of the fleet.
 type Connector struct {
 	Name     string
 	SecretID string        // the secret's name or ARN
 	Interval time.Duration // 0: every tick
 	Monitors []string      // nil: the function's
+	// Unfilled is a placeholder the stack created and nobody has filled in yet (TagPlaceholder
+	// and a single version): it is not dispatched.
+	Unfilled bool
 }
 
 // SecretsAPI is the part of the Secrets Manager client the fleet uses.
@@ -54,6 +73,7 @@ type SecretsAPI interface {
 	secretsmanager.ListSecretsAPIClient
 	CreateSecret(context.Context, *secretsmanager.CreateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
 	DeleteSecret(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
+	DescribeSecret(context.Context, *secretsmanager.DescribeSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DescribeSecretOutput, error)
 }
 
 // List returns the connectors whose secrets are named prefix+NAME, in name order. Secrets
@@ -77,7 +97,12 @@ func List(ctx context.Context, api secretsmanager.ListSecretsAPIClient, prefix s
 		for _, s := range page.SecretList {
 			name, ok := strings.CutPrefix(aws.ToString(s.Name), prefix)
 			// The name filter matches a prefix of words, not of characters: keep exact ones.
-			if !ok || s.DeletedDate != nil || CheckName(name) != nil {
+			if !ok || s.DeletedDate != nil {
+				continue
+			}
+			if err := CheckName(name); err != nil {
+				// Said once per listing (once per tick): it is never collected until renamed.
+				errs = append(errs, fmt.Errorf("secret %s is under the connector prefix but is not collected: %w", aws.ToString(s.Name), err))
 				continue
 			}
 			c := Connector{Name: name, SecretID: aws.ToString(s.ARN)}
@@ -86,6 +111,7 @@ func List(ctx context.Context, api secretsmanager.ListSecretsAPIClient, prefix s
 					errs = append(errs, fmt.Errorf("connector %s: %w", name, err))
 				}
 			}
+			c.Unfilled = c.Unfilled && len(s.SecretVersionsToStages) <= 1
 			out = append(out, c)
 		}
 	}
@@ -101,6 +127,8 @@ func (c *Connector) setTag(key, value string) error {
 			return fmt.Errorf("tag %s: %q is not a duration of a minute or more, like 15m", TagInterval, value)
 		}
 		c.Interval = d
+	case TagPlaceholder:
+		c.Unfilled = true
 	case TagMonitors:
 		for m := range strings.SplitSeq(value, ",") {
 			if m = strings.TrimSpace(m); m != "" {
@@ -155,6 +183,12 @@ func Add(ctx context.Context, api SecretsAPI, prefix string, in AddInput) (strin
 	}
 	out, err := api.CreateSecret(ctx, req)
 	var exists *smtypes.ResourceExistsException
+	var invalid *smtypes.InvalidRequestException
+	if (errors.As(err, &exists) || errors.As(err, &invalid)) && scheduledForDeletion(ctx, api, prefix+in.Name) {
+		return "", fmt.Errorf("connector %s was removed and Secrets Manager keeps it restorable until its recovery window ends: "+
+			"restore it with `aws secretsmanager restore-secret --secret-id %s` (then replace its key with calmctl test --save or PutSecretValue), "+
+			"or add it again after the window", in.Name, prefix+in.Name)
+	}
 	if errors.As(err, &exists) {
 		return "", fmt.Errorf("connector %s exists already (secret %s); replace its key with calmctl test --save or PutSecretValue, or remove it first", in.Name, prefix+in.Name)
 	}
@@ -162,6 +196,14 @@ func Add(ctx context.Context, api SecretsAPI, prefix string, in AddInput) (strin
 		return "", fmt.Errorf("create the secret of connector %s: %w", in.Name, err)
 	}
 	return aws.ToString(out.ARN), nil
+}
+
+// scheduledForDeletion reports whether the secret id exists and is in its recovery window (AWS
+// answers CreateSecret for such a name with InvalidRequestException, moto with
+// ResourceExistsException).
+func scheduledForDeletion(ctx context.Context, api SecretsAPI, id string) bool {
+	d, err := api.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(id)})
+	return err == nil && d.DeletedDate != nil
 }
 
 // Remove deletes the connector's secret with a recovery window of days (7–30; Secrets Manager

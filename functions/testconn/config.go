@@ -69,7 +69,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c.Allow = allow
 	extra, err := monitor.Builtin().ParseDefinitions([]byte(getenv("CALM_EXTRA_MONITORS")))
 	if err != nil {
-		errs = append(errs, fmt.Errorf("CALM_EXTRA_MONITORS: %w", err))
+		for _, line := range strings.Split(err.Error(), "\n") {
+			errs = append(errs, fmt.Errorf("CALM_EXTRA_MONITORS: %s", line))
+		}
 	}
 	c.Extra = extra
 	tab, err := monitor.Builtin().With(extra...)

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/quota"
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
@@ -50,9 +49,11 @@ type Config struct {
 	// schedule, or given as schedulePeriodMinutes for cron(). The "no
 	// successful run" alarm looks at three of them.
 	SchedulePeriod time.Duration
-	Monitors       string   // CALM_MONITORS: "auto" or a comma list of monitor ids
-	Sinks          []string // sink specs besides the archive (which archive=true adds)
-	Archive        bool     // create the S3 archive bucket and the s3://<bucket>/records sink
+	Monitors       string // CALM_MONITORS: "auto" or a comma list of monitor ids
+	// ExtraMonitors is CALM_EXTRA_MONITORS: a JSON list of monitor definitions ("" for none).
+	ExtraMonitors string
+	Sinks         []string // sink specs besides the archive (which archive=true adds)
+	Archive       bool     // create the S3 archive bucket and the s3://<bucket>/records sink
 	// LogRetentionDays is the retention of both functions' log groups; one of
 	// the values CloudWatch Logs accepts (see retentionDays).
 	LogRetentionDays int
@@ -123,6 +124,7 @@ func ConfigFromContext(get func(key string) any) (Config, error) {
 	c.Connectors = p.list(keyConnectors, c.Connectors)
 	c.Schedule = p.str(keySchedule, c.Schedule)
 	c.Monitors = strings.Join(p.list(keyMonitors, []string{c.Monitors}), ",")
+	c.ExtraMonitors = p.extraMonitors()
 	c.Sinks = p.list(keySinks, c.Sinks)
 	c.Archive = p.boolean(keyArchive, c.Archive)
 	c.LogRetentionDays = p.integer(keyLogRetentionDays, c.LogRetentionDays)
@@ -210,10 +212,10 @@ func (c *Config) checkSchedule(p *problems) {
 	}
 }
 
-// checkMonitors applies the functions' own rule for CALM_MONITORS (monitor.SettingProblems) to
-// the list as they split it.
+// checkMonitors applies the functions' own rules for CALM_EXTRA_MONITORS and CALM_MONITORS
+// (monitor.Table.SettingProblems, with the extra monitors known) to the list as they split it.
 func (c *Config) checkMonitors(p *problems) {
-	for _, msg := range monitor.SettingProblems(monitorItems(c.Monitors)) {
+	for _, msg := range c.monitorTable(p).SettingProblems(monitorItems(c.Monitors)) {
 		p.fail(keyMonitors, "%s", msg)
 	}
 }

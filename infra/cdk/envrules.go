@@ -111,8 +111,9 @@ func stackProblems(app awscdk.App, tpl map[string]any, cfg Config) []string {
 
 // envSources names the context key a variable is written from, where one is.
 var envSources = map[string]string{
-	"CALM_SECRET_IDS":  " (context existingSecretArns)",
-	"CALM_ALERT_RULES": " (context alertRules)",
-	"CALM_SINKS":       " (context sinks)",
-	"CALM_MONITORS":    " (context monitors)",
+	"CALM_SECRET_IDS":     " (context existingSecretArns)",
+	"CALM_ALERT_RULES":    " (context alertRules)",
+	"CALM_SINKS":          " (context sinks)",
+	"CALM_MONITORS":       " (context monitors)",
+	"CALM_EXTRA_MONITORS": " (context extraMonitors)",
 }

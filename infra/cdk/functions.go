@@ -46,6 +46,9 @@ func connectorEnv(cfg Config) map[string]string {
 	if len(pairs) > 0 {
 		env["CALM_SECRET_IDS"] = "{" + strings.Join(pairs, ",") + "}"
 	}
+	if cfg.ExtraMonitors != "" {
+		env["CALM_EXTRA_MONITORS"] = cfg.ExtraMonitors
+	}
 	return env
 }
 

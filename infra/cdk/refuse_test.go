@@ -46,6 +46,8 @@ func TestStackRefusesWhatFunctionsRefuse(t *testing.T) {
 		{"quota zero", keyAPIQuotaGB, 0.0, "CALM_API_QUOTA_GB", "0", both},
 		{"quota negative", keyAPIQuotaGB, -1.5, "CALM_API_QUOTA_GB", "-1.5", both},
 		{"quota too large", keyAPIQuotaGB, 2e9, "CALM_API_QUOTA_GB", "2000000000", both},
+		{"bad extra monitor", keyExtraMonitors, badExtraMonitor, "CALM_EXTRA_MONITORS", badExtraMonitor, both},
+		{"monitor of no definition", keyMonitors, "hm,kpi-orders", "CALM_MONITORS", "hm,kpi-orders", both},
 		{"bad alert rule", keyAlertRules, `[{"name":"a","monitor":"hm","metric":"m","op":"=>"}]`, "CALM_ALERT_RULES",
 			`[{"name":"a","monitor":"hm","metric":"m","op":"=>"}]`, []string{"collect"}},
 	}
@@ -77,6 +79,10 @@ func TestStackRefusesWhatFunctionsRefuse(t *testing.T) {
 		})
 	}
 }
+
+// badExtraMonitor is a monitor definition with two problems: a method SAP does not offer and no
+// dimensions.
+const badExtraMonitor = `[{"id":"kpi-x","provider":"KPI_HISTORY_TOTALS","scope":"calm-api.bm.read","dimensions":[],"measures":[{"name":"kpiValue","method":"MEDIAN"}]}]`
 
 // goodEnv is an environment both functions accept at cold start, before the variable a case
 // changes.

@@ -3,6 +3,7 @@ package grafana
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"maps"
 	"os"
@@ -30,8 +31,8 @@ var testNow = time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
 // sent collects every monitor of the simulator for the last hour through the OTLP sink into the
 // real OpenTelemetry Collector receiver, and returns the Prometheus names of the metrics it got
 // (as the backend's OTLP endpoint names them: underscore escaping with unit and type suffixes),
-// each with the label names its data points carry.
-func sent(t *testing.T) map[string]map[string]bool {
+// each with the label names its data points carry; and the receiver, which holds the spans too.
+func sent(t *testing.T) (map[string]map[string]bool, *otlptest.Receiver) {
 	t.Helper()
 	rcv := otlptest.Start(t)
 	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return testNow }})
@@ -99,7 +100,7 @@ func sent(t *testing.T) map[string]map[string]bool {
 	if len(out) == 0 {
 		t.Fatal("the receiver got no metrics")
 	}
-	return out
+	return out, rcv
 }
 
 type dashboard struct {
@@ -109,7 +110,8 @@ type dashboard struct {
 			Type string `json:"type"`
 		} `json:"datasource"`
 		Targets []struct {
-			Expr string `json:"expr"`
+			Expr  string `json:"expr"`
+			Query string `json:"query"`
 		} `json:"targets"`
 	} `json:"panels"`
 	Templating struct {
@@ -139,7 +141,8 @@ func TestDashboardQueriesOnlyNamesTheCollectorSends(t *testing.T) {
 	if err := json.Unmarshal(raw, &d); err != nil {
 		t.Fatalf("cloud-alm.json: %v", err)
 	}
-	got := sent(t)
+	got, rcv := sent(t)
+	checkTraceQL(t, d, rcv)
 	t.Logf("metric names sent: %v", slices.Sorted(maps.Keys(got)))
 
 	checkSelector := func(where, metric string, labelNames []string) {
@@ -184,6 +187,61 @@ func TestDashboardQueriesOnlyNamesTheCollectorSends(t *testing.T) {
 	}
 	if queried == 0 {
 		t.Fatal("no Prometheus selector found in the dashboard")
+	}
+}
+
+// traceQLAttrRe finds TraceQL attribute references (resource.x or span.x) with an optional
+// equality matcher and its quoted value.
+var traceQLAttrRe = regexp.MustCompile(`\b(resource|span)\.([A-Za-z_][A-Za-z0-9_.]*)(?:\s*(=~|!=|=)\s*"([^"]*)")?`)
+
+// checkTraceQL holds every Tempo panel's TraceQL to the spans the collector sent: each attribute
+// it names is one the spans (or their resource) carry, and each equality it asks for matches
+// some span's value.
+func checkTraceQL(t *testing.T, d dashboard, rcv *otlptest.Receiver) {
+	t.Helper()
+	have := map[string]map[string]bool{} // "resource.x" or "span.x" → values seen
+	add := func(scope string, attrs map[string]any) {
+		for k, v := range attrs {
+			key := scope + "." + k
+			if have[key] == nil {
+				have[key] = map[string]bool{}
+			}
+			have[key][fmt.Sprint(v)] = true
+		}
+	}
+	for _, td := range rcv.Traces.AllTraces() {
+		for _, rs := range td.ResourceSpans().All() {
+			add("resource", rs.Resource().Attributes().AsRaw())
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, sp := range ss.Spans().All() {
+					add("span", sp.Attributes().AsRaw())
+				}
+			}
+		}
+	}
+	if len(have) == 0 {
+		t.Fatal("the receiver got no spans")
+	}
+	queried := 0
+	for _, p := range d.Panels {
+		if p.Datasource.Type != "tempo" {
+			continue
+		}
+		for _, tg := range p.Targets {
+			for _, m := range traceQLAttrRe.FindAllStringSubmatch(tg.Query, -1) {
+				key := m[1] + "." + m[2]
+				queried++
+				switch {
+				case have[key] == nil:
+					t.Errorf("panel %q: TraceQL names %s, which no span the collector sends carries (they carry %v)", p.Title, key, slices.Sorted(maps.Keys(have)))
+				case m[3] == "=" && !have[key][m[4]]:
+					t.Errorf("panel %q: TraceQL asks %s = %q; the spans carry %v", p.Title, key, m[4], slices.Sorted(maps.Keys(have[key])))
+				}
+			}
+		}
+	}
+	if queried == 0 {
+		t.Error("no TraceQL attribute found in the dashboard's Tempo panels")
 	}
 }
 

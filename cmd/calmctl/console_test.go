@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/calm-collector/calm-collector/internal/state"
 	"github.com/calm-collector/calm-collector/internal/testkit"
@@ -48,20 +47,19 @@ func startConsole(t *testing.T, args ...string) (string, *testkit.SyncBuffer, fu
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb testkit.SyncBuffer
-	done := make(chan int, 1)
-	go func() { done <- runConsole(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), &out, &errb) }()
+	done, stopped := make(chan int, 1), make(chan struct{})
+	go func() {
+		done <- runConsole(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), &out, &errb)
+		close(stopped)
+	}()
 	var once sync.Once
 	code := 0
 	stop := func() int { once.Do(func() { cancel(); code = <-done }); return code }
-	re := regexp.MustCompile(`http://127\.0\.0\.1:\d+/`)
-	var url string
-	for i := 0; url == ""; i++ {
-		url = re.FindString(out.String())
-		if i == 500 {
-			stop()
-			t.Fatalf("console did not come up: %q %q", out.String(), errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	text, _ := out.Await(stopped, "(Ctrl-C to stop)") // the line that names the URL, written at once
+	url := regexp.MustCompile(`http://127\.0\.0\.1:\d+/`).FindString(text)
+	if url == "" {
+		stop()
+		t.Fatalf("console did not come up: %q %q", out.String(), errb.String())
 	}
 	t.Cleanup(func() { stop() })
 	return url, &errb, stop

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/calm-collector/calm-collector/internal/testkit"
 )
@@ -46,20 +45,15 @@ func TestRunSimServesAndWritesSecret(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out, errb testkit.SyncBuffer
-	done := make(chan int)
+	done, stopped := make(chan int, 1), make(chan struct{})
 	go func() {
 		done <- runSim(ctx, []string{"--addr", addr, "--client-id", "cid", "--client-secret", "top-secret", "--write-secret", secret}, &out, &errb)
+		close(stopped)
 	}()
-	// Wait for the listener (the secret file is written once it is up).
-	for i := 0; ; i++ {
-		if _, err := os.Stat(secret); err == nil && strings.Contains(out.String(), "listening") {
-			break
-		}
-		if i == 500 {
-			cancel()
-			t.Fatalf("simulator did not come up: %s %s", out.String(), errb.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	// Wait for the listener (the secret file is written before it says so).
+	if _, ok := out.Await(stopped, "listening"); !ok {
+		cancel()
+		t.Fatalf("simulator did not come up: %s %s", out.String(), errb.String())
 	}
 	st, err := os.Stat(secret)
 	if err != nil || st.Mode().Perm() != 0o600 {

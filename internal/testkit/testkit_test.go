@@ -126,3 +126,21 @@ func TestSkipsAreNoted(t *testing.T) {
 		t.Errorf("noted:\n%q\nwant:\n%q", b, want)
 	}
 }
+
+// Await returns once a write makes the text contain what it waits for, and gives up when the
+// writer stops first.
+func TestSyncBufferAwait(t *testing.T) {
+	var b SyncBuffer
+	go func() {
+		fmt.Fprint(&b, "starting\n")
+		fmt.Fprint(&b, "listening on x\n")
+	}()
+	if text, ok := b.Await(nil, "listening"); !ok || !strings.Contains(text, "listening on x") {
+		t.Errorf("Await = %q, %v; want the text with the line waited for", text, ok)
+	}
+	stopped := make(chan struct{})
+	close(stopped)
+	if text, ok := b.Await(stopped, "never written"); ok {
+		t.Errorf("Await after the writer stopped = %q, %v; want false", text, ok)
+	}
+}

@@ -389,7 +389,7 @@ func (c *Client) checkResponse(ctx context.Context, method, path string, resp *h
 		Path:          path,
 		CorrelationID: resp.Header.Get("X-Correlationid"),
 		SAPMessage:    resp.Header.Get("Sap-Message"),
-		RetryAfter:    retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		RetryAfter:    c.retry.RetryAfter(resp.Header.Get("Retry-After")),
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		c.count(ctx, func(n *Counts) { n.Throttled.Add(1) })

@@ -84,10 +84,7 @@ func (e *Error) Unwrap() []error {
 // would pass ctx's deadline or ctx ends. A failure after more than one attempt, or one that
 // stopped for a reason of its own, is returned as *Error; a first and only failure as it is.
 func (p Policy) Do(ctx context.Context, try Attempt, onRetry OnRetry) error {
-	now := p.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := p.clock()
 	for attempt := 1; ; attempt++ {
 		v, err := try(ctx)
 		if err == nil {
@@ -142,6 +139,18 @@ func (p Policy) backoff(n int) time.Duration {
 	}
 	return d/2 + rand.N(d/2+1) //nolint:gosec // G404: jitter needs no cryptographic randomness
 }
+
+// clock is the policy's clock: Now, or time.Now when nil.
+func (p Policy) clock() func() time.Time {
+	if p.Now == nil {
+		return time.Now
+	}
+	return p.Now
+}
+
+// RetryAfter reads a Retry-After header as ParseRetryAfter does, an HTTP date against the
+// policy's clock: the one its deadline is compared with.
+func (p Policy) RetryAfter(v string) time.Duration { return ParseRetryAfter(v, p.clock()()) }
 
 // ParseRetryAfter reads a Retry-After header: whole seconds or an HTTP date; 0 when absent,
 // negative, in the past or unreadable.

@@ -3,6 +3,7 @@ package retry
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,18 @@ func TestParseRetryAfter(t *testing.T) {
 		if got := ParseRetryAfter(v, now); got != want {
 			t.Errorf("ParseRetryAfter(%q) = %s, want %s", v, got, want)
 		}
+	}
+}
+
+// A Retry-After date is read against the policy's clock, the one its deadline is compared with,
+// not the wall clock: the suite passes on any date.
+func TestPolicyReadsRetryAfterOnItsClock(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	p := Policy{Now: func() time.Time { return at }}
+	if got := p.RetryAfter(at.Add(90 * time.Second).Format(http.TimeFormat)); got != 90*time.Second {
+		t.Errorf("RetryAfter(90 s after the policy's now) = %v, want 1m30s", got)
+	}
+	if got := p.RetryAfter("7"); got != 7*time.Second {
+		t.Errorf("RetryAfter(7) = %v, want 7s", got)
 	}
 }

@@ -317,7 +317,7 @@ func (s *OTLP) post(ctx context.Context, signal, target string, body []byte, ite
 	}
 	e := &OTLPError{Signal: signal, URL: target, StatusCode: resp.StatusCode, Message: s.scrub(errorMessage(ctype, data))}
 	if retryableStatus(resp.StatusCode) {
-		return retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()), e
+		return s.retry.RetryAfter(resp.Header.Get("Retry-After")), e
 	}
 	return 0, e
 }

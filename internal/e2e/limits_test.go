@@ -288,7 +288,11 @@ func oversizeAttributeUnderARule(t *testing.T) {
 	pts := e.sim.Expected("hm", end.Add(-e.cfg.Lookback), end, e.cfg.Resolution)
 	measure := pts[0].Measure
 	var injected atomic.Bool
-	e.front.setOverride(rewritePagesIf(e, func(*http.Request) bool { return !injected.Load() }, func(_ http.Header, body []byte) []byte {
+	// Only the collection's pages: not the first run's probe of from/to (an older hour).
+	span := end.Add(-e.cfg.Lookback).UTC().Format("20060102150405")
+	e.front.setOverride(rewritePagesIf(e, func(r *http.Request) bool {
+		return !injected.Load() && r.URL.Query().Get("from") == span
+	}, func(_ http.Header, body []byte) []byte {
 		md, err := (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(body)
 		if err != nil || !addAttribute(md, measure, "note", freeText(300<<10)) {
 			return body

@@ -1,8 +1,12 @@
 package alert
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/calm-collector/calm-collector/internal/alert/rules"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -22,5 +26,19 @@ func TestConfigFromEnv(t *testing.T) {
 	_, err = ConfigFromEnv(env(map[string]string{"CALM_ALERT_RULES": `[{"name":"a","monitor":"hm","metric":"m","op":">","threshold":1}]`}))
 	if err == nil || !strings.Contains(err.Error(), "CALM_EVENT_BUS is empty") {
 		t.Errorf("rules without a bus = %v", err)
+	}
+}
+
+// The rules refuse exactly the monitors of the table whose records are spans (the traces API):
+// the rule package, standard library only, keeps its own list; this is where it meets the table.
+func TestSpanMonitorsAreTheTablesTracesMonitors(t *testing.T) {
+	var want []string
+	for _, m := range monitor.All() {
+		if m.API == monitor.Traces {
+			want = append(want, m.ID)
+		}
+	}
+	if len(want) == 0 || !slices.Equal(rules.SpanMonitors, want) {
+		t.Errorf("rules.SpanMonitors = %v, the table's traces monitors = %v", rules.SpanMonitors, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -35,6 +36,11 @@ type Rule struct {
 	// Threshold is a pointer only to tell "missing" from 0 while parsing.
 	Threshold *float64 `json:"threshold"`
 }
+
+// SpanMonitors are the monitors whose records are spans (one per request, each its own series),
+// not data points: a rule on one could never judge a series twice. internal/monitor's table
+// is the owner of the fact; internal/alert's tests hold this list to its traces monitors.
+var SpanMonitors = []string{"traces"}
 
 // ops are the comparisons a rule may use.
 var ops = map[string]func(v, t float64) bool{
@@ -86,6 +92,10 @@ func Parse(text string) ([]Rule, error) {
 		seen[r.Name] = true
 		if strings.TrimSpace(r.Monitor) == "" || strings.ContainsAny(r.Monitor, "#/\\") {
 			errs = append(errs, fmt.Errorf("%s: monitor %q: give a monitor id like hm, rum, jam, exm", where, r.Monitor))
+		}
+		if slices.Contains(SpanMonitors, r.Monitor) {
+			errs = append(errs, fmt.Errorf("%s: monitor %q collects spans, one per request, not series a rule can judge; "+
+				"alert on the rum monitor's responseTime or okStatus instead", where, r.Monitor))
 		}
 		if strings.TrimSpace(r.Metric) == "" {
 			errs = append(errs, fmt.Errorf("%s: metric is empty; give a metric name like criticalStatus", where))

@@ -42,6 +42,10 @@ func TestParseRulesReportsEveryProblem(t *testing.T) {
 	if got := err.Error(); got != strings.Join(want, "\n") {
 		t.Errorf("error =\n%s\nwant\n%s", got, strings.Join(want, "\n"))
 	}
+	if _, err := Parse(`[{"name":"slow","monitor":"traces","metric":"GET /ui","op":">","threshold":2000}]`); err == nil ||
+		err.Error() != `alert rule 1 "slow": monitor "traces" collects spans, one per request, not series a rule can judge; alert on the rum monitor's responseTime or okStatus instead` {
+		t.Errorf("a rule on spans = %v", err)
+	}
 	if _, err := Parse(`[{"name":"a","monitor":"hm","metric":"m","op":">","threshold":1,"treshold":2}]`); err == nil || !strings.Contains(err.Error(), `unknown field "treshold"`) {
 		t.Errorf("misspelt field = %v", err)
 	}

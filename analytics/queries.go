@@ -116,6 +116,40 @@ ORDER BY failed DESC, p95_ms DESC`,
 		Columns: []string{"tenant", "service", "request", "requests", "failed", "p95_ms", "max_ms"},
 	},
 	{
+		ID:          "bpm-kpis",
+		Title:       "Business process KPIs, latest value (last 7 days)",
+		Description: "Business Process Monitoring KPI values (analytics monitor bpm): the latest value of each KPI per tenant and service, with its range over the week.",
+		Athena: `SELECT tenant, element_at(attributes, 'serviceName') AS service, element_at(attributes, 'kpiName') AS kpi,
+       max_by(value, from_iso8601_timestamp("time")) AS latest_value, min(value) AS min_value, max(value) AS max_value,
+       max(from_iso8601_timestamp("time")) AS latest_at
+FROM records
+WHERE monitor = 'bpm' AND name = 'kpiValue'
+  AND dt >= date_format(current_timestamp - INTERVAL '7' DAY, '%Y-%m-%d')
+GROUP BY 1, 2, 3
+ORDER BY service, kpi`,
+		Insights: `filter monitor = "bpm" and name = "kpiValue"
+| stats latest(value) as latest_value, min(value) as min_value, max(value) as max_value by tenant, attributes.serviceName as service, attributes.kpiName as kpi
+| sort service asc, kpi asc`,
+		Columns: []string{"tenant", "service", "kpi", "latest_value", "min_value", "max_value", "latest_at"},
+	},
+	{
+		ID:          "job-outcomes",
+		Title:       "Job outcomes per job (last 7 days)",
+		Description: "Job runs by outcome (analytics monitor jobs): successful, with warnings, aborted and with application errors, per tenant, service and job.",
+		Athena: `SELECT tenant, element_at(attributes, 'serviceName') AS service, element_at(attributes, 'jobName') AS job,
+       sum(if(name = 'success', value, 0)) AS success, sum(if(name = 'warning', value, 0)) AS warning,
+       sum(if(name = 'aborted', value, 0)) AS aborted, sum(if(name = 'applicationError', value, 0)) AS application_error
+FROM records
+WHERE monitor = 'jobs' AND name IN ('success', 'warning', 'aborted', 'applicationError')
+  AND dt >= date_format(current_timestamp - INTERVAL '7' DAY, '%Y-%m-%d')
+GROUP BY 1, 2, 3
+ORDER BY aborted DESC, application_error DESC, warning DESC`,
+		Insights: `filter monitor = "jobs" and name in ["success", "warning", "aborted", "applicationError"]
+| stats sum(value) as runs by tenant, attributes.serviceName as service, attributes.jobName as job, name as outcome
+| sort runs desc`,
+		Columns: []string{"tenant", "service", "job", "success", "warning", "aborted", "application_error"},
+	},
+	{
 		ID:          "collection-gaps",
 		Title:       "Collection gaps (last 24 h)",
 		Description: "Hours of the last day without any archived record, per tenant and monitor that has data in the last two days. A monitor with nothing to report in an hour (no job ran) shows there too; the collector's checkpoints and its Errors/Lag alarms are the authority.",

@@ -31,6 +31,11 @@ var tenantShapes = []struct {
 			t.Errorf("formats %+v: want repeated serviceId and start stamps", f)
 		}
 	}},
+	{"rum-service-limit", sim.Behaviours{RUMServiceLimit: true}, func(t *testing.T, f state.Formats) {
+		if f.ServiceList != ListComma {
+			t.Errorf("formats %+v: want comma lists", f)
+		}
+	}},
 	{"default", sim.Behaviours{}, func(t *testing.T, f state.Formats) {
 		if f.ServiceList != ListComma || f.Stamping != StampStart || f.FromTo != FromToHonoured {
 			t.Errorf("formats %+v: want comma lists, start stamps, from/to honoured", f)

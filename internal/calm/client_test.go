@@ -148,8 +148,8 @@ func TestRetryNeverSleepsPastDeadline(t *testing.T) {
 	// Backoff waits are checked against the deadline too.
 	c2 := tn.client(func(o *Options) { o.BaseBackoff, o.MaxBackoff = time.Hour, time.Hour })
 	n.Store(0)
-	tn.mux.Handle("GET /api/calm-landscape/v1/landscapeObjects", sequence(&n, status(502, nil, "")))
-	for _, err := range c2.LandscapeObjects(ctx, "") {
+	tn.mux.Handle("GET /api/bsm-service/v1/events", sequence(&n, status(502, nil, "")))
+	for _, err := range c2.StatusEvents(ctx, EventsQuery{From: winFrom, To: winTo}) {
 		if err == nil || !strings.Contains(err.Error(), "would pass the deadline") {
 			t.Errorf("err = %v", err)
 		}
@@ -209,8 +209,8 @@ func TestUnauthorizedRefreshesOnce(t *testing.T) {
 
 	// An endpoint that always answers 401: one refresh, one retry, then the error.
 	var n atomic.Int32
-	tn.mux.Handle("GET /api/calm-landscape/v1/landscapeObjects", sequence(&n, status(401, map[string]string{"Content-Type": "application/json"}, `{"error":"unauthorized","message":"Full authentication is required"}`)))
-	for _, err := range c.LandscapeObjects(context.Background(), "") {
+	tn.mux.Handle("GET /api/bsm-service/v1/events", sequence(&n, status(401, map[string]string{"Content-Type": "application/json"}, `{"error":"unauthorized","message":"Full authentication is required"}`)))
+	for _, err := range c.StatusEvents(context.Background(), EventsQuery{From: winFrom, To: winTo}) {
 		var ae *APIError
 		if !errors.As(err, &ae) || ae.StatusCode != 401 || ae.Message != "unauthorized: Full authentication is required" {
 			t.Errorf("err = %v", err)

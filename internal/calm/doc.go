@@ -12,8 +12,8 @@
 //     an end the pager cannot reconcile with the total fails the window instead of ending it.
 //     How it decides is the doc of pages (paging.go) and docs/cloud-alm-api.md. Pipelined: the
 //     next full page is requested while one is decoded;
-//   - the calls the collector needs: analytics discovery, raw-data metrics (OTLP JSON decoded
-//     with pdata), status events and landscape objects.
+//   - the calls the collector needs: analytics discovery, raw-data metrics (OTLP protobuf or
+//     JSON, decoded with pdata), status events, logs and traces.
 //
 // Nothing in here logs or returns a client secret, a private key or a token.
 package calm

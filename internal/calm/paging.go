@@ -191,7 +191,7 @@ func (p pager[T]) pages(ctx context.Context, fetch fetchAnswer[T]) iter.Seq2[pag
 				// the second page goes out as soon as the first answer has begun
 				ahead = startFetcher(ctx, fetcherPlan{from: w.offset, limit: p.limit, total: -1, pages: p.maxPages, unit: w.unit, lastAsked: p.lastAsked}, fetch)
 			}
-			a, err, ok := ahead.take(w.offset)
+			a, ok, err := ahead.take(w.offset)
 			if !ok {
 				ahead.discard()
 				ahead = nil

@@ -154,18 +154,18 @@ func ended[T any](asked []*inflight[T], limit int, unit pageUnit, total int) boo
 // take returns the answer at offset when it is the one the fetcher asks for next (waiting for
 // it); ok is false when it is not, or the fetcher stopped before it: the pager then asks itself.
 // A nil f has nothing.
-func (f *fetcher[T]) take(offset int) (a answer[T], err error, ok bool) {
+func (f *fetcher[T]) take(offset int) (a answer[T], ok bool, err error) {
 	if f == nil || offset != f.next {
-		return answer[T]{}, nil, false
+		return answer[T]{}, false, nil
 	}
 	r, ok := <-f.out
 	if !ok {
-		return answer[T]{}, nil, false
+		return answer[T]{}, false, nil
 	}
 	<-r.done
 	<-f.slots
 	f.next += f.limit
-	return r.r.a, r.r.err, true
+	return r.r.a, true, r.r.err
 }
 
 // discard cancels the requests still going or waiting (with errPrefetchDiscarded as the cause)

@@ -59,6 +59,9 @@ type OTLPOptions struct {
 	AllowPartial bool
 	// Logger receives retries (warn) and deliveries (debug); slog.Default() when nil.
 	Logger *slog.Logger
+	// Now is the clock of the log records' observed time (the run's clock); time.Now when nil.
+	// Retries are timed on the wall clock, which the context's deadline is on.
+	Now func() time.Time
 }
 
 // OTLP sends records to an OpenTelemetry backend over OTLP/HTTP: metrics to {base}/v1/metrics,
@@ -112,6 +115,9 @@ func newOTLP(base string, opts OTLPOptions) *OTLP {
 	if s.opts.Backoff <= 0 {
 		s.opts.Backoff = defaultOTLPBackoff
 	}
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
 	s.retry = retry.Policy{MaxRetries: s.opts.MaxRetries, Backoff: s.opts.Backoff, MaxBackoff: maxOTLPBackoff}
 	if s.opts.MaxPerRequest <= 0 {
 		s.opts.MaxPerRequest = defaultOTLPPerRequest
@@ -154,7 +160,7 @@ func (s *OTLP) Write(ctx context.Context, b Batch) error {
 	if len(b.Records) == 0 {
 		return nil
 	}
-	m := newOTLPMapper(b, time.Now())
+	m := newOTLPMapper(b, s.opts.Now())
 	var metrics, logs, spans []record.Record
 	for i := range b.Records {
 		switch b.Records[i].Kind {

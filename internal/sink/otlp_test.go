@@ -235,6 +235,9 @@ func newTestOTLP(t *testing.T, url string, o OTLPOptions) *OTLP {
 	return s
 }
 
+// otlpObserved is the sink's clock in TestOTLPRequestShape: an hour after the batch.
+var otlpObserved = otlpFrom.Add(time.Hour)
+
 func metricsOnly() Batch {
 	b := otlpBatch()
 	b.Records = b.Records[:4]
@@ -243,7 +246,8 @@ func metricsOnly() Batch {
 
 func TestOTLPRequestShape(t *testing.T) {
 	be := newBackend(t, ok200())
-	s := newTestOTLP(t, be.srv.URL+"/otlp/", OTLPOptions{Headers: OTLPHeaders{"Authorization": otlpSecret, "X-Scope-OrgID": "tenant-a"}})
+	s := newTestOTLP(t, be.srv.URL+"/otlp/", OTLPOptions{Headers: OTLPHeaders{"Authorization": otlpSecret, "X-Scope-OrgID": "tenant-a"},
+		Now: func() time.Time { return otlpObserved }})
 	if s.Name() != "otlp+"+be.srv.URL+"/otlp" {
 		t.Errorf("Name = %q", s.Name())
 	}
@@ -280,7 +284,12 @@ func TestOTLPRequestShape(t *testing.T) {
 		} else {
 			req := plogotlp.NewExportRequest()
 			if err := req.UnmarshalProto(raw); err != nil || req.Logs().LogRecordCount() != 2 {
-				t.Errorf("logs body: err %v, %d records, want 2", err, req.Logs().LogRecordCount())
+				t.Fatalf("logs body: err %v, %d records, want 2", err, req.Logs().LogRecordCount())
+			}
+			// observed on the sink's clock, not the wall clock
+			lr := req.Logs().ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+			if got := lr.ObservedTimestamp().AsTime(); !got.Equal(otlpObserved) {
+				t.Errorf("observed timestamp %s, want the sink's clock %s", got, otlpObserved)
 			}
 		}
 	}

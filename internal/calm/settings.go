@@ -45,6 +45,9 @@ type Settings struct {
 	Certificate          string // x509: PEM chain (not secret, but never logged in full)
 	Key                  Secret // x509: PEM private key
 	CertURL              string // x509: uaa.certurl
+	// ExtraMonitors is the secret's "extraMonitors" field as given: a JSON list of monitors given
+	// as data (monitor.Definition), checked by the caller with monitor.Table.ParseDefinitions.
+	ExtraMonitors json.RawMessage
 }
 
 // TokenURL is {authenticationServer}/oauth/token, or {certurl}/oauth/token for x509.
@@ -96,15 +99,16 @@ func (s Settings) IsX509() bool { return s.CredentialType == CredentialX509 }
 // connector is the connector-fields form of the secret (docs/design.md §2a). The x509 fields are an
 // extension for keys of credential type x509; they are written only for such keys.
 type connector struct {
-	Name                 string `json:"name,omitempty"`
-	AuthenticationServer string `json:"authenticationServer"`
-	ClientID             string `json:"clientId"`
-	ClientSecret         string `json:"clientSecret,omitempty"`
-	URL                  string `json:"url"`
-	CredentialType       string `json:"credentialType,omitempty"`
-	Certificate          string `json:"certificate,omitempty"`
-	Key                  string `json:"key,omitempty"`
-	CertURL              string `json:"certUrl,omitempty"`
+	Name                 string          `json:"name,omitempty"`
+	AuthenticationServer string          `json:"authenticationServer"`
+	ClientID             string          `json:"clientId"`
+	ClientSecret         string          `json:"clientSecret,omitempty"`
+	URL                  string          `json:"url"`
+	CredentialType       string          `json:"credentialType,omitempty"`
+	Certificate          string          `json:"certificate,omitempty"`
+	Key                  string          `json:"key,omitempty"`
+	CertURL              string          `json:"certUrl,omitempty"`
+	ExtraMonitors        json.RawMessage `json:"extraMonitors,omitempty"`
 }
 
 // MarshalConnector returns the connector-fields JSON (docs/design.md §2a) WITH the real secret, for
@@ -116,6 +120,7 @@ func (s Settings) MarshalConnector() ([]byte, error) {
 		ClientID:             s.ClientID,
 		ClientSecret:         s.ClientSecret.Reveal(),
 		URL:                  s.URL,
+		ExtraMonitors:        s.ExtraMonitors,
 	}
 	if s.IsX509() {
 		c.CredentialType = CredentialX509
@@ -129,8 +134,8 @@ func (s Settings) MarshalConnector() ([]byte, error) {
 // Known fields of each form. Unknown ones are ignored with a warning naming them.
 var (
 	connectorFields = []string{"name", "authenticationServer", "clientId", "clientSecret", "url",
-		"credentialType", "certificate", "key", "certUrl"}
-	serviceKeyFields = []string{"name", "endpoints", "uaa"}
+		"credentialType", "certificate", "key", "certUrl", "extraMonitors"}
+	serviceKeyFields = []string{"name", "endpoints", "uaa", "extraMonitors"}
 	// uaaFields are the fields XSUAA puts in a service key; only some are used, the others are
 	// known and ignored silently.
 	uaaFields = []string{"clientid", "clientsecret", "url", "identityzone", "identityzoneid",
@@ -230,7 +235,16 @@ func (p *parser) parseConnector(top map[string]json.RawMessage) Settings {
 	s.Certificate = p.str(top, "certificate", "certificate", whereCert)
 	s.Key = Secret(p.str(top, "key", "key", whereKey))
 	s.CertURL = p.str(top, "certUrl", "certUrl", whereCertURL)
+	s.ExtraMonitors = extraMonitors(top)
 	return s
+}
+
+// extraMonitors is the secret's extraMonitors field (nil when absent or null).
+func extraMonitors(top map[string]json.RawMessage) json.RawMessage {
+	if raw, ok := top["extraMonitors"]; ok && string(bytes.TrimSpace(raw)) != "null" {
+		return raw
+	}
+	return nil
 }
 
 func (p *parser) parseServiceKey(top map[string]json.RawMessage) Settings {
@@ -241,6 +255,7 @@ func (p *parser) parseServiceKey(top map[string]json.RawMessage) Settings {
 		}
 	}
 	s.Name = p.str(top, "name", "name", whereName)
+	s.ExtraMonitors = extraMonitors(top)
 	endpoints := p.object(top, "endpoints", "url", whereURL)
 	uaa := p.object(top, "uaa", "uaa", "uaa")
 	if endpoints != nil {

@@ -1,13 +1,17 @@
 package collect
 
 import (
+	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/record"
 	"github.com/calm-collector/calm-collector/internal/sim"
@@ -145,4 +149,43 @@ func TestExtraMonitorsFromEnv(t *testing.T) {
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), `unknown monitor "kpi-orders"`) {
 		t.Errorf("an extra monitor without its definition: %v", err)
 	}
+}
+
+// The connector secret's extraMonitors field adds monitors to the run (Runner.For); a bad one
+// fails the run naming the field, and nothing is collected.
+func TestSecretsMonitorsAreCollected(t *testing.T) {
+	e := newEnv(t, "kpi-orders")
+	raw := e.sim.ConnectorJSON()
+	conn := withExtraMonitors(raw, kpiDefinition)
+	settings, _, err := calm.ParseSettings(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{}, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := (&Runner{Config: e.r.Config, Store: e.store, Sinks: e.r.Sinks, Owner: "test-run", Now: e.clock.Now, Logger: quiet}).For(client)
+	s := r.Run(context.Background(), Request{})
+	mustOK(t, s)
+	if len(s.Monitors) != 1 || s.Monitors[0].Monitor != "kpi-orders" || s.Monitors[0].Points == 0 {
+		t.Errorf("monitors %+v", s.Monitors)
+	}
+	if len(e.r.Config.Extra) != 0 {
+		t.Error("the secret's monitors leaked into the configuration the runner was given")
+	}
+
+	bad := withExtraMonitors(raw, `[{"id":"kpi-orders"}]`)
+	settings, _, _ = calm.ParseSettings(bad)
+	client, _ = calm.New(settings, calm.Options{HTTPClient: &http.Client{}, Logger: quiet})
+	r = (&Runner{Config: e.r.Config, Store: e.store, Sinks: e.r.Sinks, Owner: "test-run", Now: e.clock.Now, Logger: quiet}).For(client)
+	if s := r.Run(context.Background(), Request{}); s.OK || !strings.Contains(s.Error, "connector secret: extraMonitors[0].provider") {
+		t.Errorf("a bad definition in the secret: ok %v, error %q", s.OK, s.Error)
+	}
+}
+
+// withExtraMonitors is a connector secret (a JSON object) with an extraMonitors field added.
+func withExtraMonitors(secret []byte, defs string) []byte {
+	out := bytes.TrimRight(bytes.TrimSpace(secret), "}")
+	return append(slices.Clip(out), []byte(`,"extraMonitors":`+defs+`}`)...)
 }

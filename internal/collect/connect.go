@@ -6,9 +6,11 @@ import (
 	"math"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/transcript"
 )
 
@@ -74,7 +76,21 @@ func Connect(raw []byte, connector string, o ClientOptions) (*calm.Client, error
 // For sets the runner's tenant, its API host, client and scopes from a client Connect built, and returns r.
 func (r *Runner) For(c *calm.Client) *Runner {
 	r.Tenant, r.Host, r.Client, r.Scopes = c.Settings().Name, APIHost(c.Settings().URL), c, c.Tokens()
+	r.extraErr = r.addSecretMonitors(c.Settings().ExtraMonitors)
 	return r
+}
+
+// addSecretMonitors adds the monitors the connector secret gives as data (its extraMonitors
+// field) to Config.Extra; a bad list is an error naming the field, which the run reports.
+func (r *Runner) addSecretMonitors(raw []byte) error {
+	extra, err := monitor.Builtin().ParseDefinitions(raw)
+	if err != nil {
+		return fmt.Errorf("connector secret: %w", err)
+	}
+	if len(extra) > 0 {
+		r.Config.Extra = append(slices.Clip(r.Config.Extra), extra...)
+	}
+	return nil
 }
 
 // minPageLimit keeps a tiny memory limit from refusing ordinary pages (5,000 points of OTLP JSON

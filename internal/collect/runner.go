@@ -68,6 +68,8 @@ type Runner struct {
 
 	// wall is the clock the deadline is checked against (default time.Now); tests move it.
 	wall func() time.Time
+	// extraErr is what is wrong with the monitors the connector secret gives (For).
+	extraErr error
 }
 
 // Progress reports how far a monitor is.
@@ -183,6 +185,9 @@ func (r *Runner) selectMonitors(ctx context.Context, req Request) (selected []Mo
 	var scopes Scopes = noScopes{}
 	if r.Scopes != nil {
 		scopes = r.Scopes
+	}
+	if r.extraErr != nil {
+		return nil, nil, r.extraErr.Error()
 	}
 	tab, err := r.Config.MonitorTable()
 	if err != nil {

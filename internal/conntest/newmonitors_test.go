@@ -79,3 +79,25 @@ func TestRunLogsProvidersWarnWhenAllAreEmpty(t *testing.T) {
 		t.Error("a warning must not fail the report")
 	}
 }
+
+// The connector secret's extraMonitors field adds monitors the test probes; a bad one fails the
+// settings check naming the field.
+func TestRunTakesTheSecretsMonitors(t *testing.T) {
+	s := sim.StartTest(t, sim.Config{})
+	withDefs := func(defs string) []byte {
+		raw := s.ConnectorJSON()
+		return append(raw[:len(raw)-1], []byte(`,"extraMonitors":`+defs+`}`)...)
+	}
+	good := `[{"id":"kpi-orders","provider":"KPI_HISTORY_TOTALS","scope":"calm-api.bm.read","dimensions":["kpiId"],"measures":[{"name":"kpiValue"}]}]`
+	r := Run(context.Background(), withDefs(good), Options{})
+	if c, ok := r.Check("monitor:kpi-orders"); !ok || c.Status != Pass {
+		t.Errorf("monitor:kpi-orders = %+v (%v): %s", c, ok, statuses(r))
+	}
+	if c, _ := r.Check("settings"); c.Status != Pass {
+		t.Errorf("settings = %+v", c)
+	}
+	r = Run(context.Background(), withDefs(strings.Replace(good, `"kpiValue"}`, `"kpiValue","method":"MEDIAN"}`, 1)), Options{})
+	if c, _ := r.Check("settings"); c.Status != Fail || !strings.Contains(c.Detail, `extraMonitors[0].measures[0].method: "MEDIAN" is not one of AVG, MIN, MAX, SUM, PERCENT`) {
+		t.Errorf("settings with a bad definition = %+v", c)
+	}
+}

@@ -72,7 +72,7 @@ func Run(ctx context.Context, raw []byte, opts Options) Report {
 	}
 	t := &tester{opts: opts, scrub: calm.SecretValues(raw), table: tableOf(opts.Extra)}
 	if len(t.opts.Monitors) == 0 {
-		t.opts.Monitors = t.table.Defaults()
+		t.opts.Monitors, t.defaultMonitors = t.table.Defaults(), true
 	}
 	start := time.Now()
 	t.run(ctx, raw)
@@ -100,10 +100,13 @@ func Unavailable(connector, detail, hint string, opts Options) Report {
 
 // tester holds one run's state: what the earlier checks established for the later ones.
 type tester struct {
-	opts   Options
-	table  monitor.Table // the built-in monitors and opts.Extra
-	report Report
-	scrub  []string // secret values that must never appear in the report
+	opts  Options
+	table monitor.Table // the built-in monitors, opts.Extra and the secret's extraMonitors
+	// defaultMonitors says opts.Monitors was empty: the table's defaults are tested, the
+	// monitors the secret gives included.
+	defaultMonitors bool
+	report          Report
+	scrub           []string // secret values that must never appear in the report
 
 	settings calm.Settings
 	hc       *http.Client
@@ -195,6 +198,9 @@ func (t *tester) checkSettings(raw []byte) Check {
 	t.settings = s
 	t.report.Connector = s.Name
 	t.scrub = append(t.scrub, s.ClientSecret.Reveal(), s.Key.Reveal())
+	if c, bad := t.takeSecretMonitors(s); bad {
+		return c
+	}
 
 	if t.opts.AllowHost != nil {
 		var bad []string
@@ -347,4 +353,28 @@ func tableOf(extra []monitor.Monitor) monitor.Table {
 		}
 	}
 	return t
+}
+
+// takeSecretMonitors adds the monitors the connector secret gives as data (its extraMonitors
+// field) to the table, and to the monitors tested when they are the defaults. A bad list fails
+// the settings check, every problem named with its field (bad is true).
+func (t *tester) takeSecretMonitors(s calm.Settings) (c Check, bad bool) {
+	extra, err := t.table.ParseDefinitions(s.ExtraMonitors)
+	if err == nil {
+		var wider monitor.Table
+		if wider, err = t.table.With(extra...); err == nil {
+			t.table = wider
+		}
+	}
+	if err != nil {
+		t.noSettings = "needs valid settings"
+		return Check{Status: Fail, Detail: strings.ReplaceAll(err.Error(), "\n", "; "),
+			Hint: "correct the secret's extraMonitors field (docs/design.md, \"Monitors given as data\")"}, true
+	}
+	if t.defaultMonitors {
+		for _, m := range extra {
+			t.opts.Monitors = append(t.opts.Monitors, m.ID)
+		}
+	}
+	return Check{}, false
 }

@@ -69,6 +69,9 @@ type MetricsPage struct {
 	Rows  int
 	Total int
 	Bytes int
+	// Limit is the page size asked for: a Total equal to it may be a result set cut at the
+	// limit rather than paged (onLimit=TRUNCATE).
+	Limit int
 }
 
 // metricsCall is one request of a metrics series in the given format.
@@ -195,7 +198,7 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 			}
 			n := md.DataPointCount()
 			keys := rowKeys(md)
-			return decoded[MetricsPage]{items: []MetricsPage{{Metrics: md, Offset: offset, Points: n, Rows: len(keys), Total: total, Bytes: size}},
+			return decoded[MetricsPage]{items: []MetricsPage{{Metrics: md, Offset: offset, Points: n, Rows: len(keys), Total: total, Bytes: size, Limit: limit}},
 				count: n, rows: len(keys), keys: keys}, nil
 		}
 		return answer[MetricsPage]{total: total, hash: hash, bytes: size, corr: corr, items: points, decode: decode}, nil

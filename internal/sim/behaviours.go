@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Behaviours are ways a real tenant may behave that SAP's material allows but the default
@@ -32,6 +33,16 @@ type Behaviours struct {
 	// LogsExmImOnly: the logs API serves records under provider exm.im only; the other log
 	// providers answer empty (logs-exm-im-only).
 	LogsExmImOnly bool
+	// LateBuckets delays every metrics bucket: it is served only once this long has passed
+	// after its end, on the simulator's clock (an ingestion delay). 0: a bucket is served as
+	// soon as it closes.
+	LateBuckets time.Duration
+	// TruncateCap cuts the result set of a metrics or logs request asked with
+	// onLimit=TRUNCATE at this many items (data points, log records) before paging, and
+	// reports the cut size as x-total-count: what is past the cap is never served for that
+	// request. Without onLimit=TRUNCATE a larger result set is refused with 403 "Response total
+	// count is over the limit". 0: no cap.
+	TruncateCap int
 }
 
 // behaviour is one row of behaviourTable: a name, what it does, and how it sets Behaviours.
@@ -62,7 +73,22 @@ var behaviourTable = []behaviour{
 	{"logs-exm-im-only", "the logs API serves records under provider exm.im only; every other log provider SAP lists " +
 		"(exm.jam, bsm, im, iep, jam.def, jam.run, jam.run_step) answers empty",
 		func(b *Behaviours) { b.LogsExmImOnly = true }},
+	// Rows of the verify work (issue 20: late data, caps that cut); keep them together.
+	{"late-buckets", "every metrics bucket is served only " + lateBucketDelay.String() +
+		" after it closes (an ingestion delay); a run asking earlier gets nothing for it",
+		func(b *Behaviours) { b.LateBuckets = lateBucketDelay }},
+	{"truncate-cap", fmt.Sprintf("metrics and logs requests with onLimit=TRUNCATE get their result set cut at %d items, "+
+		"x-total-count saying the cut size, instead of being paged through", truncateCap),
+		func(b *Behaviours) { b.TruncateCap = truncateCap }},
 }
+
+// lateBucketDelay is the late-buckets delay: longer than the collector's default lag (2m), well
+// inside its default settle horizon (30m).
+const lateBucketDelay = 7 * time.Minute
+
+// truncateCap is the truncate-cap cap: more than one 5-minute window of the simulator's
+// busiest default monitor holds, less than an hour of it.
+const truncateCap = 100
 
 // BehaviourNames returns the name of every behaviour, in table order.
 func BehaviourNames() []string {

@@ -198,7 +198,11 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		bad.write(w)
 		return
 	}
-	recs := s.logs(provider, ids, from, to, now)
+	recs, bad := truncated(s, s.logs(provider, ids, from, to, now), pg)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
 	idx, total, ok := s.cappedPage(w, pg, len(recs), tok.faults)
 	if !ok {
 		return

@@ -127,6 +127,7 @@ func (s *Server) points(q Query, now time.Time) ([]Point, *badRequest) {
 	if bad != nil {
 		return nil, bad
 	}
+	now = now.Add(-s.cfg.Behaviours.LateBuckets) // late-buckets: a bucket is served that much after it closes
 	ids := slices.Compact(slices.Sorted(slices.Values(q.ServiceIDs)))
 	if p.id == "rum" && len(ids) > rumMaxServices {
 		return nil, badParam("at most %d serviceId values are allowed for provider rum, got %d", rumMaxServices, len(ids))

@@ -53,6 +53,11 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		bad.write(w)
 		return
 	}
+	pts, bad = truncated(s, pts, pg)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
 	var page []Point
 	var total int
 	if s.cfg.Strict {
@@ -196,4 +201,18 @@ func sortPoints(pts []Point, measures []int) {
 		}
 		return a.Time.Before(b.Time)
 	})
+}
+
+// truncated applies the truncate-cap behaviour to a result set of n items: cut at the cap when
+// asked with onLimit=TRUNCATE, refused with 403 otherwise (as the logs API refuses a count over
+// its limit, docs/design.md §1.4).
+func truncated[T any](s *Server, items []T, pg pageParams) ([]T, *badRequest) {
+	c := s.cfg.Behaviours.TruncateCap
+	if c <= 0 || len(items) <= c {
+		return items, nil
+	}
+	if !pg.truncate {
+		return nil, &badRequest{http.StatusForbidden, "Forbidden", "Response total count is over the limit"}
+	}
+	return items[:c], nil
 }

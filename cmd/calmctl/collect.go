@@ -42,7 +42,8 @@ With them: a backfill of that range; checkpoints are left alone.
 A scheduled run stops after --timeout (default: --interval, how often it is scheduled), saving
 what is complete; the rest follows next run.
 Exit status: 0 every monitor ok, 1 a monitor failed or another run holds the lease, 2 usage or
-settings, 3 the run stopped at its deadline with work left (incomplete; nothing is lost).
+settings, 3 incomplete: the run stopped at its deadline with work left, or a window failed an
+invariant of a complete window (docs/design.md); nothing is lost, the rest follows next run.
 The summary is a table on stderr, or JSON on stdout with --json. A backfill stopped early
 (Ctrl-C, --timeout) prints the command that collects the rest.
 With --record DIR every HTTP exchange of the run is written, redacted, as a transcript, with the
@@ -148,6 +149,7 @@ func parseCollectArgs(args []string, stdout, stderr io.Writer) (a collectArgs, c
 	fs.DurationVar(&def.Span, "span", def.Span, "time covered by one request series")
 	fs.DurationVar(&def.EventLookback, "event-lookback", def.EventLookback, "status events: how far back each run asks")
 	fs.IntVar(&def.Concurrency, "concurrency", def.Concurrency, "monitors collected at the same time")
+	fs.DurationVar(&def.Settle, "settle", def.Settle, "how long a delivered window is re-checked for late data (0: never, at most 24h)")
 	fs.DurationVar(&def.LeaseTTL, "lease-ttl", 2*time.Minute, "tenant lease duration (renewed while the run lasts)")
 	if code, done := parseFlags(fs, args, stdout, stderr); done {
 		return a, code, true

@@ -38,6 +38,11 @@ type Config struct {
 	// LeaseTTL is the lease duration; 0 derives it from the context deadline (plus margin), or
 	// 10 minutes without a deadline. The lease is renewed every third of it while the run lasts.
 	LeaseTTL time.Duration
+	// Settle is how long a delivered window stays open to re-checking for late data (the
+	// settle horizon, CALM_SETTLE): each scheduled run asks whether the windows delivered within
+	// it have grown since, and delivers the points that came late (settle.go). 0 turns the
+	// re-check off; at most MaxSettle.
+	Settle time.Duration
 	// APIQuotaBytes is the tenant's monthly fair-use quota of API data (CALM_API_QUOTA_GB;
 	// 0: quota.DefaultBytes). A run warns when the month-to-date projection passes
 	// quota.WarnShare of it (docs/transfer.md).
@@ -74,8 +79,17 @@ func DefaultConfig() Config {
 		EventLookback:  24 * time.Hour,
 		DeadlineMargin: 20 * time.Second,
 		Concurrency:    4,
+		Settle:         DefaultSettle,
 	}
 }
+
+// DefaultSettle is the default settle horizon: longer than the ingestion delays reported for
+// Cloud ALM (a bucket filled some minutes after it closes), short enough that the re-check
+// stays one small request per monitor and run.
+const DefaultSettle = 30 * time.Minute
+
+// MaxSettle bounds the settle horizon: a day of windows is the most a run re-checks.
+const MaxSettle = 24 * time.Hour
 
 // Validate reports every problem of the settings at once (errors.Join), each naming the setting.
 func (c Config) Validate() error {
@@ -131,6 +145,11 @@ func (c Config) problems() []problem {
 	if c.Concurrency < 1 || c.Concurrency > 32 {
 		bad("concurrency", "CALM_CONCURRENCY", "%d is out of range; use 1 to 32 (default 4)", c.Concurrency)
 	}
+	if c.Settle < 0 || c.Settle > MaxSettle {
+		bad("settle", "CALM_SETTLE", "%s is out of range; use 0 (no re-check for late data) up to %s (default %s)", c.Settle, MaxSettle, DefaultSettle)
+	} else if resOK && c.Settle%c.Resolution != 0 {
+		bad("settle", "CALM_SETTLE", "%s is not a multiple of the resolution %s", c.Settle, c.Resolution)
+	}
 	if c.LeaseTTL < 0 {
 		bad("leaseTTL", "", "%s is negative; use 0 (derive it from the deadline) or more", c.LeaseTTL)
 	}
@@ -151,8 +170,8 @@ func (c Config) resolutionParam() string { return resolutions[c.Resolution] }
 
 // ConfigFromEnv reads the collection settings from CALM_* environment variables (docs/architecture.md, "Lambda environment"):
 // CALM_MONITORS, CALM_RESOLUTION, CALM_LAG, CALM_LOOKBACK, CALM_MAX_CATCHUP, CALM_SPAN,
-// CALM_EVENT_LOOKBACK, CALM_DEADLINE_MARGIN, CALM_CONCURRENCY, CALM_EXTRA_MONITORS (a JSON list
-// of monitor definitions). Unset variables keep the defaults.
+// CALM_EVENT_LOOKBACK, CALM_DEADLINE_MARGIN, CALM_CONCURRENCY, CALM_SETTLE, CALM_EXTRA_MONITORS
+// (a JSON list of monitor definitions). Unset variables keep the defaults.
 // Every problem is reported at once, each naming its variable.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
@@ -184,6 +203,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	dur("CALM_SPAN", &c.Span)
 	dur("CALM_EVENT_LOOKBACK", &c.EventLookback)
 	dur("CALM_DEADLINE_MARGIN", &c.DeadlineMargin)
+	dur("CALM_SETTLE", &c.Settle)
 	if v := strings.TrimSpace(getenv("CALM_CONCURRENCY")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {

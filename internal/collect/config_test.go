@@ -38,6 +38,9 @@ func TestConfigValidateNamesEveryProblem(t *testing.T) {
 		{"margin", func(c *Config) { c.DeadlineMargin = -time.Second }, "deadlineMargin: -1s is negative; use 0 or more (default 20s)"},
 		{"concurrency", func(c *Config) { c.Concurrency = 0 }, "concurrency: 0 is out of range; use 1 to 32 (default 4)"},
 		{"lease", func(c *Config) { c.LeaseTTL = -time.Second }, "leaseTTL: -1s is negative; use 0 (derive it from the deadline) or more"},
+		{"settle long", func(c *Config) { c.Settle = 25 * time.Hour }, "settle: 25h0m0s is out of range; use 0 (no re-check for late data) up to 24h0m0s (default 30m0s)"},
+		{"settle negative", func(c *Config) { c.Settle = -time.Minute }, "settle: -1m0s is out of range; use 0 (no re-check for late data) up to 24h0m0s (default 30m0s)"},
+		{"settle multiple", func(c *Config) { c.Settle = 7 * time.Minute }, "settle: 7m0s is not a multiple of the resolution 5m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,13 +69,14 @@ func TestConfigFromEnv(t *testing.T) {
 	c, err := ConfigFromEnv(envOf(map[string]string{
 		"CALM_MONITORS": " hm, jam ,hm,", "CALM_RESOLUTION": "1m", "CALM_LAG": "30s", "CALM_LOOKBACK": "2h",
 		"CALM_MAX_CATCHUP": "6h", "CALM_SPAN": "30m", "CALM_EVENT_LOOKBACK": "12h", "CALM_DEADLINE_MARGIN": "5s",
-		"CALM_CONCURRENCY": "2",
+		"CALM_CONCURRENCY": "2", "CALM_SETTLE": "2h",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{Monitors: []string{"hm", "jam"}, Resolution: time.Minute, Lag: 30 * time.Second, Lookback: 2 * time.Hour,
-		MaxCatchUp: 6 * time.Hour, Span: 30 * time.Minute, EventLookback: 12 * time.Hour, DeadlineMargin: 5 * time.Second, Concurrency: 2}
+		MaxCatchUp: 6 * time.Hour, Span: 30 * time.Minute, EventLookback: 12 * time.Hour, DeadlineMargin: 5 * time.Second, Concurrency: 2,
+		Settle: 2 * time.Hour}
 	if !equalConfig(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
 	}
@@ -99,5 +103,5 @@ func equalConfig(a, b Config) bool {
 	return strings.Join(a.Monitors, ",") == strings.Join(b.Monitors, ",") && a.Resolution == b.Resolution &&
 		a.Lag == b.Lag && a.Lookback == b.Lookback && a.MaxCatchUp == b.MaxCatchUp && a.Span == b.Span &&
 		a.EventLookback == b.EventLookback && a.DeadlineMargin == b.DeadlineMargin && a.Concurrency == b.Concurrency &&
-		a.LeaseTTL == b.LeaseTTL
+		a.LeaseTTL == b.LeaseTTL && a.Settle == b.Settle
 }

@@ -29,20 +29,35 @@ func (m metrics) query(q Query) calm.MetricsQuery {
 }
 
 func (m metrics) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
-	return fetchMetrics(ctx, c, m.query(q), q.Tenant, m.info.ID, emit)
+	return fetchMetrics(ctx, c, m.query(q), q, m.info.ID, emit)
+}
+
+// Count is the series' x-total-count for q, from one limit=1 request.
+func (m metrics) Count(ctx context.Context, c Client, q Query) (int, error) {
+	mc, ok := c.(metricsCounter)
+	mq := m.query(q)
+	if !ok || mq.Period != "" { // a period does not count the range
+		return -1, nil
+	}
+	return mc.MetricsCount(ctx, mq)
 }
 
 // fetchMetrics runs one paged series and converts every data point into a record (a metric
 // not named after a measure asked for is named after the measure in its description:
-// record.FromMetricsOf).
-func fetchMetrics(ctx context.Context, c Client, mq calm.MetricsQuery, tenant, monitor string, emit func(record.Record)) error {
+// record.FromMetricsOf). What the series says of itself goes to q's tally.
+func fetchMetrics(ctx context.Context, c Client, mq calm.MetricsQuery, q Query, monitor string, emit func(record.Record)) error {
 	mq.AllPages = true // every page is read: the second may be asked for while the first is decoded
+	sc := seriesCount{total: -1}
 	for page, err := range c.Metrics(ctx, mq) {
 		if err != nil {
 			return err
 		}
-		_ = record.FromMetricsOf(tenant, monitor, mq.Metrics, page.Metrics, func(r record.Record) error { emit(r); return nil })
+		sc.total, sc.limit = page.Total, page.Limit
+		sc.points += page.Points
+		sc.rows += page.Rows
+		_ = record.FromMetricsOf(q.Tenant, monitor, mq.Metrics, page.Metrics, func(r record.Record) error { emit(r); return nil })
 	}
+	q.tally.add(sc)
 	return nil
 }
 
@@ -61,26 +76,18 @@ func (m batched) Fetch(ctx context.Context, c Client, q Query, emit func(record.
 		return fmt.Errorf("discover %s services: %w", m.info.Provider, err)
 	}
 	mode, learn := q.Shape.serviceList(q.Now)
-	size := m.info.MaxServices
-	if mode == ListSingle {
-		size = 1
-	}
 	var group serviceGroup // the services asked for alone since the last full batch
-	for start := 0; start < len(services); start += size {
+	for start, size := 0, m.batchSize(mode); start < len(services); start += size {
 		batch := services[start:min(start+size, len(services))]
-		mq := m.query(q)
+		mq := m.batchQuery(q, mode, batch)
 		if start+len(batch) < len(services) {
 			mq.LastAsked = nil // only the last batch's series is the last
-		}
-		mq.RepeatServiceIDs = mode == ListRepeat
-		for _, s := range batch {
-			mq.ServiceIDs = append(mq.ServiceIDs, s.ID)
 		}
 		see := emit
 		if learn {
 			see = group.add(batch[0], emit)
 		}
-		if err := fetchMetrics(ctx, c, mq, q.Tenant, m.info.ID, see); err != nil {
+		if err := fetchMetrics(ctx, c, mq, q, m.info.ID, see); err != nil {
 			return fmt.Errorf("services %d-%d of %d: %w", start+1, start+len(batch), len(services), err)
 		}
 		if learn && (len(group.services) == m.info.MaxServices || start+1 == len(services)) {
@@ -89,6 +96,50 @@ func (m batched) Fetch(ctx context.Context, c Client, q Query, emit func(record.
 		}
 	}
 	return nil
+}
+
+// Count is the sum of the batches' x-total-count for q: one limit=1 request per batch. While
+// the tenant's service-list form is being learned, or when it takes one service a request and
+// there are more services than fit a batch, it does not count (-1): a count would cost a
+// request per service.
+func (m batched) Count(ctx context.Context, c Client, q Query) (int, error) {
+	mc, ok := c.(metricsCounter)
+	mode, learn := q.Shape.serviceList(q.Now)
+	if !ok || learn {
+		return -1, nil
+	}
+	services, err := c.Services(ctx, m.info.Provider)
+	if err != nil || mode == ListSingle && len(services) > m.info.MaxServices {
+		return -1, err
+	}
+	total := 0
+	for start, size := 0, m.batchSize(mode); start < len(services); start += size {
+		batch := services[start:min(start+size, len(services))]
+		n, err := mc.MetricsCount(ctx, m.batchQuery(q, mode, batch))
+		if err != nil || n < 0 {
+			return -1, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// batchSize is how many services one query names under the service-list form mode.
+func (m batched) batchSize(mode string) int {
+	if mode == ListSingle {
+		return 1
+	}
+	return m.info.MaxServices
+}
+
+// batchQuery is the query of q for a batch of services under the service-list form mode.
+func (m batched) batchQuery(q Query, mode string, batch []calm.Service) calm.MetricsQuery {
+	mq := m.query(q)
+	mq.RepeatServiceIDs = mode == ListRepeat
+	for _, s := range batch {
+		mq.ServiceIDs = append(mq.ServiceIDs, s.ID)
+	}
+	return mq
 }
 
 // serviceGroup is up to MaxServices services asked for alone, with the ids of their records (a
@@ -132,7 +183,8 @@ func (m batched) learnServiceList(ctx context.Context, c Client, q Query, g serv
 			mq.ServiceIDs = append(mq.ServiceIDs, s.ID)
 		}
 		ids := map[string]bool{}
-		err := fetchMetrics(ctx, c, mq, q.Tenant, m.info.ID, func(r record.Record) { ids[r.ID] = true })
+		q.tally = nil // a probe of the form, not a series of the range
+		err := fetchMetrics(ctx, c, mq, q, m.info.ID, func(r record.Record) { ids[r.ID] = true })
 		if ctx.Err() != nil {
 			return false
 		}

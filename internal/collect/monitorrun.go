@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
@@ -25,6 +26,9 @@ type monitorRun struct {
 	stopAt time.Time
 	sum    MonitorSummary
 	shape  *tenantShape // what the run learned of the tenant, shared by its monitors
+	// cap is the size a tenant cut a result set at, as learned (0: none); kept in the
+	// checkpoint between runs.
+	cap atomic.Int64
 }
 
 func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, stopAt time.Time, shape *tenantShape) MonitorSummary {
@@ -46,7 +50,12 @@ func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, st
 	default:
 		err = mr.scheduled(ctx, now)
 	}
-	if err != nil {
+	if inv := invariantOf(err); inv != "" {
+		// Not an error of the monitor: what the API answered is not complete. The window is
+		// held (its checkpoint stays) and read again next run; the run is incomplete.
+		mr.sum.Invariant, mr.sum.Detail = inv, err.Error()
+		mr.log.Warn("window held: it fails an invariant of a complete window", "invariant", inv, "err", err, "windows", mr.sum.Windows)
+	} else if err != nil {
 		mr.sum.Error = err.Error()
 		mr.log.Error("monitor failed", "err", err, "windows", mr.sum.Windows)
 	}
@@ -75,12 +84,14 @@ func (mr *monitorRun) scheduled(ctx context.Context, now time.Time) (err error) 
 	if !ok {
 		cp = state.Checkpoint{Tenant: mr.Tenant, Monitor: mr.id, Next: plan.From}
 	}
+	mr.cap.Store(int64(cp.Cap))
 	cp.Host = mr.Host
 	cp.LastRunAt = now
 	defer func() {
 		// Record how the run went, whatever happened; Next stays where the windows left it.
 		cp.UpdatedAt = mr.wallNow().UTC()
 		cp.LastPoints, cp.LastWindows = mr.sum.Points, mr.sum.Windows
+		cp.Cap = int(mr.cap.Load())
 		cp.LastError = ""
 		if err != nil {
 			cp.LastError = err.Error()
@@ -101,14 +112,29 @@ func (mr *monitorRun) scheduled(ctx context.Context, now time.Time) (err error) 
 	if err := mr.probeFromTo(ctx, now); err != nil {
 		return err
 	}
-	return mr.windowsWith(ctx, plan.Range, func(w Range) error {
+	oldNext := cp.Next
+	err = mr.windowsWith(ctx, plan.Range, func(w Range, recs []record.Record) error {
+		if mr.settling(w.To, plan.To) {
+			if err := mr.putMark(ctx, now, markOf(w.From, recs)); err != nil {
+				return err
+			}
+		}
 		cp.Next = w.To
+		cp.Cap = int(mr.cap.Load())
 		cp.UpdatedAt = mr.wallNow().UTC()
 		if err := mr.Store.Put(ctx, cp); err != nil {
 			return fmt.Errorf("save checkpoint %s: %w", w.To.Format(time.RFC3339), err)
 		}
 		return nil
 	})
+	if err != nil || mr.nearDeadline() {
+		return err
+	}
+	delay, err := mr.settle(ctx, now, oldNext, plan.To)
+	if delay > 0 {
+		cp.Delay = delay
+	}
+	return err
 }
 
 // backfill collects rng window by window and saves no checkpoint.
@@ -117,7 +143,7 @@ func (mr *monitorRun) backfill(ctx context.Context, rng Range) error {
 	if err := mr.probeFromTo(ctx, mr.now()); err != nil {
 		return err
 	}
-	return mr.windowsWith(ctx, rng, func(Range) error { return nil })
+	return mr.windowsWith(ctx, rng, func(Range, []record.Record) error { return nil })
 }
 
 // windowsWith fetches rng span by span (one request series each), splits the records into
@@ -128,7 +154,7 @@ func (mr *monitorRun) backfill(ctx context.Context, rng Range) error {
 // spans are delivered in order, each only after the one before it was accepted; the deadline
 // is checked before a span's series starts, as before delivering a span fetched ahead; every
 // return cancels the series running ahead and waits for it.
-func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(Range) error) error {
+func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(Range, []record.Record) error) error {
 	res := mr.Config.Resolution
 	total := rng.To.Sub(rng.From)
 	spans := split(rng, mr.Config.Span)
@@ -176,7 +202,7 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 			if err := mr.deliver(ctx, b); err != nil {
 				return fmt.Errorf("deliver %s %s: %w", mr.id, fmtRange(w), err)
 			}
-			if err := accepted(w); err != nil {
+			if err := accepted(w, b.Records); err != nil {
 				return err
 			}
 			mr.sum.Windows++
@@ -251,15 +277,16 @@ func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range, lastAsked
 }
 
 // fetchSpan runs the monitor's request series for span and returns its records by window
-// (window i is [from+i·res, from+(i+1)·res)). Points outside the span are dropped: they
-// belong to another window, which delivers them (or already did).
+// (window i is [from+i·res, from+(i+1)·res)), each part of it checked against the invariants
+// of a complete window (fetchPart).
 //
 // A metrics span whose answer shows that the tenant stamps points or honours from/to otherwise
-// than the run took it to (learnShape) is read again, the way learned: at most twice.
+// than the run took it to (learnShape) is read again, the way learned: at most twice. Only
+// then do points outside the span fail it (the inside invariant).
 func (mr *monitorRun) fetchSpan(ctx context.Context, span Range, lastAsked func()) (*spanRecords, error) {
 	for attempt := 0; ; attempt++ {
 		out, edges, err := mr.fetchSpanOnce(ctx, span, lastAsked)
-		if err != nil || !mr.m.Info().IsMetrics() || attempt == 2 || !mr.learnShape(edges) {
+		if err != nil && invariantOf(err) != InvariantInside || !mr.m.Info().IsMetrics() || attempt == 2 || !mr.learnShape(edges) {
 			return out, err
 		}
 		mr.log.Info("reading the span again as learned", "from", span.From, "to", span.To)
@@ -269,36 +296,10 @@ func (mr *monitorRun) fetchSpan(ctx context.Context, span Range, lastAsked func(
 // fetchSpanOnce runs the monitor's request series for span once; edges tells where the
 // answer's points lay relative to the span (learnShape).
 func (mr *monitorRun) fetchSpanOnce(ctx context.Context, span Range, lastAsked func()) (*spanRecords, spanEdges, error) {
-	res := mr.Config.Resolution
-	out := newSpanRecords(span, res)
-	q := Query{Tenant: mr.Tenant, From: span.From, To: span.To, Resolution: mr.Config.resolutionParam(),
-		LastAsked: lastAsked, Shape: mr.shape, Now: mr.now()}
-	metrics := mr.m.Info().IsMetrics()
-	edges := spanEdges{span: span, period: metrics && mr.shape.period(span.From, q.Now) != ""}
-	endStamped := metrics && mr.shape.endStamped()
-	var outside string
-	err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) {
-		if endStamped { // a record's time is its bucket's start (docs/design.md §4), as its id
-			rec.Time = rec.Time.Add(-res)
-			rec.ID = record.PointID(rec.Tenant, rec.Monitor, rec.Name, rec.Attributes, rec.Time)
-		}
-		edges.see(rec)
-		if rec.Time.Before(span.From) || !rec.Time.Before(span.To) {
-			if out.dropped++; outside == "" {
-				outside = rec.Name + " at " + rec.Time.UTC().Format(time.RFC3339)
-			}
-			return
-		}
-		out.add(int(rec.Time.Sub(span.From)/res), rec)
-	})
-	edges.example = outside
+	out := newSpanRecords(span, mr.Config.Resolution)
+	edges := spanEdges{span: span, period: mr.m.Info().IsMetrics() && mr.shape.period(span.From, mr.now()) != ""}
+	err := mr.fetchPart(ctx, out, span, lastAsked, &edges)
 	out.seal()
-	// A period reaches past the span by design (its own window delivers those points): counted
-	// as dropped, but not worth a warning each run.
-	if out.dropped > 0 && !edges.period {
-		mr.log.Warn("points outside the asked range (the tenant may not honour from/to); not delivered here, their own window delivers them",
-			"count", out.dropped, "example", outside, "from", span.From, "to", span.To)
-	}
 	if out.collisions > 0 {
 		mr.log.Warn("records sharing an id with other content; the first is delivered", "count", out.collisions, "example", out.collision)
 	}

@@ -46,6 +46,8 @@ type Query struct {
 	// the run's clock when the Fetch starts, which a period is counted back from.
 	Shape *tenantShape
 	Now   time.Time
+	// tally, when set, gathers what each request series says of itself (invariants.go).
+	tally *tally
 }
 
 // MetricsScope is needed by every call to the metrics API, in addition to the monitor's scope.

@@ -103,8 +103,12 @@ func (r *Runner) Run(ctx context.Context, req Request) Summary {
 	finish := func() Summary {
 		sum.DurationMs = r.wallNow().Sub(started).Milliseconds()
 		// A run cut short by its deadline is not ok: only the lag alarm would notice otherwise.
+		// A window failing an invariant is not ok either: data is missing until a run reads it whole.
+		for i := range sum.Monitors {
+			sum.Monitors[i].Status = sum.Monitors[i].status()
+		}
 		sum.Incomplete = sum.Skipped == "" && (errors.Is(ctx.Err(), context.DeadlineExceeded) ||
-			slices.ContainsFunc(sum.Monitors, func(m MonitorSummary) bool { return m.Stopped != "" }))
+			slices.ContainsFunc(sum.Monitors, func(m MonitorSummary) bool { return m.Stopped != "" || m.Invariant != "" }))
 		sum.OK = sum.Error == "" && sum.Skipped == "" && !sum.Incomplete &&
 			!slices.ContainsFunc(sum.Monitors, func(m MonitorSummary) bool { return m.Error != "" })
 		return sum

@@ -149,6 +149,13 @@ func (s *spanRecords) seal() {
 	}
 }
 
+// reset forgets the records of windows [i, j): a part read again in smaller parts.
+func (s *spanRecords) reset(i, j int) {
+	for w := i; w < j && w < len(s.windows); w++ {
+		s.windows[w] = nil
+	}
+}
+
 // text keeps t and returns 1 + its index.
 func (s *spanRecords) text(t string) int32 {
 	s.texts = append(s.texts, t)

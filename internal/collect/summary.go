@@ -25,8 +25,9 @@ type Summary struct {
 	// OK is true when the run was done and every monitor succeeded, with nothing left undone
 	// by the deadline.
 	OK bool `json:"ok"`
-	// Incomplete is true when the run stopped at its deadline with work left: nothing is lost
-	// (the rest comes next run from the checkpoints), but the run is not ok.
+	// Incomplete is true when the run stopped at its deadline with work left, or a monitor's
+	// window failed an invariant (MonitorSummary.Invariant): nothing is lost (the rest comes
+	// next run from the checkpoints), but the run is not ok.
 	Incomplete bool      `json:"incomplete,omitempty"`
 	Started    time.Time `json:"started"`
 	DurationMs int64     `json:"durationMs"`
@@ -60,8 +61,16 @@ type MonitorSummary struct {
 	APIBytesDecoded int64 `json:"apiBytesDecoded"`
 	// LagSeconds is how far the delivered data ends behind now (the run's clock).
 	LagSeconds float64 `json:"lagSeconds"`
+	// Status is "ok", "error" (Error says why), "incomplete" (a window failed an invariant:
+	// Invariant names it, Detail says what was found; it is held and read again next run) or
+	// "stopped" (the run's deadline; the rest follows next run).
+	Status string `json:"status"`
 	// Error is why the monitor stopped; its undelivered windows come again next run.
 	Error string `json:"error,omitempty"`
+	// Invariant names the invariant of a complete window that a window failed
+	// (docs/design.md, "What a complete window satisfies"); Detail is the whole message.
+	Invariant string `json:"invariant,omitempty"`
+	Detail    string `json:"detail,omitempty"`
 	// From and To bound what this run delivered: [From, To). To is the new checkpoint.
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
@@ -76,6 +85,9 @@ type MonitorSummary struct {
 	// first is delivered; a sign of a tenant that names series unexpectedly).
 	Repeats    int `json:"repeats,omitempty"`
 	Collisions int `json:"collisions,omitempty"`
+	// Late counts points that came after their window was delivered, found by the settle
+	// re-check and delivered by this run (docs/design.md §7).
+	Late int `json:"late,omitempty"`
 	// DeadLettered counts records and events a sink refused for good (too large for its
 	// destination, refused as invalid), kept in the dead-letter place; their windows moved on.
 	DeadLettered int   `json:"deadLettered,omitempty"`
@@ -122,7 +134,8 @@ func (s Summary) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "error: %s\n", s.Error)
 	}
 	if s.Incomplete {
-		fmt.Fprintln(tw, "incomplete: the run stopped at its deadline with work left; the rest follows next run from the checkpoints")
+		fmt.Fprintln(tw, "incomplete: the run stopped at its deadline with work left, or a window failed an invariant; "+
+			"nothing past it was checkpointed, the rest follows next run from the checkpoints")
 	}
 	if len(s.Monitors) > 0 {
 		fmt.Fprintln(tw, "MONITOR\tWINDOWS\tPOINTS\tREQUESTS\tRETRIES\tTHROTTLED\tLAG\tFROM\tTO\tSTATUS")
@@ -131,6 +144,8 @@ func (s Summary) WriteTable(w io.Writer) error {
 			switch {
 			case m.Error != "":
 				st = "FAILED: " + m.Error
+			case m.Invariant != "":
+				st = "INCOMPLETE (" + m.Invariant + "): " + m.Detail
 			case m.Stopped != "":
 				st = "stopped (" + m.Stopped + ")"
 			case m.Pending:
@@ -188,7 +203,8 @@ func (s Summary) WriteEMF(w io.Writer) error {
 		errs += e
 		stats = append(stats, emf.MonitorStats{Tenant: s.Tenant, Monitor: m.Monitor, Points: int64(m.Points),
 			Windows: int64(m.Windows), Requests: m.Requests, Retries: m.Retries, Throttled: m.Throttled, Errors: e,
-			Dropped: int64(m.Dropped), Repeats: int64(m.Repeats), Collisions: int64(m.Collisions), DeadLettered: int64(m.DeadLettered), Lag: seconds(m.LagSeconds)})
+			Dropped: int64(m.Dropped), Repeats: int64(m.Repeats), Collisions: int64(m.Collisions), DeadLettered: int64(m.DeadLettered), Lag: seconds(m.LagSeconds),
+			Invariant: m.Invariant})
 	}
 	if s.Error != "" {
 		errs++
@@ -202,3 +218,16 @@ func (s Summary) WriteEMF(w io.Writer) error {
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// status is the monitor's Status.
+func (m MonitorSummary) status() string {
+	switch {
+	case m.Error != "":
+		return "error"
+	case m.Invariant != "":
+		return "incomplete"
+	case m.Stopped != "":
+		return "stopped"
+	}
+	return "ok"
+}

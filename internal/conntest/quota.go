@@ -50,7 +50,7 @@ func (t *tester) checkQuota(ctx context.Context) Check {
 	if period <= 0 {
 		period = DefaultSchedulePeriod
 	}
-	p, err := t.project(ctx, limit)
+	p, err := t.project(ctx, limit, period)
 	if err != nil {
 		return Check{Status: Warn, Detail: "could not measure the transfer: " + err.Error(),
 			Hint: "run the test again; the collection itself is not affected"}
@@ -64,10 +64,12 @@ func (t *tester) checkQuota(ctx context.Context) Check {
 	return Check{Status: Pass, Detail: detail}
 }
 
-// project fetches one sample page per probed monitor and projects the month.
-func (t *tester) project(ctx context.Context, quota int64) (Projection, error) {
+// project fetches one sample page per probed monitor and projects the month, with the settle
+// re-check of every run (one limit=1 count per monitor, docs/design.md §6) measured by one.
+func (t *tester) project(ctx context.Context, limit int64, period time.Duration) (Projection, error) {
 	var p Projection
 	windows := int64(quotaMonth / probeResolution)
+	runs := int64(quotaMonth / period)
 	for _, pr := range t.probed {
 		q := pr.q
 		q.PageSize = min(pr.points, quotaSample)
@@ -85,10 +87,16 @@ func (t *tester) project(ctx context.Context, quota int64) (Projection, error) {
 		}
 		perPoint := float64(bc.Wire.Load()) / float64(points)
 		month := int64(perPoint * float64(pr.points) * float64(windows))
-		p.Bytes += month
-		p.Lines = append(p.Lines, fmt.Sprintf("%s %s (%d points a window, %.1f bytes each)", q.Provider, gb(month), pr.points, perPoint))
+		var rc calm.Counts
+		if _, err := t.client.MetricsCount(calm.WithCounts(ctx, &rc), pr.q); err != nil {
+			return Projection{}, fmt.Errorf("re-check sample of %s: %w", q.Provider, err)
+		}
+		recheck := rc.Wire.Load() * runs
+		p.Bytes += month + recheck
+		p.Lines = append(p.Lines, fmt.Sprintf("%s %s (%d points a window, %.1f bytes each; re-checks for late data %s)",
+			q.Provider, gb(month+recheck), pr.points, perPoint, gb(recheck)))
 	}
-	p.Share = float64(p.Bytes) / float64(quota)
+	p.Share = float64(p.Bytes) / float64(limit)
 	return p, nil
 }
 

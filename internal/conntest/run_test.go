@@ -455,6 +455,9 @@ func TestQuotaProjection(t *testing.T) {
 	if q.Status != Pass || !strings.Contains(q.Detail, "of the 24.00 GB quota") || !strings.Contains(q.Detail, "hm ") || !strings.Contains(q.Detail, "jam ") {
 		t.Fatalf("quota = %+v, want pass naming hm and jam", q)
 	}
+	if !strings.Contains(q.Detail, "re-checks for late data") {
+		t.Errorf("quota = %+v, want the settle re-checks in the projection", q)
+	}
 	// The same tenant with a quota far below its projection warns.
 	small := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"hm", "jam"}, QuotaBytes: 10_000_000, SchedulePeriod: 15 * time.Minute, Now: now})
 	w, _ := small.Check("quota")

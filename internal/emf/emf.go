@@ -29,6 +29,10 @@ type MonitorStats struct {
 	DeadLettered int64
 	// Lag is how far the monitor's checkpoint is behind now (negative counts as 0).
 	Lag time.Duration
+	// Invariant names the invariant a window of the monitor failed (docs/design.md, "What a
+	// complete window satisfies"): the window is held and read again next run. "" when none
+	// did. It is the metric Incomplete (1 or 0) and a member of the line.
+	Invariant string
 }
 
 // RunStats are the numbers of one run of one tenant.
@@ -36,7 +40,8 @@ type RunStats struct {
 	Tenant   string
 	Duration time.Duration
 	Success  bool
-	// Incomplete is a run that stopped at its deadline with work left (never a success).
+	// Incomplete is a run that stopped at its deadline with work left, or whose window failed
+	// an invariant (never a success).
 	Incomplete bool
 	Errors     int64
 	MaxLag     time.Duration
@@ -96,6 +101,8 @@ type emfMonitorLine struct {
 	Throttled  int64   `json:"Throttled"`
 	Errors     int64   `json:"Errors"`
 	LagSeconds float64 `json:"LagSeconds"`
+	Incomplete int64   `json:"Incomplete"`
+	Invariant  string  `json:"invariant,omitempty"`
 	// Not declared as metrics (each would be billed per monitor): the run line sums them.
 	Dropped      int64 `json:"Dropped"`
 	Repeats      int64 `json:"Repeats"`
@@ -131,7 +138,7 @@ const QuotaProjectionMetric = "QuotaProjectionPercent"
 var (
 	monitorMetrics = []emfMetric{
 		{"Points", "Count"}, {"Windows", "Count"}, {"Requests", "Count"}, {"Retries", "Count"},
-		{"Throttled", "Count"}, {"Errors", "Count"}, {"LagSeconds", "Seconds"},
+		{"Throttled", "Count"}, {"Errors", "Count"}, {"LagSeconds", "Seconds"}, {"Incomplete", "Count"},
 	}
 	runMetrics = []emfMetric{
 		{"RunDuration", "Milliseconds"}, {"RunSuccess", "Count"}, {"RunIncomplete", "Count"}, {"Errors", "Count"}, {"MaxLagSeconds", "Seconds"},
@@ -140,9 +147,10 @@ var (
 )
 
 // Write writes one EMF line per monitor (namespace CalmCollector, dimension [monitor]:
-// Points, Windows, Requests, Retries, Throttled, Errors in Count, LagSeconds in Seconds) and one
+// Points, Windows, Requests, Retries, Throttled, Errors in Count, LagSeconds in Seconds,
+// Incomplete 1 when a window failed an invariant, named by the member invariant) and one
 // for the run (no dimension: RunDuration in Milliseconds, RunSuccess 1 or 0, RunIncomplete 1
-// when the run stopped at its deadline with work left, Errors, MaxLagSeconds, APIBytes in
+// when the run stopped at its deadline with work left or a window failed an invariant, Errors, MaxLagSeconds, APIBytes in
 // Bytes, Dropped, Repeats, Collisions and DeadLettered summed over the monitors, QuotaProjectionPercent in
 // Percent when the run projected it; and MaxLagSeconds by [tenant]), all stamped ts, in one Write. Only MaxLagSeconds carries the tenant, so each
 // further tenant adds one billed metric (docs/deploy.md, "Cost"); the tenant is a member of
@@ -168,10 +176,14 @@ func Write(w io.Writer, ts time.Time, monitors []MonitorStats, run RunStats) err
 		if m.Tenant == "" || m.Monitor == "" {
 			return fmt.Errorf("emf: monitor stats %d without tenant or monitor (tenant %q, monitor %q)", i, m.Tenant, m.Monitor)
 		}
+		incomplete := int64(0)
+		if m.Invariant != "" {
+			incomplete = 1
+		}
 		line, err := json.Marshal(emfMonitorLine{
 			AWS: meta([]string{"monitor"}, monitorMetrics), Tenant: m.Tenant, Monitor: m.Monitor,
 			Points: m.Points, Windows: m.Windows, Requests: m.Requests, Retries: m.Retries,
-			Throttled: m.Throttled, Errors: m.Errors, LagSeconds: seconds(m.Lag),
+			Throttled: m.Throttled, Errors: m.Errors, LagSeconds: seconds(m.Lag), Incomplete: incomplete, Invariant: m.Invariant,
 			Dropped: m.Dropped, Repeats: m.Repeats, Collisions: m.Collisions, DeadLettered: m.DeadLettered,
 		})
 		if err != nil {

@@ -20,7 +20,7 @@ func emfSample(t *testing.T) []byte {
 	ts := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
 	err := NewWriter(&buf).Write(ts, []MonitorStats{
 		{Tenant: "prod-eu10", Monitor: "hm", Points: 12, Windows: 1, Requests: 3, Retries: 1, Throttled: 1, Lag: 150 * time.Second,
-			Dropped: 2, Repeats: 5, Collisions: 1, DeadLettered: 3},
+			Dropped: 2, Repeats: 5, Collisions: 1, DeadLettered: 3, Invariant: "inside"},
 		{Tenant: "prod-eu10", Monitor: "bsm", Errors: 2, Lag: -time.Second},
 	}, RunStats{Tenant: "prod-eu10", Duration: 1234567 * time.Microsecond, Success: false, Errors: 2, MaxLag: 150 * time.Second, APIBytes: 98765})
 	if err != nil {
@@ -83,7 +83,7 @@ func TestEMFMatchesSpec(t *testing.T) {
 	}
 	// Per line, per directive: the metrics and the one dimension set. Only MaxLagSeconds is by
 	// tenant (one billed metric per tenant).
-	monitor := []string{"Points", "Windows", "Requests", "Retries", "Throttled", "Errors", "LagSeconds"}
+	monitor := []string{"Points", "Windows", "Requests", "Retries", "Throttled", "Errors", "LagSeconds", "Incomplete"}
 	wantMetrics := [][][]string{{monitor}, {monitor}, {{"RunDuration", "RunSuccess", "RunIncomplete", "Errors", "MaxLagSeconds", "APIBytes", "Dropped", "Repeats", "Collisions", "DeadLettered"}, {"MaxLagSeconds"}}}
 	wantDims := [][][]string{{{"monitor"}}, {{"monitor"}}, {nil, {"tenant"}}}
 	for i, line := range lines {

@@ -35,7 +35,8 @@ func NewS3Client(cfg aws.Config, pathStyle bool) *s3.Client {
 //
 // dt and hour come from the window start in UTC. A re-delivered window therefore overwrites its
 // own object (and, since the gzip stream carries no timestamp, with the same bytes): one object
-// per window, exactly once. An empty batch writes nothing.
+// per window, exactly once. An empty batch writes nothing. Late data of a window (Batch.Late, with
+// Before = N points delivered before) goes to <from>-<to>-lateN.ndjson.gz beside it.
 type S3 struct {
 	client S3API
 	bucket string
@@ -84,6 +85,10 @@ func (s *S3) Key(b Batch) string {
 	k = from.AppendFormat(append(k, "/hour="...), "15")
 	k = from.AppendFormat(append(k, '/'), "20060102T150405Z")
 	k = to.AppendFormat(append(k, '-'), "20060102T150405Z")
+	if b.Late {
+		// late data of the window: the points after the first b.Before, an object of its own
+		k = strconv.AppendInt(append(k, "-late"...), int64(b.Before), 10)
+	}
 	return string(append(k, ".ndjson.gz"...))
 }
 

@@ -29,6 +29,11 @@ func TestS3Key(t *testing.T) {
 		// dt and hour come from the window start in UTC, whatever zone the caller used
 		{"", Batch{Tenant: "t", Monitor: "m", From: time.Date(2026, 11, 26, 0, 30, 0, 0, cet), To: time.Date(2026, 11, 26, 0, 35, 0, 0, cet)},
 			"tenant=t/monitor=m/dt=2026-11-25/hour=23/20261125T233000Z-20261125T233500Z.ndjson.gz"},
+		// late data of a window: an object beside the window's, named by the points before it
+		{"records", Batch{Tenant: "prod-eu10", Monitor: "hm", From: from, To: from.Add(5 * time.Minute), Late: true, Before: 90},
+			"records/tenant=prod-eu10/monitor=hm/dt=2026-11-25/hour=10/20261125T100500Z-20261125T101000Z-late90.ndjson.gz"},
+		{"records", Batch{Tenant: "prod-eu10", Monitor: "hm", From: from, To: from.Add(5 * time.Minute), Late: true},
+			"records/tenant=prod-eu10/monitor=hm/dt=2026-11-25/hour=10/20261125T100500Z-20261125T101000Z-late0.ndjson.gz"},
 		// a tenant or monitor can add neither a level nor a partition
 		{"p", Batch{Tenant: "../x/monitor=evil", Monitor: "a b%ü", From: from, To: from.Add(time.Hour)},
 			"p/tenant=..%2Fx%2Fmonitor%3Devil/monitor=a%20b%25%C3%BC/dt=2026-11-25/hour=10/20261125T100500Z-20261125T110500Z.ndjson.gz"},

@@ -25,6 +25,12 @@ type Batch struct {
 	// so that the window moves on; the runner sets it. Nil: such a refusal fails the batch
 	// (RefusedError). A sink calls it at most once per batch.
 	Refuse RefuseFunc
+	// Late marks a batch of late data: points that came after the window was delivered
+	// (internal/collect settle.go), only the new ones. Before is how many points the window had
+	// delivered before them: the S3 sink writes the batch as an object of its own beside the
+	// window's, under a key as deterministic as the window's.
+	Late   bool
+	Before int
 }
 
 // Sink is one destination of records.

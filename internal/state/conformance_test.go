@@ -36,7 +36,7 @@ func testConformance(t *testing.T, open storeFactory) {
 		want := Checkpoint{
 			Tenant: "t1", Monitor: "hm", Host: "https://t1.eu10.alm.cloud.sap", Next: t0.Add(5 * time.Minute),
 			UpdatedAt: t0.Add(time.Minute), LastRunAt: t0, LastSuccess: t0,
-			LastError: "", LastPoints: 42, LastWindows: 3,
+			LastError: "", LastPoints: 42, LastWindows: 3, Cap: 100, Delay: 7*time.Minute + 30*time.Second,
 		}
 		failed := Checkpoint{Tenant: "t1", Monitor: "exm", Next: t0, LastRunAt: t0, LastError: "HTTP 403: missing scope calm-api.exm.read"}
 		other := Checkpoint{Tenant: "t2", Monitor: "hm", Next: t0}
@@ -342,7 +342,8 @@ func assertCheckpoint(t *testing.T, got, want Checkpoint) {
 	if got.Tenant != want.Tenant || got.Monitor != want.Monitor || !got.Next.Equal(want.Next) ||
 		!got.UpdatedAt.Equal(want.UpdatedAt) || !got.LastRunAt.Equal(want.LastRunAt) ||
 		!got.LastSuccess.Equal(want.LastSuccess) || got.LastError != want.LastError ||
-		got.LastPoints != want.LastPoints || got.LastWindows != want.LastWindows || got.Host != want.Host {
+		got.LastPoints != want.LastPoints || got.LastWindows != want.LastWindows || got.Host != want.Host ||
+		got.Cap != want.Cap || got.Delay != want.Delay {
 		t.Errorf("checkpoint\n got %+v\nwant %+v", got, want)
 	}
 }

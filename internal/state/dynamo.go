@@ -153,6 +153,12 @@ func (s *DynamoStore) Put(ctx context.Context, cp Checkpoint) error {
 	item["lastError"] = str(cp.LastError)
 	item["lastPoints"] = num(int64(cp.LastPoints))
 	item["lastWindows"] = num(int64(cp.LastWindows))
+	if cp.Cap > 0 {
+		item["cap"] = num(int64(cp.Cap))
+	}
+	if cp.Delay > 0 {
+		item["delayMs"] = num(cp.Delay.Milliseconds())
+	}
 	if cp.Host != "" {
 		item["host"] = str(cp.Host)
 	}

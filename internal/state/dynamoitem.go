@@ -45,6 +45,8 @@ func decodeCheckpoint(item map[string]types.AttributeValue) (Checkpoint, error) 
 	}
 	cp.LastPoints = getN("lastPoints")
 	cp.LastWindows = getN("lastWindows")
+	cp.Cap = getN("cap")
+	cp.Delay = time.Duration(getN("delayMs")) * time.Millisecond
 	if err := errors.Join(errs...); err != nil {
 		return Checkpoint{}, fmt.Errorf("corrupt checkpoint item: %w", err)
 	}

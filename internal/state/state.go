@@ -23,6 +23,12 @@ type Checkpoint struct {
 	LastError   string    `json:"lastError,omitempty"`  // "" when the last run succeeded (never contains a secret)
 	LastPoints  int       `json:"lastPoints"`           // records delivered in the last run
 	LastWindows int       `json:"lastWindows"`          // windows delivered in the last run
+	// Cap is the size the tenant was found to cut this monitor's result sets at (onLimit=TRUNCATE
+	// with a server cap); 0 while none was found. A total equal to it is read in parts.
+	Cap int `json:"cap,omitempty"`
+	// Delay is the tenant's usual delay for this monitor: how long after a window's end its
+	// last late points were found (0: none found yet). The settle horizon should exceed it.
+	Delay time.Duration `json:"delay,omitempty"`
 }
 
 // Lease gives one run the right to collect a tenant until Expires.

@@ -1,0 +1,287 @@
+package collect
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/record"
+	"github.com/calm-collector/calm-collector/internal/sink"
+	"github.com/calm-collector/calm-collector/internal/state"
+)
+
+// Late data (docs/design.md §7, "Late data"). A tenant may fill a bucket some minutes after it
+// closed (an ingestion delay): a run that read the window before then delivered it without
+// those points, and its checkpoint moved on. So a delivered window stays open to re-checking
+// for the settle horizon (Config.Settle): the run that delivers it leaves a mark beside the
+// checkpoint (the points and rows delivered and the ids of the points), and every later
+// scheduled run asks, with one limit=1 request per monitor (per batch of services), whether the
+// windows of the horizon hold more now than was delivered. Only when they do does it narrow down
+// (one more count per halving) to the windows that grew, read those again and deliver the points
+// not delivered before: no sink sees a point twice.
+
+// windowMark is what a delivered window leaves for the re-check, as a state mark of its
+// monitor keyed "window <from RFC 3339>".
+type windowMark struct {
+	from         time.Time
+	points, rows int
+	ids          []uint64 // idKey of every point delivered, sorted
+}
+
+const windowMarkPrefix = "window "
+
+func (w windowMark) key() string { return windowMarkPrefix + w.from.UTC().Format(time.RFC3339) }
+
+// encode writes the mark as "v1 POINTS ROWS BASE64(ids, 8 bytes each)".
+func (w windowMark) encode() string {
+	b := make([]byte, 8*len(w.ids))
+	for i, id := range w.ids {
+		binary.LittleEndian.PutUint64(b[8*i:], id)
+	}
+	return fmt.Sprintf("v1 %d %d %s", w.points, w.rows, base64.RawStdEncoding.EncodeToString(b))
+}
+
+// decodeWindowMark reads a mark written by encode; ok is false for any other mark.
+func decodeWindowMark(key string, m state.Mark) (windowMark, bool) {
+	from, err := time.Parse(time.RFC3339, strings.TrimPrefix(key, windowMarkPrefix))
+	f := strings.Split(m.Hash, " ")
+	if !strings.HasPrefix(key, windowMarkPrefix) || err != nil || len(f) != 4 || f[0] != "v1" {
+		return windowMark{}, false
+	}
+	points, err1 := strconv.Atoi(f[1])
+	rows, err2 := strconv.Atoi(f[2])
+	b, err3 := base64.RawStdEncoding.DecodeString(f[3])
+	if err1 != nil || err2 != nil || err3 != nil || len(b)%8 != 0 {
+		return windowMark{}, false
+	}
+	w := windowMark{from: from.UTC(), points: points, rows: rows, ids: make([]uint64, len(b)/8)}
+	for i := range w.ids {
+		w.ids[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return w, true
+}
+
+// idKey is the 64 bits of a record id a mark keeps: the first 16 hex digits of a record id
+// (uniformly distributed), or an FNV-1a hash of another id.
+func idKey(id string) uint64 {
+	if b, ok := hexID(id); ok {
+		return binary.BigEndian.Uint64(b[:8])
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return h.Sum64()
+}
+
+// markOf is the mark of a window whose records recs were delivered.
+func markOf(from time.Time, recs []record.Record) windowMark {
+	w := windowMark{from: from.UTC(), points: len(recs), ids: make([]uint64, len(recs))}
+	rows := map[string]struct{}{}
+	for i, r := range recs {
+		w.ids[i] = idKey(r.ID)
+		rows[rowKey(r)] = struct{}{}
+	}
+	slices.Sort(w.ids)
+	w.ids = slices.Compact(w.ids)
+	w.rows = len(rows)
+	return w
+}
+
+// rowKey names a record's row: its series' attributes at its time, whatever the measure (what
+// a tenant that pages by rows counts, internal/calm).
+func rowKey(r record.Record) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(r.Attributes)) {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(r.Attributes[k])
+		b.WriteByte(0)
+	}
+	b.WriteString(strconv.FormatInt(r.Time.UnixNano(), 10))
+	return b.String()
+}
+
+// has reports whether the mark holds the id of r.
+func (w windowMark) has(r record.Record) bool {
+	_, ok := slices.BinarySearch(w.ids, idKey(r.ID))
+	return ok
+}
+
+// putMark keeps the mark of a window delivered at now until the settle horizon has passed it.
+func (mr *monitorRun) putMark(ctx context.Context, now time.Time, w windowMark) error {
+	exp := w.from.Add(mr.Config.Resolution + mr.Config.Settle + mr.Config.Lag + time.Hour)
+	if err := mr.Store.PutMarks(ctx, mr.Tenant, mr.id, now, map[string]state.Mark{w.key(): {Hash: w.encode(), Expires: exp}}); err != nil {
+		return fmt.Errorf("save the settle mark of %s: %w", w.from.Format(time.RFC3339), err)
+	}
+	return nil
+}
+
+// settling reports whether a window ending at to, delivered by a run whose windows end at end,
+// is inside the settle horizon and needs a mark.
+func (mr *monitorRun) settling(to, end time.Time) bool {
+	return mr.Config.Settle > 0 && to.After(end.Add(-mr.Config.Settle))
+}
+
+// horizon returns the marked windows of the settle horizon before next, oldest first: the
+// longest run of consecutive marked windows that ends at next and starts no earlier than
+// end − Settle (a window without a mark, written before marks were, ends it).
+func (mr *monitorRun) horizon(marks map[string]state.Mark, next, end time.Time) []windowMark {
+	byFrom := map[time.Time]windowMark{}
+	for k, m := range marks {
+		if w, ok := decodeWindowMark(k, m); ok {
+			byFrom[w.from] = w
+		}
+	}
+	res := mr.Config.Resolution
+	var out []windowMark
+	for from := next.Add(-res); !from.Before(end.Add(-mr.Config.Settle)); from = from.Add(-res) {
+		w, ok := byFrom[from.UTC()]
+		if !ok {
+			break
+		}
+		out = append(out, w)
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// settle re-checks the windows of the settle horizon delivered before next (the checkpoint at
+// the start of the run) and delivers what came late. It returns how long after its window's
+// end the latest late point was found (0: none).
+func (mr *monitorRun) settle(ctx context.Context, now, next, end time.Time) (time.Duration, error) {
+	cm, ok := mr.m.(countable)
+	if mr.Config.Settle <= 0 || !ok {
+		return 0, nil
+	}
+	marks, err := mr.Store.Marks(ctx, mr.Tenant, mr.id, now)
+	if err != nil {
+		return 0, fmt.Errorf("read settle marks: %w", err)
+	}
+	ws := mr.horizon(marks, next, end)
+	if len(ws) == 0 {
+		return 0, nil
+	}
+	count := func(ws []windowMark) (int, error) {
+		q := Query{Tenant: mr.Tenant, From: ws[0].from, To: ws[len(ws)-1].from.Add(mr.Config.Resolution),
+			Resolution: mr.Config.resolutionParam(), Shape: mr.shape, Now: mr.now()}
+		return cm.Count(ctx, mr.Client, q)
+	}
+	total, err := count(ws)
+	if err != nil || total < 0 {
+		return 0, err
+	}
+	grown, err := mr.grown(ws, total, count)
+	if err != nil {
+		return 0, err
+	}
+	var delay time.Duration
+	for _, w := range grown {
+		if err := mr.reread(ctx, now, w); err != nil {
+			return delay, err
+		}
+		delay = now.Sub(w.from.Add(mr.Config.Resolution))
+	}
+	return delay, nil
+}
+
+// delivered is what the windows' marks say was delivered, in the unit the tenant's totals count.
+func (mr *monitorRun) delivered(ws []windowMark) int {
+	unit := ""
+	if u, ok := mr.Client.(interface{ MetricsUnit() string }); ok {
+		unit = u.MetricsUnit()
+	}
+	n := 0
+	for _, w := range ws {
+		if unit == "rows" {
+			n += w.rows
+		} else {
+			n += w.points
+		}
+	}
+	return n
+}
+
+// grown narrows the windows ws, whose total is total now, down to those that grew: each halving
+// costs one count (the other half's total is the rest, totals of disjoint ranges add up).
+func (mr *monitorRun) grown(ws []windowMark, total int, count func([]windowMark) (int, error)) ([]windowMark, error) {
+	was := mr.delivered(ws)
+	if total < was {
+		mr.log.Warn("a re-check counts less than was delivered: data was removed, or the tenant cuts totals at a cap",
+			"from", ws[0].from, "windows", len(ws), "total", total, "delivered", was)
+	}
+	if total <= was {
+		return nil, nil
+	}
+	if len(ws) == 1 {
+		return ws, nil
+	}
+	left, right := ws[:len(ws)/2], ws[len(ws)/2:]
+	nl, err := count(left)
+	if err != nil || nl < 0 {
+		return nil, err
+	}
+	a, err := mr.grown(left, nl, count)
+	if err != nil {
+		return nil, err
+	}
+	b, err := mr.grown(right, total-nl, count)
+	return append(a, b...), err
+}
+
+// reread reads window w again and delivers the points its mark does not hold, as a batch of
+// their own (sink.Batch.Late: an S3 object beside the window's), then updates the mark.
+func (mr *monitorRun) reread(ctx context.Context, now time.Time, w windowMark) error {
+	rng := Range{From: w.from, To: w.from.Add(mr.Config.Resolution)}
+	out := newSpanRecords(rng, mr.Config.Resolution)
+	edges := spanEdges{span: rng, period: mr.m.Info().IsMetrics() && mr.shape.period(rng.From, mr.now()) != ""}
+	err := mr.fetchPart(ctx, out, rng, nil, &edges)
+	out.seal()
+	mr.sum.Dropped += out.dropped
+	mr.sum.Repeats += out.repeats
+	if err != nil {
+		return fmt.Errorf("re-read %s %s for late data: %w", mr.id, fmtRange(rng), err)
+	}
+	all := out.batch(0)
+	var fresh []record.Record
+	for _, r := range all {
+		if !w.has(r) {
+			fresh = append(fresh, r)
+		}
+	}
+	if len(fresh) > 0 {
+		b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: rng.From, To: rng.To, Records: fresh, Late: true, Before: w.points}
+		if err := mr.deliver(ctx, b); err != nil {
+			return fmt.Errorf("deliver late data of %s %s: %w", mr.id, fmtRange(rng), err)
+		}
+	}
+	mr.sum.Late += len(fresh)
+	mr.log.Info("late data delivered", "window", fmtRange(rng), "points", len(fresh), "deliveredBefore", w.points)
+	nw := markOf(w.from, all)
+	nw.ids = slices.Compact(slices.Sorted(slices.Values(append(nw.ids, w.ids...))))
+	return mr.putMark(ctx, now, nw)
+}
+
+// CheckpointLister is what UsualDelay needs of a state store; internal/state's stores have it.
+type CheckpointLister interface {
+	List(ctx context.Context, tenant string) ([]state.Checkpoint, error)
+}
+
+// UsualDelay is the tenant's usual delay of late data as its monitors learned it (the largest
+// checkpoint Delay, docs/design.md §7), for reports such as the connection test's api-shape;
+// ok is false while no late point was found.
+func UsualDelay(ctx context.Context, store CheckpointLister, tenant string) (d time.Duration, ok bool, err error) {
+	cps, err := store.List(ctx, tenant)
+	if err != nil {
+		return 0, false, fmt.Errorf("usual delay of %s: %w", tenant, err)
+	}
+	for _, cp := range cps {
+		d = max(d, cp.Delay)
+	}
+	return d, d > 0, nil
+}

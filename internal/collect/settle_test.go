@@ -1,0 +1,115 @@
+package collect
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calm-collector/calm-collector/internal/record"
+	"github.com/calm-collector/calm-collector/internal/sim"
+	"github.com/calm-collector/calm-collector/internal/state"
+)
+
+// A tenant that fills a bucket 7 minutes after it closes: the first run (10:07) delivers the
+// window 10:00–10:05 empty; the run 10 minutes later finds it grown with its one count, reads it
+// again and delivers its points once, in a late batch of their own, and learns the delay.
+func TestLateDataIsDeliveredOnceAfterItsWindow(t *testing.T) {
+	b, err := sim.ParseBehaviours("late-buckets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvWith(t, sim.Config{Behaviours: b}, "hm")
+	s1 := e.r.Run(context.Background(), Request{})
+	mustOK(t, s1)
+	if n := len(e.sim.Expected("hm", ts("2026-11-25T10:00:00Z"), ts("2026-11-25T10:05:00Z"), 5*time.Minute)); n != 0 {
+		t.Fatalf("the simulator serves %d points of 10:00–10:05 at 10:07: the test proves nothing", n)
+	}
+	e.clock.Advance(10 * time.Minute)
+	s2 := e.r.Run(context.Background(), Request{})
+	mustOK(t, s2)
+	late := e.expectedIDs("hm", ts("2026-11-25T10:00:00Z"), ts("2026-11-25T10:05:00Z"))
+	if len(late) == 0 || s2.Monitors[0].Late != len(late) {
+		t.Errorf("late = %d, want the %d points of 10:00–10:05", s2.Monitors[0].Late, len(late))
+	}
+	e.checkExactlyOnce(t, "hm", ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:15:00Z"))
+	var lateBatches int
+	for _, bt := range e.sink.Batches() {
+		if bt.Late {
+			lateBatches++
+			if !bt.From.Equal(ts("2026-11-25T10:00:00Z")) || len(bt.Records) != len(late) || bt.Before != 0 {
+				t.Errorf("late batch %s–%s with %d records after %d, want 10:00–10:05 with %d after 0", bt.From, bt.To, len(bt.Records), bt.Before, len(late))
+			}
+		}
+	}
+	if lateBatches != 1 {
+		t.Errorf("%d late batches, want 1", lateBatches)
+	}
+	if d, ok, err := UsualDelay(context.Background(), e.store, e.r.Tenant); d != 12*time.Minute || !ok || err != nil {
+		t.Errorf("usual delay = %s %v %v, want 12m (found at 10:17 for a window ending 10:05)", d, ok, err)
+	}
+	// Every run finds the newest window of the run before grown: 10:10–10:15 at 10:22.
+	e.clock.Advance(5 * time.Minute)
+	s3 := e.r.Run(context.Background(), Request{})
+	mustOK(t, s3)
+	if want := len(e.expectedIDs("hm", ts("2026-11-25T10:10:00Z"), ts("2026-11-25T10:15:00Z"))); want == 0 || s3.Monitors[0].Late != want {
+		t.Errorf("third run: late %d, want %d", s3.Monitors[0].Late, want)
+	}
+	e.checkExactlyOnce(t, "hm", ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:20:00Z"))
+}
+
+// With the settle horizon off, the same tenant loses the late bucket: the re-check is what
+// delivers it (the test above would pass without it otherwise).
+func TestWithoutSettleLateDataIsNotAskedForAgain(t *testing.T) {
+	b, _ := sim.ParseBehaviours("late-buckets")
+	e := newEnvWith(t, sim.Config{Behaviours: b}, "hm")
+	e.r.Config.Settle = 0
+	mustOK(t, e.r.Run(context.Background(), Request{}))
+	e.clock.Advance(10 * time.Minute)
+	s := e.r.Run(context.Background(), Request{})
+	if s.Monitors[0].Late != 0 || s.Monitors[0].Requests != 1 {
+		t.Errorf("settle off: late %d, %d requests; want 0 and 1", s.Monitors[0].Late, s.Monitors[0].Requests)
+	}
+	got := map[string]bool{}
+	for _, r := range records(e.sink, "hm") {
+		got[r.ID] = true
+	}
+	for id := range e.expectedIDs("hm", ts("2026-11-25T10:00:00Z"), ts("2026-11-25T10:05:00Z")) {
+		if got[id] {
+			t.Fatal("a late point was delivered without the re-check")
+		}
+	}
+}
+
+func TestWindowMarkRoundTrip(t *testing.T) {
+	recs := []record.Record{
+		{ID: "00112233445566778899aabbccddeeff", Name: "value", Time: ts("2026-11-25T10:00:00Z"), Attributes: map[string]string{"s": "a"}},
+		{ID: "ffeeddccbbaa99887766554433221100", Name: "usage", Time: ts("2026-11-25T10:00:00Z"), Attributes: map[string]string{"s": "a"}},
+		{ID: "not-hex", Name: "value", Time: ts("2026-11-25T10:00:00Z"), Attributes: map[string]string{"s": "b"}},
+	}
+	w := markOf(ts("2026-11-25T10:00:00Z"), recs)
+	if w.points != 3 || w.rows != 2 {
+		t.Errorf("points %d rows %d, want 3 and 2 (two measures of one series share a row)", w.points, w.rows)
+	}
+	got, ok := decodeWindowMark(w.key(), state.Mark{Hash: w.encode()})
+	if !ok || !got.from.Equal(w.from) || got.points != 3 || got.rows != 2 || !slices.Equal(got.ids, w.ids) {
+		t.Fatalf("round trip = %+v %v, want %+v", got, ok, w)
+	}
+	for _, r := range recs {
+		if !got.has(r) {
+			t.Errorf("mark lost %s", r.ID)
+		}
+	}
+	if got.has(record.Record{ID: "0f112233445566778899aabbccddeeff"}) {
+		t.Error("an id never delivered is in the mark")
+	}
+	for _, bad := range []state.Mark{{Hash: "v2 1 1 AA"}, {Hash: "v1 x 1 "}, {Hash: "event hash"}} {
+		if _, ok := decodeWindowMark(w.key(), bad); ok {
+			t.Errorf("decoded %q", bad.Hash)
+		}
+	}
+	if _, ok := decodeWindowMark("evt-1", state.Mark{Hash: w.encode()}); ok || !strings.HasPrefix(w.key(), windowMarkPrefix) {
+		t.Error("an event mark's key taken for a window's")
+	}
+}

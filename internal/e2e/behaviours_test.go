@@ -75,7 +75,7 @@ func (e *behaviourEnv) run(req collect.Request) collect.Summary {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	c, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: collect.Transport(nil), Timeout: 10 * time.Second},
+	c, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Timeout: 10 * time.Second},
 		Logger: slog.New(slog.DiscardHandler), PageSize: 40, MaxRetries: 2, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
 	if err != nil {
 		e.t.Fatal(err)

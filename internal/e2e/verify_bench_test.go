@@ -11,7 +11,7 @@ import (
 )
 
 // BenchmarkVerifyCost is what verifying every window and re-checking the settle horizon for late
-// data cost a scheduled run (docs/design.md §6), at the default schedule (5-minute windows, a
+// data cost a scheduled run (docs/design.md §7), at the default schedule (5-minute windows, a
 // run every 5 minutes, settle 30m) on landscapes of 240 and 1,000 services served in
 // protobuf-binary with gzip: the run without the re-check (settle=off: the requests of a run
 // before it), with it, and with it against a tenant whose buckets come 7 minutes late (every

@@ -105,7 +105,7 @@ func (m batched) Fetch(ctx context.Context, c Client, q Query, emit func(record.
 func (m batched) Count(ctx context.Context, c Client, q Query) (int, error) {
 	mc, ok := c.(metricsCounter)
 	mode, learn := q.Shape.serviceList(q.Now)
-	if !ok || learn {
+	if !ok || learn || m.query(q).Period != "" { // a period does not count the range
 		return -1, nil
 	}
 	services, err := c.Services(ctx, m.info.Provider)

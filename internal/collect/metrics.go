@@ -98,18 +98,19 @@ func (m batched) Fetch(ctx context.Context, c Client, q Query, emit func(record.
 	return nil
 }
 
-// Count is the sum of the batches' x-total-count for q: one limit=1 request per batch. While
-// the tenant's service-list form is being learned, or when it takes one service a request and
-// there are more services than fit a batch, it does not count (-1): a count would cost a
-// request per service.
+// Count is the sum of the batches' x-total-count for q: one limit=1 request per batch, the
+// batches Fetch asks for. Where that is one service a request (the tenant's service-list form
+// not known, or not a list) and there are more services than fit a batch, a cheap count
+// (Query.cheap: the settle re-check of every run) is not made (-1): it would cost a request per
+// service.
 func (m batched) Count(ctx context.Context, c Client, q Query) (int, error) {
 	mc, ok := c.(metricsCounter)
-	mode, learn := q.Shape.serviceList(q.Now)
-	if !ok || learn || m.query(q).Period != "" { // a period does not count the range
+	if !ok || m.query(q).Period != "" { // a period does not count the range
 		return -1, nil
 	}
 	services, err := c.Services(ctx, m.info.Provider)
-	if err != nil || mode == ListSingle && len(services) > m.info.MaxServices {
+	mode, _ := q.Shape.serviceList(q.Now)
+	if err != nil || q.cheap && mode == ListSingle && len(services) > m.info.MaxServices {
 		return -1, err
 	}
 	total := 0

@@ -48,6 +48,9 @@ type Query struct {
 	Now   time.Time
 	// tally, when set, gathers what each request series says of itself (invariants.go).
 	tally *tally
+	// cheap asks a Count to be at most a request per batch of services (settle.go); without it a
+	// Count may ask per service.
+	cheap bool
 }
 
 // MetricsScope is needed by every call to the metrics API, in addition to the monitor's scope.

@@ -169,7 +169,7 @@ func (mr *monitorRun) settle(ctx context.Context, now, next, end time.Time) (tim
 	}
 	count := func(ws []windowMark) (int, error) {
 		q := Query{Tenant: mr.Tenant, From: ws[0].from, To: ws[len(ws)-1].from.Add(mr.Config.Resolution),
-			Resolution: mr.Config.resolutionParam(), Shape: mr.shape, Now: mr.now()}
+			Resolution: mr.Config.resolutionParam(), Shape: mr.shape, Now: mr.now(), cheap: true}
 		return cm.Count(ctx, mr.Client, q)
 	}
 	total, err := count(ws)

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/fsutil"
@@ -272,17 +271,11 @@ func (s *FileStore) locked(tenant string, fn func(dir string) error) error {
 		return fmt.Errorf("lock state of %s: %w", tenant, err)
 	}
 	defer f.Close()
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	if err != nil {
+	if err := lockFile(f); err != nil {
 		return fmt.Errorf("lock state of %s: %w", tenant, err)
 	}
 	// Closing the file releases the lock too, so a failed unlock loses nothing.
-	defer func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }()
+	defer func() { _ = unlockFile(f) }()
 	return fn(dir)
 }
 

@@ -114,9 +114,20 @@ func TestEnvJSON(t *testing.T) {
 	}
 	for id, vars := range env {
 		fn := map[bool]string{true: "collect", false: "testconn"}[strings.HasPrefix(id, "Collect")]
-		for _, name := range namesRead(t, "../../functions/"+fn) {
+		read := namesRead(t, "../../functions/"+fn)
+		for _, name := range read {
 			if _, ok := vars[name]; !ok {
 				t.Errorf("%s reads %s, which env.json's %s lacks (add it to release.LocalOnly)", fn, name, id)
+			}
+		}
+		for prefix, names := range release.LocalOnly {
+			if !strings.HasPrefix(id, prefix) {
+				continue
+			}
+			for _, name := range names {
+				if !slices.Contains(read, name) {
+					t.Errorf("release.LocalOnly lists %s for %s, which the function no longer reads (remove it)", name, fn)
+				}
 			}
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/fleet"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 )
 
 // SecretReader reads a connector secret's string by id or ARN.
@@ -176,11 +177,15 @@ func strictDecode(raw []byte, v any) error {
 	return nil
 }
 
+// checkMonitors refuses an id that is neither a built-in monitor nor of the form of a monitor
+// given as data. Those are known only with CALM_EXTRA_MONITORS and the connector secret's
+// extraMonitors: the run checks them against the tenant's table and names an unknown one.
 func checkMonitors(field string, ids []string) []error {
 	var errs []error
 	for _, id := range ids {
-		if id != collect.AutoMonitors && collect.Lookup(id) == nil {
-			errs = append(errs, fmt.Errorf("%s: unknown monitor %q; known: %s", field, id, strings.Join(collect.MonitorIDs(), ",")))
+		if id != collect.AutoMonitors && collect.Lookup(id) == nil && !monitor.IsDefinitionID(id) {
+			errs = append(errs, fmt.Errorf("%s: unknown monitor %q; known: %s, or the id of a monitor given as data (lower-case letters, digits and '-')",
+				field, id, strings.Join(collect.MonitorIDs(), ",")))
 		}
 	}
 	return errs

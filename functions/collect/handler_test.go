@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"github.com/aws/aws-lambda-go/events"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -69,11 +70,11 @@ func TestParseInputAcceptsEveryForm(t *testing.T) {
 func TestParseInputNamesTheField(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{`{"monitor":["hm"]}`, `input: json: unknown field "monitor"; accepted:`},
-		{`{"monitors":["hm","xx"]}`, `monitors: unknown monitor "xx"; known: hm,`},
+		{`{"monitors":["hm","X x"]}`, `monitors: unknown monitor "X x"; known: hm,`},
 		{`{"backfill":{"from":"yesterday","to":"2026-11-25T08:00:00Z"}}`, `backfill.from: "yesterday" is not an RFC 3339 time like 2026-11-25T10:00:00Z`},
 		{`{"backfill":{"from":"2026-11-25T08:00:00Z"}}`, `backfill.to: missing; give an RFC 3339 time like 2026-11-25T10:00:00Z`},
 		{`{"backfill":{"from":"2026-11-25T08:00:00Z","to":"2026-11-25T07:00:00Z"}}`, `backfill.to: 2026-11-25T07:00:00Z is not after backfill.from 2026-11-25T08:00:00Z`},
-		{`{"backfill":{"from":"2026-11-25T06:00:00Z","to":"2026-11-25T07:00:00Z","monitors":["nope"]}}`, `backfill.monitors: unknown monitor "nope"`},
+		{`{"backfill":{"from":"2026-11-25T06:00:00Z","to":"2026-11-25T07:00:00Z","monitors":["no/pe"]}}`, `backfill.monitors: unknown monitor "no/pe"`},
 		{`{"monitors":["hm"],"backfill":{"from":"2026-11-25T06:00:00Z","to":"2026-11-25T07:00:00Z"}}`, `monitors: give the monitors of a backfill in "backfill.monitors"`},
 		{`{"detail-type":"Scheduled Event","detail":{"monitors":"hm"}}`, `detail: input: json: cannot unmarshal string into Go struct field Input.monitors of type []string`},
 		{`[1]`, `input: not a JSON object`},
@@ -278,5 +279,43 @@ func TestTenantIsTheConnectorNameWhenTheSecretHasNone(t *testing.T) {
 	sum, err = h.Handle(context.Background(), json.RawMessage(`{"connector":"named","monitors":["hm"]}`))
 	if err != nil || sum.Tenant != "sim" {
 		t.Errorf("tenant = %q (%v), want the secret's own name sim", sum.Tenant, err)
+	}
+}
+
+// TestInvocationNamesAMonitorGivenAsData: a backfill invocation may name a monitor given as data
+// (CALM_EXTRA_MONITORS), which only the tenant's table knows; a name no table knows fails the
+// run, named.
+func TestInvocationNamesAMonitorGivenAsData(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
+	srv := sim.StartTest(t, sim.Config{Now: func() time.Time { return now }})
+	store, _ := state.NewFileStore(t.TempDir())
+	ms := &testkit.MemSink[sink.Batch]{}
+	cfg, err := collect.ConfigFromEnv(func(k string) string {
+		return map[string]string{"CALM_EXTRA_MONITORS": `[{"id":"kpi-orders","title":"Order KPIs","provider":"KPI_HISTORY_TOTALS",` +
+			`"scope":"calm-api.bm.read","dimensions":["kpiId","kpiName","serviceId","serviceName"],"measures":[{"name":"kpiValue","method":"AVG"}]}]`}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{Config: cfg, SecretID: "arn:secret", Secrets: &fakeSecrets{values: map[string][]byte{"arn:secret": srv.ConnectorJSON()}},
+		Store: store, Sinks: []collect.Sink{ms}, EMF: io.Discard, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }}
+
+	sum, err := h.Handle(context.Background(), json.RawMessage(`{"backfill":{"from":"2026-11-25T06:00:00Z","to":"2026-11-25T07:00:00Z","monitors":["kpi-orders"]}}`))
+	if err != nil || !sum.OK || len(sum.Monitors) != 1 || sum.Monitors[0].Monitor != "kpi-orders" || sum.Monitors[0].Windows != 12 || sum.Monitors[0].Points == 0 {
+		t.Fatalf("backfill of a monitor given as data: %+v, %v", sum, err)
+	}
+	delivered := 0
+	for _, b := range ms.Batches() {
+		if b.Monitor == "kpi-orders" {
+			delivered += len(b.Records)
+		}
+	}
+	if delivered != sum.Monitors[0].Points {
+		t.Errorf("delivered %d records of kpi-orders, the summary says %d points", delivered, sum.Monitors[0].Points)
+	}
+
+	sum, err = h.Handle(context.Background(), json.RawMessage(`{"monitors":["kpi-returns"]}`))
+	if err == nil || sum.OK || !strings.Contains(err.Error()+sum.Error, `"kpi-returns"`) {
+		t.Errorf("a monitor no table knows: %+v, %v; want the run failed naming it", sum, err)
 	}
 }

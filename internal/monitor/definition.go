@@ -40,6 +40,13 @@ var (
 	namePattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,99}$`)
 )
 
+// IsDefinitionID reports whether id has the form of a monitor given as data (lower-case letters,
+// digits and '-', starting with a letter, at most 40): a name that may be known only once the
+// monitors given as data are read, as in a collect invocation that names one.
+func IsDefinitionID(id string) bool {
+	return idPattern.MatchString(id) && id != SettingAuto && id != SettingAll
+}
+
 // ParseDefinitions reads a JSON list of Definitions ("" or blank: none) and returns them as
 // monitors of t's kind. Every problem is reported, each with its path
 // (`extraMonitors[2].measures[0].method: "MEDIAN" is not one of AVG, MIN, MAX, SUM, PERCENT`);

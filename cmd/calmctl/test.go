@@ -15,11 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/funcurl"
 	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/quota"
 	"github.com/calm-collector/calm-collector/internal/secrets"
+	"github.com/calm-collector/calm-collector/internal/state"
 	"github.com/calm-collector/calm-collector/internal/transcript"
 )
 
@@ -55,6 +57,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	connector := fs.String("connector", "", "with --function-url: the connector name (from CALM_SECRET_IDS) to test or save")
 	monitors := fs.String("monitors", "", "comma list of monitors to probe (default auto: "+strings.Join(monitor.Defaults(), ",")+", a missing scope only warns)")
 	extraFile := fs.String("extra-monitors", "", extraMonitorsHelp)
+	stateSpec := fs.String("state", ".calm-state", "collection's state store (a directory or dynamodb://TABLE), read for the late-data delay collection learned; a directory that does not exist is not read")
 	asJSON := fs.Bool("json", false, "print the report as JSON (docs/design.md §3)")
 	timeout := fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
 	quotaGB := fs.Float64("quota-gb", quota.DefaultGB, "the tenant's monthly fair-use quota of API data in GB (24 unless bought more): the quota check warns above half of it")
@@ -123,7 +126,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	now := rf.clock()
 	report := conntest.Run(ctx, raw, conntest.Options{Monitors: ids, Extra: extra, Auto: auto, Timeout: *timeout,
-		QuotaBytes: int64(*quotaGB * 1e9), SchedulePeriod: *schedule, Recorder: rec, Now: func() time.Time { return now }})
+		QuotaBytes: int64(*quotaGB * 1e9), SchedulePeriod: *schedule, Recorder: rec, Now: func() time.Time { return now },
+		UsualDelay: usualDelayIn(*stateSpec)})
 	if rec != nil {
 		if err := closeTestTranscript(rec, report, now, raw); err != nil {
 			fmt.Fprintf(stderr, "calmctl test: %v\n", err)
@@ -261,4 +265,27 @@ func closeTestTranscript(rec *transcript.Recorder, r conntest.Report, now time.T
 	werr := rec.WriteJSON(transcript.ReportFile, r)
 	cerr := rec.Close(transcript.Meta{Command: "test", Recorded: time.Now().UTC(), Now: now, Settings: settingsOf(raw)})
 	return errors.Join(werr, cerr)
+}
+
+// usualDelayIn reads the late-data delay that collection learned into the state store at spec
+// (collect.UsualDelay), for api-shape. A directory that does not exist holds no delay: it is not
+// created.
+func usualDelayIn(spec string) func(context.Context, string) (time.Duration, bool, error) {
+	return func(ctx context.Context, tenant string) (time.Duration, bool, error) {
+		var awsCfg *aws.Config
+		if strings.HasPrefix(spec, state.DynamoPrefix) {
+			c, err := loadAWS(ctx)
+			if err != nil {
+				return 0, false, err
+			}
+			awsCfg = &c
+		} else if _, err := os.Stat(spec); errors.Is(err, os.ErrNotExist) {
+			return 0, false, nil
+		}
+		store, err := state.Open(ctx, spec, awsCfg)
+		if err != nil {
+			return 0, false, err
+		}
+		return collect.UsualDelay(ctx, store, tenant)
+	}
 }

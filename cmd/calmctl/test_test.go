@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/sim"
+	"github.com/calm-collector/calm-collector/internal/state"
 )
 
 func writeFile(t *testing.T, data []byte) string {
@@ -305,5 +307,32 @@ func TestCalmctlTestSecretID(t *testing.T) {
 	code, _, stderr = runTestCmd("--secret-id", "calm/no-such-secret")
 	if code != 2 || !strings.Contains(stderr, "calm/no-such-secret") {
 		t.Fatalf("missing secret: exit %d, stderr %s", code, stderr)
+	}
+}
+
+// TestCalmctlTestReadsTheLearnedDelay: --state points api-shape at collection's state, where the
+// late-data delay it learned is kept; a directory that does not exist is neither read nor made.
+func TestCalmctlTestReadsTheLearnedDelay(t *testing.T) {
+	s := sim.StartTest(t, sim.Config{})
+	secret := writeFile(t, s.ConnectorJSON())
+	dir := t.TempDir()
+	store, err := state.NewFileStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Put(context.Background(), state.Checkpoint{Tenant: "sim", Monitor: "hm", Next: time.Now().Truncate(time.Hour), Delay: 7 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runTestCmd("--secret-file", secret, "--monitors", "hm", "--state", dir)
+	if code != 0 || !strings.Contains(stdout, "late data: up to 7m0s after a bucket closed") {
+		t.Errorf("exit %d; api-shape does not give the learned delay:\n%s%s", code, stdout, stderr)
+	}
+	missing := filepath.Join(t.TempDir(), "none")
+	code, stdout, stderr = runTestCmd("--secret-file", secret, "--monitors", "hm", "--state", missing)
+	if code != 0 || !strings.Contains(stdout, "late data: none seen by collection yet") {
+		t.Errorf("exit %d; without state api-shape says:\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("calmctl test made the state directory %s (%v)", missing, err)
 	}
 }

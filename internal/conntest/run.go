@@ -55,6 +55,10 @@ type Options struct {
 	// Recorder, when set, receives every HTTP exchange of the test, the token endpoint's
 	// included, as a transcript (docs/transcripts.md); the caller closes it.
 	Recorder *transcript.Recorder
+	// UsualDelay, when set, reads how long after a bucket closes the tenant's late data has come,
+	// as collection learned it into its state (collect.UsualDelay); api-shape reports it. nil: no
+	// collection state is at hand (the testconn function).
+	UsualDelay func(ctx context.Context, tenant string) (d time.Duration, ok bool, err error)
 	// QuotaBytes is the tenant's monthly fair-use quota of API data; zero means
 	// quota.DefaultBytes (24 GB; tenants can buy more). The quota check warns above
 	// quota.WarnShare of it.

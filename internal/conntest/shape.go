@@ -52,12 +52,29 @@ func (t *tester) checkAPIShape(ctx context.Context) Check {
 				case list != "":
 					more.facts = append(more.facts, list)
 				}
+				more.facts = append(more.facts, t.delayFact(ctx))
 				return shapeOf(m, one, many, from, to, t.formats(), more)
 			}
 		}
 	}
 	// The monitor's own check says what is wrong; this one only could not look.
 	return Check{Status: Warn, Detail: "could not probe the API's shape with " + m.ID + ": " + err.Error(), Hint: "see the monitor:" + m.ID + " check"}
+}
+
+// delayFact says how late the tenant's data has come, as collection learned it (docs/design.md
+// §7): a connection test sees one moment and cannot learn it itself.
+func (t *tester) delayFact(ctx context.Context) string {
+	if t.opts.UsualDelay == nil {
+		return "late data: learned by collection, whose state is not read here"
+	}
+	d, ok, err := t.opts.UsualDelay(ctx, t.settings.Name)
+	switch {
+	case err != nil:
+		return "late data: could not read collection's state (" + errText(err) + ")"
+	case !ok:
+		return "late data: none seen by collection yet"
+	}
+	return fmt.Sprintf("late data: up to %s after a bucket closed, as collection saw it (keep CALM_SETTLE longer)", d)
 }
 
 // formats says whether the tenant served protobuf-binary and gzip to the probes so far.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
@@ -175,7 +176,14 @@ func (c *Console) stored(ctx context.Context, key string) []byte {
 }
 
 func (c *Console) testOptions() conntest.Options {
-	return conntest.Options{Monitors: c.cfg.Monitors, Extra: c.cfg.Extra, Auto: len(c.cfg.Monitors) == 0, Timeout: c.cfg.TestTimeout, HTTPClient: c.cfg.HTTPClient}
+	opts := conntest.Options{Monitors: c.cfg.Monitors, Extra: c.cfg.Extra, Auto: len(c.cfg.Monitors) == 0, Timeout: c.cfg.TestTimeout, HTTPClient: c.cfg.HTTPClient}
+	if c.cfg.State != nil {
+		// api-shape reports the late-data delay collection learned into the status view's store.
+		opts.UsualDelay = func(ctx context.Context, tenant string) (time.Duration, bool, error) {
+			return collect.UsualDelay(ctx, c.cfg.State, tenant)
+		}
+	}
+	return opts
 }
 
 // summary is one stored connector as the list and the form show it: never its secret.

@@ -275,24 +275,37 @@ func (s *Sink) put(ctx context.Context, b sink.Batch, events []event) error {
 			Detail: aws.String(string(detail)), Time: aws.Time(e.time),
 		}
 		if n := entrySize(entry); n >= putEventsMaxBytes {
-			refused = append(refused, refusedEntry(entry, detail, n))
+			refused = append(refused, refusedEntry(entry, n))
 			continue
 		}
 		entries = append(entries, entry)
 	}
+	total, invalid := len(entries), 0
 	for len(entries) > 0 {
 		n, size := 0, 0
 		for n < len(entries) && n < putEventsLimit && size+entrySize(entries[n]) < putEventsMaxBytes {
 			size += entrySize(entries[n])
 			n++
 		}
-		if err := s.putEntries(ctx, entries[:n]); err != nil {
+		bad, err := s.putEntries(ctx, entries[:n])
+		if err != nil {
 			return err
 		}
+		invalid += len(bad)
+		refused = append(refused, bad...)
 		entries = entries[n:]
+	}
+	if invalid > 0 && invalid == total {
+		// Every entry refused as invalid: the fault is the sink's, not one event's; hold.
+		return fmt.Errorf("%s: EventBridge refused each of %d events as invalid (first: %s); check the bus and the rules' events", s.Name(), total, refused[len(refused)-invalid].Reason)
 	}
 	return b.KeepRefused(ctx, s.Name(), refused)
 }
+
+// invalidEntryCodes are PutEvents entry errors about the entry itself, which sending it again
+// cannot mend (EventBridge's PutEventsResultEntry): such an entry is refused for good. The other
+// non-retryable codes (access, account) are about the sink and fail the batch.
+var invalidEntryCodes = []string{"InvalidArgument", "MalformedDetail"}
 
 // entrySize is the size EventBridge counts for an entry against PutEvents' limit: 14 bytes for
 // the time, and the UTF-8 bytes of source, detail type, detail and each resource (the AWS
@@ -309,36 +322,58 @@ func entrySize(e types.PutEventsRequestEntry) int {
 }
 
 // refusedEntry is an entry too large for PutEvents, as the dead-letter place keeps it.
-func refusedEntry(e types.PutEventsRequestEntry, detail []byte, size int) sink.Refused {
-	raw, _ := json.Marshal(map[string]any{
-		"source": aws.ToString(e.Source), "detailType": aws.ToString(e.DetailType), "time": aws.ToTime(e.Time).UTC(),
-		"detail": json.RawMessage(detail),
-	})
-	return sink.Refused{Entry: raw, Reason: fmt.Sprintf("the PutEvents entry is %d bytes; EventBridge takes entries totalling less than %d bytes per request", size, putEventsMaxBytes)}
+func refusedEntry(e types.PutEventsRequestEntry, size int) sink.Refused {
+	return sink.Refused{Entry: entryJSON(e), Reason: fmt.Sprintf("the PutEvents entry is %d bytes; EventBridge takes entries totalling less than %d bytes per request", size, putEventsMaxBytes)}
 }
 
-func (s *Sink) putEntries(ctx context.Context, entries []types.PutEventsRequestEntry) error {
+// entryJSON is a PutEvents entry as the dead-letter place keeps it.
+func entryJSON(e types.PutEventsRequestEntry) json.RawMessage {
+	raw, _ := json.Marshal(map[string]any{
+		"source": aws.ToString(e.Source), "detailType": aws.ToString(e.DetailType), "time": aws.ToTime(e.Time).UTC(),
+		"detail": json.RawMessage(aws.ToString(e.Detail)),
+	})
+	return raw
+}
+
+// putEntries puts the entries, retrying those refused for a reason that may pass. It returns
+// the entries refused as invalid (invalidEntryCodes), for the dead-letter place.
+func (s *Sink) putEntries(ctx context.Context, entries []types.PutEventsRequestEntry) ([]sink.Refused, error) {
+	var invalid []sink.Refused
 	for attempt := 1; ; attempt++ {
 		out, err := s.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
 		if err != nil {
-			return fmt.Errorf("%s: put %d events: %w", s.Name(), len(entries), err)
+			return nil, fmt.Errorf("%s: put %d events: %w", s.Name(), len(entries), err)
 		}
 		if out.FailedEntryCount == 0 {
-			return nil
+			return invalid, nil
 		}
 		var failed []types.PutEventsRequestEntry
 		var reasons []error
 		for i, res := range out.Entries {
-			if res.ErrorCode != nil && i < len(entries) {
-				failed = append(failed, entries[i])
-				reasons = append(reasons, fmt.Errorf("%s: %s", aws.ToString(res.ErrorCode), aws.ToString(res.ErrorMessage)))
+			if res.ErrorCode == nil || i >= len(entries) {
+				continue
 			}
+			code, msg := aws.ToString(res.ErrorCode), aws.ToString(res.ErrorMessage)
+			if slices.Contains(invalidEntryCodes, code) {
+				invalid = append(invalid, invalidEntry(entries[i], code, msg))
+				continue
+			}
+			failed = append(failed, entries[i])
+			reasons = append(reasons, fmt.Errorf("%s: %s", code, msg))
 		}
-		if len(failed) == 0 || attempt == putAttempts {
-			return fmt.Errorf("%s: EventBridge refused %d of %d events after %d attempts: %w", s.Name(), out.FailedEntryCount, len(entries), attempt, errors.Join(reasons...))
+		if len(failed) == 0 {
+			return invalid, nil
+		}
+		if attempt == putAttempts {
+			return nil, fmt.Errorf("%s: EventBridge refused %d of %d events after %d attempts: %w", s.Name(), len(failed), len(entries), attempt, errors.Join(reasons...))
 		}
 		entries = failed
 	}
+}
+
+// invalidEntry is an entry EventBridge refused as invalid, as the dead-letter place keeps it.
+func invalidEntry(e types.PutEventsRequestEntry, code, msg string) sink.Refused {
+	return sink.Refused{Entry: entryJSON(e), Reason: fmt.Sprintf("EventBridge refused the entry: %s: %s", code, msg)}
 }
 
 func (s *Sink) now() time.Time {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +31,7 @@ var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 type recorder struct {
 	got    []types.PutEventsRequestEntry
 	refuse func(i int, e types.PutEventsRequestEntry) bool
+	code   string // the refused entries' error code ("": InternalFailure, which may pass)
 }
 
 func (r *recorder) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, _ ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error) {
@@ -36,7 +39,11 @@ func (r *recorder) PutEvents(_ context.Context, in *eventbridge.PutEventsInput, 
 	for i, e := range in.Entries {
 		if r.refuse != nil && r.refuse(i, e) {
 			out.FailedEntryCount++
-			out.Entries = append(out.Entries, types.PutEventsResultEntry{ErrorCode: aws.String("InternalFailure"), ErrorMessage: aws.String("try again")})
+			code := r.code
+			if code == "" {
+				code = "InternalFailure"
+			}
+			out.Entries = append(out.Entries, types.PutEventsResultEntry{ErrorCode: aws.String(code), ErrorMessage: aws.String("try again")})
 			continue
 		}
 		r.got = append(r.got, e)
@@ -197,5 +204,49 @@ func TestRetriesAndStableIDs(t *testing.T) {
 		t.Fatal("events refused every time must fail the window")
 	} else if want := "eventbridge:calm: EventBridge refused 1 of 1 events after 3 attempts: InternalFailure: try again"; err.Error() != want {
 		t.Errorf("error = %v\nwant %s", err, want)
+	}
+}
+
+// TestInvalidEntryIsDeadLetteredAlone: an entry EventBridge refuses as invalid (MalformedDetail,
+// InvalidArgument) is not sent again: it goes to the dead-letter place and the other events of
+// the window are put. When every entry is refused so, or for the sink's own reason (access), the
+// window fails instead.
+func TestInvalidEntryIsDeadLetteredAlone(t *testing.T) {
+	ctx := context.Background()
+	file, err := state.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	poisoned := func(_ int, e types.PutEventsRequestEntry) bool { return strings.Contains(*e.Detail, `"E2"`) }
+	rec := &recorder{refuse: poisoned, code: "MalformedDetail"}
+	s := &Sink{Bus: "calm", Events: rec, Store: file, Now: func() time.Time { return t0 }}
+	b := window("status", 0, statusEvent("E1", "Open"), statusEvent("E2", "Open"), statusEvent("E3", "Open"))
+	var kept []sink.Refused
+	b.Refuse = func(_ context.Context, _ string, items []sink.Refused) error {
+		kept = append(kept, items...)
+		return nil
+	}
+	if err := s.Write(ctx, b); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if got := rec.seen(t); len(got) != 2 || !slices.Contains(got, "Cloud ALM Status Event Opened E1") || !slices.Contains(got, "Cloud ALM Status Event Opened E3") {
+		t.Errorf("put %v, want E1 and E3", got)
+	}
+	if len(kept) != 1 || !strings.Contains(string(kept[0].Entry), `"E2"`) || !strings.Contains(kept[0].Reason, "MalformedDetail") {
+		t.Errorf("dead-lettered %+v, want E2 alone, refused as MalformedDetail", kept)
+	}
+
+	for _, code := range []string{"MalformedDetail", "AccessDeniedException"} {
+		all := &recorder{refuse: func(int, types.PutEventsRequestEntry) bool { return true }, code: code}
+		s := &Sink{Bus: "calm", Events: all, Store: file, Now: func() time.Time { return t0 }}
+		b := window("status", 1, statusEvent("E4", "Open"))
+		kept = nil
+		b.Refuse = func(_ context.Context, _ string, items []sink.Refused) error {
+			kept = append(kept, items...)
+			return nil
+		}
+		if err := s.Write(ctx, b); err == nil || !strings.Contains(err.Error(), code) || len(kept) != 0 {
+			t.Errorf("%s for every entry: Write = %v, dead-lettered %d; want the window failed, naming it", code, err, len(kept))
+		}
 	}
 }

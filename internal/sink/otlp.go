@@ -185,14 +185,14 @@ func (s *OTLP) Write(ctx context.Context, b Batch) error {
 		return (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
 	}
 	encodeLogs := func(recs []record.Record) ([]byte, error) { return (&plog.ProtoMarshaler{}).MarshalLogs(m.logs(recs)) }
-	var refused []Refused
+	var tally exportTally
 	for chunk := range slices.Chunk(metrics, s.opts.MaxPerRequest) {
-		if err := s.sendSplitting(ctx, signalMetrics, s.metricsURL, chunk, encodeMetrics, &refused); err != nil {
+		if err := s.sendSplitting(ctx, signalMetrics, s.metricsURL, chunk, encodeMetrics, &tally); err != nil {
 			return fail(err)
 		}
 	}
 	for chunk := range slices.Chunk(logs, s.opts.MaxPerRequest) {
-		if err := s.sendSplitting(ctx, signalLogs, s.logsURL, chunk, encodeLogs, &refused); err != nil {
+		if err := s.sendSplitting(ctx, signalLogs, s.logsURL, chunk, encodeLogs, &tally); err != nil {
 			return fail(err)
 		}
 	}
@@ -204,11 +204,16 @@ func (s *OTLP) Write(ctx context.Context, b Batch) error {
 		return (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
 	}
 	for chunk := range slices.Chunk(spans, s.opts.MaxPerRequest) {
-		if err := s.sendSplitting(ctx, signalTraces, s.tracesURL, chunk, encodeTraces, &refused); err != nil {
+		if err := s.sendSplitting(ctx, signalTraces, s.tracesURL, chunk, encodeTraces, &tally); err != nil {
 			return fail(err)
 		}
 	}
-	if err := b.KeepRefused(ctx, s.name, refused); err != nil {
+	if tally.invalid > 0 && tally.accepted == 0 {
+		// Every record refused as invalid: the fault is the sink's (endpoint, headers, tenant
+		// settings of the backend), not one record's. The window holds.
+		return fail(tally.refusedEverything())
+	}
+	if err := b.KeepRefused(ctx, s.name, tally.refused); err != nil {
 		return fail(err)
 	}
 	s.logger.DebugContext(ctx, "otlp batch delivered", "sink", s.name, "tenant", b.Tenant, "monitor", b.Monitor,
@@ -216,31 +221,73 @@ func (s *OTLP) Write(ctx context.Context, b Batch) error {
 	return nil
 }
 
-// sendSplitting sends recs as one export request; when the backend answers 413 (the request is
-// larger than it takes) it sends each half on its own, down to single records, and a single
-// record still answered 413 is refused for good (appended to refused): it can never fit.
+// exportTally adds up one batch's export requests: records the backend accepted, and those it
+// refused for good, with how many of them as invalid (400).
+type exportTally struct {
+	accepted, invalid int
+	refused           []Refused
+	// invalidAnswers counts requests answered 400; firstInvalid is the first such answer.
+	invalidAnswers int
+	firstInvalid   error
+}
+
+// maxUnacceptedInvalid is how many requests answered 400 a batch may take while the backend has
+// accepted none of its records: past it the backend is taken to refuse everything (a wrong
+// endpoint or header) and splitting stops, instead of asking once per record.
+const maxUnacceptedInvalid = 16
+
+// noteInvalid counts a request answered 400 and reports whether splitting should stop: the
+// backend has refused maxUnacceptedInvalid requests and accepted nothing.
+func (t *exportTally) noteInvalid(err error) bool {
+	t.invalidAnswers++
+	if t.firstInvalid == nil {
+		t.firstInvalid = err
+	}
+	return t.accepted == 0 && t.invalidAnswers >= maxUnacceptedInvalid
+}
+
+// refusedEverything is the error of a batch whose records the backend refused as invalid
+// without accepting any: the window holds.
+func (t *exportTally) refusedEverything() error {
+	return fmt.Errorf("the backend refused each record as invalid and accepted none; check the OTLP endpoint and headers: %w", t.firstInvalid)
+}
+
+// sendSplitting sends recs as one export request. When the backend refuses the request for its
+// size (413) or as invalid (400, which OTLP/HTTP says not to retry) it sends each half on its
+// own, down to single records: a single record still refused is refused for good (tally.refused),
+// so one bad record does not hold the others back (docs/design.md §6).
 func (s *OTLP) sendSplitting(ctx context.Context, signal, target string, recs []record.Record,
-	encode func([]record.Record) ([]byte, error), refused *[]Refused) error {
+	encode func([]record.Record) ([]byte, error), tally *exportTally) error {
 	payload, err := encode(recs)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", signal, err)
 	}
 	err = s.send(ctx, signal, target, payload, len(recs))
 	var oe *OTLPError
-	if !errors.As(err, &oe) || oe.StatusCode != http.StatusRequestEntityTooLarge {
+	switch {
+	case err == nil:
+		tally.accepted += len(recs)
+		return nil
+	case !errors.As(err, &oe) || (oe.StatusCode != http.StatusRequestEntityTooLarge && oe.StatusCode != http.StatusBadRequest):
 		return err
-	}
-	if len(recs) == 1 {
-		*refused = append(*refused, Refused{Record: &recs[0],
-			Reason: fmt.Sprintf("the backend answered 413 to a %s request of this record alone (%d bytes of protobuf): %s", signal, len(payload), oe.Message)})
+	case oe.StatusCode == http.StatusBadRequest && tally.noteInvalid(err):
+		return tally.refusedEverything()
+	case len(recs) == 1:
+		why := "413 (too large)"
+		if oe.StatusCode == http.StatusBadRequest {
+			why = "400 (invalid)"
+			tally.invalid++
+		}
+		tally.refused = append(tally.refused, Refused{Record: &recs[0],
+			Reason: fmt.Sprintf("the backend answered %s to a %s request of this record alone (%d bytes of protobuf): %s", why, signal, len(payload), oe.Message)})
 		return nil
 	}
-	s.logger.DebugContext(ctx, "otlp request too large for the backend; sending it in halves", "sink", s.name, "signal", signal, "items", len(recs))
+	s.logger.DebugContext(ctx, "otlp request refused; sending it in halves", "sink", s.name, "signal", signal, "items", len(recs), "status", oe.StatusCode)
 	half := len(recs) / 2
-	if err := s.sendSplitting(ctx, signal, target, recs[:half], encode, refused); err != nil {
+	if err := s.sendSplitting(ctx, signal, target, recs[:half], encode, tally); err != nil {
 		return err
 	}
-	return s.sendSplitting(ctx, signal, target, recs[half:], encode, refused)
+	return s.sendSplitting(ctx, signal, target, recs[half:], encode, tally)
 }
 
 // send posts one export request, retrying what may go away by itself.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -31,6 +32,7 @@ import (
 	"github.com/calm-collector/calm-collector/internal/awstest"
 	"github.com/calm-collector/calm-collector/internal/otlptest"
 	"github.com/calm-collector/calm-collector/internal/record"
+	"github.com/calm-collector/calm-collector/internal/testkit"
 )
 
 // otlpSecret is the credential the tests send; it must never show up in an error or a log line.
@@ -376,9 +378,15 @@ func TestOTLPPermanentErrorIsNotRetried(t *testing.T) {
 		"text":       {status: 400, header: map[string]string{"Content-Type": "text/plain"}, body: []byte("metric name \"executions\"\n is invalid\n")},
 	} {
 		t.Run(name, func(t *testing.T) {
-			be := newBackend(t, a, ok200())
+			be := newBackend(t, a) // every request refused as invalid
 			s := newTestOTLP(t, be.srv.URL, OTLPOptions{})
-			err := s.Write(context.Background(), metricsOnly())
+			b := metricsOnly()
+			var refused []Refused
+			b.Refuse = func(_ context.Context, _ string, items []Refused) error {
+				refused = append(refused, items...)
+				return nil
+			}
+			err := s.Write(context.Background(), b)
 			var oe *OTLPError
 			if !errors.As(err, &oe) || oe.Temporary() {
 				t.Fatalf("err = %v, want a permanent *OTLPError", err)
@@ -386,10 +394,60 @@ func TestOTLPPermanentErrorIsNotRetried(t *testing.T) {
 			if !strings.HasSuffix(err.Error(), `HTTP 400 Bad Request: metric name "executions" is invalid`) {
 				t.Errorf("err = %v, want the status and the backend's message", err)
 			}
-			if be.count() != 1 {
-				t.Errorf("%d requests, want 1 (no retry of a 400)", be.count())
+			// No request is repeated: the 4 records are asked for in halves down to single
+			// records (1 + 2 + 4), and none is dead-lettered, as the backend accepted nothing.
+			if be.count() != 7 || len(refused) != 0 {
+				t.Errorf("%d requests, %d refused; want 7 (no retry of a 400, only its halves) and none dead-lettered", be.count(), len(refused))
 			}
 		})
+	}
+}
+
+// TestOTLPInvalidRecordIsDeadLetteredAlone: a backend that refuses one record as invalid (400)
+// gets the batch in halves until that record stands alone; it is dead-lettered and the others
+// arrive. A backend that refuses everything is asked a bounded number of times.
+func TestOTLPInvalidRecordIsDeadLetteredAlone(t *testing.T) {
+	rcv := otlptest.Start(t)
+	front := testkit.CheckingFront(t, rcv.Endpoint, func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if zr, err := gzip.NewReader(bytes.NewReader(body)); err == nil {
+			body, _ = io.ReadAll(zr)
+		}
+		if bytes.Contains(body, []byte("poison")) {
+			http.Error(w, "attribute value poison is invalid", http.StatusBadRequest)
+			return true
+		}
+		return false
+	})
+	s := newTestOTLP(t, front, OTLPOptions{})
+	b := metricsOnly()
+	b.Records[2].Attributes = maps.Clone(b.Records[2].Attributes)
+	b.Records[2].Attributes["serviceName"] = "poison"
+	var refused []Refused
+	b.Refuse = func(_ context.Context, _ string, items []Refused) error {
+		refused = append(refused, items...)
+		return nil
+	}
+	if err := s.Write(context.Background(), b); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if n := rcv.Metrics.DataPointCount(); n != 3 {
+		t.Errorf("receiver got %d data points, want the 3 valid ones", n)
+	}
+	if len(refused) != 1 || refused[0].Record == nil || refused[0].Record.ID != b.Records[2].ID || !strings.Contains(refused[0].Reason, "400 (invalid)") {
+		t.Errorf("refused %+v, want record %s alone, refused as invalid", refused, b.Records[2].ID)
+	}
+
+	be := newBackend(t, answer{status: 400, body: []byte("no such tenant")})
+	big := otlpBatch()
+	for len(big.Records) < 200 {
+		big.Records = append(big.Records, metricsOnly().Records...)
+	}
+	big.Refuse = b.Refuse
+	if err := newTestOTLP(t, be.srv.URL, OTLPOptions{}).Write(context.Background(), big); err == nil || !strings.Contains(err.Error(), "refused each record as invalid") {
+		t.Errorf("a backend refusing everything: %v", err)
+	}
+	if be.count() != maxUnacceptedInvalid {
+		t.Errorf("%d requests to a backend refusing everything, want %d", be.count(), maxUnacceptedInvalid)
 	}
 }
 

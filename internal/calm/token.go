@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +19,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/calm-collector/calm-collector/internal/transcript"
 )
 
 // DefaultTokenLifetime is assumed when a token response carries no expires_in: the token is
@@ -214,29 +215,16 @@ func scopesOf(tok *oauth2.Token) []string {
 	return jwtScopes(tok.AccessToken)
 }
 
-// jwtScopes decodes the payload of a JWT (no signature check: only to read what was granted)
-// and returns its "scope" claim, a list or a space-separated string.
+// jwtScopes reads what a JWT access token grants: its "scope" claim (transcript.ScopeClaim), a
+// list or a space-separated string.
 func jwtScopes(token string) []string {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return nil
-	}
-	var claims struct {
-		Scope json.RawMessage `json:"scope"`
-	}
-	if json.Unmarshal(payload, &claims) != nil || claims.Scope == nil {
-		return nil
-	}
+	claim := transcript.ScopeClaim(token)
 	var list []string
-	if json.Unmarshal(claims.Scope, &list) == nil {
+	if json.Unmarshal(claim, &list) == nil {
 		return list
 	}
 	var one string
-	if json.Unmarshal(claims.Scope, &one) == nil {
+	if json.Unmarshal(claim, &one) == nil {
 		return strings.Fields(one)
 	}
 	return nil

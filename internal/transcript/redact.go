@@ -281,7 +281,7 @@ func (r *redactor) placeholder(tok string) string {
 	}
 	n := len(r.tokens) + 1
 	ph := fmt.Sprintf("redacted-token-%d", n)
-	if scope := jwtScope(tok); scope != nil {
+	if scope := ScopeClaim(tok); scope != nil {
 		enc := base64.RawURLEncoding
 		payload, _ := json.Marshal(map[string]any{"scope": scope, "transcript": ph})
 		ph = enc.EncodeToString([]byte(`{"alg":"none"}`)) + "." + enc.EncodeToString(payload) + "." + ph
@@ -291,7 +291,10 @@ func (r *redactor) placeholder(tok string) string {
 	return ph
 }
 
-func jwtScope(tok string) json.RawMessage {
+// ScopeClaim is the "scope" claim of a JWT as it stands (a list or a space-separated string),
+// read without a signature check; nil when tok is not a JWT or has none. The redaction keeps it
+// in a token's placeholder, and calm's token source reads what was granted from it.
+func ScopeClaim(tok string) json.RawMessage {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
 		return nil

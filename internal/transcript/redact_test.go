@@ -96,7 +96,7 @@ func TestRecorderRedactsEverySecret(t *testing.T) {
 	if got := tr.Exchanges[1].RequestHeader.Get("Authorization"); got != "Bearer "+ph || ph == "" {
 		t.Errorf("Authorization %q; want Bearer and the token answer's placeholder %q", got, ph)
 	}
-	if got := jwtScope(ph); string(got) != `["x.calm-api.hm.read"]` {
+	if got := ScopeClaim(ph); string(got) != `["x.calm-api.hm.read"]` {
 		t.Errorf("placeholder %q carries scope %s; want the token's scope claim", ph, got)
 	}
 	if tr.Exchanges[1].Rewritten != "secret" || tr.Exchanges[1].ResponseHeader.Get("Content-Encoding") != "" {

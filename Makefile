@@ -87,6 +87,10 @@ lint: $(GOLANGCI_LINT) ## gofmt, go vet, golangci-lint (.golangci.yml), go.mod/g
 bench: tools $(BENCHSTAT) ## benchmarks behind BENCHMARKS.md
 	BENCHSTAT=$(BENCHSTAT) scripts/bench.sh
 
+.PHONY: coldstart
+coldstart: $(RIE) ## cold start of both functions under the Lambda RIE: 10 starts each, the medians (scripts/coldstart.sh)
+	scripts/coldstart.sh 10
+
 .PHONY: invoke-%
 invoke-%: $(RIE) ## run a built function under the Lambda RIE with its events/ files (invoke-collect, invoke-testconn)
 	scripts/invoke.sh $*

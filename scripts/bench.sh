@@ -3,6 +3,7 @@
 # reference in the same run; results (raw, benchstat, sizes, cold start) go to build/bench/.
 #   BENCH_COUNT   repetitions of the micro-benchmarks (default 6)
 #   BENCH_E2E_COUNT repetitions of the end-to-end benchmarks (default 3)
+#   COLD_COUNT    cold starts per function under the RIE (default 10; scripts/coldstart.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/bench
@@ -55,38 +56,8 @@ for fn in collect testconn; do
   printf '%-9s bootstrap %6.2f MB (%d bytes), zipped %6.2f MB\n' "$fn" "$(echo "$bytes/1000000" | bc -l)" "$bytes" "$(echo "$zipped/1000000" | bc -l)"
 done | tee "$out/sizes.txt"
 
-echo "== cold start under the RIE (native linux/$(go env GOARCH) build: this host cannot run arm64)"
-rie=.bin/aws-lambda-rie
-if [ ! -x "$rie" ]; then
-  echo "the RIE is missing: run make tools" >&2
-  exit 1
-fi
-: >"$out/coldstart.txt"
-for fn in collect testconn; do
-  CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$out/native/$fn/bootstrap" "./functions/$fn"
-  for i in $(seq 1 "$e2e_count"); do
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    api=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    log="$out/native/$fn/rie-$i.log"
-    # Settings that pass the cold-start checks; AWS points at a closed port (no call leaves the host).
-    env -i PATH="$PATH" HOME="$HOME" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
-      CALM_SECRET_ID=calm/bench CALM_STATE_TABLE=calm-bench CALM_ENDPOINT_URL=http://127.0.0.1:9 \
-      "$rie" --runtime-interface-emulator-address "127.0.0.1:$port" --runtime-api-address "127.0.0.1:$api" \
-      "$out/native/$fn/bootstrap" >"$log" 2>&1 &
-    pid=$!
-    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-    event=events/collect-schedule.json
-    [ "$fn" = testconn ] && event=events/testconn-get.json
-    curl -s -o /dev/null -m 60 -XPOST "http://127.0.0.1:$port/2015-03-31/functions/function/invocations" -d @"$event" || true
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    # The RIE's REPORT line says "Init Duration: 0.03 ms" whatever happens; its rapid log has
-    # the init phase (process start to the runtime's first /next): INIT REPORT(durationMs: …).
-    init=$(grep -o 'INIT REPORT(durationMs: [0-9.]*' "$log" | head -1 | grep -o '[0-9.]*$' || true)
-    invoke=$(grep -o 'INVOKE RTDONE([^)]*duration: [0-9.]*ms' "$log" | head -1 | grep -o '[0-9.]*ms$' || true)
-    echo "$fn run $i: init ${init:-?} ms (first invoke ${invoke:-?}; see $log)" | tee -a "$out/coldstart.txt"
-  done
-done
+echo "== cold start under the RIE (median of ${COLD_COUNT:-10} starts per function)"
+scripts/coldstart.sh "${COLD_COUNT:-10}" "$out"
 # The fan-out of 1,000 tenants through moto SQS/Secrets Manager/DynamoDB and the simulator
 # (make test runs the same test with 40).
 CALM_FANOUT_TENANTS=1000 go test -count=1 -timeout 30m -run 'TestFanOut$' -v ./functions/collect 2>&1 | grep 'fan-out:\|^--- \|^ok\|FAIL' | tee "$out/fanout.txt"

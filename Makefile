@@ -87,6 +87,10 @@ lint: $(GOLANGCI_LINT) ## gofmt, go vet, golangci-lint (.golangci.yml), go.mod/g
 bench: tools $(BENCHSTAT) ## benchmarks behind BENCHMARKS.md
 	BENCHSTAT=$(BENCHSTAT) scripts/bench.sh
 
+.PHONY: bench-compare
+bench-compare: tools $(BENCHSTAT) ## issue 14's benchmarks and the steady-state run for BASE=REV and the work tree, interleaved, side by side
+	BENCHSTAT=$(BENCHSTAT) scripts/bench-compare.sh $(BASE)
+
 .PHONY: coldstart
 coldstart: $(RIE) ## cold start of both functions under the Lambda RIE: 10 starts each, the medians (scripts/coldstart.sh)
 	scripts/coldstart.sh 10

@@ -95,7 +95,9 @@ func OpenDeadLetter(raw string, deps Deps) (DeadLetter, error) {
 //
 //	PREFIX/tenant=T/monitor=M/dt=YYYY-MM-DD/<from>-<to>.<sink kind>-<sink hash>.ndjson
 //
-// so a window kept again (its delivery retried) overwrites its own object.
+// so a window kept again (its delivery retried) overwrites its own object. Late data of a
+// window (Batch.Late, after Before points) is kept beside it as <from>-<to>-late<Before>.…, as
+// the S3 sink names its objects: never over the window's refused items.
 type S3DeadLetter struct {
 	Client         S3API
 	Bucket, Prefix string
@@ -116,6 +118,9 @@ func (d *S3DeadLetter) Key(b Batch, sink string) string {
 	k = from.AppendFormat(append(k, "/dt="...), "2006-01-02")
 	k = from.AppendFormat(append(k, '/'), "20060102T150405Z")
 	k = to.AppendFormat(append(k, '-'), "20060102T150405Z")
+	if b.Late {
+		k = strconv.AppendInt(append(k, "-late"...), int64(b.Before), 10)
+	}
 	kind, _, _ := strings.Cut(sink, ":")
 	sum := sha256.Sum256([]byte(sink))
 	k = appendKeySegment(append(k, '.'), kind)

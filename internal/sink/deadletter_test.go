@@ -99,3 +99,26 @@ func TestS3DeadLetterKeyIsOnePerWindowAndSink(t *testing.T) {
 		t.Error("keys are not one per window and sink")
 	}
 }
+
+// Late data of a window (Batch.Late) is a batch of its own: its refused items are kept beside the
+// window's, never over them, and late batches after different numbers of points apart.
+func TestS3DeadLetterKeyOfLateDataIsBesideTheWindows(t *testing.T) {
+	d := &S3DeadLetter{Bucket: "b", Prefix: "deadletter"}
+	b := limitBatch()
+	window := d.Key(b, "eventbridge:calm")
+	b.Late, b.Before = true, 3
+	late := d.Key(b, "eventbridge:calm")
+	if late == window {
+		t.Fatalf("a late batch's key %s is its window's", late)
+	}
+	if want := "deadletter/tenant=t1/monitor=status/dt=2026-11-25/20261125T100000Z-20261125T100500Z-late3.eventbridge-"; !strings.HasPrefix(late, want) {
+		t.Errorf("late key %s, want prefix %s", late, want)
+	}
+	if d.Key(b, "eventbridge:calm") != late {
+		t.Error("a late batch kept again does not land on its own key")
+	}
+	b.Before = 5
+	if d.Key(b, "eventbridge:calm") == late {
+		t.Error("late batches after 3 and after 5 points share a key")
+	}
+}

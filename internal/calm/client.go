@@ -216,7 +216,7 @@ func (c *Client) newRequest(ctx context.Context, method, path string, query url.
 // do sends r (with retries, token refresh on 401) and decodes a JSON answer into v (unless v
 // is nil). Non-2xx answers become *APIError.
 func (c *Client) do(r *request, v any) (*response, error) {
-	resp, err := c.send(r)
+	resp, err := c.send(r, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +232,44 @@ func (c *Client) apiPath(r *request) string {
 	return c.base.ResolveReference(&url.URL{Path: r.path}).Path
 }
 
-func (c *Client) send(r *request) (*response, error) {
+// begin is the first of a request's two phases: it sends r (with retries, token refresh on
+// 401) and returns as soon as a 2xx answer's status and headers are in; read, the second,
+// returns the answer with its body read (a body that fails to read is asked for again, under
+// the same retries). A pager asks for its next page between the two (prefetch.go).
+func (c *Client) begin(r *request) (*reply, error) {
+	p := &reply{began: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.resp, p.err = c.send(r, p)
+	}()
+	select {
+	case <-p.began:
+	case <-p.done:
+		if p.err != nil {
+			return nil, p.err
+		}
+	}
+	return p, nil
+}
+
+// reply is a request whose answer has begun (begin).
+type reply struct {
+	header http.Header   // of the first 2xx answer, set before began closes
+	began  chan struct{} // closed once a 2xx answer's status and headers are in
+	done   chan struct{} // closed once resp or err is set
+	resp   *response
+	err    error
+}
+
+// read is the second phase of a request: its answer with the body read.
+func (p *reply) read() (*response, error) {
+	<-p.done
+	return p.resp, p.err
+}
+
+// send sends r and reads its 2xx answer whole; p, when not nil, learns when the first 2xx
+// answer has begun (begin).
+func (c *Client) send(r *request, p *reply) (*response, error) {
 	ctx := r.ctx
 	u := c.base.ResolveReference(&url.URL{Path: r.path})
 	if len(r.query) > 0 {
@@ -242,7 +279,7 @@ func (c *Client) send(r *request) (*response, error) {
 	refreshed := false
 	try := func(ctx context.Context) (retry.Verdict, error) {
 		var err error
-		resp, err = c.attempt(ctx, r, u)
+		resp, err = c.attempt(ctx, r, u, p)
 		var apiErr *APIError
 		if err != nil && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized && !refreshed {
 			// The token may have been revoked or expired early: one forced refresh, one retry
@@ -253,7 +290,7 @@ func (c *Client) send(r *request) (*response, error) {
 			if _, terr := c.tokens.Refresh(ctx); terr != nil {
 				return retry.Verdict{}, fmt.Errorf("%w (token refresh after 401 failed: %w)", err, terr)
 			}
-			resp, err = c.attempt(ctx, r, u)
+			resp, err = c.attempt(ctx, r, u, p)
 		}
 		if err == nil {
 			return retry.Verdict{}, nil
@@ -310,8 +347,8 @@ func retryable(err error) bool {
 	return false
 }
 
-// attempt is one round trip.
-func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response, error) {
+// attempt is one round trip; p, when not nil, learns when a 2xx answer has begun.
+func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, p *reply) (*response, error) {
 	tok, err := c.tokens.Token(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", r.method, u.Path, err)
@@ -348,7 +385,10 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL) (*response
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, c.checkResponse(ctx, r.method, u.Path, resp)
 	}
-	answerBegun(ctx, resp.Header) // a pager's next request may go out while this body is read
+	if p != nil && p.header == nil { // a pager's next request may go out while this body is read
+		p.header = resp.Header
+		close(p.began)
+	}
 	b, zipped, err := c.readBodyZipped(ctx, resp, c.opt.MaxBodyBytes)
 	switch {
 	case errors.Is(err, errBodyTooLarge):

@@ -30,9 +30,13 @@ func (c *Client) MetricsCount(ctx context.Context, q MetricsQuery) (int, error) 
 	if c.Binary() {
 		format = FormatBinary
 	}
-	resp, err := c.metricsCall(ctx, q, res, 1, 0, format)
+	p, err := c.metricsCall(ctx, q, res, 1, 0, format)
 	if err != nil && format == FormatBinary && refusesFormat(err) {
-		resp, err = c.metricsCall(ctx, q, res, 1, 0, FormatJSON)
+		p, err = c.metricsCall(ctx, q, res, 1, 0, FormatJSON)
+	}
+	var resp *response
+	if err == nil {
+		resp, err = p.read()
 	}
 	if err != nil {
 		return -1, fmt.Errorf("count metrics %s %s–%s: %w", q.Provider, q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout), err)

@@ -2,6 +2,7 @@ package calm
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -159,4 +160,15 @@ func writeJSON(w http.ResponseWriter, total int, body []byte) {
 		w.Header().Set("X-Total-Count", fmt.Sprint(total))
 	}
 	w.Write(body)
+}
+
+// whole is a fetchAnswer whose answers begin once they are whole: f does both phases at once.
+func whole[T any](f func(context.Context, int) (answer[T], error)) fetchAnswer[T] {
+	return func(ctx context.Context, offset int) (begun[T], error) {
+		a, err := f(ctx, offset)
+		if err != nil {
+			return begun[T]{}, err
+		}
+		return ready(a), nil
+	}
 }

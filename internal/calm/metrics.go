@@ -74,8 +74,8 @@ type MetricsPage struct {
 	Limit int
 }
 
-// metricsCall is one request of a metrics series in the given format.
-func (c *Client) metricsCall(ctx context.Context, q MetricsQuery, res string, limit, offset int, format string) (*response, error) {
+// metricsCall is one request of a metrics series in the given format, begun (Client.begin).
+func (c *Client) metricsCall(ctx context.Context, q MetricsQuery, res string, limit, offset int, format string) (*reply, error) {
 	qv := url.Values{
 		"version":           {"V1"},
 		"provider":          {q.Provider},
@@ -115,7 +115,7 @@ func (c *Client) metricsCall(ctx context.Context, q MetricsQuery, res string, li
 	if format == FormatBinary {
 		req.accepts = "application/x-protobuf, application/json;q=0.5"
 	}
-	return c.do(req, nil)
+	return c.begin(req)
 }
 
 // Metrics pages through GET /api/calm-metrics/v1/metrics (version=V1, provider, from, to,
@@ -143,68 +143,87 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 			yield(MetricsPage{}, fmt.Errorf("%s: provider must be set and to after from", what))
 		}
 	}
-	fetch := func(ctx context.Context, offset int) (answer[MetricsPage], error) {
+	fetch := func(ctx context.Context, offset int) (begun[MetricsPage], error) {
 		format := FormatJSON
 		if c.Binary() {
 			format = FormatBinary
 		}
-		resp, err := c.metricsCall(ctx, q, res, limit, offset, format)
+		p, err := c.metricsCall(ctx, q, res, limit, offset, format)
 		if err != nil && format == FormatBinary && refusesFormat(err) {
 			// Asked again in JSON: when that succeeds, it was the format the tenant refused. The
-			// pager's next request waits for the whole answer (not its beginning), so that it
-			// asks in the format learned here.
-			resp, err = c.metricsCall(withAnswerBegun(ctx, nil), q, res, limit, offset, FormatJSON)
-			if err == nil && !c.binaryRefused.Swap(true) {
+			// answer begins for the pager once it is whole, so that its next request asks in the
+			// format learned here.
+			var resp *response
+			if p, err = c.metricsCall(ctx, q, res, limit, offset, FormatJSON); err == nil {
+				resp, err = p.read()
+			}
+			if err != nil {
+				return begun[MetricsPage]{}, err
+			}
+			if !c.binaryRefused.Swap(true) {
 				c.SetBinary(false)
 				c.logger.Info("the tenant refuses format=protobuf-binary; asking for protobuf-json from now on", "what", what)
 			}
+			return ready(c.metricsAnswer(resp, FormatJSON, offset, limit)), nil
 		}
 		if err != nil {
-			return answer[MetricsPage]{}, err
+			return begun[MetricsPage]{}, err
 		}
-		total := totalCount(resp)
-		ctype := resp.header.Get("Content-Type")
-		points := countDataPoints(resp.body)
-		if isProtobuf(ctype) {
-			points = countBinaryPoints(resp.body)
-			if format == FormatBinary {
-				c.binaryServed.Store(true)
-			}
-		}
-		size, hash, corr := len(resp.body), bodyHash(resp.body), correlationID(resp)
-		// Held until its turn to be decoded, an answer that came gzip'd keeps only the bytes
-		// that came (a tenth of the body or less); decode inflates them again.
-		body, zipped, max := resp.body, resp.zipped, c.opt.MaxBodyBytes
-		if zipped != nil {
-			body = nil
-		}
-		// Decoding (pdata builds the whole tree) takes about as long as a far-away answer: the
-		// pager runs it while the next page is on its way.
-		decode := func() (decoded[MetricsPage], error) {
-			b := body
-			if b == nil && zipped != nil {
-				var err error
-				if b, err = inflate(zipped, max); err != nil {
-					return decoded[MetricsPage]{}, err
-				}
-			}
-			md, err := decodeMetrics(ctype, b)
+		return begun[MetricsPage]{total: headerTotal(p.header), rest: func() (answer[MetricsPage], error) {
+			resp, err := p.read()
 			if err != nil {
-				kind := "JSON"
-				if isProtobuf(ctype) {
-					kind = "protobuf"
-				}
-				return decoded[MetricsPage]{}, fmt.Errorf("decode OTLP %s (Content-Type %q): %w", kind, ctype, err)
+				return answer[MetricsPage]{}, err
 			}
-			n := md.DataPointCount()
-			keys := rowKeys(md)
-			return decoded[MetricsPage]{items: []MetricsPage{{Metrics: md, Offset: offset, Points: n, Rows: len(keys), Total: total, Bytes: size, Limit: limit}},
-				count: n, rows: len(keys), keys: keys}, nil
-		}
-		return answer[MetricsPage]{total: total, hash: hash, bytes: size, corr: corr, items: points, decode: decode}, nil
+			return c.metricsAnswer(resp, format, offset, limit), nil
+		}}, nil
 	}
 	return flatten(pager[MetricsPage]{logger: c.logger, what: what, limit: limit, maxPages: c.maxPages,
 		allPages: q.AllPages, learned: &c.metricsUnit, capped: &c.metricsCapped, lastAsked: q.LastAsked}.pages(ctx, fetch))
+}
+
+// metricsAnswer is the answer of a metrics request asked for in format, read whole: its points
+// counted before decoding (a cheap scan of the body), and its decode.
+func (c *Client) metricsAnswer(resp *response, format string, offset, limit int) answer[MetricsPage] {
+	total := totalCount(resp)
+	ctype := resp.header.Get("Content-Type")
+	points := countDataPoints(resp.body)
+	if isProtobuf(ctype) {
+		points = countBinaryPoints(resp.body)
+		if format == FormatBinary {
+			c.binaryServed.Store(true)
+		}
+	}
+	size, hash, corr := len(resp.body), bodyHash(resp.body), correlationID(resp)
+	// Held until its turn to be decoded, an answer that came gzip'd keeps only the bytes
+	// that came (a tenth of the body or less); decode inflates them again.
+	body, zipped, max := resp.body, resp.zipped, c.opt.MaxBodyBytes
+	if zipped != nil {
+		body = nil
+	}
+	// Decoding (pdata builds the whole tree) takes about as long as a far-away answer: the
+	// pager runs it while the next page is on its way.
+	decode := func() (decoded[MetricsPage], error) {
+		b := body
+		if b == nil && zipped != nil {
+			var err error
+			if b, err = inflate(zipped, max); err != nil {
+				return decoded[MetricsPage]{}, err
+			}
+		}
+		md, err := decodeMetrics(ctype, b)
+		if err != nil {
+			kind := "JSON"
+			if isProtobuf(ctype) {
+				kind = "protobuf"
+			}
+			return decoded[MetricsPage]{}, fmt.Errorf("decode OTLP %s (Content-Type %q): %w", kind, ctype, err)
+		}
+		n := md.DataPointCount()
+		keys := rowKeys(md)
+		return decoded[MetricsPage]{items: []MetricsPage{{Metrics: md, Offset: offset, Points: n, Rows: len(keys), Total: total, Bytes: size, Limit: limit}},
+			count: n, rows: len(keys), keys: keys}, nil
+	}
+	return answer[MetricsPage]{total: total, hash: hash, bytes: size, corr: corr, items: points, decode: decode}
 }
 
 // countDataPoints counts the elements of every "dataPoints" (or "data_points") array of an OTLP

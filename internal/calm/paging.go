@@ -70,19 +70,43 @@ func (w *walk[T]) looksFull(a answer[T]) bool {
 	return a.full(w.limit, w.unit) && (w.unit == unitItems || !w.prevShort)
 }
 
-// fetchAnswer does the network part of fetching the page at offset.
-type fetchAnswer[T any] func(ctx context.Context, offset int) (answer[T], error)
+// fetchAnswer does the network part of fetching the page at offset, in the two phases of a
+// request: it returns once the answer's status and headers are in (begun), and begun.rest reads
+// the body. The fetcher asks for the next page between the two.
+type fetchAnswer[T any] func(ctx context.Context, offset int) (begun[T], error)
+
+// begun is an answer whose status and headers are in: total is its x-total-count (-1 when
+// absent), rest reads the body and makes the answer.
+type begun[T any] struct {
+	total int
+	rest  func() (answer[T], error)
+}
+
+// ready is an answer read whole as one that has begun.
+func ready[T any](a answer[T]) begun[T] {
+	return begun[T]{total: a.total, rest: func() (answer[T], error) { return a, nil }}
+}
+
+// fetchWhole is the answer at offset with both phases of its request done.
+func fetchWhole[T any](ctx context.Context, fetch fetchAnswer[T], offset int) (answer[T], error) {
+	b, err := fetch(ctx, offset)
+	if err != nil {
+		return answer[T]{}, err
+	}
+	return b.rest()
+}
 
 // paginate is pages for a fetch that decodes as it fetches: the exact row count is known before
-// the page is used, and the next pages are asked for while the caller uses this one.
+// the page is used, and the next pages are asked for while the caller uses this one (once this
+// one is read and decoded: its answer begins when it is whole).
 func (p pager[T]) paginate(ctx context.Context, fetch fetchPage[T]) iter.Seq2[page[T], error] {
-	return p.pages(ctx, func(ctx context.Context, offset int) (answer[T], error) {
+	return p.pages(ctx, func(ctx context.Context, offset int) (begun[T], error) {
 		pg, err := fetch(ctx, offset)
 		if err != nil {
-			return answer[T]{}, err
+			return begun[T]{}, err
 		}
-		return answer[T]{total: pg.total, hash: pg.hash, bytes: pg.bytes, corr: pg.corr, items: pg.count,
-			decode: func() (decoded[T], error) { return decoded[T]{items: pg.items, count: pg.count, rows: pg.count}, nil }}, nil
+		return ready(answer[T]{total: pg.total, hash: pg.hash, bytes: pg.bytes, corr: pg.corr, items: pg.count,
+			decode: func() (decoded[T], error) { return decoded[T]{items: pg.items, count: pg.count, rows: pg.count}, nil }}), nil
 	})
 }
 
@@ -195,7 +219,7 @@ func (p pager[T]) pages(ctx context.Context, fetch fetchAnswer[T]) iter.Seq2[pag
 			if !ok {
 				ahead.discard()
 				ahead = nil
-				a, err = fetch(ctx, w.offset)
+				a, err = fetchWhole(ctx, fetch, w.offset)
 			}
 			if err != nil {
 				w.fail(yield, fmt.Errorf("%s at offset %d: %w", p.what, w.offset, err))

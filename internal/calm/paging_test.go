@@ -189,7 +189,7 @@ func TestPagesAsksForTheNextPageWhileAPageIsUsed(t *testing.T) {
 		t.Run(fmt.Sprint("allPages=", allPages), func(t *testing.T) {
 			f := newFakeCollection(3, 11) // pages at 0, 3, 6, 9 (short)
 			var got, offsets []int
-			for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: allPages}).pages(context.Background(), f.fetch) {
+			for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: allPages}).pages(context.Background(), whole(f.fetch)) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -241,7 +241,7 @@ func TestPagesDiscardsThePageAskedAheadWhenAPageIsShort(t *testing.T) {
 	}
 	before := runtime.NumGoroutine()
 	var got, offsets []int
-	for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(context.Background(), f.fetch) {
+	for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(context.Background(), whole(f.fetch)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,7 +280,7 @@ func TestPagesStopsTheRequestAheadWithTheIteration(t *testing.T) {
 		f := newFakeCollection(3, 30)
 		f.hold = hold
 		before := runtime.NumGoroutine()
-		for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(context.Background(), f.fetch) {
+		for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(context.Background(), whole(f.fetch)) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -304,7 +304,7 @@ func TestPagesStopsTheRequestAheadWithTheIteration(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		var last error
-		for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(ctx, f.fetch) {
+		for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(ctx, whole(f.fetch)) {
 			if err != nil {
 				last = err
 				break
@@ -336,7 +336,7 @@ func TestPagesReportsTheErrorOfThePageAskedAhead(t *testing.T) {
 	}
 	var offsets []int
 	var last error
-	for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(context.Background(), f.fetch) {
+	for p, err := range (pager[int]{logger: quietLogger(), what: "rows", limit: 3, maxPages: 100, allPages: false}).pages(context.Background(), whole(f.fetch)) {
 		if err != nil {
 			last = err
 			break

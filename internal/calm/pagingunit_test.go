@@ -35,7 +35,7 @@ func (s *unitServer) points() []pt {
 }
 
 func (s *unitServer) fetch(limit int) fetchAnswer[pt] {
-	return func(_ context.Context, offset int) (answer[pt], error) {
+	return whole(func(_ context.Context, offset int) (answer[pt], error) {
 		s.requests++
 		if s.grow != nil {
 			s.rows += s.grow(s.requests)
@@ -70,7 +70,7 @@ func (s *unitServer) fetch(limit int) fetchAnswer[pt] {
 		d := decoded[pt]{items: items, count: len(items), rows: len(keys), keys: keys}
 		return answer[pt]{total: total, hash: bodyHash(fmt.Append(nil, offset, items)), items: len(items),
 			decode: func() (decoded[pt], error) { return d, nil }}, nil
-	}
+	})
 }
 
 func walkAll(s *unitServer, limit int) (map[pt]int, error) {
@@ -187,7 +187,7 @@ func TestPagesServerIgnoringOffset(t *testing.T) {
 			decode: func() (decoded[int], error) { return decoded[int]{items: items, count: 3, rows: 3}, nil }}, nil
 	}
 	var got []int
-	for p, err := range (pager[int]{logger: quietLogger(), what: "t", limit: 10, maxPages: 100, allPages: true}).pages(context.Background(), short) {
+	for p, err := range (pager[int]{logger: quietLogger(), what: "t", limit: 10, maxPages: 100, allPages: true}).pages(context.Background(), whole(short)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +202,7 @@ func TestPagesServerIgnoringOffset(t *testing.T) {
 			decode: func() (decoded[int], error) { return decoded[int]{items: items, count: 2, rows: 2}, nil }}, nil
 	}
 	var err error
-	for _, e := range (pager[int]{logger: quietLogger(), what: "t", limit: 2, maxPages: 100, allPages: true}).pages(context.Background(), full) {
+	for _, e := range (pager[int]{logger: quietLogger(), what: "t", limit: 2, maxPages: 100, allPages: true}).pages(context.Background(), whole(full)) {
 		if e != nil {
 			err = e
 		}

@@ -3,7 +3,6 @@ package calm
 import (
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 )
 
@@ -42,7 +41,7 @@ type fetched[T any] struct {
 
 // inflight is one request of a fetcher.
 type inflight[T any] struct {
-	begun chan struct{} // closed when its answer has begun (answerBegun) or the fetch ended
+	begun chan struct{} // closed when its answer has begun (status and headers in) or failed
 	total int           // x-total-count of the answer once begun, -1 when absent or failed
 	done  chan struct{} // closed when r is set
 	r     fetched[T]
@@ -50,7 +49,7 @@ type inflight[T any] struct {
 
 // fetcher asks for the pages of a plan, in order, at most maxAhead pages ahead of the pager.
 // It asks for a page once the answer to the page before has begun to arrive (a 2xx status and
-// its headers: answerBegun), so reading, unpacking and checking that answer overlap the next
+// its headers: the first phase of fetchAnswer), so reading, unpacking and checking that answer overlap the next
 // request's wait instead of adding to it; the series stays one request after the other at the
 // server. It stops asking after an answer that ends the plan (an error, a page not full, a
 // changed total); a request already on its way then is discarded by the pager (one request,
@@ -111,27 +110,24 @@ func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswe
 	return f
 }
 
-// launch runs fetch for the page at offset in a goroutine of its own.
+// launch runs fetch for the page at offset in a goroutine of its own: begun closes once the
+// answer's status and headers are in (or the request failed), done once it is read whole.
 func launch[T any](ctx context.Context, wg *sync.WaitGroup, fetch fetchAnswer[T], offset int) *inflight[T] {
 	r := &inflight[T]{begun: make(chan struct{}), total: -1, done: make(chan struct{})}
-	var once sync.Once
-	begin := func(h http.Header) {
-		once.Do(func() {
-			if h != nil {
-				r.total = headerTotal(h)
-			} else if r.r.err == nil {
-				r.total = r.r.a.total
-			}
-			close(r.begun)
-		})
-	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer close(r.done)
-		a, err := fetch(withAnswerBegun(ctx, begin), offset)
+		b, err := fetch(ctx, offset)
+		if err != nil {
+			r.r.err = err
+			close(r.begun)
+			return
+		}
+		r.total = b.total
+		close(r.begun)
+		a, err := b.rest()
 		r.r = fetched[T]{a, err}
-		begin(nil) // when the answer never said it had begun
 	}()
 	return r
 }
@@ -176,19 +172,4 @@ func (f *fetcher[T]) discard() {
 	}
 	f.cancel(errPrefetchDiscarded)
 	<-f.done
-}
-
-// answerBegunKey carries, in a request's context, what the client calls with a 2xx answer's
-// headers once they are in, before its body is read.
-type answerBegunKey struct{}
-
-func withAnswerBegun(ctx context.Context, begun func(http.Header)) context.Context {
-	return context.WithValue(ctx, answerBegunKey{}, begun)
-}
-
-// answerBegun tells the fetcher waiting on ctx's request, if any, that its answer has begun.
-func answerBegun(ctx context.Context, h http.Header) {
-	if begun, _ := ctx.Value(answerBegunKey{}).(func(http.Header)); begun != nil {
-		begun(h)
-	}
 }

@@ -34,7 +34,7 @@ func TestPagesAskUpToTwoPagesAhead(t *testing.T) {
 		return nil
 	}
 	var got, offsets []int
-	for p, err := range allPagesPager(100).pages(context.Background(), f.fetch) {
+	for p, err := range allPagesPager(100).pages(context.Background(), whole(f.fetch)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +65,7 @@ func TestPagesAskUpToTwoPagesAhead(t *testing.T) {
 func TestPagesAskNoPagePastTheCap(t *testing.T) {
 	f := newFakeCollection(3, 30)
 	var err error
-	for _, e := range allPagesPager(4).pages(context.Background(), f.fetch) {
+	for _, e := range allPagesPager(4).pages(context.Background(), whole(f.fetch)) {
 		if e != nil {
 			err = e
 		}
@@ -91,7 +91,7 @@ func TestPagesReportTheErrorOfThePageTwoAhead(t *testing.T) {
 	}
 	var offsets []int
 	var last error
-	for p, err := range allPagesPager(100).pages(context.Background(), f.fetch) {
+	for p, err := range allPagesPager(100).pages(context.Background(), whole(f.fetch)) {
 		if err != nil {
 			last = err
 			break
@@ -126,7 +126,7 @@ func TestPagesCancelTheRequestsAheadOnAnError(t *testing.T) {
 	}
 	before := runtime.NumGoroutine()
 	var last error
-	for _, err := range allPagesPager(100).pages(context.Background(), f.fetch) {
+	for _, err := range allPagesPager(100).pages(context.Background(), whole(f.fetch)) {
 		if err != nil {
 			last = err
 		}

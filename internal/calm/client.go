@@ -59,6 +59,14 @@ type Options struct {
 // Client calls the Cloud ALM API of one tenant. Build it once and reuse it: it keeps the
 // token between calls (and between warm Lambda invocations). It is safe for concurrent use.
 type Client struct {
+	*shared
+	// counts, when set, adds up the calls made with this client (Counting) as well as Stats.
+	counts *Counts
+}
+
+// shared is what the clients of one New share: the settings, the token, what the client
+// learned of the tenant, and the counters of Stats.
+type shared struct {
 	settings Settings
 	base     *url.URL
 	hc       *http.Client
@@ -145,12 +153,16 @@ func New(s Settings, o Options) (*Client, error) {
 	}
 	// The bearer token goes only to the API's own origin (docs/security.md).
 	o.HTTPClient = sameOriginRedirects(o.HTTPClient)
-	return &Client{
+	return &Client{shared: &shared{
 		settings: s, base: base, hc: o.HTTPClient, tokens: o.Tokens, opt: o,
 		logger: o.Logger, maxPages: defaultMaxPages,
 		retry: retry.Policy{MaxRetries: o.MaxRetries, Backoff: o.BaseBackoff, MaxBackoff: o.MaxBackoff, MaxRetryAfter: maxRetryAfter},
-	}, nil
+	}}, nil
 }
+
+// Counting returns a client that is c (the same token, what it learned, Stats) and also adds
+// the calls made with it to n: a collect run gives each monitor its own.
+func (c *Client) Counting(n *Counts) *Client { return &Client{shared: c.shared, counts: n} }
 
 // Settings returns the settings the client was built with.
 func (c *Client) Settings() Settings { return c.settings }
@@ -285,7 +297,7 @@ func (c *Client) send(r *request, p *reply) (*response, error) {
 			// The token may have been revoked or expired early: one forced refresh, one retry
 			// that does not count against MaxRetries.
 			refreshed = true
-			c.count(ctx, func(n *Counts) { n.Retries.Add(1) })
+			c.count(func(n *Counts) { n.Retries.Add(1) })
 			c.logger.Info("cloud alm answered 401; refreshing the token and retrying once", "method", r.method, "path", u.Path)
 			if _, terr := c.tokens.Refresh(ctx); terr != nil {
 				return retry.Verdict{}, fmt.Errorf("%w (token refresh after 401 failed: %w)", err, terr)
@@ -302,7 +314,7 @@ func (c *Client) send(r *request, p *reply) (*response, error) {
 		return v, err
 	}
 	err := c.retry.Do(ctx, try, func(attempt int, wait time.Duration, err error) {
-		c.count(ctx, func(n *Counts) { n.Retries.Add(1) })
+		c.count(func(n *Counts) { n.Retries.Add(1) })
 		c.logger.Warn("cloud alm call failed; retrying", "method", r.method, "path", u.Path,
 			"attempt", attempt, "wait", wait.Round(time.Millisecond), "error", err)
 	})
@@ -370,7 +382,7 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, p *reply) 
 	if r.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	c.count(ctx, func(n *Counts) { n.Requests.Add(1) })
+	c.count(func(n *Counts) { n.Requests.Add(1) })
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -383,13 +395,13 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, p *reply) 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, c.checkResponse(ctx, r.method, u.Path, resp)
+		return nil, c.checkResponse(r.method, u.Path, resp)
 	}
 	if p != nil && p.header == nil { // a pager's next request may go out while this body is read
 		p.header = resp.Header
 		close(p.began)
 	}
-	b, zipped, err := c.readBodyZipped(ctx, resp, c.opt.MaxBodyBytes)
+	b, zipped, err := c.readBodyZipped(resp, c.opt.MaxBodyBytes)
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		return nil, fmt.Errorf("%s %s: answer is larger than %d bytes (MaxBodyBytes), counted decompressed; ask for less (smaller limit or window)", r.method, u.Path, c.opt.MaxBodyBytes)
@@ -422,7 +434,7 @@ func stripURL(err error) error {
 }
 
 // checkResponse turns a non-2xx answer into an *APIError, reading a bounded part of the body.
-func (c *Client) checkResponse(ctx context.Context, method, path string, resp *http.Response) *APIError {
+func (c *Client) checkResponse(method, path string, resp *http.Response) *APIError {
 	e := &APIError{
 		StatusCode:    resp.StatusCode,
 		Method:        method,
@@ -432,9 +444,9 @@ func (c *Client) checkResponse(ctx context.Context, method, path string, resp *h
 		RetryAfter:    c.retry.RetryAfter(resp.Header.Get("Retry-After")),
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		c.count(ctx, func(n *Counts) { n.Throttled.Add(1) })
+		c.count(func(n *Counts) { n.Throttled.Add(1) })
 	}
-	b, _ := c.readBody(ctx, resp, maxErrorBody) // a cut or unreadable body still names the status
+	b, _ := c.readBody(resp, maxErrorBody) // a cut or unreadable body still names the status
 	if looksHTML(resp.Header.Get("Content-Type"), b) {
 		e.HTML = true
 		return e

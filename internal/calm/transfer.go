@@ -3,7 +3,6 @@ package calm
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,27 +14,19 @@ import (
 	"sync/atomic"
 )
 
-// Counts adds up the API calls made with a context from WithCounts: the requests sent (every
-// attempt, a page asked ahead and then not needed included), the retries among them, the 429
-// answers, and the answers' bodies: Wire as they came over the network (compressed when the
+// Counts adds up the API calls made with a client from Client.Counting: the requests sent
+// (every attempt, a page asked ahead and then not needed included), the retries among them, the
+// 429 answers, and the answers' bodies: Wire as they came over the network (compressed when the
 // server sent gzip), Decoded the same after decompression. The fair-use quota of a tenant
 // counts Wire. Token requests are not API calls. The client keeps the same counts over its
 // life (Stats): the one place requests are counted.
 type Counts struct{ Requests, Retries, Throttled, Wire, Decoded atomic.Int64 }
 
-type countsKey struct{}
-
-// WithCounts returns a context whose API calls add to n (as well as to the client's Stats). A
-// collect run gives each monitor its own.
-func WithCounts(ctx context.Context, n *Counts) context.Context {
-	return context.WithValue(ctx, countsKey{}, n)
-}
-
-// count applies add to the client's counts and to those of ctx, if any.
-func (c *Client) count(ctx context.Context, add func(*Counts)) {
+// count applies add to the client's counts and to those of Counting, if any.
+func (c *Client) count(add func(*Counts)) {
 	add(&c.total)
-	if n, _ := ctx.Value(countsKey{}).(*Counts); n != nil {
-		add(n)
+	if c.counts != nil {
+		add(c.counts)
 	}
 }
 
@@ -49,20 +40,20 @@ var errEncoding = errors.New("unsupported Content-Encoding")
 // readBody reads resp's body, decompressing gzip, and fails with errBodyTooLarge past max
 // bytes decompressed. The compressed bytes are bounded by max too, and decompression stops
 // at max+1 bytes, so an answer that inflates far beyond its size is never held (at most
-// max+1 bytes are). Both sizes are counted in the client's Stats and in the ctx's Counts,
+// max+1 bytes are). Both sizes are counted in the client's Stats and Counts,
 // also when reading fails. A read error (a connection cut, a broken gzip stream) is returned
 // as it is, for the caller to retry.
-func (c *Client) readBody(ctx context.Context, resp *http.Response, max int64) (b []byte, err error) {
-	b, _, err = c.readBodyZipped(ctx, resp, max)
+func (c *Client) readBody(resp *http.Response, max int64) (b []byte, err error) {
+	b, _, err = c.readBodyZipped(resp, max)
 	return b, err
 }
 
 // readBodyZipped is readBody that also returns the body as it came when it came gzip'd (nil
 // otherwise): a caller that holds the answer a while may keep that instead, and inflate it
 // again when it needs it.
-func (c *Client) readBodyZipped(ctx context.Context, resp *http.Response, max int64) (b, zipped []byte, err error) {
+func (c *Client) readBodyZipped(resp *http.Response, max int64) (b, zipped []byte, err error) {
 	wire := &countingReader{r: io.LimitReader(resp.Body, max+1)}
-	defer func() { c.count(ctx, func(n *Counts) { n.Wire.Add(wire.n); n.Decoded.Add(int64(len(b))) }) }()
+	defer func() { c.count(func(n *Counts) { n.Wire.Add(wire.n); n.Decoded.Add(int64(len(b))) }) }()
 	enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
 	if enc != "" && enc != "identity" && enc != "gzip" && enc != "x-gzip" {
 		return nil, nil, fmt.Errorf("%w %q: the client asks for gzip and reads gzip or none", errEncoding, enc)

@@ -39,7 +39,7 @@ func TestGzipNegotiated(t *testing.T) {
 	})
 	c := tn.client(nil)
 	var bc Counts
-	got, err := c.Providers(WithCounts(context.Background(), &bc))
+	got, err := c.Counting(&bc).Providers(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ type ClientOptions struct {
 
 // Connect is the one way from a connector secret to a Cloud ALM client ready for a [Runner]:
 // the settings are parsed (both secret forms, every problem at once) and their warnings logged
-// (the client counts each monitor's requests: calm.WithCounts). connector, when not "", names the tenant of a
+// (the client counts each monitor's requests: calm.Client.Counting). connector, when not "", names the tenant of a
 // secret without a top-level "name" (a service key as downloaded), so that records, state and
 // the stack's metrics agree on the connector's name. Errors never hold the secret's values.
 func Connect(raw []byte, connector string, o ClientOptions) (*calm.Client, error) {

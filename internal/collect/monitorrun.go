@@ -20,6 +20,8 @@ import (
 // monitorRun is one monitor's part of a run.
 type monitorRun struct {
 	*Runner
+	// Client is the run's client counting this monitor's calls (calm.Client.Counting).
+	Client Client
 	m      Monitor
 	id     string
 	log    *slog.Logger
@@ -33,11 +35,13 @@ type monitorRun struct {
 
 func (r *Runner) runMonitor(ctx context.Context, m Monitor, req Request, now, stopAt time.Time, shape *tenantShape) MonitorSummary {
 	start := r.wallNow()
-	mr := &monitorRun{Runner: r, m: m, id: m.Info().ID, stopAt: stopAt, shape: shape}
+	var counts calm.Counts
+	mr := &monitorRun{Runner: r, Client: r.Client, m: m, id: m.Info().ID, stopAt: stopAt, shape: shape}
+	if c, ok := r.Client.(*calm.Client); ok {
+		mr.Client = c.Counting(&counts)
+	}
 	mr.log = r.logger().With("monitor", mr.id, "tenant", r.Tenant)
 	mr.sum.Monitor = mr.id
-	var counts calm.Counts
-	ctx = calm.WithCounts(ctx, &counts)
 	err := mr.checkTenantHost(ctx)
 	switch {
 	case err != nil:

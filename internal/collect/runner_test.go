@@ -504,7 +504,7 @@ func TestPointsOutsideTheRangeFailTheInsideInvariant(t *testing.T) {
 	c := &cannedClient{payload: loadOTLP(t, "testdata/hm.otlp.json")} // points at 10:00 and 10:05
 	cfg := DefaultConfig()
 	r := &Runner{Config: cfg, Tenant: "t", Client: c, Logger: quiet}
-	mr := &monitorRun{Runner: r, m: Lookup("hm"), id: "hm", log: quiet}
+	mr := &monitorRun{Runner: r, Client: r.Client, m: Lookup("hm"), id: "hm", log: quiet}
 	part := Range{From: ts("2025-11-25T10:05:00Z"), To: ts("2025-11-25T10:10:00Z")}
 	out := newSpanRecords(part, cfg.Resolution)
 	edges := spanEdges{span: part}

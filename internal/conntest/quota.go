@@ -75,7 +75,7 @@ func (t *tester) project(ctx context.Context, limit int64, period time.Duration)
 		q.PageSize = min(pr.points, quotaSample)
 		var bc calm.Counts
 		points := 0
-		for page, err := range t.client.Metrics(calm.WithCounts(ctx, &bc), q) {
+		for page, err := range t.client.Counting(&bc).Metrics(ctx, q) {
 			if err != nil {
 				return Projection{}, fmt.Errorf("sample of %s: %w", q.Provider, err)
 			}
@@ -88,7 +88,7 @@ func (t *tester) project(ctx context.Context, limit int64, period time.Duration)
 		perPoint := float64(bc.Wire.Load()) / float64(points)
 		month := int64(perPoint * float64(pr.points) * float64(windows))
 		var rc calm.Counts
-		if _, err := t.client.MetricsCount(calm.WithCounts(ctx, &rc), pr.q); err != nil {
+		if _, err := t.client.Counting(&rc).MetricsCount(ctx, pr.q); err != nil {
 			return Projection{}, fmt.Errorf("re-check sample of %s: %w", q.Provider, err)
 		}
 		recheck := rc.Wire.Load() * runs

@@ -33,12 +33,14 @@ type LogsQuery struct {
 }
 
 // LogsPage is one page of a logs series; Records counts the log records in it. Total is
-// x-total-count, -1 when the server did not send it. Bytes is the size of the page's body.
+// x-total-count, -1 when the server did not send it; Limit is the page size asked for. Bytes is
+// the size of the page's body.
 type LogsPage struct {
 	Logs    plog.Logs
 	Offset  int
 	Records int
 	Total   int
+	Limit   int
 	Bytes   int
 }
 
@@ -91,7 +93,7 @@ func (c *Client) logsPage(ctx context.Context, q LogsQuery, limit, offset int) (
 		return page[LogsPage]{}, err
 	}
 	n := ld.LogRecordCount()
-	lp := LogsPage{Logs: ld, Offset: offset, Records: n, Total: totalCount(resp), Bytes: len(resp.body)}
+	lp := LogsPage{Logs: ld, Offset: offset, Records: n, Total: totalCount(resp), Limit: limit, Bytes: len(resp.body)}
 	return rawPage(resp, lp, offset, n), nil
 }
 

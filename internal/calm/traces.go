@@ -23,12 +23,14 @@ type TracesQuery struct {
 }
 
 // TracesPage is one page of a traces series; Spans counts the spans in it. Total is
-// x-total-count, -1 when the server did not send it. Bytes is the size of the page's body.
+// x-total-count, -1 when the server did not send it; Limit is the page size asked for. Bytes is
+// the size of the page's body.
 type TracesPage struct {
 	Traces ptrace.Traces
 	Offset int
 	Spans  int
 	Total  int
+	Limit  int
 	Bytes  int
 }
 
@@ -82,7 +84,7 @@ func (c *Client) tracesPage(ctx context.Context, q TracesQuery, limit, offset in
 		return page[TracesPage]{}, err
 	}
 	n := td.SpanCount()
-	tp := TracesPage{Traces: td, Offset: offset, Spans: n, Total: totalCount(resp), Bytes: len(resp.body)}
+	tp := TracesPage{Traces: td, Offset: offset, Spans: n, Total: totalCount(resp), Limit: limit, Bytes: len(resp.body)}
 	return rawPage(resp, tp, offset, n), nil
 }
 

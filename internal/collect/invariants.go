@@ -54,6 +54,13 @@ type seriesCount struct {
 	total, points, rows, limit int
 }
 
+// see notes a page of a raw-data series (logs, traces) of n records: one record a row.
+func (s *seriesCount) see(total, limit, n int) {
+	s.total, s.limit = total, limit
+	s.points += n
+	s.rows += n
+}
+
 // tally gathers the series of one Fetch; safe for concurrent use.
 type tally struct {
 	mu     sync.Mutex

@@ -38,10 +38,36 @@ type logs struct{ info Info }
 func (m logs) Info() Info { return m.info }
 
 func (m logs) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
-	f := logsFetch{c: c, tenant: q.Tenant, monitor: m.info.ID, provider: m.info.LogsProvider,
-		res: resolutionOf(q.Resolution), emit: emit}
+	f := newLogsFetch(c, q, m.info, emit)
 	f.read = f.series
 	return f.run(ctx, m.info.Provider, q)
+}
+
+// Count is the sum of the services' x-total-count for q, from one limit=1 request per service
+// and hour (-1: a service sent none, or the client cannot count): the question of the settle
+// re-check and the cut check (invariants.go), asked as Fetch asks for the records.
+func (m logs) Count(ctx context.Context, c Client, q Query) (int, error) {
+	rc, ok := c.(rawCounter)
+	if !ok {
+		return -1, nil
+	}
+	f := newLogsFetch(c, q, m.info, nil)
+	return f.count(ctx, m.info.Provider, q, func(ctx context.Context, s calm.Service, r Range) (int, error) {
+		return rc.LogsCount(ctx, calm.LogsQuery{ServiceID: s.ID, From: r.From, To: r.To, Provider: f.provider})
+	})
+}
+
+// rawCounter is the cheap count of *calm.Client for the logs and traces APIs (a limit=1
+// request's x-total-count); a client without it is not asked, and the checks that need a count
+// are left out.
+type rawCounter interface {
+	LogsCount(ctx context.Context, q calm.LogsQuery) (int, error)
+	TracesCount(ctx context.Context, q calm.TracesQuery) (int, error)
+}
+
+func newLogsFetch(c Client, q Query, in Info, emit func(record.Record)) logsFetch {
+	return logsFetch{c: c, tenant: q.Tenant, monitor: in.ID, provider: in.LogsProvider,
+		res: resolutionOf(q.Resolution), emit: emit, tally: q.tally}
 }
 
 // run discovers the services of the analytics provider and emits each service's records of
@@ -71,6 +97,30 @@ func (f logsFetch) run(ctx context.Context, provider string, q Query) error {
 	return nil
 }
 
+// count sums what one counts of each service's ranges of [q.From, q.To), at most maxLogsRange
+// a time; -1 as soon as a count is -1, or the API refuses to count a range (ErrOverLimit even
+// for limit=1: nothing can be told from it).
+func (f logsFetch) count(ctx context.Context, provider string, q Query, one func(context.Context, calm.Service, Range) (int, error)) (int, error) {
+	services, err := f.c.Services(ctx, provider)
+	if err != nil {
+		return -1, fmt.Errorf("discover %s services: %w", provider, err)
+	}
+	total := 0
+	for _, s := range services {
+		for from := q.From; from.Before(q.To); from = from.Add(maxLogsRange) {
+			n, err := one(ctx, s, Range{From: from, To: minTime(from.Add(maxLogsRange), q.To)})
+			if errors.Is(err, calm.ErrOverLimit) {
+				return -1, nil
+			}
+			if err != nil || n < 0 {
+				return -1, err
+			}
+			total += n
+		}
+	}
+	return total, nil
+}
+
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
@@ -86,6 +136,8 @@ type logsFetch struct {
 	provider        string        // the logs or traces API's provider parameter
 	res             time.Duration // window size, 0 when unknown
 	emit            func(record.Record)
+	// tally, when set, gathers what each request series says of itself (invariants.go).
+	tally *tally
 	// read reads one request series of a service's range and converts its records.
 	read func(ctx context.Context, s calm.Service, r Range) ([]record.Record, error)
 }
@@ -117,15 +169,18 @@ func (f logsFetch) rangeOf(ctx context.Context, s calm.Service, r Range) error {
 // series reads one paged request series and converts its records.
 func (f logsFetch) series(ctx context.Context, s calm.Service, r Range) ([]record.Record, error) {
 	var recs []record.Record
+	sc := seriesCount{total: -1}
 	for page, err := range f.c.Logs(ctx, calm.LogsQuery{ServiceID: s.ID, From: r.From, To: r.To, Provider: f.provider}) {
 		if err != nil {
 			return nil, err
 		}
+		sc.see(page.Total, page.Limit, page.Records)
 		_ = record.FromLogs(f.tenant, f.monitor, page.Logs, func(rec record.Record) error {
 			recs = append(recs, rec)
 			return nil
 		})
 	}
+	f.tally.add(sc)
 	return recs, nil
 }
 

@@ -193,7 +193,7 @@ func (mr *monitorRun) settle(ctx context.Context, now, next, end time.Time) (tim
 // delivered is what the windows' marks say was delivered, in the unit the tenant's totals count.
 func (mr *monitorRun) delivered(ws []windowMark) int {
 	unit := ""
-	if u, ok := mr.Client.(interface{ MetricsUnit() string }); ok {
+	if u, ok := mr.Client.(interface{ MetricsUnit() string }); ok && mr.m.Info().IsMetrics() {
 		unit = u.MetricsUnit()
 	}
 	n := 0

@@ -19,22 +19,37 @@ type traces struct{ info Info }
 func (m traces) Info() Info { return m.info }
 
 func (m traces) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
-	f := logsFetch{c: c, tenant: q.Tenant, monitor: m.info.ID, provider: m.info.LogsProvider, res: resolutionOf(q.Resolution), emit: emit}
+	f := newLogsFetch(c, q, m.info, emit)
 	f.read = f.spans
 	return f.run(ctx, m.info.Provider, q)
+}
+
+// Count is the logs monitor's Count, asked of the traces API.
+func (m traces) Count(ctx context.Context, c Client, q Query) (int, error) {
+	rc, ok := c.(rawCounter)
+	if !ok {
+		return -1, nil
+	}
+	f := newLogsFetch(c, q, m.info, nil)
+	return f.count(ctx, m.info.Provider, q, func(ctx context.Context, s calm.Service, r Range) (int, error) {
+		return rc.TracesCount(ctx, calm.TracesQuery{Provider: f.provider, ServiceID: s.ID, From: r.From, To: r.To})
+	})
 }
 
 // spans reads one paged request series of the traces API and converts its spans.
 func (f logsFetch) spans(ctx context.Context, s calm.Service, r Range) ([]record.Record, error) {
 	var recs []record.Record
+	sc := seriesCount{total: -1}
 	for page, err := range f.c.Traces(ctx, calm.TracesQuery{Provider: f.provider, ServiceID: s.ID, From: r.From, To: r.To}) {
 		if err != nil {
 			return nil, err
 		}
+		sc.see(page.Total, page.Limit, page.Spans)
 		_ = record.FromTraces(f.tenant, f.monitor, page.Traces, func(rec record.Record) error {
 			recs = append(recs, rec)
 			return nil
 		})
 	}
+	f.tally.add(sc)
 	return recs, nil
 }

@@ -37,8 +37,12 @@ type Behaviours struct {
 	// after its end, on the simulator's clock (an ingestion delay). 0: a bucket is served as
 	// soon as it closes.
 	LateBuckets time.Duration
-	// TruncateCap cuts the result set of a metrics or logs request asked with
-	// onLimit=TRUNCATE at this many items (data points, log records) before paging, and
+	// LateRecords delays every log record and span: it is served only once this long has
+	// passed after its minute closed, on the simulator's clock (an ingestion delay of the
+	// raw-data logs and traces APIs). 0: served as soon as its minute closes.
+	LateRecords time.Duration
+	// TruncateCap cuts the result set of a metrics, logs or traces request asked with
+	// onLimit=TRUNCATE at this many items (data points, log records, spans) before paging, and
 	// reports the cut size as x-total-count: what is past the cap is never served for that
 	// request. Without onLimit=TRUNCATE a larger result set is refused with 403 "Response total
 	// count is over the limit". 0: no cap.
@@ -77,7 +81,10 @@ var behaviourTable = []behaviour{
 	{"late-buckets", "every metrics bucket is served only " + lateBucketDelay.String() +
 		" after it closes (an ingestion delay); a run asking earlier gets nothing for it",
 		func(b *Behaviours) { b.LateBuckets = lateBucketDelay }},
-	{"truncate-cap", fmt.Sprintf("metrics and logs requests with onLimit=TRUNCATE get their result set cut at %d items, "+
+	{"late-records", "every log record and span is served only " + lateBucketDelay.String() +
+		" after its minute closes (an ingestion delay of the raw-data logs and traces APIs); a run asking earlier gets nothing of it",
+		func(b *Behaviours) { b.LateRecords = lateBucketDelay }},
+	{"truncate-cap", fmt.Sprintf("metrics, logs and traces requests with onLimit=TRUNCATE get their result set cut at %d items, "+
 		"x-total-count saying the cut size, instead of being paged through", truncateCap),
 		func(b *Behaviours) { b.TruncateCap = truncateCap }},
 }

@@ -55,8 +55,8 @@ func logSeed(provider string) string {
 }
 
 // logsIn returns the records of a log provider for a service in [from, to): up to two per
-// minute, only for complete minutes (t + 1m <= now), in time order. Under the behaviour
-// logs-exm-im-only, the providers other than exm.im hold none.
+// minute, only for complete minutes (t + 1m <= now, less the late-records delay), in time
+// order. Under the behaviour logs-exm-im-only, the providers other than exm.im hold none.
 func (s *Server) logsIn(provider string, si int, from, to, now time.Time) []LogRecord {
 	if s.cfg.Behaviours.LogsExmImOnly && provider != "exm.im" {
 		return nil
@@ -64,6 +64,7 @@ func (s *Server) logsIn(provider string, si int, from, to, now time.Time) []LogR
 	svc := s.services[si]
 	var out []LogRecord
 	from, to = from.UTC(), to.UTC()
+	now = now.Add(-s.cfg.Behaviours.LateRecords) // late-records: a minute is served that much after it closes
 	first := from.Truncate(time.Minute)
 	seed := logSeed(provider)
 	for t := first; t.Before(to) && !t.Add(time.Minute).After(now); t = t.Add(time.Minute) {

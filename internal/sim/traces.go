@@ -38,11 +38,13 @@ var (
 
 // tracesIn returns the spans of a service that start in [from, to): up to two traces per
 // minute, each a server span with one or two client spans that start after it (possibly in the
-// next minute), only for traces of complete minutes (t + 1m <= now), in start order.
+// next minute), only for traces of complete minutes (t + 1m <= now, less the late-records
+// delay), in start order.
 func (s *Server) tracesIn(si int, from, to, now time.Time, personal bool) []Span {
 	svc := s.services[si]
 	var out []Span
 	from, to = from.UTC(), to.UTC()
+	now = now.Add(-s.cfg.Behaviours.LateRecords) // late-records: a minute is served that much after it closes
 	// a trace of the minute before from may have children inside [from, to)
 	for t := from.Truncate(time.Minute).Add(-time.Minute); t.Before(to) && !t.Add(time.Minute).After(now); t = t.Add(time.Minute) {
 		h := hash("traces", svc.ID, t)
@@ -197,7 +199,11 @@ func (s *Server) handleTraces(w http.ResponseWriter, r *http.Request) {
 		bad.write(w)
 		return
 	}
-	spans := s.spans(ids, from, to, now, s.hasScope(tok.claims, ScopeRUMUsers, tok.faults))
+	spans, bad := truncated(s, s.spans(ids, from, to, now, s.hasScope(tok.claims, ScopeRUMUsers, tok.faults)), pg)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
 	idx, total, ok := s.cappedPage(w, pg, len(spans), tok.faults)
 	if !ok {
 		return

@@ -43,6 +43,8 @@ func (m logs) Fetch(ctx context.Context, c Client, q Query, emit func(record.Rec
 	return f.run(ctx, m.info.Provider, q)
 }
 
+func (logs) countsPerService() {}
+
 // Count is the sum of the services' x-total-count for q, from one limit=1 request per service
 // and hour (-1: a service sent none, or the client cannot count): the question of the settle
 // re-check and the cut check (invariants.go), asked as Fetch asks for the records.

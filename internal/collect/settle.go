@@ -23,7 +23,9 @@ import (
 // for the settle horizon (Config.Settle): the run that delivers it leaves a mark beside the
 // checkpoint (the points and rows delivered and the ids of the points), and every later
 // scheduled run asks, with one limit=1 request per monitor (per batch of services), whether the
-// windows of the horizon hold more now than was delivered. Only when they do does it narrow down
+// windows of the horizon hold more now than was delivered. The logs and traces monitors, whose
+// counts cost a request per service, ask once per horizon, over the windows of two
+// (perServiceCount). Only when they do does it narrow down
 // (one more count per halving) to the windows that grew, read those again and deliver the points
 // not delivered before: no sink sees a point twice.
 
@@ -113,9 +115,10 @@ func (w windowMark) has(r record.Record) bool {
 	return ok
 }
 
-// putMark keeps the mark of a window delivered at now until the settle horizon has passed it.
+// putMark keeps the mark of a window delivered at now until the settle horizon has passed it
+// (twice the horizon for a monitor re-checked once per horizon: recheckSpan).
 func (mr *monitorRun) putMark(ctx context.Context, now time.Time, w windowMark) error {
-	exp := w.from.Add(mr.Config.Resolution + mr.Config.Settle + mr.Config.Lag + time.Hour)
+	exp := w.from.Add(mr.Config.Resolution + mr.recheckSpan() + mr.Config.Lag + time.Hour)
 	if err := mr.Store.PutMarks(ctx, mr.Tenant, mr.id, now, map[string]state.Mark{w.key(): {Hash: w.encode(), Expires: exp}}); err != nil {
 		return fmt.Errorf("save the settle mark of %s: %w", w.from.Format(time.RFC3339), err)
 	}
@@ -128,10 +131,37 @@ func (mr *monitorRun) settling(to, end time.Time) bool {
 	return mr.Config.Settle > 0 && to.After(end.Add(-mr.Config.Settle))
 }
 
-// horizon returns the marked windows of the settle horizon before next, oldest first: the
-// longest run of consecutive marked windows that ends at next and starts no earlier than
-// end − Settle (a window without a mark, written before marks were, ends it).
-func (mr *monitorRun) horizon(marks map[string]state.Mark, next, end time.Time) []windowMark {
+// perServiceCount is a monitor whose count costs a request per service (logs, traces: their
+// APIs take one service a request): re-checked once per settle horizon, not every run.
+type perServiceCount interface{ countsPerService() }
+
+// recheckSpan is how far back from the run's end a re-check reaches: the settle horizon, or
+// two of them for a monitor re-checked once per horizon (the windows delivered since the last
+// re-check, each until it is a horizon old).
+func (mr *monitorRun) recheckSpan() time.Duration {
+	if _, ok := mr.m.(perServiceCount); ok {
+		return 2 * mr.Config.Settle
+	}
+	return mr.Config.Settle
+}
+
+// recheckDue reports whether the run whose windows are [next, end) re-checks: every run, but a
+// monitor re-checked once per horizon only in the run whose windows cross a multiple of the
+// horizon (on the UTC clock: one run in six at the default 30 minutes and 5-minute runs).
+func (mr *monitorRun) recheckDue(next, end time.Time) bool {
+	if _, ok := mr.m.(perServiceCount); !ok {
+		return true
+	}
+	return end.Truncate(mr.Config.Settle).After(next)
+}
+
+// horizon returns the marked windows of the re-check before next, oldest first: the longest
+// run of consecutive marked windows that ends at next and starts no earlier than
+// next − recheckSpan (a window without a mark, written before marks were, ends it). It is
+// counted back from next, the end of what runs before delivered, not from this run's end: a
+// run coming a horizon or more after the one before (a missed run, a longer schedule) still
+// re-checks what that one delivered.
+func (mr *monitorRun) horizon(marks map[string]state.Mark, next time.Time) []windowMark {
 	byFrom := map[time.Time]windowMark{}
 	for k, m := range marks {
 		if w, ok := decodeWindowMark(k, m); ok {
@@ -140,7 +170,7 @@ func (mr *monitorRun) horizon(marks map[string]state.Mark, next, end time.Time) 
 	}
 	res := mr.Config.Resolution
 	var out []windowMark
-	for from := next.Add(-res); !from.Before(end.Add(-mr.Config.Settle)); from = from.Add(-res) {
+	for from := next.Add(-res); !from.Before(next.Add(-mr.recheckSpan())); from = from.Add(-res) {
 		w, ok := byFrom[from.UTC()]
 		if !ok {
 			break
@@ -156,14 +186,14 @@ func (mr *monitorRun) horizon(marks map[string]state.Mark, next, end time.Time) 
 // end the latest late point was found (0: none).
 func (mr *monitorRun) settle(ctx context.Context, now, next, end time.Time) (time.Duration, error) {
 	cm, ok := mr.m.(countable)
-	if mr.Config.Settle <= 0 || !ok {
+	if mr.Config.Settle <= 0 || !ok || !mr.recheckDue(next, end) {
 		return 0, nil
 	}
 	marks, err := mr.Store.Marks(ctx, mr.Tenant, mr.id, now)
 	if err != nil {
 		return 0, fmt.Errorf("read settle marks: %w", err)
 	}
-	ws := mr.horizon(marks, next, end)
+	ws := mr.horizon(marks, next)
 	if len(ws) == 0 {
 		return 0, nil
 	}

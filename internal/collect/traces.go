@@ -24,6 +24,8 @@ func (m traces) Fetch(ctx context.Context, c Client, q Query, emit func(record.R
 	return f.run(ctx, m.info.Provider, q)
 }
 
+func (traces) countsPerService() {}
+
 // Count is the logs monitor's Count, asked of the traces API.
 func (m traces) Count(ctx context.Context, c Client, q Query) (int, error) {
 	rc, ok := c.(rawCounter)

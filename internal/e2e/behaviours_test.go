@@ -28,7 +28,7 @@ const behaviourTenant = "sim"
 
 // TestEveryBehaviourIsExactOrLoud tries the collector against every tenant behaviour of the
 // simulator (sim.BehaviourNames: ways a real tenant may answer that SAP's material allows):
-// a pair of scheduled runs some minutes apart, a backfill of an hour 3 hours old, and the
+// a pair of scheduled runs a settle horizon apart, a backfill of an hour 3 hours old, and the
 // connection test. Each must be exact (every point the tenant serves delivered once) or loud
 // (the run not ok, the checkpoint not past the missing data; the connection test warns or
 // fails), never ok with data missing. A behaviour added to the simulator is tried here without
@@ -216,12 +216,13 @@ func (e *behaviourEnv) collected(monitor string, first time.Time) (from, end tim
 	return first.Add(-e.cfg.Lag).Truncate(e.cfg.Resolution).Add(-e.cfg.Lookback), e.clock.Now().Add(-e.cfg.Lag).Truncate(e.cfg.Resolution)
 }
 
-// scheduledPair runs twice, 10 minutes apart, and checks each monitor up to the last run's
-// end; it returns whether a run was loud.
+// scheduledPair runs twice, a settle horizon (30 minutes) apart, so that the second run
+// re-checks every window of the first even for a monitor re-checked once per horizon (logs,
+// traces), and checks each monitor up to the last run's end; it returns whether a run was loud.
 func scheduledPair(t *testing.T, b sim.Behaviours) bool {
 	e := newBehaviourEnv(t, b)
 	s1 := e.run(collect.Request{})
-	e.clock.Advance(10 * time.Minute)
+	e.clock.Advance(e.cfg.Settle)
 	s2 := e.run(collect.Request{})
 	loud := !s1.OK || !s2.OK
 	for _, m := range behaviourMonitors {

@@ -71,10 +71,10 @@ func TestReadmeExamplesAreComputed(t *testing.T) {
 	}
 	groups := map[[3]string]*crit{}
 	for _, r := range recs {
-		if r.Monitor != "hm" || r.Name != "criticalStatus" || !r.HasValue || r.Value <= 0 || r.Time.Before(testNow.Add(-24*time.Hour)) {
+		if r.Monitor() != "hm" || r.Name() != "criticalStatus" || !r.HasValue || r.Value <= 0 || r.Time.Before(testNow.Add(-24*time.Hour)) {
 			continue
 		}
-		k := [3]string{r.Tenant, r.Attributes["serviceName"], r.Attributes["metricName"]}
+		k := [3]string{r.Tenant(), r.Attr("serviceName"), r.Attr("metricName")}
 		g := groups[k]
 		if g == nil {
 			g = &crit{tenant: k[0], service: k[1], metric: k[2], first: r.Time, last: r.Time}
@@ -105,10 +105,10 @@ func TestReadmeExamplesAreComputed(t *testing.T) {
 	}
 	jobs := map[[3]string]*job{}
 	for _, r := range recs {
-		if r.Monitor != "jam" || r.Name != "runTime" || !r.HasValue {
+		if r.Monitor() != "jam" || r.Name() != "runTime" || !r.HasValue {
 			continue
 		}
-		k := [3]string{r.Tenant, r.Attributes["serviceName"], r.Attributes["jobName"]}
+		k := [3]string{r.Tenant(), r.Attr("serviceName"), r.Attr("jobName")}
 		j := jobs[k]
 		if j == nil {
 			j = &job{tenant: k[0], service: k[1], job: k[2], max: math.Inf(-1)}

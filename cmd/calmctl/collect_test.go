@@ -152,7 +152,7 @@ func readIDs(t *testing.T, b []byte, monitor string) map[string]int {
 		if err != nil {
 			t.Fatalf("bad line %q: %v", sc.Text(), err)
 		}
-		if r.Monitor == monitor {
+		if r.Monitor() == monitor {
 			ids[r.ID]++
 		}
 	}

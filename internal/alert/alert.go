@@ -128,8 +128,8 @@ type event struct {
 // closedStatuses are the status-event states that end an event.
 var closedStatuses = []string{"resolved", "closed", "completed", "canceled", "cancelled"}
 
-func isClosed(attrs map[string]string) bool {
-	return slices.Contains(closedStatuses, strings.ToLower(attrs["eventStatus"]))
+func isClosed(r record.Record) bool {
+	return slices.Contains(closedStatuses, strings.ToLower(r.Attr("eventStatus")))
 }
 
 // statusChanges: an event seen for the first time is opened (or closed, when it is already over);
@@ -137,13 +137,13 @@ func isClosed(attrs map[string]string) bool {
 func (s *Sink) statusChanges(b sink.Batch, marks, changed map[string]state.Mark, now time.Time) []event {
 	var out []event
 	for _, r := range b.Records {
-		if r.Kind != record.KindEvent {
+		if r.Kind() != record.KindEvent {
 			continue
 		}
 		key := "event:" + statusKey(r)
 		prev, seen := marks[key]
 		hash := r.ID
-		if isClosed(r.Attributes) {
+		if isClosed(r) {
 			hash = "closed:" + r.ID
 		}
 		if seen && prev.Hash == hash {
@@ -151,7 +151,7 @@ func (s *Sink) statusChanges(b sink.Batch, marks, changed map[string]state.Mark,
 		}
 		var typ string
 		switch {
-		case isClosed(r.Attributes) && (!seen || !strings.HasPrefix(prev.Hash, "closed:")):
+		case isClosed(r) && (!seen || !strings.HasPrefix(prev.Hash, "closed:")):
 			typ = TypeStatusClosed
 		case !seen:
 			typ = TypeStatusOpened
@@ -163,10 +163,10 @@ func (s *Sink) statusChanges(b sink.Batch, marks, changed map[string]state.Mark,
 		out = append(out, event{detailType: typ, time: r.Time, detail: map[string]any{
 			"id":     eventID(b.Tenant, key, typ, r.ID),
 			"tenant": b.Tenant, "key": key, "change": strings.ToLower(strings.TrimPrefix(typ, "Cloud ALM Status Event ")),
-			"eventId": r.Attributes["eventId"], "eventType": r.Attributes["eventType"], "eventStatus": r.Attributes["eventStatus"],
-			"eventName": r.Attributes["eventName"], "serviceName": r.Attributes["serviceName"],
-			"eventStartTime": r.Attributes["eventStartTime"], "eventEndTime": r.Attributes["eventEndTime"],
-			"recordId": r.ID, "attributes": r.Attributes,
+			"eventId": r.Attr("eventId"), "eventType": r.Attr("eventType"), "eventStatus": r.Attr("eventStatus"),
+			"eventName": r.Attr("eventName"), "serviceName": r.Attr("serviceName"),
+			"eventStartTime": r.Attr("eventStartTime"), "eventEndTime": r.Attr("eventEndTime"),
+			"recordId": r.ID, "attributes": r.AttrMap(),
 		}})
 	}
 	return out
@@ -174,11 +174,11 @@ func (s *Sink) statusChanges(b sink.Batch, marks, changed map[string]state.Mark,
 
 // statusKey identifies a status event across its changes: its id, else its type, service and start.
 func statusKey(r record.Record) string {
-	if id := r.Attributes["eventId"]; id != "" {
+	if id := r.Attr("eventId"); id != "" {
 		return id
 	}
-	return record.PointID(r.Tenant, r.Monitor, r.Name, map[string]string{
-		"eventType": r.Attributes["eventType"], "serviceName": r.Attributes["serviceName"], "eventName": r.Attributes["eventName"],
+	return record.PointID(r.Tenant(), r.Monitor(), r.Name(), map[string]string{
+		"eventType": r.Attr("eventType"), "serviceName": r.Attr("serviceName"), "eventName": r.Attr("eventName"),
 	}, r.Time)
 }
 
@@ -193,10 +193,10 @@ func (s *Sink) ruleChanges(b sink.Batch, marks, changed map[string]state.Mark, n
 		}
 		latest := map[string]record.Record{}
 		for _, r := range b.Records {
-			if r.Kind != record.KindMetric || r.Name != rule.Metric || !r.HasValue || !rule.Matches(r.Attributes) {
+			if r.Kind() != record.KindMetric || r.Name() != rule.Metric || !r.HasValue || !rule.Matches(r.LookupAttr) {
 				continue
 			}
-			series := record.PointID(b.Tenant, b.Monitor, r.Name, r.Attributes, time.Time{})
+			series := r.PointID(time.Time{}) // the series' id: one whatever page its points came in
 			if cur, ok := latest[series]; !ok || r.Time.After(cur.Time) {
 				latest[series] = r
 			}
@@ -220,9 +220,9 @@ func (s *Sink) ruleChanges(b sink.Batch, marks, changed map[string]state.Mark, n
 			}
 			out = append(out, event{detailType: typ, time: r.Time, detail: map[string]any{
 				"id":     eventID(b.Tenant, key, typ, r.Time.UTC().Format(time.RFC3339Nano)),
-				"tenant": b.Tenant, "key": key, "rule": rule.Name, "state": st, "monitor": b.Monitor, "metric": r.Name,
-				"op": rule.Op, "threshold": *rule.Threshold, "value": r.Value, "unit": r.Unit,
-				"time": r.Time.UTC().Format(time.RFC3339Nano), "attributes": r.Attributes,
+				"tenant": b.Tenant, "key": key, "rule": rule.Name, "state": st, "monitor": b.Monitor, "metric": r.Name(),
+				"op": rule.Op, "threshold": *rule.Threshold, "value": r.Value, "unit": r.Unit(),
+				"time": r.Time.UTC().Format(time.RFC3339Nano), "attributes": r.AttrMap(),
 				"window": map[string]string{"from": b.From.UTC().Format(time.RFC3339), "to": b.To.UTC().Format(time.RFC3339)},
 			}})
 		}

@@ -72,14 +72,12 @@ func (r *recorder) seen(t *testing.T) []string {
 
 func metric(svc string, at time.Time, v float64) record.Record {
 	attrs := map[string]string{"serviceName": svc, "metricName": "CPU"}
-	return record.Record{ID: record.PointID("t", "hm", "criticalStatus", attrs, at), Tenant: "t", Monitor: "hm", Kind: record.KindMetric,
-		Name: "criticalStatus", Time: at, Value: v, HasValue: true, Attributes: attrs}
+	return record.Record{Series: record.NewSeries("t", "hm", record.KindMetric, "criticalStatus", "", false, attrs), ID: record.PointID("t", "hm", "criticalStatus", attrs, at), Time: at, Value: v, HasValue: true}
 }
 
 func statusEvent(id, status string) record.Record {
 	attrs := map[string]string{"eventId": id, "eventStatus": status, "serviceName": "S4H", "eventType": "Disruption"}
-	return record.Record{ID: record.ContentID("t", "status", "status_event", attrs, t0, ""), Tenant: "t", Monitor: "status",
-		Kind: record.KindEvent, Name: "status_event", Time: t0, Attributes: attrs}
+	return record.Record{Series: record.NewSeries("t", "status", record.KindEvent, "status_event", "", false, attrs), ID: record.ContentID("t", "status", "status_event", attrs, t0, ""), Time: t0}
 }
 
 func window(monitor string, i int, recs ...record.Record) sink.Batch {

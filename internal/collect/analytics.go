@@ -10,8 +10,8 @@ import (
 // analytics is a monitor read from the Analytics API's data endpoint
 // (POST /api/calm-analytics/v1/analytics/providers/data, time_series): one request per Fetch
 // for the range, one query per measure. It is windowed like the metrics monitors: the runner
-// hands it spans, delivers windows and moves checkpoints; a point's id is record.PointID of its
-// measure, series attributes and bucket time, so a window read again delivers the same ids.
+// hands it spans, delivers windows and moves checkpoints; a point's id is the PointID of its
+// series (measure and attributes) at its bucket time, so a window read again delivers the same ids.
 type analytics struct{ info Info }
 
 func (m analytics) Info() Info { return m.info }
@@ -27,11 +27,8 @@ func (m analytics) Fetch(ctx context.Context, c Client, q Query, emit func(recor
 		return err
 	}
 	for _, p := range points {
-		emit(record.Record{
-			ID:     record.PointID(q.Tenant, m.info.ID, p.Measure, p.Attributes, p.Time),
-			Tenant: q.Tenant, Monitor: m.info.ID, Kind: record.KindMetric, Name: p.Measure, Time: p.Time,
-			Value: p.Value, HasValue: true, Count: m.info.IsCount(p.Measure), Attributes: p.Attributes,
-		})
+		s := record.NewSeries(q.Tenant, m.info.ID, record.KindMetric, p.Measure, "", m.info.IsCount(p.Measure), p.Attributes)
+		emit(record.Record{Series: s, ID: s.PointID(p.Time), Time: p.Time, Value: p.Value, HasValue: true})
 	}
 	return nil
 }

@@ -64,7 +64,7 @@ func checkAnalyticsExactlyOnce(t *testing.T, e *env, m monitor.Monitor, from, to
 		case got[r.ID]:
 			t.Errorf("%s: record %s delivered twice", m.ID, r.ID)
 		case !ok:
-			t.Errorf("%s: record %s %s %v is not a point of the simulator", m.ID, r.Name, r.Time, r.Attributes)
+			t.Errorf("%s: record %s %s %v is not a point of the simulator", m.ID, r.Name(), r.Time, r.AttrMap())
 		case r.Value != v || !r.HasValue:
 			t.Errorf("%s: record %s value %v, the simulator's %v", m.ID, r.ID, r.Value, v)
 		}
@@ -116,8 +116,8 @@ func TestBuiltinAnalyticsMonitorsAreExact(t *testing.T) {
 		m, _ := monitor.Lookup(id)
 		checkAnalyticsExactlyOnce(t, e, m, s.Monitors[0].From, s.Monitors[0].To)
 		for _, r := range records(e.sink, id) {
-			if r.Count != m.IsCount(r.Name) {
-				t.Errorf("%s: %s count=%v, the table says %v", id, r.Name, r.Count, m.IsCount(r.Name))
+			if r.Count() != m.IsCount(r.Name()) {
+				t.Errorf("%s: %s count=%v, the table says %v", id, r.Name(), r.Count(), m.IsCount(r.Name()))
 				break
 			}
 		}

@@ -78,18 +78,18 @@ func checkLogsExactlyOnce(t *testing.T, e *env, recs []record.Record, from, to t
 	}
 	got := map[string]bool{}
 	for _, r := range recs {
-		id := r.Attributes["exceptionId"]
+		id := r.Attr("exceptionId")
 		if got[id] {
 			t.Errorf("log record %s delivered twice", id)
 		}
 		got[id] = true
 		w, ok := want[id]
 		if !ok {
-			t.Errorf("record %s %s %v is not a log record of the simulator in range", r.Name, r.Time, r.Attributes)
+			t.Errorf("record %s %s %v is not a log record of the simulator in range", r.Name(), r.Time, r.AttrMap())
 			continue
 		}
-		if r.Kind != record.KindLog || !r.Time.Equal(w.Time) || r.Body != w.Body || r.Attributes["serviceId"] != w.ServiceID ||
-			r.Attributes["categoryName"] != w.CategoryName || r.Attributes["severityText"] != "ERROR" || r.Name != "sap.calm.exm" {
+		if r.Kind() != record.KindLog || !r.Time.Equal(w.Time) || r.Body != w.Body || r.Attr("serviceId") != w.ServiceID ||
+			r.Attr("categoryName") != w.CategoryName || r.Attr("severityText") != "ERROR" || r.Name() != "sap.calm.exm" {
 			t.Errorf("record %+v does not match the simulator's %+v", r, w)
 		}
 	}
@@ -297,7 +297,7 @@ func TestLogsToOTLPReceiver(t *testing.T) {
 						t.Errorf("log record %s: body %q time %s attrs %v severity %s/%d; want %+v", exc.Str(), lr.Body().Str(),
 							lr.Timestamp().AsTime(), attrs.AsRaw(), lr.SeverityText(), lr.SeverityNumber(), w)
 					}
-					if r, ok := byID[id.Str()]; !ok || r.Attributes["exceptionId"] != exc.Str() {
+					if r, ok := byID[id.Str()]; !ok || r.Attr("exceptionId") != exc.Str() {
 						t.Errorf("log record %s: calm.record.id %q is not the id of its record", exc.Str(), id.Str())
 					}
 				}

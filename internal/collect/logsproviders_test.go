@@ -34,14 +34,14 @@ func checkProviderLogs(t *testing.T, e *env, m monitor.Monitor, from, to time.Ti
 	}
 	got := map[string]bool{}
 	for _, r := range records(e.sink, m.ID) {
-		id := r.Attributes["exceptionId"]
+		id := r.Attr("exceptionId")
 		w, ok := want[id]
 		switch {
 		case got[id]:
 			t.Errorf("%s: log record %s delivered twice", m.ID, id)
 		case !ok:
-			t.Errorf("%s: record %s %v is not a record of provider %s in range", m.ID, r.Time, r.Attributes, m.LogsProvider)
-		case r.Kind != record.KindLog || !r.Time.Equal(w.Time) || r.Body != w.Body || r.Attributes["serviceId"] != w.ServiceID:
+			t.Errorf("%s: record %s %v is not a record of provider %s in range", m.ID, r.Time, r.AttrMap(), m.LogsProvider)
+		case r.Kind() != record.KindLog || !r.Time.Equal(w.Time) || r.Body != w.Body || r.Attr("serviceId") != w.ServiceID:
 			t.Errorf("%s: record %+v does not match the simulator's %+v", m.ID, r, w)
 		}
 		got[id] = true

@@ -153,12 +153,12 @@ func TestMonitorMappingGolden(t *testing.T) {
 			}
 			// Every attribute of the canned payload is a dimension the monitor asked for.
 			for _, r := range recs {
-				for k := range r.Attributes {
+				for k := range r.Attrs() {
 					if !slices.Contains(mq.Dimensions, k) {
 						t.Errorf("attribute %q is not among the asked dimensions %v", k, mq.Dimensions)
 					}
 				}
-				if !strings.HasPrefix(r.ID, "") || r.Tenant != "prod-eu10" || r.Monitor != in.ID || r.Kind != record.KindMetric {
+				if !strings.HasPrefix(r.ID, "") || r.Tenant() != "prod-eu10" || r.Monitor() != in.ID || r.Kind() != record.KindMetric {
 					t.Errorf("record %+v", r)
 				}
 			}
@@ -169,8 +169,8 @@ func TestMonitorMappingGolden(t *testing.T) {
 				t.Errorf("query asks dimensions %v metrics %v, want the table's %v %v", mq.Dimensions, mq.Metrics, dims, mets)
 			}
 			for _, r := range recs {
-				if !slices.Contains(in.Measures, r.Name) {
-					t.Errorf("record %s: %q is not one of the monitor's measures %v", r.ID, r.Name, in.Measures)
+				if !slices.Contains(in.Measures, r.Name()) {
+					t.Errorf("record %s: %q is not one of the monitor's measures %v", r.ID, r.Name(), in.Measures)
 				}
 			}
 		})

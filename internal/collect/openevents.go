@@ -42,13 +42,13 @@ func eventReach(lookback Range, marks map[string]state.Mark, now time.Time) (fro
 // eventOpen reports whether an event record may still change, and its start: not when its
 // status is a closing one or its end time has passed.
 func eventOpen(rec record.Record, now time.Time) (time.Time, bool) {
-	status := strings.ToLower(strings.TrimSpace(rec.Attributes["eventStatus"]))
+	status := strings.ToLower(strings.TrimSpace(rec.Attr("eventStatus")))
 	for _, c := range closedStatuses {
 		if status == c {
 			return time.Time{}, false
 		}
 	}
-	if end, ok := parseEventTime(rec.Attributes["eventEndTime"]); ok && !end.After(now) {
+	if end, ok := parseEventTime(rec.Attr("eventEndTime")); ok && !end.After(now) {
 		return time.Time{}, false
 	}
 	if rec.Time.IsZero() {
@@ -64,6 +64,6 @@ func inLookback(rec record.Record, from time.Time) bool {
 	if !rec.Time.Before(from) {
 		return true
 	}
-	end, ok := parseEventTime(rec.Attributes["eventEndTime"])
+	end, ok := parseEventTime(rec.Attr("eventEndTime"))
 	return !ok || !end.Before(from)
 }

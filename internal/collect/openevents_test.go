@@ -30,8 +30,8 @@ func TestOpenEventsAreSeenToCloseWhenTheAPIFiltersOnStart(t *testing.T) {
 			t.Errorf("event record %s delivered twice", r.ID)
 		}
 		ids[r.ID] = true
-		if r.Attributes["eventStatus"] == "Resolved" {
-			resolved[r.Attributes["eventId"]] = true
+		if r.Attr("eventStatus") == "Resolved" {
+			resolved[r.Attr("eventId")] = true
 		}
 	}
 	long := 0

@@ -30,12 +30,12 @@ func (mr *monitorRun) fetchPart(ctx context.Context, out *spanRecords, part Rang
 	err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) {
 		if endStamped { // a record's time is its bucket's start (docs/design.md §4), as its id
 			rec.Time = rec.Time.Add(-res)
-			rec.ID = record.PointID(rec.Tenant, rec.Monitor, rec.Name, rec.Attributes, rec.Time)
+			rec.ID = rec.PointID(rec.Time)
 		}
 		edges.see(rec)
 		if rec.Time.Before(part.From) || !rec.Time.Before(part.To) {
 			if outside++; example == "" {
-				example = rec.Name + " at " + rec.Time.UTC().Format(time.RFC3339)
+				example = rec.Name() + " at " + rec.Time.UTC().Format(time.RFC3339)
 			}
 			return
 		}

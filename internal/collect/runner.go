@@ -28,7 +28,7 @@ type Store interface {
 }
 
 // Sink is what a run needs from a sink; internal/sink's sinks satisfy it. Write must not
-// change the batch's records: records of one series share their attribute map.
+// change the batch's records: every sink of the run is given the same.
 type Sink interface {
 	Name() string
 	Write(ctx context.Context, b sink.Batch) error

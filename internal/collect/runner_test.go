@@ -105,7 +105,7 @@ func (e *env) checkExactlyOnce(t *testing.T, monitor string, from, to time.Time)
 		}
 		got[r.ID] = true
 		if !want[r.ID] {
-			t.Errorf("%s: record %s %s %s %v is not a point of the simulator", monitor, r.ID, r.Name, r.Time, r.Attributes)
+			t.Errorf("%s: record %s %s %s %v is not a point of the simulator", monitor, r.ID, r.Name(), r.Time, r.AttrMap())
 		}
 	}
 	if len(want) == 0 || len(got) != len(want) {
@@ -190,7 +190,7 @@ func TestBackfillOfADayIsExactAgainstBothSimulators(t *testing.T) {
 					}
 					seen[r.ID] = true
 					if !want[r.ID] {
-						t.Errorf("%s: record %s %s is not a point of the simulator", m, r.Name, r.Time)
+						t.Errorf("%s: record %s %s is not a point of the simulator", m, r.Name(), r.Time)
 					}
 				}
 				if len(seen) != len(want) {

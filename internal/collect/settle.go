@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,10 +98,10 @@ func markOf(from time.Time, recs []record.Record) windowMark {
 // a tenant that pages by rows counts, internal/calm).
 func rowKey(r record.Record) string {
 	var b strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(r.Attributes)) {
+	for k, v := range r.Attrs() {
 		b.WriteString(k)
 		b.WriteByte(0)
-		b.WriteString(r.Attributes[k])
+		b.WriteString(v)
 		b.WriteByte(0)
 	}
 	b.WriteString(strconv.FormatInt(r.Time.UnixNano(), 10))

@@ -84,9 +84,9 @@ func TestWithoutSettleLateDataIsNotAskedForAgain(t *testing.T) {
 
 func TestWindowMarkRoundTrip(t *testing.T) {
 	recs := []record.Record{
-		{ID: "00112233445566778899aabbccddeeff", Name: "value", Time: ts("2026-11-25T10:00:00Z"), Attributes: map[string]string{"s": "a"}},
-		{ID: "ffeeddccbbaa99887766554433221100", Name: "usage", Time: ts("2026-11-25T10:00:00Z"), Attributes: map[string]string{"s": "a"}},
-		{ID: "not-hex", Name: "value", Time: ts("2026-11-25T10:00:00Z"), Attributes: map[string]string{"s": "b"}},
+		{Series: record.NewSeries("", "", "", "value", "", false, map[string]string{"s": "a"}), ID: "00112233445566778899aabbccddeeff", Time: ts("2026-11-25T10:00:00Z")},
+		{Series: record.NewSeries("", "", "", "usage", "", false, map[string]string{"s": "a"}), ID: "ffeeddccbbaa99887766554433221100", Time: ts("2026-11-25T10:00:00Z")},
+		{Series: record.NewSeries("", "", "", "value", "", false, map[string]string{"s": "b"}), ID: "not-hex", Time: ts("2026-11-25T10:00:00Z")},
 	}
 	w := markOf(ts("2026-11-25T10:00:00Z"), recs)
 	if w.points != 3 || w.rows != 2 {

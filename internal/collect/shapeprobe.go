@@ -79,7 +79,7 @@ func fromToVerdict(page calm.MetricsPage, from, to time.Time) (verdict, example 
 	_ = record.FromMetrics("", "", page.Metrics, func(r record.Record) error {
 		if r.Time.Before(from) || r.Time.After(to) {
 			if outside++; example == "" {
-				example = r.Name + " at " + r.Time.UTC().Format(time.RFC3339)
+				example = r.Name() + " at " + r.Time.UTC().Format(time.RFC3339)
 			}
 			return nil
 		}

@@ -5,9 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/maphash"
-	"maps"
 	"math"
-	"reflect"
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/record"
@@ -16,34 +14,26 @@ import (
 // spanRecords holds the records of one span, window by window, until the span's last page is
 // in (the API orders points by service, measure, series and time, so no window is complete
 // before then), in a compact form: a record is kept as its id, time and value plus the index of
-// its series — tenant, monitor, kind, name, unit, Count and the attribute map, which the
-// records of one series share in every window of the span. batch rebuilds the records of one
-// window when it is delivered.
+// its *record.Series, which the records of one series share in every window of the span. batch
+// makes the records of one window again when it is delivered.
 //
-// Why: held as record.Record with a map each, one hour of a 240-service landscape (43,200 hm
-// points) is about 25 MB live; this way about 3 MB, in pointer-free arrays the garbage collector
-// does not scan (BENCHMARKS.md, peak memory). Sinks get records whose attribute maps are shared
-// and must not change them (see Sink).
+// Why: held as record.Record, one hour of a 240-service landscape (43,200 hm points) is several
+// times larger; this way the points are pointer-free arrays the garbage collector does not scan
+// (BENCHMARKS.md, peak memory).
 type spanRecords struct {
-	from    time.Time
-	res     time.Duration
-	series  []series
-	windows [][]point
-	texts   []string // ids that are not 32 hex digits, and log bodies (point.text)
-	dropped int      // points of the series outside the span
+	from     time.Time
+	res      time.Duration
+	series   []*record.Series
+	seriesAt map[*record.Series]int32 // the index of each in series
+	windows  [][]point
+	texts    []string // ids that are not 32 hex digits, and log bodies (point.text)
+	dropped  int      // points of the series outside the span
 	// seal drops a record read again (the pager re-reads rather than skips, see internal/calm)
 	// and counts it in repeats; one whose id another content has is a collision: dropped,
 	// counted and reported.
 	repeats    int
 	collisions int
 	collision  string // one example: the id and both names
-}
-
-// series is what the records of one series have in common.
-type series struct {
-	tenant, monitor, kind, name, unit string
-	count                             bool
-	attrs                             map[string]string
 }
 
 // point is the rest of a record, without a pointer: 48 bytes.
@@ -57,16 +47,12 @@ type point struct {
 	hasValue bool
 }
 
-// recentSeries is how many of the latest series add compares a record with: a histogram's
-// ".count" and ".sum" records alternate, two series in one run of points.
-const recentSeries = 4
-
 func newSpanRecords(span Range, res time.Duration) *spanRecords {
 	n := int(span.To.Sub(span.From) / res)
 	if span.To.Sub(span.From)%res != 0 {
 		n++
 	}
-	return &spanRecords{from: span.From, res: res, windows: make([][]point, n)}
+	return &spanRecords{from: span.From, res: res, windows: make([][]point, n), seriesAt: map[*record.Series]int32{}}
 }
 
 // digest is what tells two records of one id apart: name, body, value and time (every NaN
@@ -74,7 +60,7 @@ func newSpanRecords(span Range, res time.Duration) *spanRecords {
 func (s *spanRecords) digest(p *point) uint64 {
 	var h maphash.Hash
 	h.SetSeed(digestSeed)
-	h.WriteString(s.series[p.series].name)
+	h.WriteString(s.series[p.series].Name())
 	h.WriteByte(0)
 	if p.body > 0 {
 		h.WriteString(s.texts[p.body-1])
@@ -140,7 +126,7 @@ func (s *spanRecords) seal() {
 			default:
 				s.collisions++
 				if s.collision == "" {
-					s.collision = fmt.Sprintf("id %s: %s at %s, and again with other content", s.idOf(&p), s.series[p.series].name,
+					s.collision = fmt.Sprintf("id %s: %s at %s, and again with other content", s.idOf(&p), s.series[p.series].Name(),
 						time.Unix(0, p.t).UTC().Format(time.RFC3339))
 				}
 			}
@@ -188,32 +174,15 @@ func fromHex(c byte) (byte, bool) {
 	return 0, false
 }
 
-// seriesOf returns the index of rec's series: one of the latest when it matches, a new one
-// otherwise. Consecutive points mostly belong to one series, so a short look back finds it;
-// a miss only costs a map that is not shared.
+// seriesOf returns the index of rec's series.
 func (s *spanRecords) seriesOf(rec *record.Record) int32 {
-	for i := len(s.series) - 1; i >= 0 && i >= len(s.series)-recentSeries; i-- {
-		sr := &s.series[i]
-		if sr.name == rec.Name && sr.unit == rec.Unit && sr.kind == rec.Kind && sr.count == rec.Count &&
-			sr.tenant == rec.Tenant && sr.monitor == rec.Monitor && sameAttrs(sr.attrs, rec.Attributes) {
-			return int32(i)
-		}
+	i, ok := s.seriesAt[rec.Series]
+	if !ok {
+		i = int32(len(s.series))
+		s.series = append(s.series, rec.Series)
+		s.seriesAt[rec.Series] = i
 	}
-	s.series = append(s.series, series{
-		tenant: rec.Tenant, monitor: rec.Monitor, kind: rec.Kind, name: rec.Name, unit: rec.Unit,
-		count: rec.Count, attrs: rec.Attributes,
-	})
-	return int32(len(s.series) - 1)
-}
-
-// sameAttrs reports whether a and b hold the same attributes (both nil, or neither). One map
-// (the converter shares a series' map among its points: record.FromMetrics) is found without
-// reading it.
-func sameAttrs(a, b map[string]string) bool {
-	if (a == nil) != (b == nil) {
-		return false
-	}
-	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() || maps.Equal(a, b)
+	return i
 }
 
 // batch returns the records of window i, in the order they came, and lets go of the window.
@@ -225,12 +194,7 @@ func (s *spanRecords) batch(i int) []record.Record {
 	}
 	out := make([]record.Record, len(pts))
 	for j, p := range pts {
-		sr := &s.series[p.series]
-		out[j] = record.Record{
-			ID: s.idOf(&p), Tenant: sr.tenant, Monitor: sr.monitor, Kind: sr.kind, Name: sr.name,
-			Time: time.Unix(0, p.t).UTC(), Value: p.value, HasValue: p.hasValue, Unit: sr.unit, Count: sr.count,
-			Attributes: sr.attrs,
-		}
+		out[j] = record.Record{Series: s.series[p.series], ID: s.idOf(&p), Time: time.Unix(0, p.t).UTC(), Value: p.value, HasValue: p.hasValue}
 		if p.body > 0 {
 			out[j].Body = s.texts[p.body-1]
 		}

@@ -35,8 +35,8 @@ func TestSpanRecordsKeepEveryField(t *testing.T) {
 			f.SetBool(true)
 		case reflect.Float64:
 			f.SetFloat(42.5)
-		case reflect.Map:
-			f.Set(reflect.ValueOf(map[string]string{"k": "v"}))
+		case reflect.Pointer: // the series, kept as it is
+			f.Set(reflect.ValueOf(record.NewSeries("t", "hm", record.KindMetric, "m", "%", true, map[string]string{"k": "v"})))
 		case reflect.Struct:
 			if f.Type() != reflect.TypeOf(time.Time{}) {
 				t.Fatalf("record field %s of type %s: teach this test (and spanRecords) about it", v.Type().Field(i).Name, f.Type())
@@ -46,8 +46,8 @@ func TestSpanRecordsKeepEveryField(t *testing.T) {
 			t.Fatalf("record field %s of kind %s: teach this test (and spanRecords) about it", v.Type().Field(i).Name, f.Kind())
 		}
 	}
-	bare := record.Record{ID: "bare", Time: span.From.Add(8 * time.Minute)} // zero values and a nil map
-	empty := record.Record{ID: "empty", Time: span.From.Add(9 * time.Minute), Attributes: map[string]string{}}
+	bare := record.Record{ID: "bare", Time: span.From.Add(8 * time.Minute)} // zero values
+	empty := record.Record{Series: record.NewSeries("", "", "", "", "", false, nil), ID: "empty", Time: span.From.Add(9 * time.Minute)}
 	// ids are kept as 16 bytes when they are 32 lowercase hex digits (as record ids are), as
 	// text otherwise: both come back as they went in
 	at := span.From.Add(6 * time.Minute)
@@ -61,27 +61,30 @@ func TestSpanRecordsKeepEveryField(t *testing.T) {
 	if want := []record.Record{full, bare, empty, hexed, upper}; !reflect.DeepEqual(got, want) {
 		t.Errorf("window 1 =\n%#v\nwant\n%#v", got, want)
 	}
-	if got[1].Attributes != nil || got[2].Attributes == nil {
-		t.Errorf("nil and empty attribute maps are not kept apart: %#v, %#v", got[1].Attributes, got[2].Attributes)
+	if got[0].Series != full.Series {
+		t.Errorf("the series came back as another *Series")
 	}
 	if got := s.batch(1); got != nil {
 		t.Errorf("window 1 again = %v, want nil (let go of once delivered)", got)
 	}
 }
 
-// Records of one series share one attribute map across the windows of a span, also when two
-// series alternate (a histogram's .count and .sum); records of different series do not.
+// Records of one series share one *record.Series across the windows of a span, also when two
+// series alternate (a histogram's .count and .sum): the store holds each series once and gives
+// every record back its own.
 func TestSpanRecordsShareAttributesPerSeries(t *testing.T) {
 	span := Range{From: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)}
 	res := 5 * time.Minute
 	s := newSpanRecords(span, res)
 	var in []record.Record
 	for svc := range 3 {
+		var series []*record.Series
+		for _, name := range []string{"d.count", "d.sum"} {
+			series = append(series, record.NewSeries("t", "hm", record.KindMetric, name, "", false, map[string]string{"serviceId": fmt.Sprint("s", svc), "region": "eu10"}))
+		}
 		for w := range 12 {
-			for _, name := range []string{"d.count", "d.sum"} {
-				r := record.Record{ID: fmt.Sprint(svc, w, name), Tenant: "t", Monitor: "hm", Kind: record.KindMetric, Name: name,
-					Time: span.From.Add(time.Duration(w) * res), Value: float64(w), HasValue: true,
-					Attributes: map[string]string{"serviceId": fmt.Sprint("s", svc), "region": "eu10"}}
+			for _, sr := range series {
+				r := record.Record{Series: sr, ID: fmt.Sprint(svc, w, sr.Name()), Time: span.From.Add(time.Duration(w) * res), Value: float64(w), HasValue: true}
 				in = append(in, r)
 				s.add(w, r)
 			}
@@ -91,16 +94,8 @@ func TestSpanRecordsShareAttributesPerSeries(t *testing.T) {
 		t.Errorf("%d series held, want 6 (3 services × count and sum)", len(s.series))
 	}
 	var out []record.Record
-	maps := map[string]map[string]string{}
 	for w := range 12 {
-		for _, r := range s.batch(w) {
-			out = append(out, r)
-			key := r.Name + "/" + r.Attributes["serviceId"]
-			if m, ok := maps[key]; ok && reflect.ValueOf(m).UnsafePointer() != reflect.ValueOf(r.Attributes).UnsafePointer() {
-				t.Errorf("series %s: window %d has its own attribute map", key, w)
-			}
-			maps[key] = r.Attributes
-		}
+		out = append(out, s.batch(w)...)
 	}
 	if len(out) != len(in) {
 		t.Fatalf("%d records out, %d in", len(out), len(in))
@@ -110,8 +105,8 @@ func TestSpanRecordsShareAttributesPerSeries(t *testing.T) {
 		byID[r.ID] = r
 	}
 	for _, r := range out {
-		if !reflect.DeepEqual(r, byID[r.ID]) {
-			t.Errorf("record %s =\n%#v\nwant\n%#v", r.ID, r, byID[r.ID])
+		if want := byID[r.ID]; r != want {
+			t.Errorf("record %s =\n%#v\nwant\n%#v", r.ID, r, want)
 		}
 	}
 }
@@ -295,15 +290,15 @@ func TestFailedDeliveryCancelsTheSpanFetchedAhead(t *testing.T) {
 func TestSpanRecordsDropRepeatsAndCountCollisions(t *testing.T) {
 	from := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	s := newSpanRecords(Range{From: from, To: from.Add(10 * time.Minute)}, 5*time.Minute)
-	r := record.Record{ID: "a", Tenant: "t", Monitor: "hm", Kind: record.KindMetric, Name: "value", Time: from, Value: 1, HasValue: true}
+	r := record.Record{Series: record.NewSeries("t", "hm", record.KindMetric, "value", "", false, nil), ID: "a", Time: from, Value: 1, HasValue: true}
 	s.add(0, r)
 	s.add(0, r)
 	other := r
-	other.Name, other.Value = "usage", 2
+	other.Series, other.Value = record.NewSeries("t", "hm", record.KindMetric, "usage", "", false, nil), 2
 	s.add(0, other)
 	s.seal()
 	got := s.batch(0)
-	if len(got) != 1 || got[0].Name != "value" || s.repeats != 1 || s.collisions != 1 || !strings.Contains(s.collision, "id a: usage") {
+	if len(got) != 1 || got[0].Name() != "value" || s.repeats != 1 || s.collisions != 1 || !strings.Contains(s.collision, "id a: usage") {
 		t.Errorf("kept %d records, repeats %d, collisions %d (%q); want the first once, 1 repeat, 1 collision named", len(got), s.repeats, s.collisions, s.collision)
 	}
 }

@@ -53,24 +53,17 @@ func eventRecord(tenant, monitor string, ev calm.StatusEvent) record.Record {
 	if !ok {
 		slog.Debug("status event start time not understood; using the zero time", "eventId", ev.EventID, "eventStartTime", ev.EventStartTime)
 	}
-	return record.Record{
-		ID:         record.ContentID(tenant, monitor, StatusEventName, attrs, t, ""),
-		Tenant:     tenant,
-		Monitor:    monitor,
-		Kind:       record.KindEvent,
-		Name:       StatusEventName,
-		Time:       t,
-		Attributes: attrs,
-	}
+	s := record.NewSeries(tenant, monitor, record.KindEvent, StatusEventName, "", false, attrs)
+	return record.Record{Series: s, ID: s.ContentID(t, ""), Time: t}
 }
 
 // eventKey identifies an event across its changes: its id, else its type, service and start.
 func eventKey(r record.Record) string {
-	if id := r.Attributes["eventId"]; id != "" {
+	if id := r.Attr("eventId"); id != "" {
 		return id
 	}
-	return record.PointID(r.Tenant, r.Monitor, r.Name, map[string]string{
-		"eventType": r.Attributes["eventType"], "serviceName": r.Attributes["serviceName"], "eventName": r.Attributes["eventName"],
+	return record.PointID(r.Tenant(), r.Monitor(), r.Name(), map[string]string{
+		"eventType": r.Attr("eventType"), "serviceName": r.Attr("serviceName"), "eventName": r.Attr("eventName"),
 	}, r.Time)
 }
 

@@ -45,11 +45,11 @@ func checkSpansExactlyOnce(t *testing.T, recs []record.Record, want map[string]s
 		got[r.ID] = true
 		w, ok := want[r.ID]
 		if !ok {
-			t.Errorf("record %s %s %v is not a span of the simulator in range", r.Name, r.Time, r.Attributes)
+			t.Errorf("record %s %s %v is not a span of the simulator in range", r.Name(), r.Time, r.AttrMap())
 			continue
 		}
-		a := r.Attributes
-		if r.Kind != record.KindSpan || r.Name != w.Name || !r.Time.Equal(w.Start) || r.Value != float64(w.End.Sub(w.Start))/1e6 ||
+		a := r.AttrMap()
+		if r.Kind() != record.KindSpan || r.Name() != w.Name || !r.Time.Equal(w.Start) || r.Value != float64(w.End.Sub(w.Start))/1e6 ||
 			a[record.AttrTraceID] != w.TraceID || a[record.AttrSpanID] != w.SpanID || a[record.AttrParentSpanID] != w.ParentSpanID ||
 			a[record.AttrSpanKind] != w.Kind.String() || a["serviceId"] != w.ServiceID || a["user.name"] != w.User {
 			t.Errorf("record %+v does not match the simulator's %+v", r, w)
@@ -150,8 +150,8 @@ func TestTracesWithoutPersonalScopeCarryPseudonyms(t *testing.T) {
 		t.Fatalf("%d records, the simulator holds %d spans", len(recs), len(pseudonyms))
 	}
 	for i, r := range recs {
-		if u := r.Attributes["user.name"]; u != pseudonyms[r.Attributes[record.AttrSpanID]] {
-			t.Errorf("record %d: user.name %q, want the pseudonym %q", i, u, pseudonyms[r.Attributes[record.AttrSpanID]])
+		if u := r.Attr("user.name"); u != pseudonyms[r.Attr(record.AttrSpanID)] {
+			t.Errorf("record %d: user.name %q, want the pseudonym %q", i, u, pseudonyms[r.Attr(record.AttrSpanID)])
 		}
 	}
 }

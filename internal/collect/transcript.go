@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
@@ -64,18 +63,19 @@ func (rc *Recording) pseudonymous(r record.Record) record.Record {
 		return r
 	}
 	p := rc.Recorder.Pseudonyms
-	attrs := maps.Clone(r.Attributes)
+	attrs := r.AttrMap()
 	for k, v := range attrs {
 		attrs[k] = p(v)
 	}
-	r.Attributes, r.Name, r.Body = attrs, p(r.Name), p(r.Body)
-	switch r.Kind {
+	r.Series = record.NewSeries(r.Tenant(), r.Monitor(), r.Kind(), p(r.Name()), r.Unit(), r.Count(), attrs)
+	r.Body = p(r.Body)
+	switch r.Kind() {
 	case record.KindMetric:
-		r.ID = record.PointID(r.Tenant, r.Monitor, r.Name, attrs, r.Time)
+		r.ID = r.PointID(r.Time)
 	case record.KindSpan:
-		r.ID = record.SpanRecordID(r.Tenant, r.Monitor, attrs[record.AttrTraceID], attrs[record.AttrSpanID])
+		r.ID = record.SpanRecordID(r.Tenant(), r.Monitor(), attrs[record.AttrTraceID], attrs[record.AttrSpanID])
 	default:
-		r.ID = record.ContentID(r.Tenant, r.Monitor, r.Name, attrs, r.Time, r.Body)
+		r.ID = r.ContentID(r.Time, r.Body)
 	}
 	return r
 }

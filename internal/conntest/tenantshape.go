@@ -43,7 +43,7 @@ func edgesOf(p calm.MetricsPage, from, to time.Time) edges {
 			return nil
 		}
 		if e.example == "" {
-			e.example = r.Name + " at " + r.Time.UTC().Format(time.RFC3339)
+			e.example = r.Name() + " at " + r.Time.UTC().Format(time.RFC3339)
 		}
 		return nil
 	})

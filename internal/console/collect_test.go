@@ -138,10 +138,10 @@ func TestCollectNowCollectsIntoStateAndRecords(t *testing.T) {
 	// checkpoint say.
 	perMonitor := map[string]int{}
 	for _, r := range readRecords(t, cs.records) {
-		if r.Tenant != "sim" {
-			t.Fatalf("a record of tenant %q", r.Tenant)
+		if r.Tenant() != "sim" {
+			t.Fatalf("a record of tenant %q", r.Tenant())
 		}
-		perMonitor[r.Monitor]++
+		perMonitor[r.Monitor()]++
 	}
 	rowRE := regexp.MustCompile(`(?s)<tr data-monitor="([^"]+)" data-ok="true">\s*<td><strong>[^<]+</strong></td>\s*<td>(\d+)</td>\s*<td>(\d+)</td>\s*<td>(\d+)`)
 	rows := rowRE.FindAllStringSubmatch(body, -1)

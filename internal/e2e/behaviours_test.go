@@ -123,14 +123,13 @@ func (e *behaviourEnv) served(monitor string, from, to time.Time) map[string]tim
 // trace and span id for a span, an event's id, status and end for a status event (a changed
 // event is delivered again: each state once), its id otherwise.
 func identity(r record.Record) string {
-	a := r.Attributes
-	switch r.Kind {
+	switch r.Kind() {
 	case record.KindLog:
-		return a["exceptionId"]
+		return r.Attr("exceptionId")
 	case record.KindSpan:
-		return a[record.AttrTraceID] + "/" + a[record.AttrSpanID]
+		return r.Attr(record.AttrTraceID) + "/" + r.Attr(record.AttrSpanID)
 	case record.KindEvent:
-		return a["eventId"] + "/" + a["eventStatus"] + "/" + a["eventEndTime"]
+		return r.Attr("eventId") + "/" + r.Attr("eventStatus") + "/" + r.Attr("eventEndTime")
 	}
 	return r.ID
 }

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"cmp"
 	"strconv"
 	"time"
 
@@ -25,56 +26,34 @@ const DefaultLogName = "log"
 //   - Time is the log record's timestamp in UTC, or its observed timestamp when the timestamp is
 //     zero (a record with neither has the zero Unix time, and a collector's window drops it).
 //   - Body is the body as pcommon.Value.AsString (maps and slices as JSON).
-//   - Attributes are the resource attributes merged with the log record's (the log record
+//   - The series' attributes are the resource attributes merged with the log record's (the log record
 //     wins), every value as AsString, plus severityText and severityNumber (the number in
 //     decimal) when set; those two win over attributes of the same name. Scope attributes,
 //     trace and span ids and flags are not carried.
-//   - ID is ContentID over tenant, monitor, name, attributes, time and body: a log line the
+//   - ID is the series' ContentID of time and body: a log line the
 //     API serves again, unchanged, gets the same id; any change gives a new one.
 func FromLogs(tenant, monitor string, ld plog.Logs, fn func(Record) error) error {
-	rls := ld.ResourceLogs()
-	for i := range rls.Len() {
-		rl := rls.At(i)
-		res := rl.Resource().Attributes()
-		sls := rl.ScopeLogs()
-		for j := range sls.Len() {
-			sl := sls.At(j)
-			scope := sl.Scope().Name()
-			lrs := sl.LogRecords()
-			for k := range lrs.Len() {
-				lr := lrs.At(k)
-				attrs := make(map[string]string, res.Len()+lr.Attributes().Len()+2)
-				for key, v := range res.All() {
-					attrs[ValidText(key)] = ValidText(v.AsString())
-				}
-				for key, v := range lr.Attributes().All() {
-					attrs[ValidText(key)] = ValidText(v.AsString())
-				}
+	c := converter{tenant: tenant, monitor: monitor}
+	for _, rl := range ld.ResourceLogs().All() {
+		c.resource = sortedPairs(c.resource[:0], rl.Resource().Attributes())
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				c.mergeAttrs(lr.Attributes())
 				if s := lr.SeverityText(); s != "" {
-					attrs[AttrSeverityText] = ValidText(s)
+					c.set(AttrSeverityText, ValidText(s))
 				}
 				if n := lr.SeverityNumber(); n != plog.SeverityNumberUnspecified {
-					attrs[AttrSeverityNumber] = strconv.Itoa(int(n))
+					c.set(AttrSeverityNumber, strconv.Itoa(int(n)))
 				}
-				name := ValidText(lr.EventName())
-				if name == "" {
-					name = ValidText(scope)
-				}
-				if name == "" {
-					name = DefaultLogName
-				}
+				name := cmp.Or(ValidText(lr.EventName()), ValidText(sl.Scope().Name()), DefaultLogName)
 				ts := lr.Timestamp()
 				if ts == 0 {
 					ts = lr.ObservedTimestamp()
 				}
 				t := time.Unix(0, int64(ts)).UTC()
 				body := ValidText(lr.Body().AsString())
-				r := Record{
-					ID:     ContentID(tenant, monitor, name, attrs, t, body),
-					Tenant: tenant, Monitor: monitor, Kind: KindLog, Name: name,
-					Time: t, Body: body, Attributes: attrs,
-				}
-				if err := fn(r); err != nil {
+				s := c.seriesOf(KindLog, name, "", false)
+				if err := fn(Record{Series: s, ID: s.ContentID(t, body), Time: t, Body: body}); err != nil {
 					return err
 				}
 			}

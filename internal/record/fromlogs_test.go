@@ -44,8 +44,8 @@ func testLogs() plog.Logs {
 }
 
 func logRecord(name string, at time.Time, body string, attrs map[string]string) Record {
-	return Record{ID: ContentID("prod-eu10", "logs", name, attrs, at, body), Tenant: "prod-eu10", Monitor: "logs",
-		Kind: KindLog, Name: name, Time: at, Body: body, Attributes: attrs}
+	return Record{Series: NewSeries("prod-eu10", "logs", KindLog, name, "", false, attrs),
+		ID: ContentID("prod-eu10", "logs", name, attrs, at, body), Time: at, Body: body}
 }
 
 func TestFromLogs(t *testing.T) {

@@ -1,12 +1,6 @@
 package record
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding"
-	"encoding/binary"
-	"encoding/hex"
-	"hash"
 	"slices"
 	"strings"
 	"time"
@@ -24,13 +18,10 @@ import (
 //   - Histogram, exponential histogram and summary points become a "<name>.count" record (no
 //     unit) and, when the point has a sum, a "<name>.sum" record (the metric's unit). Buckets,
 //     quantiles, min and max are not carried.
-//   - Time is the point's timestamp in UTC; Attributes are the resource attributes merged with
-//     the point's attributes (the point wins), every value as pcommon.Value.AsString; ID is
-//     PointID of the record. Scope attributes are not carried.
-//   - Records whose attributes are equal may share one map (points of a series, the count and
-//     sum of a histogram point): fn must not change a record's Attributes; a caller
-//     that wants to copies the map first. One map per series instead of one per point is most
-//     of the converter's allocations saved (BENCHMARKS.md, 24 h backfill).
+//   - Time is the point's timestamp in UTC; the series' attributes are the resource attributes
+//     merged with the point's attributes (the point wins), every value as
+//     pcommon.Value.AsString; ID is the series' PointID at Time. Scope attributes are not
+//     carried. The records of one series share one *Series.
 //
 // Callers that collect a window drop the records whose Time falls outside it.
 func FromMetrics(tenant, monitor string, md pmetric.Metrics, fn func(Record) error) error {
@@ -108,42 +99,18 @@ func b2i(b bool) int {
 	return 0
 }
 
+func b2byte(b bool) byte { return byte(b2i(b)) }
+
 // converter carries the scratch space reused for every point of one FromMetrics call.
 type converter struct {
 	tenant, monitor string
 	emit            func(Record) error
-	measures        []string // the measures asked for, without "measure:"
-	resource        []pair   // attributes of the current resource, sorted by key
-	point, merged   []pair   // scratch: the point's attributes, and both merged
-	idBuf           []byte   // scratch: the bytes hashed into an id
-	// recent are the maps of the attributes last made into one: a record of equal attributes
-	// gets the same map. A few, not one: series may take turns (a histogram's count and sum,
-	// points of several series at one time).
-	recent [recentMaps]sharedMap
-	next   int // the slot of recent the next new map takes
-	// hash and states make ids: the hash state after the bytes of each of the last few series
-	// (id).
-	hash      hash.Hash
-	states    [recentMaps]hashState
-	nextState int
-	timeBuf   [8]byte           // scratch: a time as hashed
-	sumBuf    [sha256.Size]byte // scratch: a hash
+	measures        []string           // the measures asked for, without "measure:"
+	resource        []pair             // attributes of the current resource, sorted by key
+	point, merged   []pair             // scratch: the point's attributes, and both merged
+	key             []byte             // scratch: a series' key in series
+	series          map[string]*Series // the series of this call by key: one each, shared by its points
 }
-
-// hashState is the state of an id's hash after key, the bytes of a series.
-type hashState struct{ key, state []byte }
-
-// recentMaps is how many attribute maps a converter looks back at.
-const recentMaps = 4
-
-// sharedMap is a map of attributes and the sorted pairs it was made of.
-type sharedMap struct {
-	m  map[string]string
-	of []pair
-}
-
-// pair is one attribute with its value as a string.
-type pair struct{ k, v string }
 
 func (c *converter) metrics(md pmetric.Metrics) error {
 	rms := md.ResourceMetrics()
@@ -206,8 +173,7 @@ func (c *converter) numbers(name, unit string, dps pmetric.NumberDataPointSlice,
 	for i := range dps.Len() {
 		dp := dps.At(i)
 		c.mergeAttrs(dp.Attributes())
-		r := c.record(name, unit, c.attrMap(), dp.Timestamp())
-		r.Count = count
+		r := c.record(name, unit, count, dp.Timestamp())
 		if !dp.Flags().NoRecordedValue() {
 			switch dp.ValueType() {
 			case pmetric.NumberDataPointValueTypeDouble:
@@ -225,7 +191,7 @@ func (c *converter) numbers(name, unit string, dps pmetric.NumberDataPointSlice,
 
 func (c *converter) countSum(name, unit string, attrs pcommon.Map, ts pcommon.Timestamp, flags pmetric.DataPointFlags, count uint64, hasSum bool, sum float64) error {
 	c.mergeAttrs(attrs)
-	r := c.record(name+".count", "", c.attrMap(), ts)
+	r := c.record(name+".count", "", false, ts)
 	r.Value, r.HasValue = float64(count), !flags.NoRecordedValue()
 	if err := c.emit(r); err != nil {
 		return err
@@ -233,52 +199,34 @@ func (c *converter) countSum(name, unit string, attrs pcommon.Map, ts pcommon.Ti
 	if !hasSum {
 		return nil
 	}
-	r = c.record(name+".sum", unit, c.attrMap(), ts)
+	r = c.record(name+".sum", unit, false, ts)
 	r.Value, r.HasValue = sum, !flags.NoRecordedValue()
 	return c.emit(r)
 }
 
 // record builds the record of the attributes last merged.
-func (c *converter) record(name, unit string, attrs map[string]string, ts pcommon.Timestamp) Record {
+func (c *converter) record(name, unit string, count bool, ts pcommon.Timestamp) Record {
 	t := time.Unix(0, int64(ts)).UTC()
-	return Record{
-		ID:     c.id(name, t),
-		Tenant: c.tenant, Monitor: c.monitor, Kind: KindMetric, Name: name, Unit: unit,
-		Time: t, Attributes: attrs,
-	}
+	s := c.seriesOf(KindMetric, name, unit, count)
+	return Record{Series: s, ID: s.PointID(t), Time: t}
 }
 
-// id is PointID of a record named name, of the attributes last merged, at t. The bytes hashed
-// are the series' (tenant, monitor, name, attributes) and then the time: the hash state after a
-// series' bytes is kept for the last few series, so a point of one of them hashes only the
-// rest (a sixth of the bytes, in the usual case).
-func (c *converter) id(name string, t time.Time) string {
-	c.idBuf = appendSeriesKey(c.idBuf[:0], c.tenant, c.monitor, name, c.merged)
-	if c.hash == nil {
-		c.hash = sha256.New()
+// seriesOf returns the series of the attributes last merged: the one made earlier in this call
+// when there is one, a new one otherwise.
+func (c *converter) seriesOf(kind, name, unit string, count bool) *Series {
+	c.key = append(appendField(appendField(appendField(c.key[:0], kind), name), unit), b2byte(count))
+	for _, p := range c.merged {
+		c.key = appendField(appendField(c.key, p.k), p.v)
 	}
-	var state []byte
-	for i := range c.states {
-		if s := &c.states[i]; s.state != nil && bytes.Equal(s.key, c.idBuf) {
-			state = s.state
-			break
-		}
+	if s, ok := c.series[string(c.key)]; ok {
+		return s
 	}
-	if state == nil || c.hash.(encoding.BinaryUnmarshaler).UnmarshalBinary(state) != nil {
-		c.hash.Reset()
-		c.hash.Write(c.idBuf)
-		if st, err := c.hash.(encoding.BinaryMarshaler).MarshalBinary(); err == nil {
-			s := &c.states[c.nextState]
-			s.key, s.state = append(s.key[:0], c.idBuf...), st
-			c.nextState = (c.nextState + 1) % recentMaps
-		}
+	if c.series == nil {
+		c.series = map[string]*Series{}
 	}
-	binary.BigEndian.PutUint64(c.timeBuf[:], uint64(t.UTC().UnixNano()))
-	c.hash.Write(c.timeBuf[:])
-	sum := c.hash.Sum(c.sumBuf[:0])
-	var id [32]byte
-	hex.Encode(id[:], sum[:16])
-	return string(id[:])
+	s := newSeries(c.tenant, c.monitor, kind, name, unit, count, slices.Clone(c.merged))
+	c.series[string(c.key)] = s
+	return s
 }
 
 // mergeAttrs sets c.merged to the resource attributes overwritten by the point's, sorted by key.
@@ -300,23 +248,24 @@ func (c *converter) mergeAttrs(point pcommon.Map) {
 	c.merged = out
 }
 
-// attrMap returns a map of the attributes last merged: the one of a recent record when its
-// attributes are the same, a new one otherwise.
-func (c *converter) attrMap() map[string]string {
-	for i := range c.recent {
-		if r := &c.recent[i]; r.m != nil && slices.Equal(c.merged, r.of) {
-			return r.m
-		}
+// set sets the merged attribute k to v.
+func (c *converter) set(k, v string) {
+	i, ok := slices.BinarySearchFunc(c.merged, k, byKey)
+	if ok {
+		c.merged[i].v = v
+	} else {
+		c.merged = slices.Insert(c.merged, i, pair{k, v})
 	}
-	m := make(map[string]string, len(c.merged))
-	for _, p := range c.merged {
-		m[p.k] = p.v
-	}
-	r := &c.recent[c.next]
-	r.m, r.of = m, append(r.of[:0], c.merged...)
-	c.next = (c.next + 1) % recentMaps
-	return m
 }
+
+// del deletes the merged attribute k.
+func (c *converter) del(k string) {
+	if i, ok := slices.BinarySearchFunc(c.merged, k, byKey); ok {
+		c.merged = slices.Delete(c.merged, i, i+1)
+	}
+}
+
+func byKey(p pair, k string) int { return strings.Compare(p.k, k) }
 
 // sortedPairs appends attrs to dst as strings (ValidText), sorted by key; of repeated keys the
 // last wins, as it would when assigned to a map in order.
@@ -338,23 +287,4 @@ func sortedPairs(dst []pair, attrs pcommon.Map) []pair {
 		out = append(out, p)
 	}
 	return out
-}
-
-// appendSeriesKey appends the bytes PointID hashes before the time, from attributes already
-// sorted by key (a test checks that the ids are equal to PointID's).
-func appendSeriesKey(b []byte, tenant, monitor, name string, sorted []pair) []byte {
-	b = appendField(b, tenant)
-	b = appendField(b, monitor)
-	b = appendField(b, name)
-	b = binary.BigEndian.AppendUint64(b, uint64(len(sorted)))
-	for _, p := range sorted {
-		b = appendField(b, p.k)
-		b = appendField(b, p.v)
-	}
-	return b
-}
-
-func appendField(b []byte, s string) []byte {
-	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
-	return append(b, s...)
 }

@@ -83,8 +83,8 @@ func testMetrics() pmetric.Metrics {
 
 func metric(name, unit string, at time.Time, value float64, has bool, attrs map[string]string) Record {
 	return Record{
-		ID: PointID("prod", "hm", name, attrs, at), Tenant: "prod", Monitor: "hm", Kind: KindMetric,
-		Name: name, Unit: unit, Time: at, Value: value, HasValue: has, Attributes: attrs,
+		Series: NewSeries("prod", "hm", KindMetric, name, unit, false, attrs),
+		ID:     PointID("prod", "hm", name, attrs, at), Time: at, Value: value, HasValue: has,
 	}
 }
 
@@ -125,18 +125,10 @@ func TestFromMetrics(t *testing.T) {
 	if n := PointCount(md); n != len(want) {
 		t.Errorf("PointCount = %d, want %d", n, len(want))
 	}
-	// records of equal attributes in a row share one map; other attributes make a new one
-	same := func(i, j int) bool {
-		return reflect.ValueOf(got[i].Attributes).UnsafePointer() == reflect.ValueOf(got[j].Attributes).UnsafePointer()
-	}
-	for _, p := range [][2]int{{1, 2}, {2, 3}, {4, 5}, {6, 7}, {9, 10}} {
-		if !same(p[0], p[1]) {
-			t.Errorf("records %d and %d have equal attributes in a row but a map each", p[0], p[1])
-		}
-	}
-	for _, p := range [][2]int{{0, 1}, {3, 4}, {5, 6}} {
-		if same(p[0], p[1]) {
-			t.Errorf("records %d and %d have different attributes but share a map", p[0], p[1])
+	// the records of one series share one *Series; other series have their own
+	for _, p := range [][2]int{{1, 2}, {0, 1}, {2, 3}, {4, 5}, {4, 6}, {7, 8}} {
+		if same, want := got[p[0]].Series == got[p[1]].Series, p == [2]int{1, 2}; same != want {
+			t.Errorf("records %d and %d share a series: %v, want %v", p[0], p[1], same, want)
 		}
 	}
 }
@@ -162,8 +154,8 @@ func TestFromMetricsEmpty(t *testing.T) {
 	}
 }
 
-// The converter's ids are PointID's, for series met for the first time and again (their hash
-// state kept, or pushed out by other series meanwhile), in any order, at any time.
+// The converter's ids are PointID's, for series met for the first time and again, in any order,
+// at any time.
 func TestConverterIDsArePointIDs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	type series struct {
@@ -188,7 +180,7 @@ func TestConverterIDsArePointIDs(t *testing.T) {
 		s := pool[rng.IntN(min(len(pool), 2+rng.IntN(len(pool))))] // a few series often, all now and then
 		at := time.Unix(rng.Int64N(1<<33), rng.Int64N(1e9)).In(time.FixedZone("x", 3600))
 		c.merged = s.sorted
-		if got, want := c.id(s.name, at), PointID("t", "hm", s.name, s.asMap, at); got != want {
+		if got, want := c.seriesOf(KindMetric, s.name, "", false).PointID(at), PointID("t", "hm", s.name, s.asMap, at); got != want {
 			t.Fatalf("id of (%v, %v, %v) = %s, PointID = %s", s.name, s.asMap, at, got, want)
 		}
 	}
@@ -205,7 +197,7 @@ func TestFromMetricsRepeatedAttributeLastWins(t *testing.T) {
 	}
 	got := AppendFromMetrics(nil, "t", "hm", md)
 	want := map[string]string{"a": "2", "b": "x", "c": "3"}
-	if len(got) != 1 || !reflect.DeepEqual(got[0].Attributes, want) || got[0].ID != PointID("t", "hm", "m", want, got[0].Time) {
+	if len(got) != 1 || !reflect.DeepEqual(got[0].AttrMap(), want) || got[0].ID != PointID("t", "hm", "m", want, got[0].Time) {
 		t.Errorf("got %#v, want attributes %v and their point id", got, want)
 	}
 }

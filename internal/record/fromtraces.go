@@ -1,7 +1,8 @@
 package record
 
 import (
-	"crypto/sha256"
+	"cmp"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -28,13 +29,12 @@ const DefaultSpanName = "span"
 // span served twice is one record downstream; two different spans never share one (OTLP makes
 // a span id unique within its trace).
 func SpanRecordID(tenant, monitor, traceID, spanID string) string {
-	h := sha256.New()
-	writeField(h, "span")
-	writeField(h, tenant)
-	writeField(h, monitor)
-	writeField(h, traceID)
-	writeField(h, spanID)
-	return sum(h)
+	x := idHashes.Get().(*idHash)
+	defer idHashes.Put(x)
+	x.h.Reset()
+	x.b = appendField(appendField(appendField(x.b[:0], "span"), tenant), monitor)
+	x.b = appendField(appendField(x.b, traceID), spanID)
+	return x.id()
 }
 
 // FromTraces turns every span of td into a Record of kind span and calls fn with each, in the
@@ -43,23 +43,17 @@ func SpanRecordID(tenant, monitor, traceID, spanID string) string {
 //   - Name is the span name (DefaultSpanName when empty); Time its start in UTC.
 //   - Value is its duration in milliseconds (end − start; 0 when the end is before the start),
 //     Unit SpanUnit.
-//   - Attributes are the resource attributes merged with the span's (the span wins), every
+//   - The series' attributes are the resource attributes merged with the span's (the span wins), every
 //     value as AsString, plus the span's own fields under the Attr* names above, which win over
 //     attributes of the same name. Scope attributes, span events and links are not carried.
 //   - ID is SpanRecordID of the trace id and span id.
 func FromTraces(tenant, monitor string, td ptrace.Traces, fn func(Record) error) error {
+	c := converter{tenant: tenant, monitor: monitor}
 	for _, rs := range td.ResourceSpans().All() {
-		res := rs.Resource().Attributes()
+		c.resource = sortedPairs(c.resource[:0], rs.Resource().Attributes())
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, sp := range ss.Spans().All() {
-				attrs := make(map[string]string, res.Len()+sp.Attributes().Len()+7)
-				for key, v := range res.All() {
-					attrs[ValidText(key)] = ValidText(v.AsString())
-				}
-				for key, v := range sp.Attributes().All() {
-					attrs[ValidText(key)] = ValidText(v.AsString())
-				}
-				if err := fn(spanRecord(tenant, monitor, sp, attrs)); err != nil {
+				if err := fn(c.span(sp)); err != nil {
 					return err
 				}
 			}
@@ -68,36 +62,34 @@ func FromTraces(tenant, monitor string, td ptrace.Traces, fn func(Record) error)
 	return nil
 }
 
-// spanRecord makes the record of sp, adding its own fields to attrs.
-func spanRecord(tenant, monitor string, sp ptrace.Span, attrs map[string]string) Record {
+// span makes the record of sp, adding its own fields to its attributes: a series of its own.
+func (c *converter) span(sp ptrace.Span) Record {
+	c.mergeAttrs(sp.Attributes())
 	traceID, spanID := sp.TraceID().String(), sp.SpanID().String()
-	attrs[AttrTraceID], attrs[AttrSpanID] = traceID, spanID
-	delete(attrs, AttrParentSpanID)
+	c.set(AttrTraceID, traceID)
+	c.set(AttrSpanID, spanID)
+	c.del(AttrParentSpanID)
 	if p := sp.ParentSpanID(); !p.IsEmpty() {
-		attrs[AttrParentSpanID] = p.String()
+		c.set(AttrParentSpanID, p.String())
 	}
-	delete(attrs, AttrSpanKind)
+	c.del(AttrSpanKind)
 	if k := sp.Kind(); k != ptrace.SpanKindUnspecified {
-		attrs[AttrSpanKind] = k.String()
+		c.set(AttrSpanKind, k.String())
 	}
-	delete(attrs, AttrStatusCode)
-	if c := sp.Status().Code(); c != ptrace.StatusCodeUnset {
-		attrs[AttrStatusCode] = c.String()
+	c.del(AttrStatusCode)
+	if code := sp.Status().Code(); code != ptrace.StatusCodeUnset {
+		c.set(AttrStatusCode, code.String())
 	}
-	delete(attrs, AttrStatusMessage)
+	c.del(AttrStatusMessage)
 	if m := sp.Status().Message(); m != "" {
-		attrs[AttrStatusMessage] = ValidText(m)
+		c.set(AttrStatusMessage, ValidText(m))
 	}
 	start, end := sp.StartTimestamp().AsTime().UTC(), sp.EndTimestamp().AsTime().UTC()
-	attrs[AttrEndTime] = end.Format(time.RFC3339Nano)
-	name := ValidText(sp.Name())
-	if name == "" {
-		name = DefaultSpanName
-	}
+	c.set(AttrEndTime, end.Format(time.RFC3339Nano))
+	name := cmp.Or(ValidText(sp.Name()), DefaultSpanName)
 	return Record{
-		ID:     SpanRecordID(tenant, monitor, traceID, spanID),
-		Tenant: tenant, Monitor: monitor, Kind: KindSpan, Name: name, Time: start,
-		Value: max(float64(end.Sub(start))/float64(time.Millisecond), 0), HasValue: true, Unit: SpanUnit,
-		Attributes: attrs,
+		Series: newSeries(c.tenant, c.monitor, KindSpan, name, SpanUnit, false, slices.Clone(c.merged)),
+		ID:     SpanRecordID(c.tenant, c.monitor, traceID, spanID), Time: start,
+		Value: max(float64(end.Sub(start))/float64(time.Millisecond), 0), HasValue: true,
 	}
 }

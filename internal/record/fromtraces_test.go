@@ -47,16 +47,16 @@ func TestFromTraces(t *testing.T) {
 	}
 	const trace = "ab0102030405060708090a0b0c0d0e0f"
 	want := []Record{
-		{ID: SpanRecordID("prod-eu10", "traces", trace, "cd01020304050607"), Tenant: "prod-eu10", Monitor: "traces",
-			Kind: KindSpan, Name: "GET /sap/bc/ui5", Time: t0, Value: 1250, HasValue: true, Unit: "ms",
-			Attributes: map[string]string{"serviceId": "svc-1", "shared": "from-span", "http.status_code": "500",
+		{Series: NewSeries("prod-eu10", "traces", KindSpan, "GET /sap/bc/ui5", "ms", false,
+			map[string]string{"serviceId": "svc-1", "shared": "from-span", "http.status_code": "500",
 				"traceId": trace, "spanId": "cd01020304050607", "spanKind": "Server", "statusCode": "Error",
-				"statusMessage": "HTTP 500", "endTime": "2026-11-25T10:05:01.25Z"}},
-		{ID: SpanRecordID("prod-eu10", "traces", trace, "ef01020304050607"), Tenant: "prod-eu10", Monitor: "traces",
-			Kind: KindSpan, Name: "span", Time: t0.Add(time.Second), Value: 40, HasValue: true, Unit: "ms",
-			Attributes: map[string]string{"serviceId": "svc-1", "shared": "from-resource",
+				"statusMessage": "HTTP 500", "endTime": "2026-11-25T10:05:01.25Z"}),
+			ID: SpanRecordID("prod-eu10", "traces", trace, "cd01020304050607"), Time: t0, Value: 1250, HasValue: true},
+		{Series: NewSeries("prod-eu10", "traces", KindSpan, "span", "ms", false,
+			map[string]string{"serviceId": "svc-1", "shared": "from-resource",
 				"traceId": trace, "spanId": "ef01020304050607", "parentSpanId": "cd01020304050607",
-				"endTime": "2026-11-25T10:05:01.04Z"}},
+				"endTime": "2026-11-25T10:05:01.04Z"}),
+			ID: SpanRecordID("prod-eu10", "traces", trace, "ef01020304050607"), Time: t0.Add(time.Second), Value: 40, HasValue: true},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("records\n%+v\nwant\n%+v", got, want)

@@ -31,7 +31,7 @@ func FuzzFromMetrics(f *testing.F) {
 		}
 		for i := range recs {
 			r := &recs[i]
-			if r.ID == "" || r.Kind != KindMetric || r.Tenant != "tenant" || r.Monitor != "hm" {
+			if r.ID == "" || r.Kind() != KindMetric || r.Tenant() != "tenant" || r.Monitor() != "hm" {
 				t.Fatalf("record %d: %+v", i, r)
 			}
 			line := AppendJSON(nil, r)
@@ -42,16 +42,16 @@ func FuzzFromMetrics(f *testing.F) {
 			if err != nil {
 				t.Fatalf("record %d: decode %s: %v", i, line, err)
 			}
-			if back.ID != r.ID || back.Name != r.Name || !back.Time.Equal(r.Time) || back.HasValue != r.HasValue ||
-				len(back.Attributes) != len(r.Attributes) {
+			if back.ID != r.ID || back.Name() != r.Name() || !back.Time.Equal(r.Time) || back.HasValue != r.HasValue ||
+				back.NumAttrs() != r.NumAttrs() {
 				t.Fatalf("record %d does not round-trip:\n %+v\n %+v", i, *r, back)
 			}
 			if r.HasValue && back.Value != r.Value && !(math.IsNaN(r.Value) && math.IsNaN(back.Value)) {
 				t.Fatalf("record %d value %v came back as %v", i, r.Value, back.Value)
 			}
-			for k, v := range r.Attributes {
-				if back.Attributes[k] != v {
-					t.Fatalf("record %d attribute %q = %q came back as %q", i, k, v, back.Attributes[k])
+			for k, v := range r.Attrs() {
+				if back.Attr(k) != v {
+					t.Fatalf("record %d attribute %q = %q came back as %q", i, k, v, back.Attr(k))
 				}
 			}
 		}

@@ -5,13 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"reflect"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
-	"unsafe"
 )
 
 // The NDJSON encoding of a Record (docs/design.md §4), one object per line:
@@ -35,56 +31,18 @@ import (
 //   - Integer OTLP values are carried as float64: exact up to 2^53.
 
 // AppendJSON appends the JSON encoding of r (one line, without the newline) to dst and returns
-// the extended buffer.
-func AppendJSON(dst []byte, r *Record) []byte { return appendJSON(dst, r, nil) }
-
-// Encoder is AppendJSON with a short memory: the attributes of a map it wrote lately are copied
-// from what it wrote, not written again (the records of a series share one map:
-// FromMetrics). While one Encoder is used, the records' maps must not change (sinks only read
-// records). The zero Encoder is ready to use.
-type Encoder struct {
-	recent [recentMaps]encodedAttrs
-	next   int
-}
-
-type encodedAttrs struct {
-	m   map[string]string
-	ptr unsafe.Pointer // m's identity
-	b   []byte
-}
-
-// AppendJSON appends the JSON encoding of r, as the function AppendJSON does.
-func (e *Encoder) AppendJSON(dst []byte, r *Record) []byte { return appendJSON(dst, r, e) }
-
-func (e *Encoder) appendAttrs(dst []byte, m map[string]string) []byte {
-	if len(m) == 0 {
-		return dst
-	}
-	p := reflect.ValueOf(m).UnsafePointer()
-	for i := range e.recent {
-		if r := &e.recent[i]; r.m != nil && r.ptr == p {
-			return append(dst, r.b...)
-		}
-	}
-	start := len(dst)
-	dst = appendAttrs(dst, m)
-	r := &e.recent[e.next]
-	r.m, r.ptr, r.b = m, p, append(r.b[:0], dst[start:]...)
-	e.next = (e.next + 1) % recentMaps
-	return dst
-}
-
-func appendJSON(dst []byte, r *Record, e *Encoder) []byte {
+// the extended buffer. The attributes are copied as their series encoded them once.
+func AppendJSON(dst []byte, r *Record) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = appendString(dst, r.ID)
 	dst = append(dst, `,"tenant":`...)
-	dst = appendString(dst, r.Tenant)
+	dst = appendString(dst, r.tenant)
 	dst = append(dst, `,"monitor":`...)
-	dst = appendString(dst, r.Monitor)
+	dst = appendString(dst, r.monitor)
 	dst = append(dst, `,"kind":`...)
-	dst = appendString(dst, r.Kind)
+	dst = appendString(dst, r.kind)
 	dst = append(dst, `,"name":`...)
-	dst = appendString(dst, r.Name)
+	dst = appendString(dst, r.name)
 	dst = append(dst, `,"time":"`...)
 	dst = r.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, '"')
@@ -92,22 +50,17 @@ func appendJSON(dst []byte, r *Record, e *Encoder) []byte {
 		dst = append(dst, `,"value":`...)
 		dst = appendFloat(dst, r.Value)
 	}
-	if r.Unit != "" {
+	if r.unit != "" {
 		dst = append(dst, `,"unit":`...)
-		dst = appendString(dst, r.Unit)
+		dst = appendString(dst, r.unit)
 	}
 	if r.Body != "" {
 		dst = append(dst, `,"body":`...)
 		dst = appendString(dst, r.Body)
 	}
 	dst = append(dst, `,"attributes":{`...)
-	if e != nil {
-		dst = e.appendAttrs(dst, r.Attributes)
-	} else {
-		dst = appendAttrs(dst, r.Attributes)
-	}
-	dst = append(dst, "}}"...)
-	return dst
+	dst = append(dst, r.json...)
+	return append(dst, "}}"...)
 }
 
 // MarshalJSON returns the encoding of AppendJSON.
@@ -148,8 +101,8 @@ func (r *Record) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("decode record %q: field \"value\": %w", w.ID, err)
 	}
 	*r = Record{
-		ID: w.ID, Tenant: w.Tenant, Monitor: w.Monitor, Kind: w.Kind, Name: w.Name,
-		Time: t.UTC(), Value: v, HasValue: has, Unit: w.Unit, Body: w.Body, Attributes: w.Attributes,
+		Series: NewSeries(w.Tenant, w.Monitor, w.Kind, w.Name, w.Unit, false, w.Attributes),
+		ID:     w.ID, Time: t.UTC(), Value: v, HasValue: has, Body: w.Body,
 	}
 	return nil
 }
@@ -210,27 +163,9 @@ func appendFloat(dst []byte, f float64) []byte {
 	return dst
 }
 
-// appendAttrs writes the attributes in sorted key order, reading the map once. Small maps (the
-// usual case) sort their pairs in a stack array, so encoding does not allocate.
-func appendAttrs(dst []byte, attrs map[string]string) []byte {
-	if len(attrs) == 0 {
-		return dst
-	}
-	var stack [16]pair
-	kv := stack[:0]
-	for k, v := range attrs {
-		kv = append(kv, pair{k, v})
-	}
-	if len(kv) <= len(stack) { // insertion sort: the usual map is small (keys are unique)
-		for i := 1; i < len(kv); i++ {
-			for j := i; j > 0 && kv[j].k < kv[j-1].k; j-- {
-				kv[j], kv[j-1] = kv[j-1], kv[j]
-			}
-		}
-	} else {
-		slices.SortFunc(kv, func(a, b pair) int { return strings.Compare(a.k, b.k) })
-	}
-	for i, p := range kv {
+// appendAttrs writes attributes sorted by key as the members of a JSON object.
+func appendAttrs(dst []byte, sorted []pair) []byte {
+	for i, p := range sorted {
 		if i > 0 {
 			dst = append(dst, ',')
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -33,16 +32,13 @@ type mirror struct {
 
 func mirrorOf(r *Record) mirror {
 	m := mirror{
-		ID: r.ID, Tenant: r.Tenant, Monitor: r.Monitor, Kind: r.Kind, Name: r.Name,
-		Time: r.Time.UTC().Format(time.RFC3339Nano), Unit: r.Unit, Body: r.Body,
-		Attributes: map[string]string{},
+		ID: r.ID, Tenant: r.Tenant(), Monitor: r.Monitor(), Kind: r.Kind(), Name: r.Name(),
+		Time: r.Time.UTC().Format(time.RFC3339Nano), Unit: r.Unit(), Body: r.Body,
+		Attributes: r.AttrMap(),
 	}
 	if r.HasValue {
 		v := r.Value
 		m.Value = &v
-	}
-	for k, v := range r.Attributes {
-		m.Attributes[k] = v
 	}
 	return m
 }
@@ -72,8 +68,8 @@ var edgeStrings = []string{
 
 func TestAppendJSONStringsMatchEncodingJSON(t *testing.T) {
 	for _, s := range edgeStrings {
-		r := Record{ID: s, Tenant: s, Monitor: s, Kind: s, Name: s, Unit: s, Body: s,
-			Time: time.Date(2026, 11, 25, 10, 5, 0, 0, time.UTC), Attributes: map[string]string{s: s, "k": s}}
+		r := Record{Series: NewSeries(s, s, s, s, s, false, map[string]string{s: s, "k": s}), ID: s, Body: s,
+			Time: time.Date(2026, 11, 25, 10, 5, 0, 0, time.UTC)}
 		assertSameAsEncodingJSON(t, &r)
 	}
 }
@@ -113,24 +109,24 @@ func FuzzAppendString(f *testing.F) {
 func TestAppendJSONNumbersMatchEncodingJSON(t *testing.T) {
 	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1, 12.5, 0.1, 1e6, 123456789, 1e20, 1e21, 1.5e21,
 		1e-6, 9.99e-7, 1e-7, 5e-324, math.MaxFloat64, -math.MaxFloat64, 1 << 53, 3.141592653589793} {
-		r := Record{ID: "x", Kind: KindMetric, Value: v, HasValue: true, Time: time.Unix(0, 0)}
+		r := Record{Series: NewSeries("", "", KindMetric, "", "", false, nil), ID: "x", Value: v, HasValue: true, Time: time.Unix(0, 0)}
 		assertSameAsEncodingJSON(t, &r)
 	}
 }
 
 func TestAppendJSONNonFiniteValuesAreStrings(t *testing.T) {
 	for v, want := range map[float64]string{math.Inf(1): `"+Inf"`, math.Inf(-1): `"-Inf"`} {
-		got := AppendJSON(nil, &Record{Value: v, HasValue: true})
+		got := AppendJSON(nil, &Record{Series: NewSeries("", "", "", "", "", false, nil), Value: v, HasValue: true})
 		if !bytes.Contains(got, []byte(`"value":`+want)) {
 			t.Errorf("AppendJSON(%v) = %s, want value %s", v, got, want)
 		}
 	}
-	got := AppendJSON(nil, &Record{Value: math.NaN(), HasValue: true})
+	got := AppendJSON(nil, &Record{Series: NewSeries("", "", "", "", "", false, nil), Value: math.NaN(), HasValue: true})
 	if !bytes.Contains(got, []byte(`"value":"NaN"`)) || !json.Valid(got) {
 		t.Errorf("AppendJSON(NaN) = %s, want valid JSON with value \"NaN\"", got)
 	}
 	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		r, err := Decode(AppendJSON(nil, &Record{Value: v, HasValue: true}))
+		r, err := Decode(AppendJSON(nil, &Record{Series: NewSeries("", "", "", "", "", false, nil), Value: v, HasValue: true}))
 		if err != nil {
 			t.Fatalf("Decode: %v", err)
 		}
@@ -151,7 +147,7 @@ func TestAppendJSONTime(t *testing.T) {
 		{time.Date(2026, 11, 25, 10, 5, 0, 500_000_000, time.UTC), `"time":"2026-11-25T10:05:00.5Z"`},
 		{time.Date(2026, 11, 25, 10, 5, 0, 1, time.UTC), `"time":"2026-11-25T10:05:00.000000001Z"`},
 	} {
-		got := AppendJSON(nil, &Record{Time: tc.in})
+		got := AppendJSON(nil, &Record{Series: NewSeries("", "", "", "", "", false, nil), Time: tc.in})
 		if !bytes.Contains(got, []byte(tc.want)) {
 			t.Errorf("AppendJSON(time %v) = %s, want %s", tc.in, got, tc.want)
 		}
@@ -163,14 +159,14 @@ func goldenRecords() []Record {
 	at := time.Date(2026, 11, 25, 10, 5, 0, 0, time.UTC)
 	attrs := map[string]string{"serviceName": "S4H.100", "serviceId": "c0ffee", "metricName": "cpu", "note": "a<b & \"c\""}
 	return []Record{
-		{ID: PointID("prod-eu10", "hm", "calm.cpu", attrs, at), Tenant: "prod-eu10", Monitor: "hm", Kind: KindMetric,
-			Name: "calm.cpu", Time: at, Value: 12.5, HasValue: true, Unit: "%", Attributes: attrs},
-		{ID: PointID("prod-eu10", "hm", "calm.requests", nil, at), Tenant: "prod-eu10", Monitor: "hm", Kind: KindMetric,
-			Name: "calm.requests", Time: at.Add(1500 * time.Millisecond), Value: 1e6, HasValue: true},
-		{ID: ContentID("prod-eu10", "bsm", "event", map[string]string{"status": "DOWN"}, at, ""), Tenant: "prod-eu10",
-			Monitor: "bsm", Kind: KindEvent, Name: "event", Time: at, Attributes: map[string]string{"status": "DOWN"}},
-		{ID: "log-1", Tenant: "prod-eu10", Monitor: "logs", Kind: KindLog, Name: "log", Time: at,
-			Body: "line one\nline two\t\u2028 \xff", Attributes: map[string]string{"severity": "ERROR"}},
+		{Series: NewSeries("prod-eu10", "hm", KindMetric, "calm.cpu", "%", false, attrs),
+			ID: PointID("prod-eu10", "hm", "calm.cpu", attrs, at), Time: at, Value: 12.5, HasValue: true},
+		{Series: NewSeries("prod-eu10", "hm", KindMetric, "calm.requests", "", false, nil),
+			ID: PointID("prod-eu10", "hm", "calm.requests", nil, at), Time: at.Add(1500 * time.Millisecond), Value: 1e6, HasValue: true},
+		{Series: NewSeries("prod-eu10", "bsm", KindEvent, "event", "", false, map[string]string{"status": "DOWN"}),
+			ID: ContentID("prod-eu10", "bsm", "event", map[string]string{"status": "DOWN"}, at, ""), Time: at},
+		{Series: NewSeries("prod-eu10", "logs", KindLog, "log", "", false, map[string]string{"severity": "ERROR"}),
+			ID: "log-1", Time: at, Body: "line one\nline two\t\u2028 \xff"},
 	}
 }
 
@@ -207,11 +203,8 @@ func TestDecodeRoundTrip(t *testing.T) {
 			t.Fatalf("Decode(%s): %v", line, err)
 		}
 		want := r
-		// invalid UTF-8 comes back as U+FFFD, an absent map as an empty one
+		// invalid UTF-8 comes back as U+FFFD
 		want.Body = strings.ToValidUTF8(want.Body, "\uFFFD")
-		if want.Attributes == nil {
-			want.Attributes = map[string]string{}
-		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("round trip\n got: %#v\nwant: %#v", got, want)
 		}
@@ -262,32 +255,4 @@ func TestAppendJSONDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("AppendJSON allocates %v times per record, want 0", allocs)
 	}
-}
-
-// An Encoder writes every record exactly as AppendJSON does, whether its map was written lately
-// (shared by the records of a series), long ago (past its memory), or is another map with
-// equal, or different, content.
-func TestEncoderWritesAsAppendJSON(t *testing.T) {
-	maps := make([]map[string]string, 7)
-	for i := range maps {
-		maps[i] = map[string]string{"serviceId": fmt.Sprint("svc-", i%3), "instance": fmt.Sprint("host-", i), "<&>": "\u2028"}
-	}
-	maps[5] = maps2(maps[4]) // equal content, another map
-	maps[6] = nil
-	var enc Encoder
-	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	for i, k := range []int{0, 1, 0, 2, 3, 4, 5, 0, 6, 1, 1, 4, 2, 3, 5, 0} {
-		r := Record{ID: fmt.Sprint(i), Tenant: "t", Monitor: "hm", Kind: KindMetric, Name: "cpu", Time: at, Value: float64(i), HasValue: true, Attributes: maps[k]}
-		if got, want := enc.AppendJSON(nil, &r), AppendJSON(nil, &r); string(got) != string(want) {
-			t.Fatalf("record %d (map %d):\n got %s\nwant %s", i, k, got, want)
-		}
-	}
-}
-
-func maps2(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

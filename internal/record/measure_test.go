@@ -60,27 +60,27 @@ func TestMeasuresOfOneSeriesNeverShareAnID(t *testing.T) {
 	for i, measure := range []string{"value", "usage", "okStatus"} {
 		want := PointID("t", "hm", measure, map[string]string{"serviceId": "svc-1", "metricName": "CPU_UTILIZATION"}, t0)
 		for _, r := range []Record{byMeasure[i], byMetricName[i], plain[i]} {
-			if r.Name != measure || r.ID != want || len(r.Attributes) != 2 {
-				t.Errorf("record %s %s %v; want name %s, id %s and the two attributes", r.Name, r.ID, r.Attributes, measure, want)
+			if r.Name() != measure || r.ID != want || r.NumAttrs() != 2 {
+				t.Errorf("record %s %s %v; want name %s, id %s and the two attributes", r.Name(), r.ID, r.AttrMap(), measure, want)
 			}
 		}
 	}
 	// Without the asked measures the description is not read: the records keep the metric's
 	// name and collide (which the collector counts and reports).
-	if plain := AppendFromMetrics(nil, "t", "hm", namedMetrics(true, "")); plain[0].ID != plain[1].ID || plain[0].Name != "CPU_UTILIZATION" {
-		t.Errorf("FromMetrics read the description: %s %s and %s", plain[0].Name, plain[0].ID, plain[1].ID)
+	if plain := AppendFromMetrics(nil, "t", "hm", namedMetrics(true, "")); plain[0].ID != plain[1].ID || plain[0].Name() != "CPU_UTILIZATION" {
+		t.Errorf("FromMetrics read the description: %s %s and %s", plain[0].Name(), plain[0].ID, plain[1].ID)
 	}
 }
 
 // A description that is not a measure asked for, or a metric named after a measure, keeps the
 // metric's name; a point's own measure attribute is an attribute like any other.
 func TestOnlyAnAskedMeasureRenames(t *testing.T) {
-	if r := collectOf(t, []string{"usage"}, namedMetrics(true, "")); r[0].Name != "CPU_UTILIZATION" || r[1].Name != "usage" {
-		t.Errorf("names %s, %s; want CPU_UTILIZATION (value not asked for) and usage", r[0].Name, r[1].Name)
+	if r := collectOf(t, []string{"usage"}, namedMetrics(true, "")); r[0].Name() != "CPU_UTILIZATION" || r[1].Name() != "usage" {
+		t.Errorf("names %s, %s; want CPU_UTILIZATION (value not asked for) and usage", r[0].Name(), r[1].Name())
 	}
 	md := namedMetrics(false, "own")
 	md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0).SetDescription("usage")
-	if r := collectOf(t, []string{"value", "usage"}, md); r[0].Name != "value" || r[0].Attributes["measure"] != "own" {
-		t.Errorf("record %s %v; want value (named after a measure) with its own measure attribute", r[0].Name, r[0].Attributes)
+	if r := collectOf(t, []string{"value", "usage"}, md); r[0].Name() != "value" || r[0].Attr("measure") != "own" {
+		t.Errorf("record %s %v; want value (named after a measure) with its own measure attribute", r[0].Name(), r[0].AttrMap())
 	}
 }

@@ -2,10 +2,14 @@ package record
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"encoding/binary"
 	"encoding/hex"
 	"hash"
+	"iter"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -18,83 +22,173 @@ const (
 	KindSpan   = "span" // one span of a trace (fromtraces.go)
 )
 
-// Record is one collected data point, status event, log line or span (docs/design.md §4).
+// Record is one collected data point, status event, log line or span (docs/design.md §4): the
+// series it belongs to and the point itself.
 type Record struct {
-	ID      string
-	Tenant  string
-	Monitor string
-	Kind    string
-	Name    string
-	Time    time.Time // UTC
+	*Series
+	ID   string
+	Time time.Time // UTC
 	// Value is the data point's value, or a span's duration; HasValue is false for events and logs.
 	Value    float64
 	HasValue bool
-	Unit     string
-	// Count is true when the source metric was an OTLP delta sum: a count of what happened in
-	// the point's bucket. The OTLP sink sends such points as delta sums again. It is not part of
-	// the NDJSON record (docs/design.md §4) and reads back false.
-	Count bool
 	// Body is the log line of a KindLog record (empty otherwise).
 	Body string
-	// Attributes are resource attributes merged with data-point attributes (the data point wins).
-	Attributes map[string]string
 }
 
-// PointID returns the stable id of a data point: the same tenant, monitor, name, attributes and
-// time always give the same id, on any run and any machine. Attribute order does not matter.
-func PointID(tenant, monitor, name string, attrs map[string]string, t time.Time) string {
-	h := sha256.New()
-	writeField(h, tenant)
-	writeField(h, monitor)
-	writeField(h, name)
-	writeAttrs(h, attrs)
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(t.UTC().UnixNano()))
-	h.Write(b[:])
-	return sum(h)
+// Series is what every point of one series shares. It is immutable: NewSeries (or a converter)
+// makes it, with its attributes sorted, encoded as JSON and hashed for PointID once, and any
+// number of records and goroutines share it.
+type Series struct {
+	tenant, monitor, kind, name, unit string
+	count                             bool
+	attrs                             []pair // sorted by key, keys unique
+	json                              []byte // attrs as a record's line writes them, inside the braces
+	idState                           []byte // PointID's hash after the series' bytes
+}
+
+// pair is one attribute with its value as a string.
+type pair struct{ k, v string }
+
+// NewSeries returns the series of those fields. attrs are the resource attributes merged with
+// the point's (the point wins); the series keeps a copy. Count is true when the source metric
+// was an OTLP delta sum: a count of what happened in the point's bucket, which the OTLP sink
+// sends as a delta sum again; it is not part of the NDJSON record (docs/design.md §4).
+func NewSeries(tenant, monitor, kind, name, unit string, count bool, attrs map[string]string) *Series {
+	pairs := make([]pair, 0, len(attrs))
+	for k, v := range attrs {
+		pairs = append(pairs, pair{k, v})
+	}
+	slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.k, b.k) })
+	return newSeries(tenant, monitor, kind, name, unit, count, pairs)
+}
+
+// newSeries makes a series of attributes sorted by key, keys unique; it keeps sorted.
+func newSeries(tenant, monitor, kind, name, unit string, count bool, sorted []pair) *Series {
+	if len(sorted) == 0 {
+		sorted = nil
+	}
+	s := &Series{tenant: tenant, monitor: monitor, kind: kind, name: name, unit: unit, count: count, attrs: sorted}
+	s.json = appendAttrs(nil, sorted)
+	x := idHashes.Get().(*idHash)
+	defer idHashes.Put(x)
+	x.h.Reset()
+	x.b = s.appendKey(x.b[:0])
+	x.h.Write(x.b)
+	s.idState, _ = x.h.(encoding.BinaryMarshaler).MarshalBinary() // SHA-256 always can
+	return s
+}
+
+func (s *Series) Tenant() string  { return s.tenant }
+func (s *Series) Monitor() string { return s.monitor }
+func (s *Series) Kind() string    { return s.kind }
+func (s *Series) Name() string    { return s.name }
+func (s *Series) Unit() string    { return s.unit }
+func (s *Series) Count() bool     { return s.count }
+func (s *Series) NumAttrs() int   { return len(s.attrs) }
+
+// Attr returns the value of the attribute key, "" when there is none.
+func (s *Series) Attr(key string) string {
+	v, _ := s.LookupAttr(key)
+	return v
+}
+
+// LookupAttr returns the value of the attribute key and whether the series has it.
+func (s *Series) LookupAttr(key string) (string, bool) {
+	i, ok := slices.BinarySearchFunc(s.attrs, key, byKey)
+	if !ok {
+		return "", false
+	}
+	return s.attrs[i].v, true
+}
+
+// Attrs yields the attributes in key order.
+func (s *Series) Attrs() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for _, p := range s.attrs {
+			if !yield(p.k, p.v) {
+				return
+			}
+		}
+	}
+}
+
+// AttrMap returns a new map of the attributes.
+func (s *Series) AttrMap() map[string]string {
+	m := make(map[string]string, len(s.attrs))
+	for _, p := range s.attrs {
+		m[p.k] = p.v
+	}
+	return m
+}
+
+// PointID returns the stable id of the series' data point at t: the same tenant, monitor, name,
+// attributes and time always give the same id, on any run and any machine.
+func (s *Series) PointID(t time.Time) string {
+	x := idHashes.Get().(*idHash)
+	defer idHashes.Put(x)
+	_ = x.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(s.idState) // the state MarshalBinary made
+	x.b = binary.BigEndian.AppendUint64(x.b[:0], uint64(t.UTC().UnixNano()))
+	return x.id()
 }
 
 // ContentID returns an id that changes whenever any part of the record's content changes: used
-// for events, which get a new id only when their content (status, end time, ...) changes.
+// for events and logs, which get a new id only when their content (status, end time, ...)
+// changes.
+func (s *Series) ContentID(t time.Time, body string) string {
+	x := idHashes.Get().(*idHash)
+	defer idHashes.Put(x)
+	x.h.Reset()
+	x.b = s.appendKey(appendField(x.b[:0], "content"))
+	x.b = appendField(x.b, t.UTC().Format(time.RFC3339Nano))
+	x.b = appendField(x.b, body)
+	return x.id()
+}
+
+// PointID is the PointID of a series of those fields at t. Attribute order does not matter.
+func PointID(tenant, monitor, name string, attrs map[string]string, t time.Time) string {
+	return NewSeries(tenant, monitor, "", name, "", false, attrs).PointID(t)
+}
+
+// ContentID is the ContentID of a series of those fields.
 func ContentID(tenant, monitor, name string, attrs map[string]string, t time.Time, body string) string {
-	h := sha256.New()
-	writeField(h, "content")
-	writeField(h, tenant)
-	writeField(h, monitor)
-	writeField(h, name)
-	writeAttrs(h, attrs)
-	writeField(h, t.UTC().Format(time.RFC3339Nano))
-	writeField(h, body)
-	return sum(h)
+	return NewSeries(tenant, monitor, "", name, "", false, attrs).ContentID(t, body)
 }
 
-func writeAttrs(h hash.Hash, attrs map[string]string) {
-	keys := make([]string, 0, len(attrs))
-	for k := range attrs {
-		keys = append(keys, k)
+// idHash hashes the bytes of an id, without allocating but for the id.
+type idHash struct {
+	h   hash.Hash
+	b   []byte
+	sum [sha256.Size]byte
+}
+
+var idHashes = sync.Pool{New: func() any { return &idHash{h: sha256.New()} }}
+
+// id writes x.b and returns the first 128 bits of the hash in hex: enough to make collisions
+// practically impossible.
+func (x *idHash) id() string {
+	x.h.Write(x.b)
+	var id [32]byte
+	hex.Encode(id[:], x.h.Sum(x.sum[:0])[:16])
+	return string(id[:])
+}
+
+// appendKey appends the bytes of the series that its ids hash: tenant, monitor, name and
+// attributes, each string length-prefixed so that ("ab","c") and ("a","bc") differ.
+func (s *Series) appendKey(b []byte) []byte {
+	b = appendField(b, s.tenant)
+	b = appendField(b, s.monitor)
+	b = appendField(b, s.name)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(s.attrs)))
+	for _, p := range s.attrs {
+		b = appendField(b, p.k)
+		b = appendField(b, p.v)
 	}
-	slices.Sort(keys)
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(keys)))
-	h.Write(n[:])
-	for _, k := range keys {
-		writeField(h, k)
-		writeField(h, attrs[k])
-	}
+	return b
 }
 
-// writeField writes a length-prefixed string so that ("ab","c") and ("a","bc") hash differently.
-func writeField(h hash.Hash, s string) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-	h.Write(n[:])
-	h.Write([]byte(s))
-}
-
-// sum returns the first 128 bits of the hash in hex: enough to make collisions practically impossible.
-func sum(h hash.Hash) string {
-	var buf [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(buf[:0])[:16])
+func appendField(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+	return append(b, s...)
 }
 
 // ValidText returns s with each byte that is not part of valid UTF-8 replaced by U+FFFD, as the

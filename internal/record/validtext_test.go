@@ -45,12 +45,12 @@ func TestFromLogsInvalidUTF8RoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Name != r.Name || back.Body != r.Body || len(back.Attributes) != len(r.Attributes) {
+	if back.Name() != r.Name() || back.Body != r.Body || back.NumAttrs() != r.NumAttrs() {
 		t.Fatalf("does not round-trip:\n %+v\n %+v", r, back)
 	}
-	for k, v := range r.Attributes {
-		if back.Attributes[k] != v {
-			t.Errorf("attribute %q = %q came back as %q", k, v, back.Attributes[k])
+	for k, v := range r.Attrs() {
+		if back.Attr(k) != v {
+			t.Errorf("attribute %q = %q came back as %q", k, v, back.Attr(k))
 		}
 	}
 }

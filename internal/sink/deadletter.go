@@ -193,12 +193,11 @@ type deadLine struct {
 }
 
 func appendDeadLines(dst []byte, b Batch, sink string, items []Refused) []byte {
-	var enc record.Encoder
 	for _, it := range items {
 		l := deadLine{Tenant: b.Tenant, Monitor: b.Monitor, From: b.From.UTC().Format(time.RFC3339), To: b.To.UTC().Format(time.RFC3339),
 			Sink: sink, Reason: it.Reason, Entry: it.Entry}
 		if it.Record != nil {
-			l.Record = enc.AppendJSON(nil, it.Record)
+			l.Record = record.AppendJSON(nil, it.Record)
 		}
 		line, err := json.Marshal(l)
 		if err != nil {

@@ -17,9 +17,9 @@ import (
 func limitBatch() Batch {
 	from := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	return Batch{Tenant: "t1", Monitor: "status", From: from, To: from.Add(5 * time.Minute), Records: []record.Record{
-		{ID: "a", Tenant: "t1", Monitor: "status", Kind: record.KindEvent, Name: "e", Time: from, Attributes: map[string]string{"d": "short"}},
-		{ID: "b", Tenant: "t1", Monitor: "status", Kind: record.KindEvent, Name: "e", Time: from, Attributes: map[string]string{"d": strings.Repeat("x", 2000)}},
-		{ID: "c", Tenant: "t1", Monitor: "status", Kind: record.KindEvent, Name: "e", Time: from, Attributes: map[string]string{"d": "short too"}},
+		{Series: record.NewSeries("t1", "status", record.KindEvent, "e", "", false, map[string]string{"d": "short"}), ID: "a", Time: from},
+		{Series: record.NewSeries("t1", "status", record.KindEvent, "e", "", false, map[string]string{"d": strings.Repeat("x", 2000)}), ID: "b", Time: from},
+		{Series: record.NewSeries("t1", "status", record.KindEvent, "e", "", false, map[string]string{"d": "short too"}), ID: "c", Time: from},
 	}}
 }
 
@@ -74,7 +74,7 @@ func TestWriterLineLimitKeepsTheRecordInAFile(t *testing.T) {
 		t.Fatalf("%v: %s", err, raw)
 	}
 	if line.Tenant != "t1" || line.Sink != "stdout" || line.From != "2026-11-25T10:00:00Z" || line.Record.ID != "b" ||
-		len(line.Record.Attributes["d"]) != 2000 || !strings.Contains(line.Reason, "over the 1000 bytes") {
+		len(line.Record.Attr("d")) != 2000 || !strings.Contains(line.Reason, "over the 1000 bytes") {
 		t.Errorf("dead-letter line %+v", line)
 	}
 }

@@ -163,7 +163,7 @@ func (s *OTLP) Write(ctx context.Context, b Batch) error {
 	m := newOTLPMapper(b, s.opts.Now())
 	var metrics, logs, spans []record.Record
 	for i := range b.Records {
-		switch b.Records[i].Kind {
+		switch b.Records[i].Kind() {
 		case record.KindMetric:
 			metrics = append(metrics, b.Records[i])
 		case record.KindEvent, record.KindLog:

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -44,15 +43,13 @@ func otlpBatch() Batch {
 	at := otlpFrom.Add(5 * time.Minute)
 	attrs := map[string]string{"serviceId": "s-1", "serviceName": "S4H.100", "jobName": "J1"}
 	attrs2 := map[string]string{"serviceId": "s-2", "serviceName": "BTP.1", "jobName": "J2"}
-	ev := record.Record{ID: "ev-1", Tenant: "t1", Monitor: "jam", Kind: record.KindEvent, Name: "status_event", Time: at.Add(time.Minute),
-		Attributes: map[string]string{"eventId": "e1", "eventType": "Degradation", "eventName": "Slow", "eventDescription": "slow responses"}}
-	lg := record.Record{ID: "lg-1", Tenant: "t1", Monitor: "jam", Kind: record.KindLog, Name: "exception", Time: at.Add(2 * time.Minute),
-		Body: "java.lang.IllegalStateException: boom", Attributes: map[string]string{"serviceId": "s-1"}}
+	ev := record.Record{Series: record.NewSeries("t1", "jam", record.KindEvent, "status_event", "", false, map[string]string{"eventId": "e1", "eventType": "Degradation", "eventName": "Slow", "eventDescription": "slow responses"}), ID: "ev-1", Time: at.Add(time.Minute)}
+	lg := record.Record{Series: record.NewSeries("t1", "jam", record.KindLog, "exception", "", false, map[string]string{"serviceId": "s-1"}), ID: "lg-1", Time: at.Add(2 * time.Minute), Body: "java.lang.IllegalStateException: boom"}
 	return Batch{Tenant: "t1", Monitor: "jam", From: at, To: at.Add(5 * time.Minute), Records: []record.Record{
 		metricRec("executions", "1", at, 7, attrs),
 		metricRec("runTime", "ms", at, 1234.5, attrs),
 		metricRec("executions", "1", at, 2, attrs2),
-		{ID: "nv", Tenant: "t1", Monitor: "jam", Kind: record.KindMetric, Name: "runTime", Unit: "ms", Time: at, Attributes: attrs2},
+		{Series: record.NewSeries("t1", "jam", record.KindMetric, "runTime", "ms", false, attrs2), ID: "nv", Time: at},
 		ev, lg,
 	}}
 }
@@ -103,21 +100,21 @@ func TestOTLPToRealReceiver(t *testing.T) {
 		}
 	}
 	for _, r := range b.Records {
-		if r.Kind != record.KindMetric {
+		if r.Kind() != record.KindMetric {
 			continue
 		}
-		key := r.Name + "/" + r.Attributes["serviceId"]
+		key := r.Name() + "/" + r.Attr("serviceId")
 		dp, ok := got[key]
 		if !ok {
 			t.Errorf("point %s did not arrive", key)
 			continue
 		}
-		m := types[r.Name]
-		if m.Unit() != r.Unit {
-			t.Errorf("%s: unit %q, want %q", key, m.Unit(), r.Unit)
+		m := types[r.Name()]
+		if m.Unit() != r.Unit() {
+			t.Errorf("%s: unit %q, want %q", key, m.Unit(), r.Unit())
 		}
 		wantAttrs := map[string]any{}
-		for k, v := range r.Attributes {
+		for k, v := range r.Attrs() {
 			wantAttrs[k] = v
 		}
 		if !mapsEqual(dp.Attributes().AsRaw(), wantAttrs) {
@@ -129,7 +126,7 @@ func TestOTLPToRealReceiver(t *testing.T) {
 		if !r.HasValue && !dp.Flags().NoRecordedValue() {
 			t.Errorf("%s: a record without value arrived without the no-recorded-value flag", key)
 		}
-		switch r.Name {
+		switch r.Name() {
 		case "executions":
 			if m.Type() != pmetric.MetricTypeSum || m.Sum().AggregationTemporality() != pmetric.AggregationTemporalityDelta || !m.Sum().IsMonotonic() {
 				t.Errorf("%s: %s, want a monotonic delta sum", key, m.Type())
@@ -153,7 +150,7 @@ func TestOTLPToRealReceiver(t *testing.T) {
 			ev.EventName(), ev.Timestamp().AsTime())
 	}
 	wantEv := map[string]any{"calm.record.id": "ev-1"}
-	for k, v := range evRec.Attributes {
+	for k, v := range evRec.Attrs() {
 		wantEv[k] = v
 	}
 	if !mapsEqual(ev.Attributes().AsRaw(), wantEv) {
@@ -420,8 +417,7 @@ func TestOTLPInvalidRecordIsDeadLetteredAlone(t *testing.T) {
 	})
 	s := newTestOTLP(t, front, OTLPOptions{})
 	b := metricsOnly()
-	b.Records[2].Attributes = maps.Clone(b.Records[2].Attributes)
-	b.Records[2].Attributes["serviceName"] = "poison"
+	b.Records[2] = withAttr(b.Records[2], "serviceName", "poison")
 	var refused []Refused
 	b.Refuse = func(_ context.Context, _ string, items []Refused) error {
 		refused = append(refused, items...)

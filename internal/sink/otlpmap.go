@@ -89,7 +89,7 @@ func bucketStep(b Batch) time.Duration {
 	step := max(b.To.Sub(b.From), 0)
 	times := make([]time.Time, 0, len(b.Records))
 	for i := range b.Records {
-		if b.Records[i].Kind == record.KindMetric {
+		if b.Records[i].Kind() == record.KindMetric {
 			times = append(times, b.Records[i].Time)
 		}
 	}
@@ -132,15 +132,15 @@ func (m otlpMapper) metrics(recs []record.Record) (pmetric.Metrics, error) {
 	byKey := map[metricKey]pmetric.NumberDataPointSlice{}
 	for i := range recs {
 		r := &recs[i]
-		if r.Kind != record.KindMetric {
+		if r.Kind() != record.KindMetric {
 			continue
 		}
-		key := metricKey{name: r.Name, unit: r.Unit, count: r.Count || isCount(r.Name)}
+		key := metricKey{name: r.Name(), unit: r.Unit(), count: r.Count() || isCount(r.Name())}
 		dps, ok := byKey[key]
 		if !ok {
 			om := ms.AppendEmpty()
-			om.SetName(r.Name)
-			om.SetUnit(r.Unit)
+			om.SetName(r.Name())
+			om.SetUnit(r.Unit())
 			if key.count {
 				sum := om.SetEmptySum()
 				sum.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
@@ -156,7 +156,7 @@ func (m otlpMapper) metrics(recs []record.Record) (pmetric.Metrics, error) {
 			start, end, ok := m.deltaInterval(r.Time)
 			if !ok {
 				return pmetric.Metrics{}, fmt.Errorf("count %q at %s: the batch has no window [from, to) to give the delta sum its interval",
-					r.Name, r.Time.UTC().Format(time.RFC3339))
+					r.Name(), r.Time.UTC().Format(time.RFC3339))
 			}
 			dp.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
 			dp.SetTimestamp(pcommon.NewTimestampFromTime(end))
@@ -168,7 +168,7 @@ func (m otlpMapper) metrics(recs []record.Record) (pmetric.Metrics, error) {
 		} else {
 			dp.SetFlags(pmetric.DefaultDataPointFlags.WithNoRecordedValue(true))
 		}
-		putStrings(dp.Attributes(), r.Attributes)
+		putStrings(dp.Attributes(), r.Series)
 	}
 	return md, nil
 }
@@ -184,7 +184,7 @@ func (m otlpMapper) logs(recs []record.Record) plog.Logs {
 	observed := pcommon.NewTimestampFromTime(m.observed)
 	for i := range recs {
 		r := &recs[i]
-		if r.Kind != record.KindEvent && r.Kind != record.KindLog {
+		if r.Kind() != record.KindEvent && r.Kind() != record.KindLog {
 			continue
 		}
 		lr := lrs.AppendEmpty()
@@ -193,26 +193,26 @@ func (m otlpMapper) logs(recs []record.Record) plog.Logs {
 		}
 		lr.SetObservedTimestamp(observed)
 		attrs := lr.Attributes()
-		putStrings(attrs, r.Attributes)
-		if _, ok := r.Attributes[attrRecordID]; !ok && r.ID != "" {
+		putStrings(attrs, r.Series)
+		if _, ok := r.LookupAttr(attrRecordID); !ok && r.ID != "" {
 			attrs.PutStr(attrRecordID, r.ID)
 		}
-		if r.Kind == record.KindEvent {
-			lr.SetEventName(r.Name)
+		if r.Kind() == record.KindEvent {
+			lr.SetEventName(r.Name())
 			lr.Body().SetStr(eventBody(r))
-			sev, text := eventSeverity(r.Attributes["eventType"])
+			sev, text := eventSeverity(r.Attr("eventType"))
 			lr.SetSeverityNumber(sev)
 			lr.SetSeverityText(text)
 			continue
 		}
 		lr.Body().SetStr(r.Body)
-		if _, ok := r.Attributes[attrRecordName]; !ok && r.Name != "" {
-			attrs.PutStr(attrRecordName, r.Name)
+		if _, ok := r.LookupAttr(attrRecordName); !ok && r.Name() != "" {
+			attrs.PutStr(attrRecordName, r.Name())
 		}
-		if s := r.Attributes[attrSeverityText]; s != "" {
+		if s := r.Attr(attrSeverityText); s != "" {
 			lr.SetSeverityText(s)
 		}
-		if n, err := strconv.Atoi(r.Attributes[attrSeverityNumber]); err == nil && n > 0 && n <= int(plog.SeverityNumberFatal4) {
+		if n, err := strconv.Atoi(r.Attr(attrSeverityNumber)); err == nil && n > 0 && n <= int(plog.SeverityNumberFatal4) {
 			lr.SetSeverityNumber(plog.SeverityNumber(n))
 		}
 	}
@@ -231,7 +231,7 @@ func eventBody(r *record.Record) string {
 	if r.Body != "" {
 		return r.Body
 	}
-	name, desc := r.Attributes["eventName"], r.Attributes["eventDescription"]
+	name, desc := r.Attr("eventName"), r.Attr("eventDescription")
 	switch {
 	case name != "" && desc != "" && desc != name:
 		return name + ": " + desc
@@ -256,9 +256,9 @@ func eventSeverity(eventType string) (plog.SeverityNumber, string) {
 	return plog.SeverityNumberUnspecified, ""
 }
 
-func putStrings(dst pcommon.Map, src map[string]string) {
-	dst.EnsureCapacity(len(src))
-	for k, v := range src {
+func putStrings(dst pcommon.Map, s *record.Series) {
+	dst.EnsureCapacity(s.NumAttrs())
+	for k, v := range s.Attrs() {
 		dst.PutStr(k, v)
 	}
 }

@@ -13,11 +13,16 @@ import (
 
 var otlpFrom = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
+// withAttr returns r of a series like its own with the attribute k set to v.
+func withAttr(r record.Record, k, v string) record.Record {
+	attrs := r.AttrMap()
+	attrs[k] = v
+	r.Series = record.NewSeries(r.Tenant(), r.Monitor(), r.Kind(), r.Name(), r.Unit(), r.Count(), attrs)
+	return r
+}
+
 func metricRec(name, unit string, at time.Time, v float64, attrs map[string]string) record.Record {
-	return record.Record{
-		ID: record.PointID("t1", "jam", name, attrs, at), Tenant: "t1", Monitor: "jam", Kind: record.KindMetric,
-		Name: name, Unit: unit, Time: at, Value: v, HasValue: true, Attributes: attrs,
-	}
+	return record.Record{Series: record.NewSeries("t1", "jam", record.KindMetric, name, unit, false, attrs), ID: record.PointID("t1", "jam", name, attrs, at), Time: at, Value: v, HasValue: true}
 }
 
 func TestIsCount(t *testing.T) {
@@ -64,8 +69,8 @@ func TestMetricsMapping(t *testing.T) {
 		metricRec("executions", "1", otlpFrom, 3, attrs),
 		metricRec("runTime", "ms", otlpFrom, 120.5, attrs),
 		metricRec("executions", "1", otlpFrom.Add(five), 4, attrs),
-		{Kind: record.KindMetric, Name: "runTime", Unit: "ms", Time: otlpFrom.Add(five), Attributes: attrs}, // no value
-		{Kind: record.KindEvent, Name: "status_event", Time: otlpFrom},                                      // not a metric
+		{Series: record.NewSeries("", "", record.KindMetric, "runTime", "ms", false, attrs), Time: otlpFrom.Add(five)}, // no value
+		{Series: record.NewSeries("", "", record.KindEvent, "status_event", "", false, nil), Time: otlpFrom},           // not a metric
 	}}
 	md, err := newOTLPMapper(b, otlpFrom).metrics(b.Records)
 	if err != nil {
@@ -125,10 +130,8 @@ func TestMetricsMappingNeedsAWindowForCounts(t *testing.T) {
 }
 
 func TestLogsMapping(t *testing.T) {
-	ev := record.Record{ID: "ev1", Tenant: "t1", Monitor: "status", Kind: record.KindEvent, Name: "status_event", Time: otlpFrom,
-		Attributes: map[string]string{"eventType": "Disruption", "eventName": "Outage", "eventDescription": "DB down", "serviceName": "S4H"}}
-	lg := record.Record{ID: "lg1", Tenant: "t1", Monitor: "logs", Kind: record.KindLog, Name: "app", Time: otlpFrom.Add(time.Second),
-		Body: "NullPointerException at X", Attributes: map[string]string{"severityText": "ERROR", "severityNumber": "17", "serviceId": "s-1"}}
+	ev := record.Record{Series: record.NewSeries("t1", "status", record.KindEvent, "status_event", "", false, map[string]string{"eventType": "Disruption", "eventName": "Outage", "eventDescription": "DB down", "serviceName": "S4H"}), ID: "ev1", Time: otlpFrom}
+	lg := record.Record{Series: record.NewSeries("t1", "logs", record.KindLog, "app", "", false, map[string]string{"severityText": "ERROR", "severityNumber": "17", "serviceId": "s-1"}), ID: "lg1", Time: otlpFrom.Add(time.Second), Body: "NullPointerException at X"}
 	b := Batch{Tenant: "t1", Monitor: "status", From: otlpFrom, To: otlpFrom.Add(time.Hour),
 		Records: []record.Record{ev, metricRec("x", "", otlpFrom, 1, nil), lg}}
 	observed := otlpFrom.Add(time.Hour)
@@ -171,13 +174,13 @@ func TestEventSeverityAndBody(t *testing.T) {
 		want string
 	}{
 		{record.Record{Body: "given"}, "given"},
-		{record.Record{Attributes: map[string]string{"eventName": "N"}}, "N"},
-		{record.Record{Attributes: map[string]string{"eventDescription": "D"}}, "D"},
-		{record.Record{Attributes: map[string]string{"eventName": "N", "eventDescription": "N"}}, "N"},
-		{record.Record{Attributes: map[string]string{"eventName": "N", "eventDescription": "D"}}, "N: D"},
+		{record.Record{Series: record.NewSeries("", "", "", "", "", false, map[string]string{"eventName": "N"})}, "N"},
+		{record.Record{Series: record.NewSeries("", "", "", "", "", false, map[string]string{"eventDescription": "D"})}, "D"},
+		{record.Record{Series: record.NewSeries("", "", "", "", "", false, map[string]string{"eventName": "N", "eventDescription": "N"})}, "N"},
+		{record.Record{Series: record.NewSeries("", "", "", "", "", false, map[string]string{"eventName": "N", "eventDescription": "D"})}, "N: D"},
 	} {
 		if got := eventBody(&tt.r); got != tt.want {
-			t.Errorf("eventBody(%v) = %q, want %q", tt.r.Attributes, got, tt.want)
+			t.Errorf("eventBody(%v) = %q, want %q", tt.r.AttrMap(), got, tt.want)
 		}
 	}
 }

@@ -47,11 +47,11 @@ func (m otlpMapper) traces(recs []record.Record) (ptrace.Traces, error) {
 	ss.Scope().SetName(otlpScopeName)
 	for i := range recs {
 		r := &recs[i]
-		if r.Kind != record.KindSpan {
+		if r.Kind() != record.KindSpan {
 			continue
 		}
 		if err := spanOf(r, ss.Spans().AppendEmpty()); err != nil {
-			return ptrace.Traces{}, fmt.Errorf("span record %s (%q at %s): %w", r.ID, r.Name, r.Time.UTC().Format(time.RFC3339), err)
+			return ptrace.Traces{}, fmt.Errorf("span record %s (%q at %s): %w", r.ID, r.Name(), r.Time.UTC().Format(time.RFC3339), err)
 		}
 	}
 	return td, nil
@@ -61,36 +61,36 @@ func (m otlpMapper) traces(recs []record.Record) (ptrace.Traces, error) {
 func spanOf(r *record.Record, sp ptrace.Span) error {
 	var traceID pcommon.TraceID
 	var spanID, parent pcommon.SpanID
-	if err := hexID(traceID[:], record.AttrTraceID, r.Attributes[record.AttrTraceID], true); err != nil {
+	if err := hexID(traceID[:], record.AttrTraceID, r.Attr(record.AttrTraceID), true); err != nil {
 		return err
 	}
-	if err := hexID(spanID[:], record.AttrSpanID, r.Attributes[record.AttrSpanID], true); err != nil {
+	if err := hexID(spanID[:], record.AttrSpanID, r.Attr(record.AttrSpanID), true); err != nil {
 		return err
 	}
-	if err := hexID(parent[:], record.AttrParentSpanID, r.Attributes[record.AttrParentSpanID], false); err != nil {
+	if err := hexID(parent[:], record.AttrParentSpanID, r.Attr(record.AttrParentSpanID), false); err != nil {
 		return err
 	}
 	sp.SetTraceID(traceID)
 	sp.SetSpanID(spanID)
 	sp.SetParentSpanID(parent)
-	sp.SetName(r.Name)
-	sp.SetKind(spanKinds[r.Attributes[record.AttrSpanKind]])
+	sp.SetName(r.Name())
+	sp.SetKind(spanKinds[r.Attr(record.AttrSpanKind)])
 	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(r.Time))
-	end, err := time.Parse(time.RFC3339Nano, r.Attributes[record.AttrEndTime])
+	end, err := time.Parse(time.RFC3339Nano, r.Attr(record.AttrEndTime))
 	if err != nil {
 		end = r.Time.Add(time.Duration(r.Value * float64(time.Millisecond)))
 	}
 	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
-	sp.Status().SetCode(statusCodes[r.Attributes[record.AttrStatusCode]])
-	sp.Status().SetMessage(r.Attributes[record.AttrStatusMessage])
+	sp.Status().SetCode(statusCodes[r.Attr(record.AttrStatusCode)])
+	sp.Status().SetMessage(r.Attr(record.AttrStatusMessage))
 	attrs := sp.Attributes()
-	attrs.EnsureCapacity(len(r.Attributes) + 1)
-	for k, v := range r.Attributes {
+	attrs.EnsureCapacity(r.NumAttrs() + 1)
+	for k, v := range r.Attrs() {
 		if !spanFields[k] {
 			attrs.PutStr(k, v)
 		}
 	}
-	if _, ok := r.Attributes[attrRecordID]; !ok && r.ID != "" {
+	if _, ok := r.LookupAttr(attrRecordID); !ok && r.ID != "" {
 		attrs.PutStr(attrRecordID, r.ID)
 	}
 	return nil

@@ -109,7 +109,7 @@ func TestOTLPSpanPartialSuccessAndBadID(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	b := spanBatch(t)
-	b.Records[1].Attributes[record.AttrSpanID] = "xyz"
+	b.Records[1] = withAttr(b.Records[1], record.AttrSpanID, "xyz")
 	n := be.count()
 	err = s.Write(context.Background(), b)
 	if err == nil || !strings.Contains(err.Error(), `attribute spanId "xyz" is not 16 hex digits`) || be.count() != n {

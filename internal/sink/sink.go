@@ -132,9 +132,8 @@ func OpenAll(ctx context.Context, specs []string, deps Deps) ([]Sink, error) {
 
 // appendNDJSON appends every record of b as one line.
 func appendNDJSON(dst []byte, b Batch) []byte {
-	var enc record.Encoder
 	for i := range b.Records {
-		dst = enc.AppendJSON(dst, &b.Records[i])
+		dst = record.AppendJSON(dst, &b.Records[i])
 		dst = append(dst, '\n')
 	}
 	return dst

@@ -32,11 +32,7 @@ func batch(tenant, monitor string, n int, first float64) Batch {
 	for i := range n {
 		at := from.Add(time.Duration(i) * time.Second)
 		attrs := map[string]string{"serviceName": "S4H.100", "i": fmt.Sprint(i)}
-		b.Records = append(b.Records, record.Record{
-			ID: record.PointID(tenant, monitor, "calm.cpu", attrs, at), Tenant: tenant, Monitor: monitor,
-			Kind: record.KindMetric, Name: "calm.cpu", Time: at, Value: first + float64(i), HasValue: true,
-			Unit: "%", Attributes: attrs,
-		})
+		b.Records = append(b.Records, record.Record{Series: record.NewSeries(tenant, monitor, record.KindMetric, "calm.cpu", "%", false, attrs), ID: record.PointID(tenant, monitor, "calm.cpu", attrs, at), Time: at, Value: first + float64(i), HasValue: true})
 	}
 	return b
 }
@@ -121,8 +117,8 @@ func TestWriterConcurrentBatchesStayWhole(t *testing.T) {
 			t.Errorf("a write holds %d records, want one whole batch of 50", len(recs))
 		}
 		for _, r := range recs {
-			if r.Monitor != recs[0].Monitor {
-				t.Fatalf("one write mixes monitors %s and %s", recs[0].Monitor, r.Monitor)
+			if r.Monitor() != recs[0].Monitor() {
+				t.Fatalf("one write mixes monitors %s and %s", recs[0].Monitor(), r.Monitor())
 			}
 		}
 	}
@@ -158,7 +154,7 @@ func TestWriterLargeBatchesInChunksOfWholeLines(t *testing.T) {
 	}
 	recs := decodeLines(t, all)
 	for start := 0; start < len(recs); start += 2000 {
-		want := batches[recs[start].Monitor]
+		want := batches[recs[start].Monitor()]
 		assertRecords(t, recs[start:min(start+2000, len(recs))], want)
 	}
 }

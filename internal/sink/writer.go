@@ -42,11 +42,10 @@ func (s *Writer) Write(ctx context.Context, b Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.buf = s.buf[:0]
-	var enc record.Encoder
 	var refused []Refused
 	for i := range b.Records {
 		start := len(s.buf)
-		s.buf = enc.AppendJSON(s.buf, &b.Records[i])
+		s.buf = record.AppendJSON(s.buf, &b.Records[i])
 		if n := len(s.buf) - start; s.MaxLine > 0 && n > s.MaxLine {
 			s.buf = s.buf[:start]
 			refused = append(refused, Refused{Record: &b.Records[i],

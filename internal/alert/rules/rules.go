@@ -52,10 +52,10 @@ var ops = map[string]func(v, t float64) bool{
 // Holds reports whether v breaches the rule.
 func (r Rule) Holds(v float64) bool { return ops[r.Op](v, *r.Threshold) }
 
-// Matches reports whether a record's attributes match the rule's.
-func (r Rule) Matches(attrs map[string]string) bool {
+// Matches reports whether the attributes a record's lookup finds match the rule's.
+func (r Rule) Matches(lookup func(key string) (string, bool)) bool {
 	for k, want := range r.Match {
-		if got, ok := attrs[k]; !ok || got != want {
+		if got, ok := lookup(k); !ok || got != want {
 			return false
 		}
 	}

@@ -17,7 +17,10 @@ func TestParse(t *testing.T) {
 	if !rules[0].Holds(1) || rules[0].Holds(0) || !rules[1].Holds(2000) || rules[1].Holds(1999.9) {
 		t.Error("comparisons are wrong")
 	}
-	if !rules[0].Matches(map[string]string{"serviceName": "S4H.200", "x": "y"}) || rules[0].Matches(map[string]string{"serviceName": "S4H.300"}) || rules[0].Matches(nil) {
+	lookup := func(m map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	if !rules[0].Matches(lookup(map[string]string{"serviceName": "S4H.200", "x": "y"})) || rules[0].Matches(lookup(map[string]string{"serviceName": "S4H.300"})) || rules[0].Matches(lookup(nil)) {
 		t.Error("attribute match is wrong")
 	}
 	if r, err := Parse("  "); err != nil || r != nil {

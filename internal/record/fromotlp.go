@@ -1,6 +1,7 @@
 package record
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
 	"time"
@@ -99,8 +100,6 @@ func b2i(b bool) int {
 	return 0
 }
 
-func b2byte(b bool) byte { return byte(b2i(b)) }
-
 // converter carries the scratch space reused for every point of one FromMetrics call.
 type converter struct {
 	tenant, monitor string
@@ -108,8 +107,7 @@ type converter struct {
 	measures        []string           // the measures asked for, without "measure:"
 	resource        []pair             // attributes of the current resource, sorted by key
 	point, merged   []pair             // scratch: the point's attributes, and both merged
-	key             []byte             // scratch: a series' key in series
-	series          map[string]*Series // the series of this call by key: one each, shared by its points
+	series          map[uint64]*Series // the series of this call by a hash of their fields (seriesOf)
 }
 
 func (c *converter) metrics(md pmetric.Metrics) error {
@@ -214,20 +212,28 @@ func (c *converter) record(name, unit string, count bool, ts pcommon.Timestamp) 
 // seriesOf returns the series of the attributes last merged: the one made earlier in this call
 // when there is one, a new one otherwise.
 func (c *converter) seriesOf(kind, name, unit string, count bool) *Series {
-	c.key = append(appendField(appendField(appendField(c.key[:0], kind), name), unit), b2byte(count))
+	var h maphash.Hash
+	h.SetSeed(seriesSeed)
+	h.WriteString(name)
+	h.WriteString(unit)
 	for _, p := range c.merged {
-		c.key = appendField(appendField(c.key, p.k), p.v)
+		h.WriteString(p.k)
+		h.WriteString(p.v)
 	}
-	if s, ok := c.series[string(c.key)]; ok {
+	key := h.Sum64()
+	s := c.series[key]
+	if s != nil && s.name == name && s.unit == unit && s.kind == kind && s.count == count && slices.Equal(s.attrs, c.merged) {
 		return s
 	}
 	if c.series == nil {
-		c.series = map[string]*Series{}
+		c.series = map[uint64]*Series{}
 	}
-	s := newSeries(c.tenant, c.monitor, kind, name, unit, count, slices.Clone(c.merged))
-	c.series[string(c.key)] = s
+	s = newSeries(c.tenant, c.monitor, kind, name, unit, count, slices.Clone(c.merged))
+	c.series[key] = s // on a collision of hashes, the later series
 	return s
 }
+
+var seriesSeed = maphash.MakeSeed()
 
 // mergeAttrs sets c.merged to the resource attributes overwritten by the point's, sorted by key.
 // Both lists are sorted, so this is a merge: no map, and only the point's few keys get sorted.

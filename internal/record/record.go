@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding"
 	"encoding/binary"
@@ -41,9 +42,10 @@ type Record struct {
 type Series struct {
 	tenant, monitor, kind, name, unit string
 	count                             bool
-	attrs                             []pair // sorted by key, keys unique
-	json                              []byte // attrs as a record's line writes them, inside the braces
-	idState                           []byte // PointID's hash after the series' bytes
+	attrs                             []pair    // sorted by key, keys unique
+	json                              []byte    // attrs as a record's line writes them, inside the braces
+	idState                           []byte    // PointID's hash after the series' bytes, in state; nil: none kept
+	state                             [112]byte // room for a SHA-256 state (108 bytes)
 }
 
 // pair is one attribute with its value as a string.
@@ -54,27 +56,30 @@ type pair struct{ k, v string }
 // was an OTLP delta sum: a count of what happened in the point's bucket, which the OTLP sink
 // sends as a delta sum again; it is not part of the NDJSON record (docs/design.md §4).
 func NewSeries(tenant, monitor, kind, name, unit string, count bool, attrs map[string]string) *Series {
+	return newSeries(tenant, monitor, kind, name, unit, count, sortedOf(attrs))
+}
+
+func sortedOf(attrs map[string]string) []pair {
 	pairs := make([]pair, 0, len(attrs))
 	for k, v := range attrs {
 		pairs = append(pairs, pair{k, v})
 	}
 	slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.k, b.k) })
-	return newSeries(tenant, monitor, kind, name, unit, count, pairs)
+	return pairs
 }
 
 // newSeries makes a series of attributes sorted by key, keys unique; it keeps sorted.
 func newSeries(tenant, monitor, kind, name, unit string, count bool, sorted []pair) *Series {
-	if len(sorted) == 0 {
-		sorted = nil
-	}
-	s := &Series{tenant: tenant, monitor: monitor, kind: kind, name: name, unit: unit, count: count, attrs: sorted}
-	s.json = appendAttrs(nil, sorted)
+	s := &Series{tenant: tenant, monitor: monitor, kind: kind, name: name, unit: unit, count: count}
 	x := idHashes.Get().(*idHash)
 	defer idHashes.Put(x)
+	if len(sorted) > 0 {
+		s.attrs, s.json = sorted, bytes.Clone(appendAttrs(x.b[:0], sorted))
+	}
 	x.h.Reset()
 	x.b = s.appendKey(x.b[:0])
 	x.h.Write(x.b)
-	s.idState, _ = x.h.(encoding.BinaryMarshaler).MarshalBinary() // SHA-256 always can
+	s.idState, _ = x.h.(encoding.BinaryAppender).AppendBinary(s.state[:0]) // SHA-256 always can
 	return s
 }
 
@@ -126,8 +131,12 @@ func (s *Series) AttrMap() map[string]string {
 func (s *Series) PointID(t time.Time) string {
 	x := idHashes.Get().(*idHash)
 	defer idHashes.Put(x)
-	_ = x.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(s.idState) // the state MarshalBinary made
-	x.b = binary.BigEndian.AppendUint64(x.b[:0], uint64(t.UTC().UnixNano()))
+	x.b = x.b[:0]
+	if s.idState == nil || x.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(s.idState) != nil {
+		x.h.Reset()
+		x.b = s.appendKey(x.b)
+	}
+	x.b = binary.BigEndian.AppendUint64(x.b, uint64(t.UTC().UnixNano()))
 	return x.id()
 }
 
@@ -146,12 +155,14 @@ func (s *Series) ContentID(t time.Time, body string) string {
 
 // PointID is the PointID of a series of those fields at t. Attribute order does not matter.
 func PointID(tenant, monitor, name string, attrs map[string]string, t time.Time) string {
-	return NewSeries(tenant, monitor, "", name, "", false, attrs).PointID(t)
+	s := Series{tenant: tenant, monitor: monitor, name: name, attrs: sortedOf(attrs)}
+	return s.PointID(t)
 }
 
 // ContentID is the ContentID of a series of those fields.
 func ContentID(tenant, monitor, name string, attrs map[string]string, t time.Time, body string) string {
-	return NewSeries(tenant, monitor, "", name, "", false, attrs).ContentID(t, body)
+	s := Series{tenant: tenant, monitor: monitor, name: name, attrs: sortedOf(attrs)}
+	return s.ContentID(t, body)
 }
 
 // idHash hashes the bytes of an id, without allocating but for the id.

@@ -26,12 +26,13 @@ const DefaultLogName = "log"
 //   - Time is the log record's timestamp in UTC, or its observed timestamp when the timestamp is
 //     zero (a record with neither has the zero Unix time, and a collector's window drops it).
 //   - Body is the body as pcommon.Value.AsString (maps and slices as JSON).
-//   - The series' attributes are the resource attributes merged with the log record's (the log record
-//     wins), every value as AsString, plus severityText and severityNumber (the number in
-//     decimal) when set; those two win over attributes of the same name. Scope attributes,
-//     trace and span ids and flags are not carried.
-//   - ID is the series' ContentID of time and body: a log line the
-//     API serves again, unchanged, gets the same id; any change gives a new one.
+//   - The series' attributes are the resource attributes merged with the log record's (the
+//     log record wins), every value as AsString, plus severityText and severityNumber (the
+//     number in decimal) when set; those two win over attributes of the same name. Scope
+//     attributes, trace and span ids and flags are not carried. Log records of equal series
+//     fields in one call share one *Series.
+//   - ID is the series' ContentID of time and body: a log line the API serves again,
+//     unchanged, gets the same id; any change gives a new one.
 func FromLogs(tenant, monitor string, ld plog.Logs, fn func(Record) error) error {
 	c := converter{tenant: tenant, monitor: monitor}
 	for _, rl := range ld.ResourceLogs().All() {

@@ -43,9 +43,10 @@ func SpanRecordID(tenant, monitor, traceID, spanID string) string {
 //   - Name is the span name (DefaultSpanName when empty); Time its start in UTC.
 //   - Value is its duration in milliseconds (end − start; 0 when the end is before the start),
 //     Unit SpanUnit.
-//   - The series' attributes are the resource attributes merged with the span's (the span wins), every
-//     value as AsString, plus the span's own fields under the Attr* names above, which win over
-//     attributes of the same name. Scope attributes, span events and links are not carried.
+//   - The series' attributes (a series of its own) are the resource attributes merged with the
+//     span's (the span wins), every value as AsString, plus the span's own fields under the
+//     Attr* names above, which win over attributes of the same name. Scope attributes, span
+//     events and links are not carried.
 //   - ID is SpanRecordID of the trace id and span id.
 func FromTraces(tenant, monitor string, td ptrace.Traces, fn func(Record) error) error {
 	c := converter{tenant: tenant, monitor: monitor}

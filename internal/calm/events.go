@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -98,4 +99,36 @@ func fieldString(v json.RawMessage) string {
 		return string(v)
 	}
 	return buf.String()
+}
+
+// ParseEventTime reads the event time formats seen or plausible: RFC 3339, yyyyMMddHHmmss (UTC)
+// and epoch milliseconds. The format is unconfirmed (docs/design.md §1.4), so all are accepted.
+func ParseEventTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), true
+	}
+	if t, err := time.Parse(TimeLayout, s); err == nil {
+		return t.UTC(), true
+	}
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && len(s) >= 12 {
+		return time.UnixMilli(ms).UTC(), true
+	}
+	return time.Time{}, false
+}
+
+// Outside reports whether the event lies outside the range [from, to) it was answered for, at
+// now: it ended before from, or it began at or after to (an event announced for later, not
+// begun at now, is not outside). Whether the API filters on start time or on overlap, it never
+// answers such an event for the range: one that comes means the range was not honoured
+// (docs/design.md §7, "Status events"). Times not understood tell nothing.
+func (e StatusEvent) Outside(from, to, now time.Time) bool {
+	if end, ok := ParseEventTime(e.EventEndTime); ok && end.Before(from) {
+		return true
+	}
+	start, ok := ParseEventTime(e.EventStartTime)
+	return ok && !start.Before(to) && !start.After(now)
 }

@@ -23,6 +23,9 @@ const (
 	// InvariantUncut: no result set was cut at a cap; a cut one is read in smaller parts, and
 	// a window that is cut on its own cannot be.
 	InvariantUncut = "uncut"
+	// InvariantFollowed: every status event a run follows as open (its mark) and reads back to
+	// is in the answer, so that its close is seen (openevents.go).
+	InvariantFollowed = "followed"
 	// InvariantSettled: a delivered window that grew later (late data) was read again and its
 	// new points delivered.
 	InvariantSettled = "settled"

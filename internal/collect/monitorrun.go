@@ -390,7 +390,7 @@ func (mr *monitorRun) scheduledEvents(ctx context.Context, now time.Time) (err e
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	mr.sum.Windows, mr.sum.Points, mr.sum.To = 1, len(fresh), rng.To
-	return nil
+	return unfollowed(marks, events, read)
 }
 
 // backfillEvents delivers every status event of rng, without reading or writing marks.
@@ -414,7 +414,7 @@ func (mr *monitorRun) backfillEvents(ctx context.Context, rng Range) error {
 // fetchEvents returns the events of rng by event key (a repeated event: the last answer wins).
 func (mr *monitorRun) fetchEvents(ctx context.Context, rng Range) (map[string]record.Record, error) {
 	events := map[string]record.Record{}
-	q := Query{Tenant: mr.Tenant, From: rng.From, To: rng.To, Resolution: mr.Config.resolutionParam()}
+	q := Query{Tenant: mr.Tenant, From: rng.From, To: rng.To, Resolution: mr.Config.resolutionParam(), Now: mr.now()}
 	if err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) { events[eventKey(rec)] = rec }); err != nil {
 		return nil, fmt.Errorf("collect %s %s: %w", mr.id, fmtRange(rng), err)
 	}

@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -66,4 +67,38 @@ func inLookback(rec record.Record, from time.Time) bool {
 	}
 	end, ok := parseEventTime(rec.Attr("eventEndTime"))
 	return !ok || !end.Before(from)
+}
+
+// Status events are not read by window: each run reads the event lookback, reaching back to the
+// oldest open event (eventReach). What holds of a complete read (docs/design.md §7, "Status
+// events") is checked on every run:
+//
+//   - inside (status.Fetch, calm.StatusEvent.Outside): every event the API sent for a range
+//     overlaps it. An event that ended before the range began, or began at or after its end
+//     (and is not merely announced for later), means the tenant did not answer the range
+//     asked: nothing of the answer is delivered, and the run is incomplete.
+//   - followed (unfollowed): every event the run follows as open, whose start lies inside the
+//     range read, is in the answer; else its close would never be seen. What came is delivered,
+//     and the run is incomplete while the event is missing (its mark, not renewed, expires a
+//     lookback later).
+
+// unfollowed checks the followed invariant: the open events of marks that started inside read
+// are in events.
+func unfollowed(marks map[string]state.Mark, events map[string]record.Record, read Range) error {
+	var missing []string
+	for _, key := range sortedKeys(marks) {
+		m := marks[key]
+		if m.Open.IsZero() || m.Open.Before(read.From) || !m.Open.Before(read.To) {
+			continue
+		}
+		if _, ok := events[key]; !ok {
+			missing = append(missing, key+" (started "+m.Open.UTC().Format(time.RFC3339)+")")
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &InvariantError{Invariant: InvariantFollowed, Range: read, Detail: fmt.Sprintf(
+		"%d open status events were not in the answer although they started inside the range read, e.g. %s: their close would not be seen (the tenant may not honour startTime, or removed them)",
+		len(missing), missing[0])}
 }

@@ -2,10 +2,9 @@ package collect
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
@@ -22,12 +21,26 @@ type status struct{ info Info }
 
 func (m status) Info() Info { return m.info }
 
+// Fetch emits the events answered for [q.From, q.To). An event outside the range (the inside
+// invariant: calm.StatusEvent.Outside at q.Now) is not emitted, and fails the Fetch once the
+// answer is read.
 func (m status) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
+	outside, example := 0, ""
 	for ev, err := range c.StatusEvents(ctx, calm.EventsQuery{From: q.From, To: q.To}) {
 		if err != nil {
 			return err
 		}
+		if ev.Outside(q.From, q.To, q.Now) {
+			if outside++; example == "" {
+				example = fmt.Sprintf("event %s from %s to %s", ev.EventID, ev.EventStartTime, ev.EventEndTime)
+			}
+			continue
+		}
 		emit(eventRecord(q.Tenant, m.info.ID, ev))
+	}
+	if outside > 0 {
+		return &InvariantError{Invariant: InvariantInside, Range: Range{From: q.From, To: q.To}, Detail: fmt.Sprintf(
+			"%d status events came from outside the asked range, e.g. %s (the tenant may not honour startTime/endTime); none is delivered", outside, example)}
 	}
 	return nil
 }
@@ -67,21 +80,5 @@ func eventKey(r record.Record) string {
 	}, r.Time)
 }
 
-// parseEventTime reads the event time formats seen or plausible: RFC 3339, yyyyMMddHHmmss (UTC)
-// and epoch milliseconds. The format is unconfirmed (docs/design.md §1.4), so all are accepted here.
-func parseEventTime(s string) (time.Time, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, false
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), true
-	}
-	if t, err := time.Parse(calm.TimeLayout, s); err == nil {
-		return t.UTC(), true
-	}
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && len(s) >= 12 {
-		return time.UnixMilli(ms).UTC(), true
-	}
-	return time.Time{}, false
-}
+// parseEventTime reads a status event time: calm.ParseEventTime.
+func parseEventTime(s string) (time.Time, bool) { return calm.ParseEventTime(s) }

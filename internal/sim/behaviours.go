@@ -22,6 +22,10 @@ type Behaviours struct {
 	// StartFilteredEvents: the events API returns only events that started inside the asked
 	// range, and one event in ten lasts two to three days (start-filtered-events).
 	StartFilteredEvents bool
+	// EventsLastDay: the events API ignores startTime and endTime and serves the events that
+	// started in the last 24 hours; and one event in ten lasts two to three days, as under
+	// StartFilteredEvents (events-last-day).
+	EventsLastDay bool
 	// IgnoreFromTo: calm-metrics ignores from and to and serves the period asked for (the last
 	// hour without one), as SAP's Postman collection only ever asks (ignore-from-to).
 	IgnoreFromTo bool
@@ -65,6 +69,9 @@ var behaviourTable = []behaviour{
 	{"start-filtered-events", "the status events API filters on start time: an event that started before the asked range is " +
 		"never returned for it; and some events last days, longer than a lookback",
 		func(b *Behaviours) { b.StartFilteredEvents = true }},
+	{"events-last-day", "the status events API ignores startTime and endTime and serves the events that started in the last " +
+		"24 hours; and some events last days, longer than a lookback",
+		func(b *Behaviours) { b.EventsLastDay = true }},
 	{"ignore-from-to", "calm-metrics ignores from and to and serves by period only (the last hour when none is given), " +
 		"as SAP's Postman collection only ever asks with period=L1H or C24H",
 		func(b *Behaviours) { b.IgnoreFromTo = true }},

@@ -84,17 +84,22 @@ const eventLong = 3 * 24 * time.Hour
 // eventDuration is how long the event of hash h lasts: 15 minutes to 4 hours; under
 // StartFilteredEvents one in ten lasts two to three days.
 func (s *Server) eventDuration(h uint64) time.Duration {
-	if s.cfg.Behaviours.StartFilteredEvents && (h>>40)%10 == 0 {
+	if s.longEvents() && (h>>40)%10 == 0 {
 		return eventLong - time.Duration((h>>20)%(24*60))*time.Minute
 	}
 	return time.Duration(15+(h>>20)%226) * time.Minute
 }
 
 func (s *Server) eventMaxDuration() time.Duration {
-	if s.cfg.Behaviours.StartFilteredEvents {
+	if s.longEvents() {
 		return eventLong
 	}
 	return eventMaxDuration
+}
+
+// longEvents reports whether some events last days (start-filtered-events, events-last-day).
+func (s *Server) longEvents() bool {
+	return s.cfg.Behaviours.StartFilteredEvents || s.cfg.Behaviours.EventsLastDay
 }
 
 // visible reports whether the event is known at time at.
@@ -186,7 +191,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	q := r.URL.Query()
 	var from, to time.Time
-	if q.Get("startTime") == "" && q.Get("endTime") == "" {
+	if q.Get("startTime") == "" && q.Get("endTime") == "" || s.cfg.Behaviours.EventsLastDay {
 		from, to = now.Add(-24*time.Hour), now
 	} else {
 		var bad *badRequest
@@ -208,7 +213,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	evs := s.events(EventsQuery{From: from, To: to, Type: q.Get("type"), EventType: q.Get("eventType"), ServiceName: q.Get("serviceName")}, now)
-	if s.cfg.Behaviours.StartFilteredEvents {
+	if s.cfg.Behaviours.StartFilteredEvents || s.cfg.Behaviours.EventsLastDay {
 		evs = slices.DeleteFunc(evs, func(e Event) bool {
 			start, _ := time.Parse(time.RFC3339, e.EventStartTime)
 			return start.Before(from)

@@ -46,7 +46,7 @@ func (c *cannedClient) Metrics(_ context.Context, q calm.MetricsQuery) iter.Seq2
 			yield(calm.MetricsPage{}, c.err)
 			return
 		}
-		yield(calm.MetricsPage{Metrics: c.payload, Points: record.PointCount(c.payload)}, nil)
+		yield(calm.MetricsPage{Metrics: c.payload, Points: len(record.AppendFromMetrics(nil, "", "", c.payload))}, nil)
 	}
 }
 
@@ -204,8 +204,8 @@ func TestRUMQueriesAtMostFiveServicesPerRequest(t *testing.T) {
 	if len(asked) != 12 {
 		t.Errorf("asked for %v, want every service once", asked)
 	}
-	if n != 3*record.PointCount(c.payload) {
-		t.Errorf("records = %d, want the points of all 3 batches (%d)", n, 3*record.PointCount(c.payload))
+	if n != 3*len(record.AppendFromMetrics(nil, "", "", c.payload)) {
+		t.Errorf("records = %d, want the points of all 3 batches (%d)", n, 3*len(record.AppendFromMetrics(nil, "", "", c.payload)))
 	}
 }
 

@@ -46,58 +46,11 @@ func FromMetricsOf(tenant, monitor string, measures []string, md pmetric.Metrics
 
 // AppendFromMetrics appends the records of FromMetrics to dst and returns the extended slice.
 func AppendFromMetrics(dst []Record, tenant, monitor string, md pmetric.Metrics) []Record {
-	dst = slices.Grow(dst, PointCount(md))
 	_ = FromMetrics(tenant, monitor, md, func(r Record) error {
 		dst = append(dst, r)
 		return nil
 	})
 	return dst
-}
-
-// PointCount returns how many records FromMetrics makes of md.
-func PointCount(md pmetric.Metrics) int {
-	n := 0
-	rms := md.ResourceMetrics()
-	for i := range rms.Len() {
-		sms := rms.At(i).ScopeMetrics()
-		for j := range sms.Len() {
-			ms := sms.At(j).Metrics()
-			for k := range ms.Len() {
-				n += metricRecords(ms.At(k))
-			}
-		}
-	}
-	return n
-}
-
-func metricRecords(m pmetric.Metric) int {
-	n := 0
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		n = m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		n = m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		dps := m.Histogram().DataPoints()
-		for i := range dps.Len() {
-			n += 1 + b2i(dps.At(i).HasSum())
-		}
-	case pmetric.MetricTypeExponentialHistogram:
-		dps := m.ExponentialHistogram().DataPoints()
-		for i := range dps.Len() {
-			n += 1 + b2i(dps.At(i).HasSum())
-		}
-	case pmetric.MetricTypeSummary:
-		n = 2 * m.Summary().DataPoints().Len()
-	}
-	return n
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // converter carries the scratch space reused for every point of one FromMetrics call.

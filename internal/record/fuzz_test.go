@@ -57,3 +57,49 @@ func FuzzFromMetrics(f *testing.F) {
 		}
 	})
 }
+
+// PointCount returns how many records FromMetrics makes of md, counted from the OTLP shapes.
+func PointCount(md pmetric.Metrics) int {
+	n := 0
+	rms := md.ResourceMetrics()
+	for i := range rms.Len() {
+		sms := rms.At(i).ScopeMetrics()
+		for j := range sms.Len() {
+			ms := sms.At(j).Metrics()
+			for k := range ms.Len() {
+				n += metricRecords(ms.At(k))
+			}
+		}
+	}
+	return n
+}
+
+func metricRecords(m pmetric.Metric) int {
+	n := 0
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		n = m.Gauge().DataPoints().Len()
+	case pmetric.MetricTypeSum:
+		n = m.Sum().DataPoints().Len()
+	case pmetric.MetricTypeHistogram:
+		dps := m.Histogram().DataPoints()
+		for i := range dps.Len() {
+			n += 1 + b2i(dps.At(i).HasSum())
+		}
+	case pmetric.MetricTypeExponentialHistogram:
+		dps := m.ExponentialHistogram().DataPoints()
+		for i := range dps.Len() {
+			n += 1 + b2i(dps.At(i).HasSum())
+		}
+	case pmetric.MetricTypeSummary:
+		n = 2 * m.Summary().DataPoints().Len()
+	}
+	return n
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -44,8 +44,8 @@ func testLogs() plog.Logs {
 }
 
 func logRecord(name string, at time.Time, body string, attrs map[string]string) Record {
-	return Record{Series: NewSeries("prod-eu10", "logs", KindLog, name, "", false, attrs),
-		ID: ContentID("prod-eu10", "logs", name, attrs, at, body), Time: at, Body: body}
+	s := NewSeries("prod-eu10", "logs", KindLog, name, "", false, attrs)
+	return Record{Series: s, ID: s.ContentID(at, body), Time: at, Body: body}
 }
 
 func TestFromLogs(t *testing.T) {

@@ -164,7 +164,7 @@ func goldenRecords() []Record {
 		{Series: NewSeries("prod-eu10", "hm", KindMetric, "calm.requests", "", false, nil),
 			ID: PointID("prod-eu10", "hm", "calm.requests", nil, at), Time: at.Add(1500 * time.Millisecond), Value: 1e6, HasValue: true},
 		{Series: NewSeries("prod-eu10", "bsm", KindEvent, "event", "", false, map[string]string{"status": "DOWN"}),
-			ID: ContentID("prod-eu10", "bsm", "event", map[string]string{"status": "DOWN"}, at, ""), Time: at},
+			ID: NewSeries("prod-eu10", "bsm", KindEvent, "event", "", false, map[string]string{"status": "DOWN"}).ContentID(at, ""), Time: at},
 		{Series: NewSeries("prod-eu10", "logs", KindLog, "log", "", false, map[string]string{"severity": "ERROR"}),
 			ID: "log-1", Time: at, Body: "line one\nline two\t\u2028 \xff"},
 	}

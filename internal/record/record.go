@@ -159,12 +159,6 @@ func PointID(tenant, monitor, name string, attrs map[string]string, t time.Time)
 	return s.PointID(t)
 }
 
-// ContentID is the ContentID of a series of those fields.
-func ContentID(tenant, monitor, name string, attrs map[string]string, t time.Time, body string) string {
-	s := Series{tenant: tenant, monitor: monitor, name: name, attrs: sortedOf(attrs)}
-	return s.ContentID(t, body)
-}
-
 // idHash hashes the bytes of an id, without allocating but for the id.
 type idHash struct {
 	h   hash.Hash

@@ -77,7 +77,8 @@ func metric(svc string, at time.Time, v float64) record.Record {
 
 func statusEvent(id, status string) record.Record {
 	attrs := map[string]string{"eventId": id, "eventStatus": status, "serviceName": "S4H", "eventType": "Disruption"}
-	return record.Record{Series: record.NewSeries("t", "status", record.KindEvent, "status_event", "", false, attrs), ID: record.ContentID("t", "status", "status_event", attrs, t0, ""), Time: t0}
+	s := record.NewSeries("t", "status", record.KindEvent, "status_event", "", false, attrs)
+	return record.Record{Series: s, ID: s.ContentID(t0, ""), Time: t0}
 }
 
 func window(monitor string, i int, recs ...record.Record) sink.Batch {

@@ -375,7 +375,7 @@ func checkEvents(t *testing.T, tenant string, got []gotLog, want []sim.Event) {
 		}
 		fields := eventFields(t, ev)
 		wantAttrs := overlay(fields, map[string]string{
-			"calm.record.id": record.ContentID(tenant, "status", StatusEventName, fields, start, ""),
+			"calm.record.id": record.NewSeries(tenant, "status", record.KindEvent, StatusEventName, "", false, fields).ContentID(start, ""),
 		})
 		if !equalMaps(g.attrs, wantAttrs) {
 			errs.Errorf("attributes", "event %s: attributes %v, want %v", id, g.attrs, wantAttrs)

@@ -83,6 +83,8 @@ func newSeries(tenant, monitor, kind, name, unit string, count bool, sorted []pa
 	return s
 }
 
+// The fields of the series; NumAttrs is how many attributes it has.
+
 func (s *Series) Tenant() string  { return s.tenant }
 func (s *Series) Monitor() string { return s.monitor }
 func (s *Series) Kind() string    { return s.kind }

@@ -30,13 +30,9 @@ func (c *Client) MetricsCount(ctx context.Context, q MetricsQuery) (int, error) 
 	if c.Binary() {
 		format = FormatBinary
 	}
-	p, err := c.metricsCall(ctx, q, res, 1, 0, format)
+	resp, err := c.metricsWhole(ctx, q, res, 1, 0, format)
 	if err != nil && format == FormatBinary && refusesFormat(err) {
-		p, err = c.metricsCall(ctx, q, res, 1, 0, FormatJSON)
-	}
-	var resp *response
-	if err == nil {
-		resp, err = p.read()
+		resp, err = c.metricsWhole(ctx, q, res, 1, 0, FormatJSON)
 	}
 	if err != nil {
 		return -1, fmt.Errorf("count metrics %s %s–%s: %w", q.Provider, q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout), err)

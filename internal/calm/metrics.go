@@ -118,6 +118,15 @@ func (c *Client) metricsCall(ctx context.Context, q MetricsQuery, res string, li
 	return c.begin(req)
 }
 
+// metricsWhole is metricsCall with its answer read whole.
+func (c *Client) metricsWhole(ctx context.Context, q MetricsQuery, res string, limit, offset int, format string) (*response, error) {
+	p, err := c.metricsCall(ctx, q, res, limit, offset, format)
+	if err != nil {
+		return nil, err
+	}
+	return p.read()
+}
+
 // Metrics pages through GET /api/calm-metrics/v1/metrics (version=V1, provider, from, to,
 // resolution, format, preserveTimeStamp=true, limit, offset, onLimit=TRUNCATE,
 // and dimensions, metrics, serviceId, serviceType when set) using limit/offset +
@@ -148,29 +157,23 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		if c.Binary() {
 			format = FormatBinary
 		}
+		// A tenant that refuses binary (in either phase) is asked again in JSON; that answer
+		// begins for the pager once it is whole, so that its next request asks in the format
+		// learned.
+		refused := func(err error) bool { return format == FormatBinary && refusesFormat(err) }
 		p, err := c.metricsCall(ctx, q, res, limit, offset, format)
-		if err != nil && format == FormatBinary && refusesFormat(err) {
-			// Asked again in JSON: when that succeeds, it was the format the tenant refused. The
-			// answer begins for the pager once it is whole, so that its next request asks in the
-			// format learned here.
-			var resp *response
-			if p, err = c.metricsCall(ctx, q, res, limit, offset, FormatJSON); err == nil {
-				resp, err = p.read()
-			}
-			if err != nil {
-				return begun[MetricsPage]{}, err
-			}
-			if !c.binaryRefused.Swap(true) {
-				c.SetBinary(false)
-				c.logger.Info("the tenant refuses format=protobuf-binary; asking for protobuf-json from now on", "what", what)
-			}
-			return ready(c.metricsAnswer(resp, FormatJSON, offset, limit)), nil
+		if refused(err) {
+			a, err := c.metricsInJSON(ctx, q, res, limit, offset, what)
+			return ready(a), err
 		}
 		if err != nil {
 			return begun[MetricsPage]{}, err
 		}
 		return begun[MetricsPage]{total: headerTotal(p.header), rest: func() (answer[MetricsPage], error) {
 			resp, err := p.read()
+			if refused(err) {
+				return c.metricsInJSON(ctx, q, res, limit, offset, what)
+			}
 			if err != nil {
 				return answer[MetricsPage]{}, err
 			}
@@ -179,6 +182,21 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 	}
 	return flatten(pager[MetricsPage]{logger: c.logger, what: what, limit: limit, maxPages: c.maxPages,
 		allPages: q.AllPages, learned: &c.metricsUnit, capped: &c.metricsCapped, lastAsked: q.LastAsked}.pages(ctx, fetch))
+}
+
+// metricsInJSON asks for a page in protobuf-json that the tenant refused in protobuf-binary:
+// when that succeeds, it was the format the tenant refused, and the client asks for JSON from
+// then on (BinaryRefused).
+func (c *Client) metricsInJSON(ctx context.Context, q MetricsQuery, res string, limit, offset int, what string) (answer[MetricsPage], error) {
+	resp, err := c.metricsWhole(ctx, q, res, limit, offset, FormatJSON)
+	if err != nil {
+		return answer[MetricsPage]{}, err
+	}
+	if !c.binaryRefused.Swap(true) {
+		c.SetBinary(false)
+		c.logger.Info("the tenant refuses format=protobuf-binary; asking for protobuf-json from now on", "what", what)
+	}
+	return c.metricsAnswer(resp, FormatJSON, offset, limit), nil
 }
 
 // metricsAnswer is the answer of a metrics request asked for in format, read whole: its points

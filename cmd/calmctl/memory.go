@@ -6,8 +6,8 @@ import (
 )
 
 // defaultMemoryBudget is calmctl's overall memory limit when GOMEMLIMIT is unset. Under a limit
-// the client caps every API answer (collect.PageLimit: 512 MiB gives 10.7 MiB per answer with four
-// monitors, about 130 binary pages of 5,000 points), so a tenant serving giant pages fails those
+// the client caps every API answer (calm.AnswerCap of half of it: 512 MiB gives 10.7 MiB per
+// answer with four monitors, about 130 binary pages of 5,000 points), so a tenant serving giant pages fails those
 // windows with the cap named, instead of the process growing until the machine swaps (409 MB with
 // four 30 MB pages without one). GOMEMLIMIT sets another budget; GOMEMLIMIT=off sets none.
 const defaultMemoryBudget = 512 << 20

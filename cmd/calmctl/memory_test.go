@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sim"
 )
@@ -81,7 +82,7 @@ func TestCollectGiantPagesFailLoudlyUnderTheDefaultBudget(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != defaultMemoryBudget {
 		t.Errorf("memory limit %d after calmctl collect, want the default %d", got, defaultMemoryBudget)
 	}
-	capText := fmt.Sprintf("answer is larger than %d bytes", collect.PageLimit(defaultMemoryBudget, collect.DefaultConfig().Concurrency))
+	capText := fmt.Sprintf("answer is larger than %d bytes", calm.AnswerCap(defaultMemoryBudget/2, collect.DefaultConfig().Concurrency))
 	if n := strings.Count(stdout.String()+stderr.String(), capText); n < 4 {
 		t.Errorf("%q named %d times, want every monitor's failure to name it\nstdout %s\nstderr %s", capText, n, stdout.String(), stderr.String())
 	}

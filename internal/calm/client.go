@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,9 +48,13 @@ type Options struct {
 	BaseBackoff  time.Duration // default 500ms, jittered exponential
 	MaxBackoff   time.Duration // default 30s
 	MaxBodyBytes int64         // default 64 MiB per response
-	PageSize     int           // default 5000 (limit)
-	UserAgent    string        // default "calm-collector"
-	Logger       *slog.Logger  // default slog.Default()
+	// MemoryBudget, when above 0, is what the answers held at once by Concurrency callers may
+	// take together: it caps each answer below MaxBodyBytes (AnswerCap).
+	MemoryBudget int64
+	Concurrency  int          // callers paging at once, e.g. a collect run's monitors (default 1)
+	PageSize     int          // default 5000 (limit)
+	UserAgent    string       // default "calm-collector"
+	Logger       *slog.Logger // default slog.Default()
 	// Recorder, when set, receives every HTTP exchange of the client as a transcript
 	// (docs/transcripts.md): the API's, and the token endpoint's when the client builds its own
 	// token source (a given Tokens records through TokenSource.RecordTo).
@@ -62,6 +67,9 @@ type Client struct {
 	*shared
 	// counts, when set, adds up the calls made with this client (Counting) as well as Stats.
 	counts *Counts
+	// handoff, when set, closes once a metrics walk made with this client has its last answer
+	// in (Handoff).
+	handoff *handoff
 }
 
 // shared is what the clients of one New share: the settings, the token, what the client
@@ -128,6 +136,9 @@ func New(s Settings, o Options) (*Client, error) {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if o.MemoryBudget > 0 {
+		o.MaxBodyBytes = min(o.MaxBodyBytes, AnswerCap(o.MemoryBudget, o.Concurrency))
+	}
 	if o.PageSize <= 0 {
 		o.PageSize = DefaultPageSize
 	}
@@ -163,6 +174,46 @@ func New(s Settings, o Options) (*Client, error) {
 // Counting returns a client that is c (the same token, what it learned, Stats) and also adds
 // the calls made with it to n: a collect run gives each monitor its own.
 func (c *Client) Counting(n *Counts) *Client { return &Client{shared: c.shared, counts: n} }
+
+// Handoff returns c for one request series of a sequence (a span of a backfill) and a channel
+// that closes once the answer to the last page of a metrics walk made with it is in (read whole,
+// not yet decoded; the total tells which page is the last): the caller may start the
+// sequence's next series then, so that it follows this one at the server without waiting for
+// the decode. A walk that fails, or whose end the total does not tell, leaves it open: the
+// series' end is then the time. Until this series ends, the two hold answers at once
+// (AnswerCap counts two walks a caller).
+func (c *Client) Handoff() (*Client, <-chan struct{}) {
+	h := &handoff{ch: make(chan struct{})}
+	return &Client{shared: c.shared, counts: c.counts, handoff: h}, h.ch
+}
+
+// handoff is the channel of Handoff, closed once.
+type handoff struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (h *handoff) close() {
+	if h != nil {
+		h.once.Do(func() { close(h.ch) })
+	}
+}
+
+// minAnswerCap keeps a small budget from refusing ordinary pages (5,000 points of OTLP JSON are
+// about 2 MiB).
+const minAnswerCap = 4 << 20
+
+// AnswerCap is the cap of one answer (MaxBodyBytes) when budget is what the answers held at once
+// by concurrency callers may take together. A caller holds the answers of at most two walks at
+// once (at a Handoff), a walk at most the page it decodes and those asked for ahead of it
+// (answersHeld), so that no combination of answers exceeds the budget. At least 4 MiB, at most
+// DefaultMaxBodyBytes, which is also the cap without a budget.
+func AnswerCap(budget int64, concurrency int) int64 {
+	if budget <= 0 {
+		return DefaultMaxBodyBytes
+	}
+	return min(DefaultMaxBodyBytes, max(minAnswerCap, budget/int64(max(concurrency, 1)*2*answersHeld)))
+}
 
 // Settings returns the settings the client was built with.
 func (c *Client) Settings() Settings { return c.settings }

@@ -392,3 +392,22 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestAnswerCap(t *testing.T) {
+	for _, tc := range []struct {
+		budget      int64
+		concurrency int
+		want        int64
+	}{
+		{96 << 20, 4, 4 << 20},           // the collect function: half of 192 MiB, 4 callers × 2 walks × 3 answers
+		{128 << 20, 4, (128 << 20) / 24}, // GOMEMLIMIT=256MiB
+		{2 << 30, 4, 64 << 20},           // never above the default
+		{16 << 20, 8, 4 << 20},           // never below a page of 5,000 points
+		{0, 4, DefaultMaxBodyBytes},      // no budget: the default
+		{128 << 20, 0, (128 << 20) / 6},  // no concurrency given: one caller
+	} {
+		if got := AnswerCap(tc.budget, tc.concurrency); got != tc.want {
+			t.Errorf("AnswerCap(%d MiB, %d) = %d, want %d", tc.budget>>20, tc.concurrency, got, tc.want)
+		}
+	}
+}

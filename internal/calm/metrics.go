@@ -40,11 +40,6 @@ type MetricsQuery struct {
 	// while the first is decoded, as it does for every later page. Leave it false for a probe
 	// that reads one page (it would cost a request more).
 	AllPages bool
-	// LastAsked, when set, is called once the answer to what the walk expects to be its last
-	// page is in (read whole, not yet decoded): the caller may start its next request series
-	// then, so that it follows this one without waiting for the decode. It is a guess (a short
-	// page makes the walk go on) and may not be called at all (the walk then ends as usual).
-	LastAsked func()
 }
 
 // periodMargin is how much further back PeriodCovering reaches: the tenant's clock may differ.
@@ -181,7 +176,7 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 		}}, nil
 	}
 	return flatten(pager[MetricsPage]{logger: c.logger, what: what, limit: limit, maxPages: c.maxPages,
-		allPages: q.AllPages, learned: &c.metricsUnit, capped: &c.metricsCapped, lastAsked: q.LastAsked}.pages(ctx, fetch))
+		allPages: q.AllPages, learned: &c.metricsUnit, capped: &c.metricsCapped, handoff: c.handoff}.pages(ctx, fetch))
 }
 
 // metricsInJSON asks for a page in protobuf-json that the tenant refused in protobuf-binary:

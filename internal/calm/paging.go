@@ -146,9 +146,9 @@ type pager[T any] struct {
 	// then asked for alone, not with the second (which such a server would make a wasted
 	// request).
 	capped *atomic.Bool
-	// lastAsked, when set, is called once the answer to what the walk expects to be its last
-	// page is in, before it is decoded (fetcherPlan.lastAsked).
-	lastAsked func()
+	// handoff, when set, is closed once the answer to what the walk expects to be its last page
+	// is in, before it is decoded (Client.Handoff).
+	handoff *handoff
 }
 
 // newPager is the pager of the client c for the collection what, with pages of limit.
@@ -213,7 +213,7 @@ func (p pager[T]) pages(ctx context.Context, fetch fetchAnswer[T]) iter.Seq2[pag
 			}
 			if n == 1 && p.allPages && p.maxPages > 1 && (p.capped == nil || !p.capped.Load()) {
 				// the second page goes out as soon as the first answer has begun
-				ahead = startFetcher(ctx, fetcherPlan{from: w.offset, limit: p.limit, total: -1, pages: p.maxPages, unit: w.unit, lastAsked: p.lastAsked}, fetch)
+				ahead = startFetcher(ctx, fetcherPlan{from: w.offset, limit: p.limit, total: -1, pages: p.maxPages, unit: w.unit, handoff: p.handoff}, fetch)
 			}
 			a, ok, err := ahead.take(w.offset)
 			if !ok {
@@ -235,7 +235,7 @@ func (p pager[T]) pages(ctx context.Context, fetch fetchAnswer[T]) iter.Seq2[pag
 				continue
 			}
 			if ahead == nil && (n > 1 || p.allPages) && w.looksFull(a) && w.total >= 0 && w.offset+p.limit < w.total && n+1 <= p.maxPages {
-				ahead = startFetcher(ctx, fetcherPlan{from: w.offset + p.limit, limit: p.limit, total: w.total, pages: p.maxPages - n, unit: w.unit, lastAsked: p.lastAsked}, fetch)
+				ahead = startFetcher(ctx, fetcherPlan{from: w.offset + p.limit, limit: p.limit, total: w.total, pages: p.maxPages - n, unit: w.unit, handoff: p.handoff}, fetch)
 			}
 			d, err := a.decode()
 			if err != nil {

@@ -11,10 +11,9 @@ import (
 // before the network waits (docs/transfer.md).
 const maxAhead = 2
 
-// AnswersHeld is how many API answers one paged call holds at most at once: the page being
-// decoded and the pages asked for ahead of it. A memory budget for answers counts it for every
-// walk that can run at once (collect.AnswersPerMonitor, collect.PageLimit).
-const AnswersHeld = 1 + maxAhead
+// answersHeld is how many API answers one walk holds at most at once: the page being decoded
+// and the pages asked for ahead of it (AnswerCap counts it).
+const answersHeld = 1 + maxAhead
 
 // errPrefetchDiscarded is the cause given to the context of a request the pager sent ahead
 // and then did not need; the client does not count its end as an error.
@@ -23,14 +22,14 @@ var errPrefetchDiscarded = errors.New("page requested ahead is not needed")
 // fetcherPlan is what a fetcher asks for: the pages at from, from+limit, … below total, one
 // after the other, at most pages of them. A total of -1 is learned from the first answer (its
 // x-total-count as soon as its headers are in). An answer that is not full (answer.full in
-// unit, the paging unit known when the plan was made), carries another total or is an error is the last it asks after. lastAsked, when set,
-// is called once the answer to the page the total makes the last is in, read whole and before
-// it is decoded: the caller may start its next request series then (a guess: the walk may still
-// go on, after a short page).
+// unit, the paging unit known when the plan was made), carries another total or is an error is
+// the last it asks after. handoff, when set, is closed once the answer to the page the total
+// makes the last is in, read whole and before it is decoded (Client.Handoff: a guess, the walk
+// may still go on after a short page).
 type fetcherPlan struct {
 	from, limit, total, pages int
 	unit                      pageUnit
-	lastAsked                 func()
+	handoff                   *handoff
 }
 
 // fetched is one answer of a fetcher.
@@ -86,21 +85,17 @@ func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswe
 			r := launch(fctx, &requests, fetch, off)
 			asked = append(asked, r)
 			f.out <- r // never blocks: the slots bound what is in out
-			select {
-			case <-r.begun:
-			case <-fctx.Done():
+			if !settled(fctx, r.begun) {
 				return
 			}
 			switch {
 			case r.total < 0, total >= 0 && r.total != total:
 				return // no total to plan by, or another one: the pager goes on by itself
 			case off+plan.limit >= r.total:
-				select { // the last page: said once its answer is in whole (a page too large to read is not)
-				case <-r.done:
-					if r.r.err == nil && plan.lastAsked != nil {
-						plan.lastAsked()
-					}
-				case <-fctx.Done():
+				// The last page: handed off once its answer is in whole (a page too large to read
+				// is not).
+				if settled(fctx, r.done) && r.r.err == nil {
+					plan.handoff.close()
 				}
 				return
 			}
@@ -108,6 +103,22 @@ func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswe
 		}
 	}()
 	return f
+}
+
+// settled waits until ch closes or ctx ends and reports whether ch closed: also when ctx ended
+// meanwhile (the pager may have taken the answer and ended before the fetcher looked).
+func settled(ctx context.Context, ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	case <-ctx.Done():
+	}
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // launch runs fetch for the page at offset in a goroutine of its own: begun closes once the

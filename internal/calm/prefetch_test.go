@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,7 +23,7 @@ func allPagesPager(maxPages int) pager[int] {
 // While the caller holds a page, the pages up to two ahead of it have been asked for, never a
 // third; the pages still come in order, every row once, with the minimum of requests, and the
 // answers held at once (asked for and not yet decoded, the one being decoded included) never
-// exceed AnswersHeld, the number the memory budget divides by.
+// exceed answersHeld, the number the memory budget divides by (AnswerCap).
 func TestPagesAskUpToTwoPagesAhead(t *testing.T) {
 	f := newFakeCollection(3, 30) // 10 full pages
 	f.onDecode = func(offset int) error {
@@ -55,8 +54,8 @@ func TestPagesAskUpToTwoPagesAhead(t *testing.T) {
 	if a := f.askedOffsets(); !slices.Equal(a, []int{0, 3, 6, 9, 12, 15, 18, 21, 24, 27}) || !slices.Equal(offsets, a) {
 		t.Errorf("asked %v, yielded %v; want every page once, in order", a, offsets)
 	}
-	if h := f.maxHeld.Load(); h != 3 || AnswersHeld != 3 {
-		t.Errorf("at most %d answers held at once, AnswersHeld %d; want 3 both (the page decoded and two ahead)", h, AnswersHeld)
+	if h := f.maxHeld.Load(); h != 3 || answersHeld != 3 {
+		t.Errorf("at most %d answers held at once, answersHeld %d; want 3 both (the page decoded and two ahead)", h, answersHeld)
 	}
 }
 
@@ -244,12 +243,12 @@ func metricValues(t *testing.T, c *Client, q MetricsQuery, onPage func(MetricsPa
 }
 
 // When the caller reads every page, the second page is asked for as soon as the first answer
-// has begun; LastAsked is called once the answer to the last page is in, before that page is
+// has begun; the channel of a Handoff closes once the answer to the last page is in, before that page is
 // decoded and yielded. Every row comes once, with the minimum of requests.
 func TestMetricsAskTheSecondPageAndSayTheLastOneEarly(t *testing.T) {
 	tn := newTenant(t)
-	secondAsked, lastAsked := make(chan struct{}), make(chan struct{})
-	var once sync.Once
+	secondAsked := make(chan struct{})
+	c, lastAsked := tn.client(func(o *Options) { o.PageSize = 3 }).Handoff()
 	pagedServer(t, tn, 9, 0, func(offset int) {
 		switch offset {
 		case 0:
@@ -259,16 +258,15 @@ func TestMetricsAskTheSecondPageAndSayTheLastOneEarly(t *testing.T) {
 		case 6:
 			select {
 			case <-lastAsked:
-				t.Error("LastAsked was called before the last answer was in")
+				t.Error("the handoff closed before the last answer was in")
 			default:
 			}
 		}
 	})
-	c := tn.client(func(o *Options) { o.PageSize = 3 })
-	q := MetricsQuery{Provider: "hm", From: winFrom, To: winTo, AllPages: true, LastAsked: func() { once.Do(func() { close(lastAsked) }) }}
+	q := MetricsQuery{Provider: "hm", From: winFrom, To: winTo, AllPages: true}
 	got := metricValues(t, c, q, func(p MetricsPage) {
 		if p.Offset == 6 {
-			waitFor(t, lastAsked, "LastAsked was not called before the last page was yielded")
+			waitFor(t, lastAsked, "the handoff did not close before the last page was yielded")
 		}
 	})
 	if want := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(got, want) {

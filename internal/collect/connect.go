@@ -25,8 +25,8 @@ type ClientOptions struct {
 	UserAgent string
 	// Logger receives the settings' warnings and the client's retries (nil: slog.Default()).
 	Logger *slog.Logger
-	// Concurrency is how many monitors the run fetches at once (0: DefaultConfig's); with the
-	// process's memory limit it sets the cap of one answer (see PageLimit).
+	// Concurrency is how many monitors the run fetches at once (0: DefaultConfig's): the callers
+	// that share the client's memory budget (calm.Options.MemoryBudget).
 	Concurrency int
 	// Recorder, when set, records every exchange with Cloud ALM as a transcript
 	// (docs/transcripts.md, Recording).
@@ -64,8 +64,8 @@ func Connect(raw []byte, connector string, o ClientOptions) (*calm.Client, error
 	c, err := calm.New(settings, calm.Options{
 		HTTPClient: &http.Client{Transport: o.Base, Timeout: timeout},
 		Logger:     logger, UserAgent: o.UserAgent,
-		MaxBodyBytes: PageLimit(debug.SetMemoryLimit(-1), concurrency),
-		Recorder:     o.Recorder,
+		MemoryBudget: answerBudget(debug.SetMemoryLimit(-1)), Concurrency: concurrency,
+		Recorder: o.Recorder,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build the Cloud ALM client: %w", err)
@@ -93,24 +93,13 @@ func (r *Runner) addSecretMonitors(raw []byte) error {
 	return nil
 }
 
-// minPageLimit keeps a tiny memory limit from refusing ordinary pages (5,000 points of OTLP JSON
-// are about 2 MiB).
-const minPageLimit = 4 << 20
-
-// AnswersPerMonitor is how many API answers one monitor holds at most at once: those of two
-// request series (calm.AnswersHeld each), since at a span boundary the next span's series starts
-// as soon as the answer to this span's last request is in (Query.LastAsked), while this
-// span's last pages may still wait to be decoded.
-const AnswersPerMonitor = 2 * calm.AnswersHeld
-
-// PageLimit is the cap of one API answer (calm.Options.MaxBodyBytes) under the process's memory
-// limit memLimit (debug.SetMemoryLimit(-1): GOMEMLIMIT, or what the collect function sets from
-// its memory size): one budget, half of the limit, shared by every answer that can be held at
-// once (concurrency monitors × AnswersPerMonitor), so that no combination of pages exceeds it;
-// the other half is for what the pages decode into. 0 (the client's default) without a limit.
-func PageLimit(memLimit int64, concurrency int) int64 {
-	if memLimit <= 0 || memLimit == math.MaxInt64 || concurrency <= 0 {
+// answerBudget is the memory the answers of Cloud ALM held at once may take under the process's
+// memory limit memLimit (debug.SetMemoryLimit(-1): GOMEMLIMIT, or what the collect function sets
+// from its memory size): half of it, the other half being for what the answers decode into; 0
+// (none) without a limit.
+func answerBudget(memLimit int64) int64 {
+	if memLimit == math.MaxInt64 {
 		return 0
 	}
-	return min(calm.DefaultMaxBodyBytes, max(minPageLimit, memLimit/2/int64(concurrency*AnswersPerMonitor)))
+	return memLimit / 2
 }

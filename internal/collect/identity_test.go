@@ -72,22 +72,13 @@ func TestTenantStateWithoutHostAdopted(t *testing.T) {
 	}
 }
 
-func TestPageLimit(t *testing.T) {
-	for _, tc := range []struct {
-		mem         int64
-		concurrency int
-		want        int64
-	}{
-		{192 << 20, 4, 4 << 20},          // the collect function: 3/4 of 256 MiB, 4 monitors × 6 answers
-		{256 << 20, 4, (256 << 20) / 48}, // GOMEMLIMIT=256MiB
-		{4 << 30, 4, 64 << 20},           // never above the client's default
-		{32 << 20, 8, 4 << 20},           // never below a page of 5,000 points
-		{0, 4, 0},                        // no limit: the client's default
-		{math.MaxInt64, 4, 0},            // GOMEMLIMIT unset
-		{256 << 20, 0, 0},                // no concurrency given
+func TestAnswerBudget(t *testing.T) {
+	for _, tc := range []struct{ mem, want int64 }{
+		{192 << 20, 96 << 20}, // the collect function: half of its limit, 3/4 of 256 MiB
+		{math.MaxInt64, 0},    // GOMEMLIMIT unset: no budget
 	} {
-		if got := PageLimit(tc.mem, tc.concurrency); got != tc.want {
-			t.Errorf("PageLimit(%d MiB, %d) = %d, want %d", tc.mem>>20, tc.concurrency, got, tc.want)
+		if got := answerBudget(tc.mem); got != tc.want {
+			t.Errorf("answerBudget(%d) = %d, want %d", tc.mem, got, tc.want)
 		}
 	}
 }

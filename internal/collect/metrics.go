@@ -21,7 +21,6 @@ func (m metrics) query(q Query) calm.MetricsQuery {
 		From:       q.From,
 		To:         q.To,
 		Resolution: q.Resolution,
-		LastAsked:  q.LastAsked,
 		Period:     q.Shape.period(q.From, q.Now), // "" while from/to are honoured
 	}
 	mq.Dimensions, mq.Metrics = m.info.Columns()
@@ -80,9 +79,6 @@ func (m batched) Fetch(ctx context.Context, c Client, q Query, emit func(record.
 	for start, size := 0, m.batchSize(mode); start < len(services); start += size {
 		batch := services[start:min(start+size, len(services))]
 		mq := m.batchQuery(q, mode, batch)
-		if start+len(batch) < len(services) {
-			mq.LastAsked = nil // only the last batch's series is the last
-		}
 		see := emit
 		if learn {
 			see = group.add(batch[0], emit)
@@ -179,7 +175,7 @@ func (m batched) learnServiceList(ctx context.Context, c Client, q Query, g serv
 	}
 	for _, mode := range []string{ListComma, ListRepeat} {
 		mq := m.query(q)
-		mq.LastAsked, mq.RepeatServiceIDs = nil, mode == ListRepeat
+		mq.RepeatServiceIDs = mode == ListRepeat
 		for _, s := range g.services {
 			mq.ServiceIDs = append(mq.ServiceIDs, s.ID)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -221,37 +220,39 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 }
 
 // spanFetch is one span's request series running in its own goroutine; done closes when
-// recs and err are set. lastAsked closes when the answer to what the series expects to be its
-// last request is in (calm.MetricsQuery.LastAsked; monitors of other APIs do not say).
+// recs and err are set. handoff closes when the client says the next series may start
+// (calm.Client.Handoff; nil for a client that does not say).
 type spanFetch struct {
-	done      chan struct{}
-	lastAsked chan struct{}
-	recs      *spanRecords
-	err       error
+	done    chan struct{}
+	handoff <-chan struct{}
+	recs    *spanRecords
+	err     error
 }
 
 func (mr *monitorRun) startSpan(ctx context.Context, span Range) *spanFetch {
-	f := &spanFetch{done: make(chan struct{}), lastAsked: make(chan struct{})}
-	var once sync.Once
-	lastAsked := func() { once.Do(func() { close(f.lastAsked) }) }
+	f := &spanFetch{done: make(chan struct{})}
+	c := mr.Client
+	if cc, ok := c.(*calm.Client); ok {
+		c, f.handoff = cc.Handoff()
+	}
 	go func() {
 		defer close(f.done)
-		f.recs, f.err = mr.fetchSpanInTime(ctx, span, lastAsked)
+		f.recs, f.err = mr.fetchSpanInTime(ctx, c, span)
 	}()
 	return f
 }
 
 // awaitSpan waits until f is done and returns the series of the next span (the first of rest)
-// when it started it meanwhile: as soon as f's last answer is in, so that the next series
-// follows without waiting for f's last page to be decoded. Nothing is delivered while it waits,
-// so at most two spans are held: f's and the next.
+// when it started it meanwhile: as soon as the client hands off (f's last answer is in), so
+// that the next series follows without waiting for f's last page to be decoded. Nothing is
+// delivered while it waits, so at most two spans are held: f's and the next.
 func (mr *monitorRun) awaitSpan(ctx context.Context, f *spanFetch, rest []Range) *spanFetch {
 	var next *spanFetch
-	lastAsked := f.lastAsked
+	handoff := f.handoff
 	for {
 		select {
-		case <-lastAsked:
-			lastAsked = nil
+		case <-handoff:
+			handoff = nil
 			if len(rest) > 0 && !mr.nearDeadline() {
 				next = mr.startSpan(ctx, rest[0])
 			}
@@ -267,13 +268,13 @@ var errFetchCut = errors.New("request series cut short by the deadline margin")
 // fetchSpanInTime is fetchSpan with a deadline halfway into the deadline margin: a slow request
 // series started before the margin cannot run into the end of the invocation, so the run still
 // has time to save its checkpoints and report. Nothing of the cut span is delivered.
-func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range, lastAsked func()) (*spanRecords, error) {
+func (mr *monitorRun) fetchSpanInTime(ctx context.Context, c Client, span Range) (*spanRecords, error) {
 	if mr.stopAt.IsZero() {
-		return mr.fetchSpan(ctx, span, lastAsked)
+		return mr.fetchSpan(ctx, c, span)
 	}
 	fctx, cancel := context.WithDeadlineCause(ctx, mr.stopAt.Add(mr.Config.DeadlineMargin/2), errFetchCut)
 	defer cancel()
-	out, err := mr.fetchSpan(fctx, span, lastAsked)
+	out, err := mr.fetchSpan(fctx, c, span)
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(fctx), errFetchCut) {
 		return nil, errFetchCut
 	}
@@ -287,9 +288,9 @@ func (mr *monitorRun) fetchSpanInTime(ctx context.Context, span Range, lastAsked
 // A metrics span whose answer shows that the tenant stamps points or honours from/to otherwise
 // than the run took it to (learnShape) is read again, the way learned: at most twice. Only
 // then do points outside the span fail it (the inside invariant).
-func (mr *monitorRun) fetchSpan(ctx context.Context, span Range, lastAsked func()) (*spanRecords, error) {
+func (mr *monitorRun) fetchSpan(ctx context.Context, c Client, span Range) (*spanRecords, error) {
 	for attempt := 0; ; attempt++ {
-		out, edges, err := mr.fetchSpanOnce(ctx, span, lastAsked)
+		out, edges, err := mr.fetchSpanOnce(ctx, c, span)
 		if err != nil && invariantOf(err) != InvariantInside || !mr.m.Info().IsMetrics() || attempt == 2 || !mr.learnShape(edges) {
 			return out, err
 		}
@@ -299,10 +300,10 @@ func (mr *monitorRun) fetchSpan(ctx context.Context, span Range, lastAsked func(
 
 // fetchSpanOnce runs the monitor's request series for span once; edges tells where the
 // answer's points lay relative to the span (learnShape).
-func (mr *monitorRun) fetchSpanOnce(ctx context.Context, span Range, lastAsked func()) (*spanRecords, spanEdges, error) {
+func (mr *monitorRun) fetchSpanOnce(ctx context.Context, c Client, span Range) (*spanRecords, spanEdges, error) {
 	out := newSpanRecords(span, mr.Config.Resolution)
 	edges := spanEdges{span: span, period: mr.m.Info().IsMetrics() && mr.shape.period(span.From, mr.now()) != ""}
-	err := mr.fetchPart(ctx, out, span, lastAsked, &edges)
+	err := mr.fetchPart(ctx, out, span, c, &edges)
 	out.seal()
 	if out.collisions > 0 {
 		mr.log.Warn("records sharing an id with other content; the first is delivered", "count", out.collisions, "example", out.collision)

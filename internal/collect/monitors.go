@@ -39,9 +39,6 @@ type Query struct {
 	Tenant     string
 	From, To   time.Time
 	Resolution string // metrics API resolution, e.g. "5Mi"
-	// LastAsked, when set, is called once the answer to what the Fetch expects to be its last
-	// request is in (calm.MetricsQuery.LastAsked); a Fetch may not call it.
-	LastAsked func()
 	// Shape is what the run learned of how the tenant answers (nil: the usual reading); Now is
 	// the run's clock when the Fetch starts, which a period is counted back from.
 	Shape *tenantShape

@@ -19,15 +19,19 @@ import (
 //   - uncut: a result set cut at a cap (cutAt) is dropped and its halves are read instead,
 //     down to single windows; a single window that is cut fails.
 //
-// A failure is an *InvariantError: nothing of the span is delivered, the checkpoint stays.
-func (mr *monitorRun) fetchPart(ctx context.Context, out *spanRecords, part Range, lastAsked func(), edges *spanEdges) error {
+// A failure is an *InvariantError: nothing of the span is delivered, the checkpoint stays. c is
+// the client the part is asked with (startSpan; nil: the monitor's).
+func (mr *monitorRun) fetchPart(ctx context.Context, out *spanRecords, part Range, c Client, edges *spanEdges) error {
+	if c == nil {
+		c = mr.Client
+	}
 	res := mr.Config.Resolution
 	t := &tally{}
 	q := Query{Tenant: mr.Tenant, From: part.From, To: part.To, Resolution: mr.Config.resolutionParam(),
-		LastAsked: lastAsked, Shape: mr.shape, Now: mr.now(), tally: t}
+		Shape: mr.shape, Now: mr.now(), tally: t}
 	endStamped := mr.m.Info().IsMetrics() && mr.shape.endStamped()
 	outside, example := 0, ""
-	err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) {
+	err := mr.m.Fetch(ctx, c, q, func(rec record.Record) {
 		if endStamped { // a record's time is its bucket's start (docs/design.md §4), as its id
 			rec.Time = rec.Time.Add(-res)
 			rec.ID = rec.PointID(rec.Time)
@@ -63,10 +67,10 @@ func (mr *monitorRun) fetchPart(ctx context.Context, out *spanRecords, part Rang
 	}
 	mr.log.Info("result set cut at a cap; reading its halves", "range", fmtRange(part), "why", why, "split", a.To)
 	out.reset(int(part.From.Sub(out.from)/res), int(part.To.Sub(out.from)/res))
-	if err := mr.fetchPart(ctx, out, a, nil, edges); err != nil {
+	if err := mr.fetchPart(ctx, out, a, c, edges); err != nil {
 		return err
 	}
-	return mr.fetchPart(ctx, out, b, nil, edges)
+	return mr.fetchPart(ctx, out, b, c, edges)
 }
 
 // cutAt tells whether the result set of part, whose series t gathered, was cut at a cap: its

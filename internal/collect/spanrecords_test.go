@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -184,61 +186,68 @@ func TestNextSpanIsFetchedWhileASpanIsDelivered(t *testing.T) {
 	}
 }
 
-// A span's series says when the answer to its last request is in (LastAsked): the next
-// span's series starts then, before the span's series ends, and never a third while the first
-// is not done (at most two spans held).
-func TestNextSpanStartsWhenTheLastAnswerHasBegun(t *testing.T) {
+// The client hands a span's series off once the answer to its last request is in
+// (calm.Client.Handoff): the next span's series starts then, before the span is decoded and
+// checked. Each span's check for a cut (two limit=1 counts, asked once its series is read) is
+// answered only once the next span's first page has been asked for: without the handoff the run
+// would wait for it in vain.
+func TestNextSpanStartsWhenTheLastAnswerIsIn(t *testing.T) {
+	e := newEnv(t, "hm")
 	from := ts("2026-11-25T06:00:00Z")
-	c := &lastAskedClient{last: from.Add(2 * time.Hour), started: map[time.Time]chan struct{}{}}
-	for h := range 3 {
-		c.started[from.Add(time.Duration(h)*time.Hour)] = make(chan struct{})
+	rng := Range{From: from, To: from.Add(3 * time.Hour)}
+	var mu sync.Mutex
+	asked := map[time.Time]chan struct{}{} // a span's first page asked for
+	firstPage := func(f time.Time) chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		if asked[f] == nil {
+			asked[f] = make(chan struct{})
+		}
+		return asked[f]
 	}
-	sum := spanRunner(t, c, &testkit.MemSink[sink.Batch]{}).Run(context.Background(), Request{Backfill: &Range{From: from, To: from.Add(3 * time.Hour)}})
+	var early atomic.Int32
+	hold := roundTrip(func(r *http.Request) (*http.Response, error) {
+		q := r.URL.Query()
+		f, _ := time.Parse(calm.TimeLayout, q.Get("from"))
+		switch {
+		case !strings.HasSuffix(r.URL.Path, "/calm-metrics/v1/metrics"):
+		case q.Get("limit") != "1" && q.Get("offset") == "0" && q.Get("limit") != fmt.Sprint(fromToProbeLimit):
+			close(firstPage(f))
+		case q.Get("limit") == "1" && f.Truncate(time.Hour).Add(time.Hour).Before(rng.To):
+			select {
+			case <-firstPage(f.Truncate(time.Hour).Add(time.Hour)):
+				early.Add(1)
+			case <-time.After(10 * time.Second):
+				t.Errorf("the span after %s was not asked for before its check for a cut", f)
+			}
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	settings, _, err := calm.ParseSettings(e.sim.ConnectorJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Pages of 500 points: a span of hm (1,080) is three, the first full (it tells the unit).
+	c, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: hold}, Logger: quiet, PageSize: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.r.Client, e.r.Scopes = c, c.Tokens()
+	e.r.Config.Span = time.Hour
+	sum := e.r.Run(context.Background(), Request{Backfill: &rng})
 	mustOK(t, sum)
 	if m := sum.Monitors[0]; m.Windows != 36 {
 		t.Errorf("%d windows delivered, want 36", m.Windows)
 	}
-	if n := c.early.Load(); n != 2 {
-		t.Errorf("%d of 2 spans started while the span before was still in its series, want 2", n)
-	}
-	if n := c.most.Load(); n > 2 {
-		t.Errorf("%d series at once, want at most 2", n)
+	if n := early.Load(); n != 4 {
+		t.Errorf("%d checks for a cut came after the next span's first page, want 4 (2 spans × 2 halves)", n)
 	}
 }
 
-// lastAskedClient's series (one per span, started[From] closed when it starts) call LastAsked,
-// then wait up to 10 s for the next span's series to start before they end; the last span's
-// (From = last) does not wait.
-type lastAskedClient struct {
-	cannedClient
-	last          time.Time
-	started       map[time.Time]chan struct{}
-	running, most atomic.Int32
-	early         atomic.Int32
-}
+// roundTrip is an http.RoundTripper of a function.
+type roundTrip func(*http.Request) (*http.Response, error)
 
-func (c *lastAskedClient) Metrics(ctx context.Context, q calm.MetricsQuery) iter.Seq2[calm.MetricsPage, error] {
-	return func(yield func(calm.MetricsPage, error) bool) {
-		n := c.running.Add(1)
-		defer c.running.Add(-1)
-		for m := c.most.Load(); n > m && !c.most.CompareAndSwap(m, n); m = c.most.Load() {
-		}
-		if q.PageSize == fromToProbeLimit { // the run's probe of from/to, not a span's series
-			yield(calm.MetricsPage{Metrics: pmetric.NewMetrics()}, nil)
-			return
-		}
-		close(c.started[q.From])
-		if q.LastAsked != nil && q.From.Before(c.last) {
-			q.LastAsked()
-			select {
-			case <-c.started[q.To]:
-				c.early.Add(1)
-			case <-time.After(10 * time.Second):
-			}
-		}
-		yield(calm.MetricsPage{Metrics: pmetric.NewMetrics()}, nil)
-	}
-}
+func (f roundTrip) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // A delivery that fails ends the run with its error; the span fetched ahead is cancelled and
 // its series has ended when Run returns. Nothing of it is delivered.

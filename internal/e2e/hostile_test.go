@@ -20,6 +20,7 @@ import (
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"github.com/calm-collector/calm-collector/internal/awstest"
+	"github.com/calm-collector/calm-collector/internal/calm"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/fleet"
 )
@@ -274,10 +275,7 @@ func TestGiantPagesOnEveryMonitorStayInTheMemoryBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	capBytes := collect.PageLimit(limit, e.cfg.Concurrency)
-	if capBytes*int64(e.cfg.Concurrency)*collect.AnswersPerMonitor > limit/2 {
-		t.Fatalf("cap %d: the answers held at once exceed half the limit", capBytes)
-	}
+	capBytes := calm.AnswerCap(limit/2, e.cfg.Concurrency) // the answers' budget: half the limit
 	r := (&collect.Runner{Config: e.cfg, Store: e.store, Sinks: []collect.Sink{e.sink}, Owner: "e2e",
 		Now: func() time.Time { return t0 }, Logger: e.opts.Logger}).For(c)
 	var s collect.Summary

@@ -17,7 +17,8 @@ import (
 // before it), with it, and with it against a tenant whose buckets come 7 minutes late (every
 // run then finds the newest window of the run before grown and reads it again). It reports
 // requests and API bytes on the wire per run and the share of the 24 GB monthly quota that
-// 8,640 such runs take.
+// 8,640 such runs take. Run it with -benchtime 6x, a horizon's worth of runs: the logs monitors
+// are re-checked once per horizon (settle.go), in one run of every six.
 func BenchmarkVerifyCost(b *testing.B) {
 	for _, services := range []int{240, 1000} {
 		for _, v := range []struct {

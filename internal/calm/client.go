@@ -452,7 +452,7 @@ func (c *Client) attempt(ctx context.Context, r *request, u *url.URL, p *reply) 
 		p.header = resp.Header
 		close(p.began)
 	}
-	b, zipped, err := c.readBodyZipped(resp, c.opt.MaxBodyBytes)
+	b, zipped, err := c.readBody(resp, c.opt.MaxBodyBytes)
 	switch {
 	case errors.Is(err, errBodyTooLarge):
 		return nil, fmt.Errorf("%s %s: answer is larger than %d bytes (MaxBodyBytes), counted decompressed; ask for less (smaller limit or window)", r.method, u.Path, c.opt.MaxBodyBytes)
@@ -497,7 +497,7 @@ func (c *Client) checkResponse(method, path string, resp *http.Response) *APIErr
 	if resp.StatusCode == http.StatusTooManyRequests {
 		c.count(func(n *Counts) { n.Throttled.Add(1) })
 	}
-	b, _ := c.readBody(resp, maxErrorBody) // a cut or unreadable body still names the status
+	b, _, _ := c.readBody(resp, maxErrorBody) // a cut or unreadable body still names the status
 	if looksHTML(resp.Header.Get("Content-Type"), b) {
 		e.HTML = true
 		return e

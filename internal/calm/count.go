@@ -37,7 +37,7 @@ func (c *Client) MetricsCount(ctx context.Context, q MetricsQuery) (int, error) 
 	if err != nil {
 		return -1, fmt.Errorf("count metrics %s %s–%s: %w", q.Provider, q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout), err)
 	}
-	return totalCount(resp), nil
+	return headerTotal(resp.header), nil
 }
 
 // MetricsUnit says what the tenant's metrics paging counts as far as the client has learned

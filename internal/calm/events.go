@@ -61,7 +61,7 @@ func (c *Client) StatusEvents(ctx context.Context, q EventsQuery) iter.Seq2[Stat
 		if err := json.Unmarshal(resp.body, &raws); err != nil {
 			return page[StatusEvent]{}, fmt.Errorf("decode: the answer is not a JSON array of events: %w", err)
 		}
-		p := page[StatusEvent]{count: len(raws), total: totalCount(resp), hash: bodyHash(resp.body), bytes: len(resp.body), corr: correlationID(resp)}
+		p := page[StatusEvent]{count: len(raws), total: headerTotal(resp.header), hash: bodyHash(resp.body), bytes: len(resp.body), corr: correlationID(resp)}
 		for _, raw := range raws {
 			p.items = append(p.items, newStatusEvent(raw))
 		}

@@ -93,7 +93,7 @@ func (c *Client) logsPage(ctx context.Context, q LogsQuery, limit, offset int) (
 		return page[LogsPage]{}, err
 	}
 	n := ld.LogRecordCount()
-	lp := LogsPage{Logs: ld, Offset: offset, Records: n, Total: totalCount(resp), Limit: limit, Bytes: len(resp.body)}
+	lp := LogsPage{Logs: ld, Offset: offset, Records: n, Total: headerTotal(resp.header), Limit: limit, Bytes: len(resp.body)}
 	return rawPage(resp, lp, offset, n), nil
 }
 

@@ -197,7 +197,7 @@ func (c *Client) metricsInJSON(ctx context.Context, q MetricsQuery, res string, 
 // metricsAnswer is the answer of a metrics request asked for in format, read whole: its points
 // counted before decoding (a cheap scan of the body), and its decode.
 func (c *Client) metricsAnswer(resp *response, format string, offset, limit int) answer[MetricsPage] {
-	total := totalCount(resp)
+	total := headerTotal(resp.header)
 	ctype := resp.header.Get("Content-Type")
 	points := countDataPoints(resp.body)
 	if isProtobuf(ctype) {

@@ -87,15 +87,6 @@ func ready[T any](a answer[T]) begun[T] {
 	return begun[T]{total: a.total, rest: func() (answer[T], error) { return a, nil }}
 }
 
-// fetchWhole is the answer at offset with both phases of its request done.
-func fetchWhole[T any](ctx context.Context, fetch fetchAnswer[T], offset int) (answer[T], error) {
-	b, err := fetch(ctx, offset)
-	if err != nil {
-		return answer[T]{}, err
-	}
-	return b.rest()
-}
-
 // paginate is pages for a fetch that decodes as it fetches: the exact row count is known before
 // the page is used, and the next pages are asked for while the caller uses this one (once this
 // one is read and decoded: its answer begins when it is whole).
@@ -219,7 +210,10 @@ func (p pager[T]) pages(ctx context.Context, fetch fetchAnswer[T]) iter.Seq2[pag
 			if !ok {
 				ahead.discard()
 				ahead = nil
-				a, err = fetchWhole(ctx, fetch, w.offset)
+				var b begun[T]
+				if b, err = fetch(ctx, w.offset); err == nil {
+					a, err = b.rest()
+				}
 			}
 			if err != nil {
 				w.fail(yield, fmt.Errorf("%s at offset %d: %w", p.what, w.offset, err))
@@ -380,9 +374,6 @@ func (w *walk[T]) after(n int, d decoded[T]) (step, error) {
 	}
 	return stepOn, nil // without a total, a short page may be a cap: go on until an empty page
 }
-
-// totalCount reads x-total-count; -1 when absent or unreadable.
-func totalCount(r *response) int { return headerTotal(r.header) }
 
 // headerTotal reads x-total-count of h; -1 when absent or unreadable.
 func headerTotal(h http.Header) int {

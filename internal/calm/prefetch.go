@@ -85,16 +85,14 @@ func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswe
 			r := launch(fctx, &requests, fetch, off)
 			asked = append(asked, r)
 			f.out <- r // never blocks: the slots bound what is in out
-			if !settled(fctx, r.begun) {
-				return
-			}
+			<-r.begun  // closes also when the request fails, as it does once fctx ends
 			switch {
 			case r.total < 0, total >= 0 && r.total != total:
 				return // no total to plan by, or another one: the pager goes on by itself
 			case off+plan.limit >= r.total:
 				// The last page: handed off once its answer is in whole (a page too large to read
 				// is not).
-				if settled(fctx, r.done) && r.r.err == nil {
+				if <-r.done; r.r.err == nil {
 					plan.handoff.close()
 				}
 				return
@@ -103,22 +101,6 @@ func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswe
 		}
 	}()
 	return f
-}
-
-// settled waits until ch closes or ctx ends and reports whether ch closed: also when ctx ended
-// meanwhile (the pager may have taken the answer and ended before the fetcher looked).
-func settled(ctx context.Context, ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	case <-ctx.Done():
-	}
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }
 
 // launch runs fetch for the page at offset in a goroutine of its own: begun closes once the

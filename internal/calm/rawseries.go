@@ -108,6 +108,6 @@ func (c *Client) rawGet(ctx context.Context, path string, sh shape, qv url.Value
 
 // rawPage is the page of one answer holding item, which counts n records.
 func rawPage[P any](resp *response, item P, offset, n int) page[P] {
-	return page[P]{items: []P{item}, offset: offset, count: n, total: totalCount(resp),
+	return page[P]{items: []P{item}, offset: offset, count: n, total: headerTotal(resp.header),
 		hash: bodyHash(resp.body), bytes: len(resp.body), corr: correlationID(resp)}
 }

@@ -84,7 +84,7 @@ func (c *Client) tracesPage(ctx context.Context, q TracesQuery, limit, offset in
 		return page[TracesPage]{}, err
 	}
 	n := td.SpanCount()
-	tp := TracesPage{Traces: td, Offset: offset, Spans: n, Total: totalCount(resp), Limit: limit, Bytes: len(resp.body)}
+	tp := TracesPage{Traces: td, Offset: offset, Spans: n, Total: headerTotal(resp.header), Limit: limit, Bytes: len(resp.body)}
 	return rawPage(resp, tp, offset, n), nil
 }
 

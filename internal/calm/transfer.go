@@ -42,16 +42,10 @@ var errEncoding = errors.New("unsupported Content-Encoding")
 // at max+1 bytes, so an answer that inflates far beyond its size is never held (at most
 // max+1 bytes are). Both sizes are counted in the client's Stats and Counts,
 // also when reading fails. A read error (a connection cut, a broken gzip stream) is returned
-// as it is, for the caller to retry.
-func (c *Client) readBody(resp *http.Response, max int64) (b []byte, err error) {
-	b, _, err = c.readBodyZipped(resp, max)
-	return b, err
-}
-
-// readBodyZipped is readBody that also returns the body as it came when it came gzip'd (nil
+// as it is, for the caller to retry. zipped is the body as it came when it came gzip'd (nil
 // otherwise): a caller that holds the answer a while may keep that instead, and inflate it
 // again when it needs it.
-func (c *Client) readBodyZipped(resp *http.Response, max int64) (b, zipped []byte, err error) {
+func (c *Client) readBody(resp *http.Response, max int64) (b, zipped []byte, err error) {
 	wire := &countingReader{r: io.LimitReader(resp.Body, max+1)}
 	defer func() { c.count(func(n *Counts) { n.Wire.Add(wire.n); n.Decoded.Add(int64(len(b))) }) }()
 	enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))

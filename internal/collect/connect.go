@@ -3,7 +3,6 @@ package collect
 import (
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"runtime/debug"
 	"slices"
@@ -64,7 +63,10 @@ func Connect(raw []byte, connector string, o ClientOptions) (*calm.Client, error
 	c, err := calm.New(settings, calm.Options{
 		HTTPClient: &http.Client{Transport: o.Base, Timeout: timeout},
 		Logger:     logger, UserAgent: o.UserAgent,
-		MemoryBudget: answerBudget(debug.SetMemoryLimit(-1)), Concurrency: concurrency,
+		// Half the process's memory limit (GOMEMLIMIT, or what the collect function sets from its
+		// memory size) for the answers held, half for what they decode into; without a limit,
+		// the client's default cap.
+		MemoryBudget: debug.SetMemoryLimit(-1) / 2, Concurrency: concurrency,
 		Recorder: o.Recorder,
 	})
 	if err != nil {
@@ -91,15 +93,4 @@ func (r *Runner) addSecretMonitors(raw []byte) error {
 		r.Config.Extra = append(slices.Clip(r.Config.Extra), extra...)
 	}
 	return nil
-}
-
-// answerBudget is the memory the answers of Cloud ALM held at once may take under the process's
-// memory limit memLimit (debug.SetMemoryLimit(-1): GOMEMLIMIT, or what the collect function sets
-// from its memory size): half of it, the other half being for what the answers decode into; 0
-// (none) without a limit.
-func answerBudget(memLimit int64) int64 {
-	if memLimit == math.MaxInt64 {
-		return 0
-	}
-	return memLimit / 2
 }

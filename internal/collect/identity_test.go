@@ -2,7 +2,6 @@ package collect
 
 import (
 	"context"
-	"math"
 	"strings"
 	"testing"
 )
@@ -69,16 +68,5 @@ func TestTenantStateWithoutHostAdopted(t *testing.T) {
 	}
 	if cp, _, _ := e.store.Get(ctx, e.r.Tenant, "hm"); cp.Host != e.r.Host {
 		t.Errorf("checkpoint host %q, want %q", cp.Host, e.r.Host)
-	}
-}
-
-func TestAnswerBudget(t *testing.T) {
-	for _, tc := range []struct{ mem, want int64 }{
-		{192 << 20, 96 << 20}, // the collect function: half of its limit, 3/4 of 256 MiB
-		{math.MaxInt64, 0},    // GOMEMLIMIT unset: no budget
-	} {
-		if got := answerBudget(tc.mem); got != tc.want {
-			t.Errorf("answerBudget(%d) = %d, want %d", tc.mem, got, tc.want)
-		}
 	}
 }

@@ -248,18 +248,15 @@ func (mr *monitorRun) startSpan(ctx context.Context, span Range) *spanFetch {
 // delivered while it waits, so at most two spans are held: f's and the next.
 func (mr *monitorRun) awaitSpan(ctx context.Context, f *spanFetch, rest []Range) *spanFetch {
 	var next *spanFetch
-	handoff := f.handoff
-	for {
-		select {
-		case <-handoff:
-			handoff = nil
-			if len(rest) > 0 && !mr.nearDeadline() {
-				next = mr.startSpan(ctx, rest[0])
-			}
-		case <-f.done:
-			return next
+	select {
+	case <-f.handoff:
+		if len(rest) > 0 && !mr.nearDeadline() {
+			next = mr.startSpan(ctx, rest[0])
 		}
+	case <-f.done:
 	}
+	<-f.done
+	return next
 }
 
 // errFetchCut: a request series was cut short so that the run can still save and report.

@@ -234,15 +234,15 @@ func (t *tester) probeQuery(ctx context.Context, q calm.MetricsQuery) (int, erro
 func (t *tester) probeEvents(ctx context.Context, m monitor.Monitor) Check {
 	now := t.opts.Now().UTC()
 	q := calm.EventsQuery{From: now.Add(-eventsLookback), To: now, PageSize: 1}
-	any := false
+	found := false
 	for _, err := range t.client.StatusEvents(ctx, q) {
 		if err != nil {
 			return t.monitorFailure(err, m)
 		}
-		any = true
+		found = true
 		break
 	}
-	if !any {
+	if !found {
 		return Check{Status: Pass, Detail: "status events answered: no events in the last 24 h"}
 	}
 	old := calm.EventsQuery{From: now.Add(-3 * eventsLookback), To: now.Add(-2 * eventsLookback), PageSize: eventsPageSize}

@@ -113,3 +113,19 @@ func TestWindowMarkRoundTrip(t *testing.T) {
 		t.Error("an event mark's key taken for a window's")
 	}
 }
+
+// A run that comes a settle horizon after the one before (a missed run, a longer schedule)
+// still re-checks what that one delivered: the horizon is counted back from the checkpoint.
+func TestLateDataIsFoundByARunAHorizonLater(t *testing.T) {
+	b, _ := sim.ParseBehaviours("late-buckets")
+	e := newEnvWith(t, sim.Config{Behaviours: b}, "hm")
+	mustOK(t, e.r.Run(context.Background(), Request{}))
+	e.clock.Advance(e.r.Config.Settle)
+	s := e.r.Run(context.Background(), Request{})
+	mustOK(t, s)
+	late := e.expectedIDs("hm", ts("2026-11-25T10:00:00Z"), ts("2026-11-25T10:05:00Z"))
+	if len(late) == 0 || s.Monitors[0].Late != len(late) {
+		t.Errorf("late = %d, want the %d points of 10:00–10:05", s.Monitors[0].Late, len(late))
+	}
+	e.checkExactlyOnce(t, "hm", ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:35:00Z"))
+}

@@ -39,7 +39,11 @@ type InvariantError struct {
 }
 
 func (e *InvariantError) Error() string {
-	return fmt.Sprintf("%s fails the %q invariant: %s; it is held and read again next run", fmtRange(e.Range), e.Invariant, e.Detail)
+	what := "it is held and read again next run"
+	if e.Invariant == InvariantFollowed {
+		what = "what came is delivered, and the events are asked for again next run"
+	}
+	return fmt.Sprintf("%s fails the %q invariant: %s; %s", fmtRange(e.Range), e.Invariant, e.Detail, what)
 }
 
 // invariantOf returns the invariant err failed, "" when err is no InvariantError.

@@ -140,7 +140,7 @@ func (s *Sink) statusChanges(b sink.Batch, marks, changed map[string]state.Mark,
 		if r.Kind() != record.KindEvent {
 			continue
 		}
-		key := "event:" + statusKey(r)
+		key := "event:" + r.EventKey()
 		prev, seen := marks[key]
 		hash := r.ID
 		if isClosed(r) {
@@ -170,16 +170,6 @@ func (s *Sink) statusChanges(b sink.Batch, marks, changed map[string]state.Mark,
 		}})
 	}
 	return out
-}
-
-// statusKey identifies a status event across its changes: its id, else its type, service and start.
-func statusKey(r record.Record) string {
-	if id := r.Attr("eventId"); id != "" {
-		return id
-	}
-	return record.PointID(r.Tenant(), r.Monitor(), r.Name(), map[string]string{
-		"eventType": r.Attr("eventType"), "serviceName": r.Attr("serviceName"), "eventName": r.Attr("eventName"),
-	}, r.Time)
 }
 
 // ruleChanges evaluates every rule of the batch's monitor on the latest point of each matching

@@ -413,7 +413,7 @@ func (mr *monitorRun) backfillEvents(ctx context.Context, rng Range) error {
 func (mr *monitorRun) fetchEvents(ctx context.Context, rng Range) (map[string]record.Record, error) {
 	events := map[string]record.Record{}
 	q := Query{Tenant: mr.Tenant, From: rng.From, To: rng.To, Resolution: mr.Config.resolutionParam(), Now: mr.now()}
-	if err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) { events[eventKey(rec)] = rec }); err != nil {
+	if err := mr.m.Fetch(ctx, mr.Client, q, func(rec record.Record) { events[rec.EventKey()] = rec }); err != nil {
 		return nil, fmt.Errorf("collect %s %s: %w", mr.id, fmtRange(rng), err)
 	}
 	return events, nil

@@ -430,7 +430,7 @@ func statusEventsOnceAndAgain(t *testing.T, cfg sim.Config) {
 	}
 	byKey := map[string]string{}
 	for _, r := range first {
-		byKey[eventKey(r)] = r.ID
+		byKey[r.EventKey()] = r.ID
 	}
 	// Six hours later events have started, changed status or ended.
 	e.clock.Advance(6 * time.Hour)
@@ -441,9 +441,9 @@ func statusEventsOnceAndAgain(t *testing.T, cfg sim.Config) {
 	}
 	changed := 0
 	for _, r := range third {
-		if old, ok := byKey[eventKey(r)]; ok {
+		if old, ok := byKey[r.EventKey()]; ok {
 			if old == r.ID {
-				t.Errorf("event %s re-emitted unchanged", eventKey(r))
+				t.Errorf("event %s re-emitted unchanged", r.EventKey())
 			}
 			changed++
 		}

@@ -70,15 +70,5 @@ func eventRecord(tenant, monitor string, ev calm.StatusEvent) record.Record {
 	return record.Record{Series: s, ID: s.ContentID(t, ""), Time: t}
 }
 
-// eventKey identifies an event across its changes: its id, else its type, service and start.
-func eventKey(r record.Record) string {
-	if id := r.Attr("eventId"); id != "" {
-		return id
-	}
-	return record.PointID(r.Tenant(), r.Monitor(), r.Name(), map[string]string{
-		"eventType": r.Attr("eventType"), "serviceName": r.Attr("serviceName"), "eventName": r.Attr("eventName"),
-	}, r.Time)
-}
-
 // parseEventTime reads a status event time: calm.ParseEventTime.
 func parseEventTime(s string) (time.Time, bool) { return calm.ParseEventTime(s) }

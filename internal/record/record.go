@@ -161,6 +161,18 @@ func PointID(tenant, monitor, name string, attrs map[string]string, t time.Time)
 	return s.PointID(t)
 }
 
+// EventKey identifies a status event across its changes (a new status, an end time): its
+// eventId, else the PointID of its type, service and name at its start, the record's time.
+// The collector's open-events state and the alert sink's event state both key events by it.
+func (r Record) EventKey() string {
+	if id := r.Attr("eventId"); id != "" {
+		return id
+	}
+	return PointID(r.Tenant(), r.Monitor(), r.Name(), map[string]string{
+		"eventType": r.Attr("eventType"), "serviceName": r.Attr("serviceName"), "eventName": r.Attr("eventName"),
+	}, r.Time)
+}
+
 // idHash hashes the bytes of an id, without allocating but for the id.
 type idHash struct {
 	h   hash.Hash

@@ -18,26 +18,14 @@ const (
 // and is a total cut at a cap (the halves of a range hold more than the range). -1 when the
 // answer carries no total: nothing can be told from it.
 func (c *Client) MetricsCount(ctx context.Context, q MetricsQuery) (int, error) {
-	res := q.Resolution
-	if res == "" {
-		res = DefaultResolution
+	q.PageSize, q.AllPages = 1, false
+	for p, err := range c.Metrics(ctx, q) {
+		if err != nil {
+			return -1, fmt.Errorf("count %w", err)
+		}
+		return p.Total, nil
 	}
-	if q.Provider == "" || !q.To.After(q.From) {
-		return -1, fmt.Errorf("count metrics %s %s–%s: provider must be set and to after from",
-			q.Provider, q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout))
-	}
-	format := FormatJSON
-	if c.Binary() {
-		format = FormatBinary
-	}
-	resp, err := c.metricsWhole(ctx, q, res, 1, 0, format)
-	if err != nil && format == FormatBinary && refusesFormat(err) {
-		resp, err = c.metricsWhole(ctx, q, res, 1, 0, FormatJSON)
-	}
-	if err != nil {
-		return -1, fmt.Errorf("count metrics %s %s–%s: %w", q.Provider, q.From.UTC().Format(TimeLayout), q.To.UTC().Format(TimeLayout), err)
-	}
-	return headerTotal(resp.header), nil
+	return -1, nil
 }
 
 // MetricsUnit says what the tenant's metrics paging counts as far as the client has learned

@@ -113,15 +113,6 @@ func (c *Client) metricsCall(ctx context.Context, q MetricsQuery, res string, li
 	return c.begin(req)
 }
 
-// metricsWhole is metricsCall with its answer read whole.
-func (c *Client) metricsWhole(ctx context.Context, q MetricsQuery, res string, limit, offset int, format string) (*response, error) {
-	p, err := c.metricsCall(ctx, q, res, limit, offset, format)
-	if err != nil {
-		return nil, err
-	}
-	return p.read()
-}
-
 // Metrics pages through GET /api/calm-metrics/v1/metrics (version=V1, provider, from, to,
 // resolution, format, preserveTimeStamp=true, limit, offset, onLimit=TRUNCATE,
 // and dimensions, metrics, serviceId, serviceType when set) using limit/offset +
@@ -183,7 +174,11 @@ func (c *Client) Metrics(ctx context.Context, q MetricsQuery) iter.Seq2[MetricsP
 // when that succeeds, it was the format the tenant refused, and the client asks for JSON from
 // then on (BinaryRefused).
 func (c *Client) metricsInJSON(ctx context.Context, q MetricsQuery, res string, limit, offset int, what string) (answer[MetricsPage], error) {
-	resp, err := c.metricsWhole(ctx, q, res, limit, offset, FormatJSON)
+	p, err := c.metricsCall(ctx, q, res, limit, offset, FormatJSON)
+	var resp *response
+	if err == nil {
+		resp, err = p.read()
+	}
 	if err != nil {
 		return answer[MetricsPage]{}, err
 	}

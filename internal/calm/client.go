@@ -176,12 +176,9 @@ func New(s Settings, o Options) (*Client, error) {
 func (c *Client) Counting(n *Counts) *Client { return &Client{shared: c.shared, counts: n} }
 
 // Handoff returns c for one request series of a sequence (a span of a backfill) and a channel
-// that closes once the answer to the last page of a metrics walk made with it is in (read whole,
-// not yet decoded; the total tells which page is the last): the caller may start the
-// sequence's next series then, so that it follows this one at the server without waiting for
-// the decode. A walk that fails, or whose end the total does not tell, leaves it open: the
-// series' end is then the time. Until this series ends, the two hold answers at once
-// (AnswerCap counts two walks a caller).
+// that closes once the answer to the last page (by the total) of a metrics walk made with it is
+// in, read whole and not yet decoded: the caller may start the next series then, and the two
+// hold answers at once until this one ends (AnswerCap counts two walks a caller).
 func (c *Client) Handoff() (*Client, <-chan struct{}) {
 	h := &handoff{ch: make(chan struct{})}
 	return &Client{shared: c.shared, counts: c.counts, handoff: h}, h.ch
@@ -203,11 +200,9 @@ func (h *handoff) close() {
 // about 2 MiB).
 const minAnswerCap = 4 << 20
 
-// AnswerCap is the cap of one answer (MaxBodyBytes) when budget is what the answers held at once
-// by concurrency callers may take together. A caller holds the answers of at most two walks at
-// once (at a Handoff), a walk at most the page it decodes and those asked for ahead of it
-// (answersHeld), so that no combination of answers exceeds the budget. At least 4 MiB, at most
-// DefaultMaxBodyBytes, which is also the cap without a budget.
+// AnswerCap is the cap of one answer when budget is what the answers held at once by concurrency
+// callers may take together: each holds two walks' answers at most (at a Handoff), answersHeld
+// each. At least 4 MiB, at most DefaultMaxBodyBytes (also the cap without a budget).
 func AnswerCap(budget int64, concurrency int) int64 {
 	if budget <= 0 {
 		return DefaultMaxBodyBytes
@@ -295,10 +290,8 @@ func (c *Client) apiPath(r *request) string {
 	return c.base.ResolveReference(&url.URL{Path: r.path}).Path
 }
 
-// begin is the first of a request's two phases: it sends r (with retries, token refresh on
-// 401) and returns as soon as a 2xx answer's status and headers are in; read, the second,
-// returns the answer with its body read (a body that fails to read is asked for again, under
-// the same retries). A pager asks for its next page between the two (prefetch.go).
+// begin is the first of a request's two phases: it sends r (as send) and returns once a 2xx
+// answer's status and headers are in; read, the second, returns the answer read whole.
 func (c *Client) begin(r *request) (*reply, error) {
 	p := &reply{began: make(chan struct{}), done: make(chan struct{})}
 	go func() {

@@ -103,8 +103,7 @@ func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswe
 	return f
 }
 
-// launch runs fetch for the page at offset in a goroutine of its own: begun closes once the
-// answer's status and headers are in (or the request failed), done once it is read whole.
+// launch runs fetch for the page at offset in a goroutine of its own.
 func launch[T any](ctx context.Context, wg *sync.WaitGroup, fetch fetchAnswer[T], offset int) *inflight[T] {
 	r := &inflight[T]{begun: make(chan struct{}), total: -1, done: make(chan struct{})}
 	wg.Add(1)

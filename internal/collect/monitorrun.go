@@ -197,9 +197,6 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 		if err != nil {
 			return fmt.Errorf("collect %s %s: %w", mr.id, fmtRange(span), err)
 		}
-		if ahead == nil && k+1 < len(spans) && !mr.nearDeadline() {
-			ahead = mr.startSpan(fctx, spans[k+1])
-		}
 		for i, w := range split(span, res) {
 			b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: w.From, To: w.To, Records: recs.batch(i)}
 			if err := mr.deliver(ctx, b); err != nil {
@@ -242,18 +239,20 @@ func (mr *monitorRun) startSpan(ctx context.Context, span Range) *spanFetch {
 	return f
 }
 
-// awaitSpan waits until f is done and returns the series of the next span (the first of rest)
-// when it started it meanwhile: as soon as the client hands off (f's last answer is in), so
-// that the next series follows without waiting for f's last page to be decoded. Nothing is
-// delivered while it waits, so at most two spans are held: f's and the next.
-func (mr *monitorRun) awaitSpan(ctx context.Context, f *spanFetch, rest []Range) *spanFetch {
-	var next *spanFetch
+// awaitSpan waits until f is done and returns the series of the next span (the first of rest),
+// started as soon as the client hands off (f's last answer is in, not yet decoded) or else once
+// f is done without an error. Nothing is delivered while it waits, so at most two spans are
+// held: f's and the next.
+func (mr *monitorRun) awaitSpan(ctx context.Context, f *spanFetch, rest []Range) (next *spanFetch) {
 	select {
 	case <-f.handoff:
-		if len(rest) > 0 && !mr.nearDeadline() {
-			next = mr.startSpan(ctx, rest[0])
-		}
 	case <-f.done:
+		if f.err != nil {
+			return nil
+		}
+	}
+	if len(rest) > 0 && !mr.nearDeadline() {
+		next = mr.startSpan(ctx, rest[0])
 	}
 	<-f.done
 	return next

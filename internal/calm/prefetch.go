@@ -32,24 +32,19 @@ type fetcherPlan struct {
 	handoff                   *handoff
 }
 
-// fetched is one answer of a fetcher.
-type fetched[T any] struct {
-	a   answer[T]
-	err error
-}
-
 // inflight is one request of a fetcher.
 type inflight[T any] struct {
 	begun chan struct{} // closed when its answer has begun (status and headers in) or failed
 	total int           // x-total-count of the answer once begun, -1 when absent or failed
-	done  chan struct{} // closed when r is set
-	r     fetched[T]
+	done  chan struct{} // closed when a and err are set
+	a     answer[T]
+	err   error
 }
 
 // fetcher asks for the pages of a plan, in order, at most maxAhead pages ahead of the pager.
 // It asks for a page once the answer to the page before has begun to arrive (a 2xx status and
-// its headers: the first phase of fetchAnswer), so reading, unpacking and checking that answer overlap the next
-// request's wait instead of adding to it; the series stays one request after the other at the
+// its headers: the first phase of fetchAnswer), so reading, unpacking and checking that answer
+// overlap the next request's wait instead of adding to it; the series stays one request after the other at the
 // server. It stops asking after an answer that ends the plan (an error, a page not full, a
 // changed total); a request already on its way then is discarded by the pager (one request,
 // counted, never a row).
@@ -92,7 +87,7 @@ func startFetcher[T any](ctx context.Context, plan fetcherPlan, fetch fetchAnswe
 			case off+plan.limit >= r.total:
 				// The last page: handed off once its answer is in whole (a page too large to read
 				// is not).
-				if <-r.done; r.r.err == nil {
+				if <-r.done; r.err == nil {
 					plan.handoff.close()
 				}
 				return
@@ -111,15 +106,13 @@ func launch[T any](ctx context.Context, wg *sync.WaitGroup, fetch fetchAnswer[T]
 		defer wg.Done()
 		defer close(r.done)
 		b, err := fetch(ctx, offset)
-		if err != nil {
-			r.r.err = err
-			close(r.begun)
-			return
+		if err == nil {
+			r.total = b.total
 		}
-		r.total = b.total
 		close(r.begun)
-		a, err := b.rest()
-		r.r = fetched[T]{a, err}
+		if r.err = err; err == nil {
+			r.a, r.err = b.rest()
+		}
 	}()
 	return r
 }
@@ -130,7 +123,7 @@ func ended[T any](asked []*inflight[T], limit int, unit pageUnit, total int) boo
 	for _, r := range asked {
 		select {
 		case <-r.done:
-			if r.r.err != nil || !r.r.a.full(limit, unit) || r.r.a.total != total {
+			if r.err != nil || !r.a.full(limit, unit) || r.a.total != total {
 				return true
 			}
 		default:
@@ -153,7 +146,7 @@ func (f *fetcher[T]) take(offset int) (a answer[T], ok bool, err error) {
 	<-r.done
 	<-f.slots
 	f.next += f.limit
-	return r.r.a, true, r.r.err
+	return r.a, true, r.err
 }
 
 // discard cancels the requests still going or waiting (with errPrefetchDiscarded as the cause)

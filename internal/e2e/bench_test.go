@@ -50,7 +50,7 @@ type replayFront struct {
 	requests, bytes atomic.Int64
 	// trace, when set (CALM_BENCH_TRACE), writes every API answer's start and end.
 	trace *requestTrace
-	// minRequests is Σ ceil(x-total-count/limit) over the first pages (offset 0) seen.
+	// minRequests is Σ seriesRequests over the first pages (offset 0) seen.
 	minRequests atomic.Int64
 }
 
@@ -92,7 +92,7 @@ func (f *replayFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		total, _ := strconv.Atoi(a.header.Get("X-Total-Count"))
 		limit, _ := strconv.Atoi(q.Get("limit"))
 		if limit > 0 {
-			f.minRequests.Add(int64(max(1, (total+limit-1)/limit)))
+			f.minRequests.Add(seriesRequests(total, limit))
 		}
 	}
 	for k, v := range a.header {
@@ -244,6 +244,15 @@ func pollVmHWM(pid int, stop <-chan struct{}) memPeak {
 // networkBound is the least wall time the request pattern allows: every monitor's requests
 // one after the other, monitors side by side up to the concurrency, each answer taking the
 // injected latency.
+// seriesRequests is the fewest requests that read a series of total items in pages of limit; a
+// question of one page (a count for a cut, limit=1; the probe of from/to), one.
+func seriesRequests(total, limit int) int64 {
+	if limit < calm.DefaultPageSize {
+		return 1
+	}
+	return int64(max(1, (total+limit-1)/limit))
+}
+
 func networkBound(f *replayFront, concurrency int) time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -256,7 +265,7 @@ func networkBound(f *replayFront, concurrency int) time.Duration {
 		}
 		total2, _ := strconv.Atoi(a.header.Get("X-Total-Count"))
 		limit, _ := strconv.Atoi(u.Get("limit"))
-		n := int64(max(1, (total2+limit-1)/max(limit, 1)))
+		n := seriesRequests(total2, max(limit, 1))
 		perMonitor[u.Get("provider")] += n
 		total += n
 	}

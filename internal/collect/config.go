@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/cadence"
 	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/quota"
 )
@@ -83,10 +84,8 @@ func DefaultConfig() Config {
 	}
 }
 
-// DefaultSettle is the default settle horizon: longer than the ingestion delays reported for
-// Cloud ALM (a bucket filled some minutes after it closes), short enough that the re-check
-// stays one small request per monitor and run.
-const DefaultSettle = 30 * time.Minute
+// DefaultSettle is the default settle horizon (cadence.Settle says why 30 minutes).
+const DefaultSettle = cadence.Settle
 
 // MaxSettle bounds the settle horizon: a day of windows is the most a run re-checks.
 const MaxSettle = 24 * time.Hour

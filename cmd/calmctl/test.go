@@ -62,6 +62,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
 	quotaGB := fs.Float64("quota-gb", quota.DefaultGB, "the tenant's monthly fair-use quota of API data in GB (24 unless bought more): the quota check warns above half of it")
 	schedule := fs.Duration("schedule", conntest.DefaultSchedulePeriod, "time between scheduled runs, for the quota projection")
+	settle := fs.Duration("settle", collect.DefaultSettle, "collection's settle horizon (calmctl collect --settle, CALM_SETTLE; 0: no re-check), for the quota projection's re-checks for late data")
 	var rf recordFlags
 	rf.register(fs)
 	if code, done := parseFlags(fs, args, stdout, stderr); done {
@@ -80,6 +81,9 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if problems := rf.check(); len(problems) > 0 {
 		return usageErr("%v", errors.Join(problems...))
+	}
+	if *settle < 0 {
+		return usageErr("--settle must not be negative (0: collection re-checks nothing for late data)")
 	}
 	if *quotaGB <= 0 || *schedule <= 0 {
 		return usageErr("--quota-gb and --schedule must be positive (the tenant's monthly API quota in GB, the time between scheduled runs)")
@@ -126,7 +130,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	now := rf.clock()
 	report := conntest.Run(ctx, raw, conntest.Options{Monitors: ids, Extra: extra, Auto: auto, Timeout: *timeout,
-		QuotaBytes: int64(*quotaGB * 1e9), SchedulePeriod: *schedule, Recorder: rec, Now: func() time.Time { return now },
+		QuotaBytes: int64(*quotaGB * 1e9), SchedulePeriod: *schedule, Settle: settleOption(*settle), Recorder: rec, Now: func() time.Time { return now },
 		UsualDelay: usualDelayIn(*stateSpec)})
 	if rec != nil {
 		if err := closeTestTranscript(rec, report, now, raw); err != nil {
@@ -288,4 +292,13 @@ func usualDelayIn(spec string) func(context.Context, string) (time.Duration, boo
 		}
 		return collect.UsualDelay(ctx, store, tenant)
 	}
+}
+
+// settleOption is conntest.Options.Settle for collection's settle horizon d: 0 (no re-check) is
+// negative there, where zero means the default.
+func settleOption(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/calm-collector/calm-collector/internal/awstest"
+	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/sim"
 	"github.com/calm-collector/calm-collector/internal/state"
 )
@@ -112,6 +113,32 @@ func TestCalmctlTestPassesAgainstBothSimulators(t *testing.T) {
 				t.Errorf("api-shape does not say %q:\n%s", unit, stdout)
 			}
 		})
+	}
+}
+
+// --settle is the horizon the quota projection assumes: the default is collection's, 0 none.
+func TestCalmctlTestSettle(t *testing.T) {
+	s := sim.StartTest(t, sim.Config{})
+	key := writeFile(t, s.ConnectorJSON())
+	for args, want := range map[string]string{
+		"":            "late data re-checked over " + collect.DefaultSettle.String(),
+		"--settle=1h": "late data re-checked over 1h0m0s",
+		"--settle=0":  "no re-check for late data",
+	} {
+		argv := []string{"--secret-file", key, "--monitors", "hm,logs"}
+		if args != "" {
+			argv = append(argv, args)
+		}
+		code, stdout, stderr := runTestCmd(argv...)
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Errorf("calmctl test %s: exit %d, want %q in\n%s%s", args, code, want, stdout, stderr)
+		}
+		if args == "--settle=0" && strings.Contains(stdout, "a count per service") {
+			t.Errorf("calmctl test --settle=0 still projects re-checks:\n%s", stdout)
+		}
+	}
+	if code, _, stderr := runTestCmd("--secret-file", key, "--settle=-5m"); code != 2 || !strings.Contains(stderr, "--settle") {
+		t.Errorf("--settle=-5m: exit %d, %s", code, stderr)
 	}
 }
 

@@ -278,6 +278,7 @@ func (t *tester) probeLogs(ctx context.Context, m monitor.Monitor) Check {
 		return t.apiFailure(err, monitor.AnalyticsScope, "monitor "+m.ID+" service discovery")
 	}
 	if len(services) == 0 {
+		t.served = append(t.served, served{m: m})
 		return t.logsResult(m, Check{Status: Pass, Detail: fmt.Sprintf("no services listed by %s: no logs to probe", m.Provider)}, 0)
 	}
 	s := services[0]
@@ -293,10 +294,12 @@ func (t *tester) probeLogs(ctx context.Context, m monitor.Monitor) Check {
 			break
 		}
 		if n > 0 {
+			t.served = append(t.served, served{m: m, services: len(services), service: s, from: from, to: to, records: n})
 			window := from.Format("2006-01-02 15:04") + "–" + to.Format("15:04") + " UTC"
 			return t.logsResult(m, Check{Status: Pass, Detail: fmt.Sprintf("provider %s: %d log records of %s in %s", m.LogsProvider, n, s.Name, window)}, n)
 		}
 	}
+	t.served = append(t.served, served{m: m, services: len(services), service: s, from: end.Add(-time.Hour), to: end})
 	return t.logsResult(m, Check{Status: Pass, Detail: fmt.Sprintf("provider %s: no log records of %s in the last 24 h (the API answered)", m.LogsProvider, s.Name)}, 0)
 }
 
@@ -347,6 +350,7 @@ func (t *tester) probeAnalytics(ctx context.Context, m monitor.Monitor) Check {
 	if len(points) == 0 {
 		return Check{Status: Pass, Detail: fmt.Sprintf("no values of %s in %s (the API answered)", m.DataProvider, window)}
 	}
+	t.analytics = append(t.analytics, analyticsProbe{m: m, q: q, values: len(points)})
 	return Check{Status: Pass, Detail: fmt.Sprintf("%d values of %s in %s", len(points), m.DataProvider, window)}
 }
 

@@ -20,7 +20,7 @@ func TestRunProbesMonitorsGivenAsData(t *testing.T) {
 	}
 	s := sim.StartTest(t, sim.Config{})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"bpm", "kpi-orders"}, Extra: extra})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass api-shape=skip monitor:bpm=pass monitor:kpi-orders=pass quota=skip")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass api-shape=skip monitor:bpm=pass monitor:kpi-orders=pass quota=pass")
 	if c, _ := r.Check("monitor:kpi-orders"); !strings.Contains(c.Detail, "values of KPI_HISTORY_TOTALS") {
 		t.Errorf("monitor:kpi-orders = %+v", c)
 	}

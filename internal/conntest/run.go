@@ -52,6 +52,10 @@ type Options struct {
 	// SchedulePeriod is the time between scheduled runs, for the quota projection; zero means
 	// DefaultSchedulePeriod.
 	SchedulePeriod time.Duration
+	// Settle is collection's settle horizon (CALM_SETTLE), for the quota projection's late-data
+	// re-checks; zero means collection's default, cadence.Settle, and a negative one none
+	// (collection with CALM_SETTLE=0).
+	Settle time.Duration
 	// Recorder, when set, receives every HTTP exchange of the test, the token endpoint's
 	// included, as a transcript (docs/transcripts.md); the caller closes it.
 	Recorder *transcript.Recorder
@@ -112,12 +116,14 @@ type tester struct {
 	report          Report
 	scrub           []string // secret values that must never appear in the report
 
-	settings calm.Settings
-	hc       *http.Client
-	tokens   *calm.TokenSource
-	client   *calm.Client
-	granted  []string // granted calm-api.* scope suffixes
-	probed   []probed // metrics monitors that answered with data, for the quota check
+	settings  calm.Settings
+	hc        *http.Client
+	tokens    *calm.TokenSource
+	client    *calm.Client
+	granted   []string         // granted calm-api.* scope suffixes
+	probed    []probed         // metrics monitors that answered with data, for the quota check
+	served    []served         // logs and traces monitors whose probe listed their services, for the quota check
+	analytics []analyticsProbe // analytics monitors that answered with values, for the quota check
 	// logsRecords counts the log records the logs probes found (see logsResult).
 	logsRecords int
 

@@ -388,7 +388,7 @@ func TestRunTLSAndX509(t *testing.T) {
 func TestRunLogsMonitor(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"logs"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass api-shape=skip monitor:logs=pass quota=skip")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass api-shape=skip monitor:logs=pass quota=pass")
 	if c, _ := r.Check("monitor:logs"); !strings.Contains(c.Detail, "log records of") {
 		t.Errorf("monitor:logs = %+v", c)
 	}

@@ -15,7 +15,7 @@ import (
 func TestRunTracesMonitor(t *testing.T) {
 	s := sim.StartTest(t, sim.Config{})
 	r := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"traces"}})
-	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass api-shape=skip monitor:traces=pass quota=skip")
+	wantStatuses(t, r, "settings=pass reach=pass token=pass scopes=pass api=pass api-shape=skip monitor:traces=pass quota=pass")
 	if c, _ := r.Check("monitor:traces"); !strings.Contains(c.Detail, " spans of ") || strings.Contains(c.Detail, "anonymised") {
 		t.Errorf("monitor:traces = %+v", c)
 	}

@@ -3,7 +3,9 @@ package conntest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/cadence"
@@ -118,39 +120,75 @@ func (t *tester) checkQuota(ctx context.Context) Check {
 	return Check{Status: Pass, Detail: detail}
 }
 
-// project measures every probed monitor and projects the month, then names the enabled
-// monitors it could not measure.
+// quotaConcurrency is how many sample requests the quota check has in flight at once: with
+// every default monitor enabled it asks some 70, within one check's time limit.
+const quotaConcurrency = 4
+
+// projected is what one sample adds to the projection: none when line is "".
+type projected struct {
+	id    string
+	bytes int64
+	line  string
+	err   error
+}
+
+// project measures every probed monitor (quotaConcurrency samples at a time) and projects the
+// month, then names the enabled monitors it could not measure. The discovery answer of each
+// provider the logs and traces monitors list their services from is measured once.
 func (t *tester) project(ctx context.Context, limit int64, c cadenceOf) (Projection, error) {
-	var p Projection
-	measured := map[string]bool{}
-	add := func(id string, bytes int64, line string) {
-		measured[id] = true
-		p.Bytes += bytes
-		p.Lines = append(p.Lines, line)
+	var providers []string
+	for _, s := range t.served {
+		if !slices.Contains(providers, s.m.Provider) {
+			providers = append(providers, s.m.Provider)
+		}
 	}
+	discovery := make([]int64, len(providers))
+	if err := parallel(len(providers), func(i int) error {
+		var dc calm.Counts
+		if _, err := t.client.Counting(&dc).Services(ctx, providers[i]); err != nil {
+			return fmt.Errorf("discovery sample of %s: %w", providers[i], err)
+		}
+		discovery[i] = dc.Wire.Load()
+		return nil
+	}); err != nil {
+		return Projection{}, err
+	}
+
+	var jobs []func() projected
 	for _, pr := range t.probed {
-		bytes, line, err := t.projectMetrics(ctx, pr, c)
-		if err != nil {
-			return Projection{}, err
-		}
-		if line != "" {
-			add(pr.q.Provider, bytes, line)
-		}
+		jobs = append(jobs, func() projected {
+			bytes, line, err := t.projectMetrics(ctx, pr, c)
+			return projected{pr.q.Provider, bytes, line, err}
+		})
 	}
 	for _, s := range t.served {
-		bytes, line, err := t.projectServed(ctx, s, c)
-		if err != nil {
-			return Projection{}, err
-		}
-		add(s.m.ID, bytes, line)
+		d := discovery[slices.Index(providers, s.m.Provider)]
+		jobs = append(jobs, func() projected {
+			bytes, line, err := t.projectServed(ctx, s, d, c)
+			return projected{s.m.ID, bytes, line, err}
+		})
 	}
 	for _, a := range t.analytics {
-		bytes, line, err := t.projectAnalytics(ctx, a)
-		if err != nil {
-			return Projection{}, err
-		}
-		if line != "" {
-			add(a.m.ID, bytes, line)
+		jobs = append(jobs, func() projected {
+			bytes, line, err := t.projectAnalytics(ctx, a)
+			return projected{a.m.ID, bytes, line, err}
+		})
+	}
+	results := make([]projected, len(jobs))
+	if err := parallel(len(jobs), func(i int) error {
+		results[i] = jobs[i]()
+		return results[i].err
+	}); err != nil {
+		return Projection{}, err
+	}
+
+	var p Projection
+	measured := map[string]bool{}
+	for _, r := range results {
+		if r.line != "" {
+			measured[r.id] = true
+			p.Bytes += r.bytes
+			p.Lines = append(p.Lines, r.line)
 		}
 	}
 	for _, id := range t.opts.Monitors {
@@ -160,6 +198,28 @@ func (t *tester) project(ctx context.Context, limit int64, c cadenceOf) (Project
 	}
 	p.Share = float64(p.Bytes) / float64(limit)
 	return p, nil
+}
+
+// parallel calls fn for 0…n-1, quotaConcurrency at a time, and returns the first error in
+// index order.
+func parallel(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, quotaConcurrency)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = fn(i)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unmeasured says why the monitor id is not in the projection.
@@ -217,8 +277,9 @@ func (t *tester) projectMetrics(ctx context.Context, pr probed, c cadenceOf) (in
 //   - a read per service every run: what an answer costs besides its records (a limit=1 count's
 //     bytes less one record's);
 //   - the re-check for late data: a limit=1 count per service once per settle horizon;
-//   - the service discovery of every run and of every re-check.
-func (t *tester) projectServed(ctx context.Context, s served, c cadenceOf) (int64, string, error) {
+//   - the service discovery of every run and of every re-check (discoveryAnswer: the bytes of
+//     one answer of the monitor's discovery provider).
+func (t *tester) projectServed(ctx context.Context, s served, discoveryAnswer int64, c cadenceOf) (int64, string, error) {
 	kind, unit := "logs", "log records"
 	if s.m.API == monitor.Traces {
 		kind, unit = "traces", "spans"
@@ -227,11 +288,7 @@ func (t *tester) projectServed(ctx context.Context, s served, c cadenceOf) (int6
 	if s.m.LogsProvider != "" {
 		name += " (provider " + s.m.LogsProvider + ")"
 	}
-	var dc calm.Counts
-	if _, err := t.client.Counting(&dc).Services(ctx, s.m.Provider); err != nil {
-		return 0, "", fmt.Errorf("discovery sample of %s: %w", s.m.ID, err)
-	}
-	discovery := dc.Wire.Load() * (c.runs + c.perHorizon)
+	discovery := discoveryAnswer * (c.runs + c.perHorizon)
 	if s.services == 0 {
 		return discovery, fmt.Sprintf("%s %s: service discovery only (%s lists no service)", name, gb(discovery), s.m.Provider), nil
 	}

@@ -446,7 +446,8 @@ func TestRunRetriesWeather(t *testing.T) {
 
 // TestQuotaProjection: the quota check measures a sample page per metrics monitor and
 // projects the month; it warns when the projection passes half the quota (a setting), with
-// a hint, and is skipped when no metrics monitor answered with data.
+// a hint, and is skipped when no enabled monitor answered with anything to measure (quota_test.go
+// has the logs, traces and analytics monitors).
 func TestQuotaProjection(t *testing.T) {
 	now := func() time.Time { return time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC) }
 	s := sim.StartTest(t, sim.Config{Services: 240, Now: now})
@@ -466,7 +467,7 @@ func TestQuotaProjection(t *testing.T) {
 	}
 	none := Run(context.Background(), s.ConnectorJSON(), Options{Monitors: []string{"status"}, Now: now})
 	if c, _ := none.Check("quota"); c.Status != Skip {
-		t.Errorf("quota without metrics monitors = %+v, want skip", c)
+		t.Errorf("quota of status events alone = %+v, want skip", c)
 	}
 }
 

@@ -61,6 +61,7 @@ type converter struct {
 	resource        []pair             // attributes of the current resource, sorted by key
 	point, merged   []pair             // scratch: the point's attributes, and both merged
 	series          map[uint64]*Series // the series of this call by a hash of their fields (seriesOf)
+	byAttrs         map[uint64]*Series // a series of this call by a hash of its attributes alone
 }
 
 func (c *converter) metrics(md pmetric.Metrics) error {
@@ -163,25 +164,32 @@ func (c *converter) record(name, unit string, count bool, ts pcommon.Timestamp) 
 }
 
 // seriesOf returns the series of the attributes last merged: the one made earlier in this call
-// when there is one, a new one otherwise.
+// when there is one, else a new one, which shares its attributes with an earlier series of
+// equal attributes (another measure of the same data points: Series.sibling).
 func (c *converter) seriesOf(kind, name, unit string, count bool) *Series {
 	var h maphash.Hash
 	h.SetSeed(seriesSeed)
-	h.WriteString(name)
-	h.WriteString(unit)
 	for _, p := range c.merged {
 		h.WriteString(p.k)
 		h.WriteString(p.v)
 	}
+	attrsKey := h.Sum64()
+	h.WriteString(name)
+	h.WriteString(unit)
 	key := h.Sum64()
 	s := c.series[key]
 	if s != nil && s.name == name && s.unit == unit && s.kind == kind && s.count == count && slices.Equal(s.attrs, c.merged) {
 		return s
 	}
 	if c.series == nil {
-		c.series = map[uint64]*Series{}
+		c.series, c.byAttrs = map[uint64]*Series{}, map[uint64]*Series{}
 	}
-	s = newSeries(c.tenant, c.monitor, kind, name, unit, count, slices.Clone(c.merged))
+	if like := c.byAttrs[attrsKey]; like != nil && slices.Equal(like.attrs, c.merged) {
+		s = like.sibling(kind, name, unit, count)
+	} else {
+		s = newSeries(c.tenant, c.monitor, kind, name, unit, count, slices.Clone(c.merged))
+		c.byAttrs[attrsKey] = s
+	}
 	c.series[key] = s // on a collision of hashes, the later series
 	return s
 }

@@ -201,3 +201,44 @@ func TestFromMetricsRepeatedAttributeLastWins(t *testing.T) {
 		t.Errorf("got %#v, want attributes %v and their point id", got, want)
 	}
 }
+
+// The measures of one data point's series are series of their own that share the attributes'
+// memory (Series.sibling): a span of a large landscape holds thousands of them.
+func TestSeriesOfOneDataPointShareAttributes(t *testing.T) {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("serviceId", "svc-1")
+	ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+	for _, name := range []string{"value", "usage"} {
+		m := ms.AppendEmpty()
+		m.SetName(name)
+		g := m.SetEmptyGauge()
+		for i := range 2 {
+			dp := g.DataPoints().AppendEmpty()
+			dp.Attributes().PutStr("metricName", []string{"CPU", "MEM"}[i])
+			dp.SetDoubleValue(1)
+		}
+	}
+	var got []Record
+	if err := FromMetrics("t", "hm", md, func(r Record) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 {
+		t.Fatalf("%d records, want 4", len(got))
+	}
+	for _, pair := range [][2]int{{0, 2}, {1, 3}} { // value and usage of CPU, of MEM
+		a, b := got[pair[0]], got[pair[1]]
+		if a.Series == b.Series || a.Name() == b.Name() {
+			t.Fatalf("records %d and %d: one series, want two measures", pair[0], pair[1])
+		}
+		if !reflect.DeepEqual(a.AttrMap(), b.AttrMap()) || &a.attrs[0] != &b.attrs[0] || &a.json[0] != &b.json[0] {
+			t.Errorf("%s and %s of %v do not share their attributes", a.Name(), b.Name(), a.AttrMap())
+		}
+		if a.ID != PointID("t", "hm", a.Name(), a.AttrMap(), a.Time) || b.ID != PointID("t", "hm", b.Name(), b.AttrMap(), b.Time) {
+			t.Errorf("ids of shared series are not their PointIDs")
+		}
+	}
+	if &got[0].attrs[0] == &got[1].attrs[0] {
+		t.Errorf("CPU and MEM share attributes: %v, %v", got[0].AttrMap(), got[1].AttrMap())
+	}
+}

@@ -76,11 +76,27 @@ func newSeries(tenant, monitor, kind, name, unit string, count bool, sorted []pa
 	if len(sorted) > 0 {
 		s.attrs, s.json = sorted, bytes.Clone(appendAttrs(x.b[:0], sorted))
 	}
+	s.hashKey(x)
+	return s
+}
+
+// sibling returns the series of s's tenant, monitor and attributes under another kind, name,
+// unit or Count. The two share their attributes and their JSON (both immutable): the measures
+// of one data point's series are as many series, and a span holds thousands of them.
+func (s *Series) sibling(kind, name, unit string, count bool) *Series {
+	t := &Series{tenant: s.tenant, monitor: s.monitor, kind: kind, name: name, unit: unit, count: count, attrs: s.attrs, json: s.json}
+	x := idHashes.Get().(*idHash)
+	defer idHashes.Put(x)
+	t.hashKey(x)
+	return t
+}
+
+// hashKey keeps PointID's hash state after the series' bytes.
+func (s *Series) hashKey(x *idHash) {
 	x.h.Reset()
 	x.b = s.appendKey(x.b[:0])
 	x.h.Write(x.b)
 	s.idState, _ = x.h.(encoding.BinaryAppender).AppendBinary(s.state[:0]) // SHA-256 always can
-	return s
 }
 
 // The fields of the series; NumAttrs is how many attributes it has.

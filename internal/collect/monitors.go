@@ -80,9 +80,6 @@ func monitorsOf(t monitor.Table) []Monitor {
 	return ms
 }
 
-// Monitors returns the built-in monitors, in table order.
-func Monitors() []Monitor { return slices.Clone(monitors) }
-
 // MonitorIDs returns the ids of every built-in monitor, in table order.
 func MonitorIDs() []string { return monitor.IDs() }
 
@@ -98,13 +95,8 @@ func lookupIn(ms []Monitor, id string) Monitor {
 	return nil
 }
 
-// Scopes is what Select needs from the token: *calm.TokenSource satisfies it.
+// Scopes is what SelectFrom needs from the token: *calm.TokenSource satisfies it.
 type Scopes interface{ HasScope(suffix string) bool }
-
-// Select is SelectFrom the built-in table.
-func Select(names []string, scopes Scopes) (selected []Monitor, skipped []string, err error) {
-	return SelectFrom(monitor.Builtin(), names, scopes)
-}
 
 // SelectFrom resolves monitor names to monitors of a table. ["auto"] picks every monitor
 // whose scope is confirmed and whose scopes the token grants (its own and its API's); names

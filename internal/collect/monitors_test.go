@@ -301,3 +301,11 @@ func TestEveryTableMonitorIsCollected(t *testing.T) {
 		}
 	}
 }
+
+// Monitors returns the built-in monitors, in table order.
+func Monitors() []Monitor { return slices.Clone(monitors) }
+
+// Select is SelectFrom the built-in table.
+func Select(names []string, scopes Scopes) (selected []Monitor, skipped []string, err error) {
+	return SelectFrom(monitor.Builtin(), names, scopes)
+}

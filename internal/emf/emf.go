@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sync"
 	"time"
 )
 
@@ -53,23 +52,6 @@ type RunStats struct {
 	// Version is the collector's release (internal/version): a member of the run's line, not a
 	// dimension, so Logs Insights can tell runs of two releases apart at no metric cost.
 	Version string
-}
-
-// Writer writes the collector's metrics in CloudWatch Embedded Metric Format to a writer (in Lambda,
-// stdout: CloudWatch Logs turns the lines into metrics). It is safe for concurrent use.
-type Writer struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-// NewWriter returns a Writer to w.
-func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
-
-// Write writes the metrics of one run; see Write.
-func (e *Writer) Write(ts time.Time, monitors []MonitorStats, run RunStats) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return Write(e.w, ts, monitors, run)
 }
 
 type emfMetric struct {

@@ -18,7 +18,7 @@ func emfSample(t *testing.T) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	ts := time.Date(2026, 11, 25, 10, 7, 0, 0, time.UTC)
-	err := NewWriter(&buf).Write(ts, []MonitorStats{
+	err := Write(&buf, ts, []MonitorStats{
 		{Tenant: "prod-eu10", Monitor: "hm", Points: 12, Windows: 1, Requests: 3, Retries: 1, Throttled: 1, Lag: 150 * time.Second,
 			Dropped: 2, Repeats: 5, Collisions: 1, DeadLettered: 3, Invariant: "inside"},
 		{Tenant: "prod-eu10", Monitor: "bsm", Errors: 2, Lag: -time.Second},

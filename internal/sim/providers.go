@@ -275,23 +275,6 @@ func ProviderIDs() []string {
 	return ids
 }
 
-// ProviderScope returns the scope suffix (besides calm-api.metrics.read) that the metrics
-// API checks for provider id, and false for an unknown id.
-func ProviderScope(id string) (string, bool) {
-	if p := lookupProvider(id); p != nil {
-		return p.scope, true
-	}
-	return "", false
-}
-
-// ProviderDimensions returns the dimensions of provider id (resource and data-point ones).
-func ProviderDimensions(id string) []string {
-	if p := lookupProvider(id); p != nil {
-		return p.dimensions()
-	}
-	return nil
-}
-
 // pools hold the values of data-point dimensions; series v of a service takes entry
 // v % len. Lists of one dimension family are aligned (metricName/metricLabel, …).
 var pools = map[string][]string{

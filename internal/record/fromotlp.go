@@ -44,15 +44,6 @@ func FromMetricsOf(tenant, monitor string, measures []string, md pmetric.Metrics
 	return c.metrics(md)
 }
 
-// AppendFromMetrics appends the records of FromMetrics to dst and returns the extended slice.
-func AppendFromMetrics(dst []Record, tenant, monitor string, md pmetric.Metrics) []Record {
-	_ = FromMetrics(tenant, monitor, md, func(r Record) error {
-		dst = append(dst, r)
-		return nil
-	})
-	return dst
-}
-
 // converter carries the scratch space reused for every point of one FromMetrics call.
 type converter struct {
 	tenant, monitor string

@@ -242,3 +242,12 @@ func TestSeriesOfOneDataPointShareAttributes(t *testing.T) {
 		t.Errorf("CPU and MEM share attributes: %v, %v", got[0].AttrMap(), got[1].AttrMap())
 	}
 }
+
+// AppendFromMetrics (tests and benchmarks) appends the records of FromMetrics to dst and returns the extended slice.
+func AppendFromMetrics(dst []Record, tenant, monitor string, md pmetric.Metrics) []Record {
+	_ = FromMetrics(tenant, monitor, md, func(r Record) error {
+		dst = append(dst, r)
+		return nil
+	})
+	return dst
+}

@@ -30,6 +30,9 @@ const (
 // ValidGB reports whether gb gigabytes may be a quota: a positive, finite number up to 10⁹.
 func ValidGB(gb float64) bool { return gb > 0 && gb <= 1e9 }
 
+// FormatGB is the setting that says gb gigabytes.
+func FormatGB(gb float64) string { return strconv.FormatFloat(gb, 'f', -1, 64) }
+
 // Problem is what is wrong with the setting v, in the words the functions and the stack use.
 func Problem(v string) string {
 	return fmt.Sprintf("%q is not a positive number of gigabytes like 24 (the tenant's monthly API quota)", v)

@@ -116,6 +116,9 @@ func (mr *monitorRun) scheduled(ctx context.Context, now time.Time) (err error) 
 		return err
 	}
 	oldNext := cp.Next
+	sctx, stopSettle := context.WithCancel(ctx)
+	sc := mr.startSettle(sctx, now, oldNext, plan.To) // asked beside the windows' reading
+	defer func() { stopSettle(); sc.wait() }()
 	err = mr.windowsWith(ctx, plan.Range, func(w Range, recs []record.Record) error {
 		if mr.settling(w.To, plan.To) {
 			if err := mr.putMark(ctx, now, markOf(w.From, recs)); err != nil {
@@ -133,7 +136,7 @@ func (mr *monitorRun) scheduled(ctx context.Context, now time.Time) (err error) 
 	if err != nil || mr.nearDeadline() {
 		return err
 	}
-	delay, err := mr.settle(ctx, now, oldNext, plan.To)
+	delay, err := mr.settle(ctx, now, sc)
 	if delay > 0 {
 		cp.Delay = delay
 	}

@@ -180,32 +180,66 @@ func (mr *monitorRun) horizon(marks map[string]state.Mark, next time.Time) []win
 	return out
 }
 
-// settle re-checks the windows of the settle horizon delivered before next (the checkpoint at
-// the start of the run) and delivers what came late. It returns how long after its window's
-// end the latest late point was found (0: none).
-func (mr *monitorRun) settle(ctx context.Context, now, next, end time.Time) (time.Duration, error) {
+// settleCount is the settle re-check's first question, asked while the run reads its own
+// windows: the windows it counts were delivered by the runs before (horizon counts back from
+// the checkpoint at the run's start), so it needs nothing from this run's reading, and a
+// steady-state run waits for one answer where it waited for two in a row.
+type settleCount struct {
+	cm    countable
+	ws    []windowMark
+	total int
+	err   error
+	done  chan struct{}
+}
+
+// startSettle asks the settle re-check's first count of the windows delivered before next
+// (the checkpoint at the start of the run) in the background; nil when this run does not
+// re-check. settle takes its answer; wait lets it end.
+func (mr *monitorRun) startSettle(ctx context.Context, now, next, end time.Time) *settleCount {
 	cm, ok := mr.m.(countable)
 	if mr.Config.Settle <= 0 || !ok || !mr.recheckDue(next, end) {
+		return nil
+	}
+	sc := &settleCount{cm: cm, done: make(chan struct{})}
+	go func() {
+		defer close(sc.done)
+		marks, err := mr.Store.Marks(ctx, mr.Tenant, mr.id, now)
+		if err != nil {
+			sc.err = fmt.Errorf("read settle marks: %w", err)
+			return
+		}
+		if sc.ws = mr.horizon(marks, next); len(sc.ws) > 0 {
+			sc.total, sc.err = mr.countWindows(ctx, cm, sc.ws)
+		}
+	}()
+	return sc
+}
+
+// wait returns once the count has ended (nil: nothing asked).
+func (sc *settleCount) wait() {
+	if sc != nil {
+		<-sc.done
+	}
+}
+
+// countWindows is the total of the windows ws, oldest first, as the tenant counts it now.
+func (mr *monitorRun) countWindows(ctx context.Context, cm countable, ws []windowMark) (int, error) {
+	q := Query{Tenant: mr.Tenant, From: ws[0].from, To: ws[len(ws)-1].from.Add(mr.Config.Resolution),
+		Resolution: mr.Config.resolutionParam(), Shape: mr.shape, Now: mr.now(), cheap: true}
+	return cm.Count(ctx, mr.Client, q)
+}
+
+// settle re-checks the windows of the settle horizon that sc counted and delivers what came
+// late. It returns how long after its window's end the latest late point was found (0: none).
+func (mr *monitorRun) settle(ctx context.Context, now time.Time, sc *settleCount) (time.Duration, error) {
+	if sc == nil {
 		return 0, nil
 	}
-	marks, err := mr.Store.Marks(ctx, mr.Tenant, mr.id, now)
-	if err != nil {
-		return 0, fmt.Errorf("read settle marks: %w", err)
+	sc.wait()
+	if sc.err != nil || len(sc.ws) == 0 || sc.total < 0 {
+		return 0, sc.err
 	}
-	ws := mr.horizon(marks, next)
-	if len(ws) == 0 {
-		return 0, nil
-	}
-	count := func(ws []windowMark) (int, error) {
-		q := Query{Tenant: mr.Tenant, From: ws[0].from, To: ws[len(ws)-1].from.Add(mr.Config.Resolution),
-			Resolution: mr.Config.resolutionParam(), Shape: mr.shape, Now: mr.now(), cheap: true}
-		return cm.Count(ctx, mr.Client, q)
-	}
-	total, err := count(ws)
-	if err != nil || total < 0 {
-		return 0, err
-	}
-	grown, err := mr.grown(ws, total, count)
+	grown, err := mr.grown(sc.ws, sc.total, func(ws []windowMark) (int, error) { return mr.countWindows(ctx, sc.cm, ws) })
 	if err != nil {
 		return 0, err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/calm"
+	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/record"
 )
 
@@ -38,9 +39,7 @@ type logs struct{ info Info }
 func (m logs) Info() Info { return m.info }
 
 func (m logs) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
-	f := newLogsFetch(c, q, m.info, emit)
-	f.read = f.series
-	return f.run(ctx, m.info.Provider, q)
+	return newLogsFetch(c, q, m.info, emit).run(ctx, m.info.Provider, q)
 }
 
 func (logs) countsPerService() {}
@@ -53,10 +52,7 @@ func (m logs) Count(ctx context.Context, c Client, q Query) (int, error) {
 	if !ok {
 		return -1, nil
 	}
-	f := newLogsFetch(c, q, m.info, nil)
-	return f.count(ctx, m.info.Provider, q, func(ctx context.Context, s calm.Service, r Range) (int, error) {
-		return rc.LogsCount(ctx, calm.LogsQuery{ServiceID: s.ID, From: r.From, To: r.To, Provider: f.provider})
-	})
+	return newLogsFetch(c, q, m.info, nil).count(ctx, rc, m.info.Provider, q)
 }
 
 // rawCounter is the cheap count of *calm.Client for the logs and traces APIs (a limit=1
@@ -68,8 +64,13 @@ type rawCounter interface {
 }
 
 func newLogsFetch(c Client, q Query, in Info, emit func(record.Record)) logsFetch {
-	return logsFetch{c: c, tenant: q.Tenant, monitor: in.ID, provider: in.LogsProvider,
+	f := logsFetch{c: c, tenant: q.Tenant, monitor: in.ID, provider: in.LogsProvider,
 		res: resolutionOf(q.Resolution), emit: emit, tally: q.tally}
+	f.read, f.countOne = f.series, f.logsCount
+	if in.API == monitor.Traces {
+		f.read, f.countOne = f.spans, f.tracesCount
+	}
+	return f
 }
 
 // run discovers the services of the analytics provider and emits each service's records of
@@ -99,10 +100,9 @@ func (f logsFetch) run(ctx context.Context, provider string, q Query) error {
 	return nil
 }
 
-// count sums what one counts of each service's ranges of [q.From, q.To), at most maxLogsRange
-// a time; -1 as soon as a count is -1, or the API refuses to count a range (ErrOverLimit even
+// count sums countOne of each service's ranges of [q.From, q.To), at most maxLogsRange a time; -1 as soon as a count is -1, or the API refuses to count a range (ErrOverLimit even
 // for limit=1: nothing can be told from it).
-func (f logsFetch) count(ctx context.Context, provider string, q Query, one func(context.Context, calm.Service, Range) (int, error)) (int, error) {
+func (f logsFetch) count(ctx context.Context, rc rawCounter, provider string, q Query) (int, error) {
 	services, err := f.c.Services(ctx, provider)
 	if err != nil {
 		return -1, fmt.Errorf("discover %s services: %w", provider, err)
@@ -110,7 +110,7 @@ func (f logsFetch) count(ctx context.Context, provider string, q Query, one func
 	total := 0
 	for _, s := range services {
 		for from := q.From; from.Before(q.To); from = from.Add(maxLogsRange) {
-			n, err := one(ctx, s, Range{From: from, To: minTime(from.Add(maxLogsRange), q.To)})
+			n, err := f.countOne(ctx, rc, s, Range{From: from, To: minTime(from.Add(maxLogsRange), q.To)})
 			if errors.Is(err, calm.ErrOverLimit) {
 				return -1, nil
 			}
@@ -140,8 +140,11 @@ type logsFetch struct {
 	emit            func(record.Record)
 	// tally, when set, gathers what each request series says of itself (invariants.go).
 	tally *tally
-	// read reads one request series of a service's range and converts its records.
-	read func(ctx context.Context, s calm.Service, r Range) ([]record.Record, error)
+	// read reads one request series of a service's range and converts its records; countOne
+	// counts a service's range with one limit=1 request. Both are the logs API's, or the traces
+	// API's for the traces monitor (newLogsFetch).
+	read     func(ctx context.Context, s calm.Service, r Range) ([]record.Record, error)
+	countOne func(ctx context.Context, rc rawCounter, s calm.Service, r Range) (int, error)
 }
 
 // rangeOf emits the service's records of r, splitting r while the API answers ErrOverLimit.
@@ -184,6 +187,11 @@ func (f logsFetch) series(ctx context.Context, s calm.Service, r Range) ([]recor
 	}
 	f.tally.add(sc)
 	return recs, nil
+}
+
+// logsCount is x-total-count of a limit=1 request of the logs API.
+func (f logsFetch) logsCount(ctx context.Context, rc rawCounter, s calm.Service, r Range) (int, error) {
+	return rc.LogsCount(ctx, calm.LogsQuery{ServiceID: s.ID, From: r.From, To: r.To, Provider: f.provider})
 }
 
 // halves cuts r in two near its middle: at a resolution boundary when r is longer than the

@@ -7,35 +7,20 @@ import (
 	"github.com/calm-collector/calm-collector/internal/record"
 )
 
-// traces is the traces monitor (GET /api/calm-traces/v1/traces, docs/cloud-alm-api.md
+// The traces monitor (GET /api/calm-traces/v1/traces, docs/cloud-alm-api.md
 // "Traces"): Real User Monitoring's spans, one record of kind span each (record.FromTraces).
 // It is windowed like every monitor and read as the logs monitor reads its API (SAP publishes
 // no parameters for the traces API, the logs API's conventions are assumed): one service a
 // request, at most an hour, a range over the count cap asked for in halves, a series held
 // until it is read whole, a span read twice within a span of windows emitted once (its id is
 // its trace and span id). A span belongs to the window its start time falls in.
-type traces struct{ info Info }
+//
+// So it is a logs monitor (logs.go, monitorsOf) whose Fetch reads the traces API: newLogsFetch picks the
+// reader and the count of the monitor's API.
 
-func (m traces) Info() Info { return m.info }
-
-func (m traces) Fetch(ctx context.Context, c Client, q Query, emit func(record.Record)) error {
-	f := newLogsFetch(c, q, m.info, emit)
-	f.read = f.spans
-	return f.run(ctx, m.info.Provider, q)
-}
-
-func (traces) countsPerService() {}
-
-// Count is the logs monitor's Count, asked of the traces API.
-func (m traces) Count(ctx context.Context, c Client, q Query) (int, error) {
-	rc, ok := c.(rawCounter)
-	if !ok {
-		return -1, nil
-	}
-	f := newLogsFetch(c, q, m.info, nil)
-	return f.count(ctx, m.info.Provider, q, func(ctx context.Context, s calm.Service, r Range) (int, error) {
-		return rc.TracesCount(ctx, calm.TracesQuery{Provider: f.provider, ServiceID: s.ID, From: r.From, To: r.To})
-	})
+// tracesCount is x-total-count of a limit=1 request of the traces API.
+func (f logsFetch) tracesCount(ctx context.Context, rc rawCounter, s calm.Service, r Range) (int, error) {
+	return rc.TracesCount(ctx, calm.TracesQuery{Provider: f.provider, ServiceID: s.ID, From: r.From, To: r.To})
 }
 
 // spans reads one paged request series of the traces API and converts its spans.

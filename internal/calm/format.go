@@ -8,6 +8,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/calm-collector/calm-collector/internal/wire"
 )
 
 // Formats of the metrics API's answers (its format parameter).
@@ -83,30 +85,26 @@ func isDataField(n protowire.Number) bool { return n == 5 || n == 7 || n == 9 ||
 // Of a metric's data fields the last one counts (a later oneof field replaces an earlier one).
 func countBinaryPoints(b []byte) int {
 	n := 0
-	eachField(b, func(num protowire.Number, typ protowire.Type, _, v []byte) {
-		if num != fieldResourceMetrics || typ != protowire.BytesType {
+	eachField(b, func(rm wire.Field) {
+		if rm.Num != fieldResourceMetrics || rm.Type != protowire.BytesType {
 			return
 		}
-		rm, _ := protowire.ConsumeBytes(v)
-		eachField(rm, func(num protowire.Number, typ protowire.Type, _, v []byte) {
-			if num != fieldScopeMetrics || typ != protowire.BytesType {
+		eachField(rm.Data, func(sm wire.Field) {
+			if sm.Num != fieldScopeMetrics || sm.Type != protowire.BytesType {
 				return
 			}
-			sm, _ := protowire.ConsumeBytes(v)
-			eachField(sm, func(num protowire.Number, typ protowire.Type, _, v []byte) {
-				if num != fieldMetric || typ != protowire.BytesType {
+			eachField(sm.Data, func(m wire.Field) {
+				if m.Num != fieldMetric || m.Type != protowire.BytesType {
 					return
 				}
-				m, _ := protowire.ConsumeBytes(v)
 				last := 0
-				eachField(m, func(num protowire.Number, typ protowire.Type, _, v []byte) {
-					if !isDataField(num) || typ != protowire.BytesType {
+				eachField(m.Data, func(data wire.Field) {
+					if !isDataField(data.Num) || data.Type != protowire.BytesType {
 						return
 					}
-					data, _ := protowire.ConsumeBytes(v)
 					last = 0
-					eachField(data, func(num protowire.Number, typ protowire.Type, _, _ []byte) {
-						if num == fieldDataPoints && typ == protowire.BytesType {
+					eachField(data.Data, func(p wire.Field) {
+						if p.Num == fieldDataPoints && p.Type == protowire.BytesType {
 							last++
 						}
 					})

@@ -28,14 +28,13 @@ func promoteScopeLogs(body []byte) (promoted, dropped []byte) {
 	}
 	var droppedRL []byte
 	promoted = make([]byte, 0, len(body))
-	eachField(body, func(num protowire.Number, typ protowire.Type, tag, value []byte) {
-		if num != fieldResourceLogs || typ != protowire.BytesType {
-			promoted = append(append(promoted, tag...), value...)
+	eachField(body, func(f wire.Field) {
+		if f.Num != fieldResourceLogs || f.Type != protowire.BytesType {
+			promoted = append(promoted, f.Raw...)
 			return
 		}
-		rl, _ := protowire.ConsumeBytes(value)
-		promoted = append(promoted, tag...)
-		promoted = protowire.AppendBytes(promoted, promoteInResource(rl, &droppedRL))
+		promoted = protowire.AppendTag(promoted, fieldResourceLogs, protowire.BytesType)
+		promoted = protowire.AppendBytes(promoted, promoteInResource(f.Data, &droppedRL))
 	})
 	if droppedRL != nil {
 		dropped = protowire.AppendTag(nil, fieldResourceLogs, protowire.BytesType)
@@ -48,20 +47,20 @@ func promoteScopeLogs(body []byte) (promoted, dropped []byte) {
 // it appends the deprecated scope logs it drops to *dropped as scope_logs fields.
 func promoteInResource(rl []byte, dropped *[]byte) []byte {
 	hasScope := false
-	eachField(rl, func(num protowire.Number, _ protowire.Type, _, _ []byte) {
-		hasScope = hasScope || num == fieldScopeLogs
+	eachField(rl, func(f wire.Field) {
+		hasScope = hasScope || f.Num == fieldScopeLogs
 	})
 	out := make([]byte, 0, len(rl))
-	eachField(rl, func(num protowire.Number, typ protowire.Type, tag, value []byte) {
+	eachField(rl, func(f wire.Field) {
 		switch {
-		case num != fieldDeprecatedScopeLogs || typ != protowire.BytesType:
-			out = append(append(out, tag...), value...)
+		case f.Num != fieldDeprecatedScopeLogs || f.Type != protowire.BytesType:
+			out = append(out, f.Raw...)
 		case !hasScope:
 			out = protowire.AppendTag(out, fieldScopeLogs, protowire.BytesType)
-			out = append(out, value...) // the length and the ScopeLogs as they are
+			out = protowire.AppendBytes(out, f.Data)
 		default:
 			*dropped = protowire.AppendTag(*dropped, fieldScopeLogs, protowire.BytesType)
-			*dropped = append(*dropped, value...)
+			*dropped = protowire.AppendBytes(*dropped, f.Data)
 		}
 	})
 	return out
@@ -71,24 +70,22 @@ func promoteInResource(rl []byte, dropped *[]byte) []byte {
 // one of them holds field 1000.
 func hasDeprecatedScopeLogs(body []byte) bool {
 	found, valid := false, true
-	valid = eachField(body, func(num protowire.Number, typ protowire.Type, _, value []byte) {
-		if num != fieldResourceLogs || typ != protowire.BytesType {
+	valid = eachField(body, func(f wire.Field) {
+		if f.Num != fieldResourceLogs || f.Type != protowire.BytesType {
 			return
 		}
-		rl, _ := protowire.ConsumeBytes(value)
-		valid = eachField(rl, func(num protowire.Number, _ protowire.Type, _, _ []byte) {
-			found = found || num == fieldDeprecatedScopeLogs
+		valid = eachField(f.Data, func(f wire.Field) {
+			found = found || f.Num == fieldDeprecatedScopeLogs
 		}) && valid
 	}) && valid
 	return found && valid
 }
 
-// eachField calls fn with every field of msg in order, read as pdata reads it (wire.Pdata): its
-// number, its wire type, its encoded tag and its encoded value. It stops and reports false at a
-// malformed field.
-func eachField(msg []byte, fn func(num protowire.Number, typ protowire.Type, tag, value []byte)) bool {
-	return wire.Fields(msg, wire.Pdata, func(num protowire.Number, typ protowire.Type, tag, value []byte) error {
-		fn(num, typ, tag, value)
+// eachField calls fn with every field of msg in order, read as pdata reads it (wire.Pdata). It
+// stops and reports false at a malformed field.
+func eachField(msg []byte, fn func(wire.Field)) bool {
+	return wire.Pdata.Fields(msg, func(f wire.Field) error {
+		fn(f)
 		return nil
 	}) == nil
 }

@@ -156,7 +156,7 @@ func FuzzDecodeLogsMatchesPlogotlp(f *testing.F) {
 // holds a field of the deprecated group wire types (or does not parse up to one).
 func hasGroup(msg []byte, depth int) bool {
 	for b := msg; len(b) > 0; {
-		num, typ, n := wire.Pdata(b) // as pdata reads tags: a field number above 2^29-1 is a field
+		num, typ, n := wire.Pdata.Tag(b) // as pdata reads tags: a field number above 2^29-1 is a field
 		if n < 0 {
 			return false
 		}

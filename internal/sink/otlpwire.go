@@ -51,28 +51,25 @@ func parseExportResponse(signal, ctype string, data []byte) (exportResponse, err
 // skipped as protowire does; pdata's own skipping of them is looser in places.)
 func parseExportResponseProto(data []byte) (exportResponse, error) {
 	var r exportResponse
-	err := wire.Fields(data, wire.Pdata, func(num protowire.Number, typ protowire.Type, _, value []byte) error {
-		if num != 1 {
+	err := wire.Pdata.Fields(data, func(ps wire.Field) error {
+		if ps.Num != 1 {
 			return nil
 		}
-		if typ != protowire.BytesType {
-			return fmt.Errorf("partial_success has wire type %d", typ)
+		if ps.Type != protowire.BytesType {
+			return fmt.Errorf("partial_success has wire type %d", ps.Type)
 		}
-		ps, _ := protowire.ConsumeBytes(value)
-		return wire.Fields(ps, wire.Pdata, func(num protowire.Number, typ protowire.Type, _, value []byte) error {
-			switch num {
+		return wire.Pdata.Fields(ps.Data, func(f wire.Field) error {
+			switch f.Num {
 			case 1:
-				if typ != protowire.VarintType {
-					return fmt.Errorf("rejected count has wire type %d", typ)
+				if f.Type != protowire.VarintType {
+					return fmt.Errorf("rejected count has wire type %d", f.Type)
 				}
-				v, _ := protowire.ConsumeVarint(value)
-				r.Rejected = int64(v)
+				r.Rejected = int64(f.Varint)
 			case 2:
-				if typ != protowire.BytesType {
-					return fmt.Errorf("error_message has wire type %d", typ)
+				if f.Type != protowire.BytesType {
+					return fmt.Errorf("error_message has wire type %d", f.Type)
 				}
-				v, _ := protowire.ConsumeBytes(value)
-				r.ErrorMessage = string(v)
+				r.ErrorMessage = string(f.Data)
 			}
 			return nil
 		})
@@ -138,21 +135,21 @@ func jsonInt64(raw json.RawMessage) (int64, error) {
 // type_url of a details Any); a field of an unexpected wire type is an unknown field.
 func rpcStatusMessage(data []byte) (string, bool) {
 	var msg string
-	err := wire.Fields(data, wire.Runtime, func(num protowire.Number, typ protowire.Type, _, value []byte) error {
-		if typ != protowire.BytesType {
+	err := wire.Runtime.Fields(data, func(f wire.Field) error {
+		if f.Type != protowire.BytesType {
 			return nil // code (1) is a varint; anything else is unknown
 		}
-		v, _ := protowire.ConsumeBytes(value)
-		switch num {
+		v := f.Data
+		switch f.Num {
 		case 2: // message
 			if !utf8.Valid(v) {
 				return errors.New("message is not UTF-8")
 			}
 			msg = string(v)
 		case 3: // details: google.protobuf.Any{type_url = 1, value = 2}
-			return wire.Fields(v, wire.Runtime, func(num protowire.Number, typ protowire.Type, _, value []byte) error {
-				if num == 1 && typ == protowire.BytesType {
-					if s, _ := protowire.ConsumeBytes(value); !utf8.Valid(s) {
+			return wire.Runtime.Fields(v, func(f wire.Field) error {
+				if f.Num == 1 && f.Type == protowire.BytesType {
+					if !utf8.Valid(f.Data) {
 						return errors.New("details type_url is not UTF-8")
 					}
 				}

@@ -162,7 +162,7 @@ func hasGroup(data []byte) bool {
 // (with what follows its tag as the value).
 func eachTag(msg []byte, fn func(num protowire.Number, typ protowire.Type, value []byte)) {
 	for b := msg; len(b) > 0; {
-		num, typ, n := wire.Pdata(b)
+		num, typ, n := wire.Pdata.Tag(b)
 		if n < 0 {
 			return
 		}

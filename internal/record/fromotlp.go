@@ -51,7 +51,8 @@ type converter struct {
 	measures        []string           // the measures asked for, without "measure:"
 	resource        []pair             // attributes of the current resource, sorted by key
 	point, merged   []pair             // scratch: the point's attributes, and both merged
-	series          map[uint64]*Series // the series of this call by a hash of their fields (seriesOf)
+	known           []seriesIDs        // the series of this call, each with its ids' hash state
+	series          map[uint64]int32   // the index in known of a series by a hash of its fields (seriesAt)
 	byAttrs         map[uint64]*Series // a series of this call by a hash of its attributes alone
 }
 
@@ -150,14 +151,20 @@ func (c *converter) countSum(name, unit string, attrs pcommon.Map, ts pcommon.Ti
 // record builds the record of the attributes last merged.
 func (c *converter) record(name, unit string, count bool, ts pcommon.Timestamp) Record {
 	t := time.Unix(0, int64(ts)).UTC()
-	s := c.seriesOf(KindMetric, name, unit, count)
-	return Record{Series: s, ID: s.PointID(t), Time: t}
+	k := &c.known[c.seriesAt(KindMetric, name, unit, count)]
+	return Record{Series: k.s, ID: k.pointID(t), Time: t}
 }
 
-// seriesOf returns the series of the attributes last merged: the one made earlier in this call
-// when there is one, else a new one, which shares its attributes with an earlier series of
-// equal attributes (another measure of the same data points: Series.sibling).
+// seriesOf returns the series of the attributes last merged (seriesAt).
 func (c *converter) seriesOf(kind, name, unit string, count bool) *Series {
+	return c.known[c.seriesAt(kind, name, unit, count)].s
+}
+
+// seriesAt returns the index in c.known of the series of the attributes last merged: the one
+// made earlier in this call when there is one, else a new one, which shares its attributes with
+// an earlier series of equal attributes (another measure of the same data points:
+// Series.sibling).
+func (c *converter) seriesAt(kind, name, unit string, count bool) int32 {
 	var h maphash.Hash
 	h.SetSeed(seriesSeed)
 	for _, p := range c.merged {
@@ -168,21 +175,25 @@ func (c *converter) seriesOf(kind, name, unit string, count bool) *Series {
 	h.WriteString(name)
 	h.WriteString(unit)
 	key := h.Sum64()
-	s := c.series[key]
-	if s != nil && s.name == name && s.unit == unit && s.kind == kind && s.count == count && slices.Equal(s.attrs, c.merged) {
-		return s
+	if i, ok := c.series[key]; ok {
+		if s := c.known[i].s; s.name == name && s.unit == unit && s.kind == kind && s.count == count && slices.Equal(s.attrs, c.merged) {
+			return i
+		}
 	}
 	if c.series == nil {
-		c.series, c.byAttrs = map[uint64]*Series{}, map[uint64]*Series{}
+		c.series, c.byAttrs = map[uint64]int32{}, map[uint64]*Series{}
 	}
+	var s *Series
 	if like := c.byAttrs[attrsKey]; like != nil && slices.Equal(like.attrs, c.merged) {
 		s = like.sibling(kind, name, unit, count)
 	} else {
 		s = newSeries(c.tenant, c.monitor, kind, name, unit, count, slices.Clone(c.merged))
 		c.byAttrs[attrsKey] = s
 	}
-	c.series[key] = s // on a collision of hashes, the later series
-	return s
+	c.known = append(c.known, seriesIDs{s: s})
+	i := int32(len(c.known) - 1)
+	c.series[key] = i // on a collision of hashes, the later series
+	return i
 }
 
 var seriesSeed = maphash.MakeSeed()

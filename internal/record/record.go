@@ -42,10 +42,8 @@ type Record struct {
 type Series struct {
 	tenant, monitor, kind, name, unit string
 	count                             bool
-	attrs                             []pair    // sorted by key, keys unique
-	json                              []byte    // attrs as a record's line writes them, inside the braces
-	idState                           []byte    // PointID's hash after the series' bytes, in state; nil: none kept
-	state                             [112]byte // room for a SHA-256 state (108 bytes)
+	attrs                             []pair // sorted by key, keys unique
+	json                              []byte // attrs as a record's line writes them, inside the braces
 }
 
 // pair is one attribute with its value as a string.
@@ -71,12 +69,12 @@ func sortedOf(attrs map[string]string) []pair {
 // newSeries makes a series of attributes sorted by key, keys unique; it keeps sorted.
 func newSeries(tenant, monitor, kind, name, unit string, count bool, sorted []pair) *Series {
 	s := &Series{tenant: tenant, monitor: monitor, kind: kind, name: name, unit: unit, count: count}
-	x := idHashes.Get().(*idHash)
-	defer idHashes.Put(x)
 	if len(sorted) > 0 {
-		s.attrs, s.json = sorted, bytes.Clone(appendAttrs(x.b[:0], sorted))
+		x := idHashes.Get().(*idHash)
+		defer idHashes.Put(x)
+		x.b = appendAttrs(x.b[:0], sorted)
+		s.attrs, s.json = sorted, bytes.Clone(x.b)
 	}
-	s.hashKey(x)
 	return s
 }
 
@@ -84,19 +82,7 @@ func newSeries(tenant, monitor, kind, name, unit string, count bool, sorted []pa
 // unit or Count. The two share their attributes and their JSON (both immutable): the measures
 // of one data point's series are as many series, and a span holds thousands of them.
 func (s *Series) sibling(kind, name, unit string, count bool) *Series {
-	t := &Series{tenant: s.tenant, monitor: s.monitor, kind: kind, name: name, unit: unit, count: count, attrs: s.attrs, json: s.json}
-	x := idHashes.Get().(*idHash)
-	defer idHashes.Put(x)
-	t.hashKey(x)
-	return t
-}
-
-// hashKey keeps PointID's hash state after the series' bytes.
-func (s *Series) hashKey(x *idHash) {
-	x.h.Reset()
-	x.b = s.appendKey(x.b[:0])
-	x.h.Write(x.b)
-	s.idState, _ = x.h.(encoding.BinaryAppender).AppendBinary(s.state[:0]) // SHA-256 always can
+	return &Series{tenant: s.tenant, monitor: s.monitor, kind: kind, name: name, unit: unit, count: count, attrs: s.attrs, json: s.json}
 }
 
 // The fields of the series; NumAttrs is how many attributes it has.
@@ -147,14 +133,31 @@ func (s *Series) AttrMap() map[string]string {
 // PointID returns the stable id of the series' data point at t: the same tenant, monitor, name,
 // attributes and time always give the same id, on any run and any machine.
 func (s *Series) PointID(t time.Time) string {
+	k := seriesIDs{s: s}
+	return k.pointID(t)
+}
+
+// seriesIDs takes the PointIDs of one series, keeping the hash state after the series' key
+// for the points after the first: a converter keeps one for each series of its page, for
+// as long as the page is converted.
+type seriesIDs struct {
+	s     *Series
+	state [112]byte // a SHA-256 state (108 bytes), the first n
+	n     uint8
+}
+
+func (k *seriesIDs) pointID(t time.Time) string {
 	x := idHashes.Get().(*idHash)
 	defer idHashes.Put(x)
-	x.b = x.b[:0]
-	if s.idState == nil || x.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(s.idState) != nil {
+	if k.n == 0 || x.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(k.state[:k.n]) != nil {
 		x.h.Reset()
-		x.b = s.appendKey(x.b)
+		x.b = k.s.appendKey(x.b[:0])
+		x.h.Write(x.b)
+		if st, err := x.h.(encoding.BinaryAppender).AppendBinary(k.state[:0]); err == nil && len(st) <= len(k.state) {
+			k.n = uint8(len(st))
+		}
 	}
-	x.b = binary.BigEndian.AppendUint64(x.b, uint64(t.UTC().UnixNano()))
+	x.b = binary.BigEndian.AppendUint64(x.b[:0], uint64(t.UTC().UnixNano()))
 	return x.id()
 }
 

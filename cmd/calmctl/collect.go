@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/calm-collector/calm-collector/internal/alert"
+	"github.com/calm-collector/calm-collector/internal/cadence"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/secrets"
 	"github.com/calm-collector/calm-collector/internal/sink"
@@ -136,7 +137,7 @@ func parseCollectArgs(args []string, stdout, stderr io.Writer) (a collectArgs, c
 	fs.StringVar(&a.to, "to", "", "backfill end (RFC 3339)")
 	fs.BoolVar(&a.verbose, "v", false, "log progress and debug details to stderr")
 	fs.BoolVar(&a.json, "json", false, "print the run's summary as JSON on stdout instead of the table on stderr")
-	fs.DurationVar(&a.interval, "interval", 5*time.Minute, "how often this command is scheduled (e.g. by cron): the default --timeout of a scheduled run")
+	fs.DurationVar(&a.interval, "interval", cadence.SchedulePeriod, "how often this command is scheduled (e.g. by cron): the default --timeout of a scheduled run")
 	fs.DurationVar(&a.timeout, "timeout", 0, "stop the run after this long (default --interval for a scheduled run, none for a backfill); a run stopped with work left exits 3")
 	a.rec.register(fs)
 	fs.StringVar(&a.eventBus, "event-bus", "", "put status events and alert-rule events (rules: CALM_ALERT_RULES) on this EventBridge bus, name or ARN (docs/alerts.md)")

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/calm-collector/calm-collector/internal/cadence"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/console"
@@ -112,7 +113,7 @@ func parseConsoleArgs(args []string, stdout, stderr io.Writer) (a consoleArgs, c
 	monitors := fs.String("monitors", "", "comma list of monitors the test probes (default "+strings.Join(monitor.Defaults(), ",")+") and \"Collect now\" collects (default auto)")
 	extraFile := fs.String("extra-monitors", "", extraMonitorsHelp)
 	fs.DurationVar(&a.timeout, "timeout", conntest.DefaultTimeout, "time limit of each check")
-	fs.DurationVar(&a.schedule, "schedule", 5*time.Minute, "time between scheduled collections (the stack's schedule, or your cron's): the status view colours each lag against it")
+	fs.DurationVar(&a.schedule, "schedule", cadence.SchedulePeriod, "time between scheduled collections (the stack's schedule, or your cron's): the status view colours each lag against it")
 	fs.BoolVar(&a.verbose, "v", false, "log every request to stderr")
 	fs.Var(&a.files, "secret-file", "connector secret file, repeatable")
 	fs.Var(&a.ids, "secret-id", "Secrets Manager secret [NAME=]ID or ARN, repeatable")

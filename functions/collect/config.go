@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/calm-collector/calm-collector/internal/alert"
+	"github.com/calm-collector/calm-collector/internal/cadence"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/fleet/projection"
 	"github.com/calm-collector/calm-collector/internal/secrets"
@@ -54,7 +55,7 @@ func envFrom(getenv func(string) string) (settings, error) {
 	}
 	s.secretID, s.secretIDs, s.prefix, s.secretTTL = conns.ID, conns.IDs, conns.Prefix, conns.TTL
 	s.queueURL = strings.TrimSpace(getenv("CALM_QUEUE_URL"))
-	s.period = 5 * time.Minute
+	s.period = cadence.SchedulePeriod
 	if v := strings.TrimSpace(getenv("CALM_SCHEDULE_PERIOD")); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Minute {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/cadence"
 	"github.com/calm-collector/calm-collector/internal/quota"
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
@@ -85,7 +86,7 @@ func DefaultConfig() Config {
 		StackName:        "CalmCollector",
 		Connectors:       []string{"default"},
 		Schedule:         "rate(5 minutes)",
-		SchedulePeriod:   5 * time.Minute,
+		SchedulePeriod:   cadence.SchedulePeriod, // Schedule's period (TestDefaultScheduleIsTheCadence)
 		Monitors:         "auto",
 		Sinks:            []string{"stdout"},
 		Archive:          true,

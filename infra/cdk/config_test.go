@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calm-collector/calm-collector/internal/cadence"
 	"github.com/calm-collector/calm-collector/internal/monitor"
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
@@ -78,6 +79,15 @@ func TestSchedulePeriod(t *testing.T) {
 		if err != nil || got.SchedulePeriod != want {
 			t.Errorf("%s: period %v, %v; want %v", expr, got.SchedulePeriod, err, want)
 		}
+	}
+}
+
+// The default schedule is the cadence collection and the connection test assume (internal/cadence).
+func TestDefaultScheduleIsTheCadence(t *testing.T) {
+	c := DefaultConfig()
+	period, err := schedulePeriod(c.Schedule)
+	if err != nil || period != cadence.SchedulePeriod || c.SchedulePeriod != cadence.SchedulePeriod {
+		t.Errorf("default schedule %s: period %v (%v), SchedulePeriod %v; want %v", c.Schedule, period, err, c.SchedulePeriod, cadence.SchedulePeriod)
 	}
 }
 

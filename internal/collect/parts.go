@@ -20,11 +20,8 @@ import (
 //     down to single windows; a single window that is cut fails.
 //
 // A failure is an *InvariantError: nothing of the span is delivered, the checkpoint stays. c is
-// the client the part is asked with (startSpan; nil: the monitor's).
+// the client the part is asked with (startSpan's, or the monitor's).
 func (mr *monitorRun) fetchPart(ctx context.Context, out *spanRecords, part Range, c Client, edges *spanEdges) error {
-	if c == nil {
-		c = mr.Client
-	}
 	res := mr.Config.Resolution
 	t := &tally{}
 	q := Query{Tenant: mr.Tenant, From: part.From, To: part.To, Resolution: mr.Config.resolutionParam(),

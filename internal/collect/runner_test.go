@@ -508,7 +508,7 @@ func TestPointsOutsideTheRangeFailTheInsideInvariant(t *testing.T) {
 	part := Range{From: ts("2025-11-25T10:05:00Z"), To: ts("2025-11-25T10:10:00Z")}
 	out := newSpanRecords(part, cfg.Resolution)
 	edges := spanEdges{span: part}
-	err := mr.fetchPart(context.Background(), out, part, nil, &edges)
+	err := mr.fetchPart(context.Background(), out, part, c, &edges)
 	if invariantOf(err) != InvariantInside || !strings.Contains(err.Error(), "outside the asked range") {
 		t.Fatalf("err = %v, want the inside invariant", err)
 	}
@@ -519,7 +519,7 @@ func TestPointsOutsideTheRangeFailTheInsideInvariant(t *testing.T) {
 	// a period reaches past the range by design.
 	out = newSpanRecords(part, cfg.Resolution)
 	edges = spanEdges{span: part, period: true}
-	if err := mr.fetchPart(context.Background(), out, part, nil, &edges); err != nil {
+	if err := mr.fetchPart(context.Background(), out, part, c, &edges); err != nil {
 		t.Errorf("read by period: %v", err)
 	}
 }

@@ -303,7 +303,7 @@ func (mr *monitorRun) reread(ctx context.Context, now time.Time, w windowMark) e
 	rng := Range{From: w.from, To: w.from.Add(mr.Config.Resolution)}
 	out := newSpanRecords(rng, mr.Config.Resolution)
 	edges := spanEdges{span: rng, period: mr.m.Info().IsMetrics() && mr.shape.period(rng.From, mr.now()) != ""}
-	err := mr.fetchPart(ctx, out, rng, nil, &edges)
+	err := mr.fetchPart(ctx, out, rng, mr.Client, &edges)
 	out.seal()
 	mr.sum.Dropped += out.dropped
 	mr.sum.Repeats += out.repeats

@@ -97,35 +97,42 @@ func (c *Client) logsPage(ctx context.Context, q LogsQuery, limit, offset int) (
 	return rawPage(resp, lp, offset, n), nil
 }
 
-// decodeLogs reads an OTLP ExportLogsServiceRequest: JSON when the Content-Type says so,
-// protobuf otherwise (what the API sends whatever format asks for). An empty body is no logs.
+// decodeLogs reads an OTLP ExportLogsServiceRequest (decodeOTLP), what the API sends whatever
+// format asks for.
 //
 // The request has the wire format of plog's LogsData, so plog's unmarshalers read it; not
 // plogotlp's ExportRequest, whose package registers the gRPC service and links all of gRPC
 // into the Lambdas. promoteScopeLogs keeps plogotlp's handling of deprecated scope logs.
 func decodeLogs(contentType string, body []byte) (plog.Logs, error) {
+	return decodeOTLP("logs", contentType, body, plog.NewLogs, (&plog.JSONUnmarshaler{}).UnmarshalLogs, func(body []byte) (plog.Logs, error) {
+		var u plog.ProtoUnmarshaler
+		promoted, dropped := promoteScopeLogs(body)
+		ld, err := u.UnmarshalLogs(promoted)
+		if err == nil && dropped != nil {
+			_, err = u.UnmarshalLogs(dropped)
+		}
+		return ld, err
+	})
+}
+
+// decodeOTLP reads an OTLP export request of signal ("logs", "traces"): JSON when the
+// Content-Type says so, protobuf otherwise. An empty body, {} and null hold nothing, whatever
+// the Content-Type says.
+func decodeOTLP[T any](signal, contentType string, body []byte, none func() T, fromJSON, fromProto func([]byte) (T, error)) (T, error) {
 	if t := bytes.TrimSpace(body); len(t) == 0 || string(t) == "{}" || string(t) == "null" {
-		return plog.NewLogs(), nil // no records, whatever the Content-Type says
+		return none(), nil
 	}
 	mt, _, _ := mime.ParseMediaType(contentType)
+	format, decode := "protobuf", fromProto
 	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
-		var u plog.JSONUnmarshaler
-		ld, err := u.UnmarshalLogs(body)
-		if err != nil {
-			return plog.Logs{}, fmt.Errorf("decode OTLP JSON logs (Content-Type %s): %w", contentType, err)
-		}
-		return ld, nil
+		format, decode = "JSON", fromJSON
 	}
-	var u plog.ProtoUnmarshaler
-	promoted, dropped := promoteScopeLogs(body)
-	ld, err := u.UnmarshalLogs(promoted)
-	if err == nil && dropped != nil {
-		_, err = u.UnmarshalLogs(dropped)
-	}
+	v, err := decode(body)
 	if err != nil {
-		return plog.Logs{}, fmt.Errorf("decode OTLP protobuf logs (Content-Type %q): %w", contentType, err)
+		var zero T
+		return zero, fmt.Errorf("decode OTLP %s %s (Content-Type %q): %w", format, signal, contentType, err)
 	}
-	return ld, nil
+	return v, nil
 }
 
 // failed is a sequence yielding only err.

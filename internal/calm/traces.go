@@ -1,14 +1,11 @@
 package calm
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"iter"
-	"mime"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -88,27 +85,9 @@ func (c *Client) tracesPage(ctx context.Context, q TracesQuery, limit, offset in
 	return rawPage(resp, tp, offset, n), nil
 }
 
-// decodeTraces reads an OTLP ExportTraceServiceRequest with pdata: JSON when the Content-Type
-// says so, protobuf otherwise. An empty body, {} and null are no spans. The request has the
-// wire format of ptrace's TracesData, so ptrace's unmarshalers read it (ptraceotlp would link
-// all of gRPC into the Lambdas).
+// decodeTraces reads an OTLP ExportTraceServiceRequest (decodeOTLP). The request has the wire
+// format of ptrace's TracesData, so ptrace's unmarshalers read it (ptraceotlp would link all of
+// gRPC into the Lambdas).
 func decodeTraces(contentType string, body []byte) (ptrace.Traces, error) {
-	if t := bytes.TrimSpace(body); len(t) == 0 || string(t) == "{}" || string(t) == "null" {
-		return ptrace.NewTraces(), nil
-	}
-	mt, _, _ := mime.ParseMediaType(contentType)
-	if mt == "application/json" || strings.HasSuffix(mt, "+json") {
-		var u ptrace.JSONUnmarshaler
-		td, err := u.UnmarshalTraces(body)
-		if err != nil {
-			return ptrace.Traces{}, fmt.Errorf("decode OTLP JSON traces (Content-Type %s): %w", contentType, err)
-		}
-		return td, nil
-	}
-	var u ptrace.ProtoUnmarshaler
-	td, err := u.UnmarshalTraces(body)
-	if err != nil {
-		return ptrace.Traces{}, fmt.Errorf("decode OTLP protobuf traces (Content-Type %q): %w", contentType, err)
-	}
-	return td, nil
+	return decodeOTLP("traces", contentType, body, ptrace.NewTraces, (&ptrace.JSONUnmarshaler{}).UnmarshalTraces, (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces)
 }

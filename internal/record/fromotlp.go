@@ -155,11 +155,6 @@ func (c *converter) record(name, unit string, count bool, ts pcommon.Timestamp) 
 	return Record{Series: k.s, ID: k.pointID(t), Time: t}
 }
 
-// seriesOf returns the series of the attributes last merged (seriesAt).
-func (c *converter) seriesOf(kind, name, unit string, count bool) *Series {
-	return c.known[c.seriesAt(kind, name, unit, count)].s
-}
-
 // seriesAt returns the index in c.known of the series of the attributes last merged: the one
 // made earlier in this call when there is one, else a new one, which shares its attributes with
 // an earlier series of equal attributes (another measure of the same data points:

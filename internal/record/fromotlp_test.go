@@ -180,7 +180,7 @@ func TestConverterIDsArePointIDs(t *testing.T) {
 		s := pool[rng.IntN(min(len(pool), 2+rng.IntN(len(pool))))] // a few series often, all now and then
 		at := time.Unix(rng.Int64N(1<<33), rng.Int64N(1e9)).In(time.FixedZone("x", 3600))
 		c.merged = s.sorted
-		if got, want := c.seriesOf(KindMetric, s.name, "", false).PointID(at), PointID("t", "hm", s.name, s.asMap, at); got != want {
+		if got, want := c.known[c.seriesAt(KindMetric, s.name, "", false)].s.PointID(at), PointID("t", "hm", s.name, s.asMap, at); got != want {
 			t.Fatalf("id of (%v, %v, %v) = %s, PointID = %s", s.name, s.asMap, at, got, want)
 		}
 	}

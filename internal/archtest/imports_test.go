@@ -55,9 +55,9 @@ func listPackages(t *testing.T) map[string]pkg {
 
 // TestInfraImportsOnlySharedRules: infra/cdk links nothing from internal/ but the shared rules
 // it applies at synth: the monitor table, the sink-spec rule (with the loopback rule it uses)
-// the alert-rule parser and the quota rule.
+// the alert-rule parser, the quota rule and the default cadence.
 func TestInfraImportsOnlySharedRules(t *testing.T) {
-	allowed := []string{"internal/monitor", "internal/sink/spec", "internal/loopback", "internal/alert/rules", "internal/quota"}
+	allowed := []string{"internal/monitor", "internal/sink/spec", "internal/loopback", "internal/alert/rules", "internal/quota", "internal/cadence"}
 	for _, d := range listPackages(t)["infra/cdk"].deps {
 		p, ok := strings.CutPrefix(d, module)
 		if ok && strings.HasPrefix(p, "internal/") && !slices.Contains(allowed, p) {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -24,7 +25,14 @@ func allPagesPager(maxPages int) pager[int] {
 // third; the pages still come in order, every row once, with the minimum of requests, and the
 // answers held at once (asked for and not yet decoded, the one being decoded included) never
 // exceed answersHeld, the number the memory budget divides by (AnswerCap).
+//
+// It runs in a synctest bubble: synctest.Wait returns once the pager's goroutines are all
+// blocked, so a pager that would run further ahead has done so before the check.
 func TestPagesAskUpToTwoPagesAhead(t *testing.T) {
+	synctest.Test(t, testPagesAskUpToTwoPagesAhead)
+}
+
+func testPagesAskUpToTwoPagesAhead(t *testing.T) {
 	f := newFakeCollection(3, 30) // 10 full pages
 	f.onDecode = func(offset int) error {
 		if last := offset + 2*3; last < 30 {
@@ -39,7 +47,7 @@ func TestPagesAskUpToTwoPagesAhead(t *testing.T) {
 		}
 		offsets = append(offsets, p.offset)
 		got = append(got, p.items...)
-		time.Sleep(20 * time.Millisecond) // time for a pager that runs further ahead to do so
+		synctest.Wait() // a pager that runs further ahead has done so
 		if a := f.askedOffsets(); slices.Max(a) > p.offset+2*3 {
 			t.Fatalf("while the page at %d is used, asked %v: more than two pages ahead", p.offset, a)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/calm-collector/calm-collector/internal/cadence"
 	"github.com/calm-collector/calm-collector/internal/collect"
 	"github.com/calm-collector/calm-collector/internal/conntest"
 	"github.com/calm-collector/calm-collector/internal/funcurl"
@@ -61,7 +62,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the report as JSON (docs/design.md §3)")
 	timeout := fs.Duration("timeout", conntest.DefaultTimeout, "time limit of each check")
 	quotaGB := fs.Float64("quota-gb", quota.DefaultGB, "the tenant's monthly fair-use quota of API data in GB (24 unless bought more): the quota check warns above half of it")
-	schedule := fs.Duration("schedule", conntest.DefaultSchedulePeriod, "time between scheduled runs, for the quota projection")
+	schedule := fs.Duration("schedule", cadence.SchedulePeriod, "time between scheduled runs, for the quota projection")
 	settle := fs.Duration("settle", collect.DefaultSettle, "collection's settle horizon (calmctl collect --settle, CALM_SETTLE; 0: no re-check), for the quota projection's re-checks for late data")
 	var rf recordFlags
 	rf.register(fs)

@@ -16,9 +16,6 @@ import (
 
 // Defaults of the quota projection (docs/transfer.md).
 const (
-	// DefaultSchedulePeriod is the time between scheduled runs the projection assumes when
-	// Options.SchedulePeriod is zero: the stack's default.
-	DefaultSchedulePeriod = cadence.SchedulePeriod
 	// quotaMonth is the month of the projection: 30 days.
 	quotaMonth = 30 * 24 * time.Hour
 	// quotaSample is the most data points (log records, spans) the sample page of a monitor asks for.
@@ -99,7 +96,7 @@ func (t *tester) checkQuota(ctx context.Context) Check {
 	}
 	period := t.opts.SchedulePeriod
 	if period <= 0 {
-		period = DefaultSchedulePeriod
+		period = cadence.SchedulePeriod
 	}
 	settle := t.opts.Settle
 	if settle == 0 {

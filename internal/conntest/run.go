@@ -50,7 +50,7 @@ type Options struct {
 	// Now gives the clock for the monitor probes' windows; nil means time.Now.
 	Now func() time.Time
 	// SchedulePeriod is the time between scheduled runs, for the quota projection; zero means
-	// DefaultSchedulePeriod.
+	// the stack's default, cadence.SchedulePeriod.
 	SchedulePeriod time.Duration
 	// Settle is collection's settle horizon (CALM_SETTLE), for the quota projection's late-data
 	// re-checks; zero means collection's default, cadence.Settle, and a negative one none

@@ -85,21 +85,6 @@ func (r Reading) Bytes(b []byte) ([]byte, int) {
 	return b[n : n+int(size)], n + int(size)
 }
 
-// value reports the length of a field's value of type typ at the start of b (negative: a
-// protowire error code). Groups, which proto3 and so OTLP never write, are skipped as
-// protowire skips them in either reading; pdata's own skipping of them is looser in places.
-func (r Reading) value(num protowire.Number, typ protowire.Type, b []byte) int {
-	switch typ {
-	case protowire.VarintType:
-		_, n := r.Varint(b)
-		return n
-	case protowire.BytesType:
-		_, n := r.Bytes(b)
-		return n
-	}
-	return protowire.ConsumeFieldValue(num, typ, b)
-}
-
 // A Field is one field of a message as a Reading reads it.
 type Field struct {
 	Num  protowire.Number
@@ -111,24 +96,29 @@ type Field struct {
 }
 
 // Fields calls fn with every field of msg in order. It stops at the first malformed field (a
-// protowire.ParseError) or the first error fn returns.
+// protowire.ParseError) or the first error fn returns. Groups, which proto3 and so OTLP never
+// write, are skipped as protowire skips them in either reading; pdata's own skipping of them is
+// looser in places.
 func (r Reading) Fields(msg []byte, fn func(Field) error) error {
 	for b := msg; len(b) > 0; {
 		num, typ, n := r.Tag(b)
 		if n < 0 {
 			return protowire.ParseError(n)
 		}
-		m := r.value(num, typ, b[n:])
+		f := Field{Num: num, Type: typ}
+		var m int
+		switch typ {
+		case protowire.VarintType:
+			f.Varint, m = r.Varint(b[n:])
+		case protowire.BytesType:
+			f.Data, m = r.Bytes(b[n:])
+		default:
+			m = protowire.ConsumeFieldValue(num, typ, b[n:])
+		}
 		if m < 0 {
 			return protowire.ParseError(m)
 		}
-		f := Field{Num: num, Type: typ, Raw: b[:n+m]}
-		switch typ {
-		case protowire.BytesType:
-			f.Data, _ = r.Bytes(b[n:])
-		case protowire.VarintType:
-			f.Varint, _ = r.Varint(b[n:])
-		}
+		f.Raw = b[:n+m]
 		if err := fn(f); err != nil {
 			return err
 		}

@@ -100,8 +100,9 @@ func (f logsFetch) run(ctx context.Context, provider string, q Query) error {
 	return nil
 }
 
-// count sums countOne of each service's ranges of [q.From, q.To), at most maxLogsRange a time; -1 as soon as a count is -1, or the API refuses to count a range (ErrOverLimit even
-// for limit=1: nothing can be told from it).
+// count sums countOne of each service's ranges of [q.From, q.To), at most maxLogsRange a
+// time; -1 as soon as a count is -1, or the API refuses to count a range (ErrOverLimit even for
+// limit=1: nothing can be told from it).
 func (f logsFetch) count(ctx context.Context, rc rawCounter, provider string, q Query) (int, error) {
 	services, err := f.c.Services(ctx, provider)
 	if err != nil {

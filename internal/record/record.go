@@ -37,8 +37,8 @@ type Record struct {
 }
 
 // Series is what every point of one series shares. It is immutable: NewSeries (or a converter)
-// makes it, with its attributes sorted, encoded as JSON and hashed for PointID once, and any
-// number of records and goroutines share it.
+// makes it, with its attributes sorted and encoded as JSON once, and any number of records and
+// goroutines share it.
 type Series struct {
 	tenant, monitor, kind, name, unit string
 	count                             bool

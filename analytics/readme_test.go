@@ -47,7 +47,7 @@ func simDay(t *testing.T, monitors ...string) []record.Record {
 	collectSim(t, rc, ms)
 	var recs []record.Record
 	for _, b := range ms.Batches() {
-		recs = append(recs, b.Records...)
+		recs = slices.AppendSeq(recs, b.Records())
 	}
 	return recs
 }

@@ -307,7 +307,7 @@ func TestInvocationNamesAMonitorGivenAsData(t *testing.T) {
 	delivered := 0
 	for _, b := range ms.Batches() {
 		if b.Monitor == "kpi-orders" {
-			delivered += len(b.Records)
+			delivered += b.Len()
 		}
 	}
 	if delivered != sum.Monitors[0].Points {

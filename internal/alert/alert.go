@@ -81,7 +81,7 @@ func stateMonitor(monitor string) string { return "alert." + monitor }
 // error (and the window is retried) when an event was refused or the state could not be saved;
 // the retry sends the same events again, with the same detail ids.
 func (s *Sink) Write(ctx context.Context, b sink.Batch) error {
-	if !s.interested(b.Monitor) || len(b.Records) == 0 {
+	if !s.interested(b.Monitor) || len(b.Series) == 0 {
 		return nil
 	}
 	now := s.now()
@@ -136,7 +136,7 @@ func isClosed(r record.Record) bool {
 // one whose content changed is changed, or closed when it has just ended.
 func (s *Sink) statusChanges(b sink.Batch, marks, changed map[string]state.Mark, now time.Time) []event {
 	var out []event
-	for _, r := range b.Records {
+	for r := range b.Records() {
 		if r.Kind() != record.KindEvent {
 			continue
 		}
@@ -182,13 +182,15 @@ func (s *Sink) ruleChanges(b sink.Batch, marks, changed map[string]state.Mark, n
 			continue
 		}
 		latest := map[string]record.Record{}
-		for _, r := range b.Records {
-			if r.Kind() != record.KindMetric || r.Name() != rule.Metric || !r.HasValue || !rule.Matches(r.LookupAttr) {
+		for _, sr := range b.Series {
+			if sr.Kind() != record.KindMetric || sr.Name() != rule.Metric || !rule.Matches(sr.LookupAttr) {
 				continue
 			}
-			series := r.PointID(time.Time{}) // the series' id: one whatever page its points came in
-			if cur, ok := latest[series]; !ok || r.Time.After(cur.Time) {
-				latest[series] = r
+			series := sr.PointID(time.Time{}) // the series' id: one whatever page its points came in
+			for i, p := range sr.Points {
+				if cur, ok := latest[series]; p.HasValue && (!ok || p.Time.After(cur.Time)) {
+					latest[series] = sr.Record(i)
+				}
 			}
 		}
 		for _, series := range slices.Sorted(maps.Keys(latest)) {

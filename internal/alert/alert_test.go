@@ -72,18 +72,18 @@ func (r *recorder) seen(t *testing.T) []string {
 
 func metric(svc string, at time.Time, v float64) record.Record {
 	attrs := map[string]string{"serviceName": svc, "metricName": "CPU"}
-	return record.Record{Series: record.NewSeries("t", "hm", record.KindMetric, "criticalStatus", "", false, attrs), ID: record.PointID("t", "hm", "criticalStatus", attrs, at), Time: at, Value: v, HasValue: true}
+	return record.Record{Series: record.NewSeries("t", "hm", record.KindMetric, "criticalStatus", "", false, attrs), Point: record.Point{ID: record.PointID("t", "hm", "criticalStatus", attrs, at), Time: at, Value: v, HasValue: true}}
 }
 
 func statusEvent(id, status string) record.Record {
 	attrs := map[string]string{"eventId": id, "eventStatus": status, "serviceName": "S4H", "eventType": "Disruption"}
 	s := record.NewSeries("t", "status", record.KindEvent, "status_event", "", false, attrs)
-	return record.Record{Series: s, ID: s.ContentID(t0, ""), Time: t0}
+	return record.Record{Series: s, Point: record.Point{ID: s.ContentID(t0, ""), Time: t0}}
 }
 
 func window(monitor string, i int, recs ...record.Record) sink.Batch {
 	from := t0.Add(time.Duration(i) * 5 * time.Minute)
-	return sink.Batch{Tenant: "t", Monitor: monitor, From: from, To: from.Add(5 * time.Minute), Records: recs}
+	return sink.Batch{Tenant: "t", Monitor: monitor, From: from, To: from.Add(5 * time.Minute), Series: record.Runs(recs)}
 }
 
 func at(i int) time.Time { return t0.Add(time.Duration(i) * 5 * time.Minute) }

@@ -28,7 +28,7 @@ func (m analytics) Fetch(ctx context.Context, c Client, q Query, emit func(recor
 	}
 	for _, p := range points {
 		s := record.NewSeries(q.Tenant, m.info.ID, record.KindMetric, p.Measure, "", m.info.IsCount(p.Measure), p.Attributes)
-		emit(record.Record{Series: s, ID: s.PointID(p.Time), Time: p.Time, Value: p.Value, HasValue: true})
+		emit(record.Record{Series: s, Point: record.Point{ID: s.PointID(p.Time), Time: p.Time, Value: p.Value, HasValue: true}})
 	}
 	return nil
 }

@@ -110,7 +110,7 @@ func TestLogsTwoScheduledRunsDeliverEveryRecordExactlyOnce(t *testing.T) {
 	}
 	checkLogsExactlyOnce(t, e, records(e.sink, "logs"), ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:25:00Z"))
 	for _, b := range e.sink.Batches() {
-		for _, r := range b.Records {
+		for r := range b.Records() {
 			if r.Time.Before(b.From) || !r.Time.Before(b.To) {
 				t.Errorf("record at %s in window %s", r.Time, fmtRange(Range{b.From, b.To}))
 			}

@@ -50,8 +50,8 @@ func TestLateLogRecordsAreDeliveredOnceAfterTheirWindow(t *testing.T) {
 	for _, bt := range e.sink.Batches() {
 		if bt.Late {
 			lateBatches++
-			if want, ok := lateWindows[bt.From]; !ok || len(bt.Records) != want || bt.Before != 0 {
-				t.Errorf("late batch %s with %d records after %d, want one of 10:00 or 10:10 with all its records after 0", fmtRange(Range{bt.From, bt.To}), len(bt.Records), bt.Before)
+			if want, ok := lateWindows[bt.From]; !ok || bt.Len() != want || bt.Before != 0 {
+				t.Errorf("late batch %s with %d records after %d, want one of 10:00 or 10:10 with all its records after 0", fmtRange(Range{bt.From, bt.To}), bt.Len(), bt.Before)
 			}
 		}
 	}

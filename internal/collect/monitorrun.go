@@ -119,9 +119,9 @@ func (mr *monitorRun) scheduled(ctx context.Context, now time.Time) (err error) 
 	sctx, stopSettle := context.WithCancel(ctx)
 	sc := mr.startSettle(sctx, now, oldNext, plan.To) // asked beside the windows' reading
 	defer func() { stopSettle(); sc.wait() }()
-	err = mr.windowsWith(ctx, plan.Range, func(w Range, recs []record.Record) error {
+	err = mr.windowsWith(ctx, plan.Range, func(w Range, series []record.Run) error {
 		if mr.settling(w.To, plan.To) {
-			if err := mr.putMark(ctx, now, markOf(w.From, recs)); err != nil {
+			if err := mr.putMark(ctx, now, markOf(w.From, series)); err != nil {
 				return err
 			}
 		}
@@ -149,7 +149,7 @@ func (mr *monitorRun) backfill(ctx context.Context, rng Range) error {
 	if err := mr.probeFromTo(ctx, mr.now()); err != nil {
 		return err
 	}
-	return mr.windowsWith(ctx, rng, func(Range, []record.Record) error { return nil })
+	return mr.windowsWith(ctx, rng, func(Range, []record.Run) error { return nil })
 }
 
 // windowsWith fetches rng span by span (one request series each), splits the records into
@@ -160,7 +160,7 @@ func (mr *monitorRun) backfill(ctx context.Context, rng Range) error {
 // spans are delivered in order, each only after the one before it was accepted; the deadline
 // is checked before a span's series starts, as before delivering a span fetched ahead; every
 // return cancels the series running ahead and waits for it.
-func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(Range, []record.Record) error) error {
+func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(Range, []record.Run) error) error {
 	res := mr.Config.Resolution
 	total := rng.To.Sub(rng.From)
 	spans := split(rng, mr.Config.Span)
@@ -201,15 +201,15 @@ func (mr *monitorRun) windowsWith(ctx context.Context, rng Range, accepted func(
 			return fmt.Errorf("collect %s %s: %w", mr.id, fmtRange(span), err)
 		}
 		for i, w := range split(span, res) {
-			b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: w.From, To: w.To, Records: recs.batch(i)}
+			b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: w.From, To: w.To, Series: recs.batch(i)}
 			if err := mr.deliver(ctx, b); err != nil {
 				return fmt.Errorf("deliver %s %s: %w", mr.id, fmtRange(w), err)
 			}
-			if err := accepted(w, b.Records); err != nil {
+			if err := accepted(w, b.Series); err != nil {
 				return err
 			}
 			mr.sum.Windows++
-			mr.sum.Points += len(b.Records)
+			mr.sum.Points += b.Len()
 			mr.sum.To = w.To
 		}
 		if mr.Progress != nil {
@@ -376,7 +376,7 @@ func (mr *monitorRun) scheduledEvents(ctx context.Context, now time.Time) (err e
 			fresh = append(fresh, rec)
 		}
 	}
-	b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: rng.From, To: rng.To, Records: fresh}
+	b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: rng.From, To: rng.To, Series: record.Runs(fresh)}
 	if err := mr.deliver(ctx, b); err != nil {
 		return fmt.Errorf("deliver %s %s: %w", mr.id, fmtRange(rng), err)
 	}
@@ -404,7 +404,7 @@ func (mr *monitorRun) backfillEvents(ctx context.Context, rng Range) error {
 	for _, key := range sortedKeys(events) {
 		recs = append(recs, events[key])
 	}
-	if err := mr.deliver(ctx, sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: rng.From, To: rng.To, Records: recs}); err != nil {
+	if err := mr.deliver(ctx, sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: rng.From, To: rng.To, Series: record.Runs(recs)}); err != nil {
 		return fmt.Errorf("deliver %s %s: %w", mr.id, fmtRange(rng), err)
 	}
 	mr.sum.Windows, mr.sum.Points, mr.sum.To = 1, len(recs), rng.To

@@ -24,7 +24,7 @@ func records(s *testkit.MemSink[sink.Batch], monitor string) []record.Record {
 	var out []record.Record
 	for _, b := range s.Batches() {
 		if monitor == "" || b.Monitor == monitor {
-			out = append(out, b.Records...)
+			out = slices.AppendSeq(out, b.Records())
 		}
 	}
 	return out

@@ -80,37 +80,40 @@ func idKey(id string) uint64 {
 	return h.Sum64()
 }
 
-// markOf is the mark of a window whose records recs were delivered.
-func markOf(from time.Time, recs []record.Record) windowMark {
-	w := windowMark{from: from.UTC(), points: len(recs), ids: make([]uint64, len(recs))}
+// markOf is the mark of a window whose series were delivered.
+func markOf(from time.Time, series []record.Run) windowMark {
+	w := windowMark{from: from.UTC()}
 	rows := map[string]struct{}{}
-	for i, r := range recs {
-		w.ids[i] = idKey(r.ID)
-		rows[rowKey(r)] = struct{}{}
+	for _, s := range series {
+		for _, p := range s.Points {
+			w.ids = append(w.ids, idKey(p.ID))
+			rows[rowKey(s.Series, p.Time)] = struct{}{}
+		}
 	}
+	w.points = len(w.ids)
 	slices.Sort(w.ids)
 	w.ids = slices.Compact(w.ids)
 	w.rows = len(rows)
 	return w
 }
 
-// rowKey names a record's row: its series' attributes at its time, whatever the measure (what
+// rowKey names a point's row: its series' attributes at its time, whatever the measure (what
 // a tenant that pages by rows counts, internal/calm).
-func rowKey(r record.Record) string {
+func rowKey(s *record.Series, t time.Time) string {
 	var b strings.Builder
-	for k, v := range r.Attrs() {
+	for k, v := range s.Attrs() {
 		b.WriteString(k)
 		b.WriteByte(0)
 		b.WriteString(v)
 		b.WriteByte(0)
 	}
-	b.WriteString(strconv.FormatInt(r.Time.UnixNano(), 10))
+	b.WriteString(strconv.FormatInt(t.UnixNano(), 10))
 	return b.String()
 }
 
-// has reports whether the mark holds the id of r.
-func (w windowMark) has(r record.Record) bool {
-	_, ok := slices.BinarySearch(w.ids, idKey(r.ID))
+// has reports whether the mark holds the record id id.
+func (w windowMark) has(id string) bool {
+	_, ok := slices.BinarySearch(w.ids, idKey(id))
 	return ok
 }
 
@@ -311,20 +314,25 @@ func (mr *monitorRun) reread(ctx context.Context, now time.Time, w windowMark) e
 		return fmt.Errorf("re-read %s %s for late data: %w", mr.id, fmtRange(rng), err)
 	}
 	all := out.batch(0)
-	var fresh []record.Record
-	for _, r := range all {
-		if !w.has(r) {
-			fresh = append(fresh, r)
+	b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: rng.From, To: rng.To, Late: true, Before: w.points}
+	for _, s := range all {
+		fresh := record.Run{Series: s.Series}
+		for _, p := range s.Points {
+			if !w.has(p.ID) {
+				fresh.Points = append(fresh.Points, p)
+			}
+		}
+		if len(fresh.Points) > 0 {
+			b.Series = append(b.Series, fresh)
 		}
 	}
-	if len(fresh) > 0 {
-		b := sink.Batch{Tenant: mr.Tenant, Monitor: mr.id, From: rng.From, To: rng.To, Records: fresh, Late: true, Before: w.points}
+	if len(b.Series) > 0 {
 		if err := mr.deliver(ctx, b); err != nil {
 			return fmt.Errorf("deliver late data of %s %s: %w", mr.id, fmtRange(rng), err)
 		}
 	}
-	mr.sum.Late += len(fresh)
-	mr.log.Info("late data delivered", "window", fmtRange(rng), "points", len(fresh), "deliveredBefore", w.points)
+	mr.sum.Late += b.Len()
+	mr.log.Info("late data delivered", "window", fmtRange(rng), "points", b.Len(), "deliveredBefore", w.points)
 	nw := markOf(w.from, all)
 	nw.ids = slices.Compact(slices.Sorted(slices.Values(append(nw.ids, w.ids...))))
 	return mr.putMark(ctx, now, nw)

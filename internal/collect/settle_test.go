@@ -45,8 +45,8 @@ func TestLateDataIsDeliveredOnceAfterItsWindow(t *testing.T) {
 	for _, bt := range e.sink.Batches() {
 		if bt.Late {
 			lateBatches++
-			if !bt.From.Equal(ts("2026-11-25T10:00:00Z")) || len(bt.Records) != len(late) || bt.Before != 0 {
-				t.Errorf("late batch %s–%s with %d records after %d, want 10:00–10:05 with %d after 0", bt.From, bt.To, len(bt.Records), bt.Before, len(late))
+			if !bt.From.Equal(ts("2026-11-25T10:00:00Z")) || bt.Len() != len(late) || bt.Before != 0 {
+				t.Errorf("late batch %s–%s with %d records after %d, want 10:00–10:05 with %d after 0", bt.From, bt.To, bt.Len(), bt.Before, len(late))
 			}
 		}
 	}
@@ -91,11 +91,11 @@ func TestWithoutSettleLateDataIsNotAskedForAgain(t *testing.T) {
 
 func TestWindowMarkRoundTrip(t *testing.T) {
 	recs := []record.Record{
-		{Series: record.NewSeries("", "", "", "value", "", false, map[string]string{"s": "a"}), ID: "00112233445566778899aabbccddeeff", Time: ts("2026-11-25T10:00:00Z")},
-		{Series: record.NewSeries("", "", "", "usage", "", false, map[string]string{"s": "a"}), ID: "ffeeddccbbaa99887766554433221100", Time: ts("2026-11-25T10:00:00Z")},
-		{Series: record.NewSeries("", "", "", "value", "", false, map[string]string{"s": "b"}), ID: "not-hex", Time: ts("2026-11-25T10:00:00Z")},
+		{Series: record.NewSeries("", "", "", "value", "", false, map[string]string{"s": "a"}), Point: record.Point{ID: "00112233445566778899aabbccddeeff", Time: ts("2026-11-25T10:00:00Z")}},
+		{Series: record.NewSeries("", "", "", "usage", "", false, map[string]string{"s": "a"}), Point: record.Point{ID: "ffeeddccbbaa99887766554433221100", Time: ts("2026-11-25T10:00:00Z")}},
+		{Series: record.NewSeries("", "", "", "value", "", false, map[string]string{"s": "b"}), Point: record.Point{ID: "not-hex", Time: ts("2026-11-25T10:00:00Z")}},
 	}
-	w := markOf(ts("2026-11-25T10:00:00Z"), recs)
+	w := markOf(ts("2026-11-25T10:00:00Z"), record.Runs(recs))
 	if w.points != 3 || w.rows != 2 {
 		t.Errorf("points %d rows %d, want 3 and 2 (two measures of one series share a row)", w.points, w.rows)
 	}
@@ -104,11 +104,11 @@ func TestWindowMarkRoundTrip(t *testing.T) {
 		t.Fatalf("round trip = %+v %v, want %+v", got, ok, w)
 	}
 	for _, r := range recs {
-		if !got.has(r) {
+		if !got.has(r.ID) {
 			t.Errorf("mark lost %s", r.ID)
 		}
 	}
-	if got.has(record.Record{ID: "0f112233445566778899aabbccddeeff"}) {
+	if got.has("0f112233445566778899aabbccddeeff") {
 		t.Error("an id never delivered is in the mark")
 	}
 	for _, bad := range []state.Mark{{Hash: "v2 1 1 AA"}, {Hash: "v1 x 1 "}, {Hash: "event hash"}} {

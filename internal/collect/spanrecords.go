@@ -185,21 +185,28 @@ func (s *spanRecords) seriesOf(rec *record.Record) int32 {
 	return i
 }
 
-// batch returns the records of window i, in the order they came, and lets go of the window.
-func (s *spanRecords) batch(i int) []record.Record {
+// batch returns the records of window i as runs of one series, in the order they came, and
+// lets go of the window.
+func (s *spanRecords) batch(i int) []record.Run {
 	pts := s.windows[i]
 	s.windows[i] = nil
 	if len(pts) == 0 {
 		return nil
 	}
-	out := make([]record.Record, len(pts))
+	out := make([]record.Point, len(pts))
+	var runs []record.Run
+	start := 0
 	for j, p := range pts {
-		out[j] = record.Record{Series: s.series[p.series], ID: s.idOf(&p), Time: time.Unix(0, p.t).UTC(), Value: p.value, HasValue: p.hasValue}
+		out[j] = record.Point{ID: s.idOf(&p), Time: time.Unix(0, p.t).UTC(), Value: p.value, HasValue: p.hasValue}
 		if p.body > 0 {
 			out[j].Body = s.texts[p.body-1]
 		}
+		if j+1 == len(pts) || pts[j+1].series != p.series {
+			runs = append(runs, record.Run{Series: s.series[p.series], Points: out[start : j+1 : j+1]})
+			start = j + 1
+		}
 	}
-	return out
+	return runs
 }
 
 func (s *spanRecords) idOf(p *point) string {

@@ -23,11 +23,11 @@ import (
 )
 
 // Every field of a record comes back from spanRecords as it went in: a field added to
-// record.Record that spanRecords does not carry makes this test fail.
+// record.Point that spanRecords does not carry makes this test fail.
 func TestSpanRecordsKeepEveryField(t *testing.T) {
 	span := Range{From: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)}
-	full := record.Record{}
-	v := reflect.ValueOf(&full).Elem()
+	full := record.Record{Series: record.NewSeries("t", "hm", record.KindMetric, "m", "%", true, map[string]string{"k": "v"})}
+	v := reflect.ValueOf(&full.Point).Elem()
 	for i := range v.NumField() {
 		f := v.Field(i)
 		switch f.Kind() {
@@ -37,8 +37,6 @@ func TestSpanRecordsKeepEveryField(t *testing.T) {
 			f.SetBool(true)
 		case reflect.Float64:
 			f.SetFloat(42.5)
-		case reflect.Pointer: // the series, kept as it is
-			f.Set(reflect.ValueOf(record.NewSeries("t", "hm", record.KindMetric, "m", "%", true, map[string]string{"k": "v"})))
 		case reflect.Struct:
 			if f.Type() != reflect.TypeOf(time.Time{}) {
 				t.Fatalf("record field %s of type %s: teach this test (and spanRecords) about it", v.Type().Field(i).Name, f.Type())
@@ -48,18 +46,18 @@ func TestSpanRecordsKeepEveryField(t *testing.T) {
 			t.Fatalf("record field %s of kind %s: teach this test (and spanRecords) about it", v.Type().Field(i).Name, f.Kind())
 		}
 	}
-	bare := record.Record{ID: "bare", Time: span.From.Add(8 * time.Minute)} // zero values
-	empty := record.Record{Series: record.NewSeries("", "", "", "", "", false, nil), ID: "empty", Time: span.From.Add(9 * time.Minute)}
+	bare := record.Record{Point: record.Point{ID: "bare", Time: span.From.Add(8 * time.Minute)}} // zero values
+	empty := record.Record{Series: record.NewSeries("", "", "", "", "", false, nil), Point: record.Point{ID: "empty", Time: span.From.Add(9 * time.Minute)}}
 	// ids are kept as 16 bytes when they are 32 lowercase hex digits (as record ids are), as
 	// text otherwise: both come back as they went in
 	at := span.From.Add(6 * time.Minute)
-	hexed := record.Record{ID: record.PointID("t", "hm", "cpu", nil, at), Time: at, Body: "a body"}
-	upper := record.Record{ID: strings.ToUpper(hexed.ID), Time: at}
+	hexed := record.Record{Point: record.Point{ID: record.PointID("t", "hm", "cpu", nil, at), Time: at, Body: "a body"}}
+	upper := record.Record{Point: record.Point{ID: strings.ToUpper(hexed.ID), Time: at}}
 	s := newSpanRecords(span, 5*time.Minute)
 	for _, r := range []record.Record{full, bare, empty, hexed, upper} {
 		s.add(int(r.Time.Sub(span.From)/(5*time.Minute)), r)
 	}
-	got := s.batch(1)
+	got := recordsOfRuns(s.batch(1))
 	if want := []record.Record{full, bare, empty, hexed, upper}; !reflect.DeepEqual(got, want) {
 		t.Errorf("window 1 =\n%#v\nwant\n%#v", got, want)
 	}
@@ -86,7 +84,7 @@ func TestSpanRecordsShareAttributesPerSeries(t *testing.T) {
 		}
 		for w := range 12 {
 			for _, sr := range series {
-				r := record.Record{Series: sr, ID: fmt.Sprint(svc, w, sr.Name()), Time: span.From.Add(time.Duration(w) * res), Value: float64(w), HasValue: true}
+				r := record.Record{Series: sr, Point: record.Point{ID: fmt.Sprint(svc, w, sr.Name()), Time: span.From.Add(time.Duration(w) * res), Value: float64(w), HasValue: true}}
 				in = append(in, r)
 				s.add(w, r)
 			}
@@ -97,7 +95,7 @@ func TestSpanRecordsShareAttributesPerSeries(t *testing.T) {
 	}
 	var out []record.Record
 	for w := range 12 {
-		out = append(out, s.batch(w)...)
+		out = append(out, recordsOfRuns(s.batch(w))...)
 	}
 	if len(out) != len(in) {
 		t.Fatalf("%d records out, %d in", len(out), len(in))
@@ -299,15 +297,26 @@ func TestFailedDeliveryCancelsTheSpanFetchedAhead(t *testing.T) {
 func TestSpanRecordsDropRepeatsAndCountCollisions(t *testing.T) {
 	from := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	s := newSpanRecords(Range{From: from, To: from.Add(10 * time.Minute)}, 5*time.Minute)
-	r := record.Record{Series: record.NewSeries("t", "hm", record.KindMetric, "value", "", false, nil), ID: "a", Time: from, Value: 1, HasValue: true}
+	r := record.Record{Series: record.NewSeries("t", "hm", record.KindMetric, "value", "", false, nil), Point: record.Point{ID: "a", Time: from, Value: 1, HasValue: true}}
 	s.add(0, r)
 	s.add(0, r)
 	other := r
 	other.Series, other.Value = record.NewSeries("t", "hm", record.KindMetric, "usage", "", false, nil), 2
 	s.add(0, other)
 	s.seal()
-	got := s.batch(0)
+	got := recordsOfRuns(s.batch(0))
 	if len(got) != 1 || got[0].Name() != "value" || s.repeats != 1 || s.collisions != 1 || !strings.Contains(s.collision, "id a: usage") {
 		t.Errorf("kept %d records, repeats %d, collisions %d (%q); want the first once, 1 repeat, 1 collision named", len(got), s.repeats, s.collisions, s.collision)
 	}
+}
+
+// recordsOfRuns returns the records of runs in their order.
+func recordsOfRuns(runs []record.Run) []record.Record {
+	var out []record.Record
+	for _, r := range runs {
+		for i := range r.Points {
+			out = append(out, r.Record(i))
+		}
+	}
+	return out
 }

@@ -67,7 +67,7 @@ func eventRecord(tenant, monitor string, ev calm.StatusEvent) record.Record {
 		slog.Debug("status event start time not understood; using the zero time", "eventId", ev.EventID, "eventStartTime", ev.EventStartTime)
 	}
 	s := record.NewSeries(tenant, monitor, record.KindEvent, StatusEventName, "", false, attrs)
-	return record.Record{Series: s, ID: s.ContentID(t, ""), Time: t}
+	return record.Record{Series: s, Point: record.Point{ID: s.ContentID(t, ""), Time: t}}
 }
 
 // parseEventTime reads a status event time: calm.ParseEventTime.

@@ -106,7 +106,7 @@ func TestTracesBackfillAndScheduledRunsAreExact(t *testing.T) {
 			scheduled := wantSpans(t, e, ts("2026-11-25T09:05:00Z"), ts("2026-11-25T10:25:00Z"))
 			checkSpansExactlyOnce(t, records(e.sink, "traces")[backfilled:], scheduled)
 			for _, b := range e.sink.Batches() {
-				for _, r := range b.Records {
+				for r := range b.Records() {
 					if r.Time.Before(b.From) || !r.Time.Before(b.To) {
 						t.Errorf("span at %s in window %s", r.Time, fmtRange(Range{b.From, b.To}))
 					}

@@ -47,8 +47,8 @@ func (s expectSink) Name() string { return "transcript" }
 
 func (s expectSink) Write(_ context.Context, b sink.Batch) error {
 	var line []byte
-	for i := range b.Records {
-		r := s.rc.pseudonymous(b.Records[i])
+	for r := range b.Records() {
+		r := s.rc.pseudonymous(r)
 		line = record.AppendJSON(line[:0], &r)
 		s.rc.expect.Add(r.ID, line)
 	}

@@ -185,9 +185,9 @@ func replayCollect(t *testing.T, tr *transcript.Transcript) (transcript.Expected
 	var e transcript.Expect
 	var line []byte
 	for _, b := range mem.Batches() {
-		for i := range b.Records {
-			line = record.AppendJSON(line[:0], &b.Records[i])
-			e.Add(b.Records[i].ID, line)
+		for r := range b.Records() {
+			line = record.AppendJSON(line[:0], &r)
+			e.Add(r.ID, line)
 		}
 	}
 	got := e.Result()

@@ -139,7 +139,7 @@ func (e *behaviourEnv) delivered(monitor string) map[string]int {
 	out := map[string]int{}
 	for _, b := range e.sink.Batches() {
 		if b.Monitor == monitor {
-			for _, r := range b.Records {
+			for r := range b.Records() {
 				out[identity(r)]++
 			}
 		}

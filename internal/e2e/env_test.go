@@ -212,14 +212,14 @@ func (e *env) checkComplete(from, to time.Time) {
 	batches := e.sink.Batches()
 	deliveries := map[string]int{}
 	for _, b := range batches {
-		if len(b.Records) > 0 {
+		if b.Len() > 0 {
 			deliveries[windowKey(b)]++
 		}
 	}
 	count := map[string]int{}
 	windowOf := map[string]string{}
 	for _, b := range batches {
-		for _, r := range b.Records {
+		for r := range b.Records() {
 			count[r.ID]++
 			windowOf[r.ID] = windowKey(b)
 		}
@@ -268,7 +268,7 @@ func (e *env) idsByMonitor() map[string]map[string]int {
 		if out[b.Monitor] == nil {
 			out[b.Monitor] = map[string]int{}
 		}
-		for _, r := range b.Records {
+		for r := range b.Records() {
 			out[b.Monitor][r.ID]++
 		}
 	}

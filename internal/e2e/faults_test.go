@@ -93,7 +93,7 @@ func faults() []fault {
 				rotated := newSim(newSecret, 0, e.reading)
 				var once sync.Once
 				e.sink.After = func(b sink.Batch) {
-					if len(b.Records) > 0 {
+					if b.Len() > 0 {
 						once.Do(func() { e.front.cur.Store(rotated) })
 					}
 				}
@@ -219,7 +219,7 @@ func TestEmptyWindows(t *testing.T) {
 	}
 	empty := 0
 	for _, b := range e.sink.Batches() {
-		if len(b.Records) == 0 {
+		if b.Len() == 0 {
 			empty++
 		}
 	}

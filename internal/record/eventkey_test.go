@@ -8,7 +8,7 @@ import (
 func TestEventKey(t *testing.T) {
 	at := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	event := func(attrs map[string]string, t time.Time) Record {
-		return Record{Series: NewSeries("prod", "status", KindEvent, "calm.status_event", "", false, attrs), Time: t}
+		return Record{Series: NewSeries("prod", "status", KindEvent, "calm.status_event", "", false, attrs), Point: Point{Time: t}}
 	}
 	open := event(map[string]string{"eventId": "e-1", "eventStatus": "OPEN"}, at)
 	closed := event(map[string]string{"eventId": "e-1", "eventStatus": "CLOSED", "eventEndTime": "x"}, at)

@@ -54,7 +54,7 @@ func FromLogs(tenant, monitor string, ld plog.Logs, fn func(Record) error) error
 				t := time.Unix(0, int64(ts)).UTC()
 				body := ValidText(lr.Body().AsString())
 				s := c.known[c.seriesAt(KindLog, name, "", false)].s
-				if err := fn(Record{Series: s, ID: s.ContentID(t, body), Time: t, Body: body}); err != nil {
+				if err := fn(Record{Series: s, Point: Point{ID: s.ContentID(t, body), Time: t, Body: body}}); err != nil {
 					return err
 				}
 			}

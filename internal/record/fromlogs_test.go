@@ -45,7 +45,7 @@ func testLogs() plog.Logs {
 
 func logRecord(name string, at time.Time, body string, attrs map[string]string) Record {
 	s := NewSeries("prod-eu10", "logs", KindLog, name, "", false, attrs)
-	return Record{Series: s, ID: s.ContentID(at, body), Time: at, Body: body}
+	return Record{Series: s, Point: Point{ID: s.ContentID(at, body), Time: at, Body: body}}
 }
 
 func TestFromLogs(t *testing.T) {

@@ -152,7 +152,7 @@ func (c *converter) countSum(name, unit string, attrs pcommon.Map, ts pcommon.Ti
 func (c *converter) record(name, unit string, count bool, ts pcommon.Timestamp) Record {
 	t := time.Unix(0, int64(ts)).UTC()
 	k := &c.known[c.seriesAt(KindMetric, name, unit, count)]
-	return Record{Series: k.s, ID: k.pointID(t), Time: t}
+	return Record{Series: k.s, Point: Point{ID: k.pointID(t), Time: t}}
 }
 
 // seriesAt returns the index in c.known of the series of the attributes last merged: the one

@@ -83,9 +83,7 @@ func testMetrics() pmetric.Metrics {
 
 func metric(name, unit string, at time.Time, value float64, has bool, attrs map[string]string) Record {
 	return Record{
-		Series: NewSeries("prod", "hm", KindMetric, name, unit, false, attrs),
-		ID:     PointID("prod", "hm", name, attrs, at), Time: at, Value: value, HasValue: has,
-	}
+		Series: NewSeries("prod", "hm", KindMetric, name, unit, false, attrs), Point: Point{ID: PointID("prod", "hm", name, attrs, at), Time: at, Value: value, HasValue: has}}
 }
 
 func TestFromMetrics(t *testing.T) {

@@ -89,8 +89,6 @@ func (c *converter) span(sp ptrace.Span) Record {
 	c.set(AttrEndTime, end.Format(time.RFC3339Nano))
 	name := cmp.Or(ValidText(sp.Name()), DefaultSpanName)
 	return Record{
-		Series: newSeries(c.tenant, c.monitor, KindSpan, name, SpanUnit, false, slices.Clone(c.merged)),
-		ID:     SpanRecordID(c.tenant, c.monitor, traceID, spanID), Time: start,
-		Value: max(float64(end.Sub(start))/float64(time.Millisecond), 0), HasValue: true,
-	}
+		Series: newSeries(c.tenant, c.monitor, KindSpan, name, SpanUnit, false, slices.Clone(c.merged)), Point: Point{ID: SpanRecordID(c.tenant, c.monitor, traceID, spanID), Time: start,
+			Value: max(float64(end.Sub(start))/float64(time.Millisecond), 0), HasValue: true}}
 }

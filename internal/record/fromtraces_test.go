@@ -51,12 +51,12 @@ func TestFromTraces(t *testing.T) {
 			map[string]string{"serviceId": "svc-1", "shared": "from-span", "http.status_code": "500",
 				"traceId": trace, "spanId": "cd01020304050607", "spanKind": "Server", "statusCode": "Error",
 				"statusMessage": "HTTP 500", "endTime": "2026-11-25T10:05:01.25Z"}),
-			ID: SpanRecordID("prod-eu10", "traces", trace, "cd01020304050607"), Time: t0, Value: 1250, HasValue: true},
+			Point: Point{ID: SpanRecordID("prod-eu10", "traces", trace, "cd01020304050607"), Time: t0, Value: 1250, HasValue: true}},
 		{Series: NewSeries("prod-eu10", "traces", KindSpan, "span", "ms", false,
 			map[string]string{"serviceId": "svc-1", "shared": "from-resource",
 				"traceId": trace, "spanId": "ef01020304050607", "parentSpanId": "cd01020304050607",
 				"endTime": "2026-11-25T10:05:01.04Z"}),
-			ID: SpanRecordID("prod-eu10", "traces", trace, "ef01020304050607"), Time: t0.Add(time.Second), Value: 40, HasValue: true},
+			Point: Point{ID: SpanRecordID("prod-eu10", "traces", trace, "ef01020304050607"), Time: t0.Add(time.Second), Value: 40, HasValue: true}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("records\n%+v\nwant\n%+v", got, want)

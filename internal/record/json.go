@@ -31,35 +31,40 @@ import (
 //   - Integer OTLP values are carried as float64: exact up to 2^53.
 
 // AppendJSON appends the JSON encoding of r (one line, without the newline) to dst and returns
-// the extended buffer. The attributes are copied as their series encoded them once.
-func AppendJSON(dst []byte, r *Record) []byte {
+// the extended buffer.
+func AppendJSON(dst []byte, r *Record) []byte { return r.AppendJSON(dst, &r.Point) }
+
+// AppendJSON appends the JSON encoding of the record of s and p (one line, without the
+// newline) to dst and returns the extended buffer. The attributes are copied as s encoded them
+// once.
+func (s *Series) AppendJSON(dst []byte, p *Point) []byte {
 	dst = append(dst, `{"id":`...)
-	dst = appendString(dst, r.ID)
+	dst = appendString(dst, p.ID)
 	dst = append(dst, `,"tenant":`...)
-	dst = appendString(dst, r.tenant)
+	dst = appendString(dst, s.tenant)
 	dst = append(dst, `,"monitor":`...)
-	dst = appendString(dst, r.monitor)
+	dst = appendString(dst, s.monitor)
 	dst = append(dst, `,"kind":`...)
-	dst = appendString(dst, r.kind)
+	dst = appendString(dst, s.kind)
 	dst = append(dst, `,"name":`...)
-	dst = appendString(dst, r.name)
+	dst = appendString(dst, s.name)
 	dst = append(dst, `,"time":"`...)
-	dst = r.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = p.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, '"')
-	if r.HasValue {
+	if p.HasValue {
 		dst = append(dst, `,"value":`...)
-		dst = appendFloat(dst, r.Value)
+		dst = appendFloat(dst, p.Value)
 	}
-	if r.unit != "" {
+	if s.unit != "" {
 		dst = append(dst, `,"unit":`...)
-		dst = appendString(dst, r.unit)
+		dst = appendString(dst, s.unit)
 	}
-	if r.Body != "" {
+	if p.Body != "" {
 		dst = append(dst, `,"body":`...)
-		dst = appendString(dst, r.Body)
+		dst = appendString(dst, p.Body)
 	}
 	dst = append(dst, `,"attributes":{`...)
-	dst = append(dst, r.json...)
+	dst = append(dst, s.json...)
 	return append(dst, "}}"...)
 }
 
@@ -101,9 +106,7 @@ func (r *Record) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("decode record %q: field \"value\": %w", w.ID, err)
 	}
 	*r = Record{
-		Series: NewSeries(w.Tenant, w.Monitor, w.Kind, w.Name, w.Unit, false, w.Attributes),
-		ID:     w.ID, Time: t.UTC(), Value: v, HasValue: has, Body: w.Body,
-	}
+		Series: NewSeries(w.Tenant, w.Monitor, w.Kind, w.Name, w.Unit, false, w.Attributes), Point: Point{ID: w.ID, Time: t.UTC(), Value: v, HasValue: has, Body: w.Body}}
 	return nil
 }
 

@@ -68,8 +68,8 @@ var edgeStrings = []string{
 
 func TestAppendJSONStringsMatchEncodingJSON(t *testing.T) {
 	for _, s := range edgeStrings {
-		r := Record{Series: NewSeries(s, s, s, s, s, false, map[string]string{s: s, "k": s}), ID: s, Body: s,
-			Time: time.Date(2026, 11, 25, 10, 5, 0, 0, time.UTC)}
+		r := Record{Series: NewSeries(s, s, s, s, s, false, map[string]string{s: s, "k": s}), Point: Point{ID: s, Body: s,
+			Time: time.Date(2026, 11, 25, 10, 5, 0, 0, time.UTC)}}
 		assertSameAsEncodingJSON(t, &r)
 	}
 }
@@ -109,24 +109,24 @@ func FuzzAppendString(f *testing.F) {
 func TestAppendJSONNumbersMatchEncodingJSON(t *testing.T) {
 	for _, v := range []float64{0, math.Copysign(0, -1), 1, -1, 12.5, 0.1, 1e6, 123456789, 1e20, 1e21, 1.5e21,
 		1e-6, 9.99e-7, 1e-7, 5e-324, math.MaxFloat64, -math.MaxFloat64, 1 << 53, 3.141592653589793} {
-		r := Record{Series: NewSeries("", "", KindMetric, "", "", false, nil), ID: "x", Value: v, HasValue: true, Time: time.Unix(0, 0)}
+		r := Record{Series: NewSeries("", "", KindMetric, "", "", false, nil), Point: Point{ID: "x", Value: v, HasValue: true, Time: time.Unix(0, 0)}}
 		assertSameAsEncodingJSON(t, &r)
 	}
 }
 
 func TestAppendJSONNonFiniteValuesAreStrings(t *testing.T) {
 	for v, want := range map[float64]string{math.Inf(1): `"+Inf"`, math.Inf(-1): `"-Inf"`} {
-		got := AppendJSON(nil, &Record{Series: NewSeries("", "", "", "", "", false, nil), Value: v, HasValue: true})
+		got := AppendJSON(nil, &Record{Series: NewSeries("", "", "", "", "", false, nil), Point: Point{Value: v, HasValue: true}})
 		if !bytes.Contains(got, []byte(`"value":`+want)) {
 			t.Errorf("AppendJSON(%v) = %s, want value %s", v, got, want)
 		}
 	}
-	got := AppendJSON(nil, &Record{Series: NewSeries("", "", "", "", "", false, nil), Value: math.NaN(), HasValue: true})
+	got := AppendJSON(nil, &Record{Series: NewSeries("", "", "", "", "", false, nil), Point: Point{Value: math.NaN(), HasValue: true}})
 	if !bytes.Contains(got, []byte(`"value":"NaN"`)) || !json.Valid(got) {
 		t.Errorf("AppendJSON(NaN) = %s, want valid JSON with value \"NaN\"", got)
 	}
 	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		r, err := Decode(AppendJSON(nil, &Record{Series: NewSeries("", "", "", "", "", false, nil), Value: v, HasValue: true}))
+		r, err := Decode(AppendJSON(nil, &Record{Series: NewSeries("", "", "", "", "", false, nil), Point: Point{Value: v, HasValue: true}}))
 		if err != nil {
 			t.Fatalf("Decode: %v", err)
 		}
@@ -147,7 +147,7 @@ func TestAppendJSONTime(t *testing.T) {
 		{time.Date(2026, 11, 25, 10, 5, 0, 500_000_000, time.UTC), `"time":"2026-11-25T10:05:00.5Z"`},
 		{time.Date(2026, 11, 25, 10, 5, 0, 1, time.UTC), `"time":"2026-11-25T10:05:00.000000001Z"`},
 	} {
-		got := AppendJSON(nil, &Record{Series: NewSeries("", "", "", "", "", false, nil), Time: tc.in})
+		got := AppendJSON(nil, &Record{Series: NewSeries("", "", "", "", "", false, nil), Point: Point{Time: tc.in}})
 		if !bytes.Contains(got, []byte(tc.want)) {
 			t.Errorf("AppendJSON(time %v) = %s, want %s", tc.in, got, tc.want)
 		}
@@ -159,14 +159,10 @@ func goldenRecords() []Record {
 	at := time.Date(2026, 11, 25, 10, 5, 0, 0, time.UTC)
 	attrs := map[string]string{"serviceName": "S4H.100", "serviceId": "c0ffee", "metricName": "cpu", "note": "a<b & \"c\""}
 	return []Record{
-		{Series: NewSeries("prod-eu10", "hm", KindMetric, "calm.cpu", "%", false, attrs),
-			ID: PointID("prod-eu10", "hm", "calm.cpu", attrs, at), Time: at, Value: 12.5, HasValue: true},
-		{Series: NewSeries("prod-eu10", "hm", KindMetric, "calm.requests", "", false, nil),
-			ID: PointID("prod-eu10", "hm", "calm.requests", nil, at), Time: at.Add(1500 * time.Millisecond), Value: 1e6, HasValue: true},
-		{Series: NewSeries("prod-eu10", "bsm", KindEvent, "event", "", false, map[string]string{"status": "DOWN"}),
-			ID: NewSeries("prod-eu10", "bsm", KindEvent, "event", "", false, map[string]string{"status": "DOWN"}).ContentID(at, ""), Time: at},
-		{Series: NewSeries("prod-eu10", "logs", KindLog, "log", "", false, map[string]string{"severity": "ERROR"}),
-			ID: "log-1", Time: at, Body: "line one\nline two\t\u2028 \xff"},
+		{Series: NewSeries("prod-eu10", "hm", KindMetric, "calm.cpu", "%", false, attrs), Point: Point{ID: PointID("prod-eu10", "hm", "calm.cpu", attrs, at), Time: at, Value: 12.5, HasValue: true}},
+		{Series: NewSeries("prod-eu10", "hm", KindMetric, "calm.requests", "", false, nil), Point: Point{ID: PointID("prod-eu10", "hm", "calm.requests", nil, at), Time: at.Add(1500 * time.Millisecond), Value: 1e6, HasValue: true}},
+		{Series: NewSeries("prod-eu10", "bsm", KindEvent, "event", "", false, map[string]string{"status": "DOWN"}), Point: Point{ID: NewSeries("prod-eu10", "bsm", KindEvent, "event", "", false, map[string]string{"status": "DOWN"}).ContentID(at, ""), Time: at}},
+		{Series: NewSeries("prod-eu10", "logs", KindLog, "log", "", false, map[string]string{"severity": "ERROR"}), Point: Point{ID: "log-1", Time: at, Body: "line one\nline two\t\u2028 \xff"}},
 	}
 }
 

@@ -24,9 +24,15 @@ const (
 )
 
 // Record is one collected data point, status event, log line or span (docs/design.md §4): the
-// series it belongs to and the point itself.
+// series it belongs to and the point itself. Where many points of a series travel together (a
+// window's batch), they travel as a Run: the series once, then its points.
 type Record struct {
 	*Series
+	Point
+}
+
+// Point is what a record has of its own: its id, time and value, or its body.
+type Point struct {
 	ID   string
 	Time time.Time // UTC
 	// Value is the data point's value, or a span's duration; HasValue is false for events and logs.
@@ -34,6 +40,34 @@ type Record struct {
 	HasValue bool
 	// Body is the log line of a KindLog record (empty otherwise).
 	Body string
+}
+
+// Run is one series and points of it, in the order they came.
+type Run struct {
+	*Series
+	Points []Point
+}
+
+// Record returns the record of the run's point i.
+func (r Run) Record(i int) Record { return Record{Series: r.Series, Point: r.Points[i]} }
+
+// Runs returns recs as runs, in their order: each run holds the records that follow one another
+// with one *Series. The points share one array.
+func Runs(recs []Record) []Run {
+	if len(recs) == 0 {
+		return nil
+	}
+	pts := make([]Point, len(recs))
+	var runs []Run
+	start := 0
+	for i := range recs {
+		pts[i] = recs[i].Point
+		if i+1 == len(recs) || recs[i+1].Series != recs[i].Series {
+			runs = append(runs, Run{Series: recs[i].Series, Points: pts[start : i+1 : i+1]})
+			start = i + 1
+		}
+	}
+	return runs
 }
 
 // Series is what every point of one series shares. It is immutable: NewSeries (or a converter)

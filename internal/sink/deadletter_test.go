@@ -16,11 +16,11 @@ import (
 
 func limitBatch() Batch {
 	from := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	return Batch{Tenant: "t1", Monitor: "status", From: from, To: from.Add(5 * time.Minute), Records: []record.Record{
-		{Series: record.NewSeries("t1", "status", record.KindEvent, "e", "", false, map[string]string{"d": "short"}), ID: "a", Time: from},
-		{Series: record.NewSeries("t1", "status", record.KindEvent, "e", "", false, map[string]string{"d": strings.Repeat("x", 2000)}), ID: "b", Time: from},
-		{Series: record.NewSeries("t1", "status", record.KindEvent, "e", "", false, map[string]string{"d": "short too"}), ID: "c", Time: from},
-	}}
+	return Batch{Tenant: "t1", Monitor: "status", From: from, To: from.Add(5 * time.Minute), Series: record.Runs([]record.Record{
+		{Series: record.NewSeries("t1", "status", record.KindEvent, "e", "", false, map[string]string{"d": "short"}), Point: record.Point{ID: "a", Time: from}},
+		{Series: record.NewSeries("t1", "status", record.KindEvent, "e", "", false, map[string]string{"d": strings.Repeat("x", 2000)}), Point: record.Point{ID: "b", Time: from}},
+		{Series: record.NewSeries("t1", "status", record.KindEvent, "e", "", false, map[string]string{"d": "short too"}), Point: record.Point{ID: "c", Time: from}},
+	})}
 }
 
 // Without a dead-letter place, a record too long for the writer's destination fails the batch

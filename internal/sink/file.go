@@ -97,7 +97,7 @@ func (s *File) Name() string { return "file:" + s.path }
 // fsync fails, the file is cut back to its size before the batch, so a retried batch does not
 // follow a half-written line. An empty batch writes nothing.
 func (s *File) Write(ctx context.Context, b Batch) error {
-	if len(b.Records) == 0 {
+	if len(b.Series) == 0 {
 		return nil
 	}
 	return s.appendLines(ctx, func(buf []byte) []byte { return appendNDJSON(buf, b) },

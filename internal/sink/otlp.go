@@ -157,19 +157,27 @@ func (s *OTLP) Close(context.Context) error {
 // part twice. When the backend keeps rejecting the same points, fix the cause it names or set
 // AllowPartial (CALM_OTLP_ALLOW_PARTIAL=true) to accept and log such answers.
 func (s *OTLP) Write(ctx context.Context, b Batch) error {
-	if len(b.Records) == 0 {
+	if len(b.Series) == 0 {
 		return nil
 	}
 	m := newOTLPMapper(b, s.opts.Now())
+	// Each signal's records, one by one: a request refused for its size or content is sent again
+	// in halves, down to one record (sendSplitting).
 	var metrics, logs, spans []record.Record
-	for i := range b.Records {
-		switch b.Records[i].Kind() {
+	for _, sr := range b.Series {
+		var dst *[]record.Record
+		switch sr.Kind() {
 		case record.KindMetric:
-			metrics = append(metrics, b.Records[i])
+			dst = &metrics
 		case record.KindEvent, record.KindLog:
-			logs = append(logs, b.Records[i])
+			dst = &logs
 		case record.KindSpan:
-			spans = append(spans, b.Records[i])
+			dst = &spans
+		default:
+			continue
+		}
+		for i := range sr.Points {
+			*dst = append(*dst, sr.Record(i))
 		}
 	}
 	fail := func(err error) error {

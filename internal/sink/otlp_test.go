@@ -43,15 +43,15 @@ func otlpBatch() Batch {
 	at := otlpFrom.Add(5 * time.Minute)
 	attrs := map[string]string{"serviceId": "s-1", "serviceName": "S4H.100", "jobName": "J1"}
 	attrs2 := map[string]string{"serviceId": "s-2", "serviceName": "BTP.1", "jobName": "J2"}
-	ev := record.Record{Series: record.NewSeries("t1", "jam", record.KindEvent, "status_event", "", false, map[string]string{"eventId": "e1", "eventType": "Degradation", "eventName": "Slow", "eventDescription": "slow responses"}), ID: "ev-1", Time: at.Add(time.Minute)}
-	lg := record.Record{Series: record.NewSeries("t1", "jam", record.KindLog, "exception", "", false, map[string]string{"serviceId": "s-1"}), ID: "lg-1", Time: at.Add(2 * time.Minute), Body: "java.lang.IllegalStateException: boom"}
-	return Batch{Tenant: "t1", Monitor: "jam", From: at, To: at.Add(5 * time.Minute), Records: []record.Record{
+	ev := record.Record{Series: record.NewSeries("t1", "jam", record.KindEvent, "status_event", "", false, map[string]string{"eventId": "e1", "eventType": "Degradation", "eventName": "Slow", "eventDescription": "slow responses"}), Point: record.Point{ID: "ev-1", Time: at.Add(time.Minute)}}
+	lg := record.Record{Series: record.NewSeries("t1", "jam", record.KindLog, "exception", "", false, map[string]string{"serviceId": "s-1"}), Point: record.Point{ID: "lg-1", Time: at.Add(2 * time.Minute), Body: "java.lang.IllegalStateException: boom"}}
+	return Batch{Tenant: "t1", Monitor: "jam", From: at, To: at.Add(5 * time.Minute), Series: record.Runs([]record.Record{
 		metricRec("executions", "1", at, 7, attrs),
 		metricRec("runTime", "ms", at, 1234.5, attrs),
 		metricRec("executions", "1", at, 2, attrs2),
-		{Series: record.NewSeries("t1", "jam", record.KindMetric, "runTime", "ms", false, attrs2), ID: "nv", Time: at},
+		{Series: record.NewSeries("t1", "jam", record.KindMetric, "runTime", "ms", false, attrs2), Point: record.Point{ID: "nv", Time: at}},
 		ev, lg,
-	}}
+	})}
 }
 
 // TestOTLPToRealReceiver writes a batch to the OpenTelemetry Collector's own OTLP receiver and
@@ -99,7 +99,7 @@ func TestOTLPToRealReceiver(t *testing.T) {
 			got[m.Name()+"/"+sid.Str()] = dps.At(j)
 		}
 	}
-	for _, r := range b.Records {
+	for r := range b.Records() {
 		if r.Kind() != record.KindMetric {
 			continue
 		}
@@ -143,7 +143,7 @@ func TestOTLPToRealReceiver(t *testing.T) {
 
 	lrs := rcv.Logs.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	ev, lg := lrs.At(0), lrs.At(1)
-	evRec, lgRec := b.Records[4], b.Records[5]
+	evRec, lgRec := recordsOf(b)[4], recordsOf(b)[5]
 	if ev.Body().Str() != "Slow: slow responses" || ev.SeverityNumber() != plog.SeverityNumberWarn || ev.SeverityText() != "WARN" ||
 		ev.EventName() != "status_event" || !ev.Timestamp().AsTime().Equal(evRec.Time) {
 		t.Errorf("event arrived as body %q severity %s/%q event %q at %s", ev.Body().Str(), ev.SeverityNumber(), ev.SeverityText(),
@@ -239,7 +239,7 @@ var otlpObserved = otlpFrom.Add(time.Hour)
 
 func metricsOnly() Batch {
 	b := otlpBatch()
-	b.Records = b.Records[:4]
+	b.Series = record.Runs(recordsOf(b)[:4])
 	return b
 }
 
@@ -299,7 +299,7 @@ func TestOTLPSplitsLargeBatches(t *testing.T) {
 	s := newTestOTLP(t, be.srv.URL, OTLPOptions{MaxPerRequest: 3})
 	b := Batch{Tenant: "t1", Monitor: "exm", From: otlpFrom, To: otlpFrom.Add(5 * time.Minute)}
 	for i := range 7 {
-		b.Records = append(b.Records, metricRec("counter", "", otlpFrom, float64(i), map[string]string{"i": fmt.Sprint(i)}))
+		b.Series = record.Runs(append(recordsOf(b), metricRec("counter", "", otlpFrom, float64(i), map[string]string{"i": fmt.Sprint(i)})))
 	}
 	if err := s.Write(context.Background(), b); err != nil {
 		t.Fatal(err)
@@ -417,7 +417,9 @@ func TestOTLPInvalidRecordIsDeadLetteredAlone(t *testing.T) {
 	})
 	s := newTestOTLP(t, front, OTLPOptions{})
 	b := metricsOnly()
-	b.Records[2] = withAttr(b.Records[2], "serviceName", "poison")
+	poisoned := recordsOf(b)
+	poisoned[2] = withAttr(poisoned[2], "serviceName", "poison")
+	b.Series = record.Runs(poisoned)
 	var refused []Refused
 	b.Refuse = func(_ context.Context, _ string, items []Refused) error {
 		refused = append(refused, items...)
@@ -429,14 +431,14 @@ func TestOTLPInvalidRecordIsDeadLetteredAlone(t *testing.T) {
 	if n := rcv.Metrics.DataPointCount(); n != 3 {
 		t.Errorf("receiver got %d data points, want the 3 valid ones", n)
 	}
-	if len(refused) != 1 || refused[0].Record == nil || refused[0].Record.ID != b.Records[2].ID || !strings.Contains(refused[0].Reason, "400 (invalid)") {
-		t.Errorf("refused %+v, want record %s alone, refused as invalid", refused, b.Records[2].ID)
+	if len(refused) != 1 || refused[0].Record == nil || refused[0].Record.ID != recordsOf(b)[2].ID || !strings.Contains(refused[0].Reason, "400 (invalid)") {
+		t.Errorf("refused %+v, want record %s alone, refused as invalid", refused, recordsOf(b)[2].ID)
 	}
 
 	be := newBackend(t, answer{status: 400, body: []byte("no such tenant")})
 	big := otlpBatch()
-	for len(big.Records) < 200 {
-		big.Records = append(big.Records, metricsOnly().Records...)
+	for big.Len() < 200 {
+		big.Series = record.Runs(append(recordsOf(big), recordsOf(metricsOnly())...))
 	}
 	big.Refuse = b.Refuse
 	if err := newTestOTLP(t, be.srv.URL, OTLPOptions{}).Write(context.Background(), big); err == nil || !strings.Contains(err.Error(), "refused each record as invalid") {
@@ -498,7 +500,7 @@ func TestOTLPPartialSuccess(t *testing.T) {
 		be := newBackend(t, answer{status: 200, header: map[string]string{"Content-Type": "application/json"}, body: lbody})
 		s := newTestOTLP(t, be.srv.URL, OTLPOptions{})
 		b := otlpBatch()
-		b.Records = b.Records[4:]
+		b.Series = record.Runs(recordsOf(b)[4:])
 		err := s.Write(context.Background(), b)
 		if err == nil || !strings.HasSuffix(err.Error(), "partial success: the backend rejected 1 of 2 log records: attribute too long") {
 			t.Fatalf("err = %v", err)

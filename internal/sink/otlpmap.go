@@ -87,10 +87,12 @@ func newOTLPMapper(b Batch, now time.Time) otlpMapper {
 // case: a window is one bucket); 0 when the batch has no window.
 func bucketStep(b Batch) time.Duration {
 	step := max(b.To.Sub(b.From), 0)
-	times := make([]time.Time, 0, len(b.Records))
-	for i := range b.Records {
-		if b.Records[i].Kind() == record.KindMetric {
-			times = append(times, b.Records[i].Time)
+	var times []time.Time
+	for _, s := range b.Series {
+		if s.Kind() == record.KindMetric {
+			for _, p := range s.Points {
+				times = append(times, p.Time)
+			}
 		}
 	}
 	slices.SortFunc(times, time.Time.Compare)

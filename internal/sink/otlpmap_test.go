@@ -22,7 +22,7 @@ func withAttr(r record.Record, k, v string) record.Record {
 }
 
 func metricRec(name, unit string, at time.Time, v float64, attrs map[string]string) record.Record {
-	return record.Record{Series: record.NewSeries("t1", "jam", record.KindMetric, name, unit, false, attrs), ID: record.PointID("t1", "jam", name, attrs, at), Time: at, Value: v, HasValue: true}
+	return record.Record{Series: record.NewSeries("t1", "jam", record.KindMetric, name, unit, false, attrs), Point: record.Point{ID: record.PointID("t1", "jam", name, attrs, at), Time: at, Value: v, HasValue: true}}
 }
 
 func TestIsCount(t *testing.T) {
@@ -49,11 +49,11 @@ func TestBucketStep(t *testing.T) {
 		b    Batch
 		want time.Duration
 	}{
-		{"one bucket window", Batch{From: otlpFrom, To: otlpFrom.Add(five), Records: []record.Record{at(0), at(0)}}, five},
-		{"several buckets, unsorted", Batch{From: otlpFrom, To: otlpFrom.Add(time.Hour), Records: []record.Record{at(10), at(0), at(5), at(0)}}, five},
-		{"sparse points: gap capped by the window", Batch{From: otlpFrom, To: otlpFrom.Add(15 * time.Minute), Records: []record.Record{at(0)}}, 15 * time.Minute},
-		{"no window, two times", Batch{Records: []record.Record{at(0), at(10)}}, 10 * time.Minute},
-		{"no window, one time", Batch{Records: []record.Record{at(0)}}, 0},
+		{"one bucket window", Batch{From: otlpFrom, To: otlpFrom.Add(five), Series: record.Runs([]record.Record{at(0), at(0)})}, five},
+		{"several buckets, unsorted", Batch{From: otlpFrom, To: otlpFrom.Add(time.Hour), Series: record.Runs([]record.Record{at(10), at(0), at(5), at(0)})}, five},
+		{"sparse points: gap capped by the window", Batch{From: otlpFrom, To: otlpFrom.Add(15 * time.Minute), Series: record.Runs([]record.Record{at(0)})}, 15 * time.Minute},
+		{"no window, two times", Batch{Series: record.Runs([]record.Record{at(0), at(10)})}, 10 * time.Minute},
+		{"no window, one time", Batch{Series: record.Runs([]record.Record{at(0)})}, 0},
 	}
 	for _, tt := range tests {
 		if got := bucketStep(tt.b); got != tt.want {
@@ -65,14 +65,14 @@ func TestBucketStep(t *testing.T) {
 func TestMetricsMapping(t *testing.T) {
 	five := 5 * time.Minute
 	attrs := map[string]string{"serviceId": "s-1", "jobName": "J1"}
-	b := Batch{Tenant: "t1", Monitor: "jam", From: otlpFrom, To: otlpFrom.Add(2 * five), Records: []record.Record{
+	b := Batch{Tenant: "t1", Monitor: "jam", From: otlpFrom, To: otlpFrom.Add(2 * five), Series: record.Runs([]record.Record{
 		metricRec("executions", "1", otlpFrom, 3, attrs),
 		metricRec("runTime", "ms", otlpFrom, 120.5, attrs),
 		metricRec("executions", "1", otlpFrom.Add(five), 4, attrs),
-		{Series: record.NewSeries("", "", record.KindMetric, "runTime", "ms", false, attrs), Time: otlpFrom.Add(five)}, // no value
-		{Series: record.NewSeries("", "", record.KindEvent, "status_event", "", false, nil), Time: otlpFrom},           // not a metric
-	}}
-	md, err := newOTLPMapper(b, otlpFrom).metrics(b.Records)
+		{Series: record.NewSeries("", "", record.KindMetric, "runTime", "ms", false, attrs), Point: record.Point{Time: otlpFrom.Add(five)}}, // no value
+		{Series: record.NewSeries("", "", record.KindEvent, "status_event", "", false, nil), Point: record.Point{Time: otlpFrom}},           // not a metric
+	})}
+	md, err := newOTLPMapper(b, otlpFrom).metrics(recordsOf(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +121,8 @@ func TestMetricsMapping(t *testing.T) {
 }
 
 func TestMetricsMappingNeedsAWindowForCounts(t *testing.T) {
-	b := Batch{Tenant: "t1", Monitor: "exm", Records: []record.Record{metricRec("counter", "", otlpFrom, 1, nil)}}
-	_, err := newOTLPMapper(b, otlpFrom).metrics(b.Records)
+	b := Batch{Tenant: "t1", Monitor: "exm", Series: record.Runs([]record.Record{metricRec("counter", "", otlpFrom, 1, nil)})}
+	_, err := newOTLPMapper(b, otlpFrom).metrics(recordsOf(b))
 	want := `count "counter" at 2026-11-25T10:00:00Z: the batch has no window [from, to) to give the delta sum its interval`
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
@@ -130,12 +130,12 @@ func TestMetricsMappingNeedsAWindowForCounts(t *testing.T) {
 }
 
 func TestLogsMapping(t *testing.T) {
-	ev := record.Record{Series: record.NewSeries("t1", "status", record.KindEvent, "status_event", "", false, map[string]string{"eventType": "Disruption", "eventName": "Outage", "eventDescription": "DB down", "serviceName": "S4H"}), ID: "ev1", Time: otlpFrom}
-	lg := record.Record{Series: record.NewSeries("t1", "logs", record.KindLog, "app", "", false, map[string]string{"severityText": "ERROR", "severityNumber": "17", "serviceId": "s-1"}), ID: "lg1", Time: otlpFrom.Add(time.Second), Body: "NullPointerException at X"}
+	ev := record.Record{Series: record.NewSeries("t1", "status", record.KindEvent, "status_event", "", false, map[string]string{"eventType": "Disruption", "eventName": "Outage", "eventDescription": "DB down", "serviceName": "S4H"}), Point: record.Point{ID: "ev1", Time: otlpFrom}}
+	lg := record.Record{Series: record.NewSeries("t1", "logs", record.KindLog, "app", "", false, map[string]string{"severityText": "ERROR", "severityNumber": "17", "serviceId": "s-1"}), Point: record.Point{ID: "lg1", Time: otlpFrom.Add(time.Second), Body: "NullPointerException at X"}}
 	b := Batch{Tenant: "t1", Monitor: "status", From: otlpFrom, To: otlpFrom.Add(time.Hour),
-		Records: []record.Record{ev, metricRec("x", "", otlpFrom, 1, nil), lg}}
+		Series: record.Runs([]record.Record{ev, metricRec("x", "", otlpFrom, 1, nil), lg})}
 	observed := otlpFrom.Add(time.Hour)
-	ld := newOTLPMapper(b, observed).logs(b.Records)
+	ld := newOTLPMapper(b, observed).logs(recordsOf(b))
 	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	if lrs.Len() != 2 {
 		t.Fatalf("%d log records, want 2", lrs.Len())
@@ -173,7 +173,7 @@ func TestEventSeverityAndBody(t *testing.T) {
 		r    record.Record
 		want string
 	}{
-		{record.Record{Body: "given"}, "given"},
+		{record.Record{Point: record.Point{Body: "given"}}, "given"},
 		{record.Record{Series: record.NewSeries("", "", "", "", "", false, map[string]string{"eventName": "N"})}, "N"},
 		{record.Record{Series: record.NewSeries("", "", "", "", "", false, map[string]string{"eventDescription": "D"})}, "D"},
 		{record.Record{Series: record.NewSeries("", "", "", "", "", false, map[string]string{"eventName": "N", "eventDescription": "N"})}, "N"},
@@ -200,20 +200,22 @@ func mapsEqual(a, b map[string]any) bool {
 // BenchmarkOTLPEncode maps, encodes and compresses one window of 2000 points (one request).
 func BenchmarkOTLPEncode(b *testing.B) {
 	batch := Batch{Tenant: "t1", Monitor: "jam", From: otlpFrom, To: otlpFrom.Add(5 * time.Minute)}
+	var recs []record.Record
 	for i := range 2000 {
 		name := "runTime"
 		if i%2 == 0 {
 			name = "executions"
 		}
-		batch.Records = append(batch.Records, metricRec(name, "ms", otlpFrom, float64(i), map[string]string{
+		recs = append(recs, metricRec(name, "ms", otlpFrom, float64(i), map[string]string{
 			"serviceId": "3f2a6c1e-0000-4000-8000-00000000000" + string(rune('0'+i%10)), "serviceName": "S4H.100",
 			"jobName": "JOB_" + string(rune('A'+i%26)), "jobId": string(rune('a'+i%26)) + "-id",
 		}))
 	}
+	batch.Series = record.Runs(recs)
 	s := &OTLP{}
 	b.ReportAllocs()
 	for b.Loop() {
-		md, err := newOTLPMapper(batch, otlpFrom).metrics(batch.Records)
+		md, err := newOTLPMapper(batch, otlpFrom).metrics(recordsOf(batch))
 		if err != nil {
 			b.Fatal(err)
 		}

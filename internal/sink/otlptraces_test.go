@@ -46,7 +46,7 @@ func rumTraces() ptrace.Traces {
 func spanBatch(t *testing.T) Batch {
 	b := Batch{Tenant: "t1", Monitor: "traces", From: otlpFrom, To: otlpFrom.Add(5 * time.Minute)}
 	if err := record.FromTraces("t1", "traces", rumTraces(), func(r record.Record) error {
-		b.Records = append(b.Records, r)
+		b.Series = record.Runs(append(recordsOf(b), r))
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestOTLPSpansToRealReceiver(t *testing.T) {
 				g.Name(), g.TraceID(), g.SpanID(), g.ParentSpanID(), g.Kind(), g.StartTimestamp(), g.EndTimestamp(), g.Status().Code(), g.Status().Message(),
 				w.Name(), w.TraceID(), w.SpanID(), w.ParentSpanID(), w.Kind(), w.StartTimestamp(), w.EndTimestamp(), w.Status().Code(), w.Status().Message())
 		}
-		wantAttrs := map[string]any{"serviceId": "s-1", "calm.record.id": b.Records[i].ID}
+		wantAttrs := map[string]any{"serviceId": "s-1", "calm.record.id": recordsOf(b)[i].ID}
 		for k, v := range w.Attributes().All() {
 			wantAttrs[k] = v.AsString()
 		}
@@ -109,7 +109,9 @@ func TestOTLPSpanPartialSuccessAndBadID(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	b := spanBatch(t)
-	b.Records[1] = withAttr(b.Records[1], record.AttrSpanID, "xyz")
+	bad := recordsOf(b)
+	bad[1] = withAttr(bad[1], record.AttrSpanID, "xyz")
+	b.Series = record.Runs(bad)
 	n := be.count()
 	err = s.Write(context.Background(), b)
 	if err == nil || !strings.Contains(err.Error(), `attribute spanId "xyz" is not 16 hex digits`) || be.count() != n {

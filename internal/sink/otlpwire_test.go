@@ -23,7 +23,7 @@ import (
 func TestOTLPRequestBodiesMatchPdataOTLP(t *testing.T) {
 	b := otlpBatch()
 	m := newOTLPMapper(b, time.Unix(1_800_000_000, 0))
-	md, err := m.metrics(b.Records[:4])
+	md, err := m.metrics(recordsOf(b)[:4])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestOTLPRequestBodiesMatchPdataOTLP(t *testing.T) {
 	if md.DataPointCount() == 0 || !bytes.Equal(got, want) {
 		t.Errorf("metrics body (%d points) differs from pmetricotlp's", md.DataPointCount())
 	}
-	ld := m.logs(b.Records[4:])
+	ld := m.logs(recordsOf(b)[4:])
 	got, _ = (&plog.ProtoMarshaler{}).MarshalLogs(ld)
 	want, _ = plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
 	if ld.LogRecordCount() == 0 || !bytes.Equal(got, want) {

@@ -110,7 +110,7 @@ func appendKeySegment(dst []byte, s string) []byte {
 
 // Write puts the batch's object and returns nil once S3 has accepted it.
 func (s *S3) Write(ctx context.Context, b Batch) error {
-	if len(b.Records) == 0 {
+	if len(b.Series) == 0 {
 		return nil
 	}
 	if b.Tenant == "" || b.Monitor == "" {
@@ -143,7 +143,7 @@ func (s *S3) Write(ctx context.Context, b Batch) error {
 		ContentLength:   aws.Int64(int64(bufs.gz.Len())),
 		ContentType:     aws.String("application/x-ndjson"),
 		ContentEncoding: aws.String("gzip"),
-		Metadata:        map[string]string{"records": strconv.Itoa(len(b.Records))},
+		Metadata:        map[string]string{"records": strconv.Itoa(b.Len())},
 	})
 	if err != nil {
 		var apiErr smithy.APIError
@@ -152,7 +152,7 @@ func (s *S3) Write(ctx context.Context, b Batch) error {
 		}
 		return fmt.Errorf("%s: put %s: %w", s.Name(), key, err)
 	}
-	s.logger.DebugContext(ctx, "batch written", "sink", s.Name(), "key", key, "records", len(b.Records), "bytes", bufs.gz.Len())
+	s.logger.DebugContext(ctx, "batch written", "sink", s.Name(), "key", key, "records", b.Len(), "bytes", bufs.gz.Len())
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"os"
 	"strings"
@@ -16,11 +17,14 @@ import (
 	"github.com/calm-collector/calm-collector/internal/sink/spec"
 )
 
-// Batch is one window of one monitor: all records with From <= Time < To, delivered together.
+// Batch is one window of one monitor: all records with From <= Time < To, delivered together,
+// series by series.
 type Batch struct {
 	Tenant, Monitor string
 	From, To        time.Time
-	Records         []record.Record
+	// Series are the window's series, each with its points, in the order they came; a series
+	// whose points did not come one after the other appears once per run of them.
+	Series []record.Run
 	// Refuse keeps the items a sink refuses for good (Refused) in the run's dead-letter place,
 	// so that the window moves on; the runner sets it. Nil: such a refusal fails the batch
 	// (RefusedError). A sink calls it at most once per batch.
@@ -130,11 +134,35 @@ func OpenAll(ctx context.Context, specs []string, deps Deps) ([]Sink, error) {
 	return sinks, nil
 }
 
+// Len returns how many points (records) the batch has.
+func (b Batch) Len() int {
+	n := 0
+	for _, s := range b.Series {
+		n += len(s.Points)
+	}
+	return n
+}
+
+// Records yields the batch's records, series by series.
+func (b Batch) Records() iter.Seq[record.Record] {
+	return func(yield func(record.Record) bool) {
+		for _, s := range b.Series {
+			for i := range s.Points {
+				if !yield(s.Record(i)) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // appendNDJSON appends every record of b as one line.
 func appendNDJSON(dst []byte, b Batch) []byte {
-	for i := range b.Records {
-		dst = record.AppendJSON(dst, &b.Records[i])
-		dst = append(dst, '\n')
+	for _, s := range b.Series {
+		for i := range s.Points {
+			dst = s.AppendJSON(dst, &s.Points[i])
+			dst = append(dst, '\n')
+		}
 	}
 	return dst
 }

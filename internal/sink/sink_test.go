@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -32,7 +33,7 @@ func batch(tenant, monitor string, n int, first float64) Batch {
 	for i := range n {
 		at := from.Add(time.Duration(i) * time.Second)
 		attrs := map[string]string{"serviceName": "S4H.100", "i": fmt.Sprint(i)}
-		b.Records = append(b.Records, record.Record{Series: record.NewSeries(tenant, monitor, record.KindMetric, "calm.cpu", "%", false, attrs), ID: record.PointID(tenant, monitor, "calm.cpu", attrs, at), Time: at, Value: first + float64(i), HasValue: true})
+		b.Series = record.Runs(append(recordsOf(b), record.Record{Series: record.NewSeries(tenant, monitor, record.KindMetric, "calm.cpu", "%", false, attrs), Point: record.Point{ID: record.PointID(tenant, monitor, "calm.cpu", attrs, at), Time: at, Value: first + float64(i), HasValue: true}}))
 	}
 	return b
 }
@@ -59,7 +60,7 @@ func assertRecords(t *testing.T, got []record.Record, want ...Batch) {
 	t.Helper()
 	var all []record.Record
 	for _, b := range want {
-		all = append(all, b.Records...)
+		all = slices.AppendSeq(all, b.Records())
 	}
 	if !reflect.DeepEqual(got, all) {
 		t.Errorf("records differ\n got: %v\nwant: %v", got, all)
@@ -385,3 +386,6 @@ func TestFileCutsATornLastLineOnOpen(t *testing.T) {
 		}
 	})
 }
+
+// recordsOf returns b's records in their order.
+func recordsOf(b Batch) []record.Record { return slices.Collect(b.Records()) }

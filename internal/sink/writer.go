@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-
-	"github.com/calm-collector/calm-collector/internal/record"
 )
 
 // Writer writes each batch as NDJSON lines to an io.Writer, in Write calls of about 64 KiB of
@@ -33,7 +31,7 @@ func (s *Writer) Name() string { return s.name }
 
 // Write writes the batch's records; an empty batch writes nothing.
 func (s *Writer) Write(ctx context.Context, b Batch) error {
-	if len(b.Records) == 0 {
+	if len(b.Series) == 0 {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -43,25 +41,41 @@ func (s *Writer) Write(ctx context.Context, b Batch) error {
 	defer s.mu.Unlock()
 	s.buf = s.buf[:0]
 	var refused []Refused
-	for i := range b.Records {
-		start := len(s.buf)
-		s.buf = record.AppendJSON(s.buf, &b.Records[i])
-		if n := len(s.buf) - start; s.MaxLine > 0 && n > s.MaxLine {
-			s.buf = s.buf[:start]
-			refused = append(refused, Refused{Record: &b.Records[i],
-				Reason: fmt.Sprintf("the record's line is %d bytes, over the %d bytes a line of %s may have (CloudWatch Logs event limit)", n, s.MaxLine, s.name)})
-		} else {
+	for _, sr := range b.Series {
+		for i := range sr.Points {
+			start := len(s.buf)
+			s.buf = sr.AppendJSON(s.buf, &sr.Points[i])
+			if n := len(s.buf) - start; s.MaxLine > 0 && n > s.MaxLine {
+				s.buf = s.buf[:start]
+				rec := sr.Record(i)
+				refused = append(refused, Refused{Record: &rec,
+					Reason: fmt.Sprintf("the record's line is %d bytes, over the %d bytes a line of %s may have (CloudWatch Logs event limit)", n, s.MaxLine, s.name)})
+				continue
+			}
 			s.buf = append(s.buf, '\n')
+			if len(s.buf) >= writeChunk {
+				if err := s.flush(b); err != nil {
+					return err
+				}
+			}
 		}
-		if len(s.buf) < writeChunk && i < len(b.Records)-1 || len(s.buf) == 0 {
-			continue
-		}
-		if _, err := s.w.Write(s.buf); err != nil {
-			return fmt.Errorf("%s: write %s/%s window %s: %w", s.name, b.Tenant, b.Monitor, windowText(b), err)
-		}
-		s.buf = s.buf[:0]
+	}
+	if err := s.flush(b); err != nil {
+		return err
 	}
 	return b.KeepRefused(ctx, s.name, refused)
+}
+
+// flush writes the lines in the buffer, if any.
+func (s *Writer) flush(b Batch) error {
+	if len(s.buf) == 0 {
+		return nil
+	}
+	if _, err := s.w.Write(s.buf); err != nil {
+		return fmt.Errorf("%s: write %s/%s window %s: %w", s.name, b.Tenant, b.Monitor, windowText(b), err)
+	}
+	s.buf = s.buf[:0]
+	return nil
 }
 
 // CloudWatchLogsMaxLine is the longest stdout line the collect function writes: CloudWatch Logs

@@ -41,8 +41,10 @@ func (s *Writer) Write(ctx context.Context, b Batch) error {
 	defer s.mu.Unlock()
 	s.buf = s.buf[:0]
 	var refused []Refused
+	left := b.Len()
 	for _, sr := range b.Series {
 		for i := range sr.Points {
+			left--
 			start := len(s.buf)
 			s.buf = sr.AppendJSON(s.buf, &sr.Points[i])
 			if n := len(s.buf) - start; s.MaxLine > 0 && n > s.MaxLine {
@@ -50,32 +52,19 @@ func (s *Writer) Write(ctx context.Context, b Batch) error {
 				rec := sr.Record(i)
 				refused = append(refused, Refused{Record: &rec,
 					Reason: fmt.Sprintf("the record's line is %d bytes, over the %d bytes a line of %s may have (CloudWatch Logs event limit)", n, s.MaxLine, s.name)})
+			} else {
+				s.buf = append(s.buf, '\n')
+			}
+			if len(s.buf) < writeChunk && left > 0 || len(s.buf) == 0 {
 				continue
 			}
-			s.buf = append(s.buf, '\n')
-			if len(s.buf) >= writeChunk {
-				if err := s.flush(b); err != nil {
-					return err
-				}
+			if _, err := s.w.Write(s.buf); err != nil {
+				return fmt.Errorf("%s: write %s/%s window %s: %w", s.name, b.Tenant, b.Monitor, windowText(b), err)
 			}
+			s.buf = s.buf[:0]
 		}
 	}
-	if err := s.flush(b); err != nil {
-		return err
-	}
 	return b.KeepRefused(ctx, s.name, refused)
-}
-
-// flush writes the lines in the buffer, if any.
-func (s *Writer) flush(b Batch) error {
-	if len(s.buf) == 0 {
-		return nil
-	}
-	if _, err := s.w.Write(s.buf); err != nil {
-		return fmt.Errorf("%s: write %s/%s window %s: %w", s.name, b.Tenant, b.Monitor, windowText(b), err)
-	}
-	s.buf = s.buf[:0]
-	return nil
 }
 
 // CloudWatchLogsMaxLine is the longest stdout line the collect function writes: CloudWatch Logs

@@ -1,10 +1,8 @@
 package collect
 
 import (
-	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash/maphash"
 	"math"
 	"time"
 
@@ -55,32 +53,19 @@ func newSpanRecords(span Range, res time.Duration) *spanRecords {
 	return &spanRecords{from: span.From, res: res, windows: make([][]point, n), seriesAt: map[*record.Series]int32{}}
 }
 
-// digest is what tells two records of one id apart: name, body, value and time (every NaN
-// alike, as they write alike).
-func (s *spanRecords) digest(p *point) uint64 {
-	var h maphash.Hash
-	h.SetSeed(digestSeed)
-	h.WriteString(s.series[p.series].Name())
-	h.WriteByte(0)
-	if p.body > 0 {
-		h.WriteString(s.texts[p.body-1])
-	}
-	h.WriteByte(0)
-	bits := math.Float64bits(p.value)
-	if math.IsNaN(p.value) {
-		bits = math.Float64bits(math.NaN())
-	}
-	var b [17]byte
-	binary.LittleEndian.PutUint64(b[0:], bits)
-	binary.LittleEndian.PutUint64(b[8:], uint64(p.t))
-	if p.hasValue {
-		b[16] = 1
-	}
-	h.Write(b[:])
-	return h.Sum64()
+// same reports whether two records of one id have one content: name, body, value and time
+// (every NaN alike, as they write alike).
+func (s *spanRecords) same(a, b *point) bool {
+	return s.series[a.series].Name() == s.series[b.series].Name() && s.bodyOf(a) == s.bodyOf(b) && a.t == b.t &&
+		a.hasValue == b.hasValue && (math.Float64bits(a.value) == math.Float64bits(b.value) || math.IsNaN(a.value) && math.IsNaN(b.value))
 }
 
-var digestSeed = maphash.MakeSeed()
+func (s *spanRecords) bodyOf(p *point) string {
+	if p.body == 0 {
+		return ""
+	}
+	return s.texts[p.body-1]
+}
 
 // add keeps rec in window i; seal drops it later when its id is there already.
 func (s *spanRecords) add(i int, rec record.Record) {
@@ -121,7 +106,7 @@ func (s *spanRecords) seal() {
 			switch {
 			case !seen:
 				kept = append(kept, p)
-			case s.digest(&kept[first]) == s.digest(&p):
+			case s.same(&kept[first], &p):
 				s.repeats++
 			default:
 				s.collisions++
@@ -197,10 +182,7 @@ func (s *spanRecords) batch(i int) []record.Run {
 	var runs []record.Run
 	start := 0
 	for j, p := range pts {
-		out[j] = record.Point{ID: s.idOf(&p), Time: time.Unix(0, p.t).UTC(), Value: p.value, HasValue: p.hasValue}
-		if p.body > 0 {
-			out[j].Body = s.texts[p.body-1]
-		}
+		out[j] = record.Point{ID: s.idOf(&p), Time: time.Unix(0, p.t).UTC(), Value: p.value, HasValue: p.hasValue, Body: s.bodyOf(&p)}
 		if j+1 == len(pts) || pts[j+1].series != p.series {
 			runs = append(runs, record.Run{Series: s.series[p.series], Points: out[start : j+1 : j+1]})
 			start = j + 1

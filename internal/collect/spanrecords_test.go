@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"net/http"
 	"reflect"
 	"strings"
@@ -303,10 +304,21 @@ func TestSpanRecordsDropRepeatsAndCountCollisions(t *testing.T) {
 	other := r
 	other.Series, other.Value = record.NewSeries("t", "hm", record.KindMetric, "usage", "", false, nil), 2
 	s.add(0, other)
+	// every NaN alike: a repeat; another body: a collision
+	nan := r
+	nan.ID, nan.Value = "n", math.NaN()
+	s.add(0, nan)
+	nan.Value = math.Float64frombits(math.Float64bits(math.NaN()) ^ 1)
+	s.add(0, nan)
+	logLine := record.Record{Series: record.NewSeries("t", "logs", record.KindLog, "log", "", false, nil), Point: record.Point{ID: "l", Time: from, Body: "x"}}
+	s.add(0, logLine)
+	logLine.Body = "y"
+	s.add(0, logLine)
 	s.seal()
 	got := recordsOfRuns(s.batch(0))
-	if len(got) != 1 || got[0].Name() != "value" || s.repeats != 1 || s.collisions != 1 || !strings.Contains(s.collision, "id a: usage") {
-		t.Errorf("kept %d records, repeats %d, collisions %d (%q); want the first once, 1 repeat, 1 collision named", len(got), s.repeats, s.collisions, s.collision)
+	if len(got) != 3 || got[0].Name() != "value" || got[2].Body != "x" || s.repeats != 2 || s.collisions != 2 || !strings.Contains(s.collision, "id a: usage") {
+		t.Errorf("kept %d records, repeats %d, collisions %d (%q); want the first of each id once, 2 repeats, 2 collisions, the first named",
+			len(got), s.repeats, s.collisions, s.collision)
 	}
 }
 

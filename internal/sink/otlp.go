@@ -164,20 +164,14 @@ func (s *OTLP) Write(ctx context.Context, b Batch) error {
 	// Each signal's records, one by one: a request refused for its size or content is sent again
 	// in halves, down to one record (sendSplitting).
 	var metrics, logs, spans []record.Record
-	for _, sr := range b.Series {
-		var dst *[]record.Record
-		switch sr.Kind() {
+	for r := range b.Records() {
+		switch r.Kind() {
 		case record.KindMetric:
-			dst = &metrics
+			metrics = append(metrics, r)
 		case record.KindEvent, record.KindLog:
-			dst = &logs
+			logs = append(logs, r)
 		case record.KindSpan:
-			dst = &spans
-		default:
-			continue
-		}
-		for i := range sr.Points {
-			*dst = append(*dst, sr.Record(i))
+			spans = append(spans, r)
 		}
 	}
 	fail := func(err error) error {

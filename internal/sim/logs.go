@@ -204,13 +204,9 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		bad.write(w)
 		return
 	}
-	idx, total, ok := s.cappedPage(w, pg, len(recs), tok.faults)
+	page, total, ok := cappedPage(s, w, recs, pg, tok.faults)
 	if !ok {
 		return
-	}
-	page := make([]LogRecord, len(idx))
-	for i, j := range idx {
-		page[i] = recs[j]
 	}
 	body, err := (&plog.ProtoMarshaler{}).MarshalLogs(s.buildLogs(provider, page))
 	if err != nil {
@@ -222,20 +218,20 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body) // the client is gone: nothing to do
 }
 
-// cappedPage picks the items of one page of a raw-data API (logs, traces) out of n: the
-// limit is at most the cap (LogsCap); without onLimit=truncate a count above the limit is
-// refused with 403, as the logs API does, and ok is false.
-func (s *Server) cappedPage(w http.ResponseWriter, pg pageParams, n int, f Faults) (idx []int, total int, ok bool) {
+// cappedPage picks one page of the items of a raw-data API (logs, traces): the limit is at
+// most the cap (LogsCap); without onLimit=truncate a count above the limit is refused with
+// 403, as the logs API does, and ok is false.
+func cappedPage[T any](s *Server, w http.ResponseWriter, items []T, pg pageParams, f Faults) (page []T, total int, ok bool) {
 	limit := s.cfg.LogsCap
 	if pg.limit > 0 && pg.limit < limit {
 		limit = pg.limit
 	}
-	if !pg.truncate && n > limit {
-		setTotal(w, n)
+	if !pg.truncate && len(items) > limit {
+		setTotal(w, len(items))
 		writeError(w, http.StatusForbidden, "Forbidden", "Response total count is over the limit")
 		return nil, 0, false
 	}
 	pg.limit = limit
-	idx, total = s.pageIndexes(pg, n, f)
-	return idx, total, true
+	page, total = pageOf(s, items, pg, f)
+	return page, total, true
 }

@@ -63,12 +63,7 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Strict {
 		page, total = s.rowsPage(pts, pg, tok.faults)
 	} else {
-		var idx []int
-		idx, total = s.pageIndexes(pg, len(pts), tok.faults)
-		page = make([]Point, len(idx))
-		for i, j := range idx {
-			page[i] = pts[j]
-		}
+		page, total = pageOf(s, pts, pg, tok.faults)
 	}
 	if s.cfg.Behaviours.EndStamps {
 		for i := range page {

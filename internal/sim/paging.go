@@ -110,6 +110,17 @@ func (s *Server) pageIndexes(p pageParams, total int, f Faults) ([]int, int) {
 	return idx, reported
 }
 
+// pageOf picks one page of items as pageIndexes does and returns it with the x-total-count to
+// report.
+func pageOf[T any](s *Server, items []T, p pageParams, f Faults) ([]T, int) {
+	idx, total := s.pageIndexes(p, len(items), f)
+	page := make([]T, len(idx))
+	for i, j := range idx {
+		page[i] = items[j]
+	}
+	return page, total
+}
+
 func setTotal(w http.ResponseWriter, n int) { w.Header().Set("x-total-count", strconv.Itoa(n)) }
 
 // listParam collects a parameter that may repeat or be comma-separated.

@@ -78,11 +78,7 @@ func writePage[T any](s *Server, w http.ResponseWriter, items []T, pg pageParams
 	if s.cfg.Strict {
 		pg.limit = min(cmp.Or(pg.limit, strictPageCap), strictPageCap)
 	}
-	idx, total := s.pageIndexes(pg, len(items), f)
-	page := make([]T, len(idx))
-	for i, j := range idx {
-		page[i] = items[j]
-	}
+	page, total := pageOf(s, items, pg, f)
 	setTotal(w, total)
 	writeJSON(w, http.StatusOK, page)
 }

@@ -204,13 +204,9 @@ func (s *Server) handleTraces(w http.ResponseWriter, r *http.Request) {
 		bad.write(w)
 		return
 	}
-	idx, total, ok := s.cappedPage(w, pg, len(spans), tok.faults)
+	page, total, ok := cappedPage(s, w, spans, pg, tok.faults)
 	if !ok {
 		return
-	}
-	page := make([]Span, len(idx))
-	for i, j := range idx {
-		page[i] = spans[j]
 	}
 	s.writeTraces(w, buildTraces(s.services, page), total, q.Get("format") == "protobuf-json" && !s.cfg.Strict)
 }

@@ -182,29 +182,12 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	from, to, bad := parseWindow(r, "from", "to", now)
+	from, to, pg, bad := s.rawQuery(r, "logs", now)
 	if bad != nil {
 		bad.write(w)
 		return
 	}
-	if s.cfg.Strict && strictLogs(w, r, from, to) {
-		return
-	}
-	if to.Sub(from) > 31*24*time.Hour {
-		badParam("the window from %s to %s is longer than 31 days", from.Format(TimeLayout), to.Format(TimeLayout)).write(w)
-		return
-	}
-	pg, bad := parsePage(r)
-	if bad != nil {
-		bad.write(w)
-		return
-	}
-	recs, bad := truncated(s, s.logs(provider, ids, from, to, now), pg)
-	if bad != nil {
-		bad.write(w)
-		return
-	}
-	page, total, ok := cappedPage(s, w, recs, pg, tok.faults)
+	page, total, ok := cappedPage(s, w, s.logs(provider, ids, from, to, now), pg, tok.faults)
 	if !ok {
 		return
 	}
@@ -218,10 +201,34 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body) // the client is gone: nothing to do
 }
 
-// cappedPage picks one page of the items of a raw-data API (logs, traces): the limit is at
-// most the cap (LogsCap); without onLimit=truncate a count above the limit is refused with
-// 403, as the logs API does, and ok is false.
+// rawQuery reads the window and the page of a raw-data query (what: logs, traces): a strict
+// simulator answers at most strictLogsSpan a query, any at most 31 days.
+func (s *Server) rawQuery(r *http.Request, what string, now time.Time) (from, to time.Time, pg pageParams, bad *badRequest) {
+	from, to, bad = parseWindow(r, "from", "to", now)
+	if bad != nil {
+		return from, to, pg, bad
+	}
+	if s.cfg.Strict && to.Sub(from) > strictLogsSpan {
+		return from, to, pg, badParam("a %s query covers at most 60 minutes; asked from %s to %s",
+			what, from.Format(TimeLayout), to.Format(TimeLayout))
+	}
+	if to.Sub(from) > 31*24*time.Hour {
+		return from, to, pg, badParam("the window from %s to %s is longer than 31 days", from.Format(TimeLayout), to.Format(TimeLayout))
+	}
+	pg, bad = parsePage(r)
+	return from, to, pg, bad
+}
+
+// cappedPage picks one page of the items of a raw-data API (logs, traces), after the
+// truncate-cap behaviour (truncated): the limit is at most the cap (LogsCap); without
+// onLimit=truncate a count above the limit is refused with 403, as the logs API does, and ok
+// is false.
 func cappedPage[T any](s *Server, w http.ResponseWriter, items []T, pg pageParams, f Faults) (page []T, total int, ok bool) {
+	items, bad := truncated(s, items, pg)
+	if bad != nil {
+		bad.write(w)
+		return nil, 0, false
+	}
 	limit := s.cfg.LogsCap
 	if pg.limit > 0 && pg.limit < limit {
 		limit = pg.limit

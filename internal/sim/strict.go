@@ -35,7 +35,7 @@ const (
 	// strictErrorEvery: one strict request in strictErrorEvery (by its query) answers 200 with
 	// an error object the first time it is asked.
 	strictErrorEvery = 5
-	// strictLogsSpan is the longest logs query a strict simulator answers.
+	// strictLogsSpan is the longest logs or traces query a strict simulator answers (rawQuery).
 	strictLogsSpan = time.Hour
 )
 
@@ -129,19 +129,6 @@ func nameByMetricName(pts []Point) {
 			pts[i].Metric = n
 		}
 	}
-}
-
-// strictLogs refuses a logs query without provider or longer than strictLogsSpan.
-func strictLogs(w http.ResponseWriter, r *http.Request, from, to time.Time) bool {
-	if r.URL.Query().Get("provider") == "" {
-		missingParam("provider").write(w)
-		return true
-	}
-	if to.Sub(from) > strictLogsSpan {
-		badParam("a logs query covers at most 60 minutes; asked from %s to %s", from.Format(TimeLayout), to.Format(TimeLayout)).write(w)
-		return true
-	}
-	return false
 }
 
 func fnv32(s string) uint32 {

@@ -184,26 +184,12 @@ func (s *Server) handleTraces(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	from, to, bad := parseWindow(r, "from", "to", now)
-	if bad == nil && s.cfg.Strict && to.Sub(from) > strictLogsSpan {
-		bad = badParam("a traces query covers at most 60 minutes; asked from %s to %s", from.Format(TimeLayout), to.Format(TimeLayout))
-	}
-	if bad == nil && to.Sub(from) > 31*24*time.Hour {
-		bad = badParam("the window from %s to %s is longer than 31 days", from.Format(TimeLayout), to.Format(TimeLayout))
-	}
-	pg, badPage := parsePage(r)
-	if bad == nil {
-		bad = badPage
-	}
+	from, to, pg, bad := s.rawQuery(r, "traces", now)
 	if bad != nil {
 		bad.write(w)
 		return
 	}
-	spans, bad := truncated(s, s.spans(ids, from, to, now, s.hasScope(tok.claims, ScopeRUMUsers, tok.faults)), pg)
-	if bad != nil {
-		bad.write(w)
-		return
-	}
+	spans := s.spans(ids, from, to, now, s.hasScope(tok.claims, ScopeRUMUsers, tok.faults))
 	page, total, ok := cappedPage(s, w, spans, pg, tok.faults)
 	if !ok {
 		return

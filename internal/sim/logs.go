@@ -192,13 +192,7 @@ func (s *Server) handleLogs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := (&plog.ProtoMarshaler{}).MarshalLogs(s.buildLogs(provider, page))
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "Internal Server Error", "encoding logs failed")
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-protobuf")
-	setTotal(w, total)
-	_, _ = w.Write(body) // the client is gone: nothing to do
+	writeOTLP(w, "logs", body, err, false, total)
 }
 
 // rawQuery reads the window and the page of a raw-data query (what: logs, traces): a strict

@@ -70,7 +70,12 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 			page[i].Time = page[i].Time.Add(mq.Resolution)
 		}
 	}
-	writeMetrics(w, buildMetrics(p, page), binary, total)
+	var m pmetric.Marshaler = &pmetric.JSONMarshaler{}
+	if binary {
+		m = &pmetric.ProtoMarshaler{}
+	}
+	body, err := m.MarshalMetrics(buildMetrics(p, page))
+	writeOTLP(w, "metrics", body, err, !binary, total)
 }
 
 // parseMetricsRequest reads the query, page and format of a metrics request.
@@ -116,25 +121,6 @@ func (s *Server) parseMetricsRequest(r *http.Request, now time.Time) (Query, pag
 		ServiceType: q.Get("serviceType"), Measures: measures, Dimensions: listParam(r, "dimensions"),
 		Prefix: q.Get("prefix"),
 	}, pg, binary, nil
-}
-
-// writeMetrics answers md as OTLP protobuf-binary or JSON, with its x-total-count.
-func writeMetrics(w http.ResponseWriter, md pmetric.Metrics, binary bool, total int) {
-	var body []byte
-	var err error
-	if binary {
-		body, err = (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
-		w.Header().Set("Content-Type", "application/x-protobuf")
-	} else {
-		body, err = (&pmetric.JSONMarshaler{}).MarshalMetrics(md)
-		w.Header().Set("Content-Type", "application/json")
-	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "Internal Server Error", "encoding metrics failed")
-		return
-	}
-	setTotal(w, total)
-	_, _ = w.Write(body) // the client is gone: nothing to do
 }
 
 var periodRE = regexp.MustCompile(`^[LC]?(\d+)(Mi|M|H|D)$`)

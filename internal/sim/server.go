@@ -333,6 +333,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b) // the client is gone: nothing to do
 }
 
+// writeOTLP answers an encoded OTLP body (what: metrics, logs, traces), JSON or protobuf, with
+// its x-total-count; err is that of the encoding.
+func writeOTLP(w http.ResponseWriter, what string, body []byte, err error, asJSON bool, total int) {
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "Internal Server Error", "encoding "+what+" failed")
+		return
+	}
+	ctype := "application/x-protobuf"
+	if asJSON {
+		ctype = "application/json"
+	}
+	w.Header().Set("Content-Type", ctype)
+	setTotal(w, total)
+	_, _ = w.Write(body) // the client is gone: nothing to do
+}
+
 func writeHTML(w http.ResponseWriter, status int, page string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)

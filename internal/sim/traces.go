@@ -194,24 +194,11 @@ func (s *Server) handleTraces(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.writeTraces(w, buildTraces(s.services, page), total, q.Get("format") == "protobuf-json" && !s.cfg.Strict)
-}
-
-func (s *Server) writeTraces(w http.ResponseWriter, td ptrace.Traces, total int, asJSON bool) {
-	var body []byte
-	var err error
-	ctype := "application/x-protobuf"
+	asJSON := q.Get("format") == "protobuf-json" && !s.cfg.Strict
+	var m ptrace.Marshaler = &ptrace.ProtoMarshaler{}
 	if asJSON {
-		body, err = (&ptrace.JSONMarshaler{}).MarshalTraces(td)
-		ctype = "application/json"
-	} else {
-		body, err = (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+		m = &ptrace.JSONMarshaler{}
 	}
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "Internal Server Error", "encoding traces failed")
-		return
-	}
-	w.Header().Set("Content-Type", ctype)
-	setTotal(w, total)
-	_, _ = w.Write(body) // the client is gone: nothing to do
+	body, err := m.MarshalTraces(buildTraces(s.services, page))
+	writeOTLP(w, "traces", body, err, asJSON, total)
 }

@@ -187,7 +187,6 @@ func (s *Server) events(q EventsQuery, now time.Time) []Event {
 func matches(filter, v string) bool { return filter == "" || strings.EqualFold(filter, v) }
 
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
-	tok := tokenFrom(r.Context())
 	now := s.now()
 	q := r.URL.Query()
 	var from, to time.Time
@@ -204,14 +203,6 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		badParam("the window from startTime to endTime is longer than %d days; ask for a shorter window", int(eventMaxWindow.Hours()/24)).write(w)
 		return
 	}
-	pg, bad := parsePage(r)
-	if bad != nil {
-		bad.write(w)
-		return
-	}
-	if s.cfg.Strict && s.strictErrorBody(w, r) {
-		return
-	}
 	evs := s.events(EventsQuery{From: from, To: to, Type: q.Get("type"), EventType: q.Get("eventType"), ServiceName: q.Get("serviceName")}, now)
 	if s.cfg.Behaviours.StartFilteredEvents || s.cfg.Behaviours.EventsLastDay {
 		evs = slices.DeleteFunc(evs, func(e Event) bool {
@@ -219,7 +210,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			return start.Before(from)
 		})
 	}
-	writePage(s, w, evs, pg, tok.faults)
+	writePage(s, w, r, evs)
 }
 
 // bsmPoints are the bsm provider's metrics: per bucket, one row per event active in it,

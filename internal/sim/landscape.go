@@ -38,15 +38,6 @@ func (s *Server) LandscapeObjects() []LandscapeObject {
 }
 
 func (s *Server) handleLandscape(w http.ResponseWriter, r *http.Request) {
-	tok := tokenFrom(r.Context())
-	pg, bad := parsePage(r)
-	if bad != nil {
-		bad.write(w)
-		return
-	}
-	if s.cfg.Strict && s.strictErrorBody(w, r) {
-		return
-	}
 	ot := r.URL.Query().Get("objectType")
 	var objs []LandscapeObject
 	for _, o := range s.LandscapeObjects() {
@@ -54,5 +45,5 @@ func (s *Server) handleLandscape(w http.ResponseWriter, r *http.Request) {
 			objs = append(objs, o)
 		}
 	}
-	writePage(s, w, objs, pg, tok.faults)
+	writePage(s, w, r, objs)
 }

@@ -71,14 +71,23 @@ func (s *Server) strictErrorBody(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// writePage answers one page of a limit/offset list (status events, landscape objects) with
-// its x-total-count, applying the paging faults; a strict simulator caps the page at
+// writePage answers the page of a limit/offset list (status events, landscape objects) that r
+// asks for, with its x-total-count, applying the paging faults. A strict simulator first
+// answers with an error body now and then (strictErrorBody), and caps the page at
 // strictPageCap items whatever limit asks for.
-func writePage[T any](s *Server, w http.ResponseWriter, items []T, pg pageParams, f Faults) {
+func writePage[T any](s *Server, w http.ResponseWriter, r *http.Request, items []T) {
+	pg, bad := parsePage(r)
+	if bad != nil {
+		bad.write(w)
+		return
+	}
 	if s.cfg.Strict {
+		if s.strictErrorBody(w, r) {
+			return
+		}
 		pg.limit = min(cmp.Or(pg.limit, strictPageCap), strictPageCap)
 	}
-	page, total := pageOf(s, items, pg, f)
+	page, total := pageOf(s, items, pg, tokenFrom(r.Context()).faults)
 	setTotal(w, total)
 	writeJSON(w, http.StatusOK, page)
 }

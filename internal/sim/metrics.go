@@ -3,6 +3,7 @@ package sim
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -81,12 +82,8 @@ type Point struct {
 // Merged returns resource attributes overlaid with data-point attributes.
 func (p Point) Merged() map[string]string {
 	out := make(map[string]string, len(p.Resource)+len(p.Attributes))
-	for k, v := range p.Resource {
-		out[k] = v
-	}
-	for k, v := range p.Attributes {
-		out[k] = v
-	}
+	maps.Copy(out, p.Resource)
+	maps.Copy(out, p.Attributes)
 	return out
 }
 

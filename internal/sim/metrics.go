@@ -279,11 +279,9 @@ func aggregate(pts []Point, dims []string) []Point {
 		out = append(out, p)
 	}
 	for _, a := range index {
-		if !out[a.i].Sum {
-			// An average of merged gauges, to two decimals; a single point stays as it is.
-			if a.n > 1 {
-				out[a.i].Value = math.Round(out[a.i].Value/a.n*100) / 100
-			}
+		// An average of merged gauges, to two decimals; a single point stays as it is.
+		if !out[a.i].Sum && a.n > 1 {
+			out[a.i].Value = math.Round(out[a.i].Value/a.n*100) / 100
 		}
 	}
 	return out

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -99,15 +100,9 @@ type Server struct {
 
 // New builds a simulator; call Start to serve it, or use it as an http.Handler.
 func New(cfg Config) *Server {
-	if cfg.ClientID == "" {
-		cfg.ClientID = DefaultClientID
-	}
-	if cfg.ClientSecret == "" {
-		cfg.ClientSecret = DefaultClientSecret
-	}
-	if cfg.XSAppName == "" {
-		cfg.XSAppName = DefaultXSAppName
-	}
+	cfg.ClientID = cmp.Or(cfg.ClientID, DefaultClientID)
+	cfg.ClientSecret = cmp.Or(cfg.ClientSecret, DefaultClientSecret)
+	cfg.XSAppName = cmp.Or(cfg.XSAppName, DefaultXSAppName)
 	if cfg.Scopes == nil {
 		cfg.Scopes = AllScopes
 	}

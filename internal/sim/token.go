@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -178,11 +179,7 @@ func (s *Server) api(scope string, h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, http.StatusServiceUnavailable, "Service Unavailable", "the service is temporarily unavailable")
 			return
 		case faultRateLimit:
-			ra := f.RetryAfter
-			if ra == "" {
-				ra = "1"
-			}
-			w.Header().Set("Retry-After", ra)
+			w.Header().Set("Retry-After", cmp.Or(f.RetryAfter, "1"))
 			writeError(w, http.StatusTooManyRequests, "Too Many Requests", "rate limit exceeded")
 			return
 		}

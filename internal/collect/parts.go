@@ -28,6 +28,13 @@ func (mr *monitorRun) fetchPart(ctx context.Context, out *spanRecords, part Rang
 		Shape: mr.shape, Now: mr.now(), tally: t}
 	endStamped := mr.m.Info().IsMetrics() && mr.shape.endStamped()
 	outside, example := 0, ""
+	// The halves' counts that cutAt always wants of a long part are asked beside its pages, so
+	// that the span is not held for them after its last page.
+	var halves *counts
+	if a, b, ok := splitWindows(part, res); ok && part.To.Sub(part.From) >= cutCheckRange {
+		halves = mr.count(ctx, a, b)
+		defer halves.stop()
+	}
 	err := mr.m.Fetch(ctx, c, q, func(rec record.Record) {
 		if endStamped { // a record's time is its bucket's start (docs/design.md §4), as its id
 			rec.Time = rec.Time.Add(-res)
@@ -54,7 +61,7 @@ func (mr *monitorRun) fetchPart(ctx context.Context, out *spanRecords, part Rang
 	if bad := t.unreconciled(); bad != "" {
 		return &InvariantError{Invariant: InvariantCount, Range: part, Detail: "less came than x-total-count says: " + bad}
 	}
-	cut, why, err := mr.cutAt(ctx, part, t)
+	cut, why, err := mr.cutAt(ctx, part, t, halves)
 	if err != nil || !cut {
 		return err
 	}
@@ -70,7 +77,8 @@ func (mr *monitorRun) fetchPart(ctx context.Context, out *spanRecords, part Rang
 	return mr.fetchPart(ctx, out, b, c, edges)
 }
 
-// cutAt tells whether the result set of part, whose series t gathered, was cut at a cap: its
+// cutAt tells whether the result set of part, whose series t gathered (halves: the counts of
+// its halves when fetchPart asked for them already), was cut at a cap: its
 // halves hold more than it (a cap the tenant applies whatever the range, onLimit=TRUNCATE), or
 // its total looks like a cut (tally.suspect) and a count with limit=1 tells a smaller total (the
 // tenant's totals follow the limit), or it is exactly the cap learned. A part of cutCheckRange
@@ -78,44 +86,86 @@ func (mr *monitorRun) fetchPart(ctx context.Context, out *spanRecords, part Rang
 // much at once (the first run, catching up after an outage, a backfill); a shorter one of
 // several windows only when its total looks cut. A cut found teaches the monitor the cap,
 // which the checkpoint keeps.
-func (mr *monitorRun) cutAt(ctx context.Context, part Range, t *tally) (cut bool, why string, err error) {
-	cm, ok := mr.m.(countable)
+func (mr *monitorRun) cutAt(ctx context.Context, part Range, t *tally, halves *counts) (cut bool, why string, err error) {
+	_, ok := mr.m.(countable)
 	total, hasTotal := t.total()
 	if !ok || !hasTotal || total <= 0 {
 		return false, "", nil
 	}
 	suspect, atCap := t.suspect(int(mr.cap.Load()))
-	q := Query{Tenant: mr.Tenant, Resolution: mr.Config.resolutionParam(), Shape: mr.shape, Now: mr.now()}
-	count := func(r Range) (int, error) {
-		q.From, q.To = r.From, r.To
-		return cm.Count(ctx, mr.Client, q)
-	}
-	if a, b, ok := splitWindows(part, mr.Config.Resolution); ok && (suspect != "" || part.To.Sub(part.From) >= cutCheckRange) {
-		na, err := count(a)
-		if err != nil {
-			return false, "", fmt.Errorf("count %s: %w", fmtRange(a), err)
+	if a, b, ok := splitWindows(part, mr.Config.Resolution); ok && (suspect != "" || halves != nil) {
+		if halves == nil {
+			halves = mr.count(ctx, a, b)
 		}
-		nb, err := count(b)
+		n, err := halves.wait()
 		if err != nil {
-			return false, "", fmt.Errorf("count %s: %w", fmtRange(b), err)
+			return false, "", err
 		}
-		if na >= 0 && nb >= 0 && na+nb > total {
+		if n[0] >= 0 && n[1] >= 0 && n[0]+n[1] > total {
 			mr.learnCap(t.largest())
-			return true, fmt.Sprintf("x-total-count %d for the range, but %d and %d for its halves", total, na, nb), nil
+			return true, fmt.Sprintf("x-total-count %d for the range, but %d and %d for its halves", total, n[0], n[1]), nil
 		}
 		return false, "", nil
 	}
 	if suspect == "" {
 		return false, "", nil
 	}
-	n, err := count(part)
+	n, err := mr.count(ctx, part).wait()
 	if err != nil {
-		return false, "", fmt.Errorf("count %s: %w", fmtRange(part), err)
+		return false, "", err
 	}
-	if n >= 0 && n < total {
-		return true, fmt.Sprintf("%s, and a request with limit=1 says %d", suspect, n), nil
+	if n[0] >= 0 && n[0] < total {
+		return true, fmt.Sprintf("%s, and a request with limit=1 says %d", suspect, n[0]), nil
 	}
 	return atCap, suspect, nil
+}
+
+// counts are the counts of some ranges (countable.Count), asked for one after the other in a
+// goroutine of their own.
+type counts struct {
+	done   chan struct{}
+	cancel context.CancelFunc
+	n      []int
+	err    error
+}
+
+// count starts asking for the counts of ranges; nil when the monitor cannot count.
+func (mr *monitorRun) count(ctx context.Context, ranges ...Range) *counts {
+	cm, ok := mr.m.(countable)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	c := &counts{done: make(chan struct{}), cancel: cancel}
+	q := Query{Tenant: mr.Tenant, Resolution: mr.Config.resolutionParam(), Shape: mr.shape, Now: mr.now()}
+	go func() {
+		defer close(c.done)
+		for _, r := range ranges {
+			q.From, q.To = r.From, r.To
+			n, err := cm.Count(ctx, mr.Client, q)
+			if err != nil {
+				c.err = fmt.Errorf("count %s: %w", fmtRange(r), err)
+				return
+			}
+			c.n = append(c.n, n)
+		}
+	}()
+	return c
+}
+
+// wait returns the counts once all are in.
+func (c *counts) wait() ([]int, error) {
+	<-c.done
+	c.cancel()
+	return c.n, c.err
+}
+
+// stop stops asking, if it still does, and waits for the goroutine; a nil c is stopped.
+func (c *counts) stop() {
+	if c != nil {
+		c.cancel()
+		<-c.done
+	}
 }
 
 // cutCheckRange is the shortest part always checked for a cut: longer than a scheduled run

@@ -187,9 +187,9 @@ func TestNextSpanIsFetchedWhileASpanIsDelivered(t *testing.T) {
 
 // The client hands a span's series off once the answer to its last request is in
 // (calm.Client.Handoff): the next span's series starts then, before the span is decoded and
-// checked. Each span's check for a cut (two limit=1 counts, asked once its series is read) is
-// answered only once the next span's first page has been asked for: without the handoff the run
-// would wait for it in vain.
+// checked. Each span's check for a cut (two limit=1 counts, asked beside its pages) is answered
+// only once the next span's first page has been asked for: without the handoff the run would
+// wait for it in vain.
 func TestNextSpanStartsWhenTheLastAnswerIsIn(t *testing.T) {
 	e := newEnv(t, "hm")
 	from := ts("2026-11-25T06:00:00Z")
@@ -240,6 +240,64 @@ func TestNextSpanStartsWhenTheLastAnswerIsIn(t *testing.T) {
 	}
 	if n := early.Load(); n != 4 {
 		t.Errorf("%d checks for a cut came after the next span's first page, want 4 (2 spans × 2 halves)", n)
+	}
+}
+
+// A span's check for a cut (the counts of its halves) is asked beside its pages, not after
+// them: each span's last page is answered only once both counts of the span have been asked
+// for, so a run that asked them after its pages would wait in vain.
+func TestCutCheckIsAskedBesideThePages(t *testing.T) {
+	e := newEnv(t, "hm")
+	from := ts("2026-11-25T06:00:00Z")
+	rng := Range{From: from, To: from.Add(2 * time.Hour)}
+	var mu sync.Mutex
+	counts := map[time.Time]int{}
+	counted := map[time.Time]chan struct{}{} // closed once both counts of the span were asked for
+	countedOf := func(span time.Time) chan struct{} {
+		if counted[span] == nil {
+			counted[span] = make(chan struct{})
+		}
+		return counted[span]
+	}
+	var waited atomic.Int32
+	hold := roundTrip(func(r *http.Request) (*http.Response, error) {
+		q := r.URL.Query()
+		f, _ := time.Parse(calm.TimeLayout, q.Get("from"))
+		span := f.Truncate(time.Hour)
+		switch {
+		case !strings.HasSuffix(r.URL.Path, "/calm-metrics/v1/metrics"):
+		case q.Get("limit") == "1":
+			mu.Lock()
+			if counts[span]++; counts[span] == 2 {
+				close(countedOf(span))
+			}
+			mu.Unlock()
+		case q.Get("offset") == "1000": // a span's last page: 1,080 points in pages of 500
+			mu.Lock()
+			ch := countedOf(span)
+			mu.Unlock()
+			select {
+			case <-ch:
+				waited.Add(1)
+			case <-time.After(10 * time.Second):
+				t.Errorf("the last page of the span at %s was asked for before its check for a cut, which waited for it", span)
+			}
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	settings, _, err := calm.ParseSettings(e.sim.ConnectorJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: hold}, Logger: quiet, PageSize: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.r.Client, e.r.Scopes = c, c.Tokens()
+	e.r.Config.Span = time.Hour
+	mustOK(t, e.r.Run(context.Background(), Request{Backfill: &rng}))
+	if n := waited.Load(); n != 2 {
+		t.Errorf("%d last pages answered after their span's check for a cut was asked for, want 2 (one a span)", n)
 	}
 }
 

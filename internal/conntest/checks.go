@@ -125,6 +125,17 @@ const (
 	eventsLookback  = 24 * time.Hour
 )
 
+// lastWindow is the last window a probe asks for, as the collector's defaults would collect it.
+func (t *tester) lastWindow() (from, to time.Time) {
+	to = t.opts.Now().UTC().Add(-probeLag).Truncate(probeResolution)
+	return to.Add(-probeResolution), to
+}
+
+// windowText writes a window as "2006-01-02 15:04–15:04 UTC".
+func windowText(from, to time.Time) string {
+	return from.Format("2006-01-02 15:04") + "–" + to.Format("15:04") + " UTC"
+}
+
 // apiSkip is why a check that calls the API after the api check cannot run: no token, the api
 // check failed, or no client; "" when it can.
 func (t *tester) apiSkip() string {
@@ -164,9 +175,8 @@ func (t *tester) checkMonitor(ctx context.Context, id string) Check {
 }
 
 func (t *tester) probeMetrics(ctx context.Context, m monitor.Monitor) Check {
-	to := t.opts.Now().UTC().Add(-probeLag).Truncate(probeResolution)
-	from := to.Add(-probeResolution)
-	window := from.Format("2006-01-02 15:04") + "–" + to.Format("15:04") + " UTC"
+	from, to := t.lastWindow()
+	window := windowText(from, to)
 	q := calm.MetricsQuery{Provider: m.ID, From: from, To: to, Resolution: "5Mi", PageSize: 1}
 	q.Dimensions, q.Metrics = m.Columns() // calm-metrics may require both: ask as the collector does
 	if m.MaxServices > 0 {
@@ -273,13 +283,12 @@ const eventsPageSize = 50
 // The last logs monitor probed warns when no logs monitor found any record (a provider that
 // serves nothing, or logs served under another provider, would be collected as nothing).
 func (t *tester) probeLogs(ctx context.Context, m monitor.Monitor) Check {
-	services, err := t.client.Services(ctx, m.Provider)
-	if err != nil {
-		return t.apiFailure(err, monitor.AnalyticsScope, "monitor "+m.ID+" service discovery")
-	}
-	if len(services) == 0 {
-		t.served = append(t.served, served{m: m})
-		return t.logsResult(m, Check{Status: Pass, Detail: fmt.Sprintf("no services listed by %s: no logs to probe", m.Provider)}, 0)
+	services, stop := t.discover(ctx, m, "logs")
+	if stop != nil {
+		if stop.Status == Pass { // no service listed: no records either
+			return t.logsResult(m, *stop, 0)
+		}
+		return *stop
 	}
 	s := services[0]
 	end := t.opts.Now().UTC().Add(-probeLag).Truncate(time.Minute)
@@ -295,12 +304,29 @@ func (t *tester) probeLogs(ctx context.Context, m monitor.Monitor) Check {
 		}
 		if n > 0 {
 			t.served = append(t.served, served{m: m, services: len(services), service: s, from: from, to: to, records: n})
-			window := from.Format("2006-01-02 15:04") + "–" + to.Format("15:04") + " UTC"
-			return t.logsResult(m, Check{Status: Pass, Detail: fmt.Sprintf("provider %s: %d log records of %s in %s", m.LogsProvider, n, s.Name, window)}, n)
+			return t.logsResult(m, Check{Status: Pass, Detail: fmt.Sprintf("provider %s: %d log records of %s in %s",
+				m.LogsProvider, n, s.Name, windowText(from, to))}, n)
 		}
 	}
 	t.served = append(t.served, served{m: m, services: len(services), service: s, from: end.Add(-time.Hour), to: end})
 	return t.logsResult(m, Check{Status: Pass, Detail: fmt.Sprintf("provider %s: no log records of %s in the last 24 h (the API answered)", m.LogsProvider, s.Name)}, 0)
+}
+
+// discover lists the services of the monitor's discovery provider, for a logs or traces probe
+// (one service a request). stop is the check to report instead when discovery fails, or when it
+// lists no service (what names what was not probed); such a monitor is still measured by the
+// quota check, for its discovery.
+func (t *tester) discover(ctx context.Context, m monitor.Monitor, what string) (services []calm.Service, stop *Check) {
+	services, err := t.client.Services(ctx, m.Provider)
+	if err != nil {
+		c := t.apiFailure(err, monitor.AnalyticsScope, "monitor "+m.ID+" service discovery")
+		return nil, &c
+	}
+	if len(services) == 0 {
+		t.served = append(t.served, served{m: m})
+		return nil, &Check{Status: Pass, Detail: fmt.Sprintf("no services listed by %s: no %s to probe", m.Provider, what)}
+	}
+	return services, nil
 }
 
 // logsLookback is how far back the logs probes look for a record.
@@ -335,9 +361,8 @@ func (t *tester) logsResult(m monitor.Monitor, c Check, records int) Check {
 
 // probeAnalytics asks for the last window's data of an analytics monitor, as collection does.
 func (t *tester) probeAnalytics(ctx context.Context, m monitor.Monitor) Check {
-	to := t.opts.Now().UTC().Add(-probeLag).Truncate(probeResolution)
-	from := to.Add(-probeResolution)
-	window := from.Format("2006-01-02 15:04") + "–" + to.Format("15:04") + " UTC"
+	from, to := t.lastWindow()
+	window := windowText(from, to)
 	q := calm.AnalyticsQuery{Provider: m.DataProvider, Version: m.Version, Dimensions: m.Dimensions, Measures: m.Measures,
 		Methods: m.Methods, From: from, To: to, Resolution: "5Mi"}
 	for _, f := range m.Filters {

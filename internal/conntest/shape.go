@@ -119,7 +119,7 @@ func shapeOf(m monitor.Monitor, one, many calm.MetricsPage, from, to time.Time, 
 	}
 	facts = append(append(facts, more.facts...), formats)
 	warns, hints = append(warns, more.warns...), append(hints, more.hints...)
-	detail := fmt.Sprintf("%s %s–%s UTC: %s", m.ID, from.Format("2006-01-02 15:04"), to.Format("15:04"), strings.Join(append(warns, facts...), "; "))
+	detail := fmt.Sprintf("%s %s: %s", m.ID, windowText(from, to), strings.Join(append(warns, facts...), "; "))
 	if len(warns) > 0 {
 		return Check{Status: Warn, Detail: detail, Hint: strings.Join(hints, "; ")}
 	}

@@ -36,10 +36,10 @@ func (t *tester) checkAPIShape(ctx context.Context) Check {
 	}
 	to := t.opts.Now().UTC().Add(-probeLag).Truncate(probeResolution)
 	from := to.Add(-time.Hour)
-	one, err := t.firstPage(ctx, m, from, to, 1)
+	one, err := t.firstPage(ctx, m, calm.MetricsQuery{From: from, To: to}, 1)
 	if err == nil {
 		var many calm.MetricsPage
-		if many, err = t.firstPage(ctx, m, from, to, shapeLimit); err == nil {
+		if many, err = t.firstPage(ctx, m, calm.MetricsQuery{From: from, To: to}, shapeLimit); err == nil {
 			var more shapeFacts
 			if more.facts, more.warns, more.hints, err = t.timeFacts(ctx, m, many, from, to); err == nil {
 				list, warn, lerr := t.serviceListFact(ctx, from, to)
@@ -126,9 +126,10 @@ func shapeOf(m monitor.Monitor, one, many calm.MetricsPage, from, to time.Time, 
 	return Check{Status: Pass, Detail: detail}
 }
 
-// firstPage reads the first page of the monitor's metrics of [from, to) with the limit.
-func (t *tester) firstPage(ctx context.Context, m monitor.Monitor, from, to time.Time, limit int) (calm.MetricsPage, error) {
-	q := calm.MetricsQuery{Provider: m.ID, From: from, To: to, Resolution: "5Mi", PageSize: limit}
+// firstPage reads the first page, at most limit long, of the monitor's metrics for q's window
+// (and period).
+func (t *tester) firstPage(ctx context.Context, m monitor.Monitor, q calm.MetricsQuery, limit int) (calm.MetricsPage, error) {
+	q.Provider, q.Resolution, q.PageSize = m.ID, "5Mi", limit
 	q.Dimensions, q.Metrics = m.Columns()
 	for page, err := range t.client.Metrics(ctx, q) {
 		return page, err

@@ -60,15 +60,15 @@ func (t *tester) timeFacts(ctx context.Context, m monitor.Monitor, last calm.Met
 	oldTo := now.Truncate(time.Hour).Add(-oldWindowAge)
 	oldFrom := oldTo.Add(-time.Hour)
 	period := calm.PeriodCovering(oldFrom, now)
-	old, err := t.queryPage(ctx, m, calm.MetricsQuery{From: oldFrom, To: oldTo})
+	old, err := t.firstPage(ctx, m, calm.MetricsQuery{From: oldFrom, To: oldTo}, shapeLimit)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	byPeriod, err := t.queryPage(ctx, m, calm.MetricsQuery{From: oldFrom, To: oldTo, Period: period})
+	byPeriod, err := t.firstPage(ctx, m, calm.MetricsQuery{From: oldFrom, To: oldTo, Period: period}, shapeLimit)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	lastPeriod, err := t.queryPage(ctx, m, calm.MetricsQuery{From: from, To: to, Period: "L1H"})
+	lastPeriod, err := t.firstPage(ctx, m, calm.MetricsQuery{From: from, To: to, Period: "L1H"}, shapeLimit)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -115,16 +115,6 @@ func stamping(pages ...edges) string {
 		}
 	}
 	return "no point on a window's edge: what time a point is stamped with is unknown"
-}
-
-// queryPage reads the first page (limit shapeLimit) of the monitor's metrics for q's window.
-func (t *tester) queryPage(ctx context.Context, m monitor.Monitor, q calm.MetricsQuery) (calm.MetricsPage, error) {
-	q.Provider, q.Resolution, q.PageSize = m.ID, "5Mi", shapeLimit
-	q.Dimensions, q.Metrics = m.Columns()
-	for page, err := range t.client.Metrics(ctx, q) {
-		return page, err
-	}
-	return calm.MetricsPage{Total: -1}, nil
 }
 
 // serviceListFact asks the last hour of the first enabled monitor that names services (rum) for

@@ -150,6 +150,28 @@ func (t *tester) apiSkip() string {
 	return ""
 }
 
+// enabled returns the enabled monitors that the table knows, in order.
+func (t *tester) enabled() []monitor.Monitor {
+	var ms []monitor.Monitor
+	for _, id := range t.opts.Monitors {
+		if m, ok := t.table.Lookup(id); ok {
+			ms = append(ms, m)
+		}
+	}
+	return ms
+}
+
+// firstEnabled returns the first enabled monitor for which want holds; its ID is "" when there
+// is none.
+func (t *tester) firstEnabled(want func(monitor.Monitor) bool) monitor.Monitor {
+	for _, m := range t.enabled() {
+		if want(m) {
+			return m
+		}
+	}
+	return monitor.Monitor{}
+}
+
 func (t *tester) checkMonitor(ctx context.Context, id string) Check {
 	m, ok := t.table.Lookup(id)
 	if !ok {
@@ -337,19 +359,14 @@ const logsLookback = 24 * time.Hour
 func (t *tester) logsResult(m monitor.Monitor, c Check, records int) Check {
 	t.logsRecords += records
 	var last string
-	for _, id := range t.opts.Monitors {
-		if lm, ok := t.table.Lookup(id); ok && lm.API == monitor.Logs {
-			last = id
+	var providers []string
+	for _, lm := range t.enabled() {
+		if lm.API == monitor.Logs {
+			last, providers = lm.ID, append(providers, lm.LogsProvider)
 		}
 	}
 	if m.ID != last || t.logsRecords > 0 {
 		return c
-	}
-	var providers []string
-	for _, id := range t.opts.Monitors {
-		if lm, ok := t.table.Lookup(id); ok && lm.API == monitor.Logs {
-			providers = append(providers, lm.LogsProvider)
-		}
 	}
 	c.Status = Warn
 	c.Detail += fmt.Sprintf("; no log records under any of the probed providers (%s) in the last 24 h", strings.Join(providers, ", "))

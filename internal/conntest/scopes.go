@@ -31,15 +31,11 @@ func (t *tester) needs() []need {
 		ns = append(ns, need{scope: scope, confirmed: confirmed, by: []string{by}})
 	}
 	add(monitor.AnalyticsScope, true, "api check and service discovery")
-	for _, id := range t.opts.Monitors {
-		m, ok := t.table.Lookup(id)
-		if !ok {
-			continue
-		}
+	for _, m := range t.enabled() {
 		for _, s := range m.NeedsScopes()[1:] {
-			add(s, true, id) // the API's scope (metrics, analytics)
+			add(s, true, m.ID) // the API's scope (metrics, analytics)
 		}
-		add(m.Scope, m.ScopeConfirmed, id)
+		add(m.Scope, m.ScopeConfirmed, m.ID)
 	}
 	slices.SortStableFunc(ns, func(a, b need) int {
 		switch {
@@ -132,9 +128,9 @@ func (t *tester) autoLacks(m monitor.Monitor) string {
 // autoSkipped lists the enabled monitors that "auto" would skip for a missing scope.
 func (t *tester) autoSkipped() []string {
 	var ids []string
-	for _, id := range t.opts.Monitors {
-		if m, ok := t.table.Lookup(id); ok && t.autoLacks(m) != "" {
-			ids = append(ids, id)
+	for _, m := range t.enabled() {
+		if t.autoLacks(m) != "" {
+			ids = append(ids, m.ID)
 		}
 	}
 	return ids

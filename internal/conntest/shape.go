@@ -24,13 +24,7 @@ func (t *tester) checkAPIShape(ctx context.Context) Check {
 	if why := t.apiSkip(); why != "" {
 		return skip(why)
 	}
-	var m monitor.Monitor
-	for _, id := range t.opts.Monitors {
-		if mm, ok := t.table.Lookup(id); ok && mm.IsMetrics() && mm.MaxServices == 0 {
-			m = mm
-			break
-		}
-	}
+	m := t.firstEnabled(func(m monitor.Monitor) bool { return m.IsMetrics() && m.MaxServices == 0 })
 	if m.ID == "" {
 		return skip("no metrics monitor (other than rum) is enabled")
 	}

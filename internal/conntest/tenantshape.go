@@ -122,13 +122,7 @@ func stamping(pages ...edges) string {
 // parameters: the form whose answer holds exactly the records of the single requests is the
 // tenant's. "" when no such monitor is enabled.
 func (t *tester) serviceListFact(ctx context.Context, from, to time.Time) (fact, warn string, err error) {
-	var m monitor.Monitor
-	for _, id := range t.opts.Monitors {
-		if mm, ok := t.table.Lookup(id); ok && mm.IsMetrics() && mm.MaxServices > 1 {
-			m = mm
-			break
-		}
-	}
+	m := t.firstEnabled(func(m monitor.Monitor) bool { return m.IsMetrics() && m.MaxServices > 1 })
 	if m.ID == "" {
 		return "", "", nil
 	}

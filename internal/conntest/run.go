@@ -1,7 +1,6 @@
 package conntest
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -72,18 +71,11 @@ type Options struct {
 // Run tests connector settings (either secret form, as stored) and returns the report. It never
 // returns an error: every failure is a check in the report.
 func Run(ctx context.Context, raw []byte, opts Options) Report {
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	t := &tester{opts: opts, scrub: calm.SecretValues(raw), table: tableOf(opts.Extra)}
-	if len(t.opts.Monitors) == 0 {
-		t.opts.Monitors, t.defaultMonitors = t.table.Defaults(), true
-	}
+	t := newTester(opts)
+	t.scrub = calm.SecretValues(raw)
 	start := time.Now()
-	t.run(ctx, raw)
+	t.check(ctx, "settings", func(context.Context) Check { return t.checkSettings(raw) })
+	t.runAfterSettings(ctx)
 	t.report.DurationMs = time.Since(start).Milliseconds()
 	t.report.OK = len(t.report.Failed()) == 0
 	scrub(&t.report, t.scrub)
@@ -93,11 +85,8 @@ func Run(ctx context.Context, raw []byte, opts Options) Report {
 // Unavailable returns the report of a test that could not get at its settings (an unreadable
 // secret, say): the settings check fails with detail and hint, every later check is skipped.
 func Unavailable(connector, detail, hint string, opts Options) Report {
-	opts.Timeout = cmp.Or(opts.Timeout, DefaultTimeout)
-	t := &tester{opts: opts, noSettings: "needs settings", table: tableOf(opts.Extra)}
-	if len(t.opts.Monitors) == 0 {
-		t.opts.Monitors = t.table.Defaults()
-	}
+	t := newTester(opts)
+	t.noSettings = "needs settings"
 	t.report.Connector = connector
 	t.check(context.Background(), "settings", func(context.Context) Check {
 		return Check{Status: Fail, Detail: detail, Hint: hint}
@@ -133,11 +122,23 @@ type tester struct {
 	noSettings, noAuthHost, noAPIHost, noToken, noAPI string
 }
 
-func (t *tester) run(ctx context.Context, raw []byte) {
-	t.check(ctx, "settings", func(context.Context) Check { return t.checkSettings(raw) })
-	t.runAfterSettings(ctx)
+// newTester fills in the defaults of opts: DefaultTimeout, time.Now, and the table's default
+// monitors when none are given.
+func newTester(opts Options) *tester {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	t := &tester{opts: opts, table: tableOf(opts.Extra)}
+	if len(t.opts.Monitors) == 0 {
+		t.opts.Monitors, t.defaultMonitors = t.table.Defaults(), true
+	}
+	return t
 }
 
+// runAfterSettings runs every check after the settings check, in the report's order.
 func (t *tester) runAfterSettings(ctx context.Context) {
 	t.check(ctx, "reach", t.checkReach)
 	t.check(ctx, "token", t.checkToken)

@@ -1,6 +1,7 @@
 package conntest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -77,34 +78,24 @@ func (t *tester) checkScopes(context.Context) Check {
 		}
 	}
 
-	grantedText := "granted: none"
-	if len(granted) > 0 {
-		grantedText = "granted: " + strings.Join(granted, ", ")
-	}
-	var notes []string
+	// What the token grants, and the unconfirmed scopes it lacks (their probes decide).
+	grants := "granted: " + cmp.Or(strings.Join(granted, ", "), "none")
 	if len(unconfirmed) > 0 {
-		notes = append(notes, "not granted, but unconfirmed (the monitor probe decides): "+strings.Join(unconfirmed, ", "))
+		grants += "; not granted, but unconfirmed (the monitor probe decides): " + strings.Join(unconfirmed, ", ")
 	}
 	if len(missing) > 0 && t.opts.Auto && t.analyticsGranted() && len(t.autoSkipped()) < len(t.opts.Monitors) {
 		// auto collects what the token allows: the rest is a warning with the lines to add.
-		detail := "auto skips " + strings.Join(t.autoSkipped(), ", ") + ": missing " + strings.Join(missing, ", ") + "; " + grantedText
-		if len(notes) > 0 {
-			detail += "; " + strings.Join(notes, "; ")
-		}
+		detail := "auto skips " + strings.Join(t.autoSkipped(), ", ") + ": missing " + strings.Join(missing, ", ") + "; " + grants
 		return Check{Status: Warn, Detail: detail, Missing: missingLines,
 			Hint: "to collect the skipped monitors too, " + t.scopeHint(granted)}
 	}
 	if len(missing) > 0 {
-		detail := "missing " + strings.Join(missing, ", ") + "; " + grantedText
-		if len(notes) > 0 {
-			detail += "; " + strings.Join(notes, "; ")
-		}
-		return Check{Status: Fail, Detail: detail, Missing: missingLines, Hint: t.scopeHint(granted)}
+		return Check{Status: Fail, Detail: "missing " + strings.Join(missing, ", ") + "; " + grants, Missing: missingLines, Hint: t.scopeHint(granted)}
 	}
-	if len(notes) > 0 {
-		return Check{Status: Warn, Detail: grantedText + "; " + strings.Join(notes, "; ")}
+	if len(unconfirmed) > 0 {
+		return Check{Status: Warn, Detail: grants}
 	}
-	return Check{Status: Pass, Detail: grantedText + "; covers " + strings.Join(t.opts.Monitors, ", ")}
+	return Check{Status: Pass, Detail: grants + "; covers " + strings.Join(t.opts.Monitors, ", ")}
 }
 
 // analyticsGranted reports whether the token has the scope the api check needs, which no

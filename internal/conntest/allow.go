@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/calm-collector/calm-collector/internal/loopback"
@@ -63,10 +64,8 @@ func (a Allowlist) Host(host string) error {
 	if _, err := netip.ParseAddr(h); err == nil {
 		return fmt.Errorf("host %s is an IP address; candidate settings must name a host under %s", host, strings.Join(a.Patterns, ", "))
 	}
-	for _, p := range a.Patterns {
-		if matchPattern(p, h) {
-			return nil
-		}
+	if slices.ContainsFunc(a.Patterns, func(p string) bool { return matchPattern(p, h) }) {
+		return nil
 	}
 	return fmt.Errorf("host %s is not under %s", host, strings.Join(a.Patterns, ", "))
 }

@@ -1,6 +1,7 @@
 package conntest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -98,10 +99,7 @@ func (t *tester) checkQuota(ctx context.Context) Check {
 	if period <= 0 {
 		period = cadence.SchedulePeriod
 	}
-	settle := t.opts.Settle
-	if settle == 0 {
-		settle = cadence.Settle
-	}
+	settle := cmp.Or(t.opts.Settle, cadence.Settle)
 	c := newCadence(period, settle)
 	p, err := t.project(ctx, limit, c)
 	if err != nil {

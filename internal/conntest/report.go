@@ -1,6 +1,7 @@
 package conntest
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strconv"
@@ -70,10 +71,7 @@ func Render(w io.Writer, r Report) error {
 	if !r.OK {
 		verdict = "FAILED"
 	}
-	name := r.Connector
-	if name == "" {
-		name = "(unnamed connector)"
-	}
+	name := cmp.Or(r.Connector, "(unnamed connector)")
 	idWidth, msWidth := 0, 0
 	for _, c := range r.Checks {
 		idWidth = max(idWidth, len(c.ID))
@@ -82,10 +80,7 @@ func Render(w io.Writer, r Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "connection test of %s: %s in %d ms\n", name, verdict, r.DurationMs)
 	for _, c := range r.Checks {
-		mark := marks[c.Status]
-		if mark == "" {
-			mark = string(c.Status)
-		}
+		mark := cmp.Or(marks[c.Status], string(c.Status))
 		fmt.Fprintf(&b, "  %-4s  %-*s  %*d ms  %s\n", mark, idWidth, c.ID, msWidth, c.DurationMs, oneLine(c.Detail))
 		if c.Hint != "" {
 			fmt.Fprintf(&b, "        hint: %s\n", oneLine(c.Hint))

@@ -285,12 +285,12 @@ func isPlaceholderValue(v string) bool {
 	if letters == "" {
 		return false
 	}
-	for _, w := range placeholderWords {
-		if letters == w || letters == "your"+w || letters == w+"here" || strings.HasPrefix(letters, "replacewith") || strings.HasPrefix(letters, "paste") {
-			return true
-		}
+	if strings.HasPrefix(letters, "replacewith") || strings.HasPrefix(letters, "paste") {
+		return true
 	}
-	return false
+	return slices.ContainsFunc(placeholderWords, func(w string) bool {
+		return letters == w || letters == "your"+w || letters == w+"here"
+	})
 }
 
 // ---- HTTP client

@@ -131,16 +131,13 @@ func (t *tester) autoSkipped() []string {
 // authority the collector needs, since an update replaces the list), then a new key.
 func (t *tester) scopeHint(granted []string, extra ...string) string {
 	var auths []string
-	for _, e := range extra {
-		auths = append(auths, authority(e))
+	for _, s := range slices.Concat(extra, granted) {
+		auths = append(auths, authority(s))
 	}
 	for _, n := range t.needs() {
 		if n.confirmed || slices.Contains(granted, n.scope) {
 			auths = append(auths, authority(n.scope))
 		}
-	}
-	for _, g := range granted {
-		auths = append(auths, authority(g))
 	}
 	slices.Sort(auths)
 	auths = slices.Compact(auths)

@@ -141,9 +141,7 @@ func (t *tester) serviceListFact(ctx context.Context, from, to time.Time) (fact,
 		if len(got) > 0 {
 			withData++
 		}
-		for id := range got {
-			singles[id] = true
-		}
+		maps.Copy(singles, got)
 		ids = append(ids, s.ID)
 	}
 	if withData < 2 {

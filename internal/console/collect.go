@@ -75,9 +75,7 @@ func (c *Console) handleCollect(w http.ResponseWriter, r *http.Request) {
 	p := c.basePage(w, r, "connectors")
 	if c.cfg.Connectors != nil {
 		if _, ok := c.cfg.Connectors.Source(key); ok {
-			s := c.summary(r.Context(), key)
-			p.Form = formView{Key: key, Name: s.Settings.Name, AuthenticationServer: s.Settings.AuthenticationServer,
-				ClientID: s.Settings.ClientID, URL: s.Settings.URL, SecretSet: s.SecretSet, Where: s.Where, Problem: s.Problem}
+			p.Form = c.summary(r.Context(), key).form()
 		}
 	}
 	p.Collect = &collectBox{CSRF: p.CSRF, Key: key, Run: &rv}

@@ -218,6 +218,12 @@ type formView struct {
 	SecretSet                                                   bool
 }
 
+// form is the form of a stored connector as the page opens it.
+func (s summary) form() formView {
+	return formView{Key: s.Key, Name: s.Settings.Name, AuthenticationServer: s.Settings.AuthenticationServer,
+		ClientID: s.Settings.ClientID, URL: s.Settings.URL, SecretSet: s.SecretSet, Where: s.Where, Problem: s.Problem}
+}
+
 func (c *Console) basePage(w http.ResponseWriter, r *http.Request, active string) page {
 	p := page{CSRF: session(w, r), Active: active}
 	if c.cfg.Remote != nil {
@@ -241,9 +247,7 @@ func (c *Console) handleIndex(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "no connector "+key, http.StatusNotFound)
 			return
 		}
-		s := c.summary(r.Context(), key)
-		p.Form = formView{Key: key, Name: s.Settings.Name, AuthenticationServer: s.Settings.AuthenticationServer,
-			ClientID: s.Settings.ClientID, URL: s.Settings.URL, SecretSet: s.SecretSet, Where: s.Where, Problem: s.Problem}
+		p.Form = c.summary(r.Context(), key).form()
 		p.Collect = c.collectBox(p.CSRF, key)
 	}
 	c.render(w, "index", p, nil)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -87,12 +88,7 @@ func Fixed(sources map[string]secrets.Source) *FixedConnectors {
 
 // List implements Connectors.
 func (f *FixedConnectors) List(context.Context) ([]string, error) {
-	keys := make([]string, 0, len(f.sources))
-	for k := range f.sources {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys, nil
+	return slices.Sorted(maps.Keys(f.sources)), nil
 }
 
 // Source implements Connectors.

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -109,9 +110,7 @@ func New(cfg Config) (*Console, error) {
 	if cfg.CollectTimeout <= 0 {
 		cfg.CollectTimeout = DefaultCollectTimeout
 	}
-	if cfg.Owner == "" {
-		cfg.Owner = DefaultOwner
-	}
+	cfg.Owner = cmp.Or(cfg.Owner, DefaultOwner)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -277,10 +276,7 @@ func (c *Console) run(w http.ResponseWriter, r *http.Request, do func(context.Co
 		return
 	}
 	p := c.basePage(w, r, "connectors")
-	key := f.Key
-	if o.Key != "" {
-		key = o.Key
-	}
+	key := cmp.Or(o.Key, f.Key)
 	p.Form = formView{Key: key, Name: f.Name, AuthenticationServer: f.AuthenticationServer, ClientID: f.ClientID,
 		URL: f.URL, FnConnector: f.FnConnector}
 	if key != "" && c.cfg.Connectors != nil {
@@ -361,7 +357,7 @@ func newResultView(o outcome, err error) resultView {
 	}
 	for _, ch := range o.Report.Checks {
 		m := statusMarks[ch.Status]
-		cv := checkView{Check: ch, Mark: m[0], Label: m[1], HintText: ch.Hint}
+		cv := checkView{Check: ch, Mark: m[0], Label: m[1]}
 		if m[0] == "" {
 			cv.Mark, cv.Label = "?", string(ch.Status)
 		}

@@ -3,11 +3,13 @@ package console
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -232,24 +234,7 @@ func (a *recordCounts) prune(cutoff time.Time) {
 
 // sortedSeries returns the keys of m ordered by tenant, then monitor.
 func sortedSeries[V any](m map[seriesKey]V) []seriesKey {
-	keys := make([]seriesKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b seriesKey) int {
-		if a.Tenant != b.Tenant {
-			if a.Tenant < b.Tenant {
-				return -1
-			}
-			return 1
-		}
-		if a.Monitor < b.Monitor {
-			return -1
-		}
-		if a.Monitor > b.Monitor {
-			return 1
-		}
-		return 0
+	return slices.SortedFunc(maps.Keys(m), func(a, b seriesKey) int {
+		return cmp.Or(cmp.Compare(a.Tenant, b.Tenant), cmp.Compare(a.Monitor, b.Monitor))
 	})
-	return keys
 }

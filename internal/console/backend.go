@@ -110,48 +110,45 @@ func (c *Console) save(ctx context.Context, f form) (outcome, []string, error) {
 	r := conntest.Run(ctx, raw, c.testOptions())
 	no, yes := false, true
 	o := outcome{Report: &r, Saved: &no}
-	if !r.OK {
-		o.Message = "not saved: the connection test failed; the stored secret is unchanged"
+	// notSaved answers a save that stored nothing, saying why.
+	notSaved := func(format string, a ...any) (outcome, []string, error) {
+		o.Message = "not saved: " + fmt.Sprintf(format, a...)
 		return o, scrub, nil
+	}
+	if !r.OK {
+		return notSaved("the connection test failed; the stored secret is unchanged")
 	}
 	settings, _, err := calm.ParseSettings(raw)
 	if err != nil { // the settings check passed, so this does not happen
-		o.Message = "not saved: " + err.Error()
-		return o, scrub, nil
+		return notSaved("%v", err)
 	}
 	src, ok := c.cfg.Connectors.Source(f.Key)
 	key := f.Key
 	if old, _, perr := calm.ParseSettings(stored); ok && perr == nil &&
 		(old.Name != settings.Name || collect.APIHost(old.URL) != collect.APIHost(settings.URL)) {
 		// A connector's name and API host are the identity of its state (docs/security.md).
-		o.Message = fmt.Sprintf("not saved: connector %q collects from %s; these settings are %q at %s. A connector's name "+
+		return notSaved("connector %q collects from %s; these settings are %q at %s. A connector's name "+
 			"and API host are the identity of its checkpoints: add these settings as a new connector instead",
 			old.Name, collect.APIHost(old.URL), settings.Name, collect.APIHost(settings.URL))
-		return o, scrub, nil
 	}
 	if !ok {
 		if f.Key != "" {
-			o.Message = fmt.Sprintf("not saved: connector %q is no longer stored; add it again", f.Key)
-			return o, scrub, nil
+			return notSaved("connector %q is no longer stored; add it again", f.Key)
 		}
 		if _, exists := c.cfg.Connectors.Source(settings.Name); exists {
-			o.Message = fmt.Sprintf("not saved: a connector named %q exists already: open it from the list to change it, or choose another name", settings.Name)
-			return o, scrub, nil
+			return notSaved("a connector named %q exists already: open it from the list to change it, or choose another name", settings.Name)
 		}
 		if src, key, err = c.cfg.Connectors.Create(settings.Name); err != nil {
-			o.Message = "not saved: " + err.Error()
-			return o, scrub, nil
+			return notSaved("%v", err)
 		}
 	}
 	data, err := settings.MarshalConnector()
 	if err != nil {
-		o.Message = "not saved: " + err.Error()
-		return o, scrub, nil
+		return notSaved("%v", err)
 	}
 	if err := src.Save(ctx, data); err != nil {
 		c.log.Error("save connector", "connector", key, "where", src.Name(), "err", err)
-		o.Message = "not saved: " + err.Error()
-		return o, scrub, nil
+		return notSaved("%v", err)
 	}
 	c.log.Info("saved connector", "connector", key, "where", src.Name())
 	o.Saved, o.Key = &yes, key

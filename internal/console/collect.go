@@ -87,35 +87,29 @@ func (c *Console) handleCollect(w http.ResponseWriter, r *http.Request) {
 // console's monitors ("auto" when none are given). It returns the view and the secret values
 // to keep off the page.
 func (c *Console) collectNow(ctx context.Context, key string) (runView, []string) {
-	rv := runView{Key: key, State: "error"}
-	fail := func(format string, a ...any) runView {
-		rv.Error = fmt.Sprintf(format, a...)
-		return rv
-	}
 	if !c.canCollect() {
 		if c.cfg.Connectors == nil {
-			return fail("collect now needs the connector's secret on this machine: start the console with --connectors-dir, --secret-file or --secret-id; the deployed function collects on its schedule"), nil
+			return failedRun(key, "collect now needs the connector's secret on this machine: start the console with --connectors-dir, --secret-file or --secret-id; the deployed function collects on its schedule"), nil
 		}
-		return fail("collect now needs a state store and a records file: start the console with --state and --records"), nil
+		return failedRun(key, "collect now needs a state store and a records file: start the console with --state and --records"), nil
 	}
 	src, ok := c.cfg.Connectors.Source(key)
 	if !ok {
-		return fail("no connector %q is stored: choose one from the list", key), nil
+		return failedRun(key, "no connector %q is stored: choose one from the list", key), nil
 	}
 	raw, err := src.Load(ctx)
 	if err != nil {
-		return fail("read the secret of connector %s: %v", key, err), nil // secrets errors never hold the content
+		return failedRun(key, "read the secret of connector %s: %v", key, err), nil // secrets errors never hold the content
 	}
 	scrub := calm.SecretValues(raw)
 	settings, _, err := calm.ParseSettings(raw)
 	if err != nil {
-		return fail("the stored settings of connector %s do not parse: open it, fix it and save it again (%v)", key, err), scrub
+		return failedRun(key, "the stored settings of connector %s do not parse: open it, fix it and save it again (%v)", key, err), scrub
 	}
 
 	release, held := c.holdTenant(settings.Name)
 	if held != "" {
-		rv.State, rv.Held = "held", held
-		return rv, scrub
+		return runView{Key: key, State: "held", Held: held}, scrub
 	}
 	defer release()
 	return c.runCollection(ctx, key, raw), scrub
@@ -141,9 +135,6 @@ func (c *Console) holdTenant(tenant string) (release func(), held string) {
 // runCollection runs one scheduled collection of connector key from its secret raw into the
 // console's records file, and returns its view.
 func (c *Console) runCollection(ctx context.Context, key string, raw []byte) runView {
-	fail := func(format string, a ...any) runView {
-		return runView{Key: key, State: "error", Error: fmt.Sprintf(format, a...)}
-	}
 	cfg := collect.DefaultConfig()
 	cfg.Resolution = c.cfg.Resolution
 	cfg.Extra = c.cfg.Extra
@@ -151,11 +142,11 @@ func (c *Console) runCollection(ctx context.Context, key string, raw []byte) run
 		cfg.Monitors = c.cfg.Monitors
 	}
 	if err := cfg.Validate(); err != nil {
-		return fail("collection settings: %v", err)
+		return failedRun(key, "collection settings: %v", err)
 	}
 	store, err := c.cfg.OpenStore(ctx)
 	if err != nil {
-		return fail("open the state store %s: %v", c.cfg.StateName, err)
+		return failedRun(key, "open the state store %s: %v", c.cfg.StateName, err)
 	}
 	var base http.RoundTripper
 	if c.cfg.HTTPClient != nil {
@@ -163,11 +154,11 @@ func (c *Console) runCollection(ctx context.Context, key string, raw []byte) run
 	}
 	client, err := collect.Connect(raw, "", collect.ClientOptions{Base: base, Timeout: c.cfg.CollectTimeout, Logger: c.log, UserAgent: "calm-collector console"})
 	if err != nil {
-		return fail("build the Cloud ALM client: %v", err)
+		return failedRun(key, "build the Cloud ALM client: %v", err)
 	}
 	out, err := sink.OpenFile(c.cfg.Records)
 	if err != nil {
-		return fail("open the records file: %v", err)
+		return failedRun(key, "open the records file: %v", err)
 	}
 	defer func() {
 		if err := out.Close(context.WithoutCancel(ctx)); err != nil {
@@ -189,6 +180,11 @@ func (c *Console) runCollection(ctx context.Context, key string, raw []byte) run
 	c.log.Info("collect now", "connector", key, "tenant", sum.Tenant, "ok", sum.OK, "skipped", sum.Skipped != "",
 		"failed", sum.Failed(), "points", points, "ms", sum.DurationMs)
 	return newRunView(key, sum)
+}
+
+// failedRun is the view of a "Collect now" run of connector key that did not start.
+func failedRun(key, format string, a ...any) runView {
+	return runView{Key: key, State: "error", Error: fmt.Sprintf(format, a...)}
 }
 
 func newRunView(key string, sum collect.Summary) runView {

@@ -59,8 +59,9 @@ const chartHeight = 40
 
 func (c *Console) status(ctx context.Context, conns []summary) statusView {
 	now := c.cfg.Now().UTC()
+	onTime := c.cfg.Schedule + c.cfg.Resolution + collect.DefaultConfig().Lag // see lagLevel
 	sv := statusView{Now: now, StateName: c.cfg.StateName, Records: c.cfg.Records, Resolution: c.cfg.Resolution,
-		Schedule: c.cfg.Schedule, OnTime: c.onTime(), Late: c.onTime() + 2*c.cfg.Schedule}
+		Schedule: c.cfg.Schedule, OnTime: onTime, Late: onTime + 2*c.cfg.Schedule}
 
 	var counts map[seriesKey]seriesCounts
 	if c.records != nil {
@@ -99,7 +100,7 @@ func (c *Console) status(ctx context.Context, conns []summary) statusView {
 				lag := now.Sub(cp.Next)
 				rows[seriesKey{cp.Tenant, cp.Monitor}] = &statusRow{
 					Tenant: cp.Tenant, Monitor: cp.Monitor, HasCheckpoint: true,
-					Next: cp.Next, Lag: lag, LagLevel: c.lagLevel(lag),
+					Next: cp.Next, Lag: lag, LagLevel: sv.lagLevel(lag),
 					LastRun: cp.LastRunAt, LastSuccess: cp.LastSuccess, LastError: cp.LastError, LastPoints: cp.LastPoints,
 				}
 			}
@@ -131,21 +132,16 @@ func (c *Console) status(ctx context.Context, conns []summary) statusView {
 
 // lagLevel grades a lag against the schedule. Data ends at the last window closed before now
 // minus the collector's lag, so a run on time leaves at most one schedule period, one window and
-// that lag: ok. Up to two more periods (a run or two missed, or slow) is late; beyond, stale.
-func (c *Console) lagLevel(lag time.Duration) string {
-	onTime := c.onTime()
+// that lag: ok (OnTime). Up to two more periods (a run or two missed, or slow) is late (Late);
+// beyond, stale.
+func (sv statusView) lagLevel(lag time.Duration) string {
 	switch {
-	case lag <= onTime:
+	case lag <= sv.OnTime:
 		return "ok"
-	case lag <= onTime+2*c.cfg.Schedule:
+	case lag <= sv.Late:
 		return "late"
 	}
 	return "stale"
-}
-
-// onTime is the most lag a run on schedule leaves (lagLevel).
-func (c *Console) onTime() time.Duration {
-	return c.cfg.Schedule + c.cfg.Resolution + collect.DefaultConfig().Lag
 }
 
 // chart draws one bar per window of the last day, scaled to the busiest window.

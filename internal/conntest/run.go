@@ -305,10 +305,10 @@ func (t *tester) httpClient() *http.Client {
 	if allow := t.opts.AllowAddr; allow != nil {
 		dialer.Control = func(_, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
-			if err != nil {
-				return fmt.Errorf("refusing to dial %s: %w", address, err)
+			if err == nil {
+				err = allow(ap.Addr())
 			}
-			if err := allow(ap.Addr()); err != nil {
+			if err != nil {
 				return fmt.Errorf("refusing to dial %s: %w", address, err)
 			}
 			return nil

@@ -179,16 +179,10 @@ func (s *spanRecords) batch(i int) []record.Run {
 		return nil
 	}
 	out := make([]record.Point, len(pts))
-	var runs []record.Run
-	start := 0
 	for j, p := range pts {
 		out[j] = record.Point{ID: s.idOf(&p), Time: time.Unix(0, p.t).UTC(), Value: p.value, HasValue: p.hasValue, Body: s.bodyOf(&p)}
-		if j+1 == len(pts) || pts[j+1].series != p.series {
-			runs = append(runs, record.Run{Series: s.series[p.series], Points: out[start : j+1 : j+1]})
-			start = j + 1
-		}
 	}
-	return runs
+	return record.RunsOf(out, func(j int) *record.Series { return s.series[pts[j].series] })
 }
 
 func (s *spanRecords) idOf(p *point) string {

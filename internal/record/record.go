@@ -54,16 +54,21 @@ func (r Run) Record(i int) Record { return Record{Series: r.Series, Point: r.Poi
 // Runs returns recs as runs, in their order: each run holds the records that follow one another
 // with one *Series. The points share one array.
 func Runs(recs []Record) []Run {
-	if len(recs) == 0 {
-		return nil
-	}
 	pts := make([]Point, len(recs))
-	var runs []Run
-	start := 0
 	for i := range recs {
 		pts[i] = recs[i].Point
-		if i+1 == len(recs) || recs[i+1].Series != recs[i].Series {
-			runs = append(runs, Run{Series: recs[i].Series, Points: pts[start : i+1 : i+1]})
+	}
+	return RunsOf(pts, func(i int) *Series { return recs[i].Series })
+}
+
+// RunsOf cuts pts, point i of series seriesOf(i), into runs wherever the series changes. The
+// runs share pts.
+func RunsOf(pts []Point, seriesOf func(i int) *Series) []Run {
+	var runs []Run
+	start := 0
+	for i := range pts {
+		if i+1 == len(pts) || seriesOf(i+1) != seriesOf(i) {
+			runs = append(runs, Run{Series: seriesOf(i), Points: pts[start : i+1 : i+1]})
 			start = i + 1
 		}
 	}

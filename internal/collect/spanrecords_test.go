@@ -222,17 +222,7 @@ func TestNextSpanStartsWhenTheLastAnswerIsIn(t *testing.T) {
 		}
 		return http.DefaultTransport.RoundTrip(r)
 	})
-	settings, _, err := calm.ParseSettings(e.sim.ConnectorJSON())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Pages of 500 points: a span of hm (1,080) is three, the first full (it tells the unit).
-	c, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: hold}, Logger: quiet, PageSize: 500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.r.Client, e.r.Scopes = c, c.Tokens()
-	e.r.Config.Span = time.Hour
+	useHourSpans(t, e, hold)
 	sum := e.r.Run(context.Background(), Request{Backfill: &rng})
 	mustOK(t, sum)
 	if m := sum.Monitors[0]; m.Windows != 36 {
@@ -285,20 +275,28 @@ func TestCutCheckIsAskedBesideThePages(t *testing.T) {
 		}
 		return http.DefaultTransport.RoundTrip(r)
 	})
+	useHourSpans(t, e, hold)
+	mustOK(t, e.r.Run(context.Background(), Request{Backfill: &rng}))
+	if n := waited.Load(); n != 2 {
+		t.Errorf("%d last pages answered after their span's check for a cut was asked for, want 2 (one a span)", n)
+	}
+}
+
+// useHourSpans makes e's runner read spans of an hour through a client whose requests go
+// through rt, in pages of 500 points: a span of hm (1,080) is three, the first full (it tells
+// the unit).
+func useHourSpans(t *testing.T, e *env, rt http.RoundTripper) {
+	t.Helper()
 	settings, _, err := calm.ParseSettings(e.sim.ConnectorJSON())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: hold}, Logger: quiet, PageSize: 500})
+	c, err := calm.New(settings, calm.Options{HTTPClient: &http.Client{Transport: rt}, Logger: quiet, PageSize: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.r.Client, e.r.Scopes = c, c.Tokens()
 	e.r.Config.Span = time.Hour
-	mustOK(t, e.r.Run(context.Background(), Request{Backfill: &rng}))
-	if n := waited.Load(); n != 2 {
-		t.Errorf("%d last pages answered after their span's check for a cut was asked for, want 2 (one a span)", n)
-	}
 }
 
 // roundTrip is an http.RoundTripper of a function.
